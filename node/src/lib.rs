@@ -1,0 +1,1 @@
+//! The kvitt node.

@@ -1,0 +1,354 @@
+//! The kvitt CBOR profile: one byte form per value.
+//!
+//! Encoding is RFC 8949 §4.2.1 deterministic CBOR, produced with ciborium: definite lengths,
+//! shortest integer forms, map keys sorted by the bytes of their encodings. The profile
+//! allows only unsigned and negative integers, byte strings, text strings, arrays, maps and
+//! the simple values true and false; absent optional fields are left out, never `null`.
+//!
+//! Decoding is strict and runs the checks in the order spec/protocol.md §Decoding fixes, so
+//! every implementation reports the same first error: well-formed, no trailing bytes, depth,
+//! allowed types, no duplicate keys, and finally byte-for-byte equality with the
+//! re-encoding, which rejects every other non-deterministic form (`0x18 0x01` for 1,
+//! unsorted keys, indefinite lengths).
+
+use ciborium::value::{Integer, Value};
+use serde::de::{self, DeserializeOwned, IntoDeserializer};
+use serde::Serialize;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::limits::MAX_CBOR_DEPTH;
+
+/// Deterministic encoding of any serde value in the profile.
+///
+/// Fails only if `value` serializes to something outside the profile (a float, say): a
+/// programmer error in this crate's types, reported rather than panicking.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    Ok(encode_value(&to_value(value)?))
+}
+
+/// The value tree of any serde value, in the profile, with every map sorted.
+pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value> {
+    let value = Value::serialized(value).map_err(|error| {
+        Error::new(ErrorCode::ForbiddenType, "", format!("cannot encode: {error}"))
+    })?;
+    check_profile(&value, "", 1)?;
+    Ok(sorted(value))
+}
+
+/// The encoding of a value tree that [`to_value`] or [`decode`] produced (sorted maps,
+/// nothing outside the profile); anything else it encodes as it stands.
+pub fn encode_value(value: &Value) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    // Writing to a Vec cannot fail, and every Value variant is encodable.
+    if ciborium::into_writer(value, &mut bytes).is_err() {
+        bytes.clear();
+    }
+    bytes
+}
+
+/// The value with every map's entries sorted by the bytes of their encoded keys.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        Value::Map(entries) => {
+            let mut keyed: Vec<(Vec<u8>, Value, Value)> = entries
+                .into_iter()
+                .map(|(key, item)| {
+                    let key = sorted(key);
+                    (encode_value(&key), key, sorted(item))
+                })
+                .collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Map(keyed.into_iter().map(|(_, key, item)| (key, item)).collect())
+        }
+        other => other,
+    }
+}
+
+/// Decodes one value and checks that `bytes` is its one deterministic encoding.
+pub fn decode(bytes: &[u8]) -> Result<Value> {
+    let mut rest = bytes;
+    // ciborium's own recursion limit only guards the stack; depth is checked exactly below.
+    let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut rest, 64)
+        .map_err(|error| match error {
+            ciborium::de::Error::RecursionLimitExceeded => {
+                Error::new(ErrorCode::TooDeep, "", format!("nesting deeper than {MAX_CBOR_DEPTH}"))
+            }
+            other => Error::new(ErrorCode::Malformed, "", format!("not well-formed CBOR: {other}")),
+        })?;
+    if !rest.is_empty() {
+        return Err(Error::new(
+            ErrorCode::TrailingBytes,
+            "",
+            format!("{} bytes follow the CBOR item", rest.len()),
+        ));
+    }
+    check_depth(&value, 1)?;
+    check_profile(&value, "", 1)?;
+    check_no_duplicate_keys(&value, "")?;
+    if encode_value(&sorted(value.clone())) != bytes {
+        return Err(Error::new(
+            ErrorCode::NonCanonical,
+            "",
+            "not the deterministic encoding (RFC 8949 §4.2.1): shortest integers, definite \
+             lengths, sorted map keys",
+        ));
+    }
+    Ok(value)
+}
+
+fn check_depth(value: &Value, depth: usize) -> Result<()> {
+    if depth > MAX_CBOR_DEPTH {
+        return Err(Error::new(ErrorCode::TooDeep, "", format!("nesting deeper than {MAX_CBOR_DEPTH}")));
+    }
+    match value {
+        Value::Array(items) => items.iter().try_for_each(|item| check_depth(item, depth + 1)),
+        Value::Map(entries) => entries.iter().try_for_each(|(key, item)| {
+            check_depth(key, depth + 1)?;
+            check_depth(item, depth + 1)
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_profile(value: &Value, path: &str, depth: usize) -> Result<()> {
+    let forbidden = |what: &str| {
+        Err(Error::new(ErrorCode::ForbiddenType, path, format!("{what} is not allowed in kvitt CBOR")))
+    };
+    match value {
+        Value::Integer(_) | Value::Bytes(_) | Value::Text(_) | Value::Bool(_) => Ok(()),
+        Value::Float(_) => forbidden("a float"),
+        Value::Tag(tag, _) => forbidden(&format!("tag {tag}")),
+        Value::Null => forbidden("null"),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(index, item)| check_profile(item, &format!("{path}[{index}]"), depth + 1)),
+        Value::Map(entries) => entries.iter().try_for_each(|(key, item)| {
+            let item_path = crate::error::join_path(path, &key_name(key));
+            check_profile(key, &item_path, depth + 1)?;
+            check_profile(item, &item_path, depth + 1)
+        }),
+        _ => forbidden("this simple value"),
+    }
+}
+
+fn check_no_duplicate_keys(value: &Value, path: &str) -> Result<()> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(index, item)| check_no_duplicate_keys(item, &format!("{path}[{index}]"))),
+        Value::Map(entries) => {
+            let mut keys: Vec<Vec<u8>> = entries.iter().map(|(key, _)| encode_value(key)).collect();
+            keys.sort();
+            if let Some(pair) = keys.windows(2).find(|pair| pair.first() == pair.get(1)) {
+                let key = pair.first().map(|key| hex::encode(key)).unwrap_or_default();
+                return Err(Error::new(
+                    ErrorCode::DuplicateKey,
+                    path,
+                    format!("map key (encoded {key}) appears more than once"),
+                ));
+            }
+            entries.iter().try_for_each(|(key, item)| {
+                check_no_duplicate_keys(item, &crate::error::join_path(path, &key_name(key)))
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// How a map key reads in a field path: text as itself, anything else in brackets.
+fn key_name(key: &Value) -> String {
+    match key {
+        Value::Text(text) => text.clone(),
+        Value::Integer(integer) => format!("[{}]", i128::from(*integer)),
+        _ => "[key]".to_owned(),
+    }
+}
+
+/// Converts a decoded value into a typed one; a mismatch names the field path.
+pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T> {
+    serde_path_to_error::deserialize(ValueDeserializer(value)).map_err(|error| {
+        let path = error.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        Error::new(ErrorCode::Schema, path, error.into_inner().0)
+    })
+}
+
+/// A serde error carrying only its message; the path is tracked by serde_path_to_error.
+#[derive(Debug)]
+pub struct SchemaError(String);
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SchemaError {}
+
+impl de::Error for SchemaError {
+    fn custom<M: std::fmt::Display>(message: M) -> Self {
+        SchemaError(message.to_string())
+    }
+}
+
+/// Lets serde read typed values straight from a decoded [`Value`] tree (ciborium keeps its
+/// own value deserializer private).
+#[derive(Clone, Copy)]
+struct ValueDeserializer<'a>(&'a Value);
+
+impl<'de> IntoDeserializer<'de, SchemaError> for ValueDeserializer<'_> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
+    type Error = SchemaError;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, SchemaError> {
+        match self.0 {
+            Value::Integer(integer) => visit_integer(*integer, visitor),
+            Value::Bytes(bytes) => visitor.visit_bytes(bytes),
+            Value::Text(text) => visitor.visit_str(text),
+            Value::Bool(flag) => visitor.visit_bool(*flag),
+            Value::Array(items) => {
+                visitor.visit_seq(de::value::SeqDeserializer::new(items.iter().map(ValueDeserializer)))
+            }
+            Value::Map(entries) => visitor.visit_map(de::value::MapDeserializer::new(
+                entries.iter().map(|(key, item)| (ValueDeserializer(key), ValueDeserializer(item))),
+            )),
+            _ => Err(de::Error::custom("value outside the kvitt CBOR profile")),
+        }
+    }
+
+    fn deserialize_option<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, SchemaError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_enum<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, SchemaError> {
+        match self.0 {
+            Value::Text(text) => visitor.visit_enum(text.as_str().into_deserializer()),
+            _ => Err(de::Error::custom("expected a text naming one of the allowed values")),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, SchemaError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+fn visit_integer<'de, V: de::Visitor<'de>>(integer: Integer, visitor: V) -> Result<V::Value, SchemaError> {
+    let wide = i128::from(integer);
+    if let Ok(small) = u64::try_from(wide) {
+        visitor.visit_u64(small)
+    } else if let Ok(small) = i64::try_from(wide) {
+        visitor.visit_i64(small)
+    } else {
+        visitor.visit_i128(wide)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    fn code(bytes: &[u8]) -> ErrorCode {
+        decode(bytes).unwrap_err().code()
+    }
+
+    #[test]
+    fn integers_take_their_shortest_form() {
+        assert_eq!(encode(&1u64).unwrap(), [0x01]);
+        assert_eq!(encode(&24u64).unwrap(), [0x18, 24]);
+        assert_eq!(encode(&-1i64).unwrap(), [0x20]);
+        assert_eq!(encode(&65536u64).unwrap(), [0x1a, 0, 1, 0, 0]);
+    }
+
+    #[test]
+    fn map_keys_sort_by_encoded_bytes_shorter_first() {
+        #[derive(Serialize)]
+        struct Unsorted {
+            zz: u8,
+            b: u8,
+            aa: u8,
+        }
+        // {"b": 2, "aa": 3, "zz": 1}: "b" is shorter, so it sorts before "aa".
+        let bytes = encode(&Unsorted { zz: 1, b: 2, aa: 3 }).unwrap();
+        assert_eq!(hex::encode(bytes), "a361620262616103627a7a01");
+    }
+
+    #[test]
+    fn rejects_non_shortest_integer() {
+        assert_eq!(code(&[0x18, 0x01]), ErrorCode::NonCanonical);
+        assert_eq!(code(&[0x19, 0x00, 0x01]), ErrorCode::NonCanonical);
+    }
+
+    #[test]
+    fn rejects_unsorted_keys_and_indefinite_lengths() {
+        assert_eq!(code(&hex::decode("a2617a0161610 2".replace(' ', "")).unwrap()), ErrorCode::NonCanonical);
+        assert_eq!(code(&[0x9f, 0x01, 0xff]), ErrorCode::NonCanonical);
+        assert_eq!(code(&[0x7f, 0x61, 0x61, 0xff]), ErrorCode::NonCanonical);
+    }
+
+    #[test]
+    fn rejects_trailing_bytes_duplicates_and_forbidden_types() {
+        assert_eq!(code(&[0x01, 0x00]), ErrorCode::TrailingBytes);
+        assert_eq!(code(&[0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02]), ErrorCode::DuplicateKey);
+        assert_eq!(code(&[0xf6]), ErrorCode::ForbiddenType);
+        assert_eq!(code(&[0xf9, 0x3c, 0x00]), ErrorCode::ForbiddenType);
+        assert_eq!(code(&[0xc1, 0x01]), ErrorCode::ForbiddenType);
+        assert_eq!(code(&[0x18]), ErrorCode::Malformed);
+        assert_eq!(code(&[]), ErrorCode::Malformed);
+        assert_eq!(code(&[0x62, 0xff, 0xfe]), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn depth_limit_is_exact() {
+        let nested = |depth: usize| {
+            let mut bytes = vec![0x81; depth - 1];
+            bytes.push(0x80);
+            bytes
+        };
+        assert!(decode(&nested(MAX_CBOR_DEPTH)).is_ok());
+        assert_eq!(code(&nested(MAX_CBOR_DEPTH + 1)), ErrorCode::TooDeep);
+        assert_eq!(code(&nested(200)), ErrorCode::TooDeep);
+    }
+
+    #[test]
+    fn typed_decode_names_the_field_path() {
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            amount: i64,
+        }
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Outer {
+            lines: Vec<Inner>,
+        }
+        let value = decode(&hex::decode("a1656c696e657382a166616d6f756e7401a166616d6f756e746161").unwrap()).unwrap();
+        let error = from_value::<Outer>(&value).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Schema);
+        assert_eq!(error.path(), "lines[1].amount");
+    }
+}

@@ -1,0 +1,187 @@
+//! Fixed-size byte values: record ids, public keys, signatures.
+//!
+//! Each travels as a CBOR byte string of exactly its length; each prints as lower-case hex
+//! and has a `short()` form for logs (the first 8 hex digits), as iroh's keys do.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Serde for `[u8; N]` as one CBOR byte string (serde's default is an array of integers).
+pub(crate) mod fixed_bytes {
+    use serde::de::{Error as _, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub(crate) fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(deserializer: D) -> Result<[u8; N], D::Error> {
+        struct Fixed<const N: usize>;
+        impl<const N: usize> Visitor<'_> for Fixed<N> {
+            type Value = [u8; N];
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a byte string of {N} bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<[u8; N], E> {
+                <[u8; N]>::try_from(bytes)
+                    .map_err(|_| E::custom(format!("{} bytes, expected {N}", bytes.len())))
+            }
+        }
+        deserializer.deserialize_bytes(Fixed::<N>).map_err(D::Error::custom)
+    }
+}
+
+/// Serde for `Vec<u8>` as one CBOR byte string.
+pub mod byte_string {
+    use serde::de::Visitor;
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl Visitor<'_> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(bytes.to_vec())
+            }
+        }
+        deserializer.deserialize_bytes(Bytes)
+    }
+}
+
+macro_rules! byte_newtype {
+    ($(#[doc = $doc:literal])+ $name:ident, $len:literal) => {
+        $(#[doc = $doc])+
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub struct $name(#[serde(with = "fixed_bytes")] pub [u8; $len]);
+
+        impl $name {
+            /// The raw bytes.
+            pub fn as_bytes(&self) -> &[u8; $len] {
+                &self.0
+            }
+
+            /// The first 8 hex digits, for logs.
+            pub fn short(&self) -> String {
+                hex::encode(self.0.get(..4).unwrap_or_default())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.short())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(text: &str) -> Result<Self> {
+                let bytes = hex::decode(text).map_err(|error| {
+                    Error::new(ErrorCode::Schema, "", format!("{:?} is not hex: {error}", text))
+                })?;
+                <[u8; $len]>::try_from(bytes.as_slice()).map($name).map_err(|_| {
+                    Error::new(ErrorCode::Schema, "", format!("{} bytes of hex, expected {}", bytes.len(), $len))
+                })
+            }
+        }
+    };
+}
+
+byte_newtype! {
+    /// A record's id: SHA-256 of its canonical signed envelope bytes.
+    RecordId, 32
+}
+
+byte_newtype! {
+    /// An ed25519 public key as sent (32 bytes); [`PublicKey::verifying_key`] checks it.
+    PublicKey, 32
+}
+
+byte_newtype! {
+    /// An ed25519 signature (64 bytes).
+    Signature, 64
+}
+
+impl RecordId {
+    /// The id of a record: SHA-256 over its whole canonical signed envelope.
+    pub fn of(envelope_bytes: &[u8]) -> RecordId {
+        RecordId(Sha256::digest(envelope_bytes).into())
+    }
+}
+
+impl PublicKey {
+    /// The decoded key, refusing encodings that are not a curve point and weak
+    /// (small-order) keys, which `verify_strict` could never accept anyway.
+    pub fn verifying_key(&self) -> Result<VerifyingKey> {
+        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| {
+            Error::new(ErrorCode::SignerKey, "", format!("{self} is not an ed25519 public key"))
+        })?;
+        if key.is_weak() {
+            return Err(Error::new(ErrorCode::SignerKey, "", format!("{self} is a weak (small-order) key")));
+        }
+        Ok(key)
+    }
+}
+
+impl From<VerifyingKey> for PublicKey {
+    fn from(key: VerifyingKey) -> PublicKey {
+        PublicKey(key.to_bytes())
+    }
+}
+
+/// Serializes a record id in JSON and other human formats as hex.
+pub fn serialize_hex<S: Serializer>(id: &RecordId, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(&id.to_string())
+}
+
+/// Reads a hex record id from JSON.
+pub fn deserialize_hex<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<RecordId, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_print_and_parse_as_hex() {
+        let id = RecordId::of(b"abc");
+        assert_eq!(id.to_string(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(id.short(), "ba7816bf");
+        assert_eq!(id.to_string().parse::<RecordId>().unwrap(), id);
+        assert_eq!("abcd".parse::<RecordId>().unwrap_err().code(), ErrorCode::Schema);
+    }
+
+    #[test]
+    fn weak_and_invalid_keys_are_refused() {
+        // The identity point (small order) decodes but is weak.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(PublicKey(identity).verifying_key().unwrap_err().code(), ErrorCode::SignerKey);
+        // y = 2 is not on the curve.
+        let mut off_curve = [0u8; 32];
+        off_curve[0] = 2;
+        assert_eq!(PublicKey(off_curve).verifying_key().unwrap_err().code(), ErrorCode::SignerKey);
+    }
+}

@@ -1,0 +1,2 @@
+//! kvitt simulator.
+fn main() {}
