@@ -28,10 +28,9 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 
 /// The value tree of any serde value, in the profile, with every map sorted.
 pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value> {
-    let value = Value::serialized(value).map_err(|error| {
-        Error::new(ErrorCode::ForbiddenType, "", format!("cannot encode: {error}"))
-    })?;
-    check_profile(&value, "", 1)?;
+    let value = Value::serialized(value)
+        .map_err(|error| Error::new(ErrorCode::ForbiddenType, "", format!("cannot encode: {error}")))?;
+    check_profile(&value, "")?;
     Ok(sorted(value))
 }
 
@@ -69,8 +68,8 @@ fn sorted(value: Value) -> Value {
 pub fn decode(bytes: &[u8]) -> Result<Value> {
     let mut rest = bytes;
     // ciborium's own recursion limit only guards the stack; depth is checked exactly below.
-    let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut rest, 64)
-        .map_err(|error| match error {
+    let value: Value =
+        ciborium::de::from_reader_with_recursion_limit(&mut rest, 64).map_err(|error| match error {
             ciborium::de::Error::RecursionLimitExceeded => {
                 Error::new(ErrorCode::TooDeep, "", format!("nesting deeper than {MAX_CBOR_DEPTH}"))
             }
@@ -84,7 +83,7 @@ pub fn decode(bytes: &[u8]) -> Result<Value> {
         ));
     }
     check_depth(&value, 1)?;
-    check_profile(&value, "", 1)?;
+    check_profile(&value, "")?;
     check_no_duplicate_keys(&value, "")?;
     if encode_value(&sorted(value.clone())) != bytes {
         return Err(Error::new(
@@ -111,7 +110,7 @@ fn check_depth(value: &Value, depth: usize) -> Result<()> {
     }
 }
 
-fn check_profile(value: &Value, path: &str, depth: usize) -> Result<()> {
+fn check_profile(value: &Value, path: &str) -> Result<()> {
     let forbidden = |what: &str| {
         Err(Error::new(ErrorCode::ForbiddenType, path, format!("{what} is not allowed in kvitt CBOR")))
     };
@@ -123,11 +122,11 @@ fn check_profile(value: &Value, path: &str, depth: usize) -> Result<()> {
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .try_for_each(|(index, item)| check_profile(item, &format!("{path}[{index}]"), depth + 1)),
+            .try_for_each(|(index, item)| check_profile(item, &format!("{path}[{index}]"))),
         Value::Map(entries) => entries.iter().try_for_each(|(key, item)| {
             let item_path = crate::error::join_path(path, &key_name(key));
-            check_profile(key, &item_path, depth + 1)?;
-            check_profile(item, &item_path, depth + 1)
+            check_profile(key, &item_path)?;
+            check_profile(item, &item_path)
         }),
         _ => forbidden("this simple value"),
     }
@@ -143,7 +142,7 @@ fn check_no_duplicate_keys(value: &Value, path: &str) -> Result<()> {
             let mut keys: Vec<Vec<u8>> = entries.iter().map(|(key, _)| encode_value(key)).collect();
             keys.sort();
             if let Some(pair) = keys.windows(2).find(|pair| pair.first() == pair.get(1)) {
-                let key = pair.first().map(|key| hex::encode(key)).unwrap_or_default();
+                let key = pair.first().map(hex::encode).unwrap_or_default();
                 return Err(Error::new(
                     ErrorCode::DuplicateKey,
                     path,
@@ -346,7 +345,8 @@ mod tests {
         struct Outer {
             lines: Vec<Inner>,
         }
-        let value = decode(&hex::decode("a1656c696e657382a166616d6f756e7401a166616d6f756e746161").unwrap()).unwrap();
+        let value =
+            decode(&hex::decode("a1656c696e657382a166616d6f756e7401a166616d6f756e746161").unwrap()).unwrap();
         let error = from_value::<Outer>(&value).unwrap_err();
         assert_eq!(error.code(), ErrorCode::Schema);
         assert_eq!(error.path(), "lines[1].amount");

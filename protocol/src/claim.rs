@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::envelope::{Record, RecordType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::fields::{
-    check_amount, check_code, check_count, check_currency, check_optional_text, check_range,
-    check_text, currency_exponent, divide_rounded, parse_date, parse_time, OrgId,
+    check_amount, check_code, check_count, check_currency, check_optional_text, check_range, check_text,
+    currency_exponent, divide_rounded, parse_date, parse_time, OrgId,
 };
 use crate::id::RecordId;
 use crate::limits::*;
@@ -199,7 +199,11 @@ impl Record for Claim {
     fn validate(&self) -> Result<()> {
         check_code("number", &self.number, MAX_CODE_BYTES)?;
         if !OrgId::parse("agency", &self.agency)?.is_swedish() {
-            return Err(Error::new(ErrorCode::OrgFormat, "agency", "an agency has a Swedish organisation number"));
+            return Err(Error::new(
+                ErrorCode::OrgFormat,
+                "agency",
+                "an agency has a Swedish organisation number",
+            ));
         }
         check_text("claimant", &self.claimant, MAX_CODE_BYTES)?;
         check_text("purpose", &self.purpose, MAX_FREE_TEXT_BYTES)?;
@@ -211,7 +215,11 @@ impl Record for Claim {
             item.validate().map_err(|error| error.within(&path))?;
             if let ClaimItem::Receipt { receipt, .. } = item {
                 if !receipts.insert(*receipt) {
-                    return Err(Error::new(ErrorCode::DuplicateReceipt, format!("{path}.receipt"), format!("receipt {} is already an item of this claim", receipt.short())));
+                    return Err(Error::new(
+                        ErrorCode::DuplicateReceipt,
+                        format!("{path}.receipt"),
+                        format!("receipt {} is already an item of this claim", receipt.short()),
+                    ));
                 }
             }
         }
@@ -238,14 +246,18 @@ impl ClaimItem {
     /// The amount claimed for this item, in öre.
     pub fn amount(&self) -> i64 {
         match self {
-            ClaimItem::Receipt { amount, .. } | ClaimItem::Mileage { amount, .. } | ClaimItem::PerDiem { amount, .. } => *amount,
+            ClaimItem::Receipt { amount, .. }
+            | ClaimItem::Mileage { amount, .. }
+            | ClaimItem::PerDiem { amount, .. } => *amount,
         }
     }
 
     /// Where the item is booked.
     pub fn booking(&self) -> &Booking {
         match self {
-            ClaimItem::Receipt { booking, .. } | ClaimItem::Mileage { booking, .. } | ClaimItem::PerDiem { booking, .. } => booking,
+            ClaimItem::Receipt { booking, .. }
+            | ClaimItem::Mileage { booking, .. }
+            | ClaimItem::PerDiem { booking, .. } => booking,
         }
     }
 
@@ -270,21 +282,44 @@ impl ClaimItem {
                 check_range("rate_per_km", *rate_per_km, 0, 100_000)?;
                 let expected = i64::from(*km) * rate_per_km;
                 if *amount != expected {
-                    return Err(Error::new(ErrorCode::ItemAmount, "amount", format!("{amount} öre, expected {expected} öre ({km} km × {rate_per_km} öre/km)")));
+                    return Err(Error::new(
+                        ErrorCode::ItemAmount,
+                        "amount",
+                        format!("{amount} öre, expected {expected} öre ({km} km × {rate_per_km} öre/km)"),
+                    ));
                 }
             }
-            ClaimItem::PerDiem { start, end, destination, business_purpose, days, daily_amount, meals, meal_reduction, amount, .. } => {
+            ClaimItem::PerDiem {
+                start,
+                end,
+                destination,
+                business_purpose,
+                days,
+                daily_amount,
+                meals,
+                meal_reduction,
+                amount,
+                ..
+            } => {
                 let first = parse_date("start", start)?;
                 let last = parse_date("end", end)?;
                 if last < first {
-                    return Err(Error::new(ErrorCode::DateOrder, "end", format!("{end} is before the start {start}")));
+                    return Err(Error::new(
+                        ErrorCode::DateOrder,
+                        "end",
+                        format!("{end} is before the start {start}"),
+                    ));
                 }
                 check_text("destination", destination, MAX_NAME_BYTES)?;
                 check_text("business_purpose", business_purpose, MAX_FREE_TEXT_BYTES)?;
                 let span = (last - first).whole_days() + 1;
                 check_range("days", i64::from(*days), 1, span.min(MAX_PER_DIEM_DAYS))?;
                 check_range("daily_amount", *daily_amount, 0, 1_000_000)?;
-                for (field, count) in [("meals.breakfasts", meals.breakfasts), ("meals.lunches", meals.lunches), ("meals.dinners", meals.dinners)] {
+                for (field, count) in [
+                    ("meals.breakfasts", meals.breakfasts),
+                    ("meals.lunches", meals.lunches),
+                    ("meals.dinners", meals.dinners),
+                ] {
                     check_range(field, i64::from(count), 0, i64::from(*days))?;
                 }
                 let gross = i64::from(*days) * daily_amount;
@@ -296,7 +331,11 @@ impl ClaimItem {
         }
         let booking = self.booking();
         if !(1000..=8999).contains(&booking.account) {
-            return Err(Error::new(ErrorCode::Account, "booking.account", format!("{} is not a BAS account 1000-8999", booking.account)));
+            return Err(Error::new(
+                ErrorCode::Account,
+                "booking.account",
+                format!("{} is not a BAS account 1000-8999", booking.account),
+            ));
         }
         check_code("booking.cost_center", &booking.cost_center, MAX_CODE_BYTES)?;
         check_optional_text("booking.project", booking.project.as_deref(), MAX_CODE_BYTES)?;
@@ -320,7 +359,10 @@ impl ForeignAmount {
             return Err(Error::new(
                 ErrorCode::ItemAmount,
                 "amount",
-                format!("claimed {sek_amount} öre, but {} {} at {}e-{} SEK is {expected} öre", self.amount, self.currency, self.rate.value, self.rate.scale),
+                format!(
+                    "claimed {sek_amount} öre, but {} {} at {}e-{} SEK is {expected} öre",
+                    self.amount, self.currency, self.rate.value, self.rate.scale
+                ),
             ));
         }
         Ok(())

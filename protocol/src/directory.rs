@@ -72,10 +72,18 @@ impl Record for Directory {
             let path = format!("members[{index}]");
             let org = member.validate().map_err(|error| error.within(&path))?;
             if !keys.insert(member.key) {
-                return Err(Error::new(ErrorCode::DuplicateMember, format!("{path}.key"), format!("key {} is listed twice", member.key.short())));
+                return Err(Error::new(
+                    ErrorCode::DuplicateMember,
+                    format!("{path}.key"),
+                    format!("key {} is listed twice", member.key.short()),
+                ));
             }
             if !orgs.insert(org) {
-                return Err(Error::new(ErrorCode::DuplicateMember, format!("{path}.org"), format!("{} is listed twice", member.org)));
+                return Err(Error::new(
+                    ErrorCode::DuplicateMember,
+                    format!("{path}.org"),
+                    format!("{} is listed twice", member.org),
+                ));
             }
         }
         self.check_serves()
@@ -86,7 +94,11 @@ impl Member {
     fn validate(&self) -> Result<OrgId> {
         let org = OrgId::parse("org", &self.org)?;
         if self.role != MemberRole::Merchant && !org.is_swedish() {
-            return Err(Error::new(ErrorCode::OrgFormat, "org", "agencies and SSCs have Swedish organisation numbers"));
+            return Err(Error::new(
+                ErrorCode::OrgFormat,
+                "org",
+                "agencies and SSCs have Swedish organisation numbers",
+            ));
         }
         check_text("name", &self.name, MAX_NAME_BYTES)?;
         self.key.verifying_key().map_err(|error| error.within("key"))?;
@@ -103,16 +115,29 @@ impl Member {
 
 impl Directory {
     fn check_serves(&self) -> Result<()> {
-        let agencies: BTreeSet<&str> = self.members.iter().filter(|member| member.role == MemberRole::Agency).map(|member| member.org.as_str()).collect();
+        let agencies: BTreeSet<&str> = self
+            .members
+            .iter()
+            .filter(|member| member.role == MemberRole::Agency)
+            .map(|member| member.org.as_str())
+            .collect();
         let mut served = BTreeSet::new();
         for (index, member) in self.members.iter().enumerate() {
             for (position, agency) in member.serves.iter().enumerate() {
                 let path = format!("members[{index}].serves[{position}]");
                 if !agencies.contains(agency.as_str()) {
-                    return Err(Error::new(ErrorCode::Serves, path, format!("{agency} is not an agency of this directory")));
+                    return Err(Error::new(
+                        ErrorCode::Serves,
+                        path,
+                        format!("{agency} is not an agency of this directory"),
+                    ));
                 }
                 if !served.insert(agency.as_str()) {
-                    return Err(Error::new(ErrorCode::Serves, path, format!("{agency} is served by more than one SSC, or listed twice")));
+                    return Err(Error::new(
+                        ErrorCode::Serves,
+                        path,
+                        format!("{agency} is served by more than one SSC, or listed twice"),
+                    ));
                 }
             }
         }
@@ -131,6 +156,8 @@ impl Directory {
 
     /// The SSC serving the agency `org`.
     pub fn ssc_of(&self, agency_org: &str) -> Option<&Member> {
-        self.members.iter().find(|member| member.role == MemberRole::Ssc && member.serves.iter().any(|served| served == agency_org))
+        self.members.iter().find(|member| {
+            member.role == MemberRole::Ssc && member.serves.iter().any(|served| served == agency_org)
+        })
     }
 }

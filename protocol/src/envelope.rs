@@ -41,8 +41,13 @@ pub enum RecordType {
 
 impl RecordType {
     /// Every record type.
-    pub const ALL: [RecordType; 5] =
-        [RecordType::Receipt, RecordType::Claim, RecordType::ClaimEvent, RecordType::Directory, RecordType::Evidence];
+    pub const ALL: [RecordType; 5] = [
+        RecordType::Receipt,
+        RecordType::Claim,
+        RecordType::ClaimEvent,
+        RecordType::Directory,
+        RecordType::Evidence,
+    ];
 
     /// The name in the envelope's `type` field and in the signing input.
     pub fn as_str(self) -> &'static str {
@@ -177,7 +182,12 @@ fn size_error(kind: RecordType, size: usize) -> Error {
     Error::new(ErrorCode::RecordSize, "", format!("{size} bytes, limit {} for a {kind}", kind.max_bytes()))
 }
 
-fn envelope_bytes(kind: RecordType, body: Value, signer: &PublicKey, signature: &Signature) -> Result<Vec<u8>> {
+fn envelope_bytes(
+    kind: RecordType,
+    body: Value,
+    signer: &PublicKey,
+    signature: &Signature,
+) -> Result<Vec<u8>> {
     let map = Value::Map(vec![
         (Value::Text("v".into()), Value::Integer(VERSION.into())),
         (Value::Text("type".into()), Value::Text(kind.as_str().into())),
@@ -220,11 +230,16 @@ impl Envelope {
             _ => return Err(Error::new(ErrorCode::EnvelopeShape, "v", "not an integer")),
         };
         if version != i128::from(VERSION) {
-            return Err(Error::new(ErrorCode::UnsupportedVersion, "v", format!("version {version}, this node speaks {VERSION}")));
+            return Err(Error::new(
+                ErrorCode::UnsupportedVersion,
+                "v",
+                format!("version {version}, this node speaks {VERSION}"),
+            ));
         }
         let kind = match take("type") {
-            Value::Text(name) => RecordType::parse(&name)
-                .ok_or_else(|| Error::new(ErrorCode::RecordType, "type", format!("unknown record type {name:?}")))?,
+            Value::Text(name) => RecordType::parse(&name).ok_or_else(|| {
+                Error::new(ErrorCode::RecordType, "type", format!("unknown record type {name:?}"))
+            })?,
             _ => return Err(Error::new(ErrorCode::EnvelopeShape, "type", "not a text")),
         };
         let body = take("body");
@@ -242,7 +257,11 @@ impl Envelope {
         let body_bytes = cbor::encode_value(&self.body);
         let signature = ed25519_dalek::Signature::from_bytes(&self.signature.0);
         key.verify_strict(&signing_input(self.kind, &body_bytes), &signature).map_err(|_| {
-            Error::new(ErrorCode::BadSignature, "sig", format!("does not verify under signer {}", self.signer.short()))
+            Error::new(
+                ErrorCode::BadSignature,
+                "sig",
+                format!("does not verify under signer {}", self.signer.short()),
+            )
         })?;
         body.validate().map_err(|error| error.within("body"))?;
         Ok(Signed { bytes: bytes.to_vec(), id: RecordId::of(bytes), signer: self.signer, body })
@@ -259,6 +278,9 @@ fn fixed<const N: usize>(value: Value, field: &str) -> Result<[u8; N]> {
 }
 
 /// A verified record of any type, for code that receives bytes without knowing the type.
+// A receipt is larger than an event, but records are built once and moved rarely; boxing
+// every variant would cost an allocation per decode for nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AnyRecord {
     /// A receipt.

@@ -204,8 +204,8 @@ mod tests {
 
     #[test]
     fn display_names_path_detail_and_code() {
-        let error = Error::new(ErrorCode::VatBreakdown, "vat[0].vat", "1250 öre, expected 1200 öre")
-            .within("body");
+        let error =
+            Error::new(ErrorCode::VatBreakdown, "vat[0].vat", "1250 öre, expected 1200 öre").within("body");
         assert_eq!(error.to_string(), "body.vat[0].vat: 1250 öre, expected 1200 öre [vat.breakdown]");
         let error = Error::new(ErrorCode::Total, "", "x").within("body").within("");
         assert_eq!(error.path(), "body");

@@ -113,7 +113,9 @@ impl Record for ClaimEvent {
         check_text("actor.person", &self.actor.person, MAX_CODE_BYTES)?;
         match &self.action {
             Action::Submitted | Action::Approved | Action::Withdrawn => Ok(()),
-            Action::Reviewed { note } => check_optional_text("action.note", note.as_deref(), MAX_FREE_TEXT_BYTES),
+            Action::Reviewed { note } => {
+                check_optional_text("action.note", note.as_deref(), MAX_FREE_TEXT_BYTES)
+            }
             Action::Rejected { reason } => check_text("action.reason", reason, MAX_FREE_TEXT_BYTES),
             Action::Booked { series, number } => {
                 check_code("action.series", series, MAX_CODE_BYTES)?;
@@ -173,11 +175,19 @@ impl ClaimState {
     pub fn apply(&self, claim: &Claim, event: &Signed<ClaimEvent>) -> Result<ClaimState> {
         let body = event.body();
         if body.claim != self.claim {
-            return Err(Error::new(ErrorCode::Chain, "claim", format!("names claim {}, expected {}", body.claim.short(), self.claim.short())));
+            return Err(Error::new(
+                ErrorCode::Chain,
+                "claim",
+                format!("names claim {}, expected {}", body.claim.short(), self.claim.short()),
+            ));
         }
         if body.previous != self.head {
             let show = |id: Option<RecordId>| id.map_or_else(|| "none".to_owned(), |id| id.short());
-            return Err(Error::new(ErrorCode::Chain, "previous", format!("{}, expected the latest event {}", show(body.previous), show(self.head))));
+            return Err(Error::new(
+                ErrorCode::Chain,
+                "previous",
+                format!("{}, expected the latest event {}", show(body.previous), show(self.head)),
+            ));
         }
         let role = body.actor.role;
         let is_claimant = body.actor.person == claim.claimant;
@@ -185,17 +195,31 @@ impl ClaimState {
         let next = match (&body.action, self.status, role) {
             (Action::Submitted, Status::Draft, Role::Employee) if is_claimant => Status::Submitted,
             (Action::Withdrawn, Status::Submitted, Role::Employee) if is_claimant => Status::Withdrawn,
-            (Action::Approved | Action::Rejected { .. }, Status::Submitted, Role::Approver) if is_claimant => {
-                return refuse(format!("{} may not {} their own claim", body.actor.person, if body.action == Action::Approved { "approve" } else { "reject" }));
+            (Action::Approved | Action::Rejected { .. }, Status::Submitted, Role::Approver)
+                if is_claimant =>
+            {
+                return refuse(format!(
+                    "{} may not {} their own claim",
+                    body.actor.person,
+                    if body.action == Action::Approved { "approve" } else { "reject" }
+                ));
             }
             (Action::Approved, Status::Submitted, Role::Approver) => Status::Approved,
             (Action::Rejected { .. }, Status::Submitted, Role::Approver) => Status::Rejected,
             (Action::Rejected { .. }, Status::Approved, Role::Ssc) => Status::Rejected,
             (Action::Booked { .. }, Status::Approved, Role::Ssc) => Status::Booked,
             (Action::Paid { .. }, Status::Booked, Role::Ssc) => Status::Paid,
-            (Action::Reviewed { .. }, Status::Submitted | Status::Approved | Status::Booked, _) => self.status,
+            (Action::Reviewed { .. }, Status::Submitted | Status::Approved | Status::Booked, _) => {
+                self.status
+            }
             (action, status, role) => {
-                return refuse(format!("{:?} {} may not record {} on a {:?} claim", role, body.actor.person, action.name(), status));
+                return refuse(format!(
+                    "{:?} {} may not record {} on a {:?} claim",
+                    role,
+                    body.actor.person,
+                    action.name(),
+                    status
+                ));
             }
         };
         Ok(ClaimState { claim: self.claim, status: next, head: Some(event.id()) })

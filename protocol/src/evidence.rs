@@ -67,10 +67,18 @@ impl Slot {
     pub fn of(record: &AnyRecord) -> Option<Slot> {
         let signer = record.signer();
         match record {
-            AnyRecord::Receipt(receipt) => Some(Slot::Receipt { signer, register: receipt.body().register.clone(), serial: receipt.body().serial }),
+            AnyRecord::Receipt(receipt) => Some(Slot::Receipt {
+                signer,
+                register: receipt.body().register.clone(),
+                serial: receipt.body().serial,
+            }),
             AnyRecord::Claim(claim) => Some(Slot::Claim { signer, number: claim.body().number.clone() }),
-            AnyRecord::ClaimEvent(event) => Some(Slot::ClaimEvent { signer, claim: event.body().claim, previous: event.body().previous }),
-            AnyRecord::Directory(directory) => Some(Slot::Directory { signer, version: directory.body().version }),
+            AnyRecord::ClaimEvent(event) => {
+                Some(Slot::ClaimEvent { signer, claim: event.body().claim, previous: event.body().previous })
+            }
+            AnyRecord::Directory(directory) => {
+                Some(Slot::Directory { signer, version: directory.body().version })
+            }
             AnyRecord::Evidence(_) => None,
         }
     }
@@ -80,7 +88,8 @@ impl Evidence {
     /// Evidence from two records, ordered by id, if they conflict.
     pub fn new(a: &AnyRecord, b: &AnyRecord, detected_at: String) -> Result<Evidence> {
         let (first, second) = if a.id() <= b.id() { (a, b) } else { (b, a) };
-        let evidence = Evidence { first: first.bytes().to_vec(), second: second.bytes().to_vec(), detected_at };
+        let evidence =
+            Evidence { first: first.bytes().to_vec(), second: second.bytes().to_vec(), detected_at };
         evidence.validate()?;
         Ok(evidence)
     }
@@ -95,7 +104,9 @@ impl Evidence {
     /// The slot both records occupy.
     pub fn slot(&self) -> Result<Slot> {
         let (first, _) = self.records()?;
-        Slot::of(&first).ok_or_else(|| Error::new(ErrorCode::NotConflicting, "first", "evidence about evidence is not evidence"))
+        Slot::of(&first).ok_or_else(|| {
+            Error::new(ErrorCode::NotConflicting, "first", "evidence about evidence is not evidence")
+        })
     }
 }
 

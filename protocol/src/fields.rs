@@ -14,11 +14,7 @@ pub fn check_text(path: &str, text: &str, max_bytes: usize) -> Result<()> {
         return Err(Error::new(ErrorCode::Text, path, "empty, a value is required"));
     }
     if text.len() > max_bytes {
-        return Err(Error::new(
-            ErrorCode::Text,
-            path,
-            format!("{} bytes, limit {max_bytes}", text.len()),
-        ));
+        return Err(Error::new(ErrorCode::Text, path, format!("{} bytes, limit {max_bytes}", text.len())));
     }
     if let Some(control) = text.chars().find(|c| c.is_control()) {
         return Err(Error::new(
@@ -120,7 +116,11 @@ impl OrgId {
                 ));
             }
             check_code(path, id, 32).map_err(|_| {
-                Error::new(ErrorCode::OrgFormat, path, format!("{text:?}: the id after CC: is 1-32 letters, digits or -_./:"))
+                Error::new(
+                    ErrorCode::OrgFormat,
+                    path,
+                    format!("{text:?}: the id after CC: is 1-32 letters, digits or -_./:"),
+                )
             })?;
             return Ok(OrgId::Foreign { country: country.to_owned(), id: id.to_owned() });
         }
@@ -210,7 +210,11 @@ pub fn is_country(text: &str) -> bool {
 /// Checks a country code: two upper-case letters.
 pub fn check_country(path: &str, text: &str) -> Result<()> {
     if !is_country(text) {
-        return Err(Error::new(ErrorCode::Text, path, format!("{text:?} is not an ISO 3166-1 alpha-2 country code")));
+        return Err(Error::new(
+            ErrorCode::Text,
+            path,
+            format!("{text:?} is not an ISO 3166-1 alpha-2 country code"),
+        ));
     }
     Ok(())
 }
@@ -218,7 +222,11 @@ pub fn check_country(path: &str, text: &str) -> Result<()> {
 /// Checks a currency code: three upper-case ASCII letters (ISO 4217).
 pub fn check_currency(path: &str, text: &str) -> Result<()> {
     if text.len() != 3 || !text.bytes().all(|byte| byte.is_ascii_uppercase()) {
-        return Err(Error::new(ErrorCode::Currency, path, format!("{text:?} is not an ISO 4217 currency code")));
+        return Err(Error::new(
+            ErrorCode::Currency,
+            path,
+            format!("{text:?} is not an ISO 4217 currency code"),
+        ));
     }
     Ok(())
 }
@@ -226,8 +234,8 @@ pub fn check_currency(path: &str, text: &str) -> Result<()> {
 /// Digits after the decimal point of a currency's minor unit (ISO 4217): 0, 2 or 3.
 pub fn currency_exponent(currency: &str) -> u32 {
     const NO_DECIMALS: &[&str] = &[
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-        "VUV", "XAF", "XOF", "XPF",
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
+        "XAF", "XOF", "XPF",
     ];
     const THREE_DECIMALS: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
     if NO_DECIMALS.contains(&currency) {
@@ -260,7 +268,8 @@ pub fn parse_time(path: &str, text: &str) -> Result<OffsetDateTime> {
     let number = |range: std::ops::Range<usize>| -> u32 {
         text.get(range).and_then(|digits| digits.parse().ok()).unwrap_or(u32::MAX)
     };
-    let date = date_from(number(0..4), number(5..7), number(8..10)).ok_or_else(|| error("is not a real date"))?;
+    let date =
+        date_from(number(0..4), number(5..7), number(8..10)).ok_or_else(|| error("is not a real date"))?;
     let clock = Time::from_hms(to_u8(number(11..13)), to_u8(number(14..16)), to_u8(number(17..19)))
         .map_err(|_| error("is not a real time of day"))?;
     let (offset_hours, offset_minutes) = (number(20..22), number(23..25));
@@ -332,7 +341,12 @@ pub fn check_gtin(path: &str, text: &str) -> Result<()> {
     }
     let digits: Vec<u32> = text.bytes().map(|byte| u32::from(byte - b'0')).collect();
     let (body, check) = digits.split_at(digits.len() - 1);
-    let sum: u32 = body.iter().rev().enumerate().map(|(index, digit)| if index % 2 == 0 { digit * 3 } else { *digit }).sum();
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(index, digit)| if index % 2 == 0 { digit * 3 } else { *digit })
+        .sum();
     if check.first() != Some(&((10 - sum % 10) % 10)) {
         return Err(error("fails the GS1 check digit"));
     }
@@ -345,7 +359,9 @@ pub fn check_masked_pan(path: &str, text: &str) -> Result<()> {
     let leading = text.bytes().take_while(u8::is_ascii_digit).count();
     let trailing = text.bytes().rev().take_while(u8::is_ascii_digit).count();
     let stars = text.len().saturating_sub(leading + trailing);
-    let middle_all_stars = text.get(leading..text.len().saturating_sub(trailing)).is_some_and(|middle| middle.bytes().all(|byte| byte == b'*'));
+    let middle_all_stars = text
+        .get(leading..text.len().saturating_sub(trailing))
+        .is_some_and(|middle| middle.bytes().all(|byte| byte == b'*'));
     if !(12..=19).contains(&text.len()) || leading > 6 || trailing > 4 || stars == 0 || !middle_all_stars {
         return Err(Error::new(
             ErrorCode::MaskedPan,

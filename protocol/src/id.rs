@@ -18,11 +18,16 @@ pub(crate) mod fixed_bytes {
     use serde::{Deserializer, Serializer};
     use std::fmt;
 
-    pub(crate) fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer, const N: usize>(
+        bytes: &[u8; N],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_bytes(bytes)
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(deserializer: D) -> Result<[u8; N], D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        deserializer: D,
+    ) -> Result<[u8; N], D::Error> {
         struct Fixed<const N: usize>;
         impl<const N: usize> Visitor<'_> for Fixed<N> {
             type Value = [u8; N];
@@ -44,10 +49,12 @@ pub mod byte_string {
     use serde::{Deserializer, Serializer};
     use std::fmt;
 
+    /// Writes the bytes as one byte string.
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_bytes(bytes)
     }
 
+    /// Reads one byte string.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         struct Bytes;
         impl Visitor<'_> for Bytes {
@@ -155,7 +162,9 @@ pub fn serialize_hex<S: Serializer>(id: &RecordId, serializer: S) -> std::result
 }
 
 /// Reads a hex record id from JSON.
-pub fn deserialize_hex<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<RecordId, D::Error> {
+pub fn deserialize_hex<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<RecordId, D::Error> {
     let text = String::deserialize(deserializer)?;
     text.parse().map_err(serde::de::Error::custom)
 }

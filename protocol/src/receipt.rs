@@ -11,8 +11,8 @@ use time::Date;
 use crate::envelope::{Record, RecordType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::fields::{
-    check_amount, check_code, check_count, check_country, check_currency, check_gtin,
-    check_masked_pan, check_optional_text, check_range, check_text, divide_rounded, parse_time, OrgId,
+    check_amount, check_code, check_count, check_country, check_currency, check_gtin, check_masked_pan,
+    check_optional_text, check_range, check_text, divide_rounded, parse_time, OrgId,
 };
 use crate::id::RecordId;
 use crate::limits::*;
@@ -234,7 +234,8 @@ impl Record for Receipt {
         let table = RateTable::sweden();
         let sale_date = issued_at.date();
         for (index, line) in self.lines.iter().enumerate() {
-            line.validate(swedish.then_some((table, sale_date))).map_err(|error| error.within(&format!("lines[{index}]")))?;
+            line.validate(swedish.then_some((table, sale_date)))
+                .map_err(|error| error.within(&format!("lines[{index}]")))?;
         }
         self.check_vat_breakdown()?;
         check_range("rounding", self.rounding, -MAX_ROUNDING_MINOR, MAX_ROUNDING_MINOR)?;
@@ -244,7 +245,12 @@ impl Record for Receipt {
             return Err(Error::new(
                 ErrorCode::Total,
                 "total",
-                format!("{}, expected {} (lines {lines_sum} + rounding {})", self.total, lines_sum + self.rounding, self.rounding),
+                format!(
+                    "{}, expected {} (lines {lines_sum} + rounding {})",
+                    self.total,
+                    lines_sum + self.rounding,
+                    self.rounding
+                ),
             ));
         }
         check_count("payments", self.payments.len(), MAX_PAYMENTS_PER_RECEIPT, true)?;
@@ -253,22 +259,48 @@ impl Record for Receipt {
         }
         let paid: i64 = self.payments.iter().map(Payment::amount).sum();
         if paid != self.total {
-            return Err(Error::new(ErrorCode::Payments, "payments", format!("add up to {paid}, expected the total {}", self.total)));
+            return Err(Error::new(
+                ErrorCode::Payments,
+                "payments",
+                format!("add up to {paid}, expected the total {}", self.total),
+            ));
         }
         let buyer_org = OrgId::parse("buyer.agency", &self.buyer.agency)?;
         if !buyer_org.is_swedish() {
-            return Err(Error::new(ErrorCode::OrgFormat, "buyer.agency", "an agency has a Swedish organisation number"));
+            return Err(Error::new(
+                ErrorCode::OrgFormat,
+                "buyer.agency",
+                "an agency has a Swedish organisation number",
+            ));
         }
         check_optional_text("buyer.employee", self.buyer.employee.as_deref(), MAX_CODE_BYTES)?;
         let has_return_line = self.lines.iter().any(|line| line.kind == LineKind::Return);
         if has_return_line && self.original.is_none() {
-            return Err(Error::new(ErrorCode::ReturnReference, "original", "a receipt with return lines names the original receipt"));
+            return Err(Error::new(
+                ErrorCode::ReturnReference,
+                "original",
+                "a receipt with return lines names the original receipt",
+            ));
         }
         Ok(())
     }
 }
 
 impl Receipt {
+    /// The receipt with every derived figure filled in from the lines: each priced line's
+    /// amount, the VAT breakdown and the total (with the current rounding). Payments are
+    /// left as they are. For tills, the demo and the simulator, which know the lines.
+    pub fn with_computed_totals(mut self) -> Receipt {
+        for line in &mut self.lines {
+            if let (Some(quantity), Some(unit_price)) = (line.quantity, line.unit_price) {
+                line.amount = line.expected_amount(quantity, unit_price).ok();
+            }
+        }
+        self.vat = self.expected_vat();
+        self.total = self.lines.iter().filter_map(|line| line.amount).sum::<i64>() + self.rounding;
+        self
+    }
+
     /// The breakdown the lines imply: one row per rate of the priced lines.
     pub fn expected_vat(&self) -> Vec<VatAmount> {
         breakdown(self.lines.iter().filter_map(|line| Some((line.vat_rate?, line.amount?))))
@@ -279,15 +311,30 @@ impl Receipt {
         for (index, (given_row, wanted_row)) in self.vat.iter().zip(&expected).enumerate() {
             let path = format!("vat[{index}]");
             if given_row.rate != wanted_row.rate {
-                return Err(Error::new(ErrorCode::VatBreakdown, format!("{path}.rate"), format!("{}, expected {} (rates ascending, one row per rate of the lines)", format_rate(given_row.rate), format_rate(wanted_row.rate))));
+                return Err(Error::new(
+                    ErrorCode::VatBreakdown,
+                    format!("{path}.rate"),
+                    format!(
+                        "{}, expected {} (rates ascending, one row per rate of the lines)",
+                        format_rate(given_row.rate),
+                        format_rate(wanted_row.rate)
+                    ),
+                ));
             }
             let rate = format_rate(wanted_row.rate);
-            for (field, given, wanted) in [("gross", given_row.gross, wanted_row.gross), ("vat", given_row.vat, wanted_row.vat), ("taxable", given_row.taxable, wanted_row.taxable)] {
+            for (field, given, wanted) in [
+                ("gross", given_row.gross, wanted_row.gross),
+                ("vat", given_row.vat, wanted_row.vat),
+                ("taxable", given_row.taxable, wanted_row.taxable),
+            ] {
                 if given != wanted {
                     return Err(Error::new(
                         ErrorCode::VatBreakdown,
                         format!("{path}.{field}"),
-                        format!("{given} {unit}, expected {wanted} {unit} at {rate}", unit = minor_unit(&self.currency)),
+                        format!(
+                            "{given} {unit}, expected {wanted} {unit} at {rate}",
+                            unit = minor_unit(&self.currency)
+                        ),
                     ));
                 }
             }
@@ -296,7 +343,11 @@ impl Receipt {
             return Err(Error::new(
                 ErrorCode::VatBreakdown,
                 "vat",
-                format!("{} rows, expected {} (one per rate of the priced lines)", self.vat.len(), expected.len()),
+                format!(
+                    "{} rows, expected {} (one per rate of the priced lines)",
+                    self.vat.len(),
+                    expected.len()
+                ),
             ));
         }
         Ok(())
@@ -318,10 +369,18 @@ impl Merchant {
         let org = OrgId::parse("merchant.org", &self.org)?;
         match (org.swedish_vat_number(), &self.vat_number) {
             (Some(expected), Some(given)) if *given != expected => {
-                return Err(Error::new(ErrorCode::VatNumber, "merchant.vat_number", format!("{given:?}, expected {expected:?} for {org}")));
+                return Err(Error::new(
+                    ErrorCode::VatNumber,
+                    "merchant.vat_number",
+                    format!("{given:?}, expected {expected:?} for {org}"),
+                ));
             }
             (Some(expected), None) => {
-                return Err(Error::new(ErrorCode::VatNumber, "merchant.vat_number", format!("missing; a Swedish seller shows {expected:?}")));
+                return Err(Error::new(
+                    ErrorCode::VatNumber,
+                    "merchant.vat_number",
+                    format!("missing; a Swedish seller shows {expected:?}"),
+                ));
             }
             (None, Some(given)) => check_code("merchant.vat_number", given, 32)?,
             _ => {}
@@ -344,13 +403,25 @@ impl Line {
             check_gtin("gtin", gtin)?;
         }
         if self.kind == LineKind::Text {
-            let priced = self.quantity.is_some() || self.unit.is_some() || self.unit_price.is_some() || self.amount.is_some() || self.vat_rate.is_some() || !self.discounts.is_empty() || self.category.is_some();
+            let priced = self.quantity.is_some()
+                || self.unit.is_some()
+                || self.unit_price.is_some()
+                || self.amount.is_some()
+                || self.vat_rate.is_some()
+                || !self.discounts.is_empty()
+                || self.category.is_some();
             if priced {
-                return Err(Error::new(ErrorCode::LineKind, "kind", "a text line has no quantity, unit, price, discounts, amount, rate or category"));
+                return Err(Error::new(
+                    ErrorCode::LineKind,
+                    "kind",
+                    "a text line has no quantity, unit, price, discounts, amount, rate or category",
+                ));
             }
             return Ok(());
         }
-        let missing = |field: &str| Error::new(ErrorCode::LineKind, field, format!("a {:?} line needs {field}", self.kind));
+        let missing = |field: &str| {
+            Error::new(ErrorCode::LineKind, field, format!("a {:?} line needs {field}", self.kind))
+        };
         let quantity = self.quantity.ok_or_else(|| missing("quantity"))?;
         let unit = self.unit.as_deref().ok_or_else(|| missing("unit"))?;
         let unit_price = self.unit_price.ok_or_else(|| missing("unit_price"))?;
@@ -376,14 +447,30 @@ impl Line {
         match swedish_rates {
             Some((table, sale_date)) => {
                 if !table.covers(sale_date) || !table.has_rate(rate) {
-                    return Err(Error::new(ErrorCode::VatRate, "vat_rate", format!("{} is not a Swedish VAT rate on {sale_date}", format_rate(rate))));
+                    return Err(Error::new(
+                        ErrorCode::VatRate,
+                        "vat_rate",
+                        format!("{} is not a Swedish VAT rate on {sale_date}", format_rate(rate)),
+                    ));
                 }
                 if let Some(category) = &self.category {
                     let wanted = table.category_rate(category, sale_date).ok_or_else(|| {
-                        Error::new(ErrorCode::CategoryRate, "category", format!("{category:?} is not a category of the rate table"))
+                        Error::new(
+                            ErrorCode::CategoryRate,
+                            "category",
+                            format!("{category:?} is not a category of the rate table"),
+                        )
                     })?;
                     if wanted != rate {
-                        return Err(Error::new(ErrorCode::CategoryRate, "vat_rate", format!("{} for {category} on {sale_date}, expected {}", format_rate(rate), format_rate(wanted))));
+                        return Err(Error::new(
+                            ErrorCode::CategoryRate,
+                            "vat_rate",
+                            format!(
+                                "{} for {category} on {sale_date}, expected {}",
+                                format_rate(rate),
+                                format_rate(wanted)
+                            ),
+                        ));
                     }
                 }
             }
@@ -401,10 +488,15 @@ impl Line {
         let discounts: i128 = self.discounts.iter().map(|discount| i128::from(discount.amount)).sum();
         let net = gross - discounts;
         if net < 0 {
-            return Err(Error::new(ErrorCode::Range, "discounts", format!("discounts {discounts} exceed the line's price {gross}")));
+            return Err(Error::new(
+                ErrorCode::Range,
+                "discounts",
+                format!("discounts {discounts} exceed the line's price {gross}"),
+            ));
         }
         let signed = if self.kind == LineKind::Return { -net } else { net };
-        i64::try_from(signed).map_err(|_| Error::new(ErrorCode::Range, "amount", "quantity × unit price is out of range"))
+        i64::try_from(signed)
+            .map_err(|_| Error::new(ErrorCode::Range, "amount", "quantity × unit price is out of range"))
     }
 }
 
@@ -420,7 +512,9 @@ impl Payment {
                 check_code("terminal", terminal, MAX_CODE_BYTES)?;
                 check_code("approval_code", approval_code, 6)
             }
-            Payment::Swish { reference, .. } | Payment::GiftCard { reference, .. } => check_code("reference", reference, MAX_CODE_BYTES),
+            Payment::Swish { reference, .. } | Payment::GiftCard { reference, .. } => {
+                check_code("reference", reference, MAX_CODE_BYTES)
+            }
             Payment::Other { description, .. } => check_text("description", description, MAX_NAME_BYTES),
         }
     }
