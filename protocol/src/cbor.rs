@@ -171,7 +171,13 @@ pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T> {
     serde_path_to_error::deserialize(ValueDeserializer(value)).map_err(|error| {
         let path = error.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        Error::new(ErrorCode::Schema, path, error.into_inner().0)
+        let message = error.into_inner().0;
+        // serde reports a missing field at the enclosing map; name the field itself.
+        let path = match message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
+            Some(field) => crate::error::join_path(&path, field),
+            None => path,
+        };
+        Error::new(ErrorCode::Schema, path, message)
     })
 }
 

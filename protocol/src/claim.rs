@@ -267,7 +267,19 @@ impl ClaimItem {
                 check_text("business_purpose", business_purpose, MAX_FREE_TEXT_BYTES)?;
                 check_range("amount", *amount, 0, MAX_AMOUNT_MINOR)?;
                 if let Some(foreign) = foreign {
-                    foreign.validate(*amount).map_err(|error| error.within("foreign"))?;
+                    foreign.validate().map_err(|error| error.within("foreign"))?;
+                    let expected =
+                        foreign.rate.convert(foreign.amount, &foreign.currency).unwrap_or(i64::MAX);
+                    if *amount != expected {
+                        return Err(Error::new(
+                            ErrorCode::ItemAmount,
+                            "amount",
+                            format!(
+                                "{amount} öre, but {} {} at {}e-{} SEK is {expected} öre",
+                                foreign.amount, foreign.currency, foreign.rate.value, foreign.rate.scale
+                            ),
+                        ));
+                    }
                 }
                 check_count("participants", participants.len(), MAX_PARTICIPANTS_PER_ITEM, false)?;
                 for (index, participant) in participants.iter().enumerate() {
@@ -344,7 +356,7 @@ impl ClaimItem {
 }
 
 impl ForeignAmount {
-    fn validate(&self, sek_amount: i64) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         check_range("amount", self.amount, 0, MAX_AMOUNT_MINOR)?;
         check_currency("currency", &self.currency)?;
         if self.currency == "SEK" {
@@ -354,17 +366,6 @@ impl ForeignAmount {
         check_range("rate.value", i64::try_from(self.rate.value).unwrap_or(i64::MAX), 1, 1_000_000_000_000)?;
         parse_date("rate_date", &self.rate_date)?;
         check_code("rate_source", &self.rate_source, MAX_CODE_BYTES)?;
-        let expected = self.rate.convert(self.amount, &self.currency).unwrap_or(i64::MAX);
-        if sek_amount != expected {
-            return Err(Error::new(
-                ErrorCode::ItemAmount,
-                "amount",
-                format!(
-                    "claimed {sek_amount} öre, but {} {} at {}e-{} SEK is {expected} öre",
-                    self.amount, self.currency, self.rate.value, self.rate.scale
-                ),
-            ));
-        }
         Ok(())
     }
 }

@@ -97,7 +97,7 @@ error_codes! {
     Total => "receipt.total",
     /// The payments do not add up to the total.
     Payments => "receipt.payments",
-    /// A return lacks the original receipt id, or a sale carries one.
+    /// A receipt with return lines lacks the id of the original receipt.
     ReturnReference => "receipt.original",
     /// A claim item's arithmetic is wrong (mileage, per diem, currency conversion).
     ItemAmount => "claim.item_amount",

@@ -171,7 +171,10 @@ impl ClaimState {
     /// Rules: the event names this claim and the current head; submitted and withdrawn are
     /// the claimant's (as employee); approved and rejected are an approver's who is not the
     /// claimant (no self-approval), or rejected by the SSC after approval; booked and paid
-    /// are the SSC's. Reviewed notes may come from anyone before a final state.
+    /// are the SSC's. Reviewed notes may come from anyone while the claim is submitted,
+    /// approved or booked. Whether the event's signer may act in the role it names (an
+    /// SSC event signed by the SSC's node key, say) needs the directory: the node checks
+    /// that, not this function.
     pub fn apply(&self, claim: &Claim, event: &Signed<ClaimEvent>) -> Result<ClaimState> {
         let body = event.body();
         if body.claim != self.claim {

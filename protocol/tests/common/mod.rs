@@ -41,8 +41,8 @@ pub fn line(description: &str, category: &str, quantity_milli: i64, unit_price: 
     }
 }
 
-/// A hotel night with breakfast at a Stockholm hotel, paid by card: 12 % and 6 % (food,
-/// April 2026) lines.
+/// A hotel night and a take-away sandwich at a Stockholm hotel, paid by card: 12 % and
+/// 6 % lines (take-away food is 6 % from 2026-04-01; a served breakfast would be 12 %).
 pub fn receipt() -> Receipt {
     let receipt = Receipt {
         merchant: Merchant {
@@ -63,7 +63,7 @@ pub fn receipt() -> Receipt {
         currency: "SEK".into(),
         lines: vec![
             line("Enkelrum, 1 natt", "hotel", 1000, 149_500, 1200),
-            line("Frukost", "food", 1000, 12_900, 600),
+            line("Smörgås att ta med", "take_away", 1000, 6_900, 600),
         ],
         vat: vec![],
         rounding: 0,
