@@ -214,6 +214,10 @@ impl<'de> IntoDeserializer<'de, SchemaError> for ValueDeserializer<'_> {
 impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     type Error = SchemaError;
 
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
     fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, SchemaError> {
         match self.0 {
             Value::Integer(integer) => visit_integer(*integer, visitor),

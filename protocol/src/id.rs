@@ -7,66 +7,68 @@ use std::fmt;
 use std::str::FromStr;
 
 use ed25519_dalek::VerifyingKey;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorCode, Result};
 
-/// Serde for `[u8; N]` as one CBOR byte string (serde's default is an array of integers).
+/// Serde for `[u8; N]` as one byte string (serde's default is an array of integers).
 pub(crate) mod fixed_bytes {
-    use serde::de::{Error as _, Visitor};
+    use serde::de::Error as _;
     use serde::{Deserializer, Serializer};
-    use std::fmt;
 
     pub(crate) fn serialize<S: Serializer, const N: usize>(
         bytes: &[u8; N],
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(bytes)
+        super::byte_string::serialize(bytes, serializer)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         deserializer: D,
     ) -> Result<[u8; N], D::Error> {
-        struct Fixed<const N: usize>;
-        impl<const N: usize> Visitor<'_> for Fixed<N> {
-            type Value = [u8; N];
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "a byte string of {N} bytes")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<[u8; N], E> {
-                <[u8; N]>::try_from(bytes)
-                    .map_err(|_| E::custom(format!("{} bytes, expected {N}", bytes.len())))
-            }
-        }
-        deserializer.deserialize_bytes(Fixed::<N>).map_err(D::Error::custom)
+        let bytes = super::byte_string::deserialize(deserializer)?;
+        <[u8; N]>::try_from(bytes.as_slice())
+            .map_err(|_| D::Error::custom(format!("{} bytes, expected {N}", bytes.len())))
     }
 }
 
-/// Serde for `Vec<u8>` as one CBOR byte string.
+/// Serde for `Vec<u8>` as one CBOR byte string, and as lower-case hex in human-readable
+/// formats such as JSON (the client API), where a list of numbers would be unreadable.
 pub mod byte_string {
     use serde::de::Visitor;
     use serde::{Deserializer, Serializer};
     use std::fmt;
 
-    /// Writes the bytes as one byte string.
+    /// Writes the bytes as one byte string, or as hex text for a human-readable format.
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(bytes)
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&hex::encode(bytes))
+        } else {
+            serializer.serialize_bytes(bytes)
+        }
     }
 
-    /// Reads one byte string.
+    /// Reads one byte string, or hex text from a human-readable format.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         struct Bytes;
         impl Visitor<'_> for Bytes {
             type Value = Vec<u8>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a byte string")
+                f.write_str("a byte string (hex text in JSON)")
             }
             fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
                 Ok(bytes.to_vec())
             }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<u8>, E> {
+                hex::decode(text).map_err(|_| E::custom(format!("{text:?} is not hex")))
+            }
         }
-        deserializer.deserialize_bytes(Bytes)
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_str(Bytes)
+        } else {
+            deserializer.deserialize_bytes(Bytes)
+        }
     }
 }
 
@@ -156,19 +158,6 @@ impl From<VerifyingKey> for PublicKey {
     }
 }
 
-/// Serializes a record id in JSON and other human formats as hex.
-pub fn serialize_hex<S: Serializer>(id: &RecordId, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(&id.to_string())
-}
-
-/// Reads a hex record id from JSON.
-pub fn deserialize_hex<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<RecordId, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    text.parse().map_err(serde::de::Error::custom)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +169,18 @@ mod tests {
         assert_eq!(id.short(), "ba7816bf");
         assert_eq!(id.to_string().parse::<RecordId>().unwrap(), id);
         assert_eq!("abcd".parse::<RecordId>().unwrap_err().code(), ErrorCode::Schema);
+    }
+
+    #[test]
+    fn json_carries_ids_as_hex_and_cbor_as_bytes() {
+        let id = RecordId::of(b"abc");
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(serde_json::from_str::<RecordId>(&json).unwrap(), id);
+        let cbor = crate::cbor::encode(&id).unwrap();
+        assert_eq!(cbor.first(), Some(&0x58)); // a byte string with a one-byte length
+        let value = crate::cbor::decode(&cbor).unwrap();
+        assert_eq!(crate::cbor::from_value::<RecordId>(&value).unwrap(), id);
     }
 
     #[test]
