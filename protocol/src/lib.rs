@@ -32,6 +32,7 @@ pub mod id;
 pub mod limits;
 pub mod receipt;
 pub mod vat;
+pub mod wire;
 
 pub use envelope::{AnyRecord, Record, RecordType, Signed};
 pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,291 @@
+//! The messages nodes exchange, and the refusals a node gives.
+//!
+//! Each request travels on its own QUIC stream as one frame and gets one response frame.
+//! Both are canonical CBOR maps tagged by `kind`, and both carry the sender's directory
+//! version, so a node learns that a peer has a newer directory from any exchange and
+//! fetches it. Records travel as their exact envelope bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cbor;
+use crate::error::{Error, ErrorCode, Result};
+use crate::id::{byte_string, RecordId};
+
+/// Most records in one `deliver` request.
+pub const MAX_RECORDS_PER_DELIVERY: usize = 512;
+
+/// One request from a node to a peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The sender's current directory version.
+    pub directory_version: u64,
+    /// What is asked.
+    pub body: RequestBody,
+}
+
+/// What a request asks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RequestBody {
+    /// Store these records (in order: a claim's receipts come before the claim, a claim
+    /// before its events). Each gets its own verdict.
+    Deliver {
+        /// Envelope bytes of each record.
+        records: Vec<RecordBytes>,
+    },
+    /// Send me your directory if its version is higher than `have`.
+    Directory {
+        /// The version the asker holds.
+        have: u64,
+    },
+}
+
+/// One record's envelope bytes (a CBOR byte string).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordBytes(#[serde(with = "byte_string")] pub Vec<u8>);
+
+/// The answer to a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    /// The responder's current directory version.
+    pub directory_version: u64,
+    /// The answer.
+    pub body: ResponseBody,
+}
+
+/// What a response says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ResponseBody {
+    /// One verdict per delivered record, in the request's order. `stored` and `duplicate`
+    /// are acknowledgements: the record is on the responder's disk.
+    Delivered {
+        /// The verdicts.
+        results: Vec<Verdict>,
+    },
+    /// The responder's directory, or none if it is not newer than the asker's.
+    Directory {
+        /// Envelope bytes of the directory.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<RecordBytes>,
+    },
+    /// The whole request was refused.
+    Refused {
+        /// Why.
+        refusal: Refusal,
+    },
+}
+
+/// What happened to one delivered record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Verdict {
+    /// Stored durably now.
+    Stored {
+        /// The record's id.
+        id: RecordId,
+    },
+    /// Already held; nothing changed.
+    Duplicate {
+        /// The record's id.
+        id: RecordId,
+    },
+    /// Not stored. Retrying the same bytes will not help unless `refusal.retry` says so.
+    Refused {
+        /// Why.
+        refusal: Refusal,
+    },
+}
+
+/// A refusal: a stable code, whether retrying later may succeed, and a sentence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    /// A record error code (`ErrorCode`) or a refusal code (`RefusalCode`).
+    pub code: String,
+    /// The field path, when the refusal concerns one field.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    /// What was wrong, naming the value.
+    pub message: String,
+    /// Whether the same request may succeed later (the node was busy, or lacks a
+    /// directory version or a record it needs first).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retry: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+macro_rules! refusal_codes {
+    ($( $(#[doc = $doc:literal])+ $variant:ident => $code:literal, retry: $retry:literal, )+) => {
+        /// Why a node refuses a valid record or a request: authorization and ledger rules
+        /// that need more than the record itself (the directory, what the node holds).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum RefusalCode {
+            $( $(#[doc = $doc])+ $variant, )+
+        }
+
+        impl RefusalCode {
+            /// Every refusal code.
+            pub const ALL: &'static [RefusalCode] = &[ $( RefusalCode::$variant, )+ ];
+
+            /// The stable dotted code.
+            pub fn as_str(self) -> &'static str {
+                match self { $( RefusalCode::$variant => $code, )+ }
+            }
+
+            /// Whether the refused request may succeed if sent again later.
+            pub fn retry(self) -> bool {
+                match self { $( RefusalCode::$variant => $retry, )+ }
+            }
+        }
+    };
+}
+
+refusal_codes! {
+    /// The peer or the record's signer is not a member of the directory.
+    NotMember => "auth.not_member", retry: true,
+    /// The record is signed by a key other than the one the directory lists for the
+    /// organisation it names.
+    WrongSigner => "auth.signer", retry: false,
+    /// The record is not for this node (its buyer, agency or SSC is another).
+    Misrouted => "auth.misrouted", retry: false,
+    /// The sender may not send this (a merchant sending a claim, a caller without the role).
+    Forbidden => "auth.forbidden", retry: false,
+    /// A receipt's serial is not the next in its register's unbroken series.
+    SerialOrder => "receipt.serial", retry: false,
+    /// The receipt is already held by another live claim.
+    ReceiptClaimed => "claim.receipt_taken", retry: false,
+    /// A record refers to a record this node does not hold (yet).
+    UnknownRecord => "ledger.unknown_record", retry: true,
+    /// A claim item does not match its receipt (other buyer, amount above the receipt's).
+    ReceiptMismatch => "claim.receipt_mismatch", retry: false,
+    /// The record conflicts with another from the same signer for the same slot; both are
+    /// kept as evidence.
+    Equivocation => "ledger.equivocation", retry: false,
+    /// The node's storage is failing; nothing was stored.
+    Unavailable => "node.unavailable", retry: true,
+    /// A directory that is not newer, of another network, or not signed by the operator.
+    DirectoryVersion => "directory.not_accepted", retry: false,
+    /// The message is not a valid request (malformed, over a limit).
+    BadRequest => "request.invalid", retry: false,
+    /// No such claim, receipt or draft for this caller.
+    NotFound => "request.not_found", retry: false,
+}
+
+impl Refusal {
+    /// A refusal with a node-level code.
+    pub fn new(code: RefusalCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code: code.as_str().into(),
+            path: String::new(),
+            message: message.into(),
+            retry: code.retry(),
+        }
+    }
+
+    /// The refusal of a record that failed its own rules.
+    pub fn invalid(error: &Error) -> Refusal {
+        Refusal {
+            code: error.code().as_str().into(),
+            path: error.path().into(),
+            message: error.detail().into(),
+            retry: false,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{} [{}]", self.message, self.code)
+        } else {
+            write!(f, "{}: {} [{}]", self.path, self.message, self.code)
+        }
+    }
+}
+
+impl Request {
+    /// Canonical bytes of the request.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        cbor::encode(self)
+    }
+
+    /// Decodes a request, refusing non-canonical bytes and oversized deliveries.
+    pub fn decode(bytes: &[u8]) -> Result<Request> {
+        let request: Request = cbor::from_value(&cbor::decode(bytes)?)?;
+        if let RequestBody::Deliver { records } = &request.body {
+            if records.len() > MAX_RECORDS_PER_DELIVERY {
+                return Err(Error::new(
+                    ErrorCode::TooMany,
+                    "body.records",
+                    format!("{} records, limit {MAX_RECORDS_PER_DELIVERY}", records.len()),
+                ));
+            }
+        }
+        Ok(request)
+    }
+}
+
+impl Response {
+    /// Canonical bytes of the response.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        cbor::encode(self)
+    }
+
+    /// Decodes a response.
+    pub fn decode(bytes: &[u8]) -> Result<Response> {
+        cbor::from_value(&cbor::decode(bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_canonically() {
+        let request = Request {
+            directory_version: 3,
+            body: RequestBody::Deliver { records: vec![RecordBytes(vec![1, 2, 3])] },
+        };
+        let bytes = request.encode().unwrap();
+        assert_eq!(Request::decode(&bytes).unwrap(), request);
+        let response = Response {
+            directory_version: 3,
+            body: ResponseBody::Delivered {
+                results: vec![
+                    Verdict::Stored { id: RecordId::of(b"a") },
+                    Verdict::Refused { refusal: Refusal::new(RefusalCode::Misrouted, "not for me") },
+                ],
+            },
+        };
+        assert_eq!(Response::decode(&response.encode().unwrap()).unwrap(), response);
+    }
+
+    #[test]
+    fn a_delivery_over_the_limit_is_refused_and_one_at_it_is_not() {
+        let request = |count: usize| Request {
+            directory_version: 1,
+            body: RequestBody::Deliver { records: vec![RecordBytes(vec![0]); count] },
+        };
+        assert!(Request::decode(&request(MAX_RECORDS_PER_DELIVERY).encode().unwrap()).is_ok());
+        let error = Request::decode(&request(MAX_RECORDS_PER_DELIVERY + 1).encode().unwrap()).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::TooMany);
+    }
+
+    #[test]
+    fn refusal_codes_are_unique_and_distinct_from_record_codes() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in RefusalCode::ALL {
+            assert!(seen.insert(code.as_str()));
+            assert!(ErrorCode::parse(code.as_str()).is_none(), "{} is also a record code", code.as_str());
+        }
+    }
+}
