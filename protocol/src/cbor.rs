@@ -66,24 +66,43 @@ fn sorted(value: Value) -> Value {
 
 /// Decodes one value and checks that `bytes` is its one deterministic encoding.
 pub fn decode(bytes: &[u8]) -> Result<Value> {
-    let mut rest = bytes;
-    // ciborium's own recursion limit only guards the stack; depth is checked exactly below.
-    let value: Value =
-        ciborium::de::from_reader_with_recursion_limit(&mut rest, 64).map_err(|error| match error {
-            ciborium::de::Error::RecursionLimitExceeded => {
-                Error::new(ErrorCode::TooDeep, "", format!("nesting deeper than {MAX_CBOR_DEPTH}"))
-            }
-            other => Error::new(ErrorCode::Malformed, "", format!("not well-formed CBOR: {other}")),
-        })?;
-    if !rest.is_empty() {
+    let scan = scan(bytes)?;
+    if scan.end != bytes.len() {
         return Err(Error::new(
             ErrorCode::TrailingBytes,
             "",
-            format!("{} bytes follow the CBOR item", rest.len()),
+            format!("{} bytes follow the CBOR item", bytes.len() - scan.end),
         ));
     }
-    check_depth(&value, 1)?;
+    if scan.depth > MAX_CBOR_DEPTH {
+        return Err(Error::new(
+            ErrorCode::TooDeep,
+            "",
+            format!("nesting depth {}, limit {MAX_CBOR_DEPTH}", scan.depth),
+        ));
+    }
+    let forbidden = || {
+        Error::new(
+            ErrorCode::ForbiddenType,
+            "",
+            "a tag, float, null, undefined or simple value other than true/false is not allowed in kvitt CBOR",
+        )
+    };
+    // The item is well-formed and shallow, so ciborium cannot fail on its structure or depth.
+    // It does read tags 2 and 3 over short byte strings as integers and refuses simple values
+    // it does not know; `scan` saw those as forbidden already.
+    let mut rest = bytes;
+    let value: Value = ciborium::de::from_reader(&mut rest).map_err(|error| {
+        if scan.forbidden {
+            forbidden()
+        } else {
+            Error::new(ErrorCode::Malformed, "", format!("not well-formed CBOR: {error}"))
+        }
+    })?;
     check_profile(&value, "")?;
+    if scan.forbidden {
+        return Err(forbidden());
+    }
     check_no_duplicate_keys(&value, "")?;
     if encode_value(&sorted(value.clone())) != bytes {
         return Err(Error::new(
@@ -96,18 +115,157 @@ pub fn decode(bytes: &[u8]) -> Result<Value> {
     Ok(value)
 }
 
-fn check_depth(value: &Value, depth: usize) -> Result<()> {
-    if depth > MAX_CBOR_DEPTH {
-        return Err(Error::new(ErrorCode::TooDeep, "", format!("nesting deeper than {MAX_CBOR_DEPTH}")));
+/// What [`scan`] learned about the data item at the start of its input.
+struct Scan {
+    /// Where the item ends.
+    end: usize,
+    /// The depth of its deepest data item: the item itself is depth 1; the elements of an
+    /// array, the keys and values of a map and the content of a tag are one deeper.
+    depth: usize,
+    /// Whether it holds a tag, a float, or a simple value other than true and false.
+    forbidden: bool,
+}
+
+/// An array, map or tag whose content [`scan`] is reading.
+enum Open {
+    /// A definite-length array or map, or a tag: how many data items it still expects.
+    Definite(u64),
+    /// An indefinite-length array or map: whether it is a map, and the items read so far.
+    Indefinite { map: bool, items: u64 },
+}
+
+/// Checks that `bytes` starts with one well-formed data item (RFC 8949 §3, text strings
+/// valid UTF-8) and measures it. It recurses on nothing: a stack of the open containers
+/// holds what each still expects, so an item of any depth is read to its end before its
+/// depth is judged, and malformed input is reported as such however deep it nests.
+fn scan(bytes: &[u8]) -> Result<Scan> {
+    let malformed = |why: &str| Error::new(ErrorCode::Malformed, "", format!("not well-formed CBOR: {why}"));
+    let mut open: Vec<Open> = Vec::new();
+    let mut at = 0;
+    let (mut depth, mut forbidden) = (0, false);
+    loop {
+        let (major, info, argument) = head(bytes, &mut at)?;
+        let complete = if (major, info) == (7, 31) {
+            // A break ends the innermost open container, which must be indefinite (and a
+            // map must hold whole pairs); that container is then an item of its parent.
+            match open.pop() {
+                Some(Open::Indefinite { map, items }) if !map || items % 2 == 0 => true,
+                _ => return Err(malformed("a break where none may stand")),
+            }
+        } else {
+            depth = depth.max(open.len() + 1);
+            let remaining = (bytes.len() - at) as u64;
+            match (major, argument) {
+                (0 | 1, Some(_)) => true,
+                (2 | 3, Some(length)) => {
+                    string(bytes, &mut at, major, length)?;
+                    true
+                }
+                (2 | 3, None) => {
+                    // Chunks: definite-length strings of the same major type, then a break.
+                    loop {
+                        match head(bytes, &mut at)? {
+                            (7, 31, _) => break,
+                            (chunk_major, _, Some(length)) if chunk_major == major => {
+                                string(bytes, &mut at, major, length)?
+                            }
+                            _ => return Err(malformed("an indefinite-length string holds a foreign chunk")),
+                        }
+                    }
+                    true
+                }
+                (4 | 5, Some(0)) => true,
+                (4 | 5, Some(count)) if count > remaining => {
+                    return Err(malformed("more items announced than bytes remain"))
+                }
+                (4, Some(count)) => {
+                    open.push(Open::Definite(count));
+                    false
+                }
+                (5, Some(count)) => {
+                    open.push(Open::Definite(count.saturating_mul(2)));
+                    false
+                }
+                (4 | 5, None) => {
+                    open.push(Open::Indefinite { map: major == 5, items: 0 });
+                    false
+                }
+                (6, Some(_)) => {
+                    forbidden = true;
+                    open.push(Open::Definite(1));
+                    false
+                }
+                (7, Some(value)) => {
+                    if info == 24 && value < 32 {
+                        return Err(malformed("a two-byte simple value below 32"));
+                    }
+                    forbidden |= !matches!(info, 20 | 21);
+                    true
+                }
+                _ => return Err(malformed("an indefinite length where none may stand")),
+            }
+        };
+        if complete {
+            // The item just read may fill its container, and that one its own, and so on.
+            loop {
+                match open.last_mut() {
+                    None => return Ok(Scan { end: at, depth, forbidden }),
+                    Some(Open::Definite(expected)) if *expected > 1 => {
+                        *expected -= 1;
+                        break;
+                    }
+                    Some(Open::Definite(_)) => {
+                        open.pop();
+                    }
+                    Some(Open::Indefinite { items, .. }) => {
+                        *items += 1;
+                        break;
+                    }
+                }
+            }
+        }
     }
-    match value {
-        Value::Array(items) => items.iter().try_for_each(|item| check_depth(item, depth + 1)),
-        Value::Map(entries) => entries.iter().try_for_each(|(key, item)| {
-            check_depth(key, depth + 1)?;
-            check_depth(item, depth + 1)
-        }),
-        _ => Ok(()),
+}
+
+/// Reads one head at `at`: major type, additional information, and the argument (`None`
+/// for an indefinite length, additional information 31).
+fn head(bytes: &[u8], at: &mut usize) -> Result<(u8, u8, Option<u64>)> {
+    let truncated =
+        || Error::new(ErrorCode::Malformed, "", "not well-formed CBOR: the input ends inside an item");
+    let initial = *bytes.get(*at).ok_or_else(truncated)?;
+    *at += 1;
+    let (major, info) = (initial >> 5, initial & 0x1f);
+    let size = match info {
+        0..=23 => return Ok((major, info, Some(u64::from(info)))),
+        24 => 1,
+        25 => 2,
+        26 => 4,
+        27 => 8,
+        31 if matches!(major, 2..=5 | 7) => return Ok((major, info, None)),
+        _ => {
+            return Err(Error::new(
+                ErrorCode::Malformed,
+                "",
+                format!("not well-formed CBOR: additional information {info} for major type {major}"),
+            ))
+        }
+    };
+    let argument = bytes.get(*at..*at + size).ok_or_else(truncated)?;
+    *at += size;
+    Ok((major, info, Some(argument.iter().fold(0, |value, byte| value << 8 | u64::from(*byte)))))
+}
+
+/// Skips the content of a definite-length byte (major 2) or text (major 3) string.
+fn string(bytes: &[u8], at: &mut usize, major: u8, length: u64) -> Result<()> {
+    let content =
+        usize::try_from(length).ok().and_then(|length| bytes.get(*at..at.checked_add(length)?)).ok_or_else(
+            || Error::new(ErrorCode::Malformed, "", "not well-formed CBOR: a string runs past the input"),
+        )?;
+    if major == 3 && std::str::from_utf8(content).is_err() {
+        return Err(Error::new(ErrorCode::Malformed, "", "not well-formed CBOR: a text string is not UTF-8"));
     }
+    *at += content.len();
+    Ok(())
 }
 
 fn check_profile(value: &Value, path: &str) -> Result<()> {
@@ -179,6 +337,46 @@ pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T> {
         };
         Error::new(ErrorCode::Schema, path, message)
     })
+}
+
+/// Checks that `typed`, read by [`from_value`] from `value` as [`decode`] returned it (maps
+/// sorted), encodes back to `value`. This refuses a field that holds its default value (an
+/// empty list, a zero count) or that its type ignores (any field beside `kind` of a variant
+/// without fields), so that one record has one byte form: such a field must be omitted.
+pub fn check_round_trip<T: Serialize>(typed: &T, value: &Value) -> Result<()> {
+    let expected = to_value(typed)?;
+    if *value == expected {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::Schema,
+        first_extra(value, &expected, ""),
+        "a field at its default value or unknown to its type; omit it",
+    ))
+}
+
+/// The path of the first field of `given` that `expected` lacks or holds otherwise.
+fn first_extra(given: &Value, expected: &Value, path: &str) -> String {
+    match (given, expected) {
+        (Value::Map(given), Value::Map(expected)) => {
+            for (key, item) in given {
+                let item_path = crate::error::join_path(path, &key_name(key));
+                match expected.iter().find(|(other, _)| other == key) {
+                    Some((_, other)) if other == item => {}
+                    Some((_, other)) => return first_extra(item, other, &item_path),
+                    None => return item_path,
+                }
+            }
+            path.to_owned()
+        }
+        (Value::Array(given), Value::Array(expected)) => {
+            given.iter().zip(expected).enumerate().find(|(_, (item, other))| item != other).map_or_else(
+                || path.to_owned(),
+                |(index, (item, other))| first_extra(item, other, &format!("{path}[{index}]")),
+            )
+        }
+        _ => path.to_owned(),
+    }
 }
 
 /// A serde error carrying only its message; the path is tracked by serde_path_to_error.
@@ -340,6 +538,62 @@ mod tests {
         assert!(decode(&nested(MAX_CBOR_DEPTH)).is_ok());
         assert_eq!(code(&nested(MAX_CBOR_DEPTH + 1)), ErrorCode::TooDeep);
         assert_eq!(code(&nested(200)), ErrorCode::TooDeep);
+    }
+
+    #[test]
+    fn every_tag_and_unknown_simple_value_is_forbidden() {
+        // Tag 2 (bignum) over a short byte string, which ciborium alone reads as the integer 1.
+        assert_eq!(code(&[0xc2, 0x41, 0x01]), ErrorCode::ForbiddenType);
+        assert_eq!(code(&[0xe0]), ErrorCode::ForbiddenType); // simple(0)
+        assert_eq!(code(&[0xf8, 0x20]), ErrorCode::ForbiddenType); // simple(32)
+        assert_eq!(code(&[0xf7]), ErrorCode::ForbiddenType); // undefined
+        assert_eq!(code(&[0xf8, 0x18]), ErrorCode::Malformed); // two-byte simple value below 32
+        assert_eq!(code(&[0x1c]), ErrorCode::Malformed); // reserved additional information
+        assert_eq!(code(&[0xff]), ErrorCode::Malformed); // a break outside any container
+    }
+
+    #[test]
+    fn well_formedness_and_trailing_bytes_come_before_depth_at_any_depth() {
+        let nested = |depth: usize| {
+            let mut bytes = vec![0x81; depth - 1];
+            bytes.push(0x80);
+            bytes
+        };
+        let mut trailing = nested(100);
+        trailing.push(0x00);
+        assert_eq!(code(&trailing), ErrorCode::TrailingBytes);
+        let truncated = vec![0x81; 100];
+        assert_eq!(code(&truncated), ErrorCode::Malformed);
+        // A tag's content is one deeper than the tag; a scalar in the 16th array is at 17.
+        let tagged = |depth: usize| [vec![0xc1], nested(depth)].concat();
+        assert_eq!(code(&tagged(15)), ErrorCode::ForbiddenType);
+        assert_eq!(code(&tagged(16)), ErrorCode::TooDeep);
+        assert_eq!(code(&[vec![0x81; 16], vec![0x01]].concat()), ErrorCode::TooDeep);
+        // An indefinite map with half a pair, an indefinite text with a byte-string chunk, an
+        // array announcing more items than bytes remain.
+        assert_eq!(code(&[0xbf, 0x61, 0x61, 0xff]), ErrorCode::Malformed);
+        assert_eq!(code(&[0x7f, 0x41, 0x61, 0xff]), ErrorCode::Malformed);
+        assert_eq!(code(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), ErrorCode::Malformed);
+        assert_eq!(code(&[0xbf, 0x61, 0x61, 0x01, 0xff]), ErrorCode::NonCanonical);
+    }
+
+    #[test]
+    fn a_field_at_its_default_value_does_not_round_trip() {
+        #[derive(Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Counted {
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            items: Vec<u8>,
+            name: String,
+        }
+        let text = |text: &str| Value::Text(text.into());
+        let with_empty = Value::Map(vec![(text("name"), text("a")), (text("items"), Value::Array(vec![]))]);
+        let value = decode(&encode_value(&with_empty)).unwrap();
+        let typed: Counted = from_value(&value).unwrap();
+        let error = check_round_trip(&typed, &value).unwrap_err();
+        assert_eq!((error.code(), error.path()), (ErrorCode::Schema, "items"));
+        let plain = decode(&encode_value(&Value::Map(vec![(text("name"), text("a"))]))).unwrap();
+        check_round_trip(&from_value::<Counted>(&plain).unwrap(), &plain).unwrap();
     }
 
     #[test]

@@ -58,7 +58,8 @@ pub enum ClaimItem {
         receipt: RecordId,
         /// The business purpose of this expense.
         business_purpose: String,
-        /// Amount claimed in SEK öre (may be less than the receipt's total).
+        /// Amount claimed in SEK öre: for a Swedish receipt at most its total (checked by
+        /// the node holding the receipt); for a foreign one exactly `foreign`'s conversion.
         amount: i64,
         /// Where it is booked.
         booking: Booking,

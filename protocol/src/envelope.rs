@@ -253,6 +253,7 @@ impl Envelope {
             return Err(size_error(self.kind, bytes.len()));
         }
         let body: T = cbor::from_value(&self.body).map_err(|error| error.within("body"))?;
+        cbor::check_round_trip(&body, &self.body).map_err(|error| error.within("body"))?;
         let key = self.signer.verifying_key().map_err(|error| error.within("signer"))?;
         let body_bytes = cbor::encode_value(&self.body);
         let signature = ed25519_dalek::Signature::from_bytes(&self.signature.0);
@@ -298,6 +299,17 @@ pub enum AnyRecord {
 impl AnyRecord {
     /// Decodes and verifies a record of whatever type its envelope names.
     pub fn decode(bytes: &[u8]) -> Result<AnyRecord> {
+        AnyRecord::decode_with(bytes, true)
+    }
+
+    /// Decodes a record that equivocation evidence holds: as [`AnyRecord::decode`], but an
+    /// evidence record is refused as soon as its envelope is read, before its body, so that
+    /// evidence cannot nest evidence and decoding never recurses more than once.
+    pub(crate) fn decode_conflicting(bytes: &[u8]) -> Result<AnyRecord> {
+        AnyRecord::decode_with(bytes, false)
+    }
+
+    fn decode_with(bytes: &[u8], evidence_allowed: bool) -> Result<AnyRecord> {
         if bytes.len() > crate::limits::MAX_RECORD_BYTES {
             return Err(Error::new(
                 ErrorCode::RecordSize,
@@ -306,6 +318,9 @@ impl AnyRecord {
             ));
         }
         let envelope = Envelope::decode(bytes)?;
+        if envelope.kind == RecordType::Evidence && !evidence_allowed {
+            return Err(Error::new(ErrorCode::NotConflicting, "type", "evidence cannot hold evidence"));
+        }
         Ok(match envelope.kind {
             RecordType::Receipt => AnyRecord::Receipt(envelope.into_signed(bytes)?),
             RecordType::Claim => AnyRecord::Claim(envelope.into_signed(bytes)?),
@@ -357,5 +372,46 @@ impl AnyRecord {
             AnyRecord::Directory(record) => record.signer(),
             AnyRecord::Evidence(record) => record.signer(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::ClaimEvent;
+
+    /// A claim event's envelope around `body` (a map with text keys), correctly signed.
+    fn signed_event(body: Vec<(&str, Value)>) -> Result<Signed<ClaimEvent>> {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let body = cbor::to_value(&Value::Map(
+            body.into_iter().map(|(name, item)| (Value::Text(name.into()), item)).collect(),
+        ))?;
+        let signature = key.sign(&signing_input(RecordType::ClaimEvent, &cbor::encode_value(&body)));
+        let signer = PublicKey::from(key.verifying_key());
+        Signed::decode(&envelope_bytes(
+            RecordType::ClaimEvent,
+            body,
+            &signer,
+            &Signature(signature.to_bytes()),
+        )?)
+    }
+
+    #[test]
+    fn a_variant_without_fields_refuses_extra_fields() {
+        let text = |text: &str| Value::Text(text.into());
+        let actor = Value::Map(vec![(text("person"), text("emp-1")), (text("role"), text("employee"))]);
+        let body = |action: Value| {
+            vec![
+                ("claim", Value::Bytes(vec![7; 32])),
+                ("at", text("2026-05-06T10:05:00+02:00")),
+                ("actor", actor.clone()),
+                ("action", action),
+            ]
+        };
+        assert!(signed_event(body(Value::Map(vec![(text("kind"), text("submitted"))]))).is_ok());
+        let extra =
+            Value::Map(vec![(text("kind"), text("submitted")), (text("extra"), Value::Integer(1.into()))]);
+        let error = signed_event(body(extra)).unwrap_err();
+        assert_eq!((error.code(), error.path()), (ErrorCode::Schema, "body.action.extra"));
     }
 }

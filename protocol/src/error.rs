@@ -105,7 +105,7 @@ error_codes! {
     Account => "claim.account",
     /// One receipt appears twice in one claim.
     DuplicateReceipt => "claim.duplicate_receipt",
-    /// Dates that must be ordered are not (per diem start after end, rate date after sale).
+    /// Dates that must be ordered are not (a per-diem trip ending before it starts).
     DateOrder => "date.order",
     /// A claim event's action is not allowed from the claim's current state.
     Transition => "event.transition",

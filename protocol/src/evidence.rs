@@ -96,8 +96,8 @@ impl Evidence {
 
     /// Both records, decoded and verified.
     pub fn records(&self) -> Result<(AnyRecord, AnyRecord)> {
-        let first = AnyRecord::decode(&self.first).map_err(|error| error.within("first"))?;
-        let second = AnyRecord::decode(&self.second).map_err(|error| error.within("second"))?;
+        let first = AnyRecord::decode_conflicting(&self.first).map_err(|error| error.within("first"))?;
+        let second = AnyRecord::decode_conflicting(&self.second).map_err(|error| error.within("second"))?;
         Ok((first, second))
     }
 
@@ -127,5 +127,55 @@ impl Record for Evidence {
             return not_conflicting("the records occupy different slots (or have different signers)");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::Signed;
+    use ciborium::value::Value;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    #[test]
+    fn evidence_never_holds_evidence() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let event = |at: &str| {
+            let body = Value::Map(vec![
+                (
+                    Value::Text("action".into()),
+                    Value::Map(vec![(Value::Text("kind".into()), Value::Text("submitted".into()))]),
+                ),
+                (
+                    Value::Text("actor".into()),
+                    Value::Map(vec![
+                        (Value::Text("person".into()), Value::Text("emp-1".into())),
+                        (Value::Text("role".into()), Value::Text("employee".into())),
+                    ]),
+                ),
+                (Value::Text("at".into()), Value::Text(at.into())),
+                (Value::Text("claim".into()), Value::Bytes(vec![7; 32])),
+            ]);
+            let body_bytes = crate::cbor::encode(&body).unwrap();
+            let signature = key.sign(&crate::envelope::signing_input(RecordType::ClaimEvent, &body_bytes));
+            let envelope = Value::Map(vec![
+                (Value::Text("v".into()), Value::Integer(1.into())),
+                (Value::Text("type".into()), Value::Text("claim_event".into())),
+                (Value::Text("body".into()), body),
+                (Value::Text("signer".into()), Value::Bytes(key.verifying_key().to_bytes().to_vec())),
+                (Value::Text("sig".into()), Value::Bytes(signature.to_bytes().to_vec())),
+            ]);
+            AnyRecord::decode(&crate::cbor::encode(&envelope).unwrap()).unwrap()
+        };
+        let (a, b) = (event("2026-05-06T10:05:00+02:00"), event("2026-05-06T10:06:00+02:00"));
+        let evidence = Evidence::new(&a, &b, "2026-05-07T09:00:00+02:00".into()).unwrap();
+        let signed = AnyRecord::Evidence(Signed::sign(evidence.clone(), &key).unwrap());
+        let other = AnyRecord::Evidence(
+            Signed::sign(Evidence { detected_at: "2026-05-08T09:00:00+02:00".into(), ..evidence }, &key)
+                .unwrap(),
+        );
+        let error = Evidence::new(&signed, &other, "2026-05-09T09:00:00+02:00".into()).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::NotConflicting);
+        assert!(matches!(error.path(), "first.type" | "second.type"), "{}", error.path());
     }
 }

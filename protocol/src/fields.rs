@@ -376,7 +376,9 @@ pub fn check_masked_pan(path: &str, text: &str) -> Result<()> {
 pub fn check_address(path: &str, text: &str) -> Result<()> {
     let error = || Error::new(ErrorCode::Address, path, format!("{text:?} is not host:port"));
     let (host, port) = text.rsplit_once(':').ok_or_else(error)?;
-    let port_ok = port.parse::<u16>().is_ok_and(|port| port > 0) && !port.starts_with('0');
+    let port_ok = port.bytes().all(|byte| byte.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|port| port > 0)
+        && !port.starts_with('0');
     let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
         inner.parse::<std::net::Ipv6Addr>().is_ok()
     } else {
@@ -448,5 +450,7 @@ mod tests {
         assert!(check_address("a", "[::1]:7400").is_ok());
         assert!(check_address("a", "node.example:0").is_err());
         assert!(check_address("a", "node example:80").is_err());
+        assert!(check_address("a", "node.example:+80").is_err());
+        assert!(check_address("a", "node.example:080").is_err());
     }
 }

@@ -145,6 +145,14 @@ impl PublicKey {
         let key = VerifyingKey::from_bytes(&self.0).map_err(|_| {
             Error::new(ErrorCode::SignerKey, "", format!("{self} is not an ed25519 public key"))
         })?;
+        // Decompression reduces y modulo p, so y ≥ p would pass; RFC 8032 §5.1.3 refuses it.
+        if key.to_edwards().compress().to_bytes() != self.0 {
+            return Err(Error::new(
+                ErrorCode::SignerKey,
+                "",
+                format!("{self} is not the canonical encoding of its point"),
+            ));
+        }
         if key.is_weak() {
             return Err(Error::new(ErrorCode::SignerKey, "", format!("{self} is a weak (small-order) key")));
         }
@@ -193,5 +201,10 @@ mod tests {
         let mut off_curve = [0u8; 32];
         off_curve[0] = 2;
         assert_eq!(PublicKey(off_curve).verifying_key().unwrap_err().code(), ErrorCode::SignerKey);
+        // y = p + 3 is on the curve once reduced, but its encoding is not canonical (y < p).
+        let mut non_canonical = [0xff; 32];
+        non_canonical[0] = 0xf0;
+        non_canonical[31] = 0x7f;
+        assert_eq!(PublicKey(non_canonical).verifying_key().unwrap_err().code(), ErrorCode::SignerKey);
     }
 }

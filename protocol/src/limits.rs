@@ -20,6 +20,9 @@ pub const MAX_RECORD_BYTES: usize = MAX_EVIDENCE_BYTES;
 /// Deepest nesting of CBOR arrays and maps in a record (the top-level item is depth 1).
 pub const MAX_CBOR_DEPTH: usize = 16;
 
+/// Most records in one `deliver` request between nodes.
+pub const MAX_RECORDS_PER_DELIVERY: usize = 512;
+
 /// Most lines on one receipt (text lines included).
 pub const MAX_LINES_PER_RECEIPT: usize = 1000;
 /// Most discounts on one receipt line.

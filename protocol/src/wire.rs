@@ -11,8 +11,7 @@ use crate::cbor;
 use crate::error::{Error, ErrorCode, Result};
 use crate::id::{byte_string, RecordId};
 
-/// Most records in one `deliver` request.
-pub const MAX_RECORDS_PER_DELIVERY: usize = 512;
+pub use crate::limits::MAX_RECORDS_PER_DELIVERY;
 
 /// One request from a node to a peer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,7 +218,9 @@ impl Request {
 
     /// Decodes a request, refusing non-canonical bytes and oversized deliveries.
     pub fn decode(bytes: &[u8]) -> Result<Request> {
-        let request: Request = cbor::from_value(&cbor::decode(bytes)?)?;
+        let value = cbor::decode(bytes)?;
+        let request: Request = cbor::from_value(&value)?;
+        cbor::check_round_trip(&request, &value)?;
         if let RequestBody::Deliver { records } = &request.body {
             if records.len() > MAX_RECORDS_PER_DELIVERY {
                 return Err(Error::new(
@@ -241,7 +242,10 @@ impl Response {
 
     /// Decodes a response.
     pub fn decode(bytes: &[u8]) -> Result<Response> {
-        cbor::from_value(&cbor::decode(bytes)?)
+        let value = cbor::decode(bytes)?;
+        let response: Response = cbor::from_value(&value)?;
+        cbor::check_round_trip(&response, &value)?;
+        Ok(response)
     }
 }
 
@@ -278,6 +282,37 @@ mod tests {
         assert!(Request::decode(&request(MAX_RECORDS_PER_DELIVERY).encode().unwrap()).is_ok());
         let error = Request::decode(&request(MAX_RECORDS_PER_DELIVERY + 1).encode().unwrap()).unwrap_err();
         assert_eq!(error.code(), ErrorCode::TooMany);
+    }
+
+    #[test]
+    fn a_field_at_its_default_value_is_refused() {
+        let response = Response {
+            directory_version: 1,
+            body: ResponseBody::Refused { refusal: Refusal::new(RefusalCode::Misrouted, "not for me") },
+        };
+        let mut value = cbor::to_value(&response).unwrap();
+        // Add "retry": false, the default, which the canonical form leaves out.
+        if let ciborium::value::Value::Map(entries) = &mut value {
+            for (key, item) in entries.iter_mut() {
+                if key.as_text() == Some("body") {
+                    if let ciborium::value::Value::Map(body) = item {
+                        for (key, refusal) in body.iter_mut() {
+                            if key.as_text() == Some("refusal") {
+                                if let ciborium::value::Value::Map(fields) = refusal {
+                                    fields.push((
+                                        ciborium::value::Value::Text("retry".into()),
+                                        ciborium::value::Value::Bool(false),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let bytes = cbor::encode(&value).unwrap();
+        let error = Response::decode(&bytes).unwrap_err();
+        assert_eq!((error.code(), error.path()), (ErrorCode::Schema, "body.refusal.retry"));
     }
 
     #[test]
