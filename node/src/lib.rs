@@ -1,1 +1,18 @@
-//! The kvitt node.
+//! The kvitt node, and the logic behind the `kvitt` command.
+//!
+//! [`verify`] is offline verification of one signed record, what `kvitt verify` prints,
+//! kept here so it can be tested without running the binary.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod config;
+pub mod core;
+pub mod handle;
+pub mod ledger;
+pub mod runtime;
+pub mod store;
+pub mod verify;

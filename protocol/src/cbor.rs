@@ -351,7 +351,7 @@ pub fn check_round_trip<T: Serialize>(typed: &T, value: &Value) -> Result<()> {
     Err(Error::new(
         ErrorCode::Schema,
         first_extra(value, &expected, ""),
-        "a field at its default value or unknown to its type; omit it",
+        "does not encode back to itself: a field at its default value (omit it), unknown to its type, or of another CBOR type than the schema's",
     ))
 }
 

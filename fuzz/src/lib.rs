@@ -1,0 +1,48 @@
+//! The checks every decoder fuzz target runs on input that decodes.
+//!
+//! Random bytes almost never carry a valid signature, so the success path is reached from
+//! seeds (`fuzz/seed_corpus.py` copies spec/vectors/ into the corpus); the decoders' error
+//! paths, where a panic on peer input would hide, are reached from anything.
+
+use ciborium::value::Value;
+use kvitt_protocol::{cbor, AnyRecord, Record, Signed};
+
+/// Decodes `data` as a `T`; if it is valid, checks that it keeps the input bytes and that
+/// its typed body re-encodes to exactly the body bytes that were signed.
+pub fn decode<T: Record>(data: &[u8]) {
+    if let Ok(record) = Signed::<T>::decode(data) {
+        check(&record, data);
+    }
+}
+
+/// As [`decode`], for a record of whatever type its envelope names.
+pub fn decode_any(data: &[u8]) {
+    let Ok(record) = AnyRecord::decode(data) else { return };
+    assert_eq!(record.bytes(), data);
+    match &record {
+        AnyRecord::Receipt(record) => check(record, data),
+        AnyRecord::Claim(record) => check(record, data),
+        AnyRecord::ClaimEvent(record) => check(record, data),
+        AnyRecord::Directory(record) => check(record, data),
+        AnyRecord::Evidence(record) => check(record, data),
+    }
+}
+
+/// Decodes `data` as profile CBOR; if it is accepted, it is its own re-encoding.
+pub fn cbor_decode(data: &[u8]) {
+    if let Ok(value) = cbor::decode(data) {
+        assert_eq!(cbor::encode_value(&value), data, "accepted CBOR re-encodes to other bytes");
+    }
+}
+
+fn check<T: Record>(record: &Signed<T>, data: &[u8]) {
+    assert_eq!(record.bytes(), data, "a decoded record keeps other bytes than its input");
+    let Ok(Value::Map(fields)) = cbor::decode(data) else { panic!("a valid record is not a CBOR map") };
+    let signed_body = fields
+        .iter()
+        .find(|(key, _)| *key == Value::Text("body".into()))
+        .map(|(_, body)| cbor::encode_value(body))
+        .expect("a valid record has a body");
+    let typed_body = cbor::encode(record.body()).expect("a valid body encodes");
+    assert_eq!(typed_body, signed_body, "the typed body re-encodes to other bytes than were signed");
+}

@@ -1,0 +1,214 @@
+//! A node's data directory: its key, its configuration, its ledger.
+//!
+//! ```text
+//! DIR/node.key       the node's ed25519 secret seed (32 bytes, mode 0600)
+//! DIR/operator.key   the network operator's key (SSC only, mode 0600)
+//! DIR/config.toml    role, organisation, addresses, operator public key, API tokens
+//! DIR/directory.cbor the signed directory the node starts from (until a newer one arrives)
+//! DIR/ledger/        the sled ledger
+//! ```
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use kvitt_protocol::directory::MemberRole;
+use kvitt_protocol::PublicKey;
+use serde::{Deserialize, Serialize};
+
+use crate::core::CallerRole;
+
+/// The file names inside a data directory.
+pub const NODE_KEY_FILE: &str = "node.key";
+/// The operator's key file (SSC nodes).
+pub const OPERATOR_KEY_FILE: &str = "operator.key";
+/// The configuration file.
+pub const CONFIG_FILE: &str = "config.toml";
+/// The directory the node starts from.
+pub const DIRECTORY_FILE: &str = "directory.cbor";
+/// The sled ledger.
+pub const LEDGER_DIR: &str = "ledger";
+
+/// Default QUIC port.
+pub const DEFAULT_PEER_PORT: u16 = 7400;
+/// Default client API port.
+pub const DEFAULT_API_PORT: u16 = 8400;
+
+/// What `config.toml` holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// merchant, agency or ssc.
+    pub role: MemberRole,
+    /// Organisation number.
+    pub org: String,
+    /// Organisation name.
+    pub name: String,
+    /// The network's name (as its directory says).
+    pub network: String,
+    /// Where peers reach this node (QUIC, UDP).
+    pub listen: SocketAddr,
+    /// Where clients reach this node (HTTP); loopback unless there is a reason.
+    pub api: SocketAddr,
+    /// The operator key every directory must be signed by (hex).
+    pub operator_key: PublicKey,
+    /// sled's cache, in MiB.
+    #[serde(default = "default_cache_mib")]
+    pub cache_mib: u64,
+    /// Bearer tokens of the API's callers.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+fn default_cache_mib() -> u64 {
+    crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024)
+}
+
+/// One bearer token: who holds it and in which role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The secret the caller sends as `Authorization: Bearer …`.
+    pub token: String,
+    /// The person or till.
+    pub person: String,
+    /// What they may do.
+    pub role: CallerRole,
+}
+
+/// Why a data directory could not be set up or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// config.toml is not valid.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `init` would overwrite an existing node.
+    #[error("{0} already holds a node (node.key exists); choose another --data directory")]
+    AlreadyInitialised(PathBuf),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
+    move |source| ConfigError::Io { path: path.to_owned(), source }
+}
+
+/// Writes a new secret key file readable by the owner only (0600), refusing to overwrite.
+pub fn write_key(path: &Path, key: &SigningKey) -> Result<(), ConfigError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io(path))?;
+    file.write_all(hex::encode(key.to_bytes()).as_bytes()).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
+}
+
+/// Reads a key file written by [`write_key`].
+pub fn read_key(path: &Path) -> Result<SigningKey, ConfigError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let bytes = hex::decode(text.trim()).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()).ok_or_else(
+        || ConfigError::Invalid {
+            path: path.to_owned(),
+            message: "not a 32-byte ed25519 seed in hex".into(),
+        },
+    )?;
+    Ok(SigningKey::from_bytes(&bytes))
+}
+
+impl NodeConfig {
+    /// Reads `DIR/config.toml`.
+    pub fn load(data: &Path) -> Result<NodeConfig, ConfigError> {
+        let path = data.join(CONFIG_FILE);
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        toml::from_str(&text).map_err(|error| ConfigError::Invalid { path, message: error.to_string() })
+    }
+
+    /// Writes `DIR/config.toml` (mode 0600: it holds the API tokens).
+    pub fn save(&self, data: &Path) -> Result<(), ConfigError> {
+        let path = data.join(CONFIG_FILE);
+        let text = toml::to_string_pretty(self)
+            .map_err(|error| ConfigError::Invalid { path: path.clone(), message: error.to_string() })?;
+        let header = "# kvitt node configuration (see `kvitt init --help`). Tokens are secrets.\n";
+        let temporary = path.with_extension("toml.tmp");
+        {
+            let mut options = OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(&temporary).map_err(io(&temporary))?;
+            file.write_all(header.as_bytes())
+                .and_then(|()| file.write_all(text.as_bytes()))
+                .map_err(io(&temporary))?;
+            file.sync_all().map_err(io(&temporary))?;
+        }
+        fs::rename(&temporary, &path).map_err(io(&path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_file_is_private_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(NODE_KEY_FILE);
+        let key = SigningKey::from_bytes(&[7; 32]);
+        write_key(&path, &key).unwrap();
+        assert_eq!(read_key(&path).unwrap().to_bytes(), key.to_bytes());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert!(matches!(write_key(&path, &key), Err(ConfigError::Io { .. })));
+        fs::write(&path, "not hex").unwrap();
+        assert!(matches!(read_key(&path), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn config_round_trips_and_names_a_bad_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = NodeConfig {
+            role: MemberRole::Agency,
+            org: "202100-5489".into(),
+            name: "Skatteverket".into(),
+            network: "kvitt-demo".into(),
+            listen: "127.0.0.1:7402".parse().unwrap(),
+            api: "127.0.0.1:8402".parse().unwrap(),
+            operator_key: PublicKey::from(SigningKey::from_bytes(&[1; 32]).verifying_key()),
+            cache_mib: 64,
+            tokens: vec![TokenConfig {
+                token: "t0k3n".into(),
+                person: "emp-1".into(),
+                role: CallerRole::Employee,
+            }],
+        };
+        config.save(dir.path()).unwrap();
+        assert_eq!(NodeConfig::load(dir.path()).unwrap(), config);
+        let text = fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap().replace("agency", "bank");
+        fs::write(dir.path().join(CONFIG_FILE), text).unwrap();
+        let error = NodeConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("role") || error.contains("bank"), "{error}");
+    }
+}

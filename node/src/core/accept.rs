@@ -1,0 +1,345 @@
+//! Accepting records from peers: who may send what, duplicates, slots and equivocation.
+//!
+//! A record is stored only if the sending peer may send it to this node, its signer is
+//! the member the directory lists for the organisation the record names, and no other
+//! record from that signer holds its slot. Anything else gets a refusal with a code and
+//! changes nothing, except equivocation: both records are kept, as evidence.
+
+use kvitt_protocol::directory::{Directory, Member, MemberRole};
+use kvitt_protocol::event::{ClaimState, Role};
+use kvitt_protocol::evidence::{Evidence, Slot};
+use kvitt_protocol::fields::format_time;
+use kvitt_protocol::wire::{Refusal, RefusalCode, Verdict};
+use kvitt_protocol::{AnyRecord, RecordId, Signed};
+
+use super::{Effect, NodeCore, Step};
+use crate::ledger::{encode_claim_state, keys, put_record, Ledger, LedgerError};
+use crate::store::Batch;
+
+/// The metadata key naming the directory in force.
+const DIRECTORY_META: &str = "directory";
+
+/// The newest directory the ledger holds, if any.
+pub(super) fn stored_directory(ledger: &Ledger) -> Result<Option<Signed<Directory>>, LedgerError> {
+    let Some(bytes) = ledger.meta(DIRECTORY_META)? else {
+        return Ok(None);
+    };
+    let id = <[u8; 32]>::try_from(bytes.as_slice())
+        .map(RecordId)
+        .map_err(|_| LedgerError::Damaged { key: "meta/directory".into(), why: "not a record id".into() })?;
+    match ledger.record(&id)? {
+        Some(AnyRecord::Directory(directory)) => Ok(Some(directory)),
+        _ => Err(LedgerError::Damaged {
+            key: "meta/directory".into(),
+            why: format!("names {id}, not a stored directory"),
+        }),
+    }
+}
+
+impl NodeCore {
+    /// The verdict on one delivered record, writing it (and its indexes) if accepted.
+    pub(super) fn accept(
+        &mut self,
+        step: &mut Step,
+        peer: &Member,
+        record: Result<AnyRecord, kvitt_protocol::Error>,
+    ) -> Verdict {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => return Verdict::Refused { refusal: Refusal::invalid(&error) },
+        };
+        match self.try_accept(step, peer, &record) {
+            Ok(verdict) => verdict,
+            Err(refusal) => {
+                tracing::info!(peer = %peer.org, id = %record.id().short(), %refusal, "refused a delivered record");
+                Verdict::Refused { refusal }
+            }
+        }
+    }
+
+    fn try_accept(&mut self, step: &mut Step, peer: &Member, record: &AnyRecord) -> Result<Verdict, Refusal> {
+        let id = record.id();
+        if step.ledger.contains(&id).map_err(super::unavailable)? {
+            return Ok(Verdict::Duplicate { id });
+        }
+        if let AnyRecord::Directory(_) = record {
+            return Ok(self.accept_directory_bytes(step, record.bytes()));
+        }
+        self.authorize(peer, record)?;
+        if let Some(slot) = Slot::of(record) {
+            if let Some(holder) = step.ledger.slot_holder(&slot).map_err(super::unavailable)? {
+                return Err(self.equivocation(step, record, holder));
+            }
+        }
+        let mut batch = Batch::new();
+        self.index(step, record, &mut batch)?;
+        put_record(&mut batch, record);
+        if let Some(slot) = Slot::of(record) {
+            batch.insert(keys::slot(&slot), id.as_bytes().to_vec());
+        }
+        step.write(&batch).map_err(super::unavailable)?;
+        tracing::debug!(kind = %record.kind(), id = %id.short(), from = %peer.org, "stored a delivered record");
+        Ok(Verdict::Stored { id })
+    }
+
+    /// Whether `peer` may deliver `record` to this node.
+    fn authorize(&self, peer: &Member, record: &AnyRecord) -> Result<(), Refusal> {
+        let me = &self.identity;
+        let directory = self.directory.body();
+        let misrouted = |why: String| Err(Refusal::new(RefusalCode::Misrouted, why));
+        let forbidden = |why: String| Err(Refusal::new(RefusalCode::Forbidden, why));
+        match (record, me.role) {
+            (AnyRecord::Receipt(receipt), MemberRole::Agency | MemberRole::Ssc) => {
+                let body = receipt.body();
+                let buyer = body.buyer.agency.as_str();
+                match me.role {
+                    MemberRole::Agency if buyer != me.org => {
+                        return misrouted(format!("receipt for buyer {buyer}, this agency is {}", me.org))
+                    }
+                    MemberRole::Ssc if peer.role != MemberRole::Agency || peer.org != buyer => {
+                        return forbidden(format!(
+                            "{} may not forward a receipt bought by {buyer}",
+                            peer.org
+                        ));
+                    }
+                    MemberRole::Ssc if !self.serves(&peer.org) => {
+                        return misrouted(format!("this SSC does not serve {}", peer.org))
+                    }
+                    MemberRole::Agency if peer.key != receipt.signer() => {
+                        return forbidden(format!(
+                            "{} may not deliver receipts signed by another merchant",
+                            peer.org
+                        ))
+                    }
+                    _ => {}
+                }
+                self.check_signer(directory, &body.merchant.org, MemberRole::Merchant, receipt.signer())
+            }
+            (AnyRecord::Claim(claim), MemberRole::Ssc) => {
+                let agency = claim.body().agency.as_str();
+                if peer.org != agency || peer.key != claim.signer() {
+                    return forbidden(format!("{} may not deliver a claim of {agency}", peer.org));
+                }
+                if !self.serves(agency) {
+                    return misrouted(format!("this SSC does not serve {agency}"));
+                }
+                Ok(())
+            }
+            (AnyRecord::ClaimEvent(event), MemberRole::Ssc | MemberRole::Agency) => {
+                let role = event.body().actor.role;
+                let expected_signer_role =
+                    if role == Role::Ssc { MemberRole::Ssc } else { MemberRole::Agency };
+                if peer.role != expected_signer_role || peer.key != event.signer() {
+                    return forbidden(format!(
+                        "{} may not deliver a {:?} event signed by {}",
+                        peer.org,
+                        role,
+                        event.signer().short()
+                    ));
+                }
+                if me.role == MemberRole::Agency && !self.is_my_ssc(&peer.org) {
+                    return forbidden(format!("{} is not this agency's SSC", peer.org));
+                }
+                if me.role == MemberRole::Ssc && !self.serves(&peer.org) {
+                    return misrouted(format!("this SSC does not serve {}", peer.org));
+                }
+                Ok(())
+            }
+            (AnyRecord::Evidence(_), _) => Ok(()),
+            (record, role) => forbidden(format!(
+                "a {:?} node does not take {} records from {}",
+                role,
+                record.kind(),
+                peer.org
+            )),
+        }
+    }
+
+    /// The signer must be the key the directory lists for `org` in `role`.
+    fn check_signer(
+        &self,
+        directory: &Directory,
+        org: &str,
+        role: MemberRole,
+        signer: kvitt_protocol::PublicKey,
+    ) -> Result<(), Refusal> {
+        match directory.member_by_org(org) {
+            None => Err(Refusal::new(
+                RefusalCode::NotMember,
+                format!("{org} is not in directory v{}", directory.version),
+            )),
+            Some(member) if member.role != role || member.key != signer => Err(Refusal::new(
+                RefusalCode::WrongSigner,
+                format!(
+                    "signed by {}, but the directory lists {} for {org}",
+                    signer.short(),
+                    member.key.short()
+                ),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn serves(&self, agency: &str) -> bool {
+        self.directory
+            .body()
+            .member_by_key(&self.identity.key())
+            .is_some_and(|me| me.serves.iter().any(|served| served == agency))
+    }
+
+    fn is_my_ssc(&self, ssc_org: &str) -> bool {
+        self.directory.body().ssc_of(&self.identity.org).is_some_and(|ssc| ssc.org == ssc_org)
+    }
+
+    /// The index entries (and checks that need the ledger) of an accepted record.
+    fn index(&mut self, step: &mut Step, record: &AnyRecord, batch: &mut Batch) -> Result<(), Refusal> {
+        match record {
+            AnyRecord::Receipt(receipt) => {
+                let body = receipt.body();
+                let issued = kvitt_protocol::fields::parse_time("issued_at", &body.issued_at)
+                    .map_err(|error| Refusal::invalid(&error))?;
+                batch.insert(
+                    keys::buyer(
+                        &body.buyer.agency,
+                        body.buyer.employee.as_deref(),
+                        issued.unix_timestamp(),
+                        &receipt.id(),
+                    ),
+                    Vec::new(),
+                );
+            }
+            AnyRecord::Claim(claim) => {
+                let body = claim.body();
+                for receipt in body.receipts() {
+                    if !step.ledger.contains(&receipt).map_err(super::unavailable)? {
+                        return Err(Refusal::new(
+                            RefusalCode::UnknownRecord,
+                            format!(
+                                "claim {} attaches receipt {}, which this node does not hold; send it first",
+                                body.number,
+                                receipt.short()
+                            ),
+                        ));
+                    }
+                }
+                batch.insert(keys::claim_number(&body.agency, &body.number), claim.id().as_bytes().to_vec());
+                batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(claim)));
+                self.check_duplicates(step, claim, batch)?;
+            }
+            AnyRecord::ClaimEvent(event) => {
+                let claim_id = event.body().claim;
+                let (Some(state), Some(AnyRecord::Claim(claim))) = (
+                    step.ledger.claim_state(&claim_id).map_err(super::unavailable)?,
+                    step.ledger.record(&claim_id).map_err(super::unavailable)?,
+                ) else {
+                    return Err(Refusal::new(
+                        RefusalCode::UnknownRecord,
+                        format!("event for claim {}, which this node does not hold", claim_id.short()),
+                    ));
+                };
+                let next = state.apply(claim.body(), event).map_err(|error| Refusal::invalid(&error))?;
+                self.event_writes(step, &claim, event, &next, batch)?;
+                // Written before what follows, which reads the new state.
+                step.write(&std::mem::take(batch)).map_err(super::unavailable)?;
+                self.after_event(step, &claim, &next)?;
+            }
+            AnyRecord::Evidence(evidence) => {
+                batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
+            }
+            AnyRecord::Directory(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Keeps both conflicting records as signed evidence and refuses the newcomer.
+    fn equivocation(&mut self, step: &mut Step, record: &AnyRecord, holder: RecordId) -> Refusal {
+        let refusal = Refusal::new(
+            RefusalCode::Equivocation,
+            format!(
+                "{} conflicts with {} from the same signer for the same slot; both kept as evidence",
+                record.id().short(),
+                holder.short()
+            ),
+        );
+        let held = match step.ledger.record(&holder) {
+            Ok(Some(held)) => held,
+            _ => return refusal,
+        };
+        let evidence = Evidence::new(&held, record, format_time(step.now))
+            .and_then(|evidence| Signed::sign(evidence, &self.identity.signing_key));
+        match evidence {
+            Ok(evidence) => {
+                let evidence = AnyRecord::Evidence(evidence);
+                let mut batch = Batch::new();
+                put_record(&mut batch, &evidence);
+                batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
+                if step.write(&batch).is_ok() {
+                    tracing::warn!(evidence = %evidence.id().short(), signer = %record.signer().short(), "equivocation caught; evidence stored");
+                }
+            }
+            Err(error) => tracing::error!(%error, "could not build equivocation evidence"),
+        }
+        refusal
+    }
+
+    /// The verdict on a directory: accepted only if signed by the operator, of this
+    /// network, newer than the one in force, and still listing this node.
+    pub(super) fn accept_directory_bytes(&mut self, step: &mut Step, bytes: &[u8]) -> Verdict {
+        let refuse =
+            |why: String| Verdict::Refused { refusal: Refusal::new(RefusalCode::DirectoryVersion, why) };
+        let directory = match Signed::<Directory>::decode(bytes) {
+            Ok(directory) => directory,
+            Err(error) => return Verdict::Refused { refusal: Refusal::invalid(&error) },
+        };
+        let current = self.directory.body();
+        if directory.id() == self.directory.id() {
+            return Verdict::Duplicate { id: directory.id() };
+        }
+        if directory.signer() != self.config.operator {
+            return refuse(format!(
+                "signed by {}, not the operator {}",
+                directory.signer().short(),
+                self.config.operator.short()
+            ));
+        }
+        if directory.body().network != current.network {
+            return refuse(format!(
+                "network {:?}, this node is in {:?}",
+                directory.body().network,
+                current.network
+            ));
+        }
+        if directory.body().version <= current.version {
+            return refuse(format!(
+                "version {} is not newer than {}",
+                directory.body().version,
+                current.version
+            ));
+        }
+        if directory.body().member_by_key(&self.identity.key()).is_none() {
+            tracing::error!(
+                version = directory.body().version,
+                "the new directory no longer lists this node"
+            );
+        }
+        let mut batch = Batch::new();
+        let record = AnyRecord::Directory(directory.clone());
+        put_record(&mut batch, &record);
+        batch.insert(keys::meta(DIRECTORY_META), directory.id().as_bytes().to_vec());
+        batch.insert(
+            keys::slot(&Slot::Directory { signer: directory.signer(), version: directory.body().version }),
+            directory.id().as_bytes().to_vec(),
+        );
+        if let Err(error) = step.write(&batch) {
+            return Verdict::Refused { refusal: super::unavailable(error) };
+        }
+        tracing::info!(
+            version = directory.body().version,
+            members = directory.body().members.len(),
+            "accepted a new directory"
+        );
+        self.directory = directory.clone();
+        step.durable.push(Effect::DirectoryChanged(Box::new(directory.clone())));
+        Verdict::Stored { id: directory.id() }
+    }
+}

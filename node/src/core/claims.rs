@@ -1,0 +1,462 @@
+//! Expense claims at the agency and the SSC.
+//!
+//! Agency: an employee opens a draft (local, unsigned), adds items, and submits it; the
+//! node then signs the claim and a `submitted` event. An approver (never the claimant)
+//! approves or rejects; an approved claim goes to the SSC with its receipts and events.
+//! SSC: a claim whose receipt is already in another claim (by id, or by the card payment
+//! it records) is an exception and is rejected with the reason when it arrives approved;
+//! staff book (voucher series per agency) and pay; every event goes back to the agency.
+
+use kvitt_protocol::claim::{Claim, ClaimItem};
+use kvitt_protocol::directory::MemberRole;
+use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role, Status};
+use kvitt_protocol::evidence::Slot;
+use kvitt_protocol::fields::{format_date, format_time};
+use kvitt_protocol::receipt::Payment;
+use kvitt_protocol::wire::{Refusal, RefusalCode};
+use kvitt_protocol::{AnyRecord, Record, RecordId, Signed};
+use serde::{Deserialize, Serialize};
+
+use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
+use crate::ledger::{encode_claim_state, keys, put_record};
+use crate::store::Batch;
+
+/// A claim being put together by an employee; unsigned and local to the agency node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    /// The claim number it will carry.
+    pub number: String,
+    /// The employee.
+    pub claimant: String,
+    /// What it is for.
+    pub purpose: String,
+    /// When it was opened.
+    pub created_at: String,
+    /// Items so far.
+    pub items: Vec<ClaimItem>,
+}
+
+/// A claim as a client sees it: the signed claim, its status and events, any exception.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimView {
+    /// The signed claim.
+    pub claim: Signed<Claim>,
+    /// Where it stands.
+    pub status: Status,
+    /// Its events, oldest first.
+    pub events: Vec<Signed<ClaimEvent>>,
+    /// Why it is held as an exception, if it is.
+    pub exception: Option<String>,
+}
+
+/// The person the SSC node names in the events it signs on its own initiative.
+pub const SSC_SYSTEM_ACTOR: &str = "kvitt-ssc";
+
+const CLAIM_NUMBER_COUNTER: &str = "claim-number";
+
+impl NodeCore {
+    pub(super) fn new_draft(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        purpose: String,
+    ) -> Result<Draft, Refusal> {
+        self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "open claims")?;
+        let next = step.ledger.counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)? + 1;
+        let draft = Draft {
+            number: format!("{}-{next:06}", step.now.year()),
+            claimant: caller.person.clone(),
+            purpose,
+            created_at: format_time(step.now),
+            items: Vec::new(),
+        };
+        let mut batch = Batch::new();
+        batch.insert(keys::meta(CLAIM_NUMBER_COUNTER), next.to_be_bytes().to_vec());
+        self.put_draft(&mut batch, &draft)?;
+        step.write(&batch).map_err(unavailable)?;
+        Ok(draft)
+    }
+
+    pub(super) fn add_item(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        number: &str,
+        item: ClaimItem,
+    ) -> Result<Draft, Refusal> {
+        self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "edit claims")?;
+        let mut draft = self.draft(step, caller, number)?;
+        if let ClaimItem::Receipt { receipt, .. } = &item {
+            self.check_claimable(step, caller, receipt)?;
+        }
+        draft.items.push(item);
+        // The claim's own rules (limits, arithmetic) are checked now, not at submission.
+        self.claim_of(&draft).validate().map_err(|error| Refusal::invalid(&error))?;
+        let mut batch = Batch::new();
+        self.put_draft(&mut batch, &draft)?;
+        step.write(&batch).map_err(unavailable)?;
+        Ok(draft)
+    }
+
+    pub(super) fn submit(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        number: &str,
+    ) -> Result<RecordId, Refusal> {
+        self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "submit claims")?;
+        let draft = self.draft(step, caller, number)?;
+        let claim = self.claim_of(&draft);
+        for receipt in claim.receipts().collect::<Vec<_>>() {
+            self.check_claimable(step, caller, &receipt)?;
+        }
+        let claim =
+            Signed::sign(claim, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
+        let record = AnyRecord::Claim(claim.clone());
+        let mut batch = Batch::new();
+        put_record(&mut batch, &record);
+        if let Some(slot) = Slot::of(&record) {
+            batch.insert(keys::slot(&slot), claim.id().as_bytes().to_vec());
+        }
+        batch.insert(
+            keys::claim_number(&claim.body().agency, &claim.body().number),
+            claim.id().as_bytes().to_vec(),
+        );
+        batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(&claim)));
+        for receipt in claim.body().receipts() {
+            batch.insert(keys::held(&receipt), claim.id().as_bytes().to_vec());
+        }
+        batch.remove(keys::draft(number));
+        step.write(&batch).map_err(unavailable)?;
+        let actor = Actor { person: caller.person.clone(), role: Role::Employee };
+        self.record_own_event(step, &claim, actor, Action::Submitted)?;
+        tracing::info!(claim = %claim.id().short(), number, items = claim.body().items.len(), "claim submitted");
+        Ok(claim.id())
+    }
+
+    pub(super) fn decide(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        claim_id: RecordId,
+        action: Action,
+    ) -> Result<Status, Refusal> {
+        let (allowed, role) = match (&action, self.identity.role) {
+            (Action::Approved | Action::Rejected { .. }, MemberRole::Agency) => {
+                (CallerRole::Approver, Role::Approver)
+            }
+            (Action::Withdrawn, MemberRole::Agency) => (CallerRole::Employee, Role::Employee),
+            (Action::Booked { .. } | Action::Paid { .. } | Action::Rejected { .. }, MemberRole::Ssc) => {
+                (CallerRole::SscStaff, Role::Ssc)
+            }
+            _ => return Err(forbidden(caller, &format!("record {} on this node", action.name()))),
+        };
+        if caller.role != allowed {
+            return Err(forbidden(caller, &format!("record {}", action.name())));
+        }
+        let claim = self.claim(step, &claim_id)?;
+        let actor = Actor { person: caller.person.clone(), role };
+        let status = self.record_own_event(step, &claim, actor, action)?;
+        Ok(status)
+    }
+
+    /// Books a claim: the next voucher number in the agency's series.
+    pub(super) fn book(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        claim_id: RecordId,
+    ) -> Result<Status, Refusal> {
+        self.require(caller, MemberRole::Ssc, &[CallerRole::SscStaff], "book claims")?;
+        let claim = self.claim(step, &claim_id)?;
+        let counter = format!("voucher/{}", claim.body().agency);
+        let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
+        let mut batch = Batch::new();
+        batch.insert(keys::meta(&counter), number.to_be_bytes().to_vec());
+        step.write(&batch).map_err(unavailable)?;
+        let action = Action::Booked { series: "K".into(), number };
+        self.decide(step, caller, claim_id, action)
+    }
+
+    /// Marks a claim paid today.
+    pub(super) fn pay(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        claim_id: RecordId,
+    ) -> Result<Status, Refusal> {
+        self.require(caller, MemberRole::Ssc, &[CallerRole::SscStaff], "pay claims")?;
+        let action = Action::Paid { date: format_date(step.now.date()), reference: None };
+        self.decide(step, caller, claim_id, action)
+    }
+
+    pub(super) fn claim_view(&self, step: &Step, claim_id: &RecordId) -> Result<ClaimView, Refusal> {
+        let claim = self.claim(step, claim_id)?;
+        let state = step
+            .ledger
+            .claim_state(claim_id)
+            .map_err(unavailable)?
+            .map_or(Status::Draft, |state| state.status);
+        let mut events = Vec::new();
+        for id in step.ledger.chain(claim_id).map_err(unavailable)? {
+            if let Some(AnyRecord::ClaimEvent(event)) = step.ledger.record(&id).map_err(unavailable)? {
+                events.push(event);
+            }
+        }
+        let exception = step.ledger.exception(claim_id).map_err(unavailable)?;
+        Ok(ClaimView { claim, status: state, events, exception })
+    }
+
+    /// Signs an event of this node for `claim`, applies it and stores it; an event the
+    /// claim's state does not allow changes nothing.
+    fn record_own_event(
+        &mut self,
+        step: &mut Step,
+        claim: &Signed<Claim>,
+        actor: Actor,
+        action: Action,
+    ) -> Result<Status, Refusal> {
+        let state = step
+            .ledger
+            .claim_state(&claim.id())
+            .map_err(unavailable)?
+            .unwrap_or_else(|| ClaimState::new(claim));
+        let event =
+            ClaimEvent { claim: claim.id(), previous: state.head, at: format_time(step.now), actor, action };
+        let event =
+            Signed::sign(event, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
+        let next = state.apply(claim.body(), &event).map_err(|error| Refusal::invalid(&error))?;
+        let mut batch = Batch::new();
+        self.event_writes(step, claim, &event, &next, &mut batch)?;
+        step.write(&batch).map_err(unavailable)?;
+        self.after_event(step, claim, &next)?;
+        Ok(next.status)
+    }
+
+    /// The writes of an accepted event: the record, its slot, its place in the chain, the
+    /// claim's new state, and the receipts released if the claim ended unpaid.
+    pub(super) fn event_writes(
+        &self,
+        step: &Step,
+        claim: &Signed<Claim>,
+        event: &Signed<ClaimEvent>,
+        next: &ClaimState,
+        batch: &mut Batch,
+    ) -> Result<(), Refusal> {
+        let record = AnyRecord::ClaimEvent(event.clone());
+        put_record(batch, &record);
+        if let Some(slot) = Slot::of(&record) {
+            batch.insert(keys::slot(&slot), event.id().as_bytes().to_vec());
+        }
+        let position =
+            u32::try_from(step.ledger.chain(&claim.id()).map_err(unavailable)?.len()).unwrap_or(u32::MAX);
+        batch.insert(keys::chain(&claim.id(), position), event.id().as_bytes().to_vec());
+        batch.insert(keys::claim(&claim.id()), encode_claim_state(next));
+        if matches!(next.status, Status::Rejected | Status::Withdrawn) {
+            for receipt in claim.body().receipts() {
+                if step.ledger.claim_holding(&receipt).map_err(unavailable)? == Some(claim.id()) {
+                    batch.remove(keys::held(&receipt));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What follows an event: an approved claim travels to the SSC; an SSC event goes
+    /// back to the agency; an approved claim held for an exception is rejected at once.
+    pub(super) fn after_event(
+        &mut self,
+        step: &mut Step,
+        claim: &Signed<Claim>,
+        state: &ClaimState,
+    ) -> Result<(), Refusal> {
+        match (self.identity.role, state.status) {
+            (MemberRole::Agency, Status::Approved) => {
+                let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) else {
+                    tracing::error!(agency = %self.identity.org, "no SSC serves this agency in the directory; the claim waits");
+                    return Ok(());
+                };
+                let mut ids: Vec<RecordId> = claim.body().receipts().collect();
+                ids.push(claim.id());
+                ids.extend(step.ledger.chain(&claim.id()).map_err(unavailable)?);
+                for id in ids {
+                    self.outbox.enqueue(step, ssc, id).map_err(unavailable)?;
+                }
+            }
+            (MemberRole::Ssc, Status::Approved) => {
+                if let Some(why) = step.ledger.exception(&claim.id()).map_err(unavailable)? {
+                    let actor = Actor { person: SSC_SYSTEM_ACTOR.into(), role: Role::Ssc };
+                    self.record_own_event(step, claim, actor, Action::Rejected { reason: why })?;
+                }
+            }
+            (MemberRole::Ssc, _) => {
+                if let (Some(agency), Some(head)) = (
+                    self.directory.body().member_by_org(&claim.body().agency).map(|agency| agency.key),
+                    state.head,
+                ) {
+                    let own = matches!(step.ledger.record(&head).map_err(unavailable)?, Some(record) if record.signer() == self.identity.key());
+                    if own {
+                        self.outbox.enqueue(step, agency, head).map_err(unavailable)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// At the SSC, on storing a claim: its receipts and card payments must not be in
+    /// another claim; if they are, the claim is held as an exception (and rejected when
+    /// it arrives approved). Returns the writes that mark the receipts as held.
+    pub(super) fn check_duplicates(
+        &self,
+        step: &Step,
+        claim: &Signed<Claim>,
+        batch: &mut Batch,
+    ) -> Result<(), Refusal> {
+        let mut reasons = Vec::new();
+        for receipt_id in claim.body().receipts() {
+            match step.ledger.claim_holding(&receipt_id).map_err(unavailable)? {
+                Some(other) if other != claim.id() => {
+                    reasons.push(format!(
+                        "receipt {} is already in claim {}",
+                        receipt_id.short(),
+                        self.claim_label(step, &other)
+                    ));
+                }
+                _ => batch.insert(keys::held(&receipt_id), claim.id().as_bytes().to_vec()),
+            }
+            let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&receipt_id).map_err(unavailable)?
+            else {
+                continue;
+            };
+            for payment in &receipt.body().payments {
+                if let Payment::Card { terminal, rrn, approval_code, .. } = payment {
+                    let key = keys::card(terminal, rrn, approval_code);
+                    match step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))? {
+                        Some(other) if other.as_slice() != claim.id().as_bytes() => {
+                            let other = <[u8; 32]>::try_from(other.as_slice()).map(RecordId).ok();
+                            let label = other.map_or_else(
+                                || "another claim".to_owned(),
+                                |other| self.claim_label(step, &other),
+                            );
+                            reasons.push(format!("card payment {terminal}/{rrn}/{approval_code} on receipt {} is already claimed in {label}", receipt_id.short()));
+                        }
+                        _ => batch.insert(key, claim.id().as_bytes().to_vec()),
+                    }
+                }
+            }
+        }
+        if !reasons.is_empty() {
+            let why = format!("duplicate: {}", reasons.join("; "));
+            tracing::warn!(claim = %claim.id().short(), number = %claim.body().number, %why, "claim held as an exception");
+            batch.insert(keys::exception(&claim.id()), why.into_bytes());
+        }
+        Ok(())
+    }
+
+    fn claim_label(&self, step: &Step, claim: &RecordId) -> String {
+        match step.ledger.record(claim) {
+            Ok(Some(AnyRecord::Claim(other))) => {
+                format!("{} of {}", other.body().number, other.body().agency)
+            }
+            _ => claim.short(),
+        }
+    }
+
+    /// An employee may claim a receipt bought by this agency for them, held by no live claim.
+    fn check_claimable(&self, step: &Step, caller: &Caller, receipt_id: &RecordId) -> Result<(), Refusal> {
+        let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(receipt_id).map_err(unavailable)? else {
+            return Err(Refusal::new(
+                RefusalCode::NotFound,
+                format!("no receipt {receipt_id} at this agency"),
+            ));
+        };
+        let buyer = &receipt.body().buyer;
+        if buyer.agency != self.identity.org
+            || buyer.employee.as_deref().is_some_and(|employee| employee != caller.person)
+        {
+            return Err(Refusal::new(
+                RefusalCode::ReceiptMismatch,
+                format!(
+                    "receipt {} was bought by {} {}, not {}",
+                    receipt_id.short(),
+                    buyer.agency,
+                    buyer.employee.as_deref().unwrap_or(""),
+                    caller.person
+                ),
+            ));
+        }
+        if let Some(other) = step.ledger.claim_holding(receipt_id).map_err(unavailable)? {
+            return Err(Refusal::new(
+                RefusalCode::ReceiptClaimed,
+                format!(
+                    "receipt {} is already in claim {}",
+                    receipt_id.short(),
+                    self.claim_label(step, &other)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn claim_of(&self, draft: &Draft) -> Claim {
+        Claim {
+            number: draft.number.clone(),
+            agency: self.identity.org.clone(),
+            claimant: draft.claimant.clone(),
+            purpose: draft.purpose.clone(),
+            created_at: draft.created_at.clone(),
+            items: draft.items.clone(),
+        }
+    }
+
+    fn draft(&self, step: &Step, caller: &Caller, number: &str) -> Result<Draft, Refusal> {
+        let not_found =
+            || Refusal::new(RefusalCode::NotFound, format!("no open draft {number} of {}", caller.person));
+        let bytes = step
+            .ledger
+            .store()
+            .get(&keys::draft(number))
+            .map_err(|error| unavailable(error.into()))?
+            .ok_or_else(not_found)?;
+        let draft: Draft = kvitt_protocol::cbor::decode(&bytes)
+            .and_then(|value| kvitt_protocol::cbor::from_value(&value))
+            .map_err(|error| {
+                unavailable(crate::ledger::LedgerError::Damaged {
+                    key: format!("draft/{number}"),
+                    why: error.to_string(),
+                })
+            })?;
+        if draft.claimant != caller.person {
+            return Err(not_found());
+        }
+        Ok(draft)
+    }
+
+    fn put_draft(&self, batch: &mut Batch, draft: &Draft) -> Result<(), Refusal> {
+        let bytes = kvitt_protocol::cbor::encode(draft).map_err(|error| Refusal::invalid(&error))?;
+        batch.insert(keys::draft(&draft.number), bytes);
+        Ok(())
+    }
+
+    fn claim(&self, step: &Step, claim_id: &RecordId) -> Result<Signed<Claim>, Refusal> {
+        match step.ledger.record(claim_id).map_err(unavailable)? {
+            Some(AnyRecord::Claim(claim)) => Ok(claim),
+            _ => Err(Refusal::new(RefusalCode::NotFound, format!("no claim {claim_id}"))),
+        }
+    }
+
+    fn require(
+        &self,
+        caller: &Caller,
+        node: MemberRole,
+        roles: &[CallerRole],
+        what: &str,
+    ) -> Result<(), Refusal> {
+        if self.identity.role != node || !roles.contains(&caller.role) {
+            return Err(forbidden(caller, what));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,581 @@
+//! The node's decisions, without I/O: inputs in, effects out.
+//!
+//! Like quinn-proto beside quinn, [`NodeCore`] never reads the clock, opens a socket,
+//! spawns a task or writes to disk. It takes an [`Input`] with the current time and
+//! returns [`Effect`]s: one batch of ledger writes, answers to release only once that
+//! batch is durable, requests to send, and when to wake it. The tokio driver (node
+//! `runtime`) and the simulator carry the effects out; both run exactly this code.
+//!
+//! Durability before acknowledgement is built into the types: every answer that
+//! acknowledges a record travels inside [`Effect::WhenDurable`], which the driver executes
+//! only after the step's batch has been group-committed.
+
+mod accept;
+mod claims;
+mod outbox;
+mod overlay;
+mod push;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use kvitt_protocol::claim::ClaimItem;
+use kvitt_protocol::directory::{Directory, MemberRole};
+use kvitt_protocol::event::{Action, Status};
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::wire::{Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Verdict};
+use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ledger::{Ledger, LedgerError};
+use crate::store::{Batch, Store};
+
+pub use claims::{ClaimView, Draft, SSC_SYSTEM_ACTOR};
+pub use outbox::RetryPolicy;
+pub use overlay::Overlay;
+
+/// Who this node is.
+#[derive(Clone)]
+pub struct Identity {
+    /// The node's signing key (its records and its TLS certificate).
+    pub signing_key: SigningKey,
+    /// Organisation number, as the directory lists it.
+    pub org: String,
+    /// The part it plays.
+    pub role: MemberRole,
+}
+
+impl Identity {
+    /// The node's public key.
+    pub fn key(&self) -> PublicKey {
+        PublicKey::from(self.signing_key.verifying_key())
+    }
+}
+
+/// Settings of the core's decisions.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// The operator key every directory must be signed by.
+    pub operator: PublicKey,
+    /// How deliveries back off after a failure.
+    pub retry: RetryPolicy,
+    /// Most records per delivery request.
+    pub delivery_batch: usize,
+    /// Seed of the retry jitter, so simulations replay exactly.
+    pub seed: u64,
+}
+
+/// An opaque handle the driver uses to route an answer back to whoever asked.
+pub type ReplyId = u64;
+
+/// Identifies one request this core sent to a peer, to match its answer.
+pub type ExchangeId = u64;
+
+/// The person or till calling the client API, as its bearer token says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The person's (or till's) reference.
+    pub person: String,
+    /// What they may do.
+    pub role: CallerRole,
+}
+
+/// Roles of client API callers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerRole {
+    /// A point-of-sale system pushing receipts (merchant nodes).
+    Till,
+    /// An employee listing receipts and building claims (agency nodes).
+    Employee,
+    /// An approver (attestant) deciding claims (agency nodes).
+    Approver,
+    /// Shared service center staff (SSC node).
+    SscStaff,
+    /// The node's operator: everything read-only, directory management.
+    Operator,
+}
+
+/// What a client asks of its node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientRequest {
+    /// A till pushes a receipt to its merchant node, which signs, stores and delivers it.
+    PushReceipt(Box<Receipt>),
+    /// Receipts held for this agency (all, or one employee's), oldest sale first.
+    ListReceipts {
+        /// Only this employee's receipts.
+        employee: Option<String>,
+        /// At most this many.
+        limit: usize,
+    },
+    /// One record by id.
+    Record(RecordId),
+    /// An employee opens a claim draft.
+    NewClaim {
+        /// What the claim is for.
+        purpose: String,
+    },
+    /// An employee adds an item to their draft.
+    AddItem {
+        /// The draft's claim number.
+        number: String,
+        /// The item.
+        item: Box<ClaimItem>,
+    },
+    /// An employee submits their draft: the node signs the claim and a submitted event.
+    Submit {
+        /// The draft's claim number.
+        number: String,
+    },
+    /// An approver, the claimant or SSC staff records a decision on a claim.
+    Decide {
+        /// The claim.
+        claim: RecordId,
+        /// Approved, rejected (with reason) or withdrawn.
+        action: Action,
+    },
+    /// SSC staff book an approved claim (the next voucher number of the agency's series).
+    Book {
+        /// The claim.
+        claim: RecordId,
+    },
+    /// SSC staff mark a booked claim paid today.
+    Pay {
+        /// The claim.
+        claim: RecordId,
+    },
+    /// A claim with its status, events and any exception.
+    ShowClaim {
+        /// The claim.
+        claim: RecordId,
+    },
+    /// Claims the node holds (an employee sees their own), at most `limit`.
+    ListClaims {
+        /// At most this many.
+        limit: usize,
+    },
+    /// Records held as exceptions (equivocation evidence, duplicate claims, refusals).
+    Exceptions {
+        /// At most this many.
+        limit: usize,
+    },
+}
+
+/// What a node answers a client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientResponse {
+    /// The receipt is signed and on disk; `duplicate` if it had been pushed before.
+    Pushed {
+        /// The receipt's id.
+        id: RecordId,
+        /// Whether the same receipt was already stored.
+        duplicate: bool,
+    },
+    /// Receipts, verified on reading.
+    Receipts(Vec<Signed<Receipt>>),
+    /// One record.
+    Record(Box<AnyRecord>),
+    /// A claim draft as it now stands.
+    Draft(Box<Draft>),
+    /// The claim was signed and submitted.
+    Submitted {
+        /// The claim's id.
+        claim: RecordId,
+    },
+    /// The claim's status after the decision.
+    Status(Status),
+    /// One claim.
+    Claim(Box<ClaimView>),
+    /// Claims: id, number, claimant, status, total in öre.
+    Claims(Vec<ClaimSummary>),
+    /// Exceptions: the record id and why.
+    Exceptions(Vec<(RecordId, String)>),
+}
+
+/// One line of a claim list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClaimSummary {
+    /// The claim's id.
+    pub id: RecordId,
+    /// The agency's claim number.
+    pub number: String,
+    /// The agency.
+    pub agency: String,
+    /// The employee.
+    pub claimant: String,
+    /// Where it stands.
+    pub status: Status,
+    /// Total claimed, öre.
+    pub total: i64,
+}
+
+/// Something that happened to the node.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A client request.
+    Client {
+        /// Where the answer goes.
+        reply: ReplyId,
+        /// Who asks.
+        caller: Caller,
+        /// What they ask.
+        request: ClientRequest,
+    },
+    /// A request from a peer, whose key the transport authenticated.
+    Peer {
+        /// Where the answer goes.
+        reply: ReplyId,
+        /// The peer's node key.
+        from: PublicKey,
+        /// The peer's directory version.
+        directory_version: u64,
+        /// What it asks, with delivered records already decoded (decoding is pure and
+        /// costly, so drivers do it in parallel before the core's single step).
+        request: PeerRequest,
+    },
+    /// The answer to a request this core sent, or why there is none.
+    Answer {
+        /// The peer asked.
+        to: PublicKey,
+        /// Which request.
+        exchange: ExchangeId,
+        /// The response, or the transport's error.
+        answer: Result<Response, String>,
+    },
+    /// Time passed: retry what is due.
+    Tick,
+}
+
+/// A peer request with its records decoded.
+#[derive(Clone, Debug)]
+pub enum PeerRequest {
+    /// Records to store, each decoded or with the reason it failed to decode.
+    Deliver(Vec<Result<AnyRecord, kvitt_protocol::Error>>),
+    /// The peer asks for a directory newer than `have`.
+    Directory {
+        /// The peer's version.
+        have: u64,
+    },
+    /// The request bytes did not decode.
+    Invalid(kvitt_protocol::Error),
+}
+
+/// Something the driver must do.
+#[derive(Clone, Debug)]
+pub enum Effect {
+    /// Apply this batch to the ledger now, before the next input.
+    Write(Batch),
+    /// Carry these out once everything written so far is durable.
+    WhenDurable(Vec<Effect>),
+    /// Answer a client.
+    ToClient {
+        /// Which request.
+        reply: ReplyId,
+        /// The answer.
+        result: Result<ClientResponse, Refusal>,
+    },
+    /// Answer a peer's request.
+    ToPeer {
+        /// Which request.
+        reply: ReplyId,
+        /// The answer.
+        response: Response,
+    },
+    /// Send a request to a peer; its answer comes back as `Input::Answer`.
+    Send {
+        /// The peer's node key.
+        to: PublicKey,
+        /// Matches the answer.
+        exchange: ExchangeId,
+        /// The request.
+        request: Request,
+    },
+    /// Give the core an `Input::Tick` at this time (UTC, milliseconds since 1970).
+    WakeAt(i64),
+    /// The node accepted a new directory: update the transport's allowed keys and peer
+    /// addresses, and cut off members that are gone.
+    DirectoryChanged(Box<Signed<Directory>>),
+}
+
+/// The state machine of one node.
+pub struct NodeCore {
+    identity: Identity,
+    config: CoreConfig,
+    directory: Signed<Directory>,
+    store: Arc<dyn Store>,
+    outbox: outbox::Outbox,
+    next_exchange: ExchangeId,
+}
+
+/// Why a core could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The ledger could not be read.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// This node's key is not in the directory it starts with.
+    #[error("this node's key {0} is not a member of the directory")]
+    NotInDirectory(String),
+}
+
+impl NodeCore {
+    /// A core over `store`, starting from `directory` (or a newer one the ledger holds).
+    pub fn start(
+        identity: Identity,
+        config: CoreConfig,
+        directory: Signed<Directory>,
+        store: Arc<dyn Store>,
+    ) -> Result<NodeCore, StartError> {
+        let ledger = Ledger::new(Arc::clone(&store));
+        let directory = match accept::stored_directory(&ledger)? {
+            Some(stored) if stored.body().version > directory.body().version => stored,
+            _ => directory,
+        };
+        if directory.body().member_by_key(&identity.key()).is_none() {
+            return Err(StartError::NotInDirectory(identity.key().to_string()));
+        }
+        let outbox = outbox::Outbox::load(&ledger, config.retry.clone(), config.seed)?;
+        Ok(NodeCore { identity, config, directory, store, outbox, next_exchange: 1 })
+    }
+
+    /// The directory in force.
+    pub fn directory(&self) -> &Signed<Directory> {
+        &self.directory
+    }
+
+    /// Who this node is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Handles one input at time `now` and returns what the driver must do.
+    pub fn handle(&mut self, now: OffsetDateTime, input: Input) -> Vec<Effect> {
+        let overlay = Arc::new(Overlay::new(Arc::clone(&self.store)));
+        let mut step =
+            Step { ledger: Ledger::new(overlay.clone()), effects: Vec::new(), durable: Vec::new(), now };
+        match input {
+            Input::Client { reply, caller, request } => {
+                let result = self.client(&mut step, &caller, request);
+                // Answers to clients wait for durability whenever the step wrote anything.
+                step.durable.push(Effect::ToClient { reply, result });
+            }
+            Input::Peer { reply, from, directory_version, request } => {
+                let body = self.peer(&mut step, from, request);
+                self.learn_directory_version(&mut step, from, directory_version);
+                step.durable.push(Effect::ToPeer { reply, response: self.response(body) });
+            }
+            Input::Answer { to, exchange, answer } => self.answer(&mut step, to, exchange, answer),
+            Input::Tick => {}
+        }
+        self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
+        let batch = overlay.take_batch();
+        let mut effects = Vec::new();
+        if !batch.is_empty() {
+            effects.push(Effect::Write(batch));
+        }
+        if !step.durable.is_empty() {
+            effects.push(Effect::WhenDurable(step.durable));
+        }
+        effects.extend(step.effects);
+        effects
+    }
+
+    fn client(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        request: ClientRequest,
+    ) -> Result<ClientResponse, Refusal> {
+        match request {
+            ClientRequest::PushReceipt(receipt) => self.push_receipt(step, caller, *receipt),
+            ClientRequest::ListReceipts { employee, limit } => {
+                let employee = match caller.role {
+                    CallerRole::Employee => Some(caller.person.clone()),
+                    CallerRole::Approver | CallerRole::Operator | CallerRole::SscStaff => employee,
+                    CallerRole::Till => return Err(forbidden(caller, "list receipts")),
+                };
+                let ids = step
+                    .ledger
+                    .receipts_of_buyer(&self.identity.org, employee.as_deref(), limit)
+                    .map_err(unavailable)?;
+                let mut receipts = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&id).map_err(unavailable)? {
+                        receipts.push(receipt);
+                    }
+                }
+                Ok(ClientResponse::Receipts(receipts))
+            }
+            ClientRequest::Record(id) => match step.ledger.record(&id).map_err(unavailable)? {
+                Some(record) => Ok(ClientResponse::Record(Box::new(record))),
+                None => Err(Refusal::new(RefusalCode::NotFound, format!("no record {id}"))),
+            },
+            ClientRequest::NewClaim { purpose } => {
+                self.new_draft(step, caller, purpose).map(|draft| ClientResponse::Draft(Box::new(draft)))
+            }
+            ClientRequest::AddItem { number, item } => self
+                .add_item(step, caller, &number, *item)
+                .map(|draft| ClientResponse::Draft(Box::new(draft))),
+            ClientRequest::Submit { number } => {
+                self.submit(step, caller, &number).map(|claim| ClientResponse::Submitted { claim })
+            }
+            ClientRequest::Decide { claim, action } => {
+                self.decide(step, caller, claim, action).map(ClientResponse::Status)
+            }
+            ClientRequest::Book { claim } => self.book(step, caller, claim).map(ClientResponse::Status),
+            ClientRequest::Pay { claim } => self.pay(step, caller, claim).map(ClientResponse::Status),
+            ClientRequest::ShowClaim { claim } => {
+                let view = self.claim_view(step, &claim)?;
+                if caller.role == CallerRole::Employee && view.claim.body().claimant != caller.person {
+                    return Err(Refusal::new(
+                        RefusalCode::NotFound,
+                        format!("no claim {claim} of {}", caller.person),
+                    ));
+                }
+                Ok(ClientResponse::Claim(Box::new(view)))
+            }
+            ClientRequest::ListClaims { limit } => {
+                self.list_claims(step, caller, limit).map(ClientResponse::Claims)
+            }
+            ClientRequest::Exceptions { limit } => {
+                if !matches!(caller.role, CallerRole::SscStaff | CallerRole::Operator | CallerRole::Approver)
+                {
+                    return Err(forbidden(caller, "list exceptions"));
+                }
+                let mut exceptions = Vec::new();
+                for id in step.ledger.exceptions(limit).map_err(unavailable)? {
+                    let why = step.ledger.exception(&id).map_err(unavailable)?.unwrap_or_default();
+                    exceptions.push((id, why));
+                }
+                Ok(ClientResponse::Exceptions(exceptions))
+            }
+        }
+    }
+
+    fn list_claims(&self, step: &Step, caller: &Caller, limit: usize) -> Result<Vec<ClaimSummary>, Refusal> {
+        if caller.role == CallerRole::Till {
+            return Err(forbidden(caller, "list claims"));
+        }
+        let mut summaries = Vec::new();
+        for state in step.ledger.claim_states(crate::ledger::MAX_SCAN_ENTRIES).map_err(unavailable)? {
+            let Some(AnyRecord::Claim(claim)) = step.ledger.record(&state.claim).map_err(unavailable)? else {
+                continue;
+            };
+            let body = claim.body();
+            if caller.role == CallerRole::Employee && body.claimant != caller.person {
+                continue;
+            }
+            summaries.push(ClaimSummary {
+                id: claim.id(),
+                number: body.number.clone(),
+                agency: body.agency.clone(),
+                claimant: body.claimant.clone(),
+                status: state.status,
+                total: body.total(),
+            });
+            if summaries.len() >= limit {
+                break;
+            }
+        }
+        Ok(summaries)
+    }
+
+    fn peer(&mut self, step: &mut Step, from: PublicKey, request: PeerRequest) -> ResponseBody {
+        let Some(peer) = self.directory.body().member_by_key(&from).cloned() else {
+            return ResponseBody::Refused {
+                refusal: Refusal::new(
+                    RefusalCode::NotMember,
+                    format!("key {} is not in directory v{}", from.short(), self.directory.body().version),
+                ),
+            };
+        };
+        match request {
+            PeerRequest::Deliver(records) => {
+                let results: Vec<Verdict> =
+                    records.into_iter().map(|record| self.accept(step, &peer, record)).collect();
+                ResponseBody::Delivered { results }
+            }
+            PeerRequest::Directory { have } => ResponseBody::Directory {
+                record: (self.directory.body().version > have)
+                    .then(|| kvitt_protocol::wire::RecordBytes(self.directory.bytes().to_vec())),
+            },
+            PeerRequest::Invalid(error) => ResponseBody::Refused { refusal: Refusal::invalid(&error) },
+        }
+    }
+
+    fn answer(
+        &mut self,
+        step: &mut Step,
+        to: PublicKey,
+        exchange: ExchangeId,
+        answer: Result<Response, String>,
+    ) {
+        if let Ok(response) = &answer {
+            self.learn_directory_version(step, to, response.directory_version);
+            if let ResponseBody::Directory { record: Some(bytes) } = &response.body {
+                let verdict = self.accept_directory_bytes(step, &bytes.0);
+                if let Verdict::Refused { refusal } = verdict {
+                    tracing::warn!(peer = %to.short(), %refusal, "peer offered a directory this node refuses");
+                }
+                return;
+            }
+        }
+        self.outbox.answer(step, to, exchange, answer);
+    }
+
+    /// Asks a peer for its directory when it says it has a newer one.
+    fn learn_directory_version(&mut self, step: &mut Step, peer: PublicKey, version: u64) {
+        if version > self.directory.body().version {
+            let exchange = self.next_exchange();
+            step.effects.push(Effect::Send {
+                to: peer,
+                exchange,
+                request: self.request(RequestBody::Directory { have: self.directory.body().version }),
+            });
+        }
+    }
+
+    fn next_exchange(&mut self) -> ExchangeId {
+        let exchange = self.next_exchange;
+        self.next_exchange += 1;
+        exchange
+    }
+
+    fn request(&self, body: RequestBody) -> Request {
+        Request { directory_version: self.directory.body().version, body }
+    }
+
+    fn response(&self, body: ResponseBody) -> Response {
+        Response { directory_version: self.directory.body().version, body }
+    }
+}
+
+/// The state of one core step: reads through the overlay, effects collected in order.
+pub(crate) struct Step {
+    ledger: Ledger,
+    effects: Vec<Effect>,
+    durable: Vec<Effect>,
+    now: OffsetDateTime,
+}
+
+impl Step {
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    fn write(&self, batch: &Batch) -> Result<(), LedgerError> {
+        Ok(self.ledger.store().apply(batch)?)
+    }
+}
+
+fn unavailable(error: LedgerError) -> Refusal {
+    tracing::error!(%error, "ledger read failed");
+    Refusal::new(RefusalCode::Unavailable, format!("the ledger could not be read: {error}"))
+}
+
+fn forbidden(caller: &Caller, what: &str) -> Refusal {
+    Refusal::new(RefusalCode::Forbidden, format!("{} ({:?}) may not {what}", caller.person, caller.role))
+}

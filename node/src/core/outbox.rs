@@ -1,0 +1,236 @@
+//! Delivery: per-peer outboxes in the ledger, sent in batches, retried with exponential
+//! backoff and jitter until the peer acknowledges (or refuses for good).
+//!
+//! The outbox entries are durable, so delivery resumes after a restart; only the backoff
+//! timers live in memory and start afresh. One request per peer is in flight at a time,
+//! which keeps a peer's records in the order they were written (a claim's receipts before
+//! the claim, the claim before its events).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kvitt_protocol::directory::Directory;
+use kvitt_protocol::wire::{RecordBytes, RefusalCode, RequestBody, Response, ResponseBody, Verdict};
+use kvitt_protocol::{PublicKey, RecordId, Signed};
+
+use super::{Effect, ExchangeId, Step};
+use crate::ledger::{keys, Ledger, LedgerError};
+use crate::store::Batch;
+
+/// How deliveries back off: `initial_ms × 2^(attempt−1)`, capped at `max_ms`, then
+/// scaled by a random factor in [0.5, 1.0] so that peers do not retry in lockstep.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Wait after the first failure, in milliseconds.
+    pub initial_ms: i64,
+    /// Longest wait, in milliseconds.
+    pub max_ms: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy { initial_ms: 250, max_ms: 60_000 }
+    }
+}
+
+/// The metadata key of the next outbox sequence number.
+const SEQUENCE_META: &str = "outbox-sequence";
+
+pub(super) struct Outbox {
+    policy: RetryPolicy,
+    rng: u64,
+    peers: BTreeMap<PublicKey, PeerDelivery>,
+}
+
+#[derive(Default)]
+struct PeerDelivery {
+    /// The request in flight and the outbox entries it carries.
+    in_flight: Option<(ExchangeId, Vec<(u64, RecordId)>)>,
+    /// Failures since the last success.
+    attempt: u32,
+    /// Not before this time (ms).
+    next_at_ms: i64,
+    /// Whether the ledger may hold entries for this peer.
+    pending: bool,
+}
+
+impl Outbox {
+    /// The outbox state for the peers that have entries in the ledger.
+    pub(super) fn load(ledger: &Ledger, policy: RetryPolicy, seed: u64) -> Result<Outbox, LedgerError> {
+        let peers = ledger
+            .outbox_peers()?
+            .into_iter()
+            .map(|peer| (peer, PeerDelivery { pending: true, ..PeerDelivery::default() }))
+            .collect();
+        Ok(Outbox { policy, rng: seed ^ 0x9e37_79b9_7f4a_7c15, peers })
+    }
+
+    /// Whether nothing is waiting to be delivered or acknowledged.
+    #[cfg(test)]
+    pub(super) fn is_idle(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Adds `record` to `peer`'s outbox in this step's batch.
+    pub(super) fn enqueue(
+        &mut self,
+        step: &mut Step,
+        peer: PublicKey,
+        record: RecordId,
+    ) -> Result<(), LedgerError> {
+        let sequence = match step.ledger.meta(SEQUENCE_META)? {
+            Some(bytes) => <[u8; 8]>::try_from(bytes.as_slice()).map(u64::from_be_bytes).unwrap_or(0),
+            None => 0,
+        };
+        let mut batch = Batch::new();
+        batch.insert(keys::outbox(&peer, sequence), record.as_bytes().to_vec());
+        batch.insert(keys::meta(SEQUENCE_META), (sequence + 1).to_be_bytes().to_vec());
+        step.write(&batch)?;
+        self.peers.entry(peer).or_default().pending = true;
+        Ok(())
+    }
+
+    /// Sends what is due; asks to be woken for what is not.
+    pub(super) fn poll(
+        &mut self,
+        step: &mut Step,
+        directory: &Signed<Directory>,
+        next_exchange: &mut ExchangeId,
+    ) {
+        let now = step.now_ms();
+        let mut wake: Option<i64> = None;
+        let mut drained = BTreeSet::new();
+        for (peer, delivery) in &mut self.peers {
+            if !delivery.pending || delivery.in_flight.is_some() {
+                continue;
+            }
+            if delivery.next_at_ms > now {
+                wake = Some(wake.map_or(delivery.next_at_ms, |at| at.min(delivery.next_at_ms)));
+                continue;
+            }
+            let entries = match step.ledger.outbox(peer, kvitt_protocol::wire::MAX_RECORDS_PER_DELIVERY) {
+                Ok(entries) => entries,
+                Err(error) => {
+                    tracing::error!(%error, "outbox unreadable");
+                    continue;
+                }
+            };
+            if entries.is_empty() {
+                drained.insert(*peer);
+                continue;
+            }
+            let mut records = Vec::with_capacity(entries.len());
+            for (_, id) in &entries {
+                match step.ledger.store().get(&keys::record(id)) {
+                    Ok(Some(bytes)) => records.push(RecordBytes(bytes)),
+                    _ => tracing::error!(id = %id.short(), "outbox names a record the ledger lacks"),
+                }
+            }
+            let exchange = *next_exchange;
+            *next_exchange += 1;
+            delivery.in_flight = Some((exchange, entries));
+            step.effects.push(Effect::Send {
+                to: *peer,
+                exchange,
+                request: kvitt_protocol::wire::Request {
+                    directory_version: directory.body().version,
+                    body: RequestBody::Deliver { records },
+                },
+            });
+        }
+        for peer in drained {
+            self.peers.remove(&peer);
+        }
+        if let Some(at) = wake {
+            step.effects.push(Effect::WakeAt(at));
+        }
+    }
+
+    /// Settles the outbox entries a peer answered for.
+    pub(super) fn answer(
+        &mut self,
+        step: &mut Step,
+        peer: PublicKey,
+        exchange: ExchangeId,
+        answer: Result<Response, String>,
+    ) {
+        let Some(delivery) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let Some((sent, entries)) = delivery.in_flight.take_if(|(sent, _)| *sent == exchange) else {
+            return;
+        };
+        debug_assert_eq!(sent, exchange);
+        let results = match answer {
+            Ok(Response { body: ResponseBody::Delivered { results }, .. })
+                if results.len() == entries.len() =>
+            {
+                results
+            }
+            Ok(response) => {
+                tracing::warn!(peer = %peer.short(), ?response.body, "peer did not acknowledge the delivery");
+                self.back_off(peer, step.now_ms());
+                return;
+            }
+            Err(error) => {
+                tracing::info!(peer = %peer.short(), %error, "delivery failed; will retry");
+                self.back_off(peer, step.now_ms());
+                return;
+            }
+        };
+        let mut batch = Batch::new();
+        let mut retry = false;
+        for ((sequence, id), verdict) in entries.iter().zip(results) {
+            match verdict {
+                Verdict::Stored { .. } | Verdict::Duplicate { .. } => {
+                    batch.remove(keys::outbox(&peer, *sequence))
+                }
+                Verdict::Refused { refusal } if refusal.retry => {
+                    tracing::info!(peer = %peer.short(), id = %id.short(), %refusal, "peer asks to retry later");
+                    retry = true;
+                }
+                Verdict::Refused { refusal } => {
+                    let exception = refusal.code == RefusalCode::Equivocation.as_str();
+                    tracing::warn!(peer = %peer.short(), id = %id.short(), %refusal, "peer refused a record for good");
+                    batch.remove(keys::outbox(&peer, *sequence));
+                    batch.insert(keys::exception(id), format!("refused by peer: {refusal}").into_bytes());
+                    if exception {
+                        tracing::error!(id = %id.short(), "this node's own record conflicts with another it signed");
+                    }
+                }
+            }
+        }
+        if let Err(error) = step.write(&batch) {
+            tracing::error!(%error, "could not settle the outbox");
+        }
+        if retry {
+            self.back_off(peer, step.now_ms());
+        } else if let Some(delivery) = self.peers.get_mut(&peer) {
+            delivery.attempt = 0;
+            delivery.next_at_ms = 0;
+        }
+    }
+
+    fn back_off(&mut self, peer: PublicKey, now_ms: i64) {
+        let jitter = self.next_random();
+        let policy = &self.policy;
+        let Some(delivery) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        delivery.attempt = delivery.attempt.saturating_add(1);
+        let exponent = delivery.attempt.saturating_sub(1).min(30);
+        let base = policy.initial_ms.saturating_mul(1i64 << exponent).min(policy.max_ms);
+        // Scale into [0.5, 1.0] of the base, from 16 bits of randomness.
+        let scaled =
+            base / 2 + (base / 2).saturating_mul(i64::from((jitter >> 48) as u16)) / i64::from(u16::MAX);
+        delivery.next_at_ms = now_ms.saturating_add(scaled.max(1));
+    }
+
+    /// splitmix64: a small, seeded generator, so a simulation replays its jitter exactly.
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,80 @@
+//! A till pushes a receipt: the merchant node checks it, signs it, stores it with the
+//! register's series position and an outbox entry for the buyer's agency, all in one
+//! batch, and answers with the id once that batch is durable.
+
+use kvitt_protocol::directory::MemberRole;
+use kvitt_protocol::evidence::Slot;
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::wire::{Refusal, RefusalCode};
+use kvitt_protocol::{AnyRecord, Signed};
+
+use super::{forbidden, unavailable, Caller, CallerRole, ClientResponse, NodeCore, Step};
+use crate::ledger::{keys, put_record};
+use crate::store::Batch;
+
+impl NodeCore {
+    pub(super) fn push_receipt(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        receipt: Receipt,
+    ) -> Result<ClientResponse, Refusal> {
+        if caller.role != CallerRole::Till || self.identity.role != MemberRole::Merchant {
+            return Err(forbidden(caller, "push receipts to this node"));
+        }
+        if receipt.merchant.org != self.identity.org {
+            return Err(Refusal::new(
+                RefusalCode::Misrouted,
+                format!(
+                    "the receipt names seller {}, this node is {}",
+                    receipt.merchant.org, self.identity.org
+                ),
+            ));
+        }
+        let agency = self.directory.body().member_by_org(&receipt.buyer.agency).cloned();
+        let Some(agency) = agency.filter(|member| member.role == MemberRole::Agency) else {
+            return Err(Refusal::new(
+                RefusalCode::NotMember,
+                format!(
+                    "buyer {} is not an agency of directory v{}",
+                    receipt.buyer.agency,
+                    self.directory.body().version
+                ),
+            ));
+        };
+        // Signing is deterministic: the same receipt pushed twice has the same id.
+        let signed =
+            Signed::sign(receipt, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
+        if step.ledger.contains(&signed.id()).map_err(unavailable)? {
+            return Ok(ClientResponse::Pushed { id: signed.id(), duplicate: true });
+        }
+        let body = signed.body();
+        let last = step.ledger.last_serial(&body.register).map_err(unavailable)?;
+        if let Some(last) = last {
+            if body.serial != last + 1 {
+                let why = if body.serial <= last { "is already used" } else { "leaves a gap" };
+                return Err(Refusal::new(
+                    RefusalCode::SerialOrder,
+                    format!(
+                        "serial {} on register {} {why}; the next is {}",
+                        body.serial,
+                        body.register,
+                        last + 1
+                    ),
+                ));
+            }
+        }
+        let record = AnyRecord::Receipt(signed.clone());
+        let slot = Slot::of(&record);
+        let mut batch = Batch::new();
+        put_record(&mut batch, &record);
+        if let Some(slot) = slot {
+            batch.insert(keys::slot(&slot), signed.id().as_bytes().to_vec());
+        }
+        batch.insert(keys::serial(&body.register), body.serial.to_be_bytes().to_vec());
+        step.write(&batch).map_err(unavailable)?;
+        self.outbox.enqueue(step, agency.key, signed.id()).map_err(unavailable)?;
+        tracing::info!(id = %signed.id().short(), register = %body.register, serial = body.serial, buyer = %body.buyer.agency, "receipt signed and stored");
+        Ok(ClientResponse::Pushed { id: signed.id(), duplicate: false })
+    }
+}

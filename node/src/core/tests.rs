@@ -1,0 +1,573 @@
+//! Cores wired to each other in one thread over memory stores: the effects carried out
+//! exactly as a driver must (writes at once, answers only after a sync), with crashes.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use kvitt_protocol::directory::{Directory, Member, MemberRole};
+use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
+use kvitt_protocol::wire::{Request, RequestBody, Response};
+use kvitt_protocol::{AnyRecord, PublicKey, Signed};
+use sha2::{Digest, Sha256};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::store::MemoryStore;
+
+const MERCHANT: &str = "556016-0680";
+const AGENCY: &str = "202100-5489";
+const SSC: &str = "202100-6255";
+
+fn key(name: &str) -> SigningKey {
+    SigningKey::from_bytes(&Sha256::digest(format!("kvitt core test {name}")).into())
+}
+
+fn member(role: MemberRole, org: &str, name: &str, port: u16) -> Member {
+    Member {
+        role,
+        org: org.into(),
+        name: name.into(),
+        key: PublicKey::from(key(name).verifying_key()),
+        addresses: vec![format!("127.0.0.1:{port}")],
+        serves: if role == MemberRole::Ssc { vec![AGENCY.into()] } else { vec![] },
+    }
+}
+
+fn directory(version: u64) -> Signed<Directory> {
+    let body = Directory {
+        network: "kvitt-test".into(),
+        version,
+        issued_at: "2026-01-01T00:00:00+01:00".into(),
+        members: vec![
+            member(MemberRole::Merchant, MERCHANT, "merchant", 7401),
+            member(MemberRole::Agency, AGENCY, "agency", 7402),
+            member(MemberRole::Ssc, SSC, "ssc", 7400),
+        ],
+    };
+    Signed::sign(body, &key("operator")).unwrap()
+}
+
+fn receipt(serial: u64) -> Receipt {
+    let line = Line {
+        kind: LineKind::Sale,
+        description: "Taxi Arlanda".into(),
+        article: None,
+        gtin: None,
+        category: Some("passenger_transport".into()),
+        quantity: Some(1000),
+        unit: Some("st".into()),
+        unit_price: Some(54_900 + i64::try_from(serial).unwrap()),
+        discounts: vec![],
+        amount: None,
+        vat_rate: Some(600),
+    };
+    let receipt = Receipt {
+        merchant: Merchant {
+            name: "Taxi Kvitt AB".into(),
+            org: MERCHANT.into(),
+            vat_number: Some("SE556016068001".into()),
+            address: Address {
+                street: "Vasagatan 1".into(),
+                postal_code: "111 20".into(),
+                city: "Stockholm".into(),
+                country: "SE".into(),
+            },
+        },
+        register: "CAR-7".into(),
+        serial,
+        control_unit: "CU-7".into(),
+        issued_at: "2026-05-04T07:10:00+02:00".into(),
+        currency: "SEK".into(),
+        lines: vec![line],
+        vat: vec![],
+        rounding: 0,
+        total: 0,
+        payments: vec![],
+        buyer: Buyer { agency: AGENCY.into(), employee: Some("emp-1".into()) },
+        original: None,
+    }
+    .with_computed_totals();
+    let total = receipt.total;
+    Receipt { payments: vec![Payment::Swish { amount: total, reference: format!("SW{serial}") }], ..receipt }
+}
+
+struct Node {
+    core: NodeCore,
+    store: Arc<MemoryStore>,
+    up: bool,
+}
+
+/// A network of cores with a message queue; links can be cut.
+struct Net {
+    nodes: BTreeMap<PublicKey, Node>,
+    queue: VecDeque<(PublicKey, Input)>,
+    replies: Vec<(ReplyId, Result<ClientResponse, kvitt_protocol::wire::Refusal>)>,
+    now: OffsetDateTime,
+    next_reply: ReplyId,
+}
+
+impl Net {
+    fn new() -> Net {
+        let mut nodes = BTreeMap::new();
+        for (name, org, role) in [
+            ("merchant", MERCHANT, MemberRole::Merchant),
+            ("agency", AGENCY, MemberRole::Agency),
+            ("ssc", SSC, MemberRole::Ssc),
+        ] {
+            let store = Arc::new(MemoryStore::new());
+            let identity = Identity { signing_key: key(name), org: org.into(), role };
+            let config = CoreConfig {
+                operator: PublicKey::from(key("operator").verifying_key()),
+                retry: RetryPolicy::default(),
+                delivery_batch: 256,
+                seed: 7,
+            };
+            let core = NodeCore::start(identity.clone(), config, directory(1), store.clone()).unwrap();
+            nodes.insert(identity.key(), Node { core, store, up: true });
+        }
+        Net {
+            nodes,
+            queue: VecDeque::new(),
+            replies: Vec::new(),
+            now: datetime!(2026-05-04 08:00 +02:00),
+            next_reply: 1,
+        }
+    }
+
+    fn key_of(name: &str) -> PublicKey {
+        PublicKey::from(key(name).verifying_key())
+    }
+
+    fn client(&mut self, node: &str, caller: Caller, request: ClientRequest) -> ReplyId {
+        let reply = self.next_reply;
+        self.next_reply += 1;
+        self.queue.push_back((Net::key_of(node), Input::Client { reply, caller, request }));
+        reply
+    }
+
+    /// Runs until no input is left, advancing time to each requested wake-up.
+    fn run(&mut self) {
+        for _ in 0..10_000 {
+            if let Some((to, input)) = self.queue.pop_front() {
+                self.step(to, input);
+                continue;
+            }
+            // Nothing queued: tick every node that is up, a little later.
+            self.now += time::Duration::seconds(1);
+            let wakes: Vec<PublicKey> =
+                self.nodes.iter().filter(|(_, node)| node.up).map(|(key, _)| *key).collect();
+            let before = self.replies.len();
+            for key in wakes {
+                self.step(key, Input::Tick);
+            }
+            if self.queue.is_empty() && self.replies.len() == before && self.idle() {
+                return;
+            }
+        }
+        panic!("the network did not settle");
+    }
+
+    fn idle(&self) -> bool {
+        self.nodes.values().filter(|node| node.up).all(|node| node.core.outbox.is_idle())
+    }
+
+    fn step(&mut self, to: PublicKey, input: Input) {
+        let node = self.nodes.get_mut(&to).unwrap();
+        if !node.up {
+            return;
+        }
+        let effects = node.core.handle(self.now, input);
+        self.carry_out(to, effects);
+    }
+
+    fn carry_out(&mut self, node_key: PublicKey, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Write(batch) => self.nodes[&node_key].store.apply(&batch).unwrap(),
+                Effect::WhenDurable(effects) => {
+                    self.nodes[&node_key].store.sync().unwrap();
+                    self.carry_out(node_key, effects);
+                }
+                Effect::ToClient { reply, result } => self.replies.push((reply, result)),
+                // Answers to requests the test injected by hand go nowhere.
+                Effect::ToPeer { .. } => {}
+                Effect::Send { to, exchange, request } => self.send(node_key, to, exchange, request),
+                Effect::WakeAt(_) | Effect::DirectoryChanged(_) => {}
+            }
+        }
+    }
+
+    /// Delivers a request through its wire encoding and routes the answer back.
+    fn send(&mut self, from: PublicKey, to: PublicKey, exchange: ExchangeId, request: Request) {
+        let bytes = request.encode().unwrap();
+        let target_up = self.nodes.get(&to).is_some_and(|node| node.up);
+        let answer = if target_up {
+            let request = Request::decode(&bytes).unwrap();
+            let decoded = match request.body {
+                RequestBody::Deliver { records } => {
+                    PeerRequest::Deliver(records.iter().map(|record| AnyRecord::decode(&record.0)).collect())
+                }
+                RequestBody::Directory { have } => PeerRequest::Directory { have },
+            };
+            let input = Input::Peer {
+                reply: 0,
+                from,
+                directory_version: request.directory_version,
+                request: decoded,
+            };
+            let target = self.nodes.get_mut(&to).unwrap();
+            let effects = target.core.handle(self.now, input);
+            let mut response = None;
+            let mut rest = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::WhenDurable(inner) => {
+                        target.store.sync().unwrap();
+                        for effect in inner {
+                            match effect {
+                                Effect::ToPeer { response: answer, .. } => response = Some(answer),
+                                other => rest.push(other),
+                            }
+                        }
+                    }
+                    other => rest.push(other),
+                }
+            }
+            self.carry_out(to, rest);
+            let response = response.expect("every peer request is answered");
+            Ok(Response::decode(&response.encode().unwrap()).unwrap())
+        } else {
+            Err("connection refused".to_owned())
+        };
+        self.queue.push_back((from, Input::Answer { to, exchange, answer }));
+    }
+
+    fn receipts_at_agency(&self) -> usize {
+        let agency = &self.nodes[&Net::key_of("agency")];
+        Ledger::new(agency.store.clone()).receipts_of_buyer(AGENCY, None, 100_000).unwrap().len()
+    }
+
+    fn reply(&self, reply: ReplyId) -> &Result<ClientResponse, kvitt_protocol::wire::Refusal> {
+        &self.replies.iter().find(|(id, _)| *id == reply).expect("answered").1
+    }
+}
+
+fn till() -> Caller {
+    Caller { person: "till-1".into(), role: CallerRole::Till }
+}
+
+#[test]
+fn a_pushed_receipt_is_acknowledged_durably_and_reaches_the_agency() {
+    let mut net = Net::new();
+    let reply = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(1))));
+    net.run();
+    let Ok(ClientResponse::Pushed { id, duplicate: false }) = net.reply(reply) else {
+        panic!("pushed: {:?}", net.reply(reply));
+    };
+    assert_eq!(net.receipts_at_agency(), 1);
+    let merchant = &net.nodes[&Net::key_of("merchant")];
+    let ledger = Ledger::new(merchant.store.clone());
+    assert!(ledger.outbox(&Net::key_of("agency"), 10).unwrap().is_empty(), "delivered and settled");
+    merchant.store.crash();
+    assert!(ledger.contains(id).unwrap(), "acknowledged means durable");
+}
+
+#[test]
+fn the_same_receipt_twice_is_one_receipt() {
+    let mut net = Net::new();
+    let first = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(1))));
+    let second = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(1))));
+    net.run();
+    assert!(matches!(net.reply(first), Ok(ClientResponse::Pushed { duplicate: false, .. })));
+    assert!(matches!(net.reply(second), Ok(ClientResponse::Pushed { duplicate: true, .. })));
+    assert_eq!(net.receipts_at_agency(), 1);
+}
+
+#[test]
+fn serials_must_continue_the_register_series() {
+    let mut net = Net::new();
+    net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(5))));
+    let gap = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(7))));
+    let next = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(6))));
+    net.run();
+    let Err(refusal) = net.reply(gap) else { panic!("a gap is refused") };
+    assert_eq!(refusal.code, "receipt.serial");
+    assert!(matches!(net.reply(next), Ok(ClientResponse::Pushed { .. })));
+}
+
+#[test]
+fn delivery_resumes_when_the_agency_comes_back_and_nothing_is_doubled() {
+    let mut net = Net::new();
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = false;
+    for serial in 1..=20 {
+        net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(serial))));
+    }
+    for _ in 0..5 {
+        while let Some((to, input)) = net.queue.pop_front() {
+            net.step(to, input);
+        }
+        net.now += time::Duration::seconds(30);
+        net.step(Net::key_of("merchant"), Input::Tick);
+    }
+    assert_eq!(net.receipts_at_agency(), 0);
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = true;
+    net.now += time::Duration::minutes(5);
+    net.run();
+    assert_eq!(net.receipts_at_agency(), 20);
+}
+
+#[test]
+fn a_merchant_restarted_after_a_crash_delivers_what_it_acknowledged() {
+    let mut net = Net::new();
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = false;
+    for serial in 1..=3 {
+        net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(serial))));
+    }
+    while let Some((to, input)) = net.queue.pop_front() {
+        net.step(to, input);
+    }
+    // kill -9 and restart the merchant from what its store kept.
+    let merchant = net.nodes.remove(&Net::key_of("merchant")).unwrap();
+    merchant.store.crash();
+    let identity = merchant.core.identity().clone();
+    let config = merchant.core.config.clone();
+    let core = NodeCore::start(identity, config, directory(1), merchant.store.clone()).unwrap();
+    net.nodes.insert(Net::key_of("merchant"), Node { core, store: merchant.store, up: true });
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = true;
+    net.run();
+    assert_eq!(net.receipts_at_agency(), 3);
+}
+
+#[test]
+fn a_receipt_signed_by_another_key_than_the_directory_lists_is_refused() {
+    let mut net = Net::new();
+    let forged = Signed::sign(receipt(1), &key("impostor")).unwrap();
+    let agency = net.nodes.get_mut(&Net::key_of("agency")).unwrap();
+    let effects = agency.core.handle(
+        net.now,
+        Input::Peer {
+            reply: 9,
+            from: Net::key_of("merchant"),
+            directory_version: 1,
+            request: PeerRequest::Deliver(vec![Ok(AnyRecord::Receipt(forged))]),
+        },
+    );
+    let response = effects
+        .into_iter()
+        .find_map(|effect| match effect {
+            Effect::WhenDurable(inner) => inner.into_iter().find_map(|effect| match effect {
+                Effect::ToPeer { response, .. } => Some(response),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .unwrap();
+    let kvitt_protocol::wire::ResponseBody::Delivered { results } = response.body else { panic!() };
+    let [kvitt_protocol::wire::Verdict::Refused { refusal }] = results.as_slice() else {
+        panic!("{results:?}")
+    };
+    assert_eq!(refusal.code, "auth.forbidden", "the merchant may not deliver a receipt it did not sign");
+    assert_eq!(net.receipts_at_agency(), 0);
+}
+
+#[test]
+fn a_newer_directory_spreads_to_peers_through_ordinary_traffic() {
+    let mut net = Net::new();
+    // The SSC hands the agency version 2, as a delivered record.
+    let newer = AnyRecord::Directory(directory(2));
+    let input = Input::Peer {
+        reply: 0,
+        from: Net::key_of("ssc"),
+        directory_version: 1,
+        request: PeerRequest::Deliver(vec![Ok(newer)]),
+    };
+    net.step(Net::key_of("agency"), input);
+    assert_eq!(net.nodes[&Net::key_of("agency")].core.directory().body().version, 2);
+    // The merchant learns of it from the agency's answer to an ordinary delivery.
+    net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(1))));
+    net.run();
+    assert_eq!(net.nodes[&Net::key_of("merchant")].core.directory().body().version, 2);
+}
+
+fn employee(person: &str) -> Caller {
+    Caller { person: person.into(), role: CallerRole::Employee }
+}
+
+fn approver(person: &str) -> Caller {
+    Caller { person: person.into(), role: CallerRole::Approver }
+}
+
+fn ssc_staff() -> Caller {
+    Caller { person: "ssc-anna".into(), role: CallerRole::SscStaff }
+}
+
+/// A receipt paid by card; `reissue` gives another serial for the same card payment.
+fn card_receipt(serial: u64) -> Receipt {
+    let receipt = receipt(serial);
+    let total = receipt.total;
+    Receipt {
+        payments: vec![Payment::Card {
+            amount: total,
+            masked_pan: "************4321".into(),
+            brand: "Visa".into(),
+            rrn: "600000000042".into(),
+            terminal: "T-1".into(),
+            approval_code: "OK4242".into(),
+        }],
+        ..receipt
+    }
+}
+
+impl Net {
+    fn ask(
+        &mut self,
+        node: &str,
+        caller: Caller,
+        request: ClientRequest,
+    ) -> Result<ClientResponse, kvitt_protocol::wire::Refusal> {
+        let reply = self.client(node, caller, request);
+        self.run();
+        self.reply(reply).clone()
+    }
+
+    fn push(&mut self, receipt: Receipt) -> RecordId {
+        match self.ask("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt))) {
+            Ok(ClientResponse::Pushed { id, .. }) => id,
+            other => panic!("push: {other:?}"),
+        }
+    }
+
+    /// An employee claims the receipts in one claim and submits it.
+    fn claim(&mut self, person: &str, receipts: &[RecordId]) -> RecordId {
+        let Ok(ClientResponse::Draft(draft)) =
+            self.ask("agency", employee(person), ClientRequest::NewClaim { purpose: "Tjänsteresa".into() })
+        else {
+            panic!("draft");
+        };
+        for receipt in receipts {
+            let item = kvitt_protocol::claim::ClaimItem::Receipt {
+                receipt: *receipt,
+                business_purpose: "Resa till möte".into(),
+                amount: 10_000,
+                booking: kvitt_protocol::claim::Booking {
+                    account: 5800,
+                    cost_center: "CC-1".into(),
+                    project: None,
+                },
+                foreign: None,
+                participants: vec![],
+            };
+            let added = self.ask(
+                "agency",
+                employee(person),
+                ClientRequest::AddItem { number: draft.number.clone(), item: Box::new(item) },
+            );
+            assert!(added.is_ok(), "add item: {added:?}");
+        }
+        match self.ask("agency", employee(person), ClientRequest::Submit { number: draft.number.clone() }) {
+            Ok(ClientResponse::Submitted { claim }) => claim,
+            other => panic!("submit: {other:?}"),
+        }
+    }
+
+    fn status_at(&mut self, node: &str, claim: RecordId) -> kvitt_protocol::event::Status {
+        let caller = if node == "ssc" { ssc_staff() } else { approver("boss") };
+        match self.ask(node, caller, ClientRequest::ShowClaim { claim }) {
+            Ok(ClientResponse::Claim(view)) => view.status,
+            other => panic!("show: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_claim_goes_from_receipt_to_paid_with_every_status_back_at_the_agency() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let receipt = net.push(receipt(1));
+    let claim = net.claim("emp-1", &[receipt]);
+    assert_eq!(net.status_at("agency", claim), Status::Submitted);
+
+    let own = net.ask("agency", approver("emp-1"), ClientRequest::Decide { claim, action: Action::Approved });
+    let Err(refusal) = own else { panic!("self-approval must be refused") };
+    assert_eq!(refusal.code, "event.transition");
+    assert_eq!(net.status_at("agency", claim), Status::Submitted, "a refused decision changes nothing");
+
+    let approved =
+        net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved });
+    assert_eq!(approved, Ok(ClientResponse::Status(Status::Approved)));
+    assert_eq!(net.status_at("ssc", claim), Status::Approved, "the approved claim reached the SSC");
+
+    assert_eq!(
+        net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }),
+        Ok(ClientResponse::Status(Status::Booked))
+    );
+    assert_eq!(
+        net.ask("ssc", ssc_staff(), ClientRequest::Pay { claim }),
+        Ok(ClientResponse::Status(Status::Paid))
+    );
+    assert_eq!(net.status_at("agency", claim), Status::Paid, "every SSC event came back to the agency");
+}
+
+#[test]
+fn one_card_payment_claimed_twice_is_caught_and_rejected_by_the_ssc() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    // The merchant issued a second receipt for the same card payment (a reissue).
+    let original = net.push(card_receipt(1));
+    let reissue = net.push(card_receipt(2));
+    let first = net.claim("emp-1", &[original]);
+    let second = net.claim("emp-1", &[reissue]);
+    for claim in [first, second] {
+        net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved })
+            .unwrap();
+    }
+    assert_eq!(net.status_at("ssc", first), Status::Approved);
+    assert_eq!(net.status_at("ssc", second), Status::Rejected);
+    assert_eq!(net.status_at("agency", second), Status::Rejected, "the rejection went back to the agency");
+    let Ok(ClientResponse::Claim(view)) =
+        net.ask("agency", approver("boss"), ClientRequest::ShowClaim { claim: second })
+    else {
+        panic!()
+    };
+    let Some(Action::Rejected { reason }) = view.events.last().map(|event| event.body().action.clone())
+    else {
+        panic!("{view:?}")
+    };
+    assert!(reason.contains("card payment T-1/600000000042/OK4242"), "{reason}");
+    let Ok(ClientResponse::Exceptions(exceptions)) =
+        net.ask("ssc", ssc_staff(), ClientRequest::Exceptions { limit: 10 })
+    else {
+        panic!()
+    };
+    assert_eq!(exceptions.len(), 1);
+}
+
+#[test]
+fn a_receipt_cannot_be_in_two_live_claims_at_the_agency() {
+    let mut net = Net::new();
+    let receipt = net.push(receipt(1));
+    net.claim("emp-1", &[receipt]);
+    let Ok(ClientResponse::Draft(draft)) =
+        net.ask("agency", employee("emp-1"), ClientRequest::NewClaim { purpose: "Igen".into() })
+    else {
+        panic!()
+    };
+    let item = kvitt_protocol::claim::ClaimItem::Receipt {
+        receipt,
+        business_purpose: "Samma kvitto igen".into(),
+        amount: 100,
+        booking: kvitt_protocol::claim::Booking { account: 5800, cost_center: "CC-1".into(), project: None },
+        foreign: None,
+        participants: vec![],
+    };
+    let Err(refusal) = net.ask(
+        "agency",
+        employee("emp-1"),
+        ClientRequest::AddItem { number: draft.number, item: Box::new(item) },
+    ) else {
+        panic!("the second claim must be refused");
+    };
+    assert_eq!(refusal.code, "claim.receipt_taken");
+}

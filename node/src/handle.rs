@@ -1,0 +1,42 @@
+//! The way into a running node's core from other tasks: the client API, the transport's
+//! incoming requests, the demo. Each call becomes one input of the core's single actor.
+
+use kvitt_protocol::wire::{Refusal, RefusalCode};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::{Caller, ClientRequest, ClientResponse};
+
+/// Most client requests waiting for the core; beyond it callers wait (backpressure).
+pub const CLIENT_QUEUE: usize = 1024;
+
+/// A request for the core actor, with where its answer goes.
+pub struct ClientCommand {
+    /// Who asks.
+    pub caller: Caller,
+    /// What they ask.
+    pub request: ClientRequest,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<Result<ClientResponse, Refusal>>,
+}
+
+/// A cloneable handle to a node's core.
+#[derive(Clone)]
+pub struct NodeHandle {
+    commands: mpsc::Sender<ClientCommand>,
+}
+
+impl NodeHandle {
+    /// A handle feeding `commands`, and the receiving end for the actor.
+    pub fn channel() -> (NodeHandle, mpsc::Receiver<ClientCommand>) {
+        let (commands, receiver) = mpsc::channel(CLIENT_QUEUE);
+        (NodeHandle { commands }, receiver)
+    }
+
+    /// Asks the core and waits for its answer (sent only once any write is durable).
+    pub async fn ask(&self, caller: Caller, request: ClientRequest) -> Result<ClientResponse, Refusal> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || Refusal::new(RefusalCode::Unavailable, "the node is stopping");
+        self.commands.send(ClientCommand { caller, request, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}

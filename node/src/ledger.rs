@@ -1,0 +1,484 @@
+//! The ledger: records by id, the indexes each flow needs, and a per-peer outbox, as keys
+//! in one ordered [`Store`].
+//!
+//! A record is stored under its id, which is the SHA-256 of its bytes: that is the
+//! record's checksum. Every read re-hashes and re-verifies what it got (signature and
+//! rules, via `AnyRecord::decode`), so a damaged or foreign value is reported, never used.
+//! A record, its index entries and its outbox entries are written in one atomic batch.
+//!
+//! Key layout (every key starts with a family tag; numbers are big-endian so that byte
+//! order is numeric order):
+//!
+//! | family | key | value |
+//! |---|---|---|
+//! | record | `rec/` id | envelope bytes |
+//! | slot | `slot/` slot key | id of the record holding the slot |
+//! | receipts of a buyer | `buyer/` agency `\0` employee `\0` issued-at (i64) id | empty |
+//! | register series | `serial/` register | last serial (u64) |
+//! | receipt's claim | `held/` receipt id | claim id |
+//! | claim state | `claim/` claim id | status byte, head id |
+//! | claim numbers | `claimno/` agency `\0` number | claim id |
+//! | outbox | `out/` peer key, sequence (u64) | record id |
+//! | exceptions | `exception/` evidence or record id | empty |
+//! | node metadata | `meta/` name | value |
+
+use std::sync::Arc;
+
+use kvitt_protocol::event::{ClaimState, Status};
+use kvitt_protocol::evidence::Slot;
+use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
+
+use crate::store::{Batch, Store, StoreError};
+
+/// Most entries one scan of the ledger returns; callers page beyond it.
+pub const MAX_SCAN_ENTRIES: usize = 10_000;
+
+/// Why the ledger could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The store underneath failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored value failed its check on reading: the ledger is damaged at this key.
+    #[error("ledger entry {key} is damaged: {why}")]
+    Damaged {
+        /// The key, printed readably.
+        key: String,
+        /// What was wrong.
+        why: String,
+    },
+}
+
+/// Typed access to a node's ledger.
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<dyn Store>,
+}
+
+/// Builds the keys of the ledger; one function per family.
+pub mod keys {
+    use super::*;
+
+    /// Where a record's bytes live.
+    pub fn record(id: &RecordId) -> Vec<u8> {
+        [b"rec/".as_slice(), id.as_bytes()].concat()
+    }
+
+    /// Where the holder of a slot is noted.
+    pub fn slot(slot: &Slot) -> Vec<u8> {
+        let mut key = b"slot/".to_vec();
+        match slot {
+            Slot::Receipt { signer, register, serial } => {
+                key.push(b'r');
+                key.extend_from_slice(signer.as_bytes());
+                key.extend_from_slice(register.as_bytes());
+                key.push(0);
+                key.extend_from_slice(&serial.to_be_bytes());
+            }
+            Slot::Claim { signer, number } => {
+                key.push(b'c');
+                key.extend_from_slice(signer.as_bytes());
+                key.extend_from_slice(number.as_bytes());
+            }
+            Slot::ClaimEvent { signer, claim, previous } => {
+                key.push(b'e');
+                key.extend_from_slice(signer.as_bytes());
+                key.extend_from_slice(claim.as_bytes());
+                key.extend_from_slice(previous.as_ref().map_or(&[0u8; 32], |previous| previous.as_bytes()));
+            }
+            Slot::Directory { signer, version } => {
+                key.push(b'd');
+                key.extend_from_slice(signer.as_bytes());
+                key.extend_from_slice(&version.to_be_bytes());
+            }
+        }
+        key
+    }
+
+    /// The prefix of an agency's receipts, optionally of one employee.
+    pub fn buyer_prefix(agency: &str, employee: Option<&str>) -> Vec<u8> {
+        let mut key = [b"buyer/".as_slice(), agency.as_bytes(), b"\0"].concat();
+        if let Some(employee) = employee {
+            key.extend_from_slice(employee.as_bytes());
+            key.push(0);
+        }
+        key
+    }
+
+    /// A receipt in its buyer's index, ordered by time of sale (UTC seconds).
+    pub fn buyer(agency: &str, employee: Option<&str>, issued_unix: i64, id: &RecordId) -> Vec<u8> {
+        let mut key = buyer_prefix(agency, Some(employee.unwrap_or("")));
+        // Flip the sign bit so that byte order is numeric order for negative times too.
+        key.extend_from_slice(&(issued_unix as u64 ^ (1 << 63)).to_be_bytes());
+        key.extend_from_slice(id.as_bytes());
+        key
+    }
+
+    /// The last serial issued on a register of this node.
+    pub fn serial(register: &str) -> Vec<u8> {
+        [b"serial/".as_slice(), register.as_bytes()].concat()
+    }
+
+    /// Which claim holds a receipt.
+    pub fn held(receipt: &RecordId) -> Vec<u8> {
+        [b"held/".as_slice(), receipt.as_bytes()].concat()
+    }
+
+    /// A claim's state.
+    pub fn claim(claim: &RecordId) -> Vec<u8> {
+        [b"claim/".as_slice(), claim.as_bytes()].concat()
+    }
+
+    /// A claim by its agency and number.
+    pub fn claim_number(agency: &str, number: &str) -> Vec<u8> {
+        [b"claimno/".as_slice(), agency.as_bytes(), b"\0", number.as_bytes()].concat()
+    }
+
+    /// The prefix of one peer's outbox.
+    pub fn outbox_prefix(peer: &PublicKey) -> Vec<u8> {
+        [b"out/".as_slice(), peer.as_bytes()].concat()
+    }
+
+    /// One outbox entry.
+    pub fn outbox(peer: &PublicKey, sequence: u64) -> Vec<u8> {
+        [outbox_prefix(peer).as_slice(), &sequence.to_be_bytes()].concat()
+    }
+
+    /// A claim being put together (not yet signed), by its number.
+    pub fn draft(number: &str) -> Vec<u8> {
+        [b"draft/".as_slice(), number.as_bytes()].concat()
+    }
+
+    /// The prefix of a claim's events in chain order.
+    pub fn chain_prefix(claim: &RecordId) -> Vec<u8> {
+        [b"chain/".as_slice(), claim.as_bytes()].concat()
+    }
+
+    /// The `position`-th event of a claim.
+    pub fn chain(claim: &RecordId, position: u32) -> Vec<u8> {
+        [chain_prefix(claim).as_slice(), &position.to_be_bytes()].concat()
+    }
+
+    /// A card transaction (terminal, retrieval reference, approval code): which claim paid
+    /// for it. Two receipts for one card payment are one expense.
+    pub fn card(terminal: &str, rrn: &str, approval_code: &str) -> Vec<u8> {
+        [b"card/".as_slice(), terminal.as_bytes(), b"\0", rrn.as_bytes(), b"\0", approval_code.as_bytes()]
+            .concat()
+    }
+
+    /// An exception for staff to look at.
+    pub fn exception(id: &RecordId) -> Vec<u8> {
+        [b"exception/".as_slice(), id.as_bytes()].concat()
+    }
+
+    /// A metadata value.
+    pub fn meta(name: &str) -> Vec<u8> {
+        [b"meta/".as_slice(), name.as_bytes()].concat()
+    }
+}
+
+impl Ledger {
+    /// The ledger kept in `store`.
+    pub fn new(store: Arc<dyn Store>) -> Ledger {
+        Ledger { store }
+    }
+
+    /// The store underneath, for the group committer.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The record with `id`, checked: its bytes hash to `id` and decode as a valid record.
+    pub fn record(&self, id: &RecordId) -> Result<Option<AnyRecord>, LedgerError> {
+        let Some(bytes) = self.store.get(&keys::record(id))? else {
+            return Ok(None);
+        };
+        let damaged = |why: String| LedgerError::Damaged { key: format!("rec/{id}"), why };
+        if RecordId::of(&bytes) != *id {
+            return Err(damaged("its bytes do not hash to its id".into()));
+        }
+        AnyRecord::decode(&bytes).map(Some).map_err(|error| damaged(error.to_string()))
+    }
+
+    /// Whether a record with `id` is stored.
+    pub fn contains(&self, id: &RecordId) -> Result<bool, LedgerError> {
+        Ok(self.store.get(&keys::record(id))?.is_some())
+    }
+
+    /// The id of the record holding `slot`, if any.
+    pub fn slot_holder(&self, slot: &Slot) -> Result<Option<RecordId>, LedgerError> {
+        self.read_id(&keys::slot(slot))
+    }
+
+    /// The last serial stored for one of this node's registers.
+    pub fn last_serial(&self, register: &str) -> Result<Option<u64>, LedgerError> {
+        let key = keys::serial(register);
+        match self.store.get(&key)? {
+            None => Ok(None),
+            Some(bytes) => {
+                <[u8; 8]>::try_from(bytes.as_slice()).map(|bytes| Some(u64::from_be_bytes(bytes))).map_err(
+                    |_| LedgerError::Damaged { key: format!("serial/{register}"), why: "not 8 bytes".into() },
+                )
+            }
+        }
+    }
+
+    /// The claim holding a receipt, if any.
+    pub fn claim_holding(&self, receipt: &RecordId) -> Result<Option<RecordId>, LedgerError> {
+        self.read_id(&keys::held(receipt))
+    }
+
+    /// The state of a claim the ledger holds.
+    pub fn claim_state(&self, claim: &RecordId) -> Result<Option<ClaimState>, LedgerError> {
+        let Some(bytes) = self.store.get(&keys::claim(claim))? else {
+            return Ok(None);
+        };
+        decode_claim_state(*claim, &bytes).map(Some).ok_or_else(|| LedgerError::Damaged {
+            key: format!("claim/{claim}"),
+            why: "malformed state".into(),
+        })
+    }
+
+    /// The claim an agency numbered `number`.
+    pub fn claim_by_number(&self, agency: &str, number: &str) -> Result<Option<RecordId>, LedgerError> {
+        self.read_id(&keys::claim_number(agency, number))
+    }
+
+    /// Ids of an agency's receipts (optionally one employee's), oldest sale first.
+    pub fn receipts_of_buyer(
+        &self,
+        agency: &str,
+        employee: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RecordId>, LedgerError> {
+        let entries =
+            self.store.scan(&keys::buyer_prefix(agency, employee), None, limit.min(MAX_SCAN_ENTRIES))?;
+        entries
+            .into_iter()
+            .map(|(key, _)| {
+                key.get(key.len().saturating_sub(32)..)
+                    .and_then(|tail| <[u8; 32]>::try_from(tail).ok())
+                    .map(RecordId)
+                    .ok_or_else(|| LedgerError::Damaged {
+                        key: hex::encode(&key),
+                        why: "short buyer key".into(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Up to `limit` entries of a peer's outbox: (sequence, record id), oldest first.
+    pub fn outbox(&self, peer: &PublicKey, limit: usize) -> Result<Vec<(u64, RecordId)>, LedgerError> {
+        let prefix = keys::outbox_prefix(peer);
+        let entries = self.store.scan(&prefix, None, limit.min(MAX_SCAN_ENTRIES))?;
+        entries
+            .into_iter()
+            .map(|(key, value)| {
+                let sequence = key.get(prefix.len()..).and_then(|tail| <[u8; 8]>::try_from(tail).ok());
+                let id = <[u8; 32]>::try_from(value.as_slice()).ok();
+                match (sequence, id) {
+                    (Some(sequence), Some(id)) => Ok((u64::from_be_bytes(sequence), RecordId(id))),
+                    _ => Err(LedgerError::Damaged {
+                        key: hex::encode(&key),
+                        why: "malformed outbox entry".into(),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// The peers with at least one outbox entry.
+    pub fn outbox_peers(&self) -> Result<Vec<PublicKey>, LedgerError> {
+        let mut peers = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let entries = self.store.scan(b"out/", after.as_deref(), 1)?;
+            let Some((key, _)) = entries.into_iter().next() else {
+                return Ok(peers);
+            };
+            let Some(peer) = key.get(4..36).and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()).map(PublicKey)
+            else {
+                return Err(LedgerError::Damaged { key: hex::encode(&key), why: "short outbox key".into() });
+            };
+            peers.push(peer);
+            // Skip the rest of this peer's entries: the largest key with its prefix.
+            after = Some([keys::outbox_prefix(&peer).as_slice(), &[0xff; 8]].concat());
+        }
+    }
+
+    /// A metadata value.
+    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.store.get(&keys::meta(name))?)
+    }
+
+    /// A claim's events, in chain order.
+    pub fn chain(&self, claim: &RecordId) -> Result<Vec<RecordId>, LedgerError> {
+        let entries = self.store.scan(&keys::chain_prefix(claim), None, MAX_SCAN_ENTRIES)?;
+        entries
+            .into_iter()
+            .map(|(key, value)| {
+                <[u8; 32]>::try_from(value.as_slice()).map(RecordId).map_err(|_| LedgerError::Damaged {
+                    key: hex::encode(key),
+                    why: "not an event id".into(),
+                })
+            })
+            .collect()
+    }
+
+    /// Every claim state the ledger holds, in claim id order, at most `limit`.
+    pub fn claim_states(&self, limit: usize) -> Result<Vec<ClaimState>, LedgerError> {
+        let prefix = b"claim/";
+        let entries = self.store.scan(prefix, None, limit.min(MAX_SCAN_ENTRIES))?;
+        entries
+            .into_iter()
+            .map(|(key, value)| {
+                let claim =
+                    key.get(prefix.len()..).and_then(|tail| <[u8; 32]>::try_from(tail).ok()).map(RecordId);
+                claim.and_then(|claim| decode_claim_state(claim, &value)).ok_or_else(|| {
+                    LedgerError::Damaged { key: hex::encode(&key), why: "malformed claim state".into() }
+                })
+            })
+            .collect()
+    }
+
+    /// The value noted with an exception (why it is one), if `id` is one.
+    pub fn exception(&self, id: &RecordId) -> Result<Option<String>, LedgerError> {
+        Ok(self.store.get(&keys::exception(id))?.map(|why| String::from_utf8_lossy(&why).into_owned()))
+    }
+
+    /// Reads a big-endian counter from the metadata; absent counts as zero.
+    pub fn counter(&self, name: &str) -> Result<u64, LedgerError> {
+        match self.meta(name)? {
+            None => Ok(0),
+            Some(bytes) => <[u8; 8]>::try_from(bytes.as_slice()).map(u64::from_be_bytes).map_err(|_| {
+                LedgerError::Damaged { key: format!("meta/{name}"), why: "not an 8-byte counter".into() }
+            }),
+        }
+    }
+
+    /// Ids noted as exceptions (evidence, duplicate claims), in id order.
+    pub fn exceptions(&self, limit: usize) -> Result<Vec<RecordId>, LedgerError> {
+        let prefix = b"exception/";
+        let entries = self.store.scan(prefix, None, limit.min(MAX_SCAN_ENTRIES))?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(key, _)| key.get(prefix.len()..).and_then(|tail| <[u8; 32]>::try_from(tail).ok()))
+            .map(RecordId)
+            .collect())
+    }
+
+    /// Every record id stored, in id order, after `after`, at most `limit`.
+    pub fn record_ids(&self, after: Option<&RecordId>, limit: usize) -> Result<Vec<RecordId>, LedgerError> {
+        let after_key = after.map(keys::record);
+        let entries = self.store.scan(b"rec/", after_key.as_deref(), limit.min(MAX_SCAN_ENTRIES))?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(key, _)| key.get(4..).and_then(|tail| <[u8; 32]>::try_from(tail).ok()))
+            .map(RecordId)
+            .collect())
+    }
+
+    fn read_id(&self, key: &[u8]) -> Result<Option<RecordId>, LedgerError> {
+        match self.store.get(key)? {
+            None => Ok(None),
+            Some(bytes) => {
+                <[u8; 32]>::try_from(bytes.as_slice()).map(|id| Some(RecordId(id))).map_err(|_| {
+                    LedgerError::Damaged {
+                        key: String::from_utf8_lossy(key).into_owned(),
+                        why: "not a record id".into(),
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// Encodes a claim state as stored: one status byte, then the head id if any.
+pub fn encode_claim_state(state: &ClaimState) -> Vec<u8> {
+    let mut bytes = vec![status_byte(state.status)];
+    if let Some(head) = state.head {
+        bytes.extend_from_slice(head.as_bytes());
+    }
+    bytes
+}
+
+fn decode_claim_state(claim: RecordId, bytes: &[u8]) -> Option<ClaimState> {
+    let (&status, head) = bytes.split_first()?;
+    let status = STATUSES.iter().find(|candidate| status_byte(**candidate) == status).copied()?;
+    let head = match head.len() {
+        0 => None,
+        32 => Some(RecordId(<[u8; 32]>::try_from(head).ok()?)),
+        _ => return None,
+    };
+    Some(ClaimState { claim, status, head })
+}
+
+const STATUSES: [Status; 7] = [
+    Status::Draft,
+    Status::Submitted,
+    Status::Approved,
+    Status::Rejected,
+    Status::Withdrawn,
+    Status::Booked,
+    Status::Paid,
+];
+
+fn status_byte(status: Status) -> u8 {
+    match status {
+        Status::Draft => 0,
+        Status::Submitted => 1,
+        Status::Approved => 2,
+        Status::Rejected => 3,
+        Status::Withdrawn => 4,
+        Status::Booked => 5,
+        Status::Paid => 6,
+    }
+}
+
+/// Adds a record's bytes to `batch`, asserting (cheaply: the id is the hash) that the
+/// bytes written are the record's.
+pub fn put_record(batch: &mut Batch, record: &AnyRecord) {
+    debug_assert_eq!(RecordId::of(record.bytes()), record.id());
+    batch.insert(keys::record(&record.id()), record.bytes().to_vec());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn claim_state_round_trips_through_its_encoding() {
+        let claim = RecordId::of(b"claim");
+        for status in STATUSES {
+            for head in [None, Some(RecordId::of(b"head"))] {
+                let state = ClaimState { claim, status, head };
+                assert_eq!(decode_claim_state(claim, &encode_claim_state(&state)), Some(state));
+            }
+        }
+        assert_eq!(decode_claim_state(claim, &[9]), None);
+        assert_eq!(decode_claim_state(claim, &[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn a_value_that_does_not_hash_to_its_key_is_reported_damaged() {
+        let store = Arc::new(MemoryStore::new());
+        let id = RecordId::of(b"the real bytes");
+        let mut batch = Batch::new();
+        batch.insert(keys::record(&id), b"other bytes".to_vec());
+        store.apply(&batch).unwrap();
+        let ledger = Ledger::new(store);
+        assert!(matches!(ledger.record(&id), Err(LedgerError::Damaged { .. })));
+        assert!(ledger.record(&RecordId::of(b"absent")).unwrap().is_none());
+    }
+
+    #[test]
+    fn buyer_keys_sort_by_time_of_sale() {
+        let id = RecordId::of(b"x");
+        let early = keys::buyer("202100-5489", Some("emp"), -5, &id);
+        let later = keys::buyer("202100-5489", Some("emp"), 1_700_000_000, &id);
+        assert!(early < later);
+        assert!(later.starts_with(&keys::buyer_prefix("202100-5489", Some("emp"))));
+        assert!(later.starts_with(&keys::buyer_prefix("202100-5489", None)));
+    }
+}

@@ -1,0 +1,353 @@
+//! The tokio driver of a node core: carries out its effects against sled (group-committed),
+//! the peer transport and the client API, and feeds it inputs one at a time.
+//!
+//! The core is one actor: inputs arrive on channels (client commands, peer requests,
+//! answers to its own requests, its timer) and are handled in order. What is slow or
+//! parallel happens outside it: decoding and verifying delivered records (on the
+//! transport's tasks, both cores busy), fsync (the group-commit thread), network I/O.
+//! Answers that acknowledge records are released only when the group commit says the
+//! step's writes are durable.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kvitt_protocol::directory::Directory;
+use kvitt_protocol::wire::{Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody};
+use kvitt_protocol::{AnyRecord, PublicKey, Signed};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::{ClientResponse, Effect, ExchangeId, Input, NodeCore, PeerRequest, ReplyId};
+use crate::handle::ClientCommand;
+use crate::store::group_commit::GroupCommit;
+
+/// How long the driver waits for a peer's answer.
+pub const PEER_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most peer requests waiting for the core.
+pub const PEER_QUEUE: usize = 1024;
+
+/// A future the transport returns.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// What the driver needs of the peer transport.
+pub trait PeerTransport: Send + Sync + 'static {
+    /// Sends `request` to `peer` at `address` and returns its answer.
+    fn request(
+        &self,
+        peer: PublicKey,
+        address: SocketAddr,
+        request: Vec<u8>,
+    ) -> BoxFuture<Result<Vec<u8>, String>>;
+    /// The keys allowed to connect, after a directory change; others are cut off.
+    fn set_members(&self, members: Vec<PublicKey>);
+}
+
+/// A request that arrived from an authenticated peer.
+pub struct IncomingRequest {
+    /// The peer's key, from its verified certificate.
+    pub peer: PublicKey,
+    /// The request frame.
+    pub bytes: Vec<u8>,
+    /// Where the response frame goes.
+    pub reply: oneshot::Sender<Vec<u8>>,
+}
+
+/// Decodes a peer's request frame, verifying every delivered record (the costly part,
+/// run on the transport's task before the request reaches the core).
+pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) {
+    match Request::decode(bytes) {
+        Ok(request) => {
+            let decoded = match request.body {
+                RequestBody::Deliver { records } => {
+                    PeerRequest::Deliver(records.iter().map(|record| AnyRecord::decode(&record.0)).collect())
+                }
+                RequestBody::Directory { have } => PeerRequest::Directory { have },
+            };
+            (request.directory_version, decoded)
+        }
+        Err(error) => {
+            tracing::warn!(peer = %from.short(), %error, "undecodable request");
+            (0, PeerRequest::Invalid(error))
+        }
+    }
+}
+
+enum Event {
+    Client(ClientCommand),
+    Peer(PeerInput),
+    Answer { to: PublicKey, exchange: ExchangeId, answer: Result<Response, String> },
+    Tick,
+}
+
+/// A decoded peer request on its way to the core.
+pub struct PeerInput {
+    from: PublicKey,
+    directory_version: u64,
+    request: PeerRequest,
+    reply: oneshot::Sender<Vec<u8>>,
+}
+
+/// Hands incoming peer requests to the core, decoding them on the caller's task.
+#[derive(Clone)]
+pub struct PeerInbox {
+    sender: mpsc::Sender<PeerInput>,
+}
+
+impl PeerInbox {
+    /// Decodes `incoming` and queues it for the core.
+    pub async fn deliver(&self, incoming: IncomingRequest) {
+        let peer = incoming.peer;
+        let bytes = incoming.bytes;
+        // Signature checks are CPU work: keep them off the async workers' hot path.
+        let decoded = tokio::task::spawn_blocking(move || decode_peer_request(peer, &bytes)).await;
+        let Ok((directory_version, request)) = decoded else {
+            return;
+        };
+        let input = PeerInput { from: peer, directory_version, request, reply: incoming.reply };
+        if self.sender.send(input).await.is_err() {
+            tracing::debug!("the core stopped; dropping a peer request");
+        }
+    }
+}
+
+/// The running actor's inputs.
+pub struct Driver {
+    core: NodeCore,
+    commit: Arc<GroupCommit>,
+    transport: Arc<dyn PeerTransport>,
+    clients: mpsc::Receiver<ClientCommand>,
+    peers: mpsc::Receiver<PeerInput>,
+    answers_tx: mpsc::UnboundedSender<Event>,
+    answers: mpsc::UnboundedReceiver<Event>,
+    client_replies: BTreeMap<ReplyId, oneshot::Sender<Result<ClientResponse, Refusal>>>,
+    peer_replies: BTreeMap<ReplyId, oneshot::Sender<Vec<u8>>>,
+    next_reply: ReplyId,
+    wake_at_ms: Option<i64>,
+    /// Whether the current step's write failed: its answers must then say so.
+    write_failed: bool,
+}
+
+impl Driver {
+    /// A driver for `core`; returns it and the inbox for the transport's requests.
+    pub fn new(
+        core: NodeCore,
+        commit: Arc<GroupCommit>,
+        transport: Arc<dyn PeerTransport>,
+        clients: mpsc::Receiver<ClientCommand>,
+    ) -> (Driver, PeerInbox) {
+        let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
+        let (answers_tx, answers) = mpsc::unbounded_channel();
+        let driver = Driver {
+            core,
+            commit,
+            transport,
+            clients,
+            peers,
+            answers_tx,
+            answers,
+            client_replies: BTreeMap::new(),
+            peer_replies: BTreeMap::new(),
+            next_reply: 1,
+            wake_at_ms: Some(0),
+            write_failed: false,
+        };
+        (driver, PeerInbox { sender: peer_sender })
+    }
+
+    /// The directory the core holds now.
+    pub fn directory(&self) -> &Signed<Directory> {
+        self.core.directory()
+    }
+
+    /// Runs until every client handle and the peer inbox are dropped.
+    pub async fn run(mut self) {
+        self.transport
+            .set_members(self.core.directory().body().members.iter().map(|member| member.key).collect());
+        loop {
+            let sleep = match self.wake_at_ms {
+                Some(at) => {
+                    let wait = (at - now_ms()).max(0);
+                    tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
+                }
+                None => tokio::time::sleep(std::time::Duration::from_secs(3600)),
+            };
+            let event = tokio::select! {
+                Some(command) = self.clients.recv() => Event::Client(command),
+                Some(input) = self.peers.recv() => Event::Peer(input),
+                Some(event) = self.answers.recv() => event,
+                () = sleep => Event::Tick,
+                else => return,
+            };
+            let input = self.input(event);
+            let effects = self.core.handle(OffsetDateTime::now_utc(), input);
+            self.write_failed = false;
+            self.carry_out(effects);
+        }
+    }
+
+    fn input(&mut self, event: Event) -> Input {
+        let reply = self.next_reply;
+        self.next_reply += 1;
+        match event {
+            Event::Client(command) => {
+                self.client_replies.insert(reply, command.reply);
+                Input::Client { reply, caller: command.caller, request: command.request }
+            }
+            Event::Peer(input) => {
+                self.peer_replies.insert(reply, input.reply);
+                Input::Peer {
+                    reply,
+                    from: input.from,
+                    directory_version: input.directory_version,
+                    request: input.request,
+                }
+            }
+            Event::Answer { to, exchange, answer } => Input::Answer { to, exchange, answer },
+            Event::Tick => {
+                self.wake_at_ms = None;
+                Input::Tick
+            }
+        }
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Write(batch) => {
+                    if let Err(error) = self.commit.apply(&batch) {
+                        self.write_failed = true;
+                        tracing::error!(%error, "ledger write failed; this step acknowledges nothing");
+                    }
+                }
+                Effect::WhenDurable(effects) => self.when_durable(effects),
+                Effect::Send { to, exchange, request } => self.send(to, exchange, request),
+                Effect::WakeAt(at) => {
+                    self.wake_at_ms = Some(self.wake_at_ms.map_or(at, |current| current.min(at)))
+                }
+                other => self.release(other),
+            }
+        }
+    }
+
+    /// Releases answers once everything written so far is on disk.
+    fn when_durable(&mut self, effects: Vec<Effect>) {
+        let ticket = self.commit.current();
+        let commit = Arc::clone(&self.commit);
+        let write_failed = self.write_failed;
+        let mut releases = Vec::with_capacity(effects.len());
+        for effect in effects {
+            match effect {
+                Effect::ToClient { reply, result } => {
+                    if let Some(sender) = self.client_replies.remove(&reply) {
+                        releases.push(Release::Client(sender, result));
+                    }
+                }
+                Effect::ToPeer { reply, response } => {
+                    if let Some(sender) = self.peer_replies.remove(&reply) {
+                        releases.push(Release::Peer(sender, response));
+                    }
+                }
+                Effect::DirectoryChanged(directory) => {
+                    self.transport
+                        .set_members(directory.body().members.iter().map(|member| member.key).collect());
+                }
+                other => self.carry_out(vec![other]),
+            }
+        }
+        tokio::spawn(async move {
+            let durable = !write_failed && commit.durable(ticket).await.is_ok();
+            for release in releases {
+                release.send(durable);
+            }
+        });
+    }
+
+    fn release(&mut self, effect: Effect) {
+        let release = match effect {
+            Effect::ToClient { reply, result } => {
+                self.client_replies.remove(&reply).map(|sender| Release::Client(sender, result))
+            }
+            Effect::ToPeer { reply, response } => {
+                self.peer_replies.remove(&reply).map(|sender| Release::Peer(sender, response))
+            }
+            Effect::DirectoryChanged(directory) => {
+                self.transport
+                    .set_members(directory.body().members.iter().map(|member| member.key).collect());
+                None
+            }
+            _ => None,
+        };
+        if let Some(release) = release {
+            release.send(true);
+        }
+    }
+
+    fn send(&mut self, to: PublicKey, exchange: ExchangeId, request: Request) {
+        let answers = self.answers_tx.clone();
+        let address = self.core.directory().body().member_by_key(&to).and_then(|member| {
+            member.addresses.iter().find_map(|address| address.parse::<SocketAddr>().ok())
+        });
+        let transport = Arc::clone(&self.transport);
+        tokio::spawn(async move {
+            let answer = match (address, request.encode()) {
+                (None, _) => Err(format!("no usable address for {} in the directory", to.short())),
+                (_, Err(error)) => Err(format!("could not encode the request: {error}")),
+                (Some(address), Ok(bytes)) => {
+                    match tokio::time::timeout(PEER_REQUEST_TIMEOUT, transport.request(to, address, bytes))
+                        .await
+                    {
+                        Err(_) => Err(format!("no answer from {address} within {PEER_REQUEST_TIMEOUT:?}")),
+                        Ok(Err(error)) => Err(error),
+                        Ok(Ok(bytes)) => {
+                            Response::decode(&bytes).map_err(|error| format!("undecodable answer: {error}"))
+                        }
+                    }
+                }
+            };
+            let _ = answers.send(Event::Answer { to, exchange, answer });
+        });
+    }
+}
+
+enum Release {
+    Client(oneshot::Sender<Result<ClientResponse, Refusal>>, Result<ClientResponse, Refusal>),
+    Peer(oneshot::Sender<Vec<u8>>, Response),
+}
+
+impl Release {
+    /// Sends the answer, or a refusal saying nothing was stored if the commit failed.
+    fn send(self, durable: bool) {
+        let lost = || {
+            Refusal::new(
+                RefusalCode::Unavailable,
+                "the ledger could not make the write durable; nothing is acknowledged",
+            )
+        };
+        match self {
+            Release::Client(sender, result) => {
+                let _ = sender.send(if durable { result } else { Err(lost()) });
+            }
+            Release::Peer(sender, response) => {
+                let response = if durable {
+                    response
+                } else {
+                    Response {
+                        directory_version: response.directory_version,
+                        body: ResponseBody::Refused { refusal: lost() },
+                    }
+                };
+                match response.encode() {
+                    Ok(bytes) => {
+                        let _ = sender.send(bytes);
+                    }
+                    Err(error) => tracing::error!(%error, "could not encode a response"),
+                }
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,202 @@
+//! Group commit: many writers, one fsync.
+//!
+//! Writers `apply` their batch and get a ticket; a dedicated thread runs `Store::sync`
+//! whenever tickets are waiting and then marks every ticket applied before that sync as
+//! durable. While one sync runs, new batches queue up and share the next one, so the
+//! rate of acknowledgements is not capped at the fsync rate (4.6k/s here) but at how many
+//! records one fsync can carry.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use tokio::sync::watch;
+
+use super::{Batch, Store, StoreError};
+
+/// A position in the order of applied batches; durable once `durable()` says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
+/// Counters for benchmarks and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Batches applied.
+    pub batches: u64,
+    /// fsyncs run.
+    pub syncs: u64,
+}
+
+/// The group committer of one store.
+pub struct GroupCommit {
+    shared: Arc<Shared>,
+    durable: watch::Receiver<Progress>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Progress {
+    DurableUpTo(u64),
+    Failed(String),
+}
+
+struct Shared {
+    store: Arc<dyn Store>,
+    state: Mutex<State>,
+    work: Condvar,
+    progress: watch::Sender<Progress>,
+}
+
+#[derive(Default)]
+struct State {
+    applied: u64,
+    durable: u64,
+    stats: CommitStats,
+    stopping: bool,
+}
+
+impl GroupCommit {
+    /// Starts the sync thread for `store`.
+    pub fn start(store: Arc<dyn Store>) -> std::io::Result<GroupCommit> {
+        let (progress, durable) = watch::channel(Progress::DurableUpTo(0));
+        let shared =
+            Arc::new(Shared { store, state: Mutex::new(State::default()), work: Condvar::new(), progress });
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new().name("kvitt-commit".into()).spawn(move || worker.run())?;
+        Ok(GroupCommit { shared, durable, thread: Some(thread) })
+    }
+
+    /// Applies `batch` now (visible to reads at once) and returns its ticket.
+    pub fn apply(&self, batch: &Batch) -> Result<Ticket, StoreError> {
+        // Holding the lock across apply keeps ticket order equal to apply order.
+        let mut state = self.shared.lock();
+        if let Progress::Failed(_) = *self.durable.borrow() {
+            return Err(StoreError::Closed);
+        }
+        self.shared.store.apply(batch)?;
+        state.applied += 1;
+        state.stats.batches += 1;
+        let ticket = Ticket(state.applied);
+        drop(state);
+        self.shared.work.notify_one();
+        Ok(ticket)
+    }
+
+    /// A ticket covering everything applied so far (for "durable up to now").
+    pub fn current(&self) -> Ticket {
+        Ticket(self.shared.lock().applied)
+    }
+
+    /// Waits until the batch of `ticket` is on stable storage.
+    pub async fn durable(&self, ticket: Ticket) -> Result<(), StoreError> {
+        let mut receiver = self.durable.clone();
+        let progress = receiver
+            .wait_for(|progress| match progress {
+                Progress::DurableUpTo(done) => *done >= ticket.0,
+                Progress::Failed(_) => true,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?
+            .clone();
+        match progress {
+            Progress::DurableUpTo(_) => Ok(()),
+            Progress::Failed(_) => Err(StoreError::Closed),
+        }
+    }
+
+    /// Why syncing stopped, if it failed; the node must stop acknowledging then.
+    pub fn failure(&self) -> Option<String> {
+        match &*self.durable.borrow() {
+            Progress::Failed(why) => Some(why.clone()),
+            Progress::DurableUpTo(_) => None,
+        }
+    }
+
+    /// Batches applied and fsyncs run so far.
+    pub fn stats(&self) -> CommitStats {
+        self.shared.lock().stats
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        self.shared.lock().stopping = true;
+        self.shared.work.notify_one();
+        if let Some(thread) = self.thread.take() {
+            // The thread finishes its last sync first, so nothing applied is left unsynced.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn run(&self) {
+        loop {
+            let target = {
+                let mut state = self.lock();
+                while state.applied == state.durable && !state.stopping {
+                    state = self.work.wait(state).unwrap_or_else(PoisonError::into_inner);
+                }
+                if state.applied == state.durable {
+                    return;
+                }
+                state.applied
+            };
+            if let Err(error) = self.store.sync() {
+                self.progress.send_replace(Progress::Failed(error.to_string()));
+                return;
+            }
+            let mut state = self.lock();
+            state.durable = target;
+            state.stats.syncs += 1;
+            self.progress.send_replace(Progress::DurableUpTo(target));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[tokio::test]
+    async fn a_ticket_is_durable_only_after_a_sync_and_survives_a_crash() {
+        let store = Arc::new(MemoryStore::new());
+        let commit = GroupCommit::start(store.clone()).unwrap();
+        let mut batch = Batch::new();
+        batch.insert(b"k".to_vec(), b"v".to_vec());
+        let ticket = commit.apply(&batch).unwrap();
+        commit.durable(ticket).await.unwrap();
+        store.crash();
+        assert_eq!(store.get(b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn every_acknowledged_batch_of_many_writers_is_durable() {
+        let store = Arc::new(MemoryStore::new());
+        let commit = Arc::new(GroupCommit::start(store.clone()).unwrap());
+        let mut writers = Vec::new();
+        for writer in 0..8u32 {
+            let commit = Arc::clone(&commit);
+            writers.push(tokio::spawn(async move {
+                for index in 0..200u32 {
+                    let mut batch = Batch::new();
+                    batch.insert([writer.to_be_bytes(), index.to_be_bytes()].concat(), b"v".to_vec());
+                    let ticket = commit.apply(&batch).unwrap();
+                    commit.durable(ticket).await.unwrap();
+                }
+            }));
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let stats = commit.stats();
+        assert_eq!(stats.batches, 1600);
+        assert!(stats.syncs >= 1);
+        store.crash();
+        assert_eq!(store.scan(b"", None, 10_000).unwrap().len(), 1600);
+    }
+}

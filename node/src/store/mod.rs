@@ -1,0 +1,108 @@
+//! Where a node keeps its ledger: an ordered key-value store with atomic batches and an
+//! explicit durability point.
+//!
+//! `apply` makes a batch visible at once; `sync` returns only when everything applied
+//! before it survives `kill -9` and power loss. Acknowledgements wait for a `sync` (see
+//! [`group_commit`]), so many records share one fsync. Production uses [`SledStore`];
+//! the simulator uses [`MemoryStore`], which loses what was not synced when a node crashes.
+
+pub mod group_commit;
+mod memory;
+mod sled_store;
+
+pub use memory::MemoryStore;
+pub use sled_store::{OpenOutcome, SledStore, DEFAULT_CACHE_BYTES};
+
+/// A failure of the storage underneath the ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled reported an error (I/O, or a corrupt database).
+    #[error("ledger storage: {0}")]
+    Sled(#[from] sled::Error),
+    /// A file operation around sled failed (fsync, moving a damaged ledger aside).
+    #[error("ledger file {path}: {source}")]
+    Io {
+        /// The file or directory concerned.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The store was closed or crashed (simulation) and takes no more work.
+    #[error("the ledger store is closed")]
+    Closed,
+}
+
+/// One atomic group of writes: all of them become visible together, or none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    operations: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Sets `key` to `value`.
+    pub fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.operations.push((key.into(), Some(value.into())));
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.operations.push((key.into(), None));
+    }
+
+    /// Whether the batch writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.operations.is_empty()
+    }
+
+    /// The writes, in order; a later write to the same key wins.
+    pub fn operations(&self) -> &[(Vec<u8>, Option<Vec<u8>>)] {
+        &self.operations
+    }
+}
+
+/// A key and its value, as scans return them.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// An ordered key-value store with atomic batches and an explicit durability point.
+pub trait Store: Send + Sync {
+    /// The value of `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Every entry whose key starts with `prefix`, in key order, at most `limit` of them,
+    /// starting after `after` when given (for paging).
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError>;
+
+    /// Applies `batch` atomically; visible to reads at once, durable only after `sync`.
+    fn apply(&self, batch: &Batch) -> Result<(), StoreError>;
+
+    /// Returns when everything applied before the call is on stable storage.
+    fn sync(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+pub(crate) mod contract {
+    //! The behaviour every Store must show; each implementation runs these.
+    use super::*;
+
+    pub(crate) fn batches_are_atomic_and_ordered(store: &dyn Store) {
+        let mut batch = Batch::new();
+        batch.insert(b"a/2".to_vec(), b"two".to_vec());
+        batch.insert(b"a/1".to_vec(), b"one".to_vec());
+        batch.insert(b"b/1".to_vec(), b"other".to_vec());
+        batch.insert(b"a/3".to_vec(), b"three".to_vec());
+        batch.remove(b"a/3".to_vec());
+        store.apply(&batch).unwrap();
+        let entries = store.scan(b"a/", None, 10).unwrap();
+        assert_eq!(entries, vec![(b"a/1".to_vec(), b"one".to_vec()), (b"a/2".to_vec(), b"two".to_vec())]);
+        assert_eq!(store.scan(b"a/", Some(b"a/1"), 10).unwrap().len(), 1);
+        assert_eq!(store.scan(b"a/", None, 1).unwrap().len(), 1);
+        assert_eq!(store.get(b"b/1").unwrap(), Some(b"other".to_vec()));
+        assert_eq!(store.get(b"a/3").unwrap(), None);
+        store.sync().unwrap();
+    }
+}

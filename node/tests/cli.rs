@@ -1,0 +1,199 @@
+//! The `kvitt` binary, a test per flag: exit status, stdout and stderr.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// Runs `kvitt args…` with `stdin` as its standard input.
+fn kvitt(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kvitt"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn file(name: &str, contents: &[u8]) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kvitt-cli-{name}"));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap()
+}
+
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn help_names_the_verify_command() {
+    let output = kvitt(&["--help"], b"");
+    assert_exit(&output, 0);
+    let help = text(&output.stdout);
+    assert!(help.contains("paperless receipts and expense claims"), "{help}");
+    assert!(help.contains("verify  Verify one signed record offline"), "{help}");
+}
+
+#[test]
+fn verify_help_describes_the_flags_and_exit_status() {
+    let output = kvitt(&["verify", "--help"], b"");
+    assert_exit(&output, 0);
+    let help = text(&output.stdout);
+    for expected in ["--hex", "--json", "`-` for standard input", "Exit status: 0 valid, 1 invalid, 2"] {
+        assert!(help.contains(expected), "{expected:?} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let output = kvitt(&["--version"], b"");
+    assert_exit(&output, 0);
+    assert_eq!(text(&output.stdout), format!("kvitt {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn no_command_is_a_usage_error() {
+    let output = kvitt(&[], b"");
+    assert_exit(&output, 2);
+    assert!(text(&output.stderr).contains("Usage: kvitt <COMMAND>"));
+}
+
+#[test]
+fn verify_without_a_file_is_a_usage_error() {
+    assert_exit(&kvitt(&["verify"], b""), 2);
+}
+
+#[test]
+fn valid_file_exits_0_with_type_id_signer_and_summary() {
+    let receipt = common::receipt();
+    let path = file("valid.cbor", receipt.bytes());
+    let output = kvitt(&["verify", path.to_str().unwrap()], b"");
+    assert_exit(&output, 0);
+    assert_eq!(
+        text(&output.stdout),
+        format!(
+            "valid    receipt\nid       {}\nsigner   {}\nsummary  Hotell Kvitt AB (556016-0680), register \
+             KASSA-1 serial 1042, 2026-05-04T08:15:00+02:00, 2 lines, total 1624.00 SEK, buyer 202100-5489\n",
+            receipt.id(),
+            common::public("merchant")
+        )
+    );
+    assert_eq!(text(&output.stderr), "");
+}
+
+#[test]
+fn tampered_file_exits_1_with_signature_invalid() {
+    let path = file("tampered.cbor", &common::tampered_receipt());
+    let output = kvitt(&["verify", path.to_str().unwrap()], b"");
+    assert_exit(&output, 1);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.starts_with("invalid  signature.invalid\npath     sig\nmessage  does not verify"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn dash_reads_standard_input() {
+    let directory = common::directory();
+    let output = kvitt(&["verify", "-"], directory.bytes());
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).starts_with(&format!("valid    directory\nid       {}\n", directory.id())));
+}
+
+#[test]
+fn flag_hex_reads_hex_text() {
+    let claim = common::claim(&common::receipt());
+    let path = file("claim.hex", format!("{}\n", hex::encode(claim.bytes())).as_bytes());
+    let output = kvitt(&["verify", "--hex", path.to_str().unwrap()], b"");
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).starts_with(&format!("valid    claim\nid       {}\n", claim.id())));
+}
+
+#[test]
+fn flag_hex_refuses_text_that_is_not_hex_with_exit_2() {
+    let output = kvitt(&["verify", "--hex", "-"], b"a5zz");
+    assert_exit(&output, 2);
+    assert_eq!(text(&output.stdout), "");
+    assert_eq!(
+        text(&output.stderr),
+        "kvitt: reading standard input: not hex: Invalid character 'z' at position 2 (whitespace not counted)\n"
+    );
+}
+
+#[test]
+fn hex_text_without_flag_hex_is_invalid_with_a_hint() {
+    let receipt = common::receipt();
+    let output = kvitt(&["verify", "-"], hex::encode(receipt.bytes()).as_bytes());
+    assert_exit(&output, 1);
+    assert!(text(&output.stdout).contains("hint     the input is hex text: pass --hex\n"));
+}
+
+#[test]
+fn flag_json_prints_one_object_for_a_valid_record() {
+    let event = common::submitted(common::claim(&common::receipt()).id());
+    let output = kvitt(&["verify", "--json", "-"], event.bytes());
+    assert_exit(&output, 0);
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let json: Value = serde_json::from_str(stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["type"], "claim_event");
+    assert_eq!(json["id"], event.id().to_string());
+    assert_eq!(json["signer"], common::public("agency").to_string());
+    assert_eq!(json["action"], "submitted");
+}
+
+#[test]
+fn flag_json_prints_the_error_code_path_and_message() {
+    let output = kvitt(&["verify", "--json", "-"], &common::tampered_receipt());
+    assert_exit(&output, 1);
+    let json: Value = serde_json::from_str(text(&output.stdout)).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["error"]["code"], "signature.invalid");
+    assert_eq!(json["error"]["path"], "sig");
+    assert!(json["error"]["message"].as_str().unwrap().starts_with("does not verify under signer"));
+}
+
+#[test]
+fn flags_hex_and_json_combine() {
+    let receipt = common::receipt();
+    let output = kvitt(&["verify", "--hex", "--json", "-"], hex::encode(receipt.bytes()).as_bytes());
+    assert_exit(&output, 0);
+    let json: Value = serde_json::from_str(text(&output.stdout)).unwrap();
+    assert_eq!(json["id"], receipt.id().to_string());
+}
+
+#[test]
+fn missing_file_exits_2_naming_it() {
+    let output = kvitt(&["verify", "/nonexistent/kvitt-record.cbor"], b"");
+    assert_exit(&output, 2);
+    assert_eq!(
+        text(&output.stderr),
+        "kvitt: opening /nonexistent/kvitt-record.cbor: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn a_directory_as_file_exits_2() {
+    let output = kvitt(&["verify", env!("CARGO_TARGET_TMPDIR")], b"");
+    assert_exit(&output, 2);
+    assert!(text(&output.stderr).contains("cannot read the input"), "{}", text(&output.stderr));
+}
