@@ -11,8 +11,10 @@
 pub mod api;
 pub mod config;
 pub mod core;
+pub mod demo;
 pub mod handle;
 pub mod ledger;
+pub mod local_link;
 pub mod runtime;
 pub mod store;
 pub mod verify;

@@ -111,6 +111,19 @@ impl PeerInbox {
     }
 }
 
+/// Starts the actor of `core` on the current tokio runtime: returns the handle for
+/// clients and the inbox for the transport's requests.
+pub fn spawn(
+    core: NodeCore,
+    commit: Arc<GroupCommit>,
+    transport: Arc<dyn PeerTransport>,
+) -> (crate::handle::NodeHandle, PeerInbox) {
+    let (handle, clients) = crate::handle::NodeHandle::channel();
+    let (driver, inbox) = Driver::new(core, commit, transport, clients);
+    tokio::spawn(driver.run());
+    (handle, inbox)
+}
+
 /// The running actor's inputs.
 pub struct Driver {
     core: NodeCore,

@@ -197,3 +197,18 @@ fn a_directory_as_file_exits_2() {
     assert_exit(&output, 2);
     assert!(text(&output.stderr).contains("cannot read the input"), "{}", text(&output.stderr));
 }
+
+#[test]
+fn demo_plays_the_day_and_prints_the_summary() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kvitt")).arg("demo").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "kvitt demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("Summary of the day"), "{stdout}");
+    assert!(stdout.contains("the SSC caught a duplicate"), "{stdout}");
+    assert!(stdout.contains("tried to approve their own claim: refused (event.transition)"), "{stdout}");
+    assert!(stdout.contains("exceptions at the SSC: 1"), "{stdout}");
+}
