@@ -31,6 +31,13 @@ pub struct Cast {
     pub berlin: Org,
 }
 
+impl Cast {
+    /// The agency at `index` (0 or 1).
+    fn agency(&self, index: usize) -> Result<&Org, DayError> {
+        self.agencies.get(index).ok_or_else(|| DayError::Unexpected(format!("no agency {index}")))
+    }
+}
+
 /// One organisation and its node.
 pub struct Org {
     /// Organisation number.
@@ -85,12 +92,12 @@ async fn ask(
     node.ask(caller, request).await.map_err(|refusal| DayError::Refused { step: step.to_owned(), refusal })
 }
 
-/// A Swedish merchant's receipt for `lines` (amounts computed), paid by card.
+/// A merchant's receipt from the till `(register, serial)` for `lines` (amounts
+/// computed), paid by card.
 fn receipt(
     merchant: &Org,
     city: &str,
-    register: &str,
-    serial: u64,
+    (register, serial): (&str, u64),
     at: &str,
     buyer: (&str, &str),
     lines: Vec<Line>,
@@ -188,10 +195,26 @@ async fn push(report: &mut DayReport, merchant: &Org, receipt: Receipt) -> Resul
     }
 }
 
+/// A receipt an employee will claim, and how.
+#[derive(Clone)]
+struct Claimable {
+    receipt: RecordId,
+    /// The SEK amount to claim for a foreign receipt; Swedish ones claim their total.
+    amount: i64,
+    foreign: Option<ForeignAmount>,
+    account: u16,
+}
+
+impl Claimable {
+    fn swedish(receipt: RecordId, account: u16) -> Claimable {
+        Claimable { receipt, amount: 0, foreign: None, account }
+    }
+}
+
 /// The receipts the employees of the day bought, per (agency index, employee).
 struct Purchases {
-    by_employee: BTreeMap<(usize, String), Vec<(RecordId, i64, Option<ForeignAmount>, u16)>>,
-    reissued: Option<(usize, String, RecordId, i64)>,
+    by_employee: BTreeMap<(usize, String), Vec<Claimable>>,
+    reissued: Option<(usize, String, RecordId)>,
     return_of: Option<RecordId>,
 }
 
@@ -237,8 +260,8 @@ async fn buy(
         *serial
     };
     let mut card = 1100;
-    for (agency_index, agency) in cast.agencies.iter().enumerate() {
-        for (person_index, person) in employees[agency_index].iter().enumerate() {
+    for (agency_index, (agency, people)) in cast.agencies.iter().zip(&employees).enumerate() {
+        for (person_index, person) in people.iter().enumerate() {
             let buyer = (agency.org, *person);
             let mut bought = Vec::new();
             // Morning: train to Stockholm, taxi to the office.
@@ -246,8 +269,7 @@ async fn buy(
             let train = receipt(
                 &cast.travel,
                 "Stockholm",
-                "SJ-WEB",
-                next("SJ-WEB"),
+                ("SJ-WEB", next("SJ-WEB")),
                 "2026-05-04T06:40:00+02:00",
                 buyer,
                 vec![line("Tåg Göteborg–Stockholm", "passenger_transport", 1000, 89_500, 600)],
@@ -257,8 +279,7 @@ async fn buy(
             let taxi = receipt(
                 &cast.travel,
                 "Stockholm",
-                "TAXI-12",
-                next("TAXI-12"),
+                ("TAXI-12", next("TAXI-12")),
                 "2026-05-04T10:05:00+02:00",
                 buyer,
                 vec![line(
@@ -275,8 +296,7 @@ async fn buy(
             let dinner = receipt(
                 &cast.hotel,
                 "Stockholm",
-                "REST-1",
-                next("REST-1"),
+                ("REST-1", next("REST-1")),
                 "2026-05-04T19:30:00+02:00",
                 buyer,
                 vec![
@@ -289,8 +309,7 @@ async fn buy(
             let night = receipt(
                 &cast.hotel,
                 "Stockholm",
-                "HOTEL-1",
-                next("HOTEL-1"),
+                ("HOTEL-1", next("HOTEL-1")),
                 "2026-05-05T07:45:00+02:00",
                 buyer,
                 vec![
@@ -305,8 +324,7 @@ async fn buy(
                 let ride = receipt(
                     &cast.travel,
                     "Stockholm",
-                    "TAXI-12",
-                    next("TAXI-12"),
+                    ("TAXI-12", next("TAXI-12")),
                     &format!("2026-05-04T{hour}:15:00+02:00"),
                     buyer,
                     vec![line(
@@ -320,10 +338,7 @@ async fn buy(
                 );
                 bought.push((push(report, &cast.travel, ride).await?, 5800));
             }
-            let mut entries: Vec<(RecordId, i64, Option<ForeignAmount>, u16)> = Vec::new();
-            for (id, account) in bought {
-                entries.push((id, 0, None, account));
-            }
+            let entries = bought.into_iter().map(|(id, account)| Claimable::swedish(id, account)).collect();
             purchases.by_employee.insert((agency_index, (*person).to_owned()), entries);
         }
     }
@@ -331,8 +346,7 @@ async fn buy(
     let berlin = receipt(
         &cast.berlin,
         "Berlin",
-        "REZEPTION",
-        next("REZEPTION"),
+        ("REZEPTION", next("REZEPTION")),
         "2026-05-06T08:10:00+02:00",
         (cast.agencies[0].org, "anna"),
         vec![foreign_line("Einzelzimmer", 2, 12_900, 700)],
@@ -349,7 +363,8 @@ async fn buy(
         rate_source: "riksbanken".into(),
     };
     if let Some(entries) = purchases.by_employee.get_mut(&(0, "anna".to_owned())) {
-        entries.push((berlin_id, rate.convert(berlin_total, "EUR").unwrap_or(0), Some(foreign), 5831));
+        let amount = rate.convert(berlin_total, "EUR").unwrap_or(0);
+        entries.push(Claimable { receipt: berlin_id, amount, foreign: Some(foreign), account: 5831 });
     }
     say(format!(
         "  {} issued a receipt of {}.{:02} EUR to anna of {}",
@@ -362,8 +377,7 @@ async fn buy(
     let lunch = receipt(
         &cast.hotel,
         "Stockholm",
-        "REST-1",
-        next("REST-1"),
+        ("REST-1", next("REST-1")),
         "2026-05-04T12:10:00+02:00",
         (cast.agencies[0].org, "bo"),
         vec![line("Dagens lunch", "restaurant", 1000, 13_500, 1200)],
@@ -375,22 +389,21 @@ async fn buy(
     let lunch_id = push(report, &cast.hotel, lunch).await?;
     let reissue_id = push(report, &cast.hotel, reissue).await?;
     if let Some(entries) = purchases.by_employee.get_mut(&(0, "bo".to_owned())) {
-        entries.push((lunch_id, 0, None, 5800));
+        entries.push(Claimable::swedish(lunch_id, 5800));
     }
-    purchases.reissued = Some((0, "bo".to_owned(), reissue_id, 0));
+    purchases.reissued = Some((0, "bo".to_owned(), reissue_id));
     say(format!("  {} reissued bo's lunch receipt for the same card payment", cast.hotel.name));
     // A return: anna's last taxi ride was refunded.
     let taxi_ride = purchases
         .by_employee
         .get(&(0, "anna".to_owned()))
         .and_then(|entries| entries.get(5))
-        .map(|entry| entry.0);
+        .map(|entry| entry.receipt);
     if let Some(original) = taxi_ride {
         let mut refund = receipt(
             &cast.travel,
             "Stockholm",
-            "TAXI-12",
-            next("TAXI-12"),
+            ("TAXI-12", next("TAXI-12")),
             "2026-05-04T17:00:00+02:00",
             (cast.agencies[0].org, "anna"),
             vec![Line {
@@ -409,7 +422,7 @@ async fn buy(
         let refund_id = push(report, &cast.travel, refund).await?;
         purchases.return_of = Some(refund_id);
         if let Some(entries) = purchases.by_employee.get_mut(&(0, "anna".to_owned())) {
-            entries.retain(|entry| entry.0 != original);
+            entries.retain(|entry| entry.receipt != original);
         }
         say(format!("  {} refunded one of anna's taxi rides with a return receipt", cast.travel.name));
     }
@@ -453,14 +466,14 @@ async fn claim_and_decide(
 ) -> Result<Vec<Filed>, DayError> {
     let mut filed = Vec::new();
     for ((agency_index, person), entries) in &purchases.by_employee {
-        let agency = &cast.agencies[*agency_index];
+        let agency = cast.agency(*agency_index)?;
         let claim = file_claim(agency, person, "Konferens om digitala kvitton, Stockholm", entries).await?;
         say(format!("  {person} of {} submitted a claim with {} receipts", agency.name, entries.len()));
         filed.push(Filed { agency: *agency_index, claim, label: format!("{person} ({})", agency.name) });
     }
-    if let Some((agency_index, person, reissue, amount)) = &purchases.reissued {
-        let agency = &cast.agencies[*agency_index];
-        let claim = file_claim(agency, person, "Lunchmöte", &[(*reissue, *amount, None, 5800)]).await?;
+    if let Some((agency_index, person, reissue)) = &purchases.reissued {
+        let agency = cast.agency(*agency_index)?;
+        let claim = file_claim(agency, person, "Lunchmöte", &[Claimable::swedish(*reissue, 5800)]).await?;
         say(format!(
             "  {person} of {} submitted a second claim with the reissued lunch receipt",
             agency.name
@@ -469,8 +482,8 @@ async fn claim_and_decide(
     }
     let approvers = ["chef-cecilia", "chef-filip"];
     for item in &filed {
-        let agency = &cast.agencies[item.agency];
-        let approver = approvers[item.agency];
+        let agency = cast.agency(item.agency)?;
+        let approver = approvers.get(item.agency).copied().unwrap_or("chef-stf");
         let view = show(&agency.node, item.claim).await?;
         let claimant = view.claim.body().claimant.clone();
         if claimant == approver && item.agency == 1 {
@@ -537,7 +550,7 @@ async fn file_claim(
     agency: &Org,
     person: &str,
     purpose: &str,
-    entries: &[(RecordId, i64, Option<ForeignAmount>, u16)],
+    entries: &[Claimable],
 ) -> Result<RecordId, DayError> {
     let employee = caller(person, CallerRole::Employee);
     let ClientResponse::Draft(draft) = ask(
@@ -550,7 +563,7 @@ async fn file_claim(
     else {
         return Err(DayError::Unexpected("no draft".into()));
     };
-    for (receipt, amount, foreign, account) in entries {
+    for Claimable { receipt, amount, foreign, account } in entries {
         let amount = if foreign.is_some() { *amount } else { receipt_total(&agency.node, *receipt).await? };
         let item = ClaimItem::Receipt {
             receipt: *receipt,
@@ -639,7 +652,7 @@ async fn settle(
 ) -> Result<(), DayError> {
     let staff = caller("ssc-greta", CallerRole::SscStaff);
     for item in filed {
-        let agency = &cast.agencies[item.agency];
+        let agency = cast.agency(item.agency)?;
         let at_agency = show(&agency.node, item.claim).await?;
         if at_agency.status == Status::Rejected {
             // Rejected by its approver (the SSC never saw it), or already by the SSC.
@@ -671,7 +684,7 @@ async fn settle(
     }
     say("Waiting for every status to reach the agencies …".into());
     for item in filed {
-        let agency = &cast.agencies[item.agency];
+        let agency = cast.agency(item.agency)?;
         let status = wait_for_status(&agency.node, item.claim, |status| {
             matches!(status, Status::Paid | Status::Rejected)
         })

@@ -106,20 +106,10 @@ pub async fn start(base: &Path, network: &LocalNetwork) -> Result<DemoNetwork, S
         network.attach(public, inbox);
         handles.push(handle);
     }
-    let org = |index: usize, node: crate::handle::NodeHandle| Org {
-        org: MEMBERS[index].1,
-        name: MEMBERS[index].2,
-        node,
-    };
-    let mut handles = handles.into_iter();
-    let mut next = || handles.next().ok_or_else(|| StartError::Setup("a node did not start".into()));
-    let cast = Cast {
-        ssc: org(0, next()?),
-        agencies: [org(1, next()?), org(2, next()?)],
-        hotel: org(3, next()?),
-        travel: org(4, next()?),
-        berlin: org(5, next()?),
-    };
+    let mut orgs = MEMBERS.iter().zip(handles).map(|((_, org, name), node)| Org { org, name, node });
+    let mut next = || orgs.next().ok_or_else(|| StartError::Setup("a node did not start".into()));
+    let cast =
+        Cast { ssc: next()?, agencies: [next()?, next()?], hotel: next()?, travel: next()?, berlin: next()? };
     Ok(DemoNetwork { cast, directory })
 }
 
