@@ -297,7 +297,10 @@ fn check_no_duplicate_keys(value: &Value, path: &str) -> Result<()> {
             .enumerate()
             .try_for_each(|(index, item)| check_no_duplicate_keys(item, &format!("{path}[{index}]"))),
         Value::Map(entries) => {
-            let mut keys: Vec<Vec<u8>> = entries.iter().map(|(key, _)| encode_value(key)).collect();
+            // Keys are the same when their deterministic encodings are (§Encoding rule 3):
+            // compare them sorted, as a map key may itself be a map.
+            let mut keys: Vec<Vec<u8>> =
+                entries.iter().map(|(key, _)| encode_value(&sorted(key.clone()))).collect();
             keys.sort();
             if let Some(pair) = keys.windows(2).find(|pair| pair.first() == pair.get(1)) {
                 let key = pair.first().map(hex::encode).unwrap_or_default();
@@ -307,8 +310,11 @@ fn check_no_duplicate_keys(value: &Value, path: &str) -> Result<()> {
                     format!("map key (encoded {key}) appears more than once"),
                 ));
             }
+            // Keys too: a map inside a key must not hold a key twice either.
             entries.iter().try_for_each(|(key, item)| {
-                check_no_duplicate_keys(item, &crate::error::join_path(path, &key_name(key)))
+                let item_path = crate::error::join_path(path, &key_name(key));
+                check_no_duplicate_keys(key, &item_path)?;
+                check_no_duplicate_keys(item, &item_path)
             })
         }
         _ => Ok(()),
