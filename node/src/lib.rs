@@ -17,4 +17,5 @@ pub mod ledger;
 pub mod local_link;
 pub mod runtime;
 pub mod store;
+pub mod transport;
 pub mod verify;

@@ -1,0 +1,693 @@
+//! The endpoint: one quinn endpoint per node that listens and dials.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use kvitt_protocol::PublicKey;
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use quinn::{
+    Connection, ConnectionError, Endpoint, Incoming, RecvStream, SendStream, TransportErrorCode, VarInt,
+};
+use rustls::pki_types::CertificateDer;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+
+use super::cert::{key_of_certificate, node_certificate, node_dns_name};
+use super::frame::{read_frame, read_header, read_payload, write_frame, FrameError};
+use super::verify::{NodeClientVerifier, NodeServerVerifier, PeerKeys};
+use super::{code, FrameKind, TransportError};
+use super::{
+    ALPN, HANDSHAKE_TIMEOUT, HELLO, HELLO_OK, HELLO_TIMEOUT, INCOMING_BUFFER_BYTES, INCOMING_QUEUE,
+    KEEP_ALIVE_INTERVAL, MAX_BUFFERED_REQUEST_BYTES, MAX_CONCURRENT_BIDI_STREAMS, MAX_CONCURRENT_UNI_STREAMS,
+    MAX_CONNECTIONS_PER_PEER, MAX_FRAME_BYTES, MAX_HANDSHAKES, MAX_IDLE_TIMEOUT, MAX_INCOMING_CONNECTIONS,
+    MAX_INFLIGHT_REQUESTS_PER_PEER, RECEIVE_WINDOW_BYTES, REQUEST_READ_TIMEOUT, RETRY_ABOVE_HANDSHAKES,
+    SEND_WINDOW_BYTES, STREAM_RECEIVE_WINDOW_BYTES,
+};
+
+/// What a node's transport needs to start.
+pub struct TransportConfig {
+    /// Where to listen (port 0: any free port, see [`Transport::local_addr`]).
+    pub listen: SocketAddr,
+    /// The node key: its certificate carries the public half.
+    pub key: SigningKey,
+    /// The keys allowed to connect and to be dialled.
+    pub peers: PeerKeys,
+    /// Connection and request limits.
+    pub limits: Limits,
+}
+
+impl TransportConfig {
+    /// A configuration with the default [`Limits`].
+    pub fn new(listen: SocketAddr, key: SigningKey, peers: PeerKeys) -> TransportConfig {
+        TransportConfig { listen, key, peers, limits: Limits::default() }
+    }
+}
+
+/// The limits a node may tune; each defaults to the constant of the same name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// [`MAX_INFLIGHT_REQUESTS_PER_PEER`].
+    pub max_inflight_requests_per_peer: usize,
+    /// [`MAX_INCOMING_CONNECTIONS`].
+    pub max_incoming_connections: usize,
+    /// [`MAX_CONNECTIONS_PER_PEER`].
+    pub max_connections_per_peer: usize,
+    /// [`MAX_HANDSHAKES`].
+    pub max_handshakes: usize,
+    /// [`RETRY_ABOVE_HANDSHAKES`]: 0 sends every unvalidated client a Retry.
+    pub retry_above_handshakes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_inflight_requests_per_peer: MAX_INFLIGHT_REQUESTS_PER_PEER,
+            max_incoming_connections: MAX_INCOMING_CONNECTIONS,
+            max_connections_per_peer: MAX_CONNECTIONS_PER_PEER,
+            max_handshakes: MAX_HANDSHAKES,
+            retry_above_handshakes: RETRY_ABOVE_HANDSHAKES,
+        }
+    }
+}
+
+/// A request from an authenticated peer, for the node to answer.
+#[derive(Debug)]
+pub struct IncomingRequest {
+    /// The peer's key, from its verified certificate.
+    pub peer: PublicKey,
+    /// The request frame's payload.
+    pub bytes: Vec<u8>,
+    /// Where the answer goes; dropping it abandons the exchange
+    /// ([`code::STREAM_NO_ANSWER`]). An answer over [`MAX_FRAME_BYTES`] is not sent.
+    pub reply: oneshot::Sender<Vec<u8>>,
+}
+
+/// A node's QUIC endpoint: listens, dials, and carries request/answer frames.
+///
+/// Cheap to clone. When the last clone is dropped the endpoint closes; [`Transport::close`]
+/// closes it and waits for the connections to finish closing.
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Endpoint,
+    key: PublicKey,
+    local_addr: SocketAddr,
+    listener: Arc<Listener>,
+    outgoing: Mutex<HashMap<PublicKey, Arc<Outgoing>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.endpoint.close(VarInt::from_u32(code::CLOSE_SHUTDOWN), b"node shutting down");
+    }
+}
+
+/// The listening side's state, shared by the accept loop and the connection tasks.
+struct Listener {
+    peers: PeerKeys,
+    limits: Limits,
+    handshakes: AtomicUsize,
+    connections: AtomicUsize,
+    by_peer: Mutex<HashMap<PublicKey, Vec<Connection>>>,
+    requests: mpsc::Sender<IncomingRequest>,
+    buffered: Arc<Semaphore>,
+}
+
+/// The dialling side's state for one peer.
+struct Outgoing {
+    inflight: Semaphore,
+    connecting: tokio::sync::Mutex<()>,
+    connection: Mutex<Option<Connection>>,
+}
+
+impl Outgoing {
+    /// The cached connection, if it is open and goes to `address`.
+    fn usable(&self, address: SocketAddr) -> Option<Connection> {
+        let cell = self.connection.lock().unwrap_or_else(PoisonError::into_inner);
+        cell.as_ref()
+            .filter(|connection| {
+                connection.close_reason().is_none() && connection.remote_address() == address
+            })
+            .cloned()
+    }
+}
+
+/// Counts a task in a counter while it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Counted<'a> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Counted(counter)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn transport_parameters(accepted_bidi_streams: u32) -> quinn::TransportConfig {
+    let mut parameters = quinn::TransportConfig::default();
+    let idle_ms = u32::try_from(MAX_IDLE_TIMEOUT.as_millis()).unwrap_or(u32::MAX);
+    parameters
+        .max_concurrent_bidi_streams(VarInt::from_u32(accepted_bidi_streams))
+        .max_concurrent_uni_streams(VarInt::from_u32(MAX_CONCURRENT_UNI_STREAMS))
+        .stream_receive_window(VarInt::from_u32(STREAM_RECEIVE_WINDOW_BYTES))
+        .receive_window(VarInt::from_u32(RECEIVE_WINDOW_BYTES))
+        .send_window(SEND_WINDOW_BYTES)
+        .max_idle_timeout(Some(VarInt::from_u32(idle_ms).into()))
+        .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL))
+        .datagram_receive_buffer_size(None);
+    parameters
+}
+
+impl Transport {
+    /// Binds the endpoint at `config.listen` and starts accepting connections. Returns the
+    /// transport and the channel of requests from peers (at most [`INCOMING_QUEUE`]
+    /// waiting). Must run inside a tokio runtime.
+    pub fn bind(
+        config: TransportConfig,
+    ) -> Result<(Transport, mpsc::Receiver<IncomingRequest>), TransportError> {
+        let key = PublicKey::from(config.key.verifying_key());
+        let setup = |reason: String| TransportError::Setup { key, reason };
+        let (certificate, private_key) =
+            node_certificate(&config.key).map_err(|error| setup(error.to_string()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+
+        let mut server_tls = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|error| setup(format!("server TLS: {error}")))?
+            .with_client_cert_verifier(Arc::new(NodeClientVerifier::new(config.peers.clone())))
+            .with_single_cert(vec![certificate.clone()], private_key.clone_key())
+            .map_err(|error| setup(format!("server certificate: {error}")))?;
+        server_tls.alpn_protocols = vec![ALPN.to_vec()];
+        // No resumption: a resumed session would skip the client-certificate check, and a
+        // removed member could come back on an old ticket. No 0-RTT either.
+        server_tls.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        server_tls.send_tls13_tickets = 0;
+        server_tls.max_early_data_size = 0;
+        let server_crypto = QuicServerConfig::try_from(server_tls)
+            .map_err(|error| setup(format!("server QUIC TLS: {error}")))?;
+        let mut server = quinn::ServerConfig::with_crypto(Arc::new(server_crypto));
+        server
+            .transport_config(Arc::new(transport_parameters(MAX_CONCURRENT_BIDI_STREAMS)))
+            .max_incoming(config.limits.max_handshakes.max(1))
+            .incoming_buffer_size(INCOMING_BUFFER_BYTES)
+            .incoming_buffer_size_total(
+                INCOMING_BUFFER_BYTES.saturating_mul(config.limits.max_handshakes as u64),
+            );
+
+        let mut client_tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|error| setup(format!("client TLS: {error}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NodeServerVerifier::new(config.peers.clone())))
+            .with_client_auth_cert(vec![certificate], private_key)
+            .map_err(|error| setup(format!("client certificate: {error}")))?;
+        client_tls.alpn_protocols = vec![ALPN.to_vec()];
+        client_tls.resumption = rustls::client::Resumption::disabled();
+        client_tls.enable_early_data = false;
+        let client_crypto = QuicClientConfig::try_from(client_tls)
+            .map_err(|error| setup(format!("client QUIC TLS: {error}")))?;
+        let mut client = quinn::ClientConfig::new(Arc::new(client_crypto));
+        // Peers never open streams on a connection this node dialled.
+        client.transport_config(Arc::new(transport_parameters(0)));
+
+        let bind_error = |source: io::Error| TransportError::Bind { address: config.listen, source };
+        let mut endpoint = Endpoint::server(server, config.listen).map_err(bind_error)?;
+        endpoint.set_default_client_config(client);
+        let local_addr = endpoint.local_addr().map_err(bind_error)?;
+
+        let (sender, receiver) = mpsc::channel(INCOMING_QUEUE);
+        let listener = Arc::new(Listener {
+            peers: config.peers,
+            limits: config.limits,
+            handshakes: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
+            by_peer: Mutex::new(HashMap::new()),
+            requests: sender,
+            buffered: Arc::new(Semaphore::new(MAX_BUFFERED_REQUEST_BYTES.max(MAX_FRAME_BYTES))),
+        });
+        tokio::spawn(accept_loop(endpoint.clone(), Arc::clone(&listener)));
+        tracing::info!(%local_addr, key = %key.short(), "QUIC transport listening");
+        let inner = Inner { endpoint, key, local_addr, listener, outgoing: Mutex::new(HashMap::new()) };
+        Ok((Transport { inner: Arc::new(inner) }, receiver))
+    }
+
+    /// The address the endpoint is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// This node's key, which its certificate carries.
+    pub fn key(&self) -> PublicKey {
+        self.inner.key
+    }
+
+    /// The allow-list the verifiers use.
+    pub fn peers(&self) -> &PeerKeys {
+        &self.inner.listener.peers
+    }
+
+    /// Sends `request` to `peer` at `address` and returns its answer, all within
+    /// `timeout`. Reuses the open connection to the peer, or connects (and completes the
+    /// hello round trip) first. At most `max_inflight_requests_per_peer` requests to one
+    /// peer are outstanding; the others wait for a slot within their timeout.
+    pub async fn request(
+        &self,
+        peer: PublicKey,
+        address: SocketAddr,
+        request: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, TransportError> {
+        if request.len() > MAX_FRAME_BYTES {
+            return Err(TransportError::FrameTooLarge {
+                peer,
+                kind: FrameKind::Request,
+                bytes: request.len() as u64,
+                limit: MAX_FRAME_BYTES,
+            });
+        }
+        if !self.inner.listener.peers.contains(&peer) {
+            return Err(TransportError::NotMember { peer });
+        }
+        match tokio::time::timeout(timeout, self.exchange(peer, address, &request)).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::TimedOut { peer, after: timeout }),
+        }
+    }
+
+    /// Replaces the allow-list and closes every connection, both directions, with a key
+    /// no longer listed. Returns the keys removed.
+    pub fn set_peers(&self, keys: impl IntoIterator<Item = PublicKey>) -> BTreeSet<PublicKey> {
+        let removed = self.inner.listener.peers.replace(keys);
+        for key in &removed {
+            self.disconnect(key);
+        }
+        removed
+    }
+
+    /// Closes every connection with `peer` open now, both directions
+    /// ([`code::CLOSE_REMOVED`]). Its outstanding requests fail. Whether it can connect
+    /// again is up to the allow-list: remove it there first to cut it off.
+    pub fn disconnect(&self, peer: &PublicKey) {
+        let reason = b"not a member of this node's network";
+        let incoming =
+            self.inner.listener.by_peer.lock().unwrap_or_else(PoisonError::into_inner).remove(peer);
+        for connection in incoming.into_iter().flatten() {
+            connection.close(VarInt::from_u32(code::CLOSE_REMOVED), reason);
+        }
+        let outgoing = self.inner.outgoing.lock().unwrap_or_else(PoisonError::into_inner).remove(peer);
+        if let Some(outgoing) = outgoing {
+            if let Some(connection) =
+                outgoing.connection.lock().unwrap_or_else(PoisonError::into_inner).take()
+            {
+                connection.close(VarInt::from_u32(code::CLOSE_REMOVED), reason);
+            }
+        }
+        tracing::info!(peer = %peer.short(), "disconnected");
+    }
+
+    /// Closes the endpoint and every connection, and waits until they are closed.
+    pub async fn close(&self) {
+        self.inner.endpoint.close(VarInt::from_u32(code::CLOSE_SHUTDOWN), b"node shutting down");
+        self.inner.endpoint.wait_idle().await;
+    }
+
+    fn outgoing(&self, peer: PublicKey) -> Arc<Outgoing> {
+        let mut outgoing = self.inner.outgoing.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = outgoing.entry(peer).or_insert_with(|| {
+            Arc::new(Outgoing {
+                inflight: Semaphore::new(self.inner.listener.limits.max_inflight_requests_per_peer.max(1)),
+                connecting: tokio::sync::Mutex::new(()),
+                connection: Mutex::new(None),
+            })
+        });
+        Arc::clone(slot)
+    }
+
+    async fn exchange(
+        &self,
+        peer: PublicKey,
+        address: SocketAddr,
+        request: &[u8],
+    ) -> Result<Vec<u8>, TransportError> {
+        let outgoing = self.outgoing(peer);
+        let _slot = outgoing.inflight.acquire().await.map_err(|_| TransportError::Closed)?;
+        let connection = self.connection(&outgoing, peer, address).await?;
+        let (mut send, mut recv) =
+            connection.open_bi().await.map_err(|error| connection_error(peer, address, error, false))?;
+        write_frame(&mut send, request)
+            .await
+            .map_err(|error| frame_error(peer, address, FrameKind::Request, error))?;
+        send.finish().map_err(|error| TransportError::Stream { peer, reason: error.to_string() })?;
+        read_frame(&mut recv, MAX_FRAME_BYTES)
+            .await
+            .map_err(|error| frame_error(peer, address, FrameKind::Answer, error))
+    }
+
+    /// The open connection to `peer` at `address`, or a new one.
+    async fn connection(
+        &self,
+        outgoing: &Outgoing,
+        peer: PublicKey,
+        address: SocketAddr,
+    ) -> Result<Connection, TransportError> {
+        if let Some(connection) = outgoing.usable(address) {
+            return Ok(connection);
+        }
+        // One handshake per peer at a time; the others wait for it and share it.
+        let _connecting = outgoing.connecting.lock().await;
+        if let Some(connection) = outgoing.usable(address) {
+            return Ok(connection);
+        }
+        let connection = self.connect(peer, address).await?;
+        *outgoing.connection.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Connects to `peer` and completes the hello round trip (see the module docs).
+    async fn connect(&self, peer: PublicKey, address: SocketAddr) -> Result<Connection, TransportError> {
+        let connecting =
+            self.inner.endpoint.connect(address, &node_dns_name(&peer)).map_err(|error| match error {
+                quinn::ConnectError::EndpointStopping => TransportError::Closed,
+                other => TransportError::Unreachable { peer, address, reason: other.to_string() },
+            })?;
+        let connection = connecting.await.map_err(|error| connection_error(peer, address, error, true))?;
+        // The verifier pinned the key already; check the outcome once more.
+        let presented = peer_key(&connection);
+        if presented != Some(peer) {
+            connection.close(VarInt::from_u32(code::CLOSE_PROTOCOL), b"unexpected key");
+            return Err(TransportError::Untrusted {
+                peer,
+                address,
+                reason: format!("the connection carries key {presented:?}"),
+            });
+        }
+        // TLS 1.3: our handshake completed before the server checked our certificate. Do
+        // not trust the connection until the server has answered.
+        let (mut send, mut recv) =
+            connection.open_bi().await.map_err(|error| connection_error(peer, address, error, true))?;
+        let hello = async {
+            write_frame(&mut send, HELLO).await?;
+            send.finish().map_err(|error| FrameError::Io(io::Error::other(error)))?;
+            read_frame(&mut recv, HELLO_OK.len()).await
+        };
+        match hello.await {
+            Ok(answer) if answer == HELLO_OK => {
+                tracing::debug!(peer = %peer.short(), %address, "connected");
+                Ok(connection)
+            }
+            Ok(answer) => {
+                connection.close(VarInt::from_u32(code::CLOSE_PROTOCOL), b"unexpected hello answer");
+                Err(TransportError::Malformed {
+                    peer,
+                    reason: format!("hello answered with {:?}", String::from_utf8_lossy(&answer)),
+                })
+            }
+            Err(error) => Err(frame_error(peer, address, FrameKind::Answer, error)),
+        }
+    }
+}
+
+/// The node key in a connection's verified peer certificate.
+fn peer_key(connection: &Connection) -> Option<PublicKey> {
+    let identity = connection.peer_identity()?;
+    let chain = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+    key_of_certificate(chain.first()?).ok()
+}
+
+fn is_crypto_error(code: TransportErrorCode) -> bool {
+    (0x100..0x200).contains(&u64::from(code))
+}
+
+/// What a quinn connection error means for an exchange with `peer`.
+fn connection_error(
+    peer: PublicKey,
+    address: SocketAddr,
+    error: ConnectionError,
+    connecting: bool,
+) -> TransportError {
+    match &error {
+        // The peer's TLS stack refused us (typically our certificate) with an alert.
+        ConnectionError::ConnectionClosed(close) if is_crypto_error(close.error_code) => {
+            TransportError::Refused { peer, address, reason: error.to_string() }
+        }
+        ConnectionError::ConnectionClosed(close)
+            if close.error_code == TransportErrorCode::CONNECTION_REFUSED =>
+        {
+            TransportError::Busy { peer, address }
+        }
+        ConnectionError::ApplicationClosed(close)
+            if close.error_code == VarInt::from_u32(code::CLOSE_REMOVED) =>
+        {
+            TransportError::Refused { peer, address, reason: error.to_string() }
+        }
+        // Our TLS stack refused the peer: our verifier's reason is in the message.
+        ConnectionError::TransportError(local) if is_crypto_error(local.code) => {
+            TransportError::Untrusted { peer, address, reason: local.reason.clone() }
+        }
+        ConnectionError::TimedOut if connecting => {
+            TransportError::Unreachable { peer, address, reason: "no answer to the handshake".to_string() }
+        }
+        ConnectionError::LocallyClosed => TransportError::Closed,
+        _ => TransportError::ConnectionLost { peer, address, source: error },
+    }
+}
+
+/// What a frame error means for an exchange with `peer`.
+fn frame_error(peer: PublicKey, address: SocketAddr, kind: FrameKind, error: FrameError) -> TransportError {
+    match error {
+        FrameError::TooLarge { bytes, limit } => TransportError::FrameTooLarge { peer, kind, bytes, limit },
+        FrameError::Truncated { expected, received } => TransportError::Malformed {
+            peer,
+            reason: format!("{kind} frame ends after {received} of {expected} bytes"),
+        },
+        FrameError::Trailing => {
+            TransportError::Malformed { peer, reason: format!("bytes after the {kind} frame") }
+        }
+        FrameError::Io(error) => stream_error(peer, address, error),
+    }
+}
+
+/// Unpacks the quinn error inside a stream's `io::Error`.
+fn stream_error(peer: PublicKey, address: SocketAddr, error: io::Error) -> TransportError {
+    let reason = error.to_string();
+    let inner = error.into_inner();
+    let inner = inner.as_deref();
+    let abandoned = |code: VarInt| TransportError::Abandoned {
+        peer,
+        code: code.into_inner(),
+        meaning: code::stream_meaning(code.into_inner()),
+    };
+    if let Some(read) = inner.and_then(|inner| inner.downcast_ref::<quinn::ReadError>()) {
+        match read {
+            quinn::ReadError::Reset(code) => return abandoned(*code),
+            quinn::ReadError::ConnectionLost(lost) => {
+                return connection_error(peer, address, lost.clone(), false)
+            }
+            _ => {}
+        }
+    }
+    if let Some(write) = inner.and_then(|inner| inner.downcast_ref::<quinn::WriteError>()) {
+        match write {
+            quinn::WriteError::Stopped(code) => return abandoned(*code),
+            quinn::WriteError::ConnectionLost(lost) => {
+                return connection_error(peer, address, lost.clone(), false)
+            }
+            _ => {}
+        }
+    }
+    TransportError::Stream { peer, reason }
+}
+
+/// Accepts connection attempts, within the limits, until the endpoint closes.
+async fn accept_loop(endpoint: Endpoint, listener: Arc<Listener>) {
+    while let Some(incoming) = endpoint.accept().await {
+        let limits = &listener.limits;
+        let handshakes = listener.handshakes.load(Ordering::SeqCst);
+        let connections = listener.connections.load(Ordering::SeqCst);
+        let address = incoming.remote_address();
+        if handshakes >= limits.max_handshakes || handshakes + connections >= limits.max_incoming_connections
+        {
+            tracing::debug!(%address, handshakes, connections, "refused a connection attempt: at the limit");
+            incoming.refuse();
+            continue;
+        }
+        if !incoming.remote_address_validated() && handshakes >= limits.retry_above_handshakes {
+            // Address validation under load: the client must echo a Retry token first.
+            if let Err(error) = incoming.retry() {
+                error.into_incoming().refuse();
+            }
+            continue;
+        }
+        // Counted here, in the loop, so the check above cannot race with itself.
+        listener.handshakes.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(serve_connection(incoming, Arc::clone(&listener)));
+    }
+}
+
+/// Completes a handshake, answers the hello, then serves the connection's streams.
+async fn serve_connection(incoming: Incoming, listener: Arc<Listener>) {
+    let address = incoming.remote_address();
+    let handshake = async {
+        let connecting = incoming.accept().map_err(|error| error.to_string())?;
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err(format!("not completed within {HANDSHAKE_TIMEOUT:?}")),
+        }
+    };
+    let connection = handshake.await;
+    listener.handshakes.fetch_sub(1, Ordering::SeqCst);
+    let connection = match connection {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::debug!(%address, %error, "incoming handshake failed");
+            return;
+        }
+    };
+    let Some(peer) = peer_key(&connection) else {
+        connection.close(VarInt::from_u32(code::CLOSE_PROTOCOL), b"no node certificate");
+        return;
+    };
+    let _counted = Counted::enter(&listener.connections);
+    listener.register(peer, &connection);
+    // Registered first, then checked: a removal racing with this handshake either sees
+    // the connection registered (and closes it) or is seen here.
+    if !listener.peers.contains(&peer) {
+        connection.close(VarInt::from_u32(code::CLOSE_REMOVED), b"not a member of this node's network");
+        listener.unregister(peer, &connection);
+        return;
+    }
+    match tokio::time::timeout(HELLO_TIMEOUT, answer_hello(&connection)).await {
+        Ok(Ok(())) => {
+            tracing::debug!(peer = %peer.short(), %address, "peer connected");
+            while let Ok((send, recv)) = connection.accept_bi().await {
+                tokio::spawn(serve_stream(peer, send, recv, Arc::clone(&listener)));
+            }
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(peer = %peer.short(), %address, %error, "no valid hello");
+            connection.close(VarInt::from_u32(code::CLOSE_PROTOCOL), b"expected the kvitt/1 hello");
+        }
+        Err(_) => {
+            tracing::debug!(peer = %peer.short(), %address, "no hello in time");
+            connection.close(VarInt::from_u32(code::CLOSE_PROTOCOL), b"expected the kvitt/1 hello");
+        }
+    }
+    listener.unregister(peer, &connection);
+}
+
+/// Reads the dialler's hello on the connection's first stream and answers it.
+async fn answer_hello(connection: &Connection) -> Result<(), String> {
+    let (mut send, mut recv) = connection.accept_bi().await.map_err(|error| error.to_string())?;
+    let hello = read_frame(&mut recv, HELLO.len()).await.map_err(|error| format!("{error:?}"))?;
+    if hello != HELLO {
+        return Err(format!("unexpected hello {:?}", String::from_utf8_lossy(&hello)));
+    }
+    write_frame(&mut send, HELLO_OK).await.map_err(|error| format!("{error:?}"))?;
+    send.finish().map_err(|error| error.to_string())
+}
+
+/// Serves one exchange: reads the request, hands it to the node, writes its answer.
+async fn serve_stream(peer: PublicKey, mut send: SendStream, mut recv: RecvStream, listener: Arc<Listener>) {
+    let request =
+        tokio::time::timeout(REQUEST_READ_TIMEOUT, read_request(&mut recv, &listener.buffered)).await;
+    let (bytes, _buffered) = match request {
+        Ok(Ok(request)) => request,
+        Ok(Err(FrameError::TooLarge { bytes, limit })) => {
+            tracing::info!(peer = %peer.short(), bytes, limit, "refused an oversized request frame");
+            return abandon(&mut send, &mut recv, code::STREAM_FRAME_TOO_LARGE);
+        }
+        Ok(Err(FrameError::Io(error))) => {
+            tracing::debug!(peer = %peer.short(), %error, "request stream failed");
+            return;
+        }
+        Ok(Err(error)) => {
+            tracing::info!(peer = %peer.short(), ?error, "refused a malformed request frame");
+            return abandon(&mut send, &mut recv, code::STREAM_MALFORMED);
+        }
+        Err(_) => {
+            tracing::info!(peer = %peer.short(), timeout = ?REQUEST_READ_TIMEOUT, "request frame too slow");
+            return abandon(&mut send, &mut recv, code::STREAM_READ_TIMEOUT);
+        }
+    };
+    let (reply, answer) = oneshot::channel();
+    let handed = async {
+        listener.requests.send(IncomingRequest { peer, bytes, reply }).await.ok()?;
+        answer.await.ok()
+    };
+    let answer = tokio::select! {
+        answer = handed => answer,
+        // The dialler gave up (timeout) or the connection closed: stop waiting.
+        _ = send.stopped() => return,
+    };
+    match answer {
+        None => abandon(&mut send, &mut recv, code::STREAM_NO_ANSWER),
+        Some(answer) if answer.len() > MAX_FRAME_BYTES => {
+            tracing::warn!(peer = %peer.short(), bytes = answer.len(), limit = MAX_FRAME_BYTES, "answer too large; not sent");
+            abandon(&mut send, &mut recv, code::STREAM_ANSWER_TOO_LARGE);
+        }
+        Some(answer) => {
+            if let Err(error) = write_frame(&mut send, &answer).await {
+                tracing::debug!(peer = %peer.short(), ?error, "could not send an answer");
+                return;
+            }
+            let _ = send.finish();
+        }
+    }
+}
+
+/// Reads a request frame, holding its size in the shared budget of buffered bytes.
+async fn read_request(
+    recv: &mut RecvStream,
+    buffered: &Arc<Semaphore>,
+) -> Result<(Vec<u8>, OwnedSemaphorePermit), FrameError> {
+    let length = read_header(recv, MAX_FRAME_BYTES).await?;
+    let permits = u32::try_from(length).unwrap_or(u32::MAX);
+    let permit = Arc::clone(buffered)
+        .acquire_many_owned(permits)
+        .await
+        .map_err(|_| FrameError::Io(io::Error::other("request budget closed")))?;
+    let payload = read_payload(recv, length).await?;
+    Ok((payload, permit))
+}
+
+/// Gives up an exchange with `code` on both halves of its stream.
+fn abandon(send: &mut SendStream, recv: &mut RecvStream, code: u32) {
+    let _ = recv.stop(VarInt::from_u32(code));
+    let _ = send.reset(VarInt::from_u32(code));
+}
+
+impl Listener {
+    fn register(&self, peer: PublicKey, connection: &Connection) {
+        let mut by_peer = self.by_peer.lock().unwrap_or_else(PoisonError::into_inner);
+        let connections = by_peer.entry(peer).or_default();
+        connections.retain(|open| open.close_reason().is_none());
+        connections.push(connection.clone());
+        while connections.len() > self.limits.max_connections_per_peer.max(1) {
+            let oldest = connections.remove(0);
+            oldest.close(VarInt::from_u32(code::CLOSE_SUPERSEDED), b"superseded by a newer connection");
+        }
+    }
+
+    fn unregister(&self, peer: PublicKey, connection: &Connection) {
+        let mut by_peer = self.by_peer.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(connections) = by_peer.get_mut(&peer) {
+            connections.retain(|open| open.stable_id() != connection.stable_id());
+            if connections.is_empty() {
+                by_peer.remove(&peer);
+            }
+        }
+    }
+}
