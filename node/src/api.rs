@@ -17,6 +17,8 @@
 //! | POST | /v1/claims/{id}/approve, /reject, /withdraw | approver, employee, staff | decide |
 //! | POST | /v1/claims/{id}/book, /pay | SSC staff | book, pay |
 //! | GET | /v1/exceptions | staff, approver, operator | equivocation evidence, duplicates |
+//! | GET | /v1/directory | anyone | the signed directory in force |
+//! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -69,6 +71,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/claims/{id}/book", post(book))
         .route("/v1/claims/{id}/pay", post(pay))
         .route("/v1/exceptions", get(exceptions))
+        .route("/v1/directory", get(directory).put(install_directory))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ApiState { node, tokens: Arc::new(tokens) })
 }
@@ -229,6 +232,33 @@ pub fn record_json(record: &AnyRecord) -> Value {
     }
     .unwrap_or(Value::Null);
     json!({ "type": record.kind().as_str(), "id": record.id(), "signer": record.signer(), "body": body, "cbor": hex::encode(record.bytes()) })
+}
+
+/// The directory as JSON ([`record_json`]) with whether this request installed it.
+fn directory_json(response: ClientResponse) -> Result<Response, Problem> {
+    match response {
+        ClientResponse::Directory { directory, installed } => {
+            let mut view = record_json(&AnyRecord::Directory(*directory));
+            if let Some(fields) = view.as_object_mut() {
+                fields.insert("installed".into(), Value::Bool(installed));
+            }
+            Ok(Json(view).into_response())
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+async fn directory(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, Problem> {
+    directory_json(ask(&state, &headers, ClientRequest::Directory).await?)
+}
+
+/// The body is the signed directory's CBOR bytes, as `kvitt directory publish` writes them.
+async fn install_directory(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    directory_json(ask(&state, &headers, ClientRequest::InstallDirectory { bytes: body.to_vec() }).await?)
 }
 
 async fn record(

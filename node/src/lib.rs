@@ -11,11 +11,13 @@
 pub mod api;
 pub mod config;
 pub mod core;
+pub mod daemon;
 pub mod demo;
 pub mod handle;
 pub mod ledger;
 pub mod local_link;
 pub mod runtime;
+pub mod setup;
 pub mod store;
 pub mod transport;
 pub mod verify;

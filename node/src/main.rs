@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kvitt_node::verify::{verify_reader, InputFormat, Report};
 
+mod node_commands;
+
 const LONG_ABOUT: &str = "\
 kvitt: paperless receipts and expense claims between merchants, public agencies and a \
 shared service center (SSC). Every receipt, claim and status change is a record signed \
@@ -47,6 +49,18 @@ enum Command {
     /// Run a demo network on this machine and play one working day through it.
     #[command(long_about = DEMO_LONG_ABOUT)]
     Demo(DemoArgs),
+    /// Create a node: its key, configuration and operator token.
+    #[command(long_about = node_commands::INIT_LONG_ABOUT)]
+    Init(node_commands::InitArgs),
+    /// Run a node until interrupted.
+    #[command(long_about = node_commands::RUN_LONG_ABOUT)]
+    Run(node_commands::DataArg),
+    /// Manage the client API's tokens of a node.
+    #[command(subcommand)]
+    Token(node_commands::TokenCommand),
+    /// The network's directory: draft, publish, import, show.
+    #[command(subcommand, long_about = node_commands::DIRECTORY_LONG_ABOUT)]
+    Directory(node_commands::DirectoryCommand),
 }
 
 const DEMO_LONG_ABOUT: &str = "\
@@ -54,22 +68,28 @@ Run a demo network on this machine and play one working day through it.
 
 Six nodes start with temporary data: the shared service center (which also operates the \
 network's directory), two agencies and three merchants (a Stockholm hotel with a \
-restaurant, a taxi and train seller, a hotel in Berlin that charges euro). Each has its own \
-ed25519 key and its own sled ledger, and acknowledges only what it has fsynced. The day: \
+restaurant, a taxi and train seller, a hotel in Berlin that charges euro). Each is set up \
+as `kvitt init` does and runs as `kvitt run` does: its own ed25519 key, its own sled \
+ledger (acknowledging only what it has fsynced), QUIC on a loopback port with mutual TLS \
+pinned to the directory's keys, and its client API on another. The day: \
 about forty receipts pushed by the tills, a return, a receipt reissued for the same card \
 payment, claims built and submitted by employees, one rejected with a reason, one \
 self-approval refused, the reissued receipt claimed a second time and caught by the SSC, \
 the rest booked and paid, and every status back at the agencies. It prints what happens \
 and a summary, and exits 0 only if every step went as the day expects.
 
-The nodes currently reach each other through an in-process link that hands each request \
-the sender's key as TLS would; the QUIC transport is being built.";
+With --keep the network keeps running after the day, and kvitt prints how to use the \
+`kvitt` commands against it; Ctrl-C stops it.";
 
 #[derive(Debug, clap::Args)]
 struct DemoArgs {
-    /// Keep the nodes' data in this folder (created if missing) instead of a temporary one.
+    /// Keep the nodes' data in this folder (created if missing; it must not hold a demo
+    /// already) instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Keep the network running after the day, until Ctrl-C, to try the commands on it.
+    #[arg(long)]
+    keep: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +123,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Verify(args) => verify(&args),
         Command::Demo(args) => demo(&args),
+        Command::Init(args) => node_commands::init(&args),
+        Command::Run(args) => node_commands::run(&args),
+        Command::Token(command) => node_commands::token(&command),
+        Command::Directory(command) => node_commands::directory(&command),
     }
 }
 
@@ -118,16 +142,16 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
-        let network = kvitt_node::local_link::LocalNetwork::new();
-        println!("Starting six nodes in {} …", base.display());
-        let demo = kvitt_node::demo::network::start(&base, &network).await?;
-        for member in &demo.directory.body().members {
+        println!("Setting up six nodes in {} …", base.display());
+        let demo = kvitt_node::demo::network::start(&base).await?;
+        for ((role, org, name, _), (_, node)) in kvitt_node::demo::network::MEMBERS.iter().zip(&demo.nodes) {
             println!(
-                "  {:<9} {:<12} {:<34} key {}",
-                format!("{:?}", member.role).to_lowercase(),
-                member.org,
-                member.name,
-                member.key.short()
+                "  {:<9} {:<12} {:<34} key {}  QUIC {}",
+                format!("{role:?}").to_lowercase(),
+                org,
+                name,
+                node.key.short(),
+                node.peer_address
             );
         }
         println!(
@@ -139,8 +163,30 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let report = kvitt_node::demo::day::play(&demo.cast, &mut |line| println!("{line}")).await?;
         print!("{}", kvitt_node::demo::summary(&report));
         println!("\nThe day took {:.1} s.", started.elapsed().as_secs_f64());
+        if args.keep {
+            print_keep_help(&demo);
+            node_commands::wait_for_shutdown().await;
+        }
+        demo.stop().await;
         anyhow::Ok(ExitCode::SUCCESS)
     })
+}
+
+/// How to use a kept demo network with the `kvitt` commands.
+fn print_keep_help(demo: &kvitt_node::demo::network::DemoNetwork) {
+    println!("\nThe network keeps running (Ctrl-C stops it). Its nodes' data directories:");
+    for (data, node) in &demo.nodes {
+        println!("  {:<34} {}  (API http://{})", node.config.name, data.display(), node.api_address);
+    }
+    if let (Some((agency, _)), Some((ssc, _))) = (demo.nodes.get(1), demo.nodes.first()) {
+        let (agency, ssc) = (agency.display(), ssc.display());
+        println!("\nTry, in another terminal:");
+        println!("  kvitt receipt list --data {agency} --as anna");
+        println!("  kvitt claim list --data {agency} --as chef-cecilia");
+        println!("  kvitt ssc exceptions --data {ssc} --as ssc-greta");
+        println!("  kvitt directory show --data {ssc}");
+        println!("Each node's config.toml lists its people and their tokens.");
+    }
 }
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {

@@ -91,7 +91,9 @@ impl Record for Directory {
 }
 
 impl Member {
-    fn validate(&self) -> Result<OrgId> {
+    /// Checks one member on its own (what a directory checks of each member), so that a
+    /// node can be told at `init` what the operator's directory would refuse.
+    pub fn validate(&self) -> Result<OrgId> {
         let org = OrgId::parse("org", &self.org)?;
         if self.role != MemberRole::Merchant && !org.is_swedish() {
             return Err(Error::new(

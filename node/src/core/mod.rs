@@ -162,6 +162,14 @@ pub enum ClientRequest {
         /// At most this many.
         limit: usize,
     },
+    /// The directory in force.
+    Directory,
+    /// The operator installs a newer signed directory (its canonical CBOR bytes); peers
+    /// learn it from the version every message carries.
+    InstallDirectory {
+        /// The signed directory.
+        bytes: Vec<u8>,
+    },
 }
 
 /// What a node answers a client.
@@ -193,6 +201,14 @@ pub enum ClientResponse {
     Claims(Vec<ClaimSummary>),
     /// Exceptions: the record id and why.
     Exceptions(Vec<(RecordId, String)>),
+    /// The directory in force (after an install: the one installed, or the one kept if
+    /// the same was offered again).
+    Directory {
+        /// The signed directory.
+        directory: Box<Signed<Directory>>,
+        /// Whether this request installed it (false: it was already in force).
+        installed: bool,
+    },
 }
 
 /// One line of a claim list.
@@ -451,6 +467,21 @@ impl NodeCore {
                     exceptions.push((id, why));
                 }
                 Ok(ClientResponse::Exceptions(exceptions))
+            }
+            ClientRequest::Directory => Ok(ClientResponse::Directory {
+                directory: Box::new(self.directory.clone()),
+                installed: false,
+            }),
+            ClientRequest::InstallDirectory { bytes } => {
+                if caller.role != CallerRole::Operator {
+                    return Err(forbidden(caller, "install a directory"));
+                }
+                let installed = match self.accept_directory_bytes(step, &bytes) {
+                    Verdict::Stored { .. } => true,
+                    Verdict::Duplicate { .. } => false,
+                    Verdict::Refused { refusal } => return Err(refusal),
+                };
+                Ok(ClientResponse::Directory { directory: Box::new(self.directory.clone()), installed })
             }
         }
     }

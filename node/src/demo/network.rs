@@ -1,46 +1,77 @@
 //! Starts the demo network: an SSC (also the operator), two agencies and three
-//! merchants, each a full node with its own key, sled ledger and group commit.
+//! merchants, each a real node set up as `kvitt init` does (own key, configuration, sled
+//! ledger), under a directory the operator published, and running as `kvitt run` does
+//! (QUIC on loopback, client API on a loopback port).
 
-use std::path::Path;
-use std::sync::Arc;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
 
-use ed25519_dalek::SigningKey;
-use kvitt_protocol::directory::{Directory, Member, MemberRole};
-use kvitt_protocol::{PublicKey, Signed};
+use kvitt_protocol::directory::{Directory, MemberRole};
+use kvitt_protocol::Signed;
 
 use super::day::{Cast, Org};
-use crate::core::{CoreConfig, Identity, NodeCore, RetryPolicy};
-use crate::local_link::LocalNetwork;
-use crate::store::group_commit::GroupCommit;
-use crate::store::SledStore;
+use crate::core::CallerRole;
+use crate::daemon::{self, RunError, RunningNode};
+use crate::setup::{self, InitOptions, SetupError};
 
-/// The members of the demo, in the order their nodes start.
-pub const MEMBERS: [(MemberRole, &str, &str); 6] = [
-    (MemberRole::Ssc, "202100-6255", "Statens servicecenter (demo)"),
-    (MemberRole::Agency, "202100-5448", "Myndigheten för digitala kvitton"),
-    (MemberRole::Agency, "202100-5489", "Verket för tjänsteresor"),
-    (MemberRole::Merchant, "556016-0680", "Hotell Centralen Kvitt AB"),
-    (MemberRole::Merchant, "556036-0793", "Resor & Taxi Kvitt AB"),
-    (MemberRole::Merchant, "DE:HRB12345", "Hotel Kvitt Berlin GmbH"),
+/// The members of the demo, in the order their nodes start: role, organisation number,
+/// name, and the folder of its data directory.
+pub const MEMBERS: [(MemberRole, &str, &str, &str); 6] = [
+    (MemberRole::Ssc, "202100-6255", "Statens servicecenter (demo)", "ssc"),
+    (MemberRole::Agency, "202100-5448", "Myndigheten för digitala kvitton", "agency-mdk"),
+    (MemberRole::Agency, "202100-5489", "Verket för tjänsteresor", "agency-vft"),
+    (MemberRole::Merchant, "556016-0680", "Hotell Centralen Kvitt AB", "hotel"),
+    (MemberRole::Merchant, "556036-0793", "Resor & Taxi Kvitt AB", "travel"),
+    (MemberRole::Merchant, "DE:HRB12345", "Hotel Kvitt Berlin GmbH", "berlin"),
 ];
 
-/// Sled's cache per demo node: six nodes share one machine.
-const DEMO_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// The demo's network name.
+pub const NETWORK: &str = "kvitt-demo";
+
+/// The people who get API tokens in each kind of node, for using a kept demo network
+/// with the `kvitt` command.
+fn people(role: MemberRole, folder: &str) -> &'static [(&'static str, CallerRole)] {
+    match (role, folder) {
+        (MemberRole::Ssc, _) => &[("ssc-greta", CallerRole::SscStaff)],
+        (MemberRole::Agency, "agency-mdk") => &[
+            ("anna", CallerRole::Employee),
+            ("bo", CallerRole::Employee),
+            ("chef-cecilia", CallerRole::Approver),
+        ],
+        (MemberRole::Agency, _) => &[
+            ("david", CallerRole::Employee),
+            ("eva", CallerRole::Employee),
+            ("chef-filip", CallerRole::Approver),
+        ],
+        (MemberRole::Merchant, _) => &[("till-1", CallerRole::Till)],
+    }
+}
+
+/// Sled's cache per demo node, in MiB: six nodes share one machine.
+const DEMO_CACHE_MIB: u64 = 16;
 
 /// Why the demo network could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// A ledger could not be opened.
-    #[error("ledger of {name}: {source}")]
-    Store {
+    /// Setting a node up failed.
+    #[error("setting up {name}: {source}")]
+    Setup {
         /// The member.
         name: String,
         /// What went wrong.
-        source: crate::store::StoreError,
+        source: SetupError,
     },
-    /// A core refused to start, or a record could not be signed.
-    #[error("{0}")]
-    Setup(String),
+    /// A node did not start.
+    #[error("starting {name}: {source}")]
+    Run {
+        /// The member.
+        name: String,
+        /// What went wrong.
+        source: Box<RunError>,
+    },
+    /// No free loopback port could be found.
+    #[error("finding a free loopback port: {0}")]
+    Port(std::io::Error),
 }
 
 /// A running demo network.
@@ -49,68 +80,87 @@ pub struct DemoNetwork {
     pub cast: Cast,
     /// The directory every node started from.
     pub directory: Signed<Directory>,
+    /// The nodes, in the order of [`MEMBERS`], with their data directories.
+    pub nodes: Vec<(PathBuf, RunningNode)>,
 }
 
-/// Keys, directory and nodes of the demo, in `base` (one folder per member).
-pub async fn start(base: &Path, network: &LocalNetwork) -> Result<DemoNetwork, StartError> {
-    let mut rng = rand_core::OsRng;
-    let operator = SigningKey::generate(&mut rng);
-    let keys: Vec<SigningKey> = MEMBERS.iter().map(|_| SigningKey::generate(&mut rng)).collect();
-    let agencies: Vec<String> = MEMBERS
-        .iter()
-        .filter(|(role, ..)| *role == MemberRole::Agency)
-        .map(|(_, org, _)| (*org).to_owned())
-        .collect();
-    let members = MEMBERS
-        .iter()
-        .zip(&keys)
-        .enumerate()
-        .map(|(index, ((role, org, name), key))| Member {
-            role: *role,
-            org: (*org).into(),
-            name: (*name).into(),
-            key: PublicKey::from(key.verifying_key()),
-            addresses: vec![format!("127.0.0.1:{}", 47400 + index)],
-            serves: if *role == MemberRole::Ssc { agencies.clone() } else { Vec::new() },
-        })
-        .collect();
-    let directory = Directory {
-        network: "kvitt-demo".into(),
-        version: 1,
-        issued_at: kvitt_protocol::fields::format_time(time::OffsetDateTime::now_utc()),
-        members,
-    };
-    let directory =
-        Signed::sign(directory, &operator).map_err(|error| StartError::Setup(error.to_string()))?;
-    let mut handles = Vec::new();
-    for (index, ((role, org, name), key)) in MEMBERS.iter().zip(keys).enumerate() {
-        let folder = base.join(format!("node-{index}"));
-        let store = SledStore::open(&folder.join("ledger"), DEMO_CACHE_BYTES, 0)
-            .map_err(|source| StartError::Store { name: (*name).into(), source })?
-            .store;
-        let store: Arc<dyn crate::store::Store> = Arc::new(store);
-        let commit = Arc::new(
-            GroupCommit::start(Arc::clone(&store)).map_err(|error| StartError::Setup(error.to_string()))?,
-        );
-        let identity = Identity { signing_key: key, org: (*org).into(), role: *role };
-        let public = identity.key();
-        let config = CoreConfig {
-            operator: PublicKey::from(operator.verifying_key()),
-            retry: RetryPolicy { initial_ms: 50, max_ms: 2_000 },
-            delivery_batch: kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY,
-            seed: u64::try_from(index).unwrap_or(0),
-        };
-        let core = NodeCore::start(identity, config, directory.clone(), store)
-            .map_err(|error| StartError::Setup(error.to_string()))?;
-        let (handle, inbox) = crate::runtime::spawn(core, commit, network.endpoint(public));
-        network.attach(public, inbox);
-        handles.push(handle);
+impl DemoNetwork {
+    /// Stops every node.
+    pub async fn stop(self) {
+        for (_, node) in self.nodes {
+            node.stop().await;
+        }
     }
-    let mut orgs = MEMBERS.iter().zip(handles).map(|((_, org, name), node)| Org { org, name, node });
-    let mut next = || orgs.next().ok_or_else(|| StartError::Setup("a node did not start".into()));
+}
+
+/// A loopback address with a port free for UDP (`udp`) or TCP, found by binding port 0.
+fn free_address(udp: bool) -> Result<SocketAddr, StartError> {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    if udp {
+        UdpSocket::bind(any).and_then(|socket| socket.local_addr())
+    } else {
+        TcpListener::bind(any).and_then(|listener| listener.local_addr())
+    }
+    .map_err(StartError::Port)
+}
+
+/// Sets the six nodes up in `base` (one data directory each), publishes the directory
+/// and starts them.
+pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
+    let setup_error = |name: &str| {
+        let name = name.to_owned();
+        move |source| StartError::Setup { name, source }
+    };
+    let mut operator_key = None;
+    let mut members = Vec::new();
+    for (role, org, name, folder) in MEMBERS {
+        let data = base.join(folder);
+        let listen = free_address(true)?;
+        let mut options = InitOptions::new(role, org, name);
+        options.network = NETWORK.into();
+        options.listen = listen;
+        options.address = listen.to_string();
+        options.api = free_address(false)?;
+        options.operator_key = operator_key;
+        let made = setup::init(&data, &options).map_err(setup_error(name))?;
+        operator_key = Some(made.operator_key);
+        let mut config = crate::config::NodeConfig::load(&data)
+            .map_err(|error| StartError::Setup { name: name.into(), source: error.into() })?;
+        config.cache_mib = DEMO_CACHE_MIB;
+        config.save(&data).map_err(|error| StartError::Setup { name: name.into(), source: error.into() })?;
+        for (person, caller_role) in people(role, folder) {
+            setup::add_token(&data, person, *caller_role).map_err(setup_error(name))?;
+        }
+        members.push((data, made.member));
+    }
+    let mut folders = members.iter().map(|(data, _)| data);
+    let operator = folders.next().ok_or_else(|| StartError::Port(std::io::Error::other("no SSC")))?;
+    for (_, member) in members.iter().skip(1) {
+        setup::add_member(operator, member.clone()).map_err(setup_error(&member.name))?;
+    }
+    let issued_at = kvitt_protocol::fields::format_time(time::OffsetDateTime::now_utc());
+    let directory = setup::publish(operator, issued_at).map_err(setup_error("the operator"))?;
+    let published = operator.join(crate::config::DIRECTORY_FILE);
+    for data in folders {
+        setup::import(data, &published).map_err(setup_error(&data.display().to_string()))?;
+    }
+    let mut nodes = Vec::new();
+    for ((_, _, name, _), (data, _)) in MEMBERS.iter().zip(members) {
+        let node = daemon::start(&data)
+            .await
+            .map_err(|source| StartError::Run { name: (*name).into(), source: Box::new(source) })?;
+        nodes.push((data, node));
+    }
+    let mut orgs = MEMBERS.iter().zip(&nodes).map(|((_, org, name, _), (_, node))| Org {
+        org,
+        name,
+        node: node.handle.clone(),
+    });
+    let mut next =
+        || orgs.next().ok_or_else(|| StartError::Port(std::io::Error::other("fewer nodes than members")));
     let cast =
         Cast { ssc: next()?, agencies: [next()?, next()?], hotel: next()?, travel: next()?, berlin: next()? };
-    Ok(DemoNetwork { cast, directory })
+    Ok(DemoNetwork { cast, directory, nodes })
 }
 
 #[cfg(test)]
@@ -118,10 +168,9 @@ mod tests {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_demo_day_plays_through_real_ledgers_and_drivers() {
+    async fn the_demo_day_plays_through_real_nodes_over_quic() {
         let dir = tempfile::tempdir().unwrap();
-        let network = LocalNetwork::new();
-        let demo = start(dir.path(), &network).await.unwrap();
+        let demo = start(dir.path()).await.unwrap();
         let mut lines = Vec::new();
         let report = super::super::day::play(&demo.cast, &mut |line| lines.push(line))
             .await

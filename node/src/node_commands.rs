@@ -1,0 +1,416 @@
+//! The commands that set up and run a node on this machine: `kvitt init`, `kvitt run`,
+//! `kvitt token add` and the operator's `kvitt directory …`. They work on a data directory
+//! (`--data DIR`); the user-facing commands (receipts, claims, SSC work) go through a
+//! running node's client API instead.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use kvitt_node::core::CallerRole;
+use kvitt_node::setup::{self, InitOptions};
+use kvitt_protocol::directory::{Directory, Member, MemberRole};
+use kvitt_protocol::{PublicKey, Signed};
+
+/// Where the node keeps its key, configuration and ledger.
+#[derive(Debug, clap::Args)]
+pub struct DataArg {
+    /// The node's data directory.
+    #[arg(long, value_name = "DIR", env = "KVITT_DATA")]
+    pub data: PathBuf,
+}
+
+pub const INIT_LONG_ABOUT: &str = "\
+Create a node: a new ed25519 node key (DIR/node.key, mode 0600), its configuration \
+(DIR/config.toml) and an API token for the node's operator.
+
+An SSC started without --operator-key becomes the network's operator: it also gets \
+DIR/operator.key and a draft directory listing itself (see `kvitt directory`). Every other \
+node needs the operator's public key, which the operator's `init` prints, and then the \
+signed directory (`kvitt directory import`).";
+
+/// `kvitt init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// The node's part in the network.
+    #[arg(long, value_enum)]
+    role: RoleArg,
+    /// Organisation number: NNNNNN-NNNN (Swedish, with its check digit) or CC:id for a
+    /// foreign merchant (DE:HRB12345).
+    #[arg(long)]
+    org: String,
+    /// Organisation name, as receipts and the directory show it.
+    #[arg(long)]
+    name: String,
+    /// The operator's public key (hex). Omit on the SSC that operates the network.
+    #[arg(long, value_name = "HEX")]
+    operator_key: Option<PublicKey>,
+    /// The network's name (the operator's choice).
+    #[arg(long, default_value = setup::DEFAULT_NETWORK)]
+    network: String,
+    /// Where the node listens for peers (QUIC, UDP).
+    #[arg(long, default_value = "0.0.0.0:7400")]
+    listen: SocketAddr,
+    /// Where peers reach this node, as the directory will list it (default: 127.0.0.1 and
+    /// the --listen port).
+    #[arg(long, value_name = "HOST:PORT")]
+    address: Option<String>,
+    /// Where the client API listens (HTTP; keep it on loopback unless a proxy adds TLS).
+    #[arg(long, default_value = "127.0.0.1:8400")]
+    api: SocketAddr,
+}
+
+/// The roles `--role` takes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Issues receipts.
+    Merchant,
+    /// Receives receipts for its employees, who claim them.
+    Agency,
+    /// Books and pays the agencies' claims; usually also operates the network.
+    Ssc,
+}
+
+impl From<RoleArg> for MemberRole {
+    fn from(role: RoleArg) -> MemberRole {
+        match role {
+            RoleArg::Merchant => MemberRole::Merchant,
+            RoleArg::Agency => MemberRole::Agency,
+            RoleArg::Ssc => MemberRole::Ssc,
+        }
+    }
+}
+
+/// `kvitt init`: sets the node up and says what to do next.
+pub fn init(args: &InitArgs) -> anyhow::Result<ExitCode> {
+    let role = MemberRole::from(args.role);
+    let mut options = InitOptions::new(role, &args.org, &args.name);
+    options.network.clone_from(&args.network);
+    options.listen = args.listen;
+    options.address = args.address.clone().unwrap_or_else(|| format!("127.0.0.1:{}", args.listen.port()));
+    options.api = args.api;
+    options.operator_key = args.operator_key;
+    let made = setup::init(&args.data.data, &options)?;
+    let data = args.data.data.display();
+    println!("Created {} node {} ({}) in {data}", args.network, args.name, args.org);
+    println!("  node key      {}", made.member.key);
+    println!("  peers         {} (listed as {})", args.listen, options.address);
+    println!("  client API    http://{}", args.api);
+    println!("  operator API token: {}", made.operator_token);
+    if made.is_operator {
+        println!("\nThis node operates the network. Operator key: {}", made.operator_key);
+        println!("Give it to every member for their `kvitt init --operator-key`. Then add them:");
+        println!("  kvitt directory add --data {data} --role … --org … --name … --key … --address …");
+        println!("  kvitt directory publish --data {data}");
+    } else {
+        println!("\nAsk the operator to add this node:");
+        println!(
+            "  kvitt directory add --data SSC_DIR --role {} --org {} --name {:?} --key {} --address {}",
+            role_name(role),
+            args.org,
+            args.name,
+            made.member.key,
+            options.address
+        );
+        println!("then import the directory they publish: kvitt directory import FILE --data {data}");
+    }
+    println!("Start the node with: kvitt run --data {data}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn role_name(role: MemberRole) -> &'static str {
+    match role {
+        MemberRole::Merchant => "merchant",
+        MemberRole::Agency => "agency",
+        MemberRole::Ssc => "ssc",
+    }
+}
+
+pub const RUN_LONG_ABOUT: &str = "\
+Run the node in DIR until interrupted (Ctrl-C or SIGTERM).
+
+It opens its sled ledger, listens for peers over QUIC (TLS 1.3, mutual authentication \
+pinned to the directory's node keys) and for clients over HTTP, delivers what it owes its \
+peers with retries, and acknowledges only what it has fsynced. Logs go to standard error; \
+RUST_LOG=debug shows more.";
+
+/// `kvitt run`: starts the node and serves until a signal.
+pub fn run(args: &DataArg) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(async {
+        let node = kvitt_node::daemon::start(&args.data).await?;
+        if let Some((aside, reason)) = &node.damaged {
+            eprintln!(
+                "kvitt: the ledger was damaged ({reason}); it was moved to {} and the node starts empty",
+                aside.display()
+            );
+        }
+        println!(
+            "kvitt node {} ({}) running: peers on {} (QUIC), client API on http://{}",
+            node.config.name, node.key, node.peer_address, node.api_address
+        );
+        wait_for_shutdown().await;
+        println!("stopping");
+        node.stop().await;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Logs to standard error, `info` unless RUST_LOG says otherwise.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// `kvitt token …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Add (or replace) the API token of a person or till, and print it. The node reads
+    /// its tokens when it starts: restart it to use the new one.
+    Add {
+        #[command(flatten)]
+        data: DataArg,
+        /// Who holds it: an employee id, a till, a staff member.
+        #[arg(long)]
+        person: String,
+        /// What they may do.
+        #[arg(long, value_enum)]
+        role: CallerRoleArg,
+    },
+}
+
+/// The roles a token can carry.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum CallerRoleArg {
+    /// A point-of-sale system pushing receipts (merchant nodes).
+    Till,
+    /// An employee listing receipts and building claims (agency nodes).
+    Employee,
+    /// An approver deciding claims (agency nodes).
+    Approver,
+    /// Shared service center staff (SSC node).
+    SscStaff,
+    /// The node's operator.
+    Operator,
+}
+
+/// `kvitt token add`.
+pub fn token(command: &TokenCommand) -> anyhow::Result<ExitCode> {
+    let TokenCommand::Add { data, person, role } = command;
+    let role = match role {
+        CallerRoleArg::Till => CallerRole::Till,
+        CallerRoleArg::Employee => CallerRole::Employee,
+        CallerRoleArg::Approver => CallerRole::Approver,
+        CallerRoleArg::SscStaff => CallerRole::SscStaff,
+        CallerRoleArg::Operator => CallerRole::Operator,
+    };
+    println!("{}", setup::add_token(&data.data, person, role)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub const DIRECTORY_LONG_ABOUT: &str = "\
+The network's directory: who is a member, with which node key, organisation number and \
+address, and which agencies each SSC serves. Nodes accept connections and records only \
+from members, and only a directory signed by the operator key they were initialised with.
+
+The operator (the SSC whose `init` created operator.key) edits a draft with `add` and \
+`remove` and signs it as the next version with `publish`. Members take a published \
+version with `import`, or learn it from their peers while running.";
+
+/// `kvitt directory …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum DirectoryCommand {
+    /// Add a member to the operator's draft (or replace the member with the same key).
+    Add(AddMemberArgs),
+    /// Remove the member with this key from the draft; the next version cuts it off.
+    Remove {
+        #[command(flatten)]
+        data: DataArg,
+        /// The member's node key (hex).
+        #[arg(long, value_name = "HEX")]
+        key: PublicKey,
+    },
+    /// Sign the draft as the next version and write it to DIR/directory.cbor.
+    Publish {
+        #[command(flatten)]
+        data: DataArg,
+        /// Also copy the signed directory here, to hand to the members.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Take a published directory into this node's data directory (it must be signed by
+    /// the node's operator key, of its network, and newer than the one it holds).
+    Import {
+        /// The signed directory file `publish` wrote.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Show the directory a data directory holds (or a directory file).
+    Show {
+        /// A directory file; default: DIR/directory.cbor.
+        #[arg(value_name = "FILE", conflicts_with = "data")]
+        file: Option<PathBuf>,
+        /// The node's data directory.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `kvitt directory add`.
+#[derive(Debug, clap::Args)]
+pub struct AddMemberArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// The member's part.
+    #[arg(long, value_enum)]
+    role: RoleArg,
+    /// Its organisation number.
+    #[arg(long)]
+    org: String,
+    /// Its name.
+    #[arg(long)]
+    name: String,
+    /// Its node key (hex), as its `kvitt init` printed.
+    #[arg(long, value_name = "HEX")]
+    key: PublicKey,
+    /// Where peers reach it (host:port); repeat for several.
+    #[arg(long = "address", value_name = "HOST:PORT", required = true)]
+    addresses: Vec<String>,
+    /// For an SSC: an agency it serves (organisation number); repeat for several. An
+    /// agency added while the draft has exactly one SSC is served by it.
+    #[arg(long = "serves", value_name = "ORG")]
+    serves: Vec<String>,
+}
+
+/// `kvitt directory …`.
+pub fn directory(command: &DirectoryCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        DirectoryCommand::Add(args) => {
+            let member = Member {
+                role: args.role.into(),
+                org: args.org.clone(),
+                name: args.name.clone(),
+                key: args.key,
+                addresses: args.addresses.clone(),
+                serves: args.serves.clone(),
+            };
+            let draft = setup::add_member(&args.data.data, member)?;
+            println!(
+                "The draft lists {} members; publish it to make it the next version.",
+                draft.members.len()
+            );
+        }
+        DirectoryCommand::Remove { data, key } => {
+            let draft = setup::remove_member(&data.data, key)?;
+            println!("Removed; the draft lists {} members.", draft.members.len());
+        }
+        DirectoryCommand::Publish { data, out } => {
+            let issued_at = kvitt_protocol::fields::format_time(time::OffsetDateTime::now_utc());
+            let directory = setup::publish(&data.data, issued_at)?;
+            if let Some(out) = out {
+                std::fs::write(out, directory.bytes())
+                    .with_context(|| format!("writing {}", out.display()))?;
+            }
+            println!(
+                "Published {} version {} ({} members), id {}",
+                directory.body().network,
+                directory.body().version,
+                directory.body().members.len(),
+                directory.id()
+            );
+            println!(
+                "Restart the operator's node to use it (running members learn it from their peers), \
+                 and give the file to new members: kvitt directory import FILE --data DIR"
+            );
+        }
+        DirectoryCommand::Import { file, data } => {
+            let directory = setup::import(&data.data, file)?;
+            println!(
+                "Imported version {} ({} members).",
+                directory.body().version,
+                directory.body().members.len()
+            );
+        }
+        DirectoryCommand::Show { file, data, json } => {
+            let directory = match (file, data) {
+                (Some(file), _) => read_directory_file(file)?,
+                (None, Some(data)) => kvitt_node::daemon::read_directory(data)?,
+                (None, None) => anyhow::bail!("give a directory FILE or --data DIR"),
+            };
+            show_directory(&directory, *json)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_directory_file(file: &Path) -> anyhow::Result<Signed<Directory>> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    Signed::<Directory>::decode(&bytes)
+        .with_context(|| format!("{} is not a signed directory", file.display()))
+}
+
+fn show_directory(directory: &Signed<Directory>, json: bool) -> anyhow::Result<()> {
+    let body = directory.body();
+    if json {
+        let record = kvitt_protocol::AnyRecord::Directory(directory.clone());
+        println!("{}", serde_json::to_string_pretty(&kvitt_node::api::record_json(&record))?);
+        return Ok(());
+    }
+    println!(
+        "{} version {}, issued {}, signed by operator {}",
+        body.network,
+        body.version,
+        body.issued_at,
+        directory.signer()
+    );
+    for member in &body.members {
+        println!(
+            "  {:<8} {:<12} {:<36} {} {}{}",
+            role_name(member.role),
+            member.org,
+            member.name,
+            member.key.short(),
+            member.addresses.join(","),
+            if member.serves.is_empty() {
+                String::new()
+            } else {
+                format!(" serves {}", member.serves.join(","))
+            }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! Setting a node up: `kvitt init` (key, configuration, first token), API tokens, and the
+//! operator's directory work (`kvitt directory add/remove/publish/import`).
+//!
+//! The operator keeps the next directory as a draft, `DIR/directory-draft.toml`, in the
+//! data directory of the node holding `operator.key` (the SSC's, as `kvitt init --role
+//! ssc` sets up). `publish` signs the draft as the next version and writes it to
+//! `DIR/directory.cbor`; other nodes take it with `kvitt directory import` or learn it from
+//! their peers, since every message carries the sender's directory version.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use kvitt_protocol::directory::{Directory, Member, MemberRole};
+use kvitt_protocol::{PublicKey, Signed};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{
+    self, ConfigError, NodeConfig, TokenConfig, CONFIG_FILE, DEFAULT_API_PORT, DEFAULT_PEER_PORT,
+    DIRECTORY_FILE, NODE_KEY_FILE, OPERATOR_KEY_FILE,
+};
+use crate::core::CallerRole;
+
+/// The operator's draft of the next directory.
+pub const DRAFT_FILE: &str = "directory-draft.toml";
+
+/// The network name a new operator's draft starts with unless told otherwise.
+pub const DEFAULT_NETWORK: &str = "kvitt";
+
+/// Why setting up failed; nothing was changed unless the message says so.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A file could not be read or written, or is invalid.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The member described is not valid (the protocol's own check).
+    #[error("{0}")]
+    Member(kvitt_protocol::Error),
+    /// The options contradict each other or miss something.
+    #[error("{0}")]
+    Usage(String),
+    /// A directory offered for import or publication is not acceptable.
+    #[error("{0}")]
+    Directory(String),
+}
+
+/// What `kvitt init` needs.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// The node's part.
+    pub role: MemberRole,
+    /// Organisation number.
+    pub org: String,
+    /// Organisation name.
+    pub name: String,
+    /// The network's name (the operator chooses it; others take it from the directory).
+    pub network: String,
+    /// Where the node listens for peers (UDP).
+    pub listen: SocketAddr,
+    /// Where peers reach it, as the directory should list it (`host:port`).
+    pub address: String,
+    /// Where the client API listens (TCP, loopback by default).
+    pub api: SocketAddr,
+    /// The operator key directories must be signed by; `None` makes this node the
+    /// operator (SSC only): a new operator key is created beside the node key.
+    pub operator_key: Option<PublicKey>,
+}
+
+impl InitOptions {
+    /// Options with the default ports for a node of `role`.
+    pub fn new(role: MemberRole, org: &str, name: &str) -> InitOptions {
+        InitOptions {
+            role,
+            org: org.into(),
+            name: name.into(),
+            network: DEFAULT_NETWORK.into(),
+            listen: SocketAddr::from(([0, 0, 0, 0], DEFAULT_PEER_PORT)),
+            address: format!("127.0.0.1:{DEFAULT_PEER_PORT}"),
+            api: SocketAddr::from(([127, 0, 0, 1], DEFAULT_API_PORT)),
+            operator_key: None,
+        }
+    }
+}
+
+/// What `kvitt init` made.
+#[derive(Clone, Debug)]
+pub struct Initialised {
+    /// This node as the directory should list it.
+    pub member: Member,
+    /// The operator key the node trusts.
+    pub operator_key: PublicKey,
+    /// Whether this node holds the operator key.
+    pub is_operator: bool,
+    /// The token of the node's operator (person `operator`) for the client API.
+    pub operator_token: String,
+}
+
+/// The operator's draft: the network's name and the members of the next version.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    /// The network's name.
+    pub network: String,
+    /// The members, in order.
+    #[serde(default)]
+    pub members: Vec<Member>,
+}
+
+/// A new random API token: 32 random bytes in hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    hex::encode(bytes)
+}
+
+/// `kvitt init`: creates `data` (if needed) with a new node key (mode 0600), the
+/// configuration and an operator token. An SSC given no operator key becomes the
+/// network's operator: it also gets `operator.key` and a draft directory listing itself.
+/// Refuses to touch a directory that already holds a node.
+pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupError> {
+    if data.join(NODE_KEY_FILE).exists() {
+        return Err(ConfigError::AlreadyInitialised(data.to_owned()).into());
+    }
+    let is_operator = options.operator_key.is_none();
+    if is_operator && options.role != MemberRole::Ssc {
+        return Err(SetupError::Usage(
+            "only the SSC operates the network: give --operator-key (the operator's public key, hex)".into(),
+        ));
+    }
+    let key = SigningKey::generate(&mut rand_core::OsRng);
+    let member = Member {
+        role: options.role,
+        org: options.org.clone(),
+        name: options.name.clone(),
+        key: PublicKey::from(key.verifying_key()),
+        addresses: vec![options.address.clone()],
+        serves: Vec::new(),
+    };
+    member.validate().map_err(SetupError::Member)?;
+    fs::create_dir_all(data).map_err(|source| ConfigError::Io { path: data.to_owned(), source })?;
+    config::write_key(&data.join(NODE_KEY_FILE), &key)?;
+    let operator_key = match options.operator_key {
+        Some(operator) => operator,
+        None => {
+            let operator = SigningKey::generate(&mut rand_core::OsRng);
+            config::write_key(&data.join(OPERATOR_KEY_FILE), &operator)?;
+            save_draft(data, &Draft { network: options.network.clone(), members: vec![member.clone()] })?;
+            PublicKey::from(operator.verifying_key())
+        }
+    };
+    let operator_token = new_token();
+    let config = NodeConfig {
+        role: options.role,
+        org: options.org.clone(),
+        name: options.name.clone(),
+        network: options.network.clone(),
+        listen: options.listen,
+        api: options.api,
+        operator_key,
+        cache_mib: crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024),
+        tokens: vec![TokenConfig {
+            token: operator_token.clone(),
+            person: "operator".into(),
+            role: CallerRole::Operator,
+        }],
+    };
+    config.save(data)?;
+    Ok(Initialised { member, operator_key, is_operator, operator_token })
+}
+
+/// Adds an API token for `person` in `role` to the node's configuration and returns it.
+/// A running node reads its tokens when it starts.
+pub fn add_token(data: &Path, person: &str, role: CallerRole) -> Result<String, SetupError> {
+    if person.trim().is_empty() {
+        return Err(SetupError::Usage("--person must name someone".into()));
+    }
+    let mut config = NodeConfig::load(data)?;
+    let token = new_token();
+    config.tokens.retain(|existing| existing.person != person);
+    config.tokens.push(TokenConfig { token: token.clone(), person: person.into(), role });
+    config.save(data)?;
+    Ok(token)
+}
+
+fn draft_path(data: &Path) -> PathBuf {
+    data.join(DRAFT_FILE)
+}
+
+/// Reads the operator's draft; a data directory without `operator.key` has none.
+pub fn load_draft(data: &Path) -> Result<Draft, SetupError> {
+    if !data.join(OPERATOR_KEY_FILE).exists() {
+        return Err(SetupError::Usage(format!(
+            "{} holds no operator key: run directory commands in the operator's (SSC's) data directory",
+            data.display()
+        )));
+    }
+    let path = draft_path(data);
+    let text = fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
+    toml::from_str(&text).map_err(|error| ConfigError::Invalid { path, message: error.to_string() }.into())
+}
+
+fn save_draft(data: &Path, draft: &Draft) -> Result<(), SetupError> {
+    let path = draft_path(data);
+    let text = toml::to_string_pretty(draft)
+        .map_err(|error| ConfigError::Invalid { path: path.clone(), message: error.to_string() })?;
+    write_atomically(&path, text.as_bytes())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
+    let temporary = path.with_extension("tmp");
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| SetupError::Config(ConfigError::Io { path, source })
+    };
+    {
+        let mut file = fs::File::create(&temporary).map_err(io(&temporary))?;
+        std::io::Write::write_all(&mut file, bytes).map_err(io(&temporary))?;
+        file.sync_all().map_err(io(&temporary))?;
+    }
+    fs::rename(&temporary, path).map_err(io(path))
+}
+
+/// Adds (or replaces, by key) a member in the draft. An agency is served by the draft's
+/// SSC when there is exactly one.
+pub fn add_member(data: &Path, member: Member) -> Result<Draft, SetupError> {
+    member.validate().map_err(SetupError::Member)?;
+    let mut draft = load_draft(data)?;
+    if let Some(other) =
+        draft.members.iter().find(|existing| existing.org == member.org && existing.key != member.key)
+    {
+        return Err(SetupError::Usage(format!(
+            "organisation {} is already a member with key {}; remove it first",
+            member.org,
+            other.key.short()
+        )));
+    }
+    let agency = (member.role == MemberRole::Agency).then(|| member.org.clone());
+    match draft.members.iter_mut().find(|existing| existing.key == member.key) {
+        Some(existing) => *existing = member,
+        None => draft.members.push(member),
+    }
+    if let Some(agency) = agency {
+        let mut sscs = draft.members.iter_mut().filter(|member| member.role == MemberRole::Ssc);
+        if let (Some(ssc), None) = (sscs.next(), sscs.next()) {
+            if !ssc.serves.contains(&agency) {
+                ssc.serves.push(agency);
+            }
+        }
+    }
+    save_draft(data, &draft)?;
+    Ok(draft)
+}
+
+/// Removes the member with `key` from the draft (and from any SSC's `serves`). The next
+/// published version cuts it off.
+pub fn remove_member(data: &Path, key: &PublicKey) -> Result<Draft, SetupError> {
+    let mut draft = load_draft(data)?;
+    let Some(position) = draft.members.iter().position(|member| member.key == *key) else {
+        return Err(SetupError::Usage(format!("no member with key {key} in the draft")));
+    };
+    let removed = draft.members.remove(position);
+    if removed.role == MemberRole::Agency && !draft.members.iter().any(|member| member.org == removed.org) {
+        for member in &mut draft.members {
+            member.serves.retain(|agency| *agency != removed.org);
+        }
+    }
+    save_draft(data, &draft)?;
+    Ok(draft)
+}
+
+/// Signs the draft as the next version (one above the directory in `DIR/directory.cbor`,
+/// or 1), checks it as every node will, and writes it to `DIR/directory.cbor`.
+pub fn publish(data: &Path, issued_at: String) -> Result<Signed<Directory>, SetupError> {
+    let draft = load_draft(data)?;
+    let operator = config::read_key(&data.join(OPERATOR_KEY_FILE))?;
+    let current = crate::daemon::read_directory(data).ok();
+    let version = current.as_ref().map_or(1, |current| current.body().version.saturating_add(1));
+    let directory = Directory { network: draft.network, version, issued_at, members: draft.members };
+    let signed = Signed::sign(directory, &operator)
+        .map_err(|error| SetupError::Directory(format!("the draft is not a valid directory: {error}")))?;
+    write_atomically(&data.join(DIRECTORY_FILE), signed.bytes())?;
+    Ok(signed)
+}
+
+/// Takes a signed directory from `file` into a node's data directory: it must be signed by
+/// the node's operator key, be of its network and newer than the one it holds.
+pub fn import(data: &Path, file: &Path) -> Result<Signed<Directory>, SetupError> {
+    let config = NodeConfig::load(data)?;
+    let bytes = fs::read(file).map_err(|source| ConfigError::Io { path: file.to_owned(), source })?;
+    let directory = Signed::<Directory>::decode(&bytes).map_err(|error| {
+        SetupError::Directory(format!("{}: not a signed directory: {error}", file.display()))
+    })?;
+    if directory.signer() != config.operator_key {
+        return Err(SetupError::Directory(format!(
+            "{} is signed by {}, not by this node's operator {}",
+            file.display(),
+            directory.signer().short(),
+            config.operator_key.short()
+        )));
+    }
+    if directory.body().network != config.network {
+        return Err(SetupError::Directory(format!(
+            "{} is for network {:?}; this node is in {:?}",
+            file.display(),
+            directory.body().network,
+            config.network
+        )));
+    }
+    if let Ok(current) = crate::daemon::read_directory(data) {
+        if directory.body().version <= current.body().version {
+            return Err(SetupError::Directory(format!(
+                "{} is version {}; this node already holds version {}",
+                file.display(),
+                directory.body().version,
+                current.body().version
+            )));
+        }
+    }
+    write_atomically(&data.join(DIRECTORY_FILE), directory.bytes())?;
+    Ok(directory)
+}
+
+/// The configuration file of a data directory, for messages.
+pub fn config_path(data: &Path) -> PathBuf {
+    data.join(CONFIG_FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssc(dir: &Path) -> Initialised {
+        init(dir, &InitOptions::new(MemberRole::Ssc, "202100-6255", "Statens servicecenter")).unwrap()
+    }
+
+    #[test]
+    fn the_operator_publishes_versions_that_other_nodes_import_in_order() {
+        let root = tempfile::tempdir().unwrap();
+        let (ssc_dir, agency_dir) = (root.path().join("ssc"), root.path().join("agency"));
+        let operator = ssc(&ssc_dir);
+        assert!(operator.is_operator);
+        let mut options = InitOptions::new(MemberRole::Agency, "202100-5489", "Verket för tjänsteresor");
+        options.operator_key = Some(operator.operator_key);
+        options.address = "127.0.0.1:7401".into();
+        let agency = init(&agency_dir, &options).unwrap();
+        assert!(!agency.is_operator);
+
+        let draft = add_member(&ssc_dir, agency.member.clone()).unwrap();
+        assert_eq!(draft.members.len(), 2);
+        assert_eq!(draft.members[0].serves, vec!["202100-5489".to_string()], "the SSC serves the new agency");
+        let first = publish(&ssc_dir, "2026-11-30T09:00:00+01:00".into()).unwrap();
+        assert_eq!(first.body().version, 1);
+        let second = publish(&ssc_dir, "2026-11-30T09:05:00+01:00".into()).unwrap();
+        assert_eq!(second.body().version, 2);
+
+        let file = ssc_dir.join(DIRECTORY_FILE);
+        assert_eq!(import(&agency_dir, &file).unwrap().body().version, 2);
+        let again = import(&agency_dir, &file).unwrap_err().to_string();
+        assert!(again.contains("already holds version 2"), "{again}");
+    }
+
+    #[test]
+    fn a_directory_from_another_operator_is_refused_and_changes_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let (ours, theirs) = (root.path().join("ours"), root.path().join("theirs"));
+        ssc(&ours);
+        ssc(&theirs);
+        publish(&theirs, "2026-11-30T09:00:00+01:00".into()).unwrap();
+        let error = import(&ours, &theirs.join(DIRECTORY_FILE)).unwrap_err().to_string();
+        assert!(error.contains("not by this node's operator"), "{error}");
+        assert!(!ours.join(DIRECTORY_FILE).exists());
+    }
+
+    #[test]
+    fn init_refuses_bad_input_and_an_existing_node_without_changing_it() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("node");
+        let bad = init(&dir, &InitOptions::new(MemberRole::Ssc, "202100-6256", "Fel")).unwrap_err();
+        assert!(matches!(&bad, SetupError::Member(error) if error.path() == "org"), "{bad}");
+        assert!(!dir.join(NODE_KEY_FILE).exists(), "nothing written for a refused init");
+        let merchant = init(&dir, &InitOptions::new(MemberRole::Merchant, "556016-0680", "Hotell"));
+        assert!(matches!(merchant, Err(SetupError::Usage(_))), "a merchant needs the operator key");
+        ssc(&dir);
+        let config = fs::read_to_string(config_path(&dir)).unwrap();
+        let again = init(&dir, &InitOptions::new(MemberRole::Ssc, "202100-6255", "Igen")).unwrap_err();
+        assert!(matches!(again, SetupError::Config(ConfigError::AlreadyInitialised(_))));
+        assert_eq!(fs::read_to_string(config_path(&dir)).unwrap(), config);
+    }
+
+    #[test]
+    fn a_token_is_added_for_a_person_and_replaces_their_old_one() {
+        let root = tempfile::tempdir().unwrap();
+        ssc(root.path());
+        let first = add_token(root.path(), "sara", CallerRole::SscStaff).unwrap();
+        let second = add_token(root.path(), "sara", CallerRole::SscStaff).unwrap();
+        assert_ne!(first, second);
+        let tokens = NodeConfig::load(root.path()).unwrap().tokens;
+        assert_eq!(tokens.iter().filter(|token| token.person == "sara").count(), 1);
+        assert!(tokens.iter().any(|token| token.token == second));
+    }
+}
