@@ -169,15 +169,17 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
     Ok(Initialised { member, operator_key, is_operator, operator_token })
 }
 
-/// Adds an API token for `person` in `role` to the node's configuration and returns it.
-/// A running node reads its tokens when it starts.
+/// Adds an API token for `person` in `role` to the node's configuration and returns it,
+/// replacing the token they had in that role (a person may hold tokens in several roles,
+/// an approver who also claims expenses, say). A running node reads its tokens when it
+/// starts.
 pub fn add_token(data: &Path, person: &str, role: CallerRole) -> Result<String, SetupError> {
     if person.trim().is_empty() {
         return Err(SetupError::Usage("--person must name someone".into()));
     }
     let mut config = NodeConfig::load(data)?;
     let token = new_token();
-    config.tokens.retain(|existing| existing.person != person);
+    config.tokens.retain(|existing| existing.person != person || existing.role != role);
     config.tokens.push(TokenConfig { token: token.clone(), person: person.into(), role });
     config.save(data)?;
     Ok(token)
@@ -390,14 +392,15 @@ mod tests {
     }
 
     #[test]
-    fn a_token_is_added_for_a_person_and_replaces_their_old_one() {
+    fn a_token_is_added_per_person_and_role_and_replaces_the_old_one() {
         let root = tempfile::tempdir().unwrap();
         ssc(root.path());
         let first = add_token(root.path(), "sara", CallerRole::SscStaff).unwrap();
         let second = add_token(root.path(), "sara", CallerRole::SscStaff).unwrap();
+        let operator = add_token(root.path(), "sara", CallerRole::Operator).unwrap();
         assert_ne!(first, second);
         let tokens = NodeConfig::load(root.path()).unwrap().tokens;
-        assert_eq!(tokens.iter().filter(|token| token.person == "sara").count(), 1);
-        assert!(tokens.iter().any(|token| token.token == second));
+        let saras: Vec<_> = tokens.iter().filter(|token| token.person == "sara").map(|t| &t.token).collect();
+        assert_eq!(saras, vec![&second, &operator], "one token per role, the newest");
     }
 }
