@@ -150,6 +150,15 @@ pub fn run(args: &DataArg) -> anyhow::Result<ExitCode> {
                 aside.display()
             );
         }
+        if !node.checksums.damaged.is_empty() {
+            eprintln!(
+                "kvitt: {} of {} records in the ledger do not match their checksum (first: {}); \
+                 they are refused on reading and must come back from peers",
+                node.checksums.damaged.len(),
+                node.checksums.records,
+                node.checksums.damaged.join(", ").chars().take(200).collect::<String>()
+            );
+        }
         println!(
             "kvitt node {} ({}) running: peers on {} (QUIC), client API on http://{}",
             node.config.name, node.key, node.peer_address, node.api_address
