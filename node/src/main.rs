@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kvitt_node::verify::{verify_reader, InputFormat, Report};
 
+mod cli;
 mod node_commands;
 
 const LONG_ABOUT: &str = "\
@@ -61,6 +62,14 @@ enum Command {
     /// The network's directory: draft, publish, import, show.
     #[command(subcommand, long_about = node_commands::DIRECTORY_LONG_ABOUT)]
     Directory(node_commands::DirectoryCommand),
+    /// Receipts: push one to a merchant node (tills), list an agency's.
+    Receipt(cli::receipt::ReceiptArgs),
+    /// One signed record from a node, verified again here.
+    Record(cli::record::RecordArgs),
+    /// Expense claims: build, submit, approve, reject, withdraw, show, list.
+    Claim(cli::claim::ClaimArgs),
+    /// The shared service center: book and pay claims, list exceptions.
+    Ssc(cli::ssc::SscArgs),
 }
 
 const DEMO_LONG_ABOUT: &str = "\
@@ -127,6 +136,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => node_commands::run(&args),
         Command::Token(command) => node_commands::token(&command),
         Command::Directory(command) => node_commands::directory(&command),
+        Command::Receipt(args) => cli::receipt::main(&args),
+        Command::Record(args) => cli::record::main(&args),
+        Command::Claim(args) => cli::claim::main(&args),
+        Command::Ssc(args) => cli::ssc::main(&args),
     }
 }
 

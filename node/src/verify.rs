@@ -302,13 +302,7 @@ impl Verified {
             }
             AnyRecord::ClaimEvent(event) => {
                 let body = event.body();
-                let action = match &body.action {
-                    Action::Rejected { reason } => format!("rejected ({reason})"),
-                    Action::Reviewed { note: Some(note) } => format!("reviewed ({note})"),
-                    Action::Booked { series, number } => format!("booked as voucher {series} {number}"),
-                    Action::Paid { date, .. } => format!("paid on {date}"),
-                    other => other.name().to_owned(),
-                };
+                let action = describe_action(&body.action);
                 let previous = match body.previous {
                     Some(previous) => format!("after event {}", previous.short()),
                     None => "first event".to_owned(),
@@ -401,7 +395,19 @@ fn describe_slot(slot: &Slot) -> String {
     }
 }
 
-fn role_name(role: Role) -> &'static str {
+/// What a claim event's action did, in words: `rejected (reason)`, `booked as voucher K 7`.
+pub fn describe_action(action: &Action) -> String {
+    match action {
+        Action::Rejected { reason } => format!("rejected ({reason})"),
+        Action::Reviewed { note: Some(note) } => format!("reviewed ({note})"),
+        Action::Booked { series, number } => format!("booked as voucher {series} {number}"),
+        Action::Paid { date, .. } => format!("paid on {date}"),
+        other => other.name().to_owned(),
+    }
+}
+
+/// The role a person acted in, as text.
+pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Employee => "employee",
         Role::Approver => "approver",

@@ -1,0 +1,328 @@
+//! The HTTP client of the client commands: which node to talk to and as whom (the
+//! connection options), one blocking request at a time, and the node's problem+json
+//! refusals as [`Failure::Problem`].
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use kvitt_node::config::{NodeConfig, TokenConfig, CONFIG_FILE};
+use kvitt_node::core::CallerRole;
+use serde::Deserialize;
+
+/// How long one request may take, connecting and reading the answer included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest answer read from the node (a list at its default limit of 1000 entries fits).
+pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Environment variable naming the node's API when `--api` is not given.
+const API_ENV: &str = "KVITT_API";
+/// Environment variable holding the bearer token when `--token` is not given.
+const TOKEN_ENV: &str = "KVITT_TOKEN";
+
+/// Which node to ask and as whom, and how to print; accepted before or after the
+/// subcommand (`kvitt claim --json list`, `kvitt claim list --json`).
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Connection and output")]
+pub struct ClientOptions {
+    /// The node's client API, e.g. http://127.0.0.1:8400 [env: KVITT_API].
+    #[arg(long, value_name = "URL", global = true, conflicts_with = "data")]
+    api: Option<String>,
+    /// Bearer token for the API, from the node's config.toml [env: KVITT_TOKEN].
+    #[arg(long, value_name = "TOKEN", global = true, conflicts_with = "data")]
+    token: Option<String>,
+    /// Instead of --api/--token: the node's data folder, whose config.toml names the API
+    /// address and the tokens (needs --as).
+    #[arg(long, value_name = "DIR", global = true, requires = "person")]
+    data: Option<PathBuf>,
+    /// With --data: act as this person, with their token from DIR/config.toml.
+    #[arg(long = "as", value_name = "PERSON", global = true, requires = "data")]
+    person: Option<String>,
+    /// Print the node's JSON answer as it is, one document (a refusal's problem document
+    /// too), instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The node answered with a problem document (exit 1 for a 4xx refusal, else 2).
+    Problem(Problem),
+    /// Usage, input, connection or an answer that makes no sense (exit 2).
+    Other(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure::Other(error.into())
+    }
+}
+
+/// An `application/problem+json` answer of the node (node/src/api.rs).
+#[derive(Debug, Deserialize)]
+pub struct Problem {
+    /// The HTTP status.
+    #[serde(default)]
+    pub status: u16,
+    /// The protocol's error or refusal code (spec/protocol.md).
+    pub code: String,
+    /// The field path, empty when the whole request is concerned.
+    #[serde(default)]
+    pub path: String,
+    /// What was wrong.
+    #[serde(default)]
+    pub detail: String,
+    /// Whether the same request may succeed later.
+    #[serde(default)]
+    pub retry: bool,
+    /// The document as the node sent it, for `--json`.
+    #[serde(skip)]
+    pub body: String,
+}
+
+impl Problem {
+    /// A refusal of this request (4xx), not a failure of the node.
+    pub fn is_refusal(&self) -> bool {
+        (400..500).contains(&self.status)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.is_refusal() { "refused" } else { "node error" };
+        write!(f, "{verdict}: {}", self.code)?;
+        if !self.path.is_empty() {
+            write!(f, " at {}", self.path)?;
+        }
+        write!(f, ": {}", self.detail)?;
+        if self.retry {
+            write!(f, " (the node may accept it later: try again)")?;
+        }
+        Ok(())
+    }
+}
+
+/// A connection to one node's client API as one caller.
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    token: String,
+    /// How to start the node, for the message when none answers.
+    start_hint: String,
+}
+
+impl Client {
+    /// Resolves the connection options: `--data DIR --as PERSON` (PERSON's token, the
+    /// first of a role in `roles` when they hold several), else `--api`/`--token`, else
+    /// the environment.
+    pub fn connect(options: &ClientOptions, roles: &[CallerRole]) -> anyhow::Result<Client> {
+        let (base, token, start_hint) = match (&options.data, &options.person) {
+            (Some(data), Some(person)) => {
+                let config = NodeConfig::load(data)?;
+                let token = token_of(&config.tokens, person, roles).ok_or_else(|| {
+                    let people: Vec<&str> = config.tokens.iter().map(|token| token.person.as_str()).collect();
+                    anyhow!(
+                        "{person} has no token in {}; people with tokens: {}",
+                        data.join(CONFIG_FILE).display(),
+                        if people.is_empty() { "none".to_owned() } else { people.join(", ") }
+                    )
+                })?;
+                let base = format!("http://{}", reachable(config.api));
+                (base, token.token.clone(), format!("kvitt run --data {}", data.display()))
+            }
+            _ => {
+                let api = options.api.clone().or_else(|| std::env::var(API_ENV).ok());
+                let token = options.token.clone().or_else(|| std::env::var(TOKEN_ENV).ok());
+                match (api, token) {
+                    (Some(api), Some(token)) => (normalise(&api), token, "kvitt run --data …".to_owned()),
+                    (Some(_), None) => anyhow::bail!("--api needs --token TOKEN (or {TOKEN_ENV})"),
+                    (None, Some(_)) => anyhow::bail!("--token needs --api URL (or {API_ENV})"),
+                    (None, None) => anyhow::bail!(
+                        "which node? give --api URL --token TOKEN (or set {API_ENV} and {TOKEN_ENV}), \
+                         or --data DIR --as PERSON to read them from the node's config.toml"
+                    ),
+                }
+            }
+        };
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .http_status_as_error(false)
+            // The API is on loopback: a proxy from the environment must not get in between.
+            .proxy(None)
+            .build();
+        Ok(Client { agent: config.into(), base, token, start_hint })
+    }
+
+    /// `GET path`; the answer's body on success.
+    pub fn get(&self, path: &str) -> Result<String, Failure> {
+        let url = self.url(path);
+        let result = self.agent.get(&url).header("authorization", self.bearer()).call();
+        self.answer("GET", &url, result)
+    }
+
+    /// `POST path` with a JSON body, or none; the answer's body on success.
+    pub fn post(&self, path: &str, json: Option<&str>) -> Result<String, Failure> {
+        let url = self.url(path);
+        let request = self.agent.post(&url).header("authorization", self.bearer());
+        let result = match json {
+            Some(json) => request.content_type("application/json").send(json),
+            None => request.send_empty(),
+        };
+        self.answer("POST", &url, result)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    fn answer(
+        &self,
+        method: &str,
+        url: &str,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<String, Failure> {
+        let response = result.map_err(|error| self.transport_error(method, url, error))?;
+        let status = response.status();
+        let problem = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/problem+json"));
+        let body = response
+            .into_body()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_string()
+            .map_err(|error| self.transport_error(method, url, error))?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        if problem {
+            if let Ok(mut parsed) = serde_json::from_str::<Problem>(&body) {
+                parsed.status = status.as_u16();
+                parsed.body = body;
+                return Err(Failure::Problem(parsed));
+            }
+        }
+        Err(Failure::Other(anyhow!("{method} {url}: the node answered {status}: {}", body.trim())))
+    }
+
+    fn transport_error(&self, method: &str, url: &str, error: ureq::Error) -> Failure {
+        let unreachable = match &error {
+            ureq::Error::Io(error) => matches!(
+                error.kind(),
+                io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::NotConnected
+            ),
+            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
+            _ => false,
+        };
+        if unreachable {
+            return Failure::Other(anyhow!(
+                "no kvitt node answers at {}; is `{}` running?",
+                self.base,
+                self.start_hint
+            ));
+        }
+        if matches!(error, ureq::Error::Timeout(_)) {
+            return Failure::Other(anyhow!(
+                "{method} {url}: no answer within {} s",
+                REQUEST_TIMEOUT.as_secs()
+            ));
+        }
+        Failure::Other(anyhow::Error::new(error).context(format!("{method} {url}")))
+    }
+}
+
+/// PERSON's token: the first whose role is one of `roles`, else their first.
+fn token_of<'a>(tokens: &'a [TokenConfig], person: &str, roles: &[CallerRole]) -> Option<&'a TokenConfig> {
+    let mut theirs = tokens.iter().filter(|token| token.person == person);
+    let first = theirs.clone().next();
+    theirs.find(|token| roles.contains(&token.role)).or(first)
+}
+
+/// Where to connect for a node listening on `address`: loopback for "any address".
+fn reachable(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), address.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), address.port()),
+        _ => address,
+    }
+}
+
+/// `127.0.0.1:8400` and `http://127.0.0.1:8400/` both become `http://127.0.0.1:8400`.
+fn normalise(api: &str) -> String {
+    let api = api.trim().trim_end_matches('/');
+    if api.contains("://") {
+        api.to_owned()
+    } else {
+        format!("http://{api}")
+    }
+}
+
+/// `text` as one URL path segment or query value: everything but unreserved characters
+/// percent-encoded.
+pub fn encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// A query string of the pairs that have a value: `?employee=eva&limit=10`, or nothing.
+pub fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let pairs: Vec<String> = pairs
+        .iter()
+        .filter_map(|(name, value)| value.as_ref().map(|value| format!("{name}={}", encode(value))))
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_keeps_unreserved_characters_only() {
+        assert_eq!(encode("2026-000001"), "2026-000001");
+        assert_eq!(encode("a/b c?ö"), "a%2Fb%20c%3F%C3%B6");
+        assert_eq!(query(&[("employee", Some("e v".into())), ("limit", None)]), "?employee=e%20v");
+        assert_eq!(query(&[("limit", None)]), "");
+    }
+
+    #[test]
+    fn addresses_are_normalised() {
+        assert_eq!(normalise("127.0.0.1:8400/"), "http://127.0.0.1:8400");
+        assert_eq!(normalise("http://[::1]:8400"), "http://[::1]:8400");
+        assert_eq!(reachable("0.0.0.0:8400".parse().unwrap()).to_string(), "127.0.0.1:8400");
+        assert_eq!(reachable("[::]:8400".parse().unwrap()).to_string(), "[::1]:8400");
+    }
+
+    #[test]
+    fn a_person_with_several_tokens_gets_the_one_for_the_command() {
+        let token = |token: &str, role| TokenConfig { token: token.into(), person: "eva".into(), role };
+        let tokens = [token("e", CallerRole::Employee), token("a", CallerRole::Approver)];
+        assert_eq!(token_of(&tokens, "eva", &[CallerRole::Approver]).unwrap().token, "a");
+        assert_eq!(token_of(&tokens, "eva", &[CallerRole::Till]).unwrap().token, "e");
+        assert!(token_of(&tokens, "bo", &[CallerRole::Employee]).is_none());
+    }
+}

@@ -1,0 +1,128 @@
+//! `kvitt receipt push` (a till, at a merchant node) and `kvitt receipt list` (at an
+//! agency node).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use kvitt_node::core::CallerRole;
+use kvitt_node::verify::format_amount;
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::RecordId;
+use serde::Deserialize;
+
+use super::client::{query, ClientOptions};
+use super::output::{table, Align};
+use super::{input, run, READERS};
+
+/// `kvitt receipt …`.
+#[derive(Debug, clap::Args)]
+pub struct ReceiptArgs {
+    #[command(subcommand)]
+    command: ReceiptCommand,
+    #[command(flatten)]
+    options: ClientOptions,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReceiptCommand {
+    /// Push a receipt to a merchant node, which signs, stores and delivers it.
+    ///
+    /// The receipt is JSON as a till makes it (the fields of a receipt in spec/protocol.md:
+    /// merchant, register, serial, issued_at, currency, lines, vat, total, payments, buyer,
+    /// …). The merchant node checks every rule, signs it with its key, stores it and
+    /// delivers it to the buyer's agency. It prints the receipt's id once the receipt is on
+    /// the node's disk, followed by "duplicate" when the same receipt had been pushed
+    /// before (pushing again is safe). Needs a till's token.
+    #[command(after_help = "\
+Examples:
+  kvitt receipt push receipt.json --api http://127.0.0.1:8401 --token $TILL_TOKEN
+  till-export | kvitt receipt push - --data /var/lib/kvitt --as kassa-1")]
+    Push {
+        /// The receipt as JSON: a file, or `-` for standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// List the receipts an agency holds, oldest sale first.
+    ///
+    /// An employee sees the receipts bought for them; approvers, SSC staff and the operator
+    /// see all of the agency's, or one employee's with --employee. Prints one line a
+    /// receipt: its id (what `kvitt claim add --receipt` takes), date, seller, employee
+    /// and total.
+    List {
+        /// Only the receipts of this employee (ignored for an employee, who sees their own).
+        #[arg(long, value_name = "EMPLOYEE")]
+        employee: Option<String>,
+        /// At most this many receipts (the node's default: 1000).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+}
+
+/// What POST /v1/receipts answers.
+#[derive(Deserialize)]
+struct Pushed {
+    id: RecordId,
+    duplicate: bool,
+}
+
+/// One entry of GET /v1/receipts.
+#[derive(Deserialize)]
+struct Listed {
+    id: RecordId,
+    receipt: Receipt,
+}
+
+/// Runs `kvitt receipt …`.
+pub fn main(args: &ReceiptArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        ReceiptCommand::Push { file } => run(&args.options, &[CallerRole::Till], |client, output| {
+            let receipt = input::read_json(file)?;
+            let answer = client.post("/v1/receipts", Some(&receipt))?;
+            output.answer(&answer, |pushed: Pushed| {
+                if pushed.duplicate {
+                    format!("{} duplicate", pushed.id)
+                } else {
+                    pushed.id.to_string()
+                }
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        ReceiptCommand::List { employee, limit } => run(&args.options, READERS, |client, output| {
+            let path = format!(
+                "/v1/receipts{}",
+                query(&[("employee", employee.clone()), ("limit", limit.map(|limit| limit.to_string()))])
+            );
+            output.answer(&client.get(&path)?, |receipts: Vec<Listed>| list(&receipts))?;
+            Ok(ExitCode::SUCCESS)
+        }),
+    }
+}
+
+fn list(receipts: &[Listed]) -> String {
+    if receipts.is_empty() {
+        return "no receipts".to_owned();
+    }
+    let rows: Vec<Vec<String>> = receipts
+        .iter()
+        .map(|Listed { id, receipt }| {
+            vec![
+                id.to_string(),
+                receipt.issued_at.get(..10).unwrap_or(&receipt.issued_at).to_owned(),
+                receipt.merchant.name.clone(),
+                receipt.buyer.employee.clone().unwrap_or_else(|| "-".to_owned()),
+                format_amount(receipt.total, &receipt.currency),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            ("ID", Align::Left),
+            ("DATE", Align::Left),
+            ("SELLER", Align::Left),
+            ("EMPLOYEE", Align::Left),
+            ("TOTAL", Align::Right),
+        ],
+        &rows,
+    )
+}

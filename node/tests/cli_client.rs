@@ -1,0 +1,513 @@
+//! The client commands (`kvitt receipt`, `record`, `claim`, `ssc`) against real nodes: a
+//! merchant, an agency and an SSC, each a core with its driver and group commit, joined
+//! by the in-process link, each serving the client API on a loopback port. The `kvitt`
+//! binary runs as a separate process, as a user would run it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{AGENCY_ORG, MERCHANT_ORG, SSC_ORG};
+use kvitt_node::config::{NodeConfig, TokenConfig};
+use kvitt_node::core::{CallerRole, CoreConfig, Identity, NodeCore, RetryPolicy};
+use kvitt_node::local_link::LocalNetwork;
+use kvitt_node::store::group_commit::GroupCommit;
+use kvitt_node::store::{MemoryStore, Store};
+use kvitt_protocol::directory::MemberRole;
+use serde_json::Value;
+
+/// Who holds a token at which node: (node, token, person, role).
+const TOKENS: [(&str, &str, &str, CallerRole); 5] = [
+    ("merchant", "till-token", "kassa-1", CallerRole::Till),
+    ("agency", "employee-token", "emp-17", CallerRole::Employee),
+    ("agency", "approver-token", "chef-cecilia", CallerRole::Approver),
+    // emp-17 is an approver too, to show that nobody approves their own claim.
+    ("agency", "own-approver-token", "emp-17", CallerRole::Approver),
+    ("ssc", "staff-token", "ssc-greta", CallerRole::SscStaff),
+];
+
+/// Most polls of a condition that depends on delivery between nodes (50 ms apart).
+const MAX_POLLS: usize = 200;
+
+fn tokens_of(node: &str) -> Vec<TokenConfig> {
+    TOKENS
+        .iter()
+        .filter(|(at, ..)| *at == node)
+        .map(|(_, token, person, role)| TokenConfig {
+            token: (*token).into(),
+            person: (*person).into(),
+            role: *role,
+        })
+        .collect()
+}
+
+/// Three running nodes and where their APIs listen.
+struct Network {
+    apis: BTreeMap<&'static str, SocketAddr>,
+    // Dropped last: the nodes run on it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Network {
+    fn start() -> Network {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let apis = runtime.block_on(async {
+            let link = LocalNetwork::new();
+            let mut apis = BTreeMap::new();
+            for (party, org, role) in [
+                ("merchant", MERCHANT_ORG, MemberRole::Merchant),
+                ("agency", AGENCY_ORG, MemberRole::Agency),
+                ("ssc", SSC_ORG, MemberRole::Ssc),
+            ] {
+                let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+                let commit = Arc::new(GroupCommit::start(Arc::clone(&store)).unwrap());
+                let identity = Identity { signing_key: common::key(party), org: org.into(), role };
+                let config = CoreConfig {
+                    operator: common::public("ssc"),
+                    retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
+                    delivery_batch: 256,
+                    seed: 1,
+                };
+                let core = NodeCore::start(identity, config, common::directory(), store).unwrap();
+                let (handle, inbox) =
+                    kvitt_node::runtime::spawn(core, commit, link.endpoint(common::public(party)));
+                link.attach(common::public(party), inbox);
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                apis.insert(party, listener.local_addr().unwrap());
+                let router = kvitt_node::api::router(handle, &tokens_of(party));
+                tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+            }
+            apis
+        });
+        Network { apis, _runtime: runtime }
+    }
+
+    /// Runs `kvitt ARGS --api <node's API> --token TOKEN`.
+    fn kvitt(&self, node: &str, token: &str, args: &[&str]) -> Output {
+        self.kvitt_with_input(node, token, args, b"")
+    }
+
+    fn kvitt_with_input(&self, node: &str, token: &str, args: &[&str], stdin: &[u8]) -> Output {
+        let api = format!("http://{}", self.apis[node]);
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--api", &api, "--token", token]);
+        kvitt(&all, stdin)
+    }
+
+    /// Pushes the hotel receipt with `serial` at the merchant; its id.
+    fn push_receipt(&self, serial: u64) -> String {
+        let file = receipt_file(serial);
+        let output = self.kvitt("merchant", "till-token", &["receipt", "push", file.to_str().unwrap()]);
+        assert_exit(&output, 0);
+        text(&output.stdout).trim().to_owned()
+    }
+
+    /// Waits until the agency holds receipt `id`.
+    fn await_receipt_at_agency(&self, id: &str) {
+        eventually(&format!("receipt {id} at the agency"), || {
+            let output = self.kvitt("agency", "employee-token", &["receipt", "list", "--json"]);
+            json(&output).as_array().unwrap().iter().any(|receipt| receipt["id"] == id)
+        });
+    }
+
+    /// emp-17 opens a draft, adds the receipt and submits it; the claim's id.
+    fn submit_claim(&self, receipt: &str) -> String {
+        let output =
+            self.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens", "--json"]);
+        let number = json(&output)["number"].as_str().unwrap().to_owned();
+        let add = [
+            "claim",
+            "add",
+            &number,
+            "--receipt",
+            receipt,
+            "--purpose",
+            "Logi",
+            "--account",
+            "5831",
+            "--cost-center",
+            "CC-100",
+        ];
+        assert_exit(&self.kvitt("agency", "employee-token", &add), 0);
+        let output = self.kvitt("agency", "employee-token", &["claim", "submit", &number, "--json"]);
+        json(&output)["claim"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Runs `kvitt args…` with no connection settings from the environment.
+fn kvitt(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kvitt"))
+        .args(args)
+        .env_remove("KVITT_API")
+        .env_remove("KVITT_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap()
+}
+
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// Standard output of a successful `--json` command, parsed.
+fn json(output: &Output) -> Value {
+    assert_exit(output, 0);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Polls `condition` until it holds, or fails the test naming `what`.
+fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..MAX_POLLS {
+        if condition() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not within {MAX_POLLS} polls");
+}
+
+fn temporary_file(name: &str, contents: &[u8]) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kvitt-cli-client-{name}"));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// The hotel receipt of the fixtures as a till sends it: JSON.
+fn receipt_file(serial: u64) -> PathBuf {
+    let json = serde_json::to_vec(&common::receipt_body(serial)).unwrap();
+    temporary_file(&format!("receipt-{serial}.json"), &json)
+}
+
+#[test]
+fn a_receipt_is_pushed_listed_and_shown() {
+    let network = Network::start();
+    let id = network.push_receipt(1042);
+    assert_eq!(id, common::receipt().id().to_string(), "the merchant signs deterministically");
+
+    let again = serde_json::to_vec(&common::receipt_body(1042)).unwrap();
+    let output = network.kvitt_with_input("merchant", "till-token", &["receipt", "push", "-"], &again);
+    assert_exit(&output, 0);
+    assert_eq!(text(&output.stdout), format!("{id} duplicate\n"));
+
+    network.await_receipt_at_agency(&id);
+    let output = network.kvitt("agency", "employee-token", &["receipt", "list"]);
+    assert_exit(&output, 0);
+    let listing = text(&output.stdout);
+    assert!(listing.starts_with("ID "), "{listing}");
+    let row = listing.lines().find(|line| line.starts_with(&id)).unwrap();
+    for expected in ["2026-05-04", "Hotell Kvitt AB", "emp-17", "1624.00 SEK"] {
+        assert!(row.contains(expected), "{expected:?} missing from {row:?}");
+    }
+    let output =
+        network.kvitt("agency", "approver-token", &["receipt", "list", "--employee", "someone-else"]);
+    assert_exit(&output, 0);
+    assert_eq!(text(&output.stdout), "no receipts\n");
+
+    let output = network.kvitt("agency", "employee-token", &["record", "show", &id]);
+    assert_exit(&output, 0);
+    let shown = text(&output.stdout);
+    for expected in
+        ["valid    receipt", &format!("id       {id}"), "total 1624.00 SEK", "Frukost", "card Visa"]
+    {
+        assert!(shown.contains(expected), "{expected:?} missing from:\n{shown}");
+    }
+    let record = json(&network.kvitt("agency", "employee-token", &["record", "show", &id, "--json"]));
+    assert_eq!(record["type"], "receipt");
+    assert_eq!(record["body"]["total"], 162_400);
+}
+
+#[test]
+fn a_claim_goes_from_draft_to_paid() {
+    let network = Network::start();
+    let receipt = network.push_receipt(7);
+    network.await_receipt_at_agency(&receipt);
+
+    let output =
+        network.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens i Stockholm"]);
+    assert_exit(&output, 0);
+    let opened = text(&output.stdout);
+    let number = opened.strip_prefix("draft ").unwrap().split(' ').next().unwrap().to_owned();
+    assert!(opened.contains("of emp-17: Konferens i Stockholm"), "{opened}");
+
+    let add = [
+        "claim",
+        "add",
+        &number,
+        "--receipt",
+        &receipt,
+        "--purpose",
+        "Logi",
+        "--account",
+        "5831",
+        "--cost-center",
+        "CC-100",
+    ];
+    let output = network.kvitt("agency", "employee-token", &add);
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).contains("1 item, total 1624.00 SEK"), "{}", text(&output.stdout));
+    let mileage = [
+        "claim",
+        "add",
+        &number,
+        "--mileage",
+        "74",
+        "--date",
+        "2026-05-04",
+        "--route",
+        "Uppsala-Arlanda",
+        "--rate",
+        "2.50",
+        "--purpose",
+        "Till flyget",
+        "--account",
+        "5611",
+        "--cost-center",
+        "CC-100",
+    ];
+    let output = network.kvitt("agency", "employee-token", &mileage);
+    assert_exit(&output, 0);
+    let draft = text(&output.stdout);
+    assert!(draft.contains("2 items, total 1809.00 SEK"), "74 km × 2.50 kr = 185.00 SEK:\n{draft}");
+    assert!(draft.contains("74 km at 2.50 SEK/km"), "{draft}");
+
+    let submitted = json(&network.kvitt("agency", "employee-token", &["claim", "submit", &number, "--json"]));
+    let claim = submitted["claim"].as_str().unwrap().to_owned();
+    let output = network.kvitt("agency", "approver-token", &["claim", "approve", &claim]);
+    assert_exit(&output, 0);
+    assert_eq!(text(&output.stdout), format!("claim {claim}: approved\n"));
+
+    eventually("the claim at the SSC", || {
+        let claims = json(&network.kvitt("ssc", "staff-token", &["claim", "list", "--json"]));
+        claims.as_array().unwrap().iter().any(|listed| listed["id"] == claim.as_str())
+    });
+    let output = network.kvitt("ssc", "staff-token", &["ssc", "book", &claim]);
+    assert_exit(&output, 0);
+    assert_eq!(text(&output.stdout), format!("claim {claim}: booked\n"));
+    assert_exit(&network.kvitt("ssc", "staff-token", &["ssc", "pay", &claim]), 0);
+
+    eventually("the payment back at the agency", || {
+        let shown = json(&network.kvitt("agency", "employee-token", &["claim", "show", &claim, "--json"]));
+        shown["status"] == "paid"
+    });
+    let output = network.kvitt("agency", "employee-token", &["claim", "show", &claim]);
+    assert_exit(&output, 0);
+    let shown = text(&output.stdout);
+    for expected in [
+        "status     paid",
+        "total      1809.00 SEK",
+        "submitted",
+        "approved",
+        "chef-cecilia (approver)",
+        "booked as voucher K 1",
+        "paid on ",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} missing from:\n{shown}");
+    }
+    let output = network.kvitt("agency", "employee-token", &["claim", "list"]);
+    assert_exit(&output, 0);
+    let row = text(&output.stdout).lines().find(|line| line.starts_with(&claim)).unwrap().to_owned();
+    assert!(row.contains(&number) && row.contains("paid") && row.ends_with("1809.00 SEK"), "{row}");
+    let output = network.kvitt("ssc", "staff-token", &["ssc", "exceptions"]);
+    assert_exit(&output, 0);
+    assert_eq!(text(&output.stdout), "no exceptions\n");
+}
+
+#[test]
+fn a_refusal_exits_1_and_names_its_code() {
+    let network = Network::start();
+    let receipt = network.push_receipt(1);
+    network.await_receipt_at_agency(&receipt);
+    let claim = network.submit_claim(&receipt);
+
+    let output = network.kvitt("agency", "own-approver-token", &["claim", "approve", &claim]);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("kvitt: refused: event.transition at action: "), "{stderr}");
+    assert!(output.stdout.is_empty());
+
+    let output = network.kvitt("agency", "own-approver-token", &["claim", "approve", &claim, "--json"]);
+    assert_exit(&output, 1);
+    let problem: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(problem["code"], "event.transition");
+    assert_eq!(problem["status"], 409);
+
+    let mut bad = common::receipt_body(2);
+    bad.total += 100;
+    let file = temporary_file("bad-total.json", &serde_json::to_vec(&bad).unwrap());
+    let output = network.kvitt("merchant", "till-token", &["receipt", "push", file.to_str().unwrap()]);
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("refused: receipt.total at "), "{}", text(&output.stderr));
+
+    let output = network.kvitt("agency", "wrong-token", &["claim", "list"]);
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("refused: auth.unauthenticated"), "{}", text(&output.stderr));
+
+    let output = network.kvitt("agency", "employee-token", &["claim", "reject", &claim, "--reason", "no"]);
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("refused: auth.forbidden"), "{}", text(&output.stderr));
+
+    let output = network.kvitt_with_input("merchant", "till-token", &["receipt", "push", "-"], b"not json");
+    assert_exit(&output, 2);
+    assert!(text(&output.stderr).contains("standard input is not JSON"), "{}", text(&output.stderr));
+
+    let output = network.kvitt("agency", "employee-token", &["record", "show", "abc"]);
+    assert_exit(&output, 2);
+    assert!(text(&output.stderr).contains("not a record id (64 hex digits)"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn data_and_as_read_the_address_and_token_from_config_toml() {
+    let network = Network::start();
+    let receipt = network.push_receipt(3);
+    network.await_receipt_at_agency(&receipt);
+
+    let data = tempfile::tempdir().unwrap();
+    let config = NodeConfig {
+        role: MemberRole::Agency,
+        org: AGENCY_ORG.into(),
+        name: "Skatteverket".into(),
+        network: "kvitt-test".into(),
+        listen: "127.0.0.1:7402".parse().unwrap(),
+        api: network.apis["agency"],
+        operator_key: common::public("ssc"),
+        cache_mib: 16,
+        tokens: tokens_of("agency"),
+    };
+    config.save(data.path()).unwrap();
+    let dir = data.path().to_str().unwrap();
+
+    let output = kvitt(&["receipt", "list", "--data", dir, "--as", "emp-17"], b"");
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).contains(&receipt), "{}", text(&output.stdout));
+
+    // emp-17 holds an employee and an approver token: each command takes the one it needs.
+    let output = kvitt(&["claim", "new", "--purpose", "Resa", "--data", dir, "--as", "emp-17"], b"");
+    assert_exit(&output, 0);
+    let claim = network.submit_claim(&receipt);
+    let output = kvitt(&["claim", "approve", &claim, "--data", dir, "--as", "emp-17"], b"");
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("event.transition"),
+        "not auth.forbidden: {}",
+        text(&output.stderr)
+    );
+    let output = kvitt(&["claim", "approve", &claim, "--data", dir, "--as", "chef-cecilia"], b"");
+    assert_exit(&output, 0);
+
+    let output = kvitt(&["claim", "list", "--data", dir, "--as", "nobody"], b"");
+    assert_exit(&output, 2);
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("nobody has no token in") && stderr.contains("emp-17, chef-cecilia"), "{stderr}");
+
+    let output = kvitt(&["claim", "list", "--data", dir], b"");
+    assert_exit(&output, 2);
+    assert!(text(&output.stderr).contains("--as <PERSON>"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn without_a_node_the_commands_say_what_to_start() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let api = format!("http://{address}");
+
+    let output = kvitt(&["claim", "list", "--api", &api, "--token", "t"], b"");
+    assert_exit(&output, 2);
+    assert_eq!(
+        text(&output.stderr),
+        format!("kvitt: no kvitt node answers at {api}; is `kvitt run --data …` running?\n")
+    );
+
+    let data = tempfile::tempdir().unwrap();
+    let config = NodeConfig {
+        role: MemberRole::Ssc,
+        org: SSC_ORG.into(),
+        name: "Statens servicecenter".into(),
+        network: "kvitt-test".into(),
+        listen: "127.0.0.1:7400".parse().unwrap(),
+        api: address,
+        operator_key: common::public("ssc"),
+        cache_mib: 16,
+        tokens: tokens_of("ssc"),
+    };
+    config.save(data.path()).unwrap();
+    let dir = data.path().to_str().unwrap();
+    let output = kvitt(&["ssc", "exceptions", "--data", dir, "--as", "ssc-greta"], b"");
+    assert_exit(&output, 2);
+    assert!(
+        text(&output.stderr).contains(&format!("is `kvitt run --data {dir}` running?")),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = kvitt(&["claim", "list"], b"");
+    assert_exit(&output, 2);
+    assert!(
+        text(&output.stderr).contains("which node? give --api URL --token TOKEN"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = kvitt(&["claim", "list", "--api", &api], b"");
+    assert_exit(&output, 2);
+    assert!(text(&output.stderr).contains("--api needs --token"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn every_client_command_has_help() {
+    for command in [
+        "receipt push",
+        "receipt list",
+        "record show",
+        "claim new",
+        "claim add",
+        "claim submit",
+        "claim approve",
+        "claim reject",
+        "claim withdraw",
+        "claim show",
+        "claim list",
+        "ssc book",
+        "ssc pay",
+        "ssc exceptions",
+    ] {
+        let mut args: Vec<&str> = command.split(' ').collect();
+        args.push("--help");
+        let output = kvitt(&args, b"");
+        assert_exit(&output, 0);
+        let help = text(&output.stdout);
+        for expected in ["Usage: kvitt ", "--api <URL>", "--data <DIR>", "--as <PERSON>", "--json"] {
+            assert!(help.contains(expected), "{expected:?} missing from `kvitt {command} --help`:\n{help}");
+        }
+    }
+    let output = kvitt(&["claim", "add", "--help"], b"");
+    let help = text(&output.stdout);
+    for expected in ["--receipt <ID>", "--mileage <KM>", "--json-item <FILE>", "Examples:"] {
+        assert!(help.contains(expected), "{expected:?} missing from:\n{help}");
+    }
+    let output =
+        kvitt(&["claim", "add", "2026-000001", "--receipt", &"ab".repeat(32), "--mileage", "3"], b"");
+    assert_exit(&output, 2);
+    assert!(text(&output.stderr).contains("cannot be used with"), "{}", text(&output.stderr));
+}
