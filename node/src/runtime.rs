@@ -296,31 +296,64 @@ impl Driver {
         }
     }
 
+    /// Sends a request once everything written so far is durable (a record must not leave
+    /// the node before it is on its disk: after a crash the node could otherwise sign a
+    /// different record for the same slot), to the first of the peer's directory
+    /// addresses that resolves (IP literals or DNS names).
     fn send(&mut self, to: PublicKey, exchange: ExchangeId, request: Request) {
         let answers = self.answers_tx.clone();
-        let address = self.core.directory().body().member_by_key(&to).and_then(|member| {
-            member.addresses.iter().find_map(|address| address.parse::<SocketAddr>().ok())
-        });
+        let addresses: Vec<String> = self
+            .core
+            .directory()
+            .body()
+            .member_by_key(&to)
+            .map(|member| member.addresses.clone())
+            .unwrap_or_default();
         let transport = Arc::clone(&self.transport);
+        let commit = Arc::clone(&self.commit);
+        let ticket = self.commit.current();
         tokio::spawn(async move {
-            let answer = match (address, request.encode()) {
-                (None, _) => Err(format!("no usable address for {} in the directory", to.short())),
-                (_, Err(error)) => Err(format!("could not encode the request: {error}")),
-                (Some(address), Ok(bytes)) => {
-                    match tokio::time::timeout(PEER_REQUEST_TIMEOUT, transport.request(to, address, bytes))
-                        .await
-                    {
-                        Err(_) => Err(format!("no answer from {address} within {PEER_REQUEST_TIMEOUT:?}")),
-                        Ok(Err(error)) => Err(error),
-                        Ok(Ok(bytes)) => {
-                            Response::decode(&bytes).map_err(|error| format!("undecodable answer: {error}"))
-                        }
+            let answer = async {
+                commit
+                    .durable(ticket)
+                    .await
+                    .map_err(|error| format!("not sent, the ledger failed: {error}"))?;
+                let address = resolve(&addresses).await.ok_or_else(|| {
+                    format!("no address of {} in the directory resolves ({addresses:?})", to.short())
+                })?;
+                let bytes =
+                    request.encode().map_err(|error| format!("could not encode the request: {error}"))?;
+                match tokio::time::timeout(PEER_REQUEST_TIMEOUT, transport.request(to, address, bytes)).await
+                {
+                    Err(_) => Err(format!("no answer from {address} within {PEER_REQUEST_TIMEOUT:?}")),
+                    Ok(Err(error)) => Err(error),
+                    Ok(Ok(bytes)) => {
+                        Response::decode(&bytes).map_err(|error| format!("undecodable answer: {error}"))
                     }
                 }
             };
+            let answer = answer.await;
             let _ = answers.send(Event::Answer { to, exchange, answer });
         });
     }
+}
+
+/// The first socket address any of `addresses` (`host:port`) resolves to.
+async fn resolve(addresses: &[String]) -> Option<SocketAddr> {
+    for address in addresses {
+        if let Ok(socket) = address.parse::<SocketAddr>() {
+            return Some(socket);
+        }
+        match tokio::net::lookup_host(address.as_str()).await {
+            Ok(mut resolved) => {
+                if let Some(socket) = resolved.next() {
+                    return Some(socket);
+                }
+            }
+            Err(error) => tracing::debug!(%address, %error, "address does not resolve"),
+        }
+    }
+    None
 }
 
 enum Release {

@@ -22,6 +22,13 @@ pub const MAX_CBOR_DEPTH: usize = 16;
 
 /// Most records in one `deliver` request between nodes.
 pub const MAX_RECORDS_PER_DELIVERY: usize = 512;
+/// Largest encoded message (a request or a response) between nodes, in bytes: the
+/// transport's frame limit.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Most record bytes one delivery carries, all records together: a message's limit less
+/// room for the envelope and each record's CBOR header. Any single record fits
+/// ([`MAX_RECORD_BYTES`] is far below it), so a delivery always makes progress.
+pub const MAX_DELIVERY_RECORD_BYTES: usize = MAX_MESSAGE_BYTES - 64 * 1024;
 
 /// Most lines on one receipt (text lines included).
 pub const MAX_LINES_PER_RECEIPT: usize = 1000;

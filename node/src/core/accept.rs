@@ -283,7 +283,7 @@ impl NodeCore {
     }
 
     /// The verdict on a directory: accepted only if signed by the operator, of this
-    /// network, newer than the one in force, and still listing this node.
+    /// network, newer than the one in force, and listing this node.
     pub(super) fn accept_directory_bytes(&mut self, step: &mut Step, bytes: &[u8]) -> Verdict {
         let refuse =
             |why: String| Verdict::Refused { refusal: Refusal::new(RefusalCode::DirectoryVersion, why) };
@@ -317,10 +317,15 @@ impl NodeCore {
             ));
         }
         if directory.body().member_by_key(&self.identity.key()).is_none() {
-            tracing::error!(
-                version = directory.body().version,
-                "the new directory no longer lists this node"
-            );
+            // Taking it would leave a node that cannot start again (its key is in no
+            // directory it holds). A removed member keeps its last directory; the members
+            // that took the new one refuse its connections.
+            tracing::error!(version = directory.body().version, "a new directory no longer lists this node");
+            return refuse(format!(
+                "version {} does not list this node ({})",
+                directory.body().version,
+                self.identity.key().short()
+            ));
         }
         let mut batch = Batch::new();
         let record = AnyRecord::Directory(directory.clone());

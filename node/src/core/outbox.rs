@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kvitt_protocol::directory::Directory;
+use kvitt_protocol::limits::{MAX_DELIVERY_RECORD_BYTES, MAX_RECORDS_PER_DELIVERY};
 use kvitt_protocol::wire::{RecordBytes, RefusalCode, RequestBody, Response, ResponseBody, Verdict};
 use kvitt_protocol::{PublicKey, RecordId, Signed};
 
@@ -107,7 +108,7 @@ impl Outbox {
                 wake = Some(wake.map_or(delivery.next_at_ms, |at| at.min(delivery.next_at_ms)));
                 continue;
             }
-            let entries = match step.ledger.outbox(peer, kvitt_protocol::wire::MAX_RECORDS_PER_DELIVERY) {
+            let entries = match step.ledger.outbox(peer, MAX_RECORDS_PER_DELIVERY) {
                 Ok(entries) => entries,
                 Err(error) => {
                     tracing::error!(%error, "outbox unreadable");
@@ -118,12 +119,9 @@ impl Outbox {
                 drained.insert(*peer);
                 continue;
             }
-            let mut records = Vec::with_capacity(entries.len());
-            for (_, id) in &entries {
-                match step.ledger.store().get(&keys::record(id)) {
-                    Ok(Some(bytes)) => records.push(RecordBytes(bytes)),
-                    _ => tracing::error!(id = %id.short(), "outbox names a record the ledger lacks"),
-                }
+            let (entries, records) = Self::fill_delivery(step, peer, entries);
+            if entries.is_empty() {
+                continue;
             }
             let exchange = *next_exchange;
             *next_exchange += 1;
@@ -143,6 +141,48 @@ impl Outbox {
         if let Some(at) = wake {
             step.effects.push(Effect::WakeAt(at));
         }
+    }
+
+    /// The records of `entries` that fit one delivery ([`MAX_DELIVERY_RECORD_BYTES`],
+    /// at least one), with the entries they answer. An entry whose record the ledger lacks
+    /// cannot ever be sent: it is removed and kept as an exception, so that it does not
+    /// hold up the rest of the peer's outbox.
+    fn fill_delivery(
+        step: &mut Step,
+        peer: &PublicKey,
+        entries: Vec<(u64, RecordId)>,
+    ) -> (Vec<(u64, RecordId)>, Vec<RecordBytes>) {
+        let mut carried = Vec::with_capacity(entries.len());
+        let mut records = Vec::with_capacity(entries.len());
+        let mut bytes_total = 0usize;
+        let mut lost = Batch::new();
+        for (sequence, id) in entries {
+            match step.ledger.store().get(&keys::record(&id)) {
+                Ok(Some(bytes)) => {
+                    if !records.is_empty() && bytes_total + bytes.len() > MAX_DELIVERY_RECORD_BYTES {
+                        break;
+                    }
+                    bytes_total += bytes.len();
+                    records.push(RecordBytes(bytes));
+                    carried.push((sequence, id));
+                }
+                Ok(None) => {
+                    tracing::error!(peer = %peer.short(), id = %id.short(), "outbox names a record the ledger lacks; dropped from the outbox");
+                    lost.remove(keys::outbox(peer, sequence));
+                    lost.insert(keys::exception(&id), b"outbox entry without its record".to_vec());
+                }
+                Err(error) => {
+                    tracing::error!(%error, "outbox record unreadable; delivery waits");
+                    break;
+                }
+            }
+        }
+        if !lost.is_empty() {
+            if let Err(error) = step.write(&lost) {
+                tracing::error!(%error, "could not drop lost outbox entries");
+            }
+        }
+        (carried, records)
     }
 
     /// Settles the outbox entries a peer answered for.

@@ -106,6 +106,8 @@ struct Net {
     replies: Vec<(ReplyId, Result<ClientResponse, kvitt_protocol::wire::Refusal>)>,
     now: OffsetDateTime,
     next_reply: ReplyId,
+    /// Sizes of the encoded requests sent, in order.
+    sent: Vec<usize>,
 }
 
 impl Net {
@@ -133,6 +135,7 @@ impl Net {
             replies: Vec::new(),
             now: datetime!(2026-05-04 08:00 +02:00),
             next_reply: 1,
+            sent: Vec::new(),
         }
     }
 
@@ -202,6 +205,7 @@ impl Net {
     /// Delivers a request through its wire encoding and routes the answer back.
     fn send(&mut self, from: PublicKey, to: PublicKey, exchange: ExchangeId, request: Request) {
         let bytes = request.encode().unwrap();
+        self.sent.push(bytes.len());
         let target_up = self.nodes.get(&to).is_some_and(|node| node.up);
         let answer = if target_up {
             let request = Request::decode(&bytes).unwrap();
@@ -389,6 +393,92 @@ fn a_newer_directory_spreads_to_peers_through_ordinary_traffic() {
     net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(1))));
     net.run();
     assert_eq!(net.nodes[&Net::key_of("merchant")].core.directory().body().version, 2);
+}
+
+#[test]
+fn a_directory_that_no_longer_lists_the_node_is_refused_and_the_old_one_kept() {
+    let mut net = Net::new();
+    let mut body = directory(2).body().clone();
+    body.members.retain(|member| member.key != Net::key_of("agency"));
+    for member in &mut body.members {
+        member.serves.clear();
+    }
+    let without_agency = Signed::sign(body, &key("operator")).unwrap();
+    let input = Input::Peer {
+        reply: 0,
+        from: Net::key_of("ssc"),
+        directory_version: 2,
+        request: PeerRequest::Deliver(vec![Ok(AnyRecord::Directory(without_agency))]),
+    };
+    net.step(Net::key_of("agency"), input);
+    assert_eq!(net.nodes[&Net::key_of("agency")].core.directory().body().version, 1);
+}
+
+#[test]
+fn an_outbox_entry_whose_record_is_lost_is_set_aside_and_the_rest_delivered() {
+    let mut net = Net::new();
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = false;
+    let first = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(1))));
+    while let Some((to, input)) = net.queue.pop_front() {
+        net.step(to, input);
+    }
+    let Ok(ClientResponse::Pushed { id: lost, .. }) = net.reply(first).clone() else { panic!("pushed") };
+    let mut damage = Batch::new();
+    damage.remove(crate::ledger::keys::record(&lost));
+    net.nodes[&Net::key_of("merchant")].store.apply(&damage).unwrap();
+    net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(2))));
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = true;
+    net.now += time::Duration::minutes(5);
+    net.run();
+    assert_eq!(net.receipts_at_agency(), 1, "receipt 2 is not held up behind the lost one");
+    let merchant = Ledger::new(net.nodes[&Net::key_of("merchant")].store.clone());
+    assert!(merchant.outbox(&Net::key_of("agency"), 10).unwrap().is_empty());
+    assert!(merchant.exception(&lost).unwrap().is_some(), "the lost entry is kept as an exception");
+}
+
+#[test]
+fn deliveries_are_split_to_stay_within_the_message_limit() {
+    let mut net = Net::new();
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = false;
+    let receipts = 80;
+    let mut total_bytes = 0;
+    for serial in 1..=receipts {
+        let mut body = receipt(serial);
+        let line = body.lines[0].clone();
+        body.lines = (0..400)
+            .map(|index| Line {
+                description: format!("Taxi, stopp {index} på vägen till Arlanda"),
+                ..line.clone()
+            })
+            .collect();
+        let body = Receipt { vat: vec![], total: 0, payments: vec![], ..body }.with_computed_totals();
+        let total = body.total;
+        let body = Receipt {
+            payments: vec![Payment::Swish { amount: total, reference: format!("SW{serial}") }],
+            ..body
+        };
+        total_bytes += Signed::sign(body.clone(), &key("merchant")).unwrap().bytes().len();
+        let reply = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(body)));
+        while let Some((to, input)) = net.queue.pop_front() {
+            net.step(to, input);
+        }
+        assert!(matches!(net.reply(reply), Ok(ClientResponse::Pushed { .. })), "{:?}", net.reply(reply));
+    }
+    assert!(
+        total_bytes > kvitt_protocol::limits::MAX_MESSAGE_BYTES,
+        "{total_bytes} bytes: the test needs more"
+    );
+    net.sent.clear();
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = true;
+    net.now += time::Duration::minutes(5);
+    net.run();
+    assert_eq!(net.receipts_at_agency(), usize::try_from(receipts).unwrap());
+    assert!(net.sent.len() >= 2, "split into several deliveries: {:?}", net.sent);
+    assert!(
+        net.sent.iter().all(|&bytes| bytes <= kvitt_protocol::limits::MAX_MESSAGE_BYTES),
+        "{:?}",
+        net.sent
+    );
 }
 
 fn employee(person: &str) -> Caller {

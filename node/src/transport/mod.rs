@@ -73,7 +73,7 @@ pub const HELLO_OK: &[u8] = b"kvitt/1 ok";
 
 /// Largest frame payload, request or answer, in bytes; checked from the length prefix
 /// before the payload is read.
-pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_FRAME_BYTES: usize = kvitt_protocol::limits::MAX_MESSAGE_BYTES;
 
 /// Bidirectional streams (exchanges) a peer may have open on one connection to this node
 /// at once; QUIC flow control enforces it. Outgoing connections accept no streams at all.
