@@ -171,11 +171,14 @@ impl NodeCore {
         let claim = self.claim(step, &claim_id)?;
         let counter = format!("voucher/{}", claim.body().agency);
         let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
+        let action = Action::Booked { series: "K".into(), number };
+        // The number is taken only if the booking is: a refused booking leaves no gap in
+        // the agency's voucher series.
+        let status = self.decide(step, caller, claim_id, action)?;
         let mut batch = Batch::new();
         batch.insert(keys::meta(&counter), number.to_be_bytes().to_vec());
         step.write(&batch).map_err(unavailable)?;
-        let action = Action::Booked { series: "K".into(), number };
-        self.decide(step, caller, claim_id, action)
+        Ok(status)
     }
 
     /// Marks a claim paid today.
@@ -256,6 +259,22 @@ impl NodeCore {
             for receipt in claim.body().receipts() {
                 if step.ledger.claim_holding(&receipt).map_err(unavailable)? == Some(claim.id()) {
                     batch.remove(keys::held(&receipt));
+                }
+                // The SSC's index of claimed card payments lets go too, so that the
+                // receipt can go into a corrected claim.
+                let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&receipt).map_err(unavailable)?
+                else {
+                    continue;
+                };
+                for payment in &receipt.body().payments {
+                    if let Payment::Card { terminal, rrn, approval_code, .. } = payment {
+                        let key = keys::card(terminal, rrn, approval_code);
+                        let holder =
+                            step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))?;
+                        if holder.as_deref() == Some(claim.id().as_bytes().as_slice()) {
+                            batch.remove(key);
+                        }
+                    }
                 }
             }
         }

@@ -635,6 +635,61 @@ fn one_card_payment_claimed_twice_is_caught_and_rejected_by_the_ssc() {
 }
 
 #[test]
+fn a_card_receipt_in_a_claim_the_ssc_rejected_can_go_into_a_corrected_claim() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let receipt = net.push(card_receipt(1));
+    let first = net.claim("emp-1", &[receipt]);
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim: first, action: Action::Approved })
+        .unwrap();
+    let rejected = Action::Rejected { reason: "Fel kostnadsställe".into() };
+    net.ask("ssc", ssc_staff(), ClientRequest::Decide { claim: first, action: rejected }).unwrap();
+    assert_eq!(net.status_at("agency", first), Status::Rejected);
+
+    let corrected = net.claim("emp-1", &[receipt]);
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim: corrected, action: Action::Approved })
+        .unwrap();
+    assert_eq!(net.status_at("ssc", corrected), Status::Approved, "not a duplicate of the rejected claim");
+    assert_eq!(
+        net.ask("ssc", ssc_staff(), ClientRequest::Book { claim: corrected }),
+        Ok(ClientResponse::Status(Status::Booked))
+    );
+}
+
+#[test]
+fn a_refused_booking_takes_no_voucher_number() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let claims: Vec<RecordId> = (1..=2)
+        .map(|serial| {
+            let receipt = net.push(receipt(serial));
+            let claim = net.claim("emp-1", &[receipt]);
+            net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved })
+                .unwrap();
+            claim
+        })
+        .collect();
+    let book = |net: &mut Net, claim| net.ask("ssc", ssc_staff(), ClientRequest::Book { claim });
+    assert_eq!(book(&mut net, claims[0]), Ok(ClientResponse::Status(Status::Booked)));
+    assert!(book(&mut net, claims[0]).is_err(), "a booked claim is not booked again");
+    assert_eq!(book(&mut net, claims[1]), Ok(ClientResponse::Status(Status::Booked)));
+    let Ok(ClientResponse::Claim(view)) =
+        net.ask("ssc", ssc_staff(), ClientRequest::ShowClaim { claim: claims[1] })
+    else {
+        panic!()
+    };
+    let numbers: Vec<u64> = view
+        .events
+        .iter()
+        .filter_map(|event| match &event.body().action {
+            Action::Booked { number, .. } => Some(*number),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(numbers, vec![2], "the series has no gap");
+}
+
+#[test]
 fn a_receipt_cannot_be_in_two_live_claims_at_the_agency() {
     let mut net = Net::new();
     let receipt = net.push(receipt(1));
