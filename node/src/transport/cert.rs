@@ -3,8 +3,8 @@
 //! Profile (what [`node_certificate`] writes and [`key_of_certificate`] insists on):
 //! - subjectPublicKeyInfo: ed25519 (RFC 8410, OID 1.3.101.112, no parameters), the node key
 //!   that also signs its records;
-//! - subjectAltName: one DNS name, [`node_dns_name`] of that key; the subject's common name
-//!   is the same name;
+//! - subjectAltName: one DNS name, [`node_dns_name`] of that key; the subject is
+//!   CN=[`NODE_COMMON_NAME`] (verifiers do not read it);
 //! - self-signed with the same key; serial number from a hash of the key (rcgen's
 //!   default), so the certificate is deterministic for a given key;
 //! - validity 2020-01-01T00:00:00Z to 9999-12-31T23:59:59Z (RFC 5280's "no well-defined
@@ -23,6 +23,11 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
+
+/// The subject's common name. Not the node name: that has 66 characters, beyond X.520's
+/// 64 for a common name, which tools such as OpenSSL refuse to write. Verifiers do not
+/// read the subject.
+pub const NODE_COMMON_NAME: &str = "kvitt node";
 
 /// The DNS suffix of node names. `.invalid` (RFC 6761) never resolves: the name is a pin,
 /// never an address.
@@ -132,7 +137,7 @@ pub fn node_certificate(
     let mut params = rcgen::CertificateParams::new(vec![name.clone()])
         .map_err(|error| create(format!("name: {error}")))?;
     let mut subject = rcgen::DistinguishedName::new();
-    subject.push(rcgen::DnType::CommonName, name);
+    subject.push(rcgen::DnType::CommonName, NODE_COMMON_NAME);
     params.distinguished_name = subject;
     params.not_before = time::macros::datetime!(2020-01-01 00:00:00 UTC);
     params.not_after = time::macros::datetime!(9999-12-31 23:59:59 UTC);
