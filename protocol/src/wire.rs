@@ -11,7 +11,7 @@ use crate::cbor;
 use crate::error::{Error, ErrorCode, Result};
 use crate::id::{byte_string, RecordId};
 
-pub use crate::limits::MAX_RECORDS_PER_DELIVERY;
+pub use crate::limits::{MAX_DELIVERY_RECORD_BYTES, MAX_MESSAGE_BYTES, MAX_RECORDS_PER_DELIVERY};
 
 /// One request from a node to a peer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,8 +216,10 @@ impl Request {
         cbor::encode(self)
     }
 
-    /// Decodes a request, refusing non-canonical bytes and oversized deliveries.
+    /// Decodes a request, refusing non-canonical bytes and oversized messages and
+    /// deliveries.
     pub fn decode(bytes: &[u8]) -> Result<Request> {
+        check_message_size(bytes)?;
         let value = cbor::decode(bytes)?;
         let request: Request = cbor::from_value(&value)?;
         cbor::check_round_trip(&request, &value)?;
@@ -240,13 +242,26 @@ impl Response {
         cbor::encode(self)
     }
 
-    /// Decodes a response.
+    /// Decodes a response, refusing non-canonical bytes and oversized messages.
     pub fn decode(bytes: &[u8]) -> Result<Response> {
+        check_message_size(bytes)?;
         let value = cbor::decode(bytes)?;
         let response: Response = cbor::from_value(&value)?;
         cbor::check_round_trip(&response, &value)?;
         Ok(response)
     }
+}
+
+/// A message is refused from its size alone, before any decoding.
+fn check_message_size(bytes: &[u8]) -> Result<()> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(Error::new(
+            ErrorCode::RecordSize,
+            "",
+            format!("message of {} bytes, limit {MAX_MESSAGE_BYTES}", bytes.len()),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -393,6 +393,38 @@ fn records_per_delivery_at_the_limit_and_one_past() {
     failed(Request::decode(&bytes), ErrorCode::TooMany, "body.records", "one record more");
 }
 
+/// A delivery of `count` records of `total` bytes together (as equal as they divide).
+fn delivery(count: usize, total: usize) -> Vec<u8> {
+    let records = (0..count)
+        .map(|index| RecordBytes(vec![0xa0; total / count + usize::from(index < total % count)]))
+        .collect();
+    Request { directory_version: u64::MAX, body: RequestBody::Deliver { records } }.encode().unwrap()
+}
+
+#[test]
+fn a_message_is_refused_by_its_size_beyond_max_message_bytes() {
+    // The largest delivery a sender builds, MAX_DELIVERY_RECORD_BYTES of records in the
+    // most records allowed, still fits in a message: the sender's budget keeps the margin.
+    let fullest = delivery(MAX_RECORDS_PER_DELIVERY, MAX_DELIVERY_RECORD_BYTES);
+    assert!(fullest.len() <= MAX_MESSAGE_BYTES, "{} bytes", fullest.len());
+    assert!(Request::decode(&fullest).is_ok());
+    // One record of the rest of the room: exactly at the limit, then one byte over.
+    let room = MAX_MESSAGE_BYTES - delivery(1, 0).len();
+    let mut record = room;
+    let exact = loop {
+        let bytes = delivery(1, record);
+        match bytes.len().cmp(&MAX_MESSAGE_BYTES) {
+            std::cmp::Ordering::Equal => break bytes,
+            std::cmp::Ordering::Greater => record -= 1,
+            std::cmp::Ordering::Less => record += 1,
+        }
+    };
+    assert!(Request::decode(&exact).is_ok(), "a message of exactly MAX_MESSAGE_BYTES is accepted");
+    let over = delivery(1, record + 1);
+    assert_eq!(over.len(), MAX_MESSAGE_BYTES + 1);
+    failed(Request::decode(&over), ErrorCode::RecordSize, "", "one byte over MAX_MESSAGE_BYTES");
+}
+
 // ---------------------------------------------------------------------------------------
 // Texts: bytes of UTF-8, not characters.
 // ---------------------------------------------------------------------------------------

@@ -87,6 +87,8 @@ fn limits() -> Vec<(&'static str, i128)> {
         ("MAX_RECORD_BYTES", size(limits::MAX_RECORD_BYTES)),
         ("MAX_CBOR_DEPTH", size(limits::MAX_CBOR_DEPTH)),
         ("MAX_RECORDS_PER_DELIVERY", size(limits::MAX_RECORDS_PER_DELIVERY)),
+        ("MAX_MESSAGE_BYTES", size(limits::MAX_MESSAGE_BYTES)),
+        ("MAX_DELIVERY_RECORD_BYTES", size(limits::MAX_DELIVERY_RECORD_BYTES)),
         ("MAX_LINES_PER_RECEIPT", size(limits::MAX_LINES_PER_RECEIPT)),
         ("MAX_DISCOUNTS_PER_LINE", size(limits::MAX_DISCOUNTS_PER_LINE)),
         ("MAX_PAYMENTS_PER_RECEIPT", size(limits::MAX_PAYMENTS_PER_RECEIPT)),
