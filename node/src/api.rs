@@ -1,14 +1,18 @@
 //! The client API: HTTP/JSON on loopback for tills, employees, approvers and SSC staff.
 //!
-//! Every caller sends `Authorization: Bearer <token>`; the token (from config.toml) says
-//! who they are and in which role. Errors are RFC 9457 `application/problem+json` with
-//! the protocol's error code, the field path and whether to retry. Routes (spec/api.md):
+//! Every caller sends `Authorization: Bearer <token>` (the scheme in any case); the token
+//! (from config.toml) says who they are and in which role. The token is checked first, on
+//! every path and method, before a path id, query string or body is read. Every error,
+//! the HTTP layer's too (unknown route, wrong method, body over [`MAX_BODY_BYTES`], a query
+//! string or body that does not parse), is an RFC 9457 `application/problem+json` with the
+//! protocol's error code, the field path and whether to retry. Query parameters a route
+//! does not take are refused. Routes (spec/api.md):
 //!
 //! | method | path | who | does |
 //! |---|---|---|---|
 //! | POST | /v1/receipts | till | push a receipt (JSON), answer its id once durable |
 //! | GET | /v1/receipts | employee, approver, staff | receipts held (an employee sees their own) |
-//! | GET | /v1/records/{id} | anyone | one record, verified, with its CBOR |
+//! | GET | /v1/records/{id} | anyone, for what concerns them | one record, verified, with its CBOR |
 //! | POST | /v1/drafts | employee | open a claim draft |
 //! | POST | /v1/drafts/{number}/items | employee | add an item |
 //! | POST | /v1/drafts/{number}/submit | employee | sign and submit the claim |
@@ -19,12 +23,21 @@
 //! | GET | /v1/exceptions | staff, approver, operator | equivocation evidence, duplicates |
 //! | GET | /v1/directory | anyone | the signed directory in force |
 //! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
+//!
+//! Who may read which record (`GET /v1/records/{id}`) the core decides: operators, SSC
+//! staff and approvers any the node holds; an employee their receipts, their claims and
+//! those claims' events; a till the receipts its organisation sold. Others are answered
+//! `404` as if the node did not hold them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -52,11 +65,16 @@ struct ApiState {
 }
 
 /// The API's routes over a node.
+///
+/// Every request is authenticated first (the `authenticate` layer wraps every route, the
+/// fallback for unknown paths and the answer to a method a route lacks), so a request
+/// without a valid token is answered `401` whatever its path, query or body.
 pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
     let tokens = tokens
         .iter()
         .map(|token| (token.token.clone(), Caller { person: token.person.clone(), role: token.role }))
         .collect();
+    let state = ApiState { node, tokens: Arc::new(tokens) };
     Router::new()
         .route("/v1/receipts", post(push_receipt).get(list_receipts))
         .route("/v1/records/{id}", get(record))
@@ -72,8 +90,11 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/claims/{id}/pay", post(pay))
         .route("/v1/exceptions", get(exceptions))
         .route("/v1/directory", get(directory).put(install_directory))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(ApiState { node, tokens: Arc::new(tokens) })
+        .with_state(state)
 }
 
 /// An error as `application/problem+json`.
@@ -81,6 +102,15 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
 pub struct Problem {
     status: StatusCode,
     refusal: Refusal,
+}
+
+impl Problem {
+    /// A problem with a status of its own (not the one [`status_of`] gives its code).
+    fn with_status(status: StatusCode, code: RefusalCode, path: &str, message: impl Into<String>) -> Problem {
+        let mut refusal = Refusal::new(code, message);
+        refusal.path = path.into();
+        Problem { status, refusal }
+    }
 }
 
 impl IntoResponse for Problem {
@@ -94,7 +124,16 @@ impl IntoResponse for Problem {
             "path": self.refusal.path,
             "retry": self.refusal.retry,
         });
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let mut response =
+            (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string())
+                .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §11.6.1: a 401 names the scheme it wants.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
@@ -121,12 +160,21 @@ pub fn status_of(code: &str) -> StatusCode {
     }
 }
 
+/// The caller a request's `Authorization: Bearer <token>` names (RFC 9110 §11.6.2, RFC
+/// 6750 §2.1): the scheme in any case, one or more spaces, a token of this node.
 fn caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Problem> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    token.and_then(|token| state.tokens.get(token).cloned()).ok_or_else(|| Problem {
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim_start_matches(' '));
+    token.and_then(|token| state.tokens.get(token).cloned()).ok_or_else(unauthenticated)
+}
+
+/// `401` `auth.unauthenticated`.
+fn unauthenticated() -> Problem {
+    Problem {
         status: StatusCode::UNAUTHORIZED,
         refusal: Refusal {
             code: "auth.unauthenticated".into(),
@@ -134,23 +182,130 @@ fn caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Problem> {
             message: "send Authorization: Bearer <token> with a token from this node's config.toml".into(),
             retry: false,
         },
-    })
+    }
+}
+
+/// Authenticates every request before its route sees it: the caller goes into the
+/// request's extensions, where [`Authenticated`] finds it.
+async fn authenticate(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
+    match caller(&state, request.headers()) {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// The caller, as [`authenticate`] found them.
+struct Authenticated(Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Authenticated, Problem> {
+        parts.extensions.get::<Caller>().cloned().map(Authenticated).ok_or_else(unauthenticated)
+    }
 }
 
 fn bad_request(message: String) -> Problem {
     Problem::from(Refusal::new(RefusalCode::BadRequest, message))
 }
 
-fn parse_id(text: &str) -> Result<RecordId, Problem> {
+/// `request.invalid` about one query parameter, named in `path`.
+fn bad_parameter(name: &str, message: String) -> Problem {
+    Problem::with_status(StatusCode::BAD_REQUEST, RefusalCode::BadRequest, name, message)
+}
+
+/// A path segment the router extracted; one that is not UTF-8 once percent-decoded is
+/// refused.
+fn path_segment(segment: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    segment.map(|Path(text)| text).map_err(|rejection| bad_request(rejection.body_text()))
+}
+
+fn parse_id(segment: Result<Path<String>, PathRejection>) -> Result<RecordId, Problem> {
+    let text = path_segment(segment)?;
     text.parse().map_err(|_| bad_request(format!("{text:?} is not a record id (64 hex digits)")))
 }
 
-async fn ask(
-    state: &ApiState,
-    headers: &HeaderMap,
-    request: ClientRequest,
-) -> Result<ClientResponse, Problem> {
-    let caller = caller(state, headers)?;
+/// The request body, read whole: over [`MAX_BODY_BYTES`] it is refused `413`.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::with_status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                RefusalCode::BadRequest,
+                "",
+                format!("the request body is over the limit of {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            bad_request(format!("the request body could not be read: {}", rejection.body_text()))
+        }
+    })
+}
+
+/// The request body as UTF-8 text (JSON bodies).
+fn body_text(body: Result<Bytes, BytesRejection>) -> Result<String, Problem> {
+    let bytes = body_bytes(body)?;
+    String::from_utf8(bytes.to_vec()).map_err(|error| {
+        bad_request(format!(
+            "the request body is not UTF-8 (invalid byte at offset {})",
+            error.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// The query string's parameters, in order, as given.
+type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The parameters of a list route.
+struct ListParams {
+    employee: Option<String>,
+    limit: usize,
+}
+
+/// Reads the query string of a route that takes the parameters `known` (a subset of
+/// `employee` and `limit`); any other parameter, or one given twice, is refused.
+fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem> {
+    let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
+    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT };
+    let mut seen = BTreeSet::new();
+    for (name, value) in pairs {
+        if !known.contains(&name.as_str()) {
+            let takes = match known {
+                [] => "no query parameters".to_owned(),
+                known => format!("only {}", known.join(", ")),
+            };
+            return Err(bad_parameter(
+                &name,
+                format!("unknown query parameter {name:?}: this route takes {takes}"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(bad_parameter(&name, format!("query parameter {name:?} is given more than once")));
+        }
+        match name.as_str() {
+            "limit" => {
+                params.limit = value.parse().map_err(|_| {
+                    bad_parameter(
+                        "limit",
+                        format!("limit {value:?} is not a whole number of entries (0 or more)"),
+                    )
+                })?;
+            }
+            "employee" => params.employee = Some(value),
+            _ => {}
+        }
+    }
+    Ok(params)
+}
+
+/// Refuses any query parameter: the route takes none.
+fn no_params(query: QueryPairs) -> Result<(), Problem> {
+    query_params(query, &[]).map(|_| ())
+}
+
+async fn ask(state: &ApiState, caller: Caller, request: ClientRequest) -> Result<ClientResponse, Problem> {
     Ok(state.node.ask(caller, request).await?)
 }
 
@@ -167,25 +322,36 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Problem> 
     })
 }
 
+/// No route has this path.
+async fn no_route(uri: Uri) -> Problem {
+    Problem::from(Refusal::new(RefusalCode::NotFound, format!("no route {}", uri.path())))
+}
+
+/// The route exists, but not for this method (the router adds the `Allow` header).
+async fn wrong_method(method: Method, uri: Uri) -> Problem {
+    Problem::with_status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        RefusalCode::BadRequest,
+        "",
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
 async fn push_receipt(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    body: String,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let receipt: Receipt = parse_json(&body)?;
-    match ask(&state, &headers, ClientRequest::PushReceipt(Box::new(receipt))).await? {
+    no_params(query)?;
+    let receipt: Receipt = parse_json(&body_text(body)?)?;
+    match ask(&state, caller, ClientRequest::PushReceipt(Box::new(receipt))).await? {
         ClientResponse::Pushed { id, duplicate } => {
             let status = if duplicate { StatusCode::OK } else { StatusCode::CREATED };
             Ok((status, Json(json!({ "id": id, "duplicate": duplicate }))).into_response())
         }
         other => Err(unexpected(&other)),
     }
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    employee: Option<String>,
-    limit: Option<usize>,
 }
 
 /// A receipt as the API shows it.
@@ -198,14 +364,11 @@ struct ReceiptView<'a> {
 
 async fn list_receipts(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    let request = ClientRequest::ListReceipts {
-        employee: query.employee,
-        limit: query.limit.unwrap_or(DEFAULT_LIST_LIMIT),
-    };
-    match ask(&state, &headers, request).await? {
+    let ListParams { employee, limit } = query_params(query, &["employee", "limit"])?;
+    match ask(&state, caller, ClientRequest::ListReceipts { employee, limit }).await? {
         ClientResponse::Receipts(receipts) => {
             let views: Vec<ReceiptView<'_>> = receipts
                 .iter()
@@ -248,25 +411,36 @@ fn directory_json(response: ClientResponse) -> Result<Response, Problem> {
     }
 }
 
-async fn directory(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, Problem> {
-    directory_json(ask(&state, &headers, ClientRequest::Directory).await?)
+async fn directory(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    directory_json(ask(&state, caller, ClientRequest::Directory).await?)
 }
 
 /// The body is the signed directory's CBOR bytes, as `kvitt directory publish` writes them.
 async fn install_directory(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    directory_json(ask(&state, &headers, ClientRequest::InstallDirectory { bytes: body.to_vec() }).await?)
+    no_params(query)?;
+    let bytes = body_bytes(body)?.to_vec();
+    directory_json(ask(&state, caller, ClientRequest::InstallDirectory { bytes }).await?)
 }
 
 async fn record(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    match ask(&state, &headers, ClientRequest::Record(parse_id(&id)?)).await? {
+    let id = parse_id(id)?;
+    no_params(query)?;
+    match ask(&state, caller, ClientRequest::Record(id)).await? {
         ClientResponse::Record(record) => Ok(Json(record_json(&record)).into_response()),
         other => Err(unexpected(&other)),
     }
@@ -287,29 +461,37 @@ fn draft_response(response: ClientResponse) -> Result<Response, Problem> {
 
 async fn new_draft(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    body: String,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let NewDraft { purpose } = parse_json(&body)?;
-    draft_response(ask(&state, &headers, ClientRequest::NewClaim { purpose }).await?)
+    no_params(query)?;
+    let NewDraft { purpose } = parse_json(&body_text(body)?)?;
+    draft_response(ask(&state, caller, ClientRequest::NewClaim { purpose }).await?)
 }
 
 async fn add_item(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(number): Path<String>,
-    body: String,
+    Authenticated(caller): Authenticated,
+    number: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let item: ClaimItem = parse_json(&body)?;
-    draft_response(ask(&state, &headers, ClientRequest::AddItem { number, item: Box::new(item) }).await?)
+    let number = path_segment(number)?;
+    no_params(query)?;
+    let item: ClaimItem = parse_json(&body_text(body)?)?;
+    draft_response(ask(&state, caller, ClientRequest::AddItem { number, item: Box::new(item) }).await?)
 }
 
 async fn submit(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(number): Path<String>,
+    Authenticated(caller): Authenticated,
+    number: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    match ask(&state, &headers, ClientRequest::Submit { number }).await? {
+    let number = path_segment(number)?;
+    no_params(query)?;
+    match ask(&state, caller, ClientRequest::Submit { number }).await? {
         ClientResponse::Submitted { claim } => {
             Ok((StatusCode::CREATED, Json(json!({ "claim": claim }))).into_response())
         }
@@ -319,16 +501,11 @@ async fn submit(
 
 async fn list_claims(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    match ask(
-        &state,
-        &headers,
-        ClientRequest::ListClaims { limit: query.limit.unwrap_or(DEFAULT_LIST_LIMIT) },
-    )
-    .await?
-    {
+    let ListParams { limit, .. } = query_params(query, &["limit"])?;
+    match ask(&state, caller, ClientRequest::ListClaims { limit }).await? {
         ClientResponse::Claims(claims) => Ok(Json::<Vec<ClaimSummary>>(claims).into_response()),
         other => Err(unexpected(&other)),
     }
@@ -370,33 +547,46 @@ pub fn claim_json(view: &ClaimView) -> Value {
 
 async fn show_claim(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    match ask(&state, &headers, ClientRequest::ShowClaim { claim: parse_id(&id)? }).await? {
+    let claim = parse_id(id)?;
+    no_params(query)?;
+    match ask(&state, caller, ClientRequest::ShowClaim { claim }).await? {
         ClientResponse::Claim(view) => Ok(Json(claim_json(&view)).into_response()),
         other => Err(unexpected(&other)),
     }
 }
 
+/// A decision on the claim in the path: `request` makes the core's request of its id.
 async fn decide(
     state: &ApiState,
-    headers: &HeaderMap,
-    id: &str,
+    caller: Caller,
+    claim: RecordId,
     request: impl FnOnce(RecordId) -> ClientRequest,
 ) -> Result<Response, Problem> {
-    match ask(state, headers, request(parse_id(id)?)).await? {
+    match ask(state, caller, request(claim)).await? {
         ClientResponse::Status(status) => Ok(Json(json!({ "status": status })).into_response()),
         other => Err(unexpected(&other)),
     }
 }
 
+/// The claim id of a decision's path, once its query string is found empty.
+fn decision_claim(id: Result<Path<String>, PathRejection>, query: QueryPairs) -> Result<RecordId, Problem> {
+    let claim = parse_id(id)?;
+    no_params(query)?;
+    Ok(claim)
+}
+
 async fn approve(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    decide(&state, &headers, &id, |claim| ClientRequest::Decide { claim, action: Action::Approved }).await
+    let claim = decision_claim(id, query)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Decide { claim, action: Action::Approved }).await
 }
 
 #[derive(Deserialize)]
@@ -407,12 +597,14 @@ struct Reason {
 
 async fn reject(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: String,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let Reason { reason } = parse_json(&body)?;
-    decide(&state, &headers, &id, |claim| ClientRequest::Decide {
+    let claim = decision_claim(id, query)?;
+    let Reason { reason } = parse_json(&body_text(body)?)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Decide {
         claim,
         action: Action::Rejected { reason },
     })
@@ -421,40 +613,41 @@ async fn reject(
 
 async fn withdraw(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    decide(&state, &headers, &id, |claim| ClientRequest::Decide { claim, action: Action::Withdrawn }).await
+    let claim = decision_claim(id, query)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Decide { claim, action: Action::Withdrawn }).await
 }
 
 async fn book(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    decide(&state, &headers, &id, |claim| ClientRequest::Book { claim }).await
+    let claim = decision_claim(id, query)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Book { claim }).await
 }
 
 async fn pay(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    decide(&state, &headers, &id, |claim| ClientRequest::Pay { claim }).await
+    let claim = decision_claim(id, query)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Pay { claim }).await
 }
 
 async fn exceptions(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
 ) -> Result<Response, Problem> {
-    match ask(
-        &state,
-        &headers,
-        ClientRequest::Exceptions { limit: query.limit.unwrap_or(DEFAULT_LIST_LIMIT) },
-    )
-    .await?
-    {
+    let ListParams { limit, .. } = query_params(query, &["limit"])?;
+    match ask(&state, caller, ClientRequest::Exceptions { limit }).await? {
         ClientResponse::Exceptions(list) => {
             let list: Vec<Value> =
                 list.into_iter().map(|(id, why)| json!({ "id": id, "why": why })).collect();

@@ -409,7 +409,14 @@ impl NodeCore {
             ClientRequest::PushReceipt(receipt) => self.push_receipt(step, caller, *receipt),
             ClientRequest::ListReceipts { employee, limit } => {
                 let employee = match caller.role {
-                    CallerRole::Employee => Some(caller.person.clone()),
+                    // An employee lists their own receipts; naming another is refused, not
+                    // quietly answered with their own.
+                    CallerRole::Employee => match employee {
+                        Some(other) if other != caller.person => {
+                            return Err(forbidden(caller, &format!("list the receipts of {other:?}")))
+                        }
+                        _ => Some(caller.person.clone()),
+                    },
                     CallerRole::Approver | CallerRole::Operator | CallerRole::SscStaff => employee,
                     CallerRole::Till => return Err(forbidden(caller, "list receipts")),
                 };
@@ -425,10 +432,40 @@ impl NodeCore {
                 }
                 Ok(ClientResponse::Receipts(receipts))
             }
-            ClientRequest::Record(id) => match step.ledger.record(&id).map_err(unavailable)? {
-                Some(record) => Ok(ClientResponse::Record(Box::new(record))),
-                None => Err(Refusal::new(RefusalCode::NotFound, format!("no record {id}"))),
-            },
+            ClientRequest::Record(id) => {
+                // Staff read every record the node holds; an employee only their receipts,
+                // their claims and their claims' events; a till only receipts its own
+                // organisation sold. A record the caller may not read is answered as one the
+                // node does not hold, so as not to reveal that it exists.
+                fn employees_claim(claim: &kvitt_protocol::claim::Claim, org: &str, caller: &Caller) -> bool {
+                    claim.agency == org && claim.claimant == caller.person
+                }
+                let not_found = || Refusal::new(RefusalCode::NotFound, format!("no record {id}"));
+                let record = step.ledger.record(&id).map_err(unavailable)?.ok_or_else(not_found)?;
+                let org = self.identity.org.as_str();
+                let readable = match (caller.role, &record) {
+                    (CallerRole::Operator | CallerRole::SscStaff | CallerRole::Approver, _) => true,
+                    (CallerRole::Till, AnyRecord::Receipt(receipt)) => receipt.body().merchant.org == org,
+                    (CallerRole::Employee, AnyRecord::Receipt(receipt)) => {
+                        let buyer = &receipt.body().buyer;
+                        buyer.agency == org && buyer.employee.as_deref() == Some(caller.person.as_str())
+                    }
+                    (CallerRole::Employee, AnyRecord::Claim(claim)) => {
+                        employees_claim(claim.body(), org, caller)
+                    }
+                    (CallerRole::Employee, AnyRecord::ClaimEvent(event)) => {
+                        match step.ledger.record(&event.body().claim).map_err(unavailable)? {
+                            Some(AnyRecord::Claim(claim)) => employees_claim(claim.body(), org, caller),
+                            _ => false,
+                        }
+                    }
+                    (CallerRole::Till | CallerRole::Employee, _) => false,
+                };
+                if !readable {
+                    return Err(not_found());
+                }
+                Ok(ClientResponse::Record(Box::new(record)))
+            }
             ClientRequest::NewClaim { purpose } => {
                 self.new_draft(step, caller, purpose).map(|draft| ClientResponse::Draft(Box::new(draft)))
             }
@@ -444,8 +481,14 @@ impl NodeCore {
             ClientRequest::Book { claim } => self.book(step, caller, claim).map(ClientResponse::Status),
             ClientRequest::Pay { claim } => self.pay(step, caller, claim).map(ClientResponse::Status),
             ClientRequest::ShowClaim { claim } => {
+                if caller.role == CallerRole::Till {
+                    return Err(forbidden(caller, "read claims"));
+                }
                 let view = self.claim_view(step, &claim)?;
-                if caller.role == CallerRole::Employee && view.claim.body().claimant != caller.person {
+                let body = view.claim.body();
+                if caller.role == CallerRole::Employee
+                    && (body.claimant != caller.person || body.agency != self.identity.org)
+                {
                     return Err(Refusal::new(
                         RefusalCode::NotFound,
                         format!("no claim {claim} of {}", caller.person),
@@ -491,12 +534,17 @@ impl NodeCore {
             return Err(forbidden(caller, "list claims"));
         }
         let mut summaries = Vec::new();
+        if limit == 0 {
+            return Ok(summaries);
+        }
         for state in step.ledger.claim_states(crate::ledger::MAX_SCAN_ENTRIES).map_err(unavailable)? {
             let Some(AnyRecord::Claim(claim)) = step.ledger.record(&state.claim).map_err(unavailable)? else {
                 continue;
             };
             let body = claim.body();
-            if caller.role == CallerRole::Employee && body.claimant != caller.person {
+            if caller.role == CallerRole::Employee
+                && (body.claimant != caller.person || body.agency != self.identity.org)
+            {
                 continue;
             }
             summaries.push(ClaimSummary {

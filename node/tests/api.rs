@@ -1,0 +1,440 @@
+//! The client API over HTTP, as spec/api.md describes it: authentication before anything
+//! else, every error a problem document, who may read which record, and query strings.
+//! Three real nodes (merchant, agency, SSC), each a core with its driver and group commit,
+//! joined by the in-process link, each serving the API on a loopback port.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{AGENCY_ORG, MERCHANT_ORG, SSC_ORG};
+use kvitt_node::api::MAX_BODY_BYTES;
+use kvitt_node::config::TokenConfig;
+use kvitt_node::core::{CallerRole, CoreConfig, Identity, NodeCore, RetryPolicy};
+use kvitt_node::local_link::LocalNetwork;
+use kvitt_node::store::group_commit::GroupCommit;
+use kvitt_node::store::{MemoryStore, Store};
+use kvitt_protocol::directory::MemberRole;
+use kvitt_protocol::Signed;
+use serde_json::{json, Value};
+
+/// Who holds a token at which node: (node, token, person, role).
+const TOKENS: [(&str, &str, &str, CallerRole); 8] = [
+    ("merchant", "till-token", "kassa-1", CallerRole::Till),
+    ("merchant", "merchant-operator-token", "olle", CallerRole::Operator),
+    ("agency", "employee-token", "emp-17", CallerRole::Employee),
+    ("agency", "other-employee-token", "emp-42", CallerRole::Employee),
+    ("agency", "approver-token", "chef-cecilia", CallerRole::Approver),
+    ("agency", "operator-token", "olof", CallerRole::Operator),
+    ("agency", "agency-till-token", "kassa-9", CallerRole::Till),
+    ("ssc", "staff-token", "ssc-greta", CallerRole::SscStaff),
+];
+
+/// Most polls of a condition that depends on delivery between nodes (50 ms apart).
+const MAX_POLLS: usize = 200;
+
+/// The seven members of every problem document.
+const PROBLEM_MEMBERS: [&str; 7] = ["type", "title", "status", "detail", "code", "path", "retry"];
+
+fn tokens_of(node: &str) -> Vec<TokenConfig> {
+    TOKENS
+        .iter()
+        .filter(|(at, ..)| *at == node)
+        .map(|(_, token, person, role)| TokenConfig {
+            token: (*token).into(),
+            person: (*person).into(),
+            role: *role,
+        })
+        .collect()
+}
+
+/// An answer of the API: status, content type, `Allow`/`WWW-Authenticate` headers, body.
+struct Answer {
+    status: u16,
+    content_type: String,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let body = String::from_utf8_lossy(&self.body);
+        write!(f, "{} {:?} {:?} {body}", self.status, self.content_type, self.headers)
+    }
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| panic!("not JSON ({error}): {self:?}"))
+    }
+
+    /// Asserts a problem document with `status` and `code`, all members present; the body.
+    fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.content_type, "application/problem+json", "{self:?}");
+        let problem = self.json();
+        for member in PROBLEM_MEMBERS {
+            assert!(problem.get(member).is_some(), "{member} missing from {problem}");
+        }
+        assert_eq!(problem["code"], code, "{problem}");
+        assert_eq!(problem["status"], status, "{problem}");
+        problem
+    }
+
+    /// Asserts a `200` JSON answer; its body.
+    fn ok(&self) -> Value {
+        assert_eq!(self.status, 200, "{self:?}");
+        self.json()
+    }
+}
+
+/// Three running nodes and where their APIs listen.
+struct Network {
+    apis: BTreeMap<&'static str, SocketAddr>,
+    agent: ureq::Agent,
+    // Dropped last: the nodes run on it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Network {
+    fn start() -> Network {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let apis = runtime.block_on(async {
+            let link = LocalNetwork::new();
+            let mut apis = BTreeMap::new();
+            for (party, org, role) in [
+                ("merchant", MERCHANT_ORG, MemberRole::Merchant),
+                ("agency", AGENCY_ORG, MemberRole::Agency),
+                ("ssc", SSC_ORG, MemberRole::Ssc),
+            ] {
+                let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+                let commit = Arc::new(GroupCommit::start(Arc::clone(&store)).unwrap());
+                let identity = Identity { signing_key: common::key(party), org: org.into(), role };
+                let config = CoreConfig {
+                    operator: common::public("ssc"),
+                    retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
+                    delivery_batch: 256,
+                    seed: 1,
+                };
+                let core = NodeCore::start(identity, config, common::directory(), store).unwrap();
+                let (handle, inbox) =
+                    kvitt_node::runtime::spawn(core, commit, link.endpoint(common::public(party)));
+                link.attach(common::public(party), inbox);
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                apis.insert(party, listener.local_addr().unwrap());
+                let router = kvitt_node::api::router(handle, &tokens_of(party));
+                tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+            }
+            apis
+        });
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .allow_non_standard_methods(true)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .proxy(None)
+            .build()
+            .into();
+        Network { apis, agent, _runtime: runtime }
+    }
+
+    /// `METHOD path` at `node` with an `Authorization` header (if any) and a body (if any).
+    fn call(
+        &self,
+        node: &str,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Answer {
+        let mut request =
+            ureq::http::Request::builder().method(method).uri(format!("http://{}{path}", self.apis[node]));
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        let result = match body {
+            Some(body) => self.agent.run(request.body(body).unwrap()),
+            None => self.agent.run(request.body(()).unwrap()),
+        };
+        let response = result.unwrap_or_else(|error| panic!("{method} {path}: {error}"));
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned()
+        };
+        let content_type = header("content-type");
+        let headers = ["allow", "www-authenticate"]
+            .into_iter()
+            .filter(|name| response.headers().contains_key(*name))
+            .map(|name| (name.to_owned(), header(name)))
+            .collect();
+        let body = response.into_body().read_to_vec().unwrap();
+        Answer { status, content_type, headers, body }
+    }
+
+    /// `GET path` at `node` with `token`.
+    fn get(&self, node: &str, token: &str, path: &str) -> Answer {
+        self.call(node, "GET", path, Some(&format!("Bearer {token}")), None)
+    }
+
+    /// `POST path` at `node` with `token` and a JSON body (or none).
+    fn post(&self, node: &str, token: &str, path: &str, body: Option<Value>) -> Answer {
+        let body = body.map(|body| serde_json::to_vec(&body).unwrap());
+        self.call(node, "POST", path, Some(&format!("Bearer {token}")), body)
+    }
+
+    /// The till pushes the hotel receipt with `serial`, bought by `employee`; its id.
+    fn push_receipt(&self, serial: u64, employee: Option<&str>) -> String {
+        let mut receipt = common::receipt_body(serial);
+        receipt.buyer.employee = employee.map(str::to_owned);
+        let answer = self.post(
+            "merchant",
+            "till-token",
+            "/v1/receipts",
+            Some(serde_json::to_value(&receipt).unwrap()),
+        );
+        assert_eq!(answer.status, 201, "{answer:?}");
+        answer.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until the agency holds record `id`.
+    fn await_at_agency(&self, id: &str) {
+        for _ in 0..MAX_POLLS {
+            if self.get("agency", "operator-token", &format!("/v1/records/{id}")).status == 200 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("record {id} at the agency: not within {MAX_POLLS} polls");
+    }
+
+    /// emp-17 opens a draft, adds `receipt` and submits it; the claim's id.
+    fn submit_claim(&self, receipt: &str) -> String {
+        let draft =
+            self.post("agency", "employee-token", "/v1/drafts", Some(json!({ "purpose": "Konferens" })));
+        let number = draft.ok()["number"].as_str().unwrap().to_owned();
+        let item = json!({
+            "kind": "receipt",
+            "receipt": receipt,
+            "business_purpose": "Logi",
+            "amount": common::receipt_body(1).total,
+            "booking": { "account": 5831, "cost_center": "CC-100" },
+        });
+        self.post("agency", "employee-token", &format!("/v1/drafts/{number}/items"), Some(item)).ok();
+        let submitted = self.post("agency", "employee-token", &format!("/v1/drafts/{number}/submit"), None);
+        assert_eq!(submitted.status, 201, "{submitted:?}");
+        submitted.json()["claim"].as_str().unwrap().to_owned()
+    }
+}
+
+const SOME_ID: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[test]
+fn authentication_comes_before_bodies_ids_queries_and_routes() {
+    let network = Network::start();
+    let not_utf8 = vec![0xff, 0xfe, b'{'];
+    let requests: [(&str, &str, &str, Option<Vec<u8>>); 14] = [
+        ("merchant", "POST", "/v1/receipts", Some(b"not json".to_vec())),
+        ("merchant", "POST", "/v1/receipts", Some(not_utf8.clone())),
+        ("agency", "POST", "/v1/drafts", Some(b"{\"purpose\": 5}".to_vec())),
+        ("agency", "POST", "/v1/drafts/2026-000001/items", Some(b"{}".to_vec())),
+        ("agency", "GET", "/v1/records/zz", None),
+        ("agency", "GET", "/v1/records/%FF%FE", None),
+        ("agency", "GET", "/v1/claims/zz", None),
+        ("agency", "POST", "/v1/claims/zz/reject", Some(b"{\"why\": 1}".to_vec())),
+        ("ssc", "POST", "/v1/claims/zz/book", None),
+        ("agency", "GET", "/v1/receipts?limit=abc", None),
+        ("agency", "GET", "/v1/claims?employee=emp-17", None),
+        ("ssc", "PUT", "/v1/directory", Some(b"not cbor".to_vec())),
+        ("agency", "GET", "/v1/nowhere", None),
+        ("agency", "DELETE", "/v1/receipts", None),
+    ];
+    for (node, method, path, body) in requests {
+        for authorization in [None, Some("Bearer no-such-token"), Some("Basic dGlsbDp0aWxs"), Some("Bearer")]
+        {
+            let answer = network.call(node, method, path, authorization, body.clone());
+            let problem = answer.problem(401, "auth.unauthenticated");
+            assert_eq!(problem["retry"], false);
+            assert_eq!(
+                answer.headers.get("www-authenticate").map(String::as_str),
+                Some("Bearer"),
+                "{answer:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_bearer_scheme_is_case_insensitive() {
+    let network = Network::start();
+    for authorization in
+        ["Bearer employee-token", "bearer employee-token", "BEARER employee-token", "Bearer  employee-token"]
+    {
+        let answer = network.call("agency", "GET", "/v1/claims", Some(authorization), None);
+        assert_eq!(answer.ok(), json!([]), "{authorization:?}");
+    }
+    for authorization in
+        ["Bearer employee-token-x", "Bearer EMPLOYEE-TOKEN", "Beareremployee-token", "employee-token"]
+    {
+        let answer = network.call("agency", "GET", "/v1/claims", Some(authorization), None);
+        answer.problem(401, "auth.unauthenticated");
+    }
+}
+
+#[test]
+fn every_error_is_a_problem_document() {
+    let network = Network::start();
+    let bearer = Some("Bearer employee-token");
+
+    let too_large = vec![b' '; MAX_BODY_BYTES + 1];
+    let answer = network.call("agency", "POST", "/v1/drafts", bearer, Some(too_large));
+    let problem = answer.problem(413, "request.invalid");
+    assert!(problem["detail"].as_str().unwrap().contains(&MAX_BODY_BYTES.to_string()), "{problem}");
+
+    let answer = network.call("agency", "POST", "/v1/drafts", bearer, Some(vec![b'"', 0xff, b'"']));
+    answer.problem(400, "request.invalid");
+
+    let answer = network.call("agency", "GET", "/v1/receipts?limit=abc", bearer, None);
+    let problem = answer.problem(400, "request.invalid");
+    assert_eq!(problem["path"], "limit");
+    let answer = network.call("agency", "GET", "/v1/claims?limit=-1", bearer, None);
+    assert_eq!(answer.problem(400, "request.invalid")["path"], "limit");
+
+    let answer = network.call("agency", "GET", "/v1/records/%FF%FE", bearer, None);
+    answer.problem(400, "request.invalid");
+
+    let problem =
+        network.call("agency", "GET", "/v1/nowhere", bearer, None).problem(404, "request.not_found");
+    assert_eq!(problem["detail"], "no route /v1/nowhere");
+    for path in ["/v2/receipts", "/", "/v1/claims/x/y/z"] {
+        let answer = network.call("agency", "GET", path, bearer, None);
+        answer.problem(404, "request.not_found");
+    }
+
+    let answer = network.call("agency", "DELETE", "/v1/receipts", bearer, None);
+    assert_eq!(answer.problem(405, "request.invalid")["detail"], "/v1/receipts does not take DELETE");
+    assert_eq!(answer.headers.get("allow").map(String::as_str), Some("POST,GET,HEAD"));
+    let answer = network.call("agency", "GET", "/v1/drafts", bearer, None);
+    answer.problem(405, "request.invalid");
+
+    // What the node decides was a problem document already, and still is.
+    let answer = network.call("agency", "POST", "/v1/drafts", bearer, Some(b"{\"purpose\": 5}".to_vec()));
+    assert_eq!(answer.problem(422, "schema.field")["path"], "purpose");
+}
+
+#[test]
+fn records_are_read_only_by_those_they_concern() {
+    let network = Network::start();
+    let theirs = network.push_receipt(1, Some("emp-17"));
+    let others = network.push_receipt(2, Some("emp-42"));
+    let nobodys = network.push_receipt(3, None);
+    for id in [&theirs, &others, &nobodys] {
+        network.await_at_agency(id);
+    }
+    let claim = network.submit_claim(&theirs);
+    let shown = network.get("agency", "employee-token", &format!("/v1/claims/{claim}")).ok();
+    let event = shown["events"][0]["id"].as_str().unwrap().to_owned();
+    // A directory record in the ledgers: the operators install version 2.
+    let mut newer = common::directory().body().clone();
+    newer.version = 2;
+    let newer = Signed::sign(newer, &common::key("ssc")).unwrap();
+    for (node, token) in [("agency", "operator-token"), ("merchant", "merchant-operator-token")] {
+        let bearer = format!("Bearer {token}");
+        let installed =
+            network.call(node, "PUT", "/v1/directory", Some(&bearer), Some(newer.bytes().to_vec()));
+        assert_eq!(installed.ok()["installed"], true);
+    }
+    let directory = newer.id().to_string();
+
+    let record = |node: &str, token: &str, id: &str| network.get(node, token, &format!("/v1/records/{id}"));
+    // emp-17 reads their receipt, their claim and its event, nothing else.
+    assert_eq!(record("agency", "employee-token", &theirs).ok()["type"], "receipt");
+    assert_eq!(record("agency", "employee-token", &claim).ok()["type"], "claim");
+    assert_eq!(record("agency", "employee-token", &event).ok()["type"], "claim_event");
+    for id in [&others, &nobodys, &directory, &SOME_ID.to_owned()] {
+        let problem = record("agency", "employee-token", id).problem(404, "request.not_found");
+        assert!(problem["detail"].as_str().unwrap().contains(id.as_str()), "{problem}");
+    }
+    // emp-42 reads only their own receipt: not emp-17's, nor emp-17's claim or event.
+    assert_eq!(record("agency", "other-employee-token", &others).ok()["type"], "receipt");
+    for id in [&theirs, &nobodys, &claim, &event, &directory] {
+        record("agency", "other-employee-token", id).problem(404, "request.not_found");
+    }
+    network
+        .get("agency", "other-employee-token", &format!("/v1/claims/{claim}"))
+        .problem(404, "request.not_found");
+    // Approvers and operators read everything the node holds.
+    for token in ["approver-token", "operator-token"] {
+        for id in [&theirs, &others, &nobodys, &claim, &event, &directory] {
+            assert_eq!(record("agency", token, id).ok()["id"], id.as_str());
+        }
+    }
+    // A till reads the receipts of its node, nothing else.
+    assert_eq!(record("merchant", "till-token", &theirs).ok()["type"], "receipt");
+    assert_eq!(record("merchant", "merchant-operator-token", &directory).ok()["type"], "directory");
+    record("merchant", "till-token", &directory).problem(404, "request.not_found");
+    // A till token on an agency node reads no receipt the agency bought.
+    for id in [&theirs, &claim, &event, &directory] {
+        record("agency", "agency-till-token", id).problem(404, "request.not_found");
+    }
+    // … and no claim at all, listed or shown.
+    network.get("agency", "agency-till-token", &format!("/v1/claims/{claim}")).problem(403, "auth.forbidden");
+    network.get("merchant", "till-token", &format!("/v1/claims/{SOME_ID}")).problem(403, "auth.forbidden");
+    network.get("agency", "agency-till-token", "/v1/claims").problem(403, "auth.forbidden");
+}
+
+#[test]
+fn query_parameters_are_checked_and_limit_0_lists_nothing() {
+    let network = Network::start();
+    let receipt = network.push_receipt(1, Some("emp-17"));
+    network.await_at_agency(&receipt);
+    let claim = network.submit_claim(&receipt);
+
+    let refused = [
+        ("/v1/claims?employee=emp-42", "employee"),
+        ("/v1/claims?limit=1&limit=2", "limit"),
+        ("/v1/receipts?employe=emp-17", "employe"),
+        ("/v1/exceptions?employee=emp-17", "employee"),
+        ("/v1/directory?version=2", "version"),
+    ];
+    for (path, parameter) in refused {
+        let problem = network.get("agency", "approver-token", path).problem(400, "request.invalid");
+        assert_eq!(problem["path"], parameter, "{path}: {problem}");
+        if path == "/v1/claims?employee=emp-42" {
+            let detail = "unknown query parameter \"employee\": this route takes only limit";
+            assert_eq!(problem["detail"], detail);
+        }
+        assert!(problem["detail"].as_str().unwrap().contains(parameter), "{problem}");
+    }
+    let problem = network
+        .get("agency", "approver-token", &format!("/v1/records/{claim}?full=1"))
+        .problem(400, "request.invalid");
+    assert_eq!(problem["path"], "full");
+    let problem = network
+        .get("agency", "approver-token", &format!("/v1/claims/{claim}?x"))
+        .problem(400, "request.invalid");
+    assert_eq!(problem["path"], "x");
+
+    for token in ["employee-token", "approver-token", "operator-token"] {
+        assert_eq!(network.get("agency", token, "/v1/claims?limit=0").ok(), json!([]), "{token}");
+        assert_eq!(network.get("agency", token, "/v1/receipts?limit=0").ok(), json!([]), "{token}");
+        assert_eq!(network.get("agency", token, "/v1/claims?limit=1").ok().as_array().unwrap().len(), 1);
+        assert_eq!(network.get("agency", token, "/v1/receipts?limit=1").ok().as_array().unwrap().len(), 1);
+    }
+    assert_eq!(network.get("agency", "approver-token", "/v1/exceptions?limit=0").ok(), json!([]));
+    let listed = network.get("agency", "approver-token", "/v1/receipts?employee=emp-17&limit=5").ok();
+    assert_eq!(listed[0]["id"], receipt.as_str());
+    assert_eq!(network.get("agency", "approver-token", "/v1/receipts?employee=emp-42").ok(), json!([]));
+
+    // An employee lists their own receipts; naming another employee is refused, not ignored.
+    assert_eq!(
+        network.get("agency", "employee-token", "/v1/receipts?employee=emp-17").ok()[0]["id"],
+        receipt.as_str()
+    );
+    network
+        .get("agency", "other-employee-token", "/v1/receipts?employee=emp-17")
+        .problem(403, "auth.forbidden");
+}
