@@ -50,17 +50,38 @@ fn sorted(value: Value) -> Value {
     match value {
         Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
         Value::Map(entries) => {
-            let mut keyed: Vec<(Vec<u8>, Value, Value)> = entries
-                .into_iter()
-                .map(|(key, item)| {
-                    let key = sorted(key);
-                    (encode_value(&key), key, sorted(item))
-                })
-                .collect();
-            keyed.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Map(keyed.into_iter().map(|(_, key, item)| (key, item)).collect())
+            let mut entries: Vec<(Value, Value)> =
+                entries.into_iter().map(|(key, item)| (sorted(key), sorted(item))).collect();
+            entries.sort_by(|(a, _), (b, _)| canonical_order(a, b));
+            Value::Map(entries)
         }
         other => other,
+    }
+}
+
+/// The order of two map keys in deterministic encoding: by the bytes of their encodings.
+/// Two texts (the usual keys) compare without encoding them: a text's encoding is a head
+/// that grows with its length, then its bytes, so shorter first, then bytewise.
+fn canonical_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Text(a), Value::Text(b)) => {
+            a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+        }
+        _ => encode_value(a).cmp(&encode_value(b)),
+    }
+}
+
+/// Whether every map in `value` has its keys in strictly increasing deterministic order.
+fn in_canonical_order(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.iter().all(in_canonical_order),
+        Value::Map(entries) => {
+            entries.windows(2).all(|pair| match pair {
+                [(a, _), (b, _)] => canonical_order(a, b).is_lt(),
+                _ => true,
+            }) && entries.iter().all(|(key, item)| in_canonical_order(key) && in_canonical_order(item))
+        }
+        _ => true,
     }
 }
 
@@ -104,7 +125,9 @@ pub fn decode(bytes: &[u8]) -> Result<Value> {
         return Err(forbidden());
     }
     check_no_duplicate_keys(&value, &Position::Root)?;
-    if encode_value(&sorted(value.clone())) != bytes {
+    // Sorted keys and an encoding equal to the input: shortest heads and definite lengths
+    // are all the encoder writes, so that is the deterministic encoding.
+    if !in_canonical_order(&value) || encode_value(&value) != bytes {
         return Err(Error::new(
             ErrorCode::NonCanonical,
             "",
