@@ -292,6 +292,20 @@ async fn buy(
                 card,
             );
             bought.push((push(report, &cast.travel, taxi).await?, 5800));
+            // Lunch with the conference, served: 12 %.
+            let lunch = receipt(
+                &cast.hotel,
+                "Stockholm",
+                ("REST-1", next("REST-1")),
+                "2026-05-04T12:05:00+02:00",
+                buyer,
+                vec![
+                    line("Dagens lunch", "restaurant", 1000, 13_500, 1200),
+                    line("Kaffe", "restaurant", 1000, 3_500, 1200),
+                ],
+                card,
+            );
+            bought.push((push(report, &cast.hotel, lunch).await?, 5800));
             // Evening: dinner with wine, then the hotel.
             let dinner = receipt(
                 &cast.hotel,
@@ -338,6 +352,17 @@ async fn buy(
                 );
                 bought.push((push(report, &cast.travel, ride).await?, 5800));
             }
+            // The next afternoon: the train home.
+            let home = receipt(
+                &cast.travel,
+                "Stockholm",
+                ("SJ-WEB", next("SJ-WEB")),
+                "2026-05-05T16:10:00+02:00",
+                buyer,
+                vec![line("Tåg Stockholm–Göteborg", "passenger_transport", 1000, 79_500, 600)],
+                card,
+            );
+            bought.push((push(report, &cast.travel, home).await?, 5800));
             let entries = bought.into_iter().map(|(id, account)| Claimable::swedish(id, account)).collect();
             purchases.by_employee.insert((agency_index, (*person).to_owned()), entries);
         }
