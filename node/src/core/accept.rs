@@ -72,7 +72,7 @@ impl NodeCore {
             }
         }
         let mut batch = Batch::new();
-        self.index(step, record, &mut batch)?;
+        self.index(step, peer, record, &mut batch)?;
         put_record(&mut batch, record);
         if let Some(slot) = Slot::of(record) {
             batch.insert(keys::slot(&slot), id.as_bytes().to_vec());
@@ -192,7 +192,13 @@ impl NodeCore {
     }
 
     /// The index entries (and checks that need the ledger) of an accepted record.
-    fn index(&mut self, step: &mut Step, record: &AnyRecord, batch: &mut Batch) -> Result<(), Refusal> {
+    fn index(
+        &mut self,
+        step: &mut Step,
+        peer: &Member,
+        record: &AnyRecord,
+        batch: &mut Batch,
+    ) -> Result<(), Refusal> {
         match record {
             AnyRecord::Receipt(receipt) => {
                 let body = receipt.body();
@@ -211,15 +217,30 @@ impl NodeCore {
             AnyRecord::Claim(claim) => {
                 let body = claim.body();
                 for receipt in body.receipts() {
-                    if !step.ledger.contains(&receipt).map_err(super::unavailable)? {
-                        return Err(Refusal::new(
-                            RefusalCode::UnknownRecord,
-                            format!(
+                    match step.ledger.record(&receipt).map_err(super::unavailable)? {
+                        Some(AnyRecord::Receipt(held)) if held.body().buyer.agency == body.agency => {}
+                        Some(AnyRecord::Receipt(held)) => {
+                            return Err(Refusal::new(
+                                RefusalCode::Forbidden,
+                                format!(
+                                    "claim {} of {} attaches receipt {}, bought by {}",
+                                    body.number,
+                                    body.agency,
+                                    receipt.short(),
+                                    held.body().buyer.agency
+                                ),
+                            ))
+                        }
+                        _ => {
+                            return Err(Refusal::new(
+                                RefusalCode::UnknownRecord,
+                                format!(
                                 "claim {} attaches receipt {}, which this node does not hold; send it first",
                                 body.number,
                                 receipt.short()
                             ),
-                        ));
+                            ))
+                        }
                     }
                 }
                 batch.insert(keys::claim_number(&body.agency, &body.number), claim.id().as_bytes().to_vec());
@@ -237,6 +258,24 @@ impl NodeCore {
                         format!("event for claim {}, which this node does not hold", claim_id.short()),
                     ));
                 };
+                // An agency's events are about its own claims; an SSC's, about claims of
+                // the agencies it serves (authorize checked which SSC), and at an agency,
+                // about that agency's claims.
+                let agency = claim.body().agency.as_str();
+                let concerned = match peer.role {
+                    MemberRole::Agency => peer.org == agency,
+                    _ => self.identity.role != MemberRole::Agency || self.identity.org == agency,
+                };
+                if !concerned {
+                    return Err(Refusal::new(
+                        RefusalCode::Forbidden,
+                        format!(
+                            "{} may not deliver an event of {agency}'s claim {}",
+                            peer.org,
+                            claim_id.short()
+                        ),
+                    ));
+                }
                 let next = state.apply(claim.body(), event).map_err(|error| Refusal::invalid(&error))?;
                 self.event_writes(step, &claim, event, &next, batch)?;
                 // Written before what follows, which reads the new state.
@@ -261,6 +300,12 @@ impl NodeCore {
                 holder.short()
             ),
         );
+        // One piece of evidence per pair: a peer that sends the same conflicting record
+        // again must not make the node sign (and store) new evidence each time.
+        let pair = keys::meta(&format!("evidence/{holder}/{}", record.id()));
+        if !matches!(step.ledger.store().get(&pair), Ok(None)) {
+            return refusal;
+        }
         let held = match step.ledger.record(&holder) {
             Ok(Some(held)) => held,
             _ => return refusal,
@@ -273,6 +318,7 @@ impl NodeCore {
                 let mut batch = Batch::new();
                 put_record(&mut batch, &evidence);
                 batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
+                batch.insert(pair, evidence.id().as_bytes().to_vec());
                 if step.write(&batch).is_ok() {
                     tracing::warn!(evidence = %evidence.id().short(), signer = %record.signer().short(), "equivocation caught; evidence stored");
                 }

@@ -481,6 +481,28 @@ fn deliveries_are_split_to_stay_within_the_message_limit() {
     );
 }
 
+#[test]
+fn a_conflicting_record_sent_again_later_yields_one_piece_of_evidence() {
+    let mut net = Net::new();
+    let first = Signed::sign(receipt(1), &key("merchant")).unwrap();
+    let mut other = receipt(1);
+    other.lines[0].description = "Taxi Arlanda, annan".into();
+    let other = Signed::sign(other.with_computed_totals(), &key("merchant")).unwrap();
+    let deliver = |record: &Signed<Receipt>| Input::Peer {
+        reply: 0,
+        from: Net::key_of("merchant"),
+        directory_version: 1,
+        request: PeerRequest::Deliver(vec![Ok(AnyRecord::Receipt(record.clone()))]),
+    };
+    net.step(Net::key_of("agency"), deliver(&first));
+    for _ in 0..3 {
+        net.step(Net::key_of("agency"), deliver(&other));
+        net.now += time::Duration::seconds(2);
+    }
+    let agency = Ledger::new(net.nodes[&Net::key_of("agency")].store.clone());
+    assert_eq!(agency.exceptions(10).unwrap().len(), 1, "one evidence for one pair, however often it comes");
+}
+
 fn employee(person: &str) -> Caller {
     Caller { person: person.into(), role: CallerRole::Employee }
 }
