@@ -6,11 +6,12 @@
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
+use kvitt_protocol::{PublicKey, RecordId};
 use serde_json::Value;
 
 /// How long a test waits for something the network does by itself (a delivery, a node
@@ -21,28 +22,52 @@ pub const SSC_ORG: &str = "202100-6255";
 pub const AGENCY_ORG: &str = "202100-5489";
 pub const MERCHANT_ORG: &str = "556016-0680";
 
-/// The `kvitt` binary: beside the test executable's folder (cargo builds it for the
-/// workspace's tests), else built now.
+/// The employee every receipt of [`receipt`] names as its buyer.
+pub const EMPLOYEE: &str = "emp-17";
+
+/// The `kvitt` binary beside the test executable's folder, built once per test run so
+/// that the tests never run a stale binary (cargo builds a workspace's binaries only for
+/// the tests of their own package).
 pub fn kvitt_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
         let target = exe.parent().and_then(Path::parent).unwrap().to_owned();
-        let binary = target.join(format!("kvitt{}", std::env::consts::EXE_SUFFIX));
-        if !binary.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status =
-                Command::new(cargo).args(["build", "-p", "kvitt-node", "--bin", "kvitt"]).status().unwrap();
-            assert!(status.success(), "could not build the kvitt binary");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "kvitt-node", "--bin", "kvitt"]);
+        // What cargo set for this test executable (its package's name and folder, …) is
+        // not the nested build's: build scripts that watch these variables (ring's does)
+        // would otherwise rebuild, and the next `cargo test` rebuild them back.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_for_this_crate =
+                ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_CFG_"]
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix))
+                    || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR", "OUT_DIR"]
+                        .contains(&name.as_ref());
+            if set_for_this_crate {
+                build.env_remove(name.as_ref());
+            }
         }
-        binary
+        if target.file_name().is_some_and(|profile| profile == "release") {
+            build.arg("--release");
+        }
+        assert!(build.status().unwrap().success(), "could not build the kvitt binary");
+        target.join(format!("kvitt{}", std::env::consts::EXE_SUFFIX))
     })
+}
+
+/// Runs `kvitt ARGS` to completion, whatever its exit status.
+pub fn kvitt_output(args: &[&str]) -> Output {
+    Command::new(kvitt_binary()).args(args).output().unwrap()
 }
 
 /// Runs `kvitt ARGS` to completion; returns its standard output, or panics with its
 /// standard error.
 pub fn kvitt(args: &[&str]) -> String {
-    let output = Command::new(kvitt_binary()).args(args).output().unwrap();
+    let output = kvitt_output(args);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -71,19 +96,60 @@ fn field<'a>(output: &'a str, label: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {label:?} in:\n{output}"))
 }
 
-/// One node: its data directory, addresses, and its process while it runs.
+/// Calls `probe` until it gives `Ok`, for at most [`PATIENCE`]; the last `Err` (what it
+/// saw instead) if it never does.
+pub fn eventually<T>(mut probe: impl FnMut() -> Result<T, String>) -> Result<T, String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match probe() {
+            Ok(value) => return Ok(value),
+            Err(seen) if Instant::now() >= deadline => return Err(seen),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// One client API request to the node whose API is at `api`: the HTTP status and the
+/// JSON body, or the transport's error (a node that is down or was killed mid-request).
+pub fn api_request(
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+) -> Result<(u16, Value), ureq::Error> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let url = format!("http://{api}{path}");
+    let authorization = format!("Bearer {token}");
+    let mut response = match (method, body) {
+        ("GET", _) => agent.get(&url).header("Authorization", &authorization).call(),
+        (_, Some(body)) => agent
+            .post(&url)
+            .header("Authorization", &authorization)
+            .header("Content-Type", "application/json")
+            .send(body),
+        (_, None) => agent.post(&url).header("Authorization", &authorization).send_empty(),
+    }?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string()?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+}
+
+/// One node: its data directory, addresses, operator token, and its process while it runs.
 pub struct Node {
     pub name: &'static str,
     pub data: PathBuf,
     pub api: SocketAddr,
     pub peer: SocketAddr,
     pub key: String,
+    /// A token of the node's `operator` role, which reads every record the node holds.
+    pub operator: String,
     process: Option<Child>,
     starts: u32,
 }
 
 impl Node {
-    /// `kvitt init` for a new node in `root/name`.
+    /// `kvitt init` for a new node in `root/name`, with an operator token.
     fn init(root: &Path, name: &'static str, role: &str, org: &str, operator_key: Option<&str>) -> Node {
         let data = root.join(name);
         let (peer, api) = (free_udp(), free_tcp());
@@ -103,15 +169,28 @@ impl Node {
         }
         let output = kvitt(&args.iter().map(String::as_str).collect::<Vec<_>>());
         let key = field(&output, "node key").to_owned();
-        Node { name, data, api, peer, key, process: None, starts: 0 }
+        let mut node = Node { name, data, api, peer, key, operator: String::new(), process: None, starts: 0 };
+        node.operator = node.token("operator-1", "operator");
+        node
     }
 
     fn data_arg(&self) -> String {
         format!("--data={}", self.data.display())
     }
 
-    /// Adds a token and returns it.
+    /// The node's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.parse().unwrap()
+    }
+
+    /// The node's secret key, as its `node.key` holds it.
+    pub fn signing_key(&self) -> ed25519_dalek::SigningKey {
+        kvitt_node::config::read_key(&self.data.join(kvitt_node::config::NODE_KEY_FILE)).unwrap()
+    }
+
+    /// Adds a token and returns it. The node reads its tokens when it starts.
     pub fn token(&self, person: &str, role: &str) -> String {
+        assert!(self.process.is_none(), "{} reads new tokens only when it starts", self.name);
         kvitt(&["token", "add", &self.data_arg(), &format!("--person={person}"), &format!("--role={role}")])
             .trim()
             .to_owned()
@@ -161,22 +240,59 @@ impl Node {
 
     /// An API request; returns the HTTP status and the JSON body.
     pub fn call(&self, method: &str, path: &str, token: &str, body: Option<String>) -> (u16, Value) {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let url = format!("http://{}{path}", self.api);
-        let authorization = format!("Bearer {token}");
-        let response = match (method, body) {
-            ("GET", _) => agent.get(&url).header("Authorization", &authorization).call(),
-            (_, Some(body)) => agent
-                .post(&url)
-                .header("Authorization", &authorization)
-                .header("Content-Type", "application/json")
-                .send(body),
-            (_, None) => agent.post(&url).header("Authorization", &authorization).send_empty(),
-        };
-        let mut response = response.unwrap_or_else(|error| panic!("{method} {url}: {error}"));
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        api_request(self.api, method, path, token, body.as_deref())
+            .unwrap_or_else(|error| panic!("{method} {path} at {}: {error}", self.name))
+    }
+
+    /// An API request that must answer `status`; returns the JSON body.
+    pub fn expect(&self, status: u16, method: &str, path: &str, token: &str, body: Option<String>) -> Value {
+        let (got, answer) = self.call(method, path, token, body);
+        assert_eq!(got, status, "{method} {path} at {}: {answer}", self.name);
+        answer
+    }
+
+    /// The HTTP status of `GET /v1/records/{id}` as the node's operator: 200 if the node
+    /// holds the record, 404 if not.
+    pub fn record_status(&self, id: &RecordId) -> u16 {
+        self.call("GET", &format!("/v1/records/{id}"), &self.operator, None).0
+    }
+
+    /// The claim with its status and events, as `token` sees it; `None` while the node
+    /// does not hold it (404).
+    pub fn claim(&self, id: &str, token: &str) -> Option<Value> {
+        match self.call("GET", &format!("/v1/claims/{id}"), token, None) {
+            (200, claim) => Some(claim),
+            (404, _) => None,
+            (status, body) => panic!("GET /v1/claims/{id} at {}: {status} {body}", self.name),
+        }
+    }
+
+    /// Runs a client command of `kvitt` against this node's API as `token`, with
+    /// `--json`; returns its exit status (0 done, 1 refused) and the JSON it printed (the
+    /// node's answer, or its problem document).
+    pub fn cli(&self, token: &str, args: &[&str]) -> (i32, Value) {
+        let api = format!("--api=http://{}", self.api);
+        let token = format!("--token={token}");
+        let mut full = args.to_vec();
+        full.extend([api.as_str(), token.as_str(), "--json"]);
+        let output = kvitt_output(&full);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let json = serde_json::from_str(&stdout).unwrap_or_else(|error| {
+            panic!(
+                "kvitt {} ({}) printed no JSON ({error}):\n{stdout}\n{}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code().unwrap_or(-1), json)
+    }
+
+    /// [`Node::cli`] for a command that must succeed.
+    pub fn cli_ok(&self, token: &str, args: &[&str]) -> Value {
+        let (code, json) = self.cli(token, args);
+        assert_eq!(code, 0, "kvitt {} at {}: {json}", args.join(" "), self.name);
+        json
     }
 }
 
@@ -186,13 +302,23 @@ impl Drop for Node {
     }
 }
 
-/// An SSC (the operator), an agency and a merchant, set up but not started.
+/// An SSC (the operator), an agency and a merchant, set up but not started, with the
+/// tokens of a till, an employee (who also holds an approver token), an approver and SSC
+/// staff.
 pub struct Network {
     pub ssc: Node,
     pub agency: Node,
     pub merchant: Node,
+    /// Till `till-1` at the merchant.
     pub till: String,
+    /// Employee [`EMPLOYEE`] at the agency.
     pub employee: String,
+    /// The same employee's approver token: approving their own claim must be refused.
+    pub self_approver: String,
+    /// Approver `appr-3` at the agency.
+    pub approver: String,
+    /// SSC staff `ssc-anna`.
+    pub ssc_staff: String,
     root: tempfile::TempDir,
 }
 
@@ -223,15 +349,41 @@ impl Network {
         for node in [&agency, &merchant] {
             kvitt(&["directory", "import", &published.display().to_string(), &node.data_arg()]);
         }
-        let till = merchant.token("till-1", "till");
-        let employee = agency.token("emp-17", "employee");
-        Network { ssc, agency, merchant, till, employee, root }
+        Network {
+            till: merchant.token("till-1", "till"),
+            employee: agency.token(EMPLOYEE, "employee"),
+            self_approver: agency.token(EMPLOYEE, "approver"),
+            approver: agency.token("appr-3", "approver"),
+            ssc_staff: ssc.token("ssc-anna", "ssc-staff"),
+            ssc,
+            agency,
+            merchant,
+            root,
+        }
+    }
+
+    /// Every node's logs, for failure messages.
+    pub fn logs(&self) -> String {
+        [&self.merchant, &self.agency, &self.ssc].iter().map(|node| node.logs()).collect()
+    }
+
+    /// Waits until `probe` gives `Ok`, at most [`PATIENCE`]; fails with what it last saw
+    /// and every node's logs.
+    pub fn eventually<T>(&self, what: &str, probe: impl FnMut() -> Result<T, String>) -> T {
+        eventually(probe).unwrap_or_else(|seen| panic!("{what}: {seen}\n{}", self.logs()))
+    }
+
+    /// The till pushes `receipt`, which must be new; returns its id.
+    pub fn push(&self, receipt: &Receipt) -> String {
+        let body = serde_json::to_string(receipt).unwrap();
+        let answer = self.merchant.expect(201, "POST", "/v1/receipts", &self.till, Some(body));
+        assert_eq!(answer["duplicate"], false, "{answer}");
+        answer["id"].as_str().unwrap().to_owned()
     }
 
     /// The receipts the agency holds for the employee, by serial.
     pub fn agency_serials(&self) -> Vec<u64> {
-        let (status, body) = self.agency.call("GET", "/v1/receipts", &self.employee, None);
-        assert_eq!(status, 200, "{body}");
+        let body = self.agency.expect(200, "GET", "/v1/receipts", &self.employee, None);
         let mut serials: Vec<u64> =
             body.as_array().unwrap().iter().map(|view| view["receipt"]["serial"].as_u64().unwrap()).collect();
         serials.sort_unstable();
@@ -240,27 +392,30 @@ impl Network {
 
     /// Waits until the agency holds exactly `expected`; fails with every node's logs.
     pub fn wait_for_agency(&self, expected: &[u64]) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
+        self.eventually("the agency's receipts", || {
             let held = self.agency_serials();
             if held == expected {
-                return;
+                Ok(())
+            } else {
+                Err(format!("holds {held:?}, expected {expected:?}"))
             }
-            assert!(
-                Instant::now() < deadline,
-                "the agency holds {held:?}, expected {expected:?}\n{}{}{}",
-                self.merchant.logs(),
-                self.agency.logs(),
-                self.ssc.logs()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        });
+    }
+
+    /// Waits until `node` holds the claim `id` in `status`, as `token` sees it; returns it.
+    pub fn wait_for_claim(&self, node: &Node, token: &str, id: &str, status: &str) -> Value {
+        self.eventually(&format!("claim {id} at the {}", node.name), || match node.claim(id, token) {
+            Some(claim) if claim["status"] == status => Ok(claim),
+            Some(claim) => Err(format!("status {}, expected {status}: {claim}", claim["status"])),
+            None => Err("not held yet".to_owned()),
+        })
     }
 }
 
-/// A hotel night for employee emp-17 of the agency, register KASSA-1, `serial`, as the
-/// till's JSON.
-pub fn receipt_json(serial: u64) -> String {
+/// A hotel night for employee [`EMPLOYEE`] of the agency on register `register`, as the
+/// till sends it: paid by card on terminal `T-<register>` with a retrieval reference
+/// number made of the serial, so that every receipt records its own card payment.
+pub fn receipt(register: &str, serial: u64) -> Receipt {
     let line = |description: &str, category: &str, unit_price: i64, vat_rate: u32| Line {
         kind: LineKind::Sale,
         description: description.into(),
@@ -286,7 +441,7 @@ pub fn receipt_json(serial: u64) -> String {
                 country: "SE".into(),
             },
         },
-        register: "KASSA-1".into(),
+        register: register.into(),
         serial,
         control_unit: "CU-0001-2345".into(),
         issued_at: "2026-11-30T08:15:00+01:00".into(),
@@ -296,20 +451,24 @@ pub fn receipt_json(serial: u64) -> String {
         rounding: 0,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: AGENCY_ORG.into(), employee: Some("emp-17".into()) },
+        buyer: Buyer { agency: AGENCY_ORG.into(), employee: Some(EMPLOYEE.into()) },
         original: None,
     }
     .with_computed_totals();
-    let receipt = Receipt {
+    Receipt {
         payments: vec![Payment::Card {
             amount: receipt.total,
             masked_pan: "************1234".into(),
             brand: "Visa".into(),
             rrn: format!("6123456{serial:05}"),
-            terminal: "T-88001".into(),
+            terminal: format!("T-{register}"),
             approval_code: "A1B2C3".into(),
         }],
         ..receipt
-    };
-    serde_json::to_string(&receipt).unwrap()
+    }
+}
+
+/// [`receipt`] on register `KASSA-1` as the till's JSON.
+pub fn receipt_json(serial: u64) -> String {
+    serde_json::to_string(&receipt("KASSA-1", serial)).unwrap()
 }
