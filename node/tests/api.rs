@@ -7,23 +7,15 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{AGENCY_ORG, MERCHANT_ORG, SSC_ORG};
 use kvitt_node::api::MAX_BODY_BYTES;
-use kvitt_node::config::TokenConfig;
-use kvitt_node::core::{CallerRole, CoreConfig, Identity, NodeCore, RetryPolicy};
-use kvitt_node::local_link::LocalNetwork;
-use kvitt_node::store::group_commit::GroupCommit;
-use kvitt_node::store::{MemoryStore, Store};
-use kvitt_protocol::directory::MemberRole;
+use kvitt_node::core::CallerRole;
 use kvitt_protocol::Signed;
 use serde_json::{json, Value};
 
 /// Who holds a token at which node: (node, token, person, role).
-const TOKENS: [(&str, &str, &str, CallerRole); 8] = [
+const TOKENS: [common::api_nodes::Token; 8] = [
     ("merchant", "till-token", "kassa-1", CallerRole::Till),
     ("merchant", "merchant-operator-token", "olle", CallerRole::Operator),
     ("agency", "employee-token", "emp-17", CallerRole::Employee),
@@ -39,18 +31,6 @@ const MAX_POLLS: usize = 200;
 
 /// The seven members of every problem document.
 const PROBLEM_MEMBERS: [&str; 7] = ["type", "title", "status", "detail", "code", "path", "retry"];
-
-fn tokens_of(node: &str) -> Vec<TokenConfig> {
-    TOKENS
-        .iter()
-        .filter(|(at, ..)| *at == node)
-        .map(|(_, token, person, role)| TokenConfig {
-            token: (*token).into(),
-            person: (*person).into(),
-            role: *role,
-        })
-        .collect()
-}
 
 /// An answer of the API: status, content type, `Allow`/`WWW-Authenticate` headers, body.
 struct Answer {
@@ -94,44 +74,13 @@ impl Answer {
 
 /// Three running nodes and where their APIs listen.
 struct Network {
-    apis: BTreeMap<&'static str, SocketAddr>,
+    nodes: common::api_nodes::ApiNodes,
     agent: ureq::Agent,
-    // Dropped last: the nodes run on it.
-    _runtime: tokio::runtime::Runtime,
 }
 
 impl Network {
     fn start() -> Network {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let apis = runtime.block_on(async {
-            let link = LocalNetwork::new();
-            let mut apis = BTreeMap::new();
-            for (party, org, role) in [
-                ("merchant", MERCHANT_ORG, MemberRole::Merchant),
-                ("agency", AGENCY_ORG, MemberRole::Agency),
-                ("ssc", SSC_ORG, MemberRole::Ssc),
-            ] {
-                let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-                let commit = Arc::new(GroupCommit::start(Arc::clone(&store)).unwrap());
-                let identity = Identity { signing_key: common::key(party), org: org.into(), role };
-                let config = CoreConfig {
-                    operator: common::public("ssc"),
-                    retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
-                    delivery_batch: 256,
-                    seed: 1,
-                };
-                let core = NodeCore::start(identity, config, common::directory(), store).unwrap();
-                let (handle, inbox) =
-                    kvitt_node::runtime::spawn(core, commit, link.endpoint(common::public(party)));
-                link.attach(common::public(party), inbox);
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                apis.insert(party, listener.local_addr().unwrap());
-                let router = kvitt_node::api::router(handle, &tokens_of(party));
-                tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-            }
-            apis
-        });
+        let nodes = common::api_nodes::ApiNodes::start(&TOKENS);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
@@ -139,7 +88,7 @@ impl Network {
             .proxy(None)
             .build()
             .into();
-        Network { apis, agent, _runtime: runtime }
+        Network { nodes, agent }
     }
 
     /// `METHOD path` at `node` with an `Authorization` header (if any) and a body (if any).
@@ -151,8 +100,9 @@ impl Network {
         authorization: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Answer {
-        let mut request =
-            ureq::http::Request::builder().method(method).uri(format!("http://{}{path}", self.apis[node]));
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.nodes.apis[node]));
         if let Some(authorization) = authorization {
             request = request.header("authorization", authorization);
         }

@@ -6,25 +6,19 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{AGENCY_ORG, MERCHANT_ORG, SSC_ORG};
-use kvitt_node::config::{NodeConfig, TokenConfig};
-use kvitt_node::core::{CallerRole, CoreConfig, Identity, NodeCore, RetryPolicy};
-use kvitt_node::local_link::LocalNetwork;
-use kvitt_node::store::group_commit::GroupCommit;
-use kvitt_node::store::{MemoryStore, Store};
+use common::{AGENCY_ORG, SSC_ORG};
+use kvitt_node::config::NodeConfig;
+use kvitt_node::core::CallerRole;
 use kvitt_protocol::directory::MemberRole;
 use serde_json::Value;
 
 /// Who holds a token at which node: (node, token, person, role).
-const TOKENS: [(&str, &str, &str, CallerRole); 5] = [
+const TOKENS: [common::api_nodes::Token; 5] = [
     ("merchant", "till-token", "kassa-1", CallerRole::Till),
     ("agency", "employee-token", "emp-17", CallerRole::Employee),
     ("agency", "approver-token", "chef-cecilia", CallerRole::Approver),
@@ -36,58 +30,15 @@ const TOKENS: [(&str, &str, &str, CallerRole); 5] = [
 /// Most polls of a condition that depends on delivery between nodes (50 ms apart).
 const MAX_POLLS: usize = 200;
 
-fn tokens_of(node: &str) -> Vec<TokenConfig> {
-    TOKENS
-        .iter()
-        .filter(|(at, ..)| *at == node)
-        .map(|(_, token, person, role)| TokenConfig {
-            token: (*token).into(),
-            person: (*person).into(),
-            role: *role,
-        })
-        .collect()
-}
-
 /// Three running nodes and where their APIs listen.
 struct Network {
-    apis: BTreeMap<&'static str, SocketAddr>,
-    // Dropped last: the nodes run on it.
-    _runtime: tokio::runtime::Runtime,
+    nodes: common::api_nodes::ApiNodes,
 }
 
 impl Network {
     fn start() -> Network {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let apis = runtime.block_on(async {
-            let link = LocalNetwork::new();
-            let mut apis = BTreeMap::new();
-            for (party, org, role) in [
-                ("merchant", MERCHANT_ORG, MemberRole::Merchant),
-                ("agency", AGENCY_ORG, MemberRole::Agency),
-                ("ssc", SSC_ORG, MemberRole::Ssc),
-            ] {
-                let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-                let commit = Arc::new(GroupCommit::start(Arc::clone(&store)).unwrap());
-                let identity = Identity { signing_key: common::key(party), org: org.into(), role };
-                let config = CoreConfig {
-                    operator: common::public("ssc"),
-                    retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
-                    delivery_batch: 256,
-                    seed: 1,
-                };
-                let core = NodeCore::start(identity, config, common::directory(), store).unwrap();
-                let (handle, inbox) =
-                    kvitt_node::runtime::spawn(core, commit, link.endpoint(common::public(party)));
-                link.attach(common::public(party), inbox);
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                apis.insert(party, listener.local_addr().unwrap());
-                let router = kvitt_node::api::router(handle, &tokens_of(party));
-                tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-            }
-            apis
-        });
-        Network { apis, _runtime: runtime }
+        let nodes = common::api_nodes::ApiNodes::start(&TOKENS);
+        Network { nodes }
     }
 
     /// Runs `kvitt ARGS --api <node's API> --token TOKEN`.
@@ -96,7 +47,7 @@ impl Network {
     }
 
     fn kvitt_with_input(&self, node: &str, token: &str, args: &[&str], stdin: &[u8]) -> Output {
-        let api = format!("http://{}", self.apis[node]);
+        let api = format!("http://{}", self.nodes.apis[node]);
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--api", &api, "--token", token]);
         kvitt(&all, stdin)
@@ -390,10 +341,10 @@ fn data_and_as_read_the_address_and_token_from_config_toml() {
         name: "Skatteverket".into(),
         network: "kvitt-test".into(),
         listen: "127.0.0.1:7402".parse().unwrap(),
-        api: network.apis["agency"],
+        api: network.nodes.apis["agency"],
         operator_key: common::public("ssc"),
         cache_mib: 16,
-        tokens: tokens_of("agency"),
+        tokens: common::api_nodes::tokens_of(&TOKENS, "agency"),
     };
     config.save(data.path()).unwrap();
     let dir = data.path().to_str().unwrap();
@@ -450,7 +401,7 @@ fn without_a_node_the_commands_say_what_to_start() {
         api: address,
         operator_key: common::public("ssc"),
         cache_mib: 16,
-        tokens: tokens_of("ssc"),
+        tokens: common::api_nodes::tokens_of(&TOKENS, "ssc"),
     };
     config.save(data.path()).unwrap();
     let dir = data.path().to_str().unwrap();

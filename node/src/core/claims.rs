@@ -262,18 +262,10 @@ impl NodeCore {
                 }
                 // The SSC's index of claimed card payments lets go too, so that the
                 // receipt can go into a corrected claim.
-                let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&receipt).map_err(unavailable)?
-                else {
-                    continue;
-                };
-                for payment in &receipt.body().payments {
-                    if let Payment::Card { terminal, rrn, approval_code, .. } = payment {
-                        let key = keys::card(terminal, rrn, approval_code);
-                        let holder =
-                            step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))?;
-                        if holder.as_deref() == Some(claim.id().as_bytes().as_slice()) {
-                            batch.remove(key);
-                        }
+                for (_, key) in card_payments(step, &receipt)? {
+                    let holder = step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))?;
+                    if holder.as_deref() == Some(claim.id().as_bytes().as_slice()) {
+                        batch.remove(key);
                     }
                 }
             }
@@ -345,24 +337,20 @@ impl NodeCore {
                 }
                 _ => batch.insert(keys::held(&receipt_id), claim.id().as_bytes().to_vec()),
             }
-            let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&receipt_id).map_err(unavailable)?
-            else {
-                continue;
-            };
-            for payment in &receipt.body().payments {
-                if let Payment::Card { terminal, rrn, approval_code, .. } = payment {
-                    let key = keys::card(terminal, rrn, approval_code);
-                    match step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))? {
-                        Some(other) if other.as_slice() != claim.id().as_bytes() => {
-                            let other = <[u8; 32]>::try_from(other.as_slice()).map(RecordId).ok();
-                            let label = other.map_or_else(
-                                || "another claim".to_owned(),
-                                |other| self.claim_label(step, &other),
-                            );
-                            reasons.push(format!("card payment {terminal}/{rrn}/{approval_code} on receipt {} is already claimed in {label}", receipt_id.short()));
-                        }
-                        _ => batch.insert(key, claim.id().as_bytes().to_vec()),
+            for (payment, key) in card_payments(step, &receipt_id)? {
+                match step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))? {
+                    Some(other) if other.as_slice() != claim.id().as_bytes() => {
+                        let other = <[u8; 32]>::try_from(other.as_slice()).map(RecordId).ok();
+                        let label = other.map_or_else(
+                            || "another claim".to_owned(),
+                            |other| self.claim_label(step, &other),
+                        );
+                        reasons.push(format!(
+                            "card payment {payment} on receipt {} is already claimed in {label}",
+                            receipt_id.short()
+                        ));
                     }
+                    _ => batch.insert(key, claim.id().as_bytes().to_vec()),
                 }
             }
         }
@@ -478,4 +466,23 @@ impl NodeCore {
         }
         Ok(())
     }
+}
+
+/// The card payments of a receipt the ledger holds, each as `terminal/rrn/approval` and
+/// its key in the SSC's index of claimed card payments (none for an unknown receipt).
+fn card_payments(step: &Step, receipt: &RecordId) -> Result<Vec<(String, Vec<u8>)>, Refusal> {
+    let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(receipt).map_err(unavailable)? else {
+        return Ok(Vec::new());
+    };
+    Ok(receipt
+        .body()
+        .payments
+        .iter()
+        .filter_map(|payment| match payment {
+            Payment::Card { terminal, rrn, approval_code, .. } => {
+                Some((format!("{terminal}/{rrn}/{approval_code}"), keys::card(terminal, rrn, approval_code)))
+            }
+            _ => None,
+        })
+        .collect())
 }

@@ -171,3 +171,4 @@ pub fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 pub fn tampered_receipt() -> Vec<u8> {
     replace(receipt().bytes(), b"Hotell Kvitt AB", b"Hotell Kvitt XB")
 }
+pub mod api_nodes;

@@ -1,0 +1,77 @@
+//! Three real nodes (merchant, agency, SSC) for the API and client-command tests: each a
+//! core with its driver and group commit over a memory store, joined by the in-process
+//! link, each serving the client API on a loopback port.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kvitt_node::config::TokenConfig;
+use kvitt_node::core::{CallerRole, CoreConfig, Identity, NodeCore, RetryPolicy};
+use kvitt_node::local_link::LocalNetwork;
+use kvitt_node::store::group_commit::GroupCommit;
+use kvitt_node::store::{MemoryStore, Store};
+use kvitt_protocol::directory::MemberRole;
+
+use super::{AGENCY_ORG, MERCHANT_ORG, SSC_ORG};
+
+/// Who holds a token at which node: (node, token, person, role).
+pub type Token = (&'static str, &'static str, &'static str, CallerRole);
+
+/// The tokens of `tokens` held at `node`, as its config.toml would list them.
+pub fn tokens_of(tokens: &[Token], node: &str) -> Vec<TokenConfig> {
+    tokens
+        .iter()
+        .filter(|(at, ..)| *at == node)
+        .map(|(_, token, person, role)| TokenConfig {
+            token: (*token).into(),
+            person: (*person).into(),
+            role: *role,
+        })
+        .collect()
+}
+
+/// The running nodes and where their APIs listen.
+pub struct ApiNodes {
+    /// The API address of "merchant", "agency" and "ssc".
+    pub apis: BTreeMap<&'static str, SocketAddr>,
+    // Dropped last: the nodes run on it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl ApiNodes {
+    /// Starts the three nodes with `tokens`.
+    pub fn start(tokens: &[Token]) -> ApiNodes {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let apis = runtime.block_on(async {
+            let link = LocalNetwork::new();
+            let mut apis = BTreeMap::new();
+            for (party, org, role) in [
+                ("merchant", MERCHANT_ORG, MemberRole::Merchant),
+                ("agency", AGENCY_ORG, MemberRole::Agency),
+                ("ssc", SSC_ORG, MemberRole::Ssc),
+            ] {
+                let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+                let commit = Arc::new(GroupCommit::start(Arc::clone(&store)).unwrap());
+                let identity = Identity { signing_key: super::key(party), org: org.into(), role };
+                let config = CoreConfig {
+                    operator: super::public("ssc"),
+                    retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
+                    delivery_batch: 256,
+                    seed: 1,
+                };
+                let core = NodeCore::start(identity, config, super::directory(), store).unwrap();
+                let (handle, inbox) =
+                    kvitt_node::runtime::spawn(core, commit, link.endpoint(super::public(party)));
+                link.attach(super::public(party), inbox);
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                apis.insert(party, listener.local_addr().unwrap());
+                let router = kvitt_node::api::router(handle, &tokens_of(tokens, party));
+                tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+            }
+            apis
+        });
+        ApiNodes { apis, _runtime: runtime }
+    }
+}
