@@ -7,6 +7,7 @@
 
 pub mod day;
 pub mod network;
+mod shopping;
 
 use std::fmt::Write as _;
 

@@ -1,0 +1,240 @@
+//! The claim flow between the cores: drafts, approval, the SSC's duplicate checks,
+//! booking and payment.
+
+use super::*;
+
+fn employee(person: &str) -> Caller {
+    Caller { person: person.into(), role: CallerRole::Employee }
+}
+
+fn approver(person: &str) -> Caller {
+    Caller { person: person.into(), role: CallerRole::Approver }
+}
+
+fn ssc_staff() -> Caller {
+    Caller { person: "ssc-anna".into(), role: CallerRole::SscStaff }
+}
+
+/// A receipt paid by card; `reissue` gives another serial for the same card payment.
+fn card_receipt(serial: u64) -> Receipt {
+    let receipt = receipt(serial);
+    let total = receipt.total;
+    Receipt {
+        payments: vec![Payment::Card {
+            amount: total,
+            masked_pan: "************4321".into(),
+            brand: "Visa".into(),
+            rrn: "600000000042".into(),
+            terminal: "T-1".into(),
+            approval_code: "OK4242".into(),
+        }],
+        ..receipt
+    }
+}
+
+impl Net {
+    fn ask(
+        &mut self,
+        node: &str,
+        caller: Caller,
+        request: ClientRequest,
+    ) -> Result<ClientResponse, kvitt_protocol::wire::Refusal> {
+        let reply = self.client(node, caller, request);
+        self.run();
+        self.reply(reply).clone()
+    }
+
+    fn push(&mut self, receipt: Receipt) -> RecordId {
+        match self.ask("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt))) {
+            Ok(ClientResponse::Pushed { id, .. }) => id,
+            other => panic!("push: {other:?}"),
+        }
+    }
+
+    /// An employee claims the receipts in one claim and submits it.
+    fn claim(&mut self, person: &str, receipts: &[RecordId]) -> RecordId {
+        let Ok(ClientResponse::Draft(draft)) =
+            self.ask("agency", employee(person), ClientRequest::NewClaim { purpose: "Tjänsteresa".into() })
+        else {
+            panic!("draft");
+        };
+        for receipt in receipts {
+            let item = kvitt_protocol::claim::ClaimItem::Receipt {
+                receipt: *receipt,
+                business_purpose: "Resa till möte".into(),
+                amount: 10_000,
+                booking: kvitt_protocol::claim::Booking {
+                    account: 5800,
+                    cost_center: "CC-1".into(),
+                    project: None,
+                },
+                foreign: None,
+                participants: vec![],
+            };
+            let added = self.ask(
+                "agency",
+                employee(person),
+                ClientRequest::AddItem { number: draft.number.clone(), item: Box::new(item) },
+            );
+            assert!(added.is_ok(), "add item: {added:?}");
+        }
+        match self.ask("agency", employee(person), ClientRequest::Submit { number: draft.number.clone() }) {
+            Ok(ClientResponse::Submitted { claim }) => claim,
+            other => panic!("submit: {other:?}"),
+        }
+    }
+
+    fn status_at(&mut self, node: &str, claim: RecordId) -> kvitt_protocol::event::Status {
+        let caller = if node == "ssc" { ssc_staff() } else { approver("boss") };
+        match self.ask(node, caller, ClientRequest::ShowClaim { claim }) {
+            Ok(ClientResponse::Claim(view)) => view.status,
+            other => panic!("show: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_claim_goes_from_receipt_to_paid_with_every_status_back_at_the_agency() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let receipt = net.push(receipt(1));
+    let claim = net.claim("emp-1", &[receipt]);
+    assert_eq!(net.status_at("agency", claim), Status::Submitted);
+
+    let own = net.ask("agency", approver("emp-1"), ClientRequest::Decide { claim, action: Action::Approved });
+    let Err(refusal) = own else { panic!("self-approval must be refused") };
+    assert_eq!(refusal.code, "event.transition");
+    assert_eq!(net.status_at("agency", claim), Status::Submitted, "a refused decision changes nothing");
+
+    let approved =
+        net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved });
+    assert_eq!(approved, Ok(ClientResponse::Status(Status::Approved)));
+    assert_eq!(net.status_at("ssc", claim), Status::Approved, "the approved claim reached the SSC");
+
+    assert_eq!(
+        net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }),
+        Ok(ClientResponse::Status(Status::Booked))
+    );
+    assert_eq!(
+        net.ask("ssc", ssc_staff(), ClientRequest::Pay { claim }),
+        Ok(ClientResponse::Status(Status::Paid))
+    );
+    assert_eq!(net.status_at("agency", claim), Status::Paid, "every SSC event came back to the agency");
+}
+
+#[test]
+fn one_card_payment_claimed_twice_is_caught_and_rejected_by_the_ssc() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    // The merchant issued a second receipt for the same card payment (a reissue).
+    let original = net.push(card_receipt(1));
+    let reissue = net.push(card_receipt(2));
+    let first = net.claim("emp-1", &[original]);
+    let second = net.claim("emp-1", &[reissue]);
+    for claim in [first, second] {
+        net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved })
+            .unwrap();
+    }
+    assert_eq!(net.status_at("ssc", first), Status::Approved);
+    assert_eq!(net.status_at("ssc", second), Status::Rejected);
+    assert_eq!(net.status_at("agency", second), Status::Rejected, "the rejection went back to the agency");
+    let Ok(ClientResponse::Claim(view)) =
+        net.ask("agency", approver("boss"), ClientRequest::ShowClaim { claim: second })
+    else {
+        panic!()
+    };
+    let Some(Action::Rejected { reason }) = view.events.last().map(|event| event.body().action.clone())
+    else {
+        panic!("{view:?}")
+    };
+    assert!(reason.contains("card payment T-1/600000000042/OK4242"), "{reason}");
+    let Ok(ClientResponse::Exceptions(exceptions)) =
+        net.ask("ssc", ssc_staff(), ClientRequest::Exceptions { limit: 10 })
+    else {
+        panic!()
+    };
+    assert_eq!(exceptions.len(), 1);
+}
+
+#[test]
+fn a_card_receipt_in_a_claim_the_ssc_rejected_can_go_into_a_corrected_claim() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let receipt = net.push(card_receipt(1));
+    let first = net.claim("emp-1", &[receipt]);
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim: first, action: Action::Approved })
+        .unwrap();
+    let rejected = Action::Rejected { reason: "Fel kostnadsställe".into() };
+    net.ask("ssc", ssc_staff(), ClientRequest::Decide { claim: first, action: rejected }).unwrap();
+    assert_eq!(net.status_at("agency", first), Status::Rejected);
+
+    let corrected = net.claim("emp-1", &[receipt]);
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim: corrected, action: Action::Approved })
+        .unwrap();
+    assert_eq!(net.status_at("ssc", corrected), Status::Approved, "not a duplicate of the rejected claim");
+    assert_eq!(
+        net.ask("ssc", ssc_staff(), ClientRequest::Book { claim: corrected }),
+        Ok(ClientResponse::Status(Status::Booked))
+    );
+}
+
+#[test]
+fn a_refused_booking_takes_no_voucher_number() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let claims: Vec<RecordId> = (1..=2)
+        .map(|serial| {
+            let receipt = net.push(receipt(serial));
+            let claim = net.claim("emp-1", &[receipt]);
+            net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved })
+                .unwrap();
+            claim
+        })
+        .collect();
+    let book = |net: &mut Net, claim| net.ask("ssc", ssc_staff(), ClientRequest::Book { claim });
+    assert_eq!(book(&mut net, claims[0]), Ok(ClientResponse::Status(Status::Booked)));
+    assert!(book(&mut net, claims[0]).is_err(), "a booked claim is not booked again");
+    assert_eq!(book(&mut net, claims[1]), Ok(ClientResponse::Status(Status::Booked)));
+    let Ok(ClientResponse::Claim(view)) =
+        net.ask("ssc", ssc_staff(), ClientRequest::ShowClaim { claim: claims[1] })
+    else {
+        panic!()
+    };
+    let numbers: Vec<u64> = view
+        .events
+        .iter()
+        .filter_map(|event| match &event.body().action {
+            Action::Booked { number, .. } => Some(*number),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(numbers, vec![2], "the series has no gap");
+}
+
+#[test]
+fn a_receipt_cannot_be_in_two_live_claims_at_the_agency() {
+    let mut net = Net::new();
+    let receipt = net.push(receipt(1));
+    net.claim("emp-1", &[receipt]);
+    let Ok(ClientResponse::Draft(draft)) =
+        net.ask("agency", employee("emp-1"), ClientRequest::NewClaim { purpose: "Igen".into() })
+    else {
+        panic!()
+    };
+    let item = kvitt_protocol::claim::ClaimItem::Receipt {
+        receipt,
+        business_purpose: "Samma kvitto igen".into(),
+        amount: 100,
+        booking: kvitt_protocol::claim::Booking { account: 5800, cost_center: "CC-1".into(), project: None },
+        foreign: None,
+        participants: vec![],
+    };
+    let Err(refusal) = net.ask(
+        "agency",
+        employee("emp-1"),
+        ClientRequest::AddItem { number: draft.number, item: Box::new(item) },
+    ) else {
+        panic!("the second claim must be refused");
+    };
+    assert_eq!(refusal.code, "claim.receipt_taken");
+}
