@@ -324,7 +324,13 @@ pub struct NodeCore {
     store: Arc<dyn Store>,
     outbox: outbox::Outbox,
     next_exchange: ExchangeId,
+    /// When to next ask the SSCs for a newer directory (ms since the epoch; 0: at once).
+    next_directory_poll_ms: i64,
 }
+
+/// How often a node asks the network's SSCs whether they hold a newer directory, so that
+/// a new version (a member added or removed) reaches a node that has no traffic.
+pub const DIRECTORY_POLL_INTERVAL_MS: i64 = 5 * 60 * 1000;
 
 /// Why a core could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -354,7 +360,15 @@ impl NodeCore {
             return Err(StartError::NotInDirectory(identity.key().to_string()));
         }
         let outbox = outbox::Outbox::load(&ledger, config.retry.clone(), config.seed)?;
-        Ok(NodeCore { identity, config, directory, store, outbox, next_exchange: 1 })
+        Ok(NodeCore {
+            identity,
+            config,
+            directory,
+            store,
+            outbox,
+            next_exchange: 1,
+            next_directory_poll_ms: 0,
+        })
     }
 
     /// The directory in force.
@@ -387,6 +401,7 @@ impl NodeCore {
             Input::Tick => {}
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
+        self.poll_directory(&mut step);
         let batch = overlay.take_batch();
         let mut effects = Vec::new();
         if !batch.is_empty() {
@@ -614,6 +629,30 @@ impl NodeCore {
                 exchange,
                 request: self.request(RequestBody::Directory { have: self.directory.body().version }),
             });
+        }
+    }
+
+    /// Every [`DIRECTORY_POLL_INTERVAL_MS`], asks each SSC of the directory (other than
+    /// this node) for a newer version; the answer is judged as any offered directory.
+    fn poll_directory(&mut self, step: &mut Step) {
+        let now = step.now_ms();
+        if now < self.next_directory_poll_ms {
+            return;
+        }
+        self.next_directory_poll_ms = now.saturating_add(DIRECTORY_POLL_INTERVAL_MS);
+        step.effects.push(Effect::WakeAt(self.next_directory_poll_ms));
+        let sscs: Vec<PublicKey> = self
+            .directory
+            .body()
+            .members
+            .iter()
+            .filter(|member| member.role == MemberRole::Ssc && member.key != self.identity.key())
+            .map(|member| member.key)
+            .collect();
+        for ssc in sscs {
+            let exchange = self.next_exchange();
+            let request = self.request(RequestBody::Directory { have: self.directory.body().version });
+            step.effects.push(Effect::Send { to: ssc, exchange, request });
         }
     }
 

@@ -400,6 +400,23 @@ fn a_newer_directory_spreads_to_peers_through_ordinary_traffic() {
 }
 
 #[test]
+fn a_node_without_traffic_learns_a_newer_directory_by_asking_the_ssc() {
+    let mut net = Net::new();
+    net.run();
+    let input = Input::Peer {
+        reply: 0,
+        from: Net::key_of("agency"),
+        directory_version: 1,
+        request: PeerRequest::Deliver(vec![Ok(AnyRecord::Directory(directory(2)))]),
+    };
+    net.step(Net::key_of("ssc"), input);
+    assert_eq!(net.nodes[&Net::key_of("merchant")].core.directory().body().version, 1);
+    net.now += time::Duration::milliseconds(DIRECTORY_POLL_INTERVAL_MS);
+    net.run();
+    assert_eq!(net.nodes[&Net::key_of("merchant")].core.directory().body().version, 2);
+}
+
+#[test]
 fn a_directory_that_no_longer_lists_the_node_is_refused_and_the_old_one_kept() {
     let mut net = Net::new();
     let mut body = directory(2).body().clone();
