@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod cbor;
+pub mod channel;
 pub mod claim;
 pub mod directory;
 pub mod envelope;

@@ -1,0 +1,81 @@
+//! Channels: which members are entitled to hold a record, and where it sits in the order
+//! that reconciliation walks.
+//!
+//! A record belongs to the members it concerns and to no one else:
+//!
+//! | record | its parties |
+//! |---|---|
+//! | receipt (a return too) | the merchant that signed it and the buyer agency |
+//! | claim | the agency that signed it and the SSC that serves that agency |
+//! | claim event | the parties of its claim |
+//! | a receipt attached to a claim | also the parties of that claim (the SSC verifies it) |
+//! | directory | every member it lists |
+//! | evidence | the parties of the records it holds |
+//!
+//! Two members reconcile exactly the records whose parties include both of them: the
+//! channel of the pair. Whether a record is attached to a claim, and which claim an event
+//! belongs to, is in the holder's ledger, not in the record; so [`parties`] answers with
+//! what the record itself says and names the claim whose parties complete the answer.
+
+use std::collections::BTreeSet;
+
+use crate::directory::Directory;
+use crate::envelope::AnyRecord;
+use crate::fields::parse_time;
+use crate::id::{PublicKey, RecordId};
+
+/// The members a record concerns, as far as the record and the directory tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parties {
+    /// These members' node keys.
+    Members(BTreeSet<PublicKey>),
+    /// A claim event: the parties of the claim with this id.
+    OfClaim(RecordId),
+}
+
+/// The members `record` concerns under `directory`. A party the directory does not list
+/// (an agency not yet a member, say) is left out: no node can be reconciled with it.
+pub fn parties(record: &AnyRecord, directory: &Directory) -> Parties {
+    let key_of = |org: &str| directory.member_by_org(org).map(|member| member.key);
+    let members = match record {
+        AnyRecord::Receipt(receipt) => {
+            [Some(receipt.signer()), key_of(&receipt.body().buyer.agency)].into_iter().flatten().collect()
+        }
+        AnyRecord::Claim(claim) => claim_parties(&claim.body().agency, directory),
+        AnyRecord::ClaimEvent(event) => return Parties::OfClaim(event.body().claim),
+        AnyRecord::Directory(listed) => listed.body().members.iter().map(|member| member.key).collect(),
+        AnyRecord::Evidence(evidence) => {
+            match AnyRecord::decode_conflicting(&evidence.body().first)
+                .map(|first| parties(&first, directory))
+            {
+                Ok(Parties::Members(members)) => members,
+                Ok(claim @ Parties::OfClaim(_)) => return claim,
+                // A valid evidence record holds valid records; nothing else to say.
+                Err(_) => BTreeSet::new(),
+            }
+        }
+    };
+    Parties::Members(members)
+}
+
+/// The parties of a claim of `agency`: the agency and the SSC serving it.
+pub fn claim_parties(agency: &str, directory: &Directory) -> BTreeSet<PublicKey> {
+    [directory.member_by_org(agency).map(|member| member.key), directory.ssc_of(agency).map(|ssc| ssc.key)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Where a record sits in the reconciliation order (time, then id): the time the record
+/// states, in seconds since the Unix epoch (a receipt's sale, a claim's creation, an
+/// event's, a directory's issue, evidence's detection). A valid record always has one.
+pub fn record_time(record: &AnyRecord) -> u64 {
+    let (path, text) = match record {
+        AnyRecord::Receipt(receipt) => ("issued_at", &receipt.body().issued_at),
+        AnyRecord::Claim(claim) => ("created_at", &claim.body().created_at),
+        AnyRecord::ClaimEvent(event) => ("at", &event.body().at),
+        AnyRecord::Directory(directory) => ("issued_at", &directory.body().issued_at),
+        AnyRecord::Evidence(evidence) => ("detected_at", &evidence.body().detected_at),
+    };
+    parse_time(path, text).map_or(0, |time| u64::try_from(time.unix_timestamp()).unwrap_or(0))
+}

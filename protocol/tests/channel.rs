@@ -1,0 +1,61 @@
+//! Channels: who is entitled to hold each kind of record, and the reconciliation order.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{claim, directory, key, public, receipt, submitted};
+use kvitt_protocol::channel::{claim_parties, parties, record_time, Parties};
+use kvitt_protocol::evidence::Evidence;
+use kvitt_protocol::{AnyRecord, PublicKey, Signed};
+
+fn members(names: &[&str]) -> Parties {
+    Parties::Members(names.iter().map(|name| public(name)).collect::<BTreeSet<PublicKey>>())
+}
+
+#[test]
+fn a_receipt_belongs_to_its_merchant_and_buyer_and_a_claim_to_the_agency_and_its_ssc() {
+    let directory = directory();
+    let signed = Signed::sign(receipt(), &key("merchant")).unwrap();
+    let record = AnyRecord::Receipt(signed.clone());
+    assert_eq!(parties(&record, &directory), members(&["merchant", "agency"]));
+
+    let claim = AnyRecord::Claim(Signed::sign(claim(signed.id(), 100), &key("agency")).unwrap());
+    assert_eq!(parties(&claim, &directory), members(&["agency", "ssc"]));
+
+    let event = AnyRecord::ClaimEvent(Signed::sign(submitted(claim.id()), &key("agency")).unwrap());
+    assert_eq!(parties(&event, &directory), Parties::OfClaim(claim.id()), "an event follows its claim");
+}
+
+#[test]
+fn the_directory_belongs_to_every_member_and_evidence_to_the_parties_of_its_records() {
+    let directory = directory();
+    let signed_directory = AnyRecord::Directory(Signed::sign(directory.clone(), &key("operator")).unwrap());
+    assert_eq!(parties(&signed_directory, &directory), members(&["merchant", "agency", "ssc"]));
+
+    let first = AnyRecord::Receipt(Signed::sign(receipt(), &key("merchant")).unwrap());
+    let mut other = receipt();
+    other.lines[0].description = "Dubbelrum".into();
+    let second = AnyRecord::Receipt(Signed::sign(other.with_computed_totals(), &key("merchant")).unwrap());
+    let evidence = Evidence::new(&first, &second, "2026-05-07T09:00:00+02:00".into()).unwrap();
+    let evidence = AnyRecord::Evidence(Signed::sign(evidence, &key("agency")).unwrap());
+    assert_eq!(parties(&evidence, &directory), members(&["merchant", "agency"]));
+}
+
+#[test]
+fn a_party_the_directory_does_not_list_is_left_out() {
+    let mut directory = directory();
+    directory.members.retain(|member| member.key != public("ssc"));
+    assert_eq!(claim_parties(common::AGENCY_ORG, &directory), BTreeSet::from([public("agency")]));
+    let record = AnyRecord::Receipt(Signed::sign(receipt(), &key("merchant")).unwrap());
+    directory.members.retain(|member| member.key != public("agency"));
+    assert_eq!(parties(&record, &directory), members(&["merchant"]));
+}
+
+#[test]
+fn a_record_sits_at_the_time_it_states() {
+    let record = AnyRecord::Receipt(Signed::sign(receipt(), &key("merchant")).unwrap());
+    assert_eq!(receipt().issued_at, "2026-05-04T08:15:00+02:00");
+    let stated = time::macros::datetime!(2026-05-04 06:15 UTC);
+    assert_eq!(record_time(&record), u64::try_from(stated.unix_timestamp()).unwrap());
+}
