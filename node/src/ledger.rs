@@ -19,6 +19,7 @@
 //! | claim state | `claim/` claim id | status byte, head id |
 //! | claim numbers | `claimno/` agency `\0` number | claim id |
 //! | outbox | `out/` peer key, sequence (u64) | record id |
+//! | channels | `chan/` peer key, record time (u64), record id | empty |
 //! | exceptions | `exception/` evidence or record id | empty |
 //! | node metadata | `meta/` name | value |
 
@@ -142,6 +143,16 @@ pub mod keys {
     /// One outbox entry.
     pub fn outbox(peer: &PublicKey, sequence: u64) -> Vec<u8> {
         [outbox_prefix(peer).as_slice(), &sequence.to_be_bytes()].concat()
+    }
+
+    /// The prefix of the records this node shares a channel in with `peer`.
+    pub fn channel_prefix(peer: &PublicKey) -> Vec<u8> {
+        [b"chan/".as_slice(), peer.as_bytes()].concat()
+    }
+
+    /// A record in the channel shared with `peer`, at its place in (time, id) order.
+    pub fn channel(peer: &PublicKey, time: u64, id: &RecordId) -> Vec<u8> {
+        [channel_prefix(peer).as_slice(), &time.to_be_bytes(), id.as_bytes()].concat()
     }
 
     /// A claim being put together (not yet signed), by its number.
@@ -375,6 +386,28 @@ impl Ledger {
             .into_iter()
             .filter_map(|(key, _)| key.get(4..).and_then(|tail| <[u8; 32]>::try_from(tail).ok()))
             .map(RecordId)
+            .collect())
+    }
+
+    /// The records shared with `peer` in (time, id) order, after `after`, at most `limit`:
+    /// what reconciliation with that peer walks.
+    pub fn channel_items(
+        &self,
+        peer: &PublicKey,
+        after: Option<(u64, RecordId)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, RecordId)>, LedgerError> {
+        let prefix = keys::channel_prefix(peer);
+        let after_key = after.map(|(time, id)| keys::channel(peer, time, &id));
+        let entries = self.store.scan(&prefix, after_key.as_deref(), limit.min(MAX_SCAN_ENTRIES))?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(key, _)| {
+                let tail = key.get(prefix.len()..)?;
+                let time = u64::from_be_bytes(tail.get(..8)?.try_into().ok()?);
+                let id = <[u8; 32]>::try_from(tail.get(8..)?).ok()?;
+                Some((time, RecordId(id)))
+            })
             .collect())
     }
 

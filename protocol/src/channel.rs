@@ -1,21 +1,23 @@
 //! Channels: which members are entitled to hold a record, and where it sits in the order
 //! that reconciliation walks.
 //!
-//! A record belongs to the members it concerns and to no one else:
+//! A channel is a set of members; a record is in one or more channels and goes to no one
+//! outside them:
 //!
-//! | record | its parties |
+//! | record | its channel |
 //! |---|---|
 //! | receipt (a return too) | the merchant that signed it and the buyer agency |
 //! | claim | the agency that signed it and the SSC that serves that agency |
-//! | claim event | the parties of its claim |
-//! | a receipt attached to a claim | also the parties of that claim (the SSC verifies it) |
+//! | claim event | its claim's |
+//! | a receipt attached to a claim | also its claim's (the SSC verifies the receipt) |
 //! | directory | every member it lists |
-//! | evidence | the parties of the records it holds |
+//! | evidence | that of the records it holds |
 //!
-//! Two members reconcile exactly the records whose parties include both of them: the
-//! channel of the pair. Whether a record is attached to a claim, and which claim an event
-//! belongs to, is in the holder's ledger, not in the record; so [`parties`] answers with
-//! what the record itself says and names the claim whose parties complete the answer.
+//! Two members reconcile a record when both are in one of its channels: a merchant and an
+//! SSC never reconcile anything, though both may hold an attached receipt. Whether a
+//! receipt is attached, and which claim an event belongs to, is in the holder's ledger,
+//! not in the record; so [`parties`] answers with what the record itself says and names
+//! the claim whose channel completes the answer.
 
 use std::collections::BTreeSet;
 
@@ -24,7 +26,7 @@ use crate::envelope::AnyRecord;
 use crate::fields::parse_time;
 use crate::id::{PublicKey, RecordId};
 
-/// The members a record concerns, as far as the record and the directory tell.
+/// The channel a record is in, as far as the record and the directory tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Parties {
     /// These members' node keys.
@@ -33,8 +35,8 @@ pub enum Parties {
     OfClaim(RecordId),
 }
 
-/// The members `record` concerns under `directory`. A party the directory does not list
-/// (an agency not yet a member, say) is left out: no node can be reconciled with it.
+/// The channel of `record` under `directory`. A party the directory does not list (an
+/// agency not yet a member, say) is left out: no node can be reconciled with it.
 pub fn parties(record: &AnyRecord, directory: &Directory) -> Parties {
     let key_of = |org: &str| directory.member_by_org(org).map(|member| member.key);
     let members = match record {
@@ -58,7 +60,7 @@ pub fn parties(record: &AnyRecord, directory: &Directory) -> Parties {
     Parties::Members(members)
 }
 
-/// The parties of a claim of `agency`: the agency and the SSC serving it.
+/// The channel of a claim of `agency`: the agency and the SSC serving it.
 pub fn claim_parties(agency: &str, directory: &Directory) -> BTreeSet<PublicKey> {
     [directory.member_by_org(agency).map(|member| member.key), directory.ssc_of(agency).map(|ssc| ssc.key)]
         .into_iter()

@@ -13,7 +13,7 @@ use kvitt_protocol::wire::{Refusal, RefusalCode, Verdict};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
 use super::{Effect, NodeCore, Step};
-use crate::ledger::{encode_claim_state, keys, put_record, Ledger, LedgerError};
+use crate::ledger::{encode_claim_state, keys, Ledger, LedgerError};
 use crate::store::Batch;
 
 /// The metadata key naming the directory in force.
@@ -73,7 +73,7 @@ impl NodeCore {
         }
         let mut batch = Batch::new();
         self.index(step, peer, record, &mut batch)?;
-        put_record(&mut batch, record);
+        self.put(step, record, &mut batch)?;
         if let Some(slot) = Slot::of(record) {
             batch.insert(keys::slot(&slot), id.as_bytes().to_vec());
         }
@@ -316,7 +316,10 @@ impl NodeCore {
             Ok(evidence) => {
                 let evidence = AnyRecord::Evidence(evidence);
                 let mut batch = Batch::new();
-                put_record(&mut batch, &evidence);
+                if let Err(error) = self.put(step, &evidence, &mut batch) {
+                    tracing::error!(%error, "could not store equivocation evidence");
+                    return refusal;
+                }
                 batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
                 batch.insert(pair, evidence.id().as_bytes().to_vec());
                 if step.write(&batch).is_ok() {
@@ -375,7 +378,9 @@ impl NodeCore {
         }
         let mut batch = Batch::new();
         let record = AnyRecord::Directory(directory.clone());
-        put_record(&mut batch, &record);
+        if let Err(refusal) = self.put(step, &record, &mut batch) {
+            return Verdict::Refused { refusal };
+        }
         batch.insert(keys::meta(DIRECTORY_META), directory.id().as_bytes().to_vec());
         batch.insert(
             keys::slot(&Slot::Directory { signer: directory.signer(), version: directory.body().version }),

@@ -18,7 +18,7 @@ use kvitt_protocol::{AnyRecord, Record, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
 use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
-use crate::ledger::{encode_claim_state, keys, put_record};
+use crate::ledger::{encode_claim_state, keys};
 use crate::store::Batch;
 
 /// A claim being put together by an employee; unsigned and local to the agency node.
@@ -114,7 +114,7 @@ impl NodeCore {
             Signed::sign(claim, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
         let record = AnyRecord::Claim(claim.clone());
         let mut batch = Batch::new();
-        put_record(&mut batch, &record);
+        self.put(step, &record, &mut batch)?;
         if let Some(slot) = Slot::of(&record) {
             batch.insert(keys::slot(&slot), claim.id().as_bytes().to_vec());
         }
@@ -247,7 +247,7 @@ impl NodeCore {
         batch: &mut Batch,
     ) -> Result<(), Refusal> {
         let record = AnyRecord::ClaimEvent(event.clone());
-        put_record(batch, &record);
+        self.put(step, &record, batch)?;
         if let Some(slot) = Slot::of(&record) {
             batch.insert(keys::slot(&slot), event.id().as_bytes().to_vec());
         }

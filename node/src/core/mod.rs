@@ -11,6 +11,7 @@
 //! only after the step's batch has been group-committed.
 
 mod accept;
+mod channels;
 mod claims;
 mod outbox;
 mod overlay;

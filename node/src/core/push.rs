@@ -9,7 +9,7 @@ use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, Signed};
 
 use super::{forbidden, unavailable, Caller, CallerRole, ClientResponse, NodeCore, Step};
-use crate::ledger::{keys, put_record};
+use crate::ledger::keys;
 use crate::store::Batch;
 
 impl NodeCore {
@@ -67,7 +67,7 @@ impl NodeCore {
         let record = AnyRecord::Receipt(signed.clone());
         let slot = Slot::of(&record);
         let mut batch = Batch::new();
-        put_record(&mut batch, &record);
+        self.put(step, &record, &mut batch)?;
         if let Some(slot) = slot {
             batch.insert(keys::slot(&slot), signed.id().as_bytes().to_vec());
         }

@@ -238,3 +238,31 @@ fn a_receipt_cannot_be_in_two_live_claims_at_the_agency() {
     };
     assert_eq!(refusal.code, "claim.receipt_taken");
 }
+
+#[test]
+fn each_pair_of_nodes_indexes_the_same_channel_and_nothing_of_others() {
+    use kvitt_protocol::event::Action;
+    let mut net = Net::new();
+    let receipt = net.push(receipt(1));
+    let claim = net.claim("emp-1", &[receipt]);
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved }).unwrap();
+    net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }).unwrap();
+    net.ask("ssc", ssc_staff(), ClientRequest::Pay { claim }).unwrap();
+    let channel = |node: &str, peer: &str| -> std::collections::BTreeSet<RecordId> {
+        Ledger::new(net.nodes[&Net::key_of(node)].store.clone())
+            .channel_items(&Net::key_of(peer), None, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect()
+    };
+    let merchant_agency = channel("merchant", "agency");
+    assert_eq!(merchant_agency, [receipt].into(), "the merchant and the agency share the receipt");
+    assert_eq!(channel("agency", "merchant"), merchant_agency, "both sides index the same channel");
+    let agency_ssc = channel("agency", "ssc");
+    assert!(agency_ssc.contains(&claim) && agency_ssc.contains(&receipt), "{agency_ssc:?}");
+    assert_eq!(agency_ssc.len(), 2 + 4, "claim, receipt, submitted, approved, booked, paid");
+    assert_eq!(channel("ssc", "agency"), agency_ssc, "both sides index the same channel");
+    assert!(channel("merchant", "ssc").is_empty(), "a merchant and an SSC share nothing");
+    assert!(channel("ssc", "merchant").is_empty(), "a merchant and an SSC share nothing");
+}
