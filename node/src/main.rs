@@ -70,6 +70,9 @@ enum Command {
     Claim(cli::claim::ClaimArgs),
     /// The shared service center: book and pay claims, list exceptions.
     Ssc(cli::ssc::SscArgs),
+    /// List what this node holds as exceptions: evidence that a party signed two versions
+    /// of one record (caught here or sent by a peer), claims held as duplicates.
+    Exceptions(cli::ssc::ExceptionsArgs),
 }
 
 const DEMO_LONG_ABOUT: &str = "\
@@ -140,6 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Record(args) => cli::record::main(&args),
         Command::Claim(args) => cli::claim::main(&args),
         Command::Ssc(args) => cli::ssc::main(&args),
+        Command::Exceptions(args) => cli::ssc::exceptions(&args),
     }
 }
 

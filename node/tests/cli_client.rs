@@ -442,6 +442,7 @@ fn every_client_command_has_help() {
         "ssc book",
         "ssc pay",
         "ssc exceptions",
+        "exceptions",
     ] {
         let mut args: Vec<&str> = command.split(' ').collect();
         args.push("--help");

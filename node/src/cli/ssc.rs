@@ -75,23 +75,40 @@ pub fn main(args: &SscArgs) -> anyhow::Result<ExitCode> {
         SscCommand::Pay { id } => {
             run(options, STAFF, |client, output| decide(client, output, id, "pay", None))
         }
-        SscCommand::Exceptions { limit } => {
-            let roles = &[CallerRole::SscStaff, CallerRole::Approver, CallerRole::Operator];
-            run(options, roles, |client, output| {
-                let path =
-                    format!("/v1/exceptions{}", query(&[("limit", limit.map(|limit| limit.to_string()))]));
-                output.answer(&client.get(&path)?, |exceptions: Vec<Exception>| {
-                    if exceptions.is_empty() {
-                        return "no exceptions".to_owned();
-                    }
-                    let rows: Vec<Vec<String>> = exceptions
-                        .into_iter()
-                        .map(|exception| vec![exception.id.to_string(), exception.why])
-                        .collect();
-                    table(&[("ID", Align::Left), ("WHY", Align::Left)], &rows)
-                })?;
-                Ok(ExitCode::SUCCESS)
-            })
-        }
+        SscCommand::Exceptions { limit } => list_exceptions(options, *limit),
     }
+}
+
+/// `kvitt exceptions`: what any node holds as exceptions, for whoever may see them there.
+#[derive(Debug, clap::Args)]
+pub struct ExceptionsArgs {
+    /// At most this many (the node's default: 1000).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    #[command(flatten)]
+    options: ClientOptions,
+}
+
+/// Runs `kvitt exceptions`.
+pub fn exceptions(args: &ExceptionsArgs) -> anyhow::Result<ExitCode> {
+    list_exceptions(&args.options, args.limit)
+}
+
+/// Lists GET /v1/exceptions as a table (or its JSON).
+fn list_exceptions(options: &ClientOptions, limit: Option<usize>) -> anyhow::Result<ExitCode> {
+    let roles = &[CallerRole::SscStaff, CallerRole::Approver, CallerRole::Operator];
+    run(options, roles, |client, output| {
+        let path = format!("/v1/exceptions{}", query(&[("limit", limit.map(|limit| limit.to_string()))]));
+        output.answer(&client.get(&path)?, |exceptions: Vec<Exception>| {
+            if exceptions.is_empty() {
+                return "no exceptions".to_owned();
+            }
+            let rows: Vec<Vec<String>> = exceptions
+                .into_iter()
+                .map(|exception| vec![exception.id.to_string(), exception.why])
+                .collect();
+            table(&[("ID", Align::Left), ("WHY", Align::Left)], &rows)
+        })?;
+        Ok(ExitCode::SUCCESS)
+    })
 }

@@ -322,8 +322,16 @@ impl NodeCore {
                 }
                 batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
                 batch.insert(pair, evidence.id().as_bytes().to_vec());
-                if step.write(&batch).is_ok() {
-                    tracing::warn!(evidence = %evidence.id().short(), signer = %record.signer().short(), "equivocation caught; evidence stored");
+                if step.write(&batch).is_err() {
+                    return refusal;
+                }
+                tracing::warn!(evidence = %evidence.id().short(), signer = %record.signer().short(), "equivocation caught; evidence stored");
+                // Every other member of the channel learns of it too.
+                let peers = self.channel_peers(step, &evidence).unwrap_or_default();
+                for peer in peers {
+                    if let Err(error) = self.outbox.enqueue(step, peer, evidence.id()) {
+                        tracing::error!(%error, peer = %peer.short(), "could not queue evidence for a peer");
+                    }
                 }
             }
             Err(error) => tracing::error!(%error, "could not build equivocation evidence"),

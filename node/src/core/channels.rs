@@ -35,7 +35,7 @@ impl NodeCore {
 
     /// The peers `record` is shared with: the other members of its channel, if this node
     /// is in it.
-    fn channel_peers(&self, step: &Step, record: &AnyRecord) -> Result<Vec<PublicKey>, Refusal> {
+    pub(super) fn channel_peers(&self, step: &Step, record: &AnyRecord) -> Result<Vec<PublicKey>, Refusal> {
         let members = match parties(record, self.directory.body()) {
             Parties::Members(members) => members,
             Parties::OfClaim(claim) => self.claim_channel(step, &claim)?,

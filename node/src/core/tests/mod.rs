@@ -503,7 +503,7 @@ fn deliveries_are_split_to_stay_within_the_message_limit() {
 }
 
 #[test]
-fn a_conflicting_record_sent_again_later_yields_one_piece_of_evidence() {
+fn a_conflicting_record_yields_one_piece_of_evidence_sent_to_the_channel() {
     let mut net = Net::new();
     let first = Signed::sign(receipt(1), &key("merchant")).unwrap();
     let mut other = receipt(1);
@@ -522,4 +522,13 @@ fn a_conflicting_record_sent_again_later_yields_one_piece_of_evidence() {
     }
     let agency = Ledger::new(net.nodes[&Net::key_of("agency")].store.clone());
     assert_eq!(agency.exceptions(10).unwrap().len(), 1, "one evidence for one pair, however often it comes");
+    net.run();
+    let merchant = Ledger::new(net.nodes[&Net::key_of("merchant")].store.clone());
+    assert_eq!(
+        merchant.exceptions(10).unwrap(),
+        agency.exceptions(10).unwrap(),
+        "the channel's other member has it"
+    );
+    let ssc = Ledger::new(net.nodes[&Net::key_of("ssc")].store.clone());
+    assert!(ssc.exceptions(10).unwrap().is_empty(), "the SSC is not in the receipt's channel");
 }
