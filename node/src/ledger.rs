@@ -19,6 +19,7 @@
 //! | claim state | `claim/` claim id | status byte, head id |
 //! | claim numbers | `claimno/` agency `\0` number | claim id |
 //! | outbox | `out/` peer key, sequence (u64) | record id |
+//! | claims waiting for an SSC | `waiting/` claim id | empty |
 //! | channels | `chan/` peer key, record time (u64), record id | empty |
 //! | exceptions | `exception/` evidence or record id | empty |
 //! | node metadata | `meta/` name | value |
@@ -153,6 +154,12 @@ pub mod keys {
     /// A record in the channel shared with `peer`, at its place in (time, id) order.
     pub fn channel(peer: &PublicKey, time: u64, id: &RecordId) -> Vec<u8> {
         [channel_prefix(peer).as_slice(), &time.to_be_bytes(), id.as_bytes()].concat()
+    }
+
+    /// An approved claim no SSC served when it was approved: sent once a directory names
+    /// one.
+    pub fn waiting(claim: &RecordId) -> Vec<u8> {
+        [b"waiting/".as_slice(), claim.as_bytes()].concat()
     }
 
     /// A claim being put together (not yet signed), by its number.
@@ -385,6 +392,16 @@ impl Ledger {
         Ok(entries
             .into_iter()
             .filter_map(|(key, _)| key.get(4..).and_then(|tail| <[u8; 32]>::try_from(tail).ok()))
+            .map(RecordId)
+            .collect())
+    }
+
+    /// Approved claims waiting for an SSC to serve their agency (at most `limit`).
+    pub fn waiting_claims(&self, limit: usize) -> Result<Vec<RecordId>, LedgerError> {
+        let entries = self.store.scan(b"waiting/", None, limit.min(MAX_SCAN_ENTRIES))?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(key, _)| key.get(8..).and_then(|tail| <[u8; 32]>::try_from(tail).ok()))
             .map(RecordId)
             .collect())
     }

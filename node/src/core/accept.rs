@@ -404,6 +404,11 @@ impl NodeCore {
         );
         self.directory = directory.clone();
         step.durable.push(Effect::DirectoryChanged(Box::new(directory.clone())));
+        if self.identity.role == MemberRole::Agency {
+            if let Err(refusal) = self.send_waiting_claims(step) {
+                tracing::error!(%refusal, "could not send the claims waiting for an SSC");
+            }
+        }
         Verdict::Stored { id: directory.id() }
     }
 }

@@ -283,15 +283,11 @@ impl NodeCore {
     ) -> Result<(), Refusal> {
         match (self.identity.role, state.status) {
             (MemberRole::Agency, Status::Approved) => {
-                let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) else {
-                    tracing::error!(agency = %self.identity.org, "no SSC serves this agency in the directory; the claim waits");
-                    return Ok(());
-                };
-                let mut ids: Vec<RecordId> = claim.body().receipts().collect();
-                ids.push(claim.id());
-                ids.extend(step.ledger.chain(&claim.id()).map_err(unavailable)?);
-                for id in ids {
-                    self.outbox.enqueue(step, ssc, id).map_err(unavailable)?;
+                if !self.send_to_ssc(step, claim)? {
+                    tracing::error!(agency = %self.identity.org, "no SSC serves this agency in the directory; the claim waits for one");
+                    let mut batch = Batch::new();
+                    batch.insert(keys::waiting(&claim.id()), Vec::new());
+                    step.write(&batch).map_err(unavailable)?;
                 }
             }
             (MemberRole::Ssc, Status::Approved) => {
@@ -312,6 +308,37 @@ impl NodeCore {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// Queues an approved claim, its receipts and its events for the SSC serving this
+    /// agency; false if the directory names none.
+    fn send_to_ssc(&mut self, step: &mut Step, claim: &Signed<Claim>) -> Result<bool, Refusal> {
+        let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) else {
+            return Ok(false);
+        };
+        let mut ids: Vec<RecordId> = claim.body().receipts().collect();
+        ids.push(claim.id());
+        ids.extend(step.ledger.chain(&claim.id()).map_err(unavailable)?);
+        for id in ids {
+            self.outbox.enqueue(step, ssc, id).map_err(unavailable)?;
+        }
+        Ok(true)
+    }
+
+    /// After a new directory: sends the approved claims that were waiting for an SSC, if
+    /// one serves this agency now.
+    pub(super) fn send_waiting_claims(&mut self, step: &mut Step) -> Result<(), Refusal> {
+        for claim_id in step.ledger.waiting_claims(crate::ledger::MAX_SCAN_ENTRIES).map_err(unavailable)? {
+            let claim = self.claim(step, &claim_id)?;
+            if !self.send_to_ssc(step, &claim)? {
+                return Ok(());
+            }
+            let mut batch = Batch::new();
+            batch.remove(keys::waiting(&claim_id));
+            step.write(&batch).map_err(unavailable)?;
+            tracing::info!(claim = %claim_id.short(), "a claim that waited for an SSC is on its way");
         }
         Ok(())
     }

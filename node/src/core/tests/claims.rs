@@ -266,3 +266,41 @@ fn each_pair_of_nodes_indexes_the_same_channel_and_nothing_of_others() {
     assert!(channel("merchant", "ssc").is_empty(), "a merchant and an SSC share nothing");
     assert!(channel("ssc", "merchant").is_empty(), "a merchant and an SSC share nothing");
 }
+
+/// The test directory at `version`, with the SSC serving the agency or not.
+fn directory_serving(version: u64, serves: bool) -> Signed<Directory> {
+    let mut body = directory(version).body().clone();
+    for member in &mut body.members {
+        if member.role == MemberRole::Ssc && !serves {
+            member.serves.clear();
+        }
+    }
+    Signed::sign(body, &key("operator")).unwrap()
+}
+
+#[test]
+fn a_claim_approved_while_no_ssc_serves_the_agency_goes_once_one_does() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let install = |net: &mut Net, node: &str, directory: Signed<Directory>| {
+        let from = if node == "ssc" { "agency" } else { "ssc" };
+        let input = Input::Peer {
+            reply: 0,
+            from: Net::key_of(from),
+            directory_version: directory.body().version,
+            request: PeerRequest::Deliver(vec![Ok(AnyRecord::Directory(directory))]),
+        };
+        net.step(Net::key_of(node), input);
+    };
+    install(&mut net, "agency", directory_serving(2, false));
+    let receipt = net.push(receipt(1));
+    let claim = net.claim("emp-1", &[receipt]);
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved }).unwrap();
+    let ssc = Ledger::new(net.nodes[&Net::key_of("ssc")].store.clone());
+    assert!(!ssc.contains(&claim).unwrap(), "no SSC served the agency: the claim waits");
+
+    install(&mut net, "ssc", directory_serving(3, true));
+    install(&mut net, "agency", directory_serving(3, true));
+    net.run();
+    assert_eq!(net.status_at("ssc", claim), Status::Approved, "sent once the directory names an SSC");
+}
