@@ -282,14 +282,7 @@ impl NodeCore {
         state: &ClaimState,
     ) -> Result<(), Refusal> {
         match (self.identity.role, state.status) {
-            (MemberRole::Agency, Status::Approved) => {
-                if !self.send_to_ssc(step, claim)? {
-                    tracing::error!(agency = %self.identity.org, "no SSC serves this agency in the directory; the claim waits for one");
-                    let mut batch = Batch::new();
-                    batch.insert(keys::waiting(&claim.id()), Vec::new());
-                    step.write(&batch).map_err(unavailable)?;
-                }
-            }
+            (MemberRole::Agency, Status::Approved) => self.send_or_wait(step, claim)?,
             (MemberRole::Ssc, Status::Approved) => {
                 if let Some(why) = step.ledger.exception(&claim.id()).map_err(unavailable)? {
                     let actor = Actor { person: SSC_SYSTEM_ACTOR.into(), role: Role::Ssc };
@@ -325,6 +318,17 @@ impl NodeCore {
             self.outbox.enqueue(step, ssc, id).map_err(unavailable)?;
         }
         Ok(true)
+    }
+
+    /// Sends an approved claim to the SSC, or marks it waiting for one.
+    fn send_or_wait(&mut self, step: &mut Step, claim: &Signed<Claim>) -> Result<(), Refusal> {
+        if self.send_to_ssc(step, claim)? {
+            return Ok(());
+        }
+        tracing::error!(agency = %self.identity.org, "no SSC serves this agency in the directory; the claim waits for one");
+        let mut batch = Batch::new();
+        batch.insert(keys::waiting(&claim.id()), Vec::new());
+        step.write(&batch).map_err(unavailable)
     }
 
     /// After a new directory: sends the approved claims that were waiting for an SSC, if
