@@ -29,9 +29,9 @@ use kvitt_node::store::group_commit::GroupCommit;
 use kvitt_node::store::{SledStore, Store};
 use kvitt_node::transport::{runtime_link, PeerKeys, Transport, TransportConfig};
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
-use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
+use kvitt_protocol::receipt::{Line, Receipt};
 use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, Response, ResponseBody, Verdict};
-use kvitt_protocol::{PublicKey, Signed};
+use kvitt_protocol::{sample, PublicKey, Signed};
 use tokio::sync::oneshot;
 
 const AGENCY: &str = "202100-5489";
@@ -50,67 +50,20 @@ fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
+/// The sample receipt of `merchant` with eight lines at 6 % and 25 % instead of its two,
+/// their prices and article number varying with the serial, for one of 50 employees.
 fn receipt(merchant: &str, serial: u64) -> Receipt {
-    let line = |description: &str, category: &str, price: i64, rate: u32| Line {
-        kind: LineKind::Sale,
-        description: description.into(),
-        article: Some(format!("ART-{}", serial % 977)),
-        gtin: None,
-        category: Some(category.into()),
-        quantity: Some(1000),
-        unit: Some("st".into()),
-        unit_price: Some(price),
-        discounts: vec![],
-        amount: None,
-        vat_rate: Some(rate),
-    };
-    let receipt = Receipt {
-        merchant: Merchant {
-            name: "Benchmark Handel AB".into(),
-            org: merchant.into(),
-            vat_number: Some(format!("SE{}01", merchant.replace('-', ""))),
-            address: Address {
-                street: "Storgatan 1".into(),
-                postal_code: "111 22".into(),
-                city: "Stockholm".into(),
-                country: "SE".into(),
-            },
-        },
-        register: "KASSA-1".into(),
-        serial,
-        control_unit: "CU-BENCH-0001".into(),
-        issued_at: "2026-05-04T12:00:00+02:00".into(),
-        currency: "SEK".into(),
-        lines: (0..8)
-            .map(|index| {
-                line(
-                    &format!("Vara {index}"),
-                    if index % 2 == 0 { "food" } else { "general" },
-                    1_000 + i64::try_from(serial % 100).unwrap_or(0) * 10 + index,
-                    if index % 2 == 0 { 600 } else { 2500 },
-                )
-            })
-            .collect(),
-        vat: vec![],
-        rounding: 0,
-        total: 0,
-        payments: vec![],
-        buyer: Buyer { agency: AGENCY.into(), employee: Some(format!("emp-{}", serial % 50)) },
-        original: None,
-    }
-    .with_computed_totals();
-    let total = receipt.total;
-    Receipt {
-        payments: vec![Payment::Card {
-            amount: total,
-            masked_pan: "************1234".into(),
-            brand: "Visa".into(),
-            rrn: format!("{serial:012}"),
-            terminal: "T-1".into(),
-            approval_code: "A1B2C3".into(),
-        }],
-        ..receipt
-    }
+    let variant = i64::try_from(serial % 100).unwrap_or(0) * 10;
+    let mut receipt = sample::receipt(merchant, AGENCY, "KASSA-1", serial);
+    receipt.lines = (0..8)
+        .map(|index| {
+            let (category, rate) = if index % 2 == 0 { ("food", 600) } else { ("general", 2500) };
+            let line = sample::line(&format!("Vara {index}"), category, 1000, 1_000 + variant + index, rate);
+            Line { article: Some(format!("ART-{}", serial % 977)), ..line }
+        })
+        .collect();
+    receipt.buyer.employee = Some(format!("emp-{}", serial % 50));
+    sample::paid_by_card(receipt, "T-1", &format!("{serial:012}"))
 }
 
 fn directory(operator: &SigningKey) -> Signed<Directory> {

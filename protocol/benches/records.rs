@@ -14,8 +14,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use ed25519_dalek::{Signature, SigningKey, Verifier as _};
-use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
-use kvitt_protocol::{cbor, AnyRecord, Signed};
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::{cbor, sample, AnyRecord, Signed};
 
 /// LIMITS.md: ed25519 `verify_strict` on this machine, per second, one core.
 const VERIFY_STRICT_PER_S: f64 = 29_200.0;
@@ -23,62 +23,16 @@ const VERIFY_STRICT_PER_S: f64 = 29_200.0;
 const CIBORIUM_DECODE_PER_S: f64 = 259_000.0;
 const ROUNDS: usize = 20_000;
 
+/// The sample hotel night with breakfast, a soft drink from the minibar and a charging
+/// cable, each line with an article number.
 fn receipt() -> Receipt {
-    let line = |description: &str, category: &str, price: i64, rate: u32| Line {
-        kind: LineKind::Sale,
-        description: description.into(),
-        article: Some("ART-1042".into()),
-        gtin: None,
-        category: Some(category.into()),
-        quantity: Some(1000),
-        unit: Some("st".into()),
-        unit_price: Some(price),
-        discounts: vec![],
-        amount: None,
-        vat_rate: Some(rate),
-    };
-    let receipt = Receipt {
-        merchant: Merchant {
-            name: "Hotell Centralen Kvitt AB".into(),
-            org: "556016-0680".into(),
-            vat_number: Some("SE556016068001".into()),
-            address: Address {
-                street: "Vasagatan 1".into(),
-                postal_code: "111 20".into(),
-                city: "Stockholm".into(),
-                country: "SE".into(),
-            },
-        },
-        register: "KASSA-1".into(),
-        serial: 1042,
-        control_unit: "CU-0001-2345".into(),
-        issued_at: "2026-11-30T08:15:00+01:00".into(),
-        currency: "SEK".into(),
-        lines: vec![
-            line("Enkelrum, 1 natt", "hotel", 149_500, 1200),
-            line("Frukost", "food", 12_900, 600),
-            line("Minibar, läsk", "food", 3_500, 600),
-            line("Laddkabel", "general", 24_900, 2500),
-        ],
-        vat: vec![],
-        rounding: 0,
-        total: 0,
-        payments: vec![],
-        buyer: Buyer { agency: "202100-5489".into(), employee: Some("emp-17".into()) },
-        original: None,
+    let mut receipt = sample::receipt(sample::MERCHANT_ORG, sample::AGENCY_ORG, "KASSA-1", 1042);
+    receipt.lines.push(sample::line("Minibar, läsk", "food", 1000, 3_500, 600));
+    receipt.lines.push(sample::line("Laddkabel", "general", 1000, 24_900, 2500));
+    for line in &mut receipt.lines {
+        line.article = Some("ART-1042".into());
     }
-    .with_computed_totals();
-    Receipt {
-        payments: vec![Payment::Card {
-            amount: receipt.total,
-            masked_pan: "************1234".into(),
-            brand: "Visa".into(),
-            rrn: "612345678901".into(),
-            terminal: "T-88001".into(),
-            approval_code: "A1B2C3".into(),
-        }],
-        ..receipt
-    }
+    sample::paid_by_card(receipt, "T-88001", "612345678901")
 }
 
 /// Runs `work` ROUNDS times (after a tenth as warm-up) and returns the rate per second.

@@ -32,6 +32,8 @@ pub mod fields;
 pub mod id;
 pub mod limits;
 pub mod receipt;
+pub mod reconcile;
+pub mod sample;
 pub mod vat;
 pub mod wire;
 

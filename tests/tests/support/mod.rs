@@ -10,20 +10,17 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
-use kvitt_protocol::{PublicKey, RecordId};
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::{sample, PublicKey, RecordId};
 use serde_json::Value;
+
+/// The network's organisations are the samples'; [`EMPLOYEE`] is the employee every receipt
+/// of [`receipt`] names as its buyer.
+pub use kvitt_protocol::sample::{AGENCY_ORG, EMPLOYEE, MERCHANT_ORG, SSC_ORG};
 
 /// How long a test waits for something the network does by itself (a delivery, a node
 /// coming up) before it fails. Generous: this is a bound on a hang, not a timing check.
 pub const PATIENCE: Duration = Duration::from_secs(90);
-
-pub const SSC_ORG: &str = "202100-6255";
-pub const AGENCY_ORG: &str = "202100-5489";
-pub const MERCHANT_ORG: &str = "556016-0680";
-
-/// The employee every receipt of [`receipt`] names as its buyer.
-pub const EMPLOYEE: &str = "emp-17";
 
 /// The `kvitt` binary beside the test executable's folder, built once per test run so
 /// that the tests never run a stale binary (cargo builds a workspace's binaries only for
@@ -412,60 +409,12 @@ impl Network {
     }
 }
 
-/// A hotel night for employee [`EMPLOYEE`] of the agency on register `register`, as the
-/// till sends it: paid by card on terminal `T-<register>` with a retrieval reference
-/// number made of the serial, so that every receipt records its own card payment.
+/// The sample hotel night (1624.00 SEK) for employee [`EMPLOYEE`] of the agency on register
+/// `register`, as the till sends it: paid by card on terminal `T-<register>` with a
+/// retrieval reference number made of the serial, so that every receipt records its own
+/// card payment.
 pub fn receipt(register: &str, serial: u64) -> Receipt {
-    let line = |description: &str, category: &str, unit_price: i64, vat_rate: u32| Line {
-        kind: LineKind::Sale,
-        description: description.into(),
-        article: None,
-        gtin: None,
-        category: Some(category.into()),
-        quantity: Some(1000),
-        unit: Some("st".into()),
-        unit_price: Some(unit_price),
-        discounts: vec![],
-        amount: None,
-        vat_rate: Some(vat_rate),
-    };
-    let receipt = Receipt {
-        merchant: Merchant {
-            name: "Hotell Kvitt AB".into(),
-            org: MERCHANT_ORG.into(),
-            vat_number: Some("SE556016068001".into()),
-            address: Address {
-                street: "Drottninggatan 1".into(),
-                postal_code: "111 51".into(),
-                city: "Stockholm".into(),
-                country: "SE".into(),
-            },
-        },
-        register: register.into(),
-        serial,
-        control_unit: "CU-0001-2345".into(),
-        issued_at: "2026-11-30T08:15:00+01:00".into(),
-        currency: "SEK".into(),
-        lines: vec![line("Enkelrum, 1 natt", "hotel", 149_500, 1200), line("Frukost", "food", 12_900, 600)],
-        vat: vec![],
-        rounding: 0,
-        total: 0,
-        payments: vec![],
-        buyer: Buyer { agency: AGENCY_ORG.into(), employee: Some(EMPLOYEE.into()) },
-        original: None,
-    }
-    .with_computed_totals();
-    Receipt {
-        payments: vec![Payment::Card {
-            amount: receipt.total,
-            masked_pan: "************1234".into(),
-            brand: "Visa".into(),
-            rrn: format!("6123456{serial:05}"),
-            terminal: format!("T-{register}"),
-            approval_code: "A1B2C3".into(),
-        }],
-        ..receipt
-    }
+    sample::receipt(MERCHANT_ORG, AGENCY_ORG, register, serial)
 }
 
 /// [`receipt`] on register `KASSA-1` as the till's JSON.

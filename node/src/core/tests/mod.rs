@@ -53,6 +53,10 @@ fn directory(version: u64) -> Signed<Directory> {
     Signed::sign(body, &key("operator")).unwrap()
 }
 
+/// A taxi ride for `emp-1`, its fare varying with the serial, paid by Swish. It stays apart
+/// from `kvitt_protocol::sample::receipt` (a hotel night paid by card) on purpose: the only
+/// card payments these tests hold are those a test adds (`claims::card_receipt`), and their
+/// claims are made by `emp-1`.
 fn receipt(serial: u64) -> Receipt {
     let line = Line {
         kind: LineKind::Sale,

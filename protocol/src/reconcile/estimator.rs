@@ -1,0 +1,171 @@
+//! The hello's summary of a set: its count, a salted fingerprint, and a tug-of-war
+//! estimator of how many items two sets differ in.
+//!
+//! Fingerprint: the sum modulo 2^128 of every item's keyed 16-byte digest. Sums of keyed
+//! pseudo-random values collide only by chance (2^-128) for anyone who does not know the
+//! key, and a sum can be updated by the items a session found: the outcome is checked by
+//! turning one side's fingerprint into the other's.
+//!
+//! Estimator (Alon, Matias, Szegedy's tug of war): counter j is the sum over the set of ±1,
+//! the sign being bit j of the item's digest. For two sets, counter j differs by a sum of
+//! one random sign per item in the symmetric difference, whose square has expectation the
+//! size d of the difference; the mean of 128 squares estimates d within about ±12.5 % (one
+//! standard deviation), enough to size the first batch of coded symbols. Counters travel
+//! modulo 2^16: their differences are sums of d signs, far below 2^15 in magnitude for any
+//! d a session can hold, so they come out exact.
+
+use super::keys::{HelloDigest, HelloKey};
+use super::{Item, ESTIMATOR_COUNTERS};
+use crate::id::RecordId;
+
+/// A set as the hello describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Summary {
+    /// How many items.
+    pub(crate) count: u64,
+    /// The salted fingerprint.
+    pub(crate) fingerprint: u128,
+    /// The estimator's counters.
+    pub(crate) counters: [i64; ESTIMATOR_COUNTERS],
+}
+
+impl Summary {
+    /// Hashes every item once with the hello key; returns the summary and each item's
+    /// digest (the input of its session tag).
+    pub(crate) fn of(items: &[Item], key: &HelloKey) -> (Summary, Vec<HelloDigest>) {
+        // Counting ones per bit through a histogram of each byte costs 16 increments an
+        // item instead of 128.
+        let mut histogram = [[0u64; 256]; ESTIMATOR_COUNTERS / 8];
+        let mut fingerprint = 0u128;
+        let mut digests = Vec::with_capacity(items.len());
+        for item in items {
+            let digest = key.digest(&item.id);
+            fingerprint = fingerprint.wrapping_add(digest.summand);
+            for (counts, byte) in histogram.iter_mut().zip(digest.tail) {
+                if let Some(count) = counts.get_mut(usize::from(byte)) {
+                    *count += 1;
+                }
+            }
+            digests.push(digest);
+        }
+        let count = items.len() as u64;
+        let mut counters = [0i64; ESTIMATOR_COUNTERS];
+        for (j, counter) in counters.iter_mut().enumerate() {
+            let (byte, bit) = (j / 8, j % 8);
+            let ones: u64 = histogram
+                .get(byte)
+                .map(|counts| {
+                    counts
+                        .iter()
+                        .enumerate()
+                        .filter(|(value, _)| value >> bit & 1 == 1)
+                        .map(|(_, n)| *n)
+                        .sum()
+                })
+                .unwrap_or(0);
+            *counter = 2 * ones as i64 - count as i64;
+        }
+        (Summary { count, fingerprint, counters }, digests)
+    }
+
+    /// The fingerprint of the set after removing `removed` and adding `added`.
+    pub(crate) fn fingerprint_after(&self, key: &HelloKey, removed: &[RecordId], added: &[RecordId]) -> u128 {
+        let removed = removed.iter().fold(0u128, |sum, id| sum.wrapping_add(key.digest(id).summand));
+        let added = added.iter().fold(0u128, |sum, id| sum.wrapping_add(key.digest(id).summand));
+        self.fingerprint.wrapping_sub(removed).wrapping_add(added)
+    }
+
+    /// The counters' wire form: each modulo 2^16, two bytes big-endian.
+    pub(crate) fn estimator_bytes(&self) -> Vec<u8> {
+        self.counters.iter().flat_map(|counter| (*counter as u16).to_be_bytes()).collect()
+    }
+}
+
+/// Counters from their wire form (length already checked).
+pub(crate) fn read_counters(bytes: &[u8]) -> Vec<u16> {
+    bytes.chunks_exact(2).map(|pair| u16::from_be_bytes(pair.try_into().unwrap_or_default())).collect()
+}
+
+/// Whether `counters` could be the estimator of a set of `count` items: each is a sum of
+/// `count` signs, so of the same parity, and (when that is below 2^15) at most `count` in
+/// magnitude.
+pub(crate) fn plausible(counters: &[u16], count: u64) -> bool {
+    counters.iter().all(|counter| {
+        let counter = *counter as i16;
+        u64::from(counter.unsigned_abs()) % 2 == count % 2
+            && (count >= 1 << 15 || u64::from(counter.unsigned_abs()) <= count)
+    })
+}
+
+/// The estimated size of the symmetric difference of two sets from their summaries: the
+/// mean square of the counters' differences, and at least the difference of the counts.
+pub(crate) fn estimate_difference(ours: &Summary, theirs_count: u64, theirs: &[u16]) -> u64 {
+    let squares: u64 = ours
+        .counters
+        .iter()
+        .zip(theirs)
+        .map(|(a, b)| {
+            let difference = i64::from((*a as u16).wrapping_sub(*b) as i16);
+            (difference * difference) as u64
+        })
+        .sum();
+    squares.div_ceil(ESTIMATOR_COUNTERS as u64).max(ours.count.abs_diff(theirs_count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::RecordId;
+    use crate::reconcile::Salt;
+
+    fn items(range: std::ops::Range<u32>) -> Vec<Item> {
+        range
+            .map(|n| {
+                let mut id = [0u8; 32];
+                id[..4].copy_from_slice(&n.to_be_bytes());
+                Item { time: u64::from(n), id: RecordId(id) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counters_are_sums_of_signs() {
+        let key = HelloKey::new(&Salt([1; 16]));
+        let set = items(0..101);
+        let (summary, digests) = Summary::of(&set, &key);
+        assert_eq!(digests.len(), 101);
+        let wire = read_counters(&summary.estimator_bytes());
+        assert!(plausible(&wire, 101));
+        let mut expected = [0i64; ESTIMATOR_COUNTERS];
+        for item in &set {
+            let tail = key.digest(&item.id).tail;
+            for (j, counter) in expected.iter_mut().enumerate() {
+                *counter += if tail[j / 8] >> (j % 8) & 1 == 1 { 1 } else { -1 };
+            }
+        }
+        assert_eq!(summary.counters, expected);
+        assert!(!plausible(&wire, 100));
+        assert!(!plausible(&[103], 101));
+        assert!(plausible(&[(-101i16) as u16], 101));
+    }
+
+    #[test]
+    fn the_estimate_is_near_the_difference() {
+        let key = HelloKey::new(&Salt([2; 16]));
+        let a = Summary::of(&items(0..10_000), &key).0;
+        let b = Summary::of(&items(1_000..11_000), &key).0;
+        let estimate = estimate_difference(&a, b.count, &read_counters(&b.estimator_bytes()));
+        assert!((1_400..=2_600).contains(&estimate), "{estimate} for 2000");
+        assert_eq!(estimate_difference(&a, a.count, &read_counters(&a.estimator_bytes())), 0);
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_outcome() {
+        let key = HelloKey::new(&Salt([3; 16]));
+        let a = Summary::of(&items(0..50), &key).0;
+        let b = Summary::of(&items(10..60), &key).0;
+        assert_ne!(a.fingerprint, b.fingerprint);
+        let ids = |range| items(range).into_iter().map(|item| item.id).collect::<Vec<_>>();
+        assert_eq!(a.fingerprint_after(&key, &ids(0..10), &ids(50..60)), b.fingerprint);
+    }
+}
