@@ -19,5 +19,6 @@ pub mod local_link;
 pub mod runtime;
 pub mod setup;
 pub mod store;
+pub mod sync;
 pub mod transport;
 pub mod verify;

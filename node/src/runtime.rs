@@ -63,6 +63,9 @@ pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) 
                     PeerRequest::Deliver(records.iter().map(|record| AnyRecord::decode(&record.0)).collect())
                 }
                 RequestBody::Directory { have } => PeerRequest::Directory { have },
+                RequestBody::Reconcile { session, frame } => {
+                    PeerRequest::Reconcile { session, frame: frame.0 }
+                }
             };
             (request.directory_version, decoded)
         }
@@ -78,6 +81,8 @@ enum Event {
     Peer(PeerInput),
     Answer { to: PublicKey, exchange: ExchangeId, answer: Result<Response, String> },
     Tick,
+    Reconciled(crate::sync::Finished),
+    ReconcileDue,
 }
 
 /// A decoded peer request on its way to the core.
@@ -139,6 +144,10 @@ pub struct Driver {
     wake_at_ms: Option<i64>,
     /// Whether the current step's write failed: its answers must then say so.
     write_failed: bool,
+    sessions: crate::sync::Sessions,
+    finished_tx: mpsc::UnboundedSender<crate::sync::Finished>,
+    finished: mpsc::UnboundedReceiver<crate::sync::Finished>,
+    next_reconcile: tokio::time::Instant,
 }
 
 impl Driver {
@@ -151,6 +160,7 @@ impl Driver {
     ) -> (Driver, PeerInbox) {
         let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
         let (answers_tx, answers) = mpsc::unbounded_channel();
+        let (finished_tx, finished) = mpsc::unbounded_channel();
         let driver = Driver {
             core,
             commit,
@@ -164,6 +174,10 @@ impl Driver {
             next_reply: 1,
             wake_at_ms: Some(0),
             write_failed: false,
+            sessions: crate::sync::Sessions::default(),
+            finished_tx,
+            finished,
+            next_reconcile: tokio::time::Instant::now(),
         };
         (driver, PeerInbox { sender: peer_sender })
     }
@@ -189,8 +203,21 @@ impl Driver {
                 Some(command) = self.clients.recv() => Event::Client(command),
                 Some(input) = self.peers.recv() => Event::Peer(input),
                 Some(event) = self.answers.recv() => event,
+                Some(finished) = self.finished.recv() => Event::Reconciled(finished),
+                () = tokio::time::sleep_until(self.next_reconcile) => Event::ReconcileDue,
                 () = sleep => Event::Tick,
                 else => return,
+            };
+            let event = match event {
+                Event::Peer(input) => match self.reconcile_frame(input) {
+                    Some(input) => Event::Peer(input),
+                    None => continue,
+                },
+                Event::ReconcileDue => {
+                    self.reconcile_with_peers();
+                    continue;
+                }
+                other => other,
             };
             let input = self.input(event);
             let effects = self.core.handle(OffsetDateTime::now_utc(), input);
@@ -221,6 +248,58 @@ impl Driver {
                 self.wake_at_ms = None;
                 Input::Tick
             }
+            Event::Reconciled(finished) => {
+                self.sessions.ended(&finished);
+                Input::Reconciled { peer: finished.peer, have: finished.have }
+            }
+            // Handled in `run` before they get here.
+            Event::ReconcileDue => Input::Tick,
+        }
+    }
+
+    /// Hands a reconciliation frame to its session (answered there, not by the core);
+    /// any other request comes back for the core.
+    fn reconcile_frame(&mut self, input: PeerInput) -> Option<PeerInput> {
+        let PeerRequest::Reconcile { session, frame } = input.request else {
+            return Some(input);
+        };
+        let core = &self.core;
+        let peer = input.from;
+        let incoming = crate::sync::IncomingFrame {
+            peer,
+            session,
+            frame,
+            reply: input.reply,
+            directory_version: core.directory().body().version,
+        };
+        let items =
+            || core.channel_items(&peer).map_err(|error| format!("channel index unreadable: {error}"));
+        self.sessions.respond(incoming, items, self.finished_tx.clone());
+        None
+    }
+
+    /// Starts a session with every peer this node may share a channel with, and schedules
+    /// the next round.
+    fn reconcile_with_peers(&mut self) {
+        self.next_reconcile = tokio::time::Instant::now() + crate::sync::RECONCILE_INTERVAL;
+        let version = self.core.directory().body().version;
+        for peer in self.core.reconciliation_peers() {
+            let addresses = self
+                .core
+                .directory()
+                .body()
+                .member_by_key(&peer)
+                .map(|member| member.addresses.clone())
+                .unwrap_or_default();
+            let items = match self.core.channel_items(&peer) {
+                Ok(items) => items,
+                Err(error) => {
+                    tracing::error!(%error, "channel index unreadable; no reconciliation");
+                    return;
+                }
+            };
+            let transport = Arc::clone(&self.transport);
+            self.sessions.initiate(peer, addresses, items, version, transport, self.finished_tx.clone());
         }
     }
 
@@ -339,7 +418,7 @@ impl Driver {
 }
 
 /// The first socket address any of `addresses` (`host:port`) resolves to.
-async fn resolve(addresses: &[String]) -> Option<SocketAddr> {
+pub(crate) async fn resolve(addresses: &[String]) -> Option<SocketAddr> {
     for address in addresses {
         if let Ok(socket) = address.parse::<SocketAddr>() {
             return Some(socket);

@@ -38,6 +38,14 @@ pub enum RequestBody {
         /// The version the asker holds.
         have: u64,
     },
+    /// One frame of a reconciliation session the sender started (spec/reconcile.md) over
+    /// the channel the two nodes share.
+    Reconcile {
+        /// The sender's number for the session, the same on each of its frames.
+        session: u64,
+        /// The frame ([`crate::reconcile::Message`] bytes).
+        frame: RecordBytes,
+    },
 }
 
 /// One record's envelope bytes (a CBOR byte string).
@@ -70,6 +78,12 @@ pub enum ResponseBody {
         /// Envelope bytes of the directory.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         record: Option<RecordBytes>,
+    },
+    /// The responder's next reconciliation frame, or none when the session is over for it.
+    Reconcile {
+        /// The frame ([`crate::reconcile::Message`] bytes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        frame: Option<RecordBytes>,
     },
     /// The whole request was refused.
     Refused {

@@ -3,11 +3,13 @@
 //! reconciliation with a peer walks exactly what both may hold and nothing else.
 
 use kvitt_protocol::channel::{claim_parties, parties, record_time, Parties};
+use kvitt_protocol::directory::MemberRole;
+use kvitt_protocol::reconcile::Item;
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
 
 use super::{unavailable, NodeCore, Step};
-use crate::ledger::{keys, put_record};
+use crate::ledger::{keys, put_record, Ledger, LedgerError, MAX_SCAN_ENTRIES};
 use crate::store::Batch;
 
 impl NodeCore {
@@ -62,5 +64,73 @@ impl NodeCore {
             return Vec::new();
         }
         members.into_iter().filter(|member| *member != me).collect()
+    }
+
+    /// Every record of the channel shared with `peer`, in (time, id) order, from the
+    /// index: what a reconciliation session with that peer compares.
+    pub fn channel_items(&self, peer: &PublicKey) -> Result<Vec<Item>, LedgerError> {
+        let ledger = Ledger::new(std::sync::Arc::clone(&self.store));
+        let mut items = Vec::new();
+        let mut after = None;
+        loop {
+            let page = ledger.channel_items(peer, after, MAX_SCAN_ENTRIES)?;
+            let Some(last) = page.last().copied() else {
+                return Ok(items);
+            };
+            after = Some(last);
+            items.extend(page.into_iter().map(|(time, id)| Item { time, id }));
+        }
+    }
+
+    /// The members this node may share a channel with under its directory: a merchant's
+    /// agencies; an agency's merchants and its SSC; an SSC's agencies. A node reconciles
+    /// with each of them, even while its index of their channel is empty (after a restore,
+    /// say), since that is when it has most to learn.
+    pub fn reconciliation_peers(&self) -> Vec<PublicKey> {
+        let directory = self.directory.body();
+        let me = &self.identity;
+        directory
+            .members
+            .iter()
+            .filter(|member| match (me.role, member.role) {
+                (MemberRole::Merchant, MemberRole::Agency) | (MemberRole::Agency, MemberRole::Merchant) => {
+                    true
+                }
+                (MemberRole::Agency, MemberRole::Ssc) => member.serves.contains(&me.org),
+                (MemberRole::Ssc, MemberRole::Agency) => {
+                    directory.ssc_of(&member.org).is_some_and(|ssc| ssc.key == me.key())
+                }
+                _ => false,
+            })
+            .map(|member| member.key)
+            .collect()
+    }
+
+    /// Queues for `peer` the records a reconciliation found it lacks, each only if it is
+    /// in the channel they share (a session never sends anything else).
+    pub(super) fn reconciled(&mut self, step: &mut Step, peer: PublicKey, have: Vec<RecordId>) {
+        let mut queued = 0usize;
+        for id in have {
+            let shared = match step.ledger.record(&id) {
+                Ok(Some(record)) => {
+                    matches!(
+                        step.ledger.store().get(&keys::channel(&peer, record_time(&record), &id)),
+                        Ok(Some(_))
+                    )
+                }
+                _ => false,
+            };
+            if !shared {
+                tracing::warn!(peer = %peer.short(), id = %id.short(), "reconciliation named a record outside the channel; not sent");
+                continue;
+            }
+            match self.outbox.enqueue(step, peer, id) {
+                Ok(()) => queued += 1,
+                Err(error) => tracing::error!(%error, "could not queue a reconciled record"),
+            }
+        }
+        if queued > 0 {
+            tracing::info!(peer = %peer.short(), records = queued, "reconciliation: the peer lacked records; sending them");
+        }
     }
 }

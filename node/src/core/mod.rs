@@ -264,6 +264,14 @@ pub enum Input {
     },
     /// Time passed: retry what is due.
     Tick,
+    /// A reconciliation session with `peer` found records this node holds and the peer
+    /// lacks: deliver them.
+    Reconciled {
+        /// The peer.
+        peer: PublicKey,
+        /// The ids the peer lacks.
+        have: Vec<RecordId>,
+    },
 }
 
 /// A peer request with its records decoded.
@@ -275,6 +283,14 @@ pub enum PeerRequest {
     Directory {
         /// The peer's version.
         have: u64,
+    },
+    /// A frame of a reconciliation session the peer started; the driver runs sessions
+    /// (crate::sync), so one reaching the core is refused.
+    Reconcile {
+        /// The peer's session number.
+        session: u64,
+        /// The frame.
+        frame: Vec<u8>,
     },
     /// The request bytes did not decode.
     Invalid(kvitt_protocol::Error),
@@ -400,6 +416,7 @@ impl NodeCore {
             }
             Input::Answer { to, exchange, answer } => self.answer(&mut step, to, exchange, answer),
             Input::Tick => {}
+            Input::Reconciled { peer, have } => self.reconciled(&mut step, peer, have),
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
         self.poll_directory(&mut step);
@@ -596,6 +613,9 @@ impl NodeCore {
             PeerRequest::Directory { have } => ResponseBody::Directory {
                 record: (self.directory.body().version > have)
                     .then(|| kvitt_protocol::wire::RecordBytes(self.directory.bytes().to_vec())),
+            },
+            PeerRequest::Reconcile { .. } => ResponseBody::Refused {
+                refusal: Refusal::new(RefusalCode::Unavailable, "reconciliation sessions are not open here"),
             },
             PeerRequest::Invalid(error) => ResponseBody::Refused { refusal: Refusal::invalid(&error) },
         }

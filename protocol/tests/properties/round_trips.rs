@@ -169,6 +169,7 @@ fn request() -> impl Strategy<Value = Request> {
     let body = prop_oneof![
         vec(record_bytes(), 0..=8).prop_map(|records| RequestBody::Deliver { records }),
         any::<u64>().prop_map(|have| RequestBody::Directory { have }),
+        (any::<u64>(), record_bytes()).prop_map(|(session, frame)| RequestBody::Reconcile { session, frame }),
     ];
     (any::<u64>(), body).prop_map(|(directory_version, body)| Request { directory_version, body })
 }
@@ -182,6 +183,7 @@ fn response() -> impl Strategy<Value = Response> {
     let body = prop_oneof![
         vec(verdict, 0..=8).prop_map(|results| ResponseBody::Delivered { results }),
         proptest::option::of(record_bytes()).prop_map(|record| ResponseBody::Directory { record }),
+        proptest::option::of(record_bytes()).prop_map(|frame| ResponseBody::Reconcile { frame }),
         refusal().prop_map(|refusal| ResponseBody::Refused { refusal }),
     ];
     (any::<u64>(), body).prop_map(|(directory_version, body)| Response { directory_version, body })

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
-use kvitt_protocol::wire::{Request, RequestBody, Response};
+use kvitt_protocol::wire::{Request, Response};
 use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
@@ -216,19 +216,8 @@ impl Net {
         self.sent.push(bytes.len());
         let target_up = self.nodes.get(&to).is_some_and(|node| node.up);
         let answer = if target_up {
-            let request = Request::decode(&bytes).unwrap();
-            let decoded = match request.body {
-                RequestBody::Deliver { records } => {
-                    PeerRequest::Deliver(records.iter().map(|record| AnyRecord::decode(&record.0)).collect())
-                }
-                RequestBody::Directory { have } => PeerRequest::Directory { have },
-            };
-            let input = Input::Peer {
-                reply: 0,
-                from,
-                directory_version: request.directory_version,
-                request: decoded,
-            };
+            let (directory_version, request) = crate::runtime::decode_peer_request(from, &bytes);
+            let input = Input::Peer { reply: 0, from, directory_version, request };
             let target = self.nodes.get_mut(&to).unwrap();
             let effects = target.core.handle(self.now, input);
             let mut response = None;
