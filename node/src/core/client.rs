@@ -1,0 +1,165 @@
+//! What clients (tills, employees, approvers, SSC staff, the operator) ask of their node
+//! and what it answers: the core's side of the client API (crate::api is the HTTP side).
+
+use kvitt_protocol::claim::ClaimItem;
+use kvitt_protocol::directory::Directory;
+use kvitt_protocol::event::{Action, Status};
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::{AnyRecord, RecordId, Signed};
+use serde::{Deserialize, Serialize};
+
+use super::{ClaimView, Draft};
+
+/// The person or till calling the client API, as its bearer token says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The person's (or till's) reference.
+    pub person: String,
+    /// What they may do.
+    pub role: CallerRole,
+}
+
+/// Roles of client API callers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerRole {
+    /// A point-of-sale system pushing receipts (merchant nodes).
+    Till,
+    /// An employee listing receipts and building claims (agency nodes).
+    Employee,
+    /// An approver (attestant) deciding claims (agency nodes).
+    Approver,
+    /// Shared service center staff (SSC node).
+    SscStaff,
+    /// The node's operator: everything read-only, directory management.
+    Operator,
+}
+
+/// What a client asks of its node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientRequest {
+    /// A till pushes a receipt to its merchant node, which signs, stores and delivers it.
+    PushReceipt(Box<Receipt>),
+    /// Receipts held for this agency (all, or one employee's), oldest sale first.
+    ListReceipts {
+        /// Only this employee's receipts.
+        employee: Option<String>,
+        /// At most this many.
+        limit: usize,
+    },
+    /// One record by id.
+    Record(RecordId),
+    /// An employee opens a claim draft.
+    NewClaim {
+        /// What the claim is for.
+        purpose: String,
+    },
+    /// An employee adds an item to their draft.
+    AddItem {
+        /// The draft's claim number.
+        number: String,
+        /// The item.
+        item: Box<ClaimItem>,
+    },
+    /// An employee submits their draft: the node signs the claim and a submitted event.
+    Submit {
+        /// The draft's claim number.
+        number: String,
+    },
+    /// An approver, the claimant or SSC staff records a decision on a claim.
+    Decide {
+        /// The claim.
+        claim: RecordId,
+        /// Approved, rejected (with reason) or withdrawn.
+        action: Action,
+    },
+    /// SSC staff book an approved claim (the next voucher number of the agency's series).
+    Book {
+        /// The claim.
+        claim: RecordId,
+    },
+    /// SSC staff mark a booked claim paid today.
+    Pay {
+        /// The claim.
+        claim: RecordId,
+    },
+    /// A claim with its status, events and any exception.
+    ShowClaim {
+        /// The claim.
+        claim: RecordId,
+    },
+    /// Claims the node holds (an employee sees their own), at most `limit`.
+    ListClaims {
+        /// At most this many.
+        limit: usize,
+    },
+    /// Records held as exceptions (equivocation evidence, duplicate claims, refusals).
+    Exceptions {
+        /// At most this many.
+        limit: usize,
+    },
+    /// The directory in force.
+    Directory,
+    /// The operator installs a newer signed directory (its canonical CBOR bytes); peers
+    /// learn it from the version every message carries.
+    InstallDirectory {
+        /// The signed directory.
+        bytes: Vec<u8>,
+    },
+}
+
+/// What a node answers a client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientResponse {
+    /// The receipt is signed and on disk; `duplicate` if it had been pushed before.
+    Pushed {
+        /// The receipt's id.
+        id: RecordId,
+        /// Whether the same receipt was already stored.
+        duplicate: bool,
+    },
+    /// Receipts, verified on reading.
+    Receipts(Vec<Signed<Receipt>>),
+    /// One record.
+    Record(Box<AnyRecord>),
+    /// A claim draft as it now stands.
+    Draft(Box<Draft>),
+    /// The claim was signed and submitted.
+    Submitted {
+        /// The claim's id.
+        claim: RecordId,
+    },
+    /// The claim's status after the decision.
+    Status(Status),
+    /// One claim.
+    Claim(Box<ClaimView>),
+    /// Claims: id, number, claimant, status, total in öre.
+    Claims(Vec<ClaimSummary>),
+    /// Exceptions: the record id and why.
+    Exceptions(Vec<(RecordId, String)>),
+    /// The directory in force (after an install: the one installed, or the one kept if
+    /// the same was offered again).
+    Directory {
+        /// The signed directory.
+        directory: Box<Signed<Directory>>,
+        /// Whether this request installed it (false: it was already in force).
+        installed: bool,
+    },
+}
+
+/// One line of a claim list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClaimSummary {
+    /// The claim's id.
+    pub id: RecordId,
+    /// The agency's claim number.
+    pub number: String,
+    /// The agency.
+    pub agency: String,
+    /// The employee.
+    pub claimant: String,
+    /// Where it stands.
+    pub status: Status,
+    /// Total claimed, öre.
+    pub total: i64,
+}
