@@ -70,3 +70,56 @@ async fn a_receipt_whose_delivery_was_lost_reaches_the_agency_by_reconciliation_
         "the SSC is not in the receipt's channel"
     );
 }
+
+/// Runs one reconciliation session as `from` against the node `to` over the link, with
+/// `items` on our side; the outcome and the number of frames we sent.
+async fn session_against(
+    link: &LocalNetwork,
+    from: &str,
+    to: &str,
+    items: &[kvitt_protocol::reconcile::Item],
+) -> (kvitt_protocol::reconcile::Outcome, usize) {
+    use kvitt_protocol::reconcile::{Initiator, Salt, Step};
+    use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, Response, ResponseBody};
+    let transport = link.endpoint(common::public(from));
+    let mut initiator = Initiator::new(items, Salt([3; 16])).unwrap();
+    let mut frame = initiator.start().unwrap();
+    let mut sent = 0;
+    loop {
+        sent += 1;
+        let request = Request {
+            directory_version: 1,
+            body: RequestBody::Reconcile { session: 1, frame: RecordBytes(frame) },
+        };
+        let address = "127.0.0.1:9".parse().unwrap();
+        let answer = transport.request(common::public(to), address, request.encode().unwrap()).await.unwrap();
+        let ResponseBody::Reconcile { frame: Some(answer) } = Response::decode(&answer).unwrap().body else {
+            panic!("no frame back")
+        };
+        match initiator.receive(&answer.0).unwrap() {
+            Step::Send(next) => frame = next,
+            Step::Done { outcome, .. } => return (outcome, sent),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_outside_a_channel_learns_nothing_of_it_not_even_its_size() {
+    let link = LocalNetwork::new();
+    let (merchant, _store) = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant);
+    let till = Caller { person: "till-1".into(), role: CallerRole::Till };
+    for serial in 1..=5 {
+        merchant
+            .ask(till.clone(), ClientRequest::PushReceipt(Box::new(common::receipt_body(serial))))
+            .await
+            .unwrap();
+    }
+    // The SSC shares no channel with the merchant: against an empty set the session ends at
+    // once (the merchant's answer is the fingerprint of an empty channel) and names no id.
+    let (outcome, frames) = session_against(&link, "ssc", "merchant", &[]).await;
+    assert!(outcome.need.is_empty() && outcome.have.is_empty(), "{outcome:?}");
+    assert_eq!(frames, 1, "identical (empty) sets: one round trip, nothing about the five receipts");
+    // The agency, which shares the channel, learns all five the same way.
+    let (outcome, _) = session_against(&link, "agency", "merchant", &[]).await;
+    assert_eq!(outcome.need.len(), 5, "{outcome:?}");
+}
