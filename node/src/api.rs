@@ -23,6 +23,7 @@
 //! | GET | /v1/exceptions | staff, approver, operator | equivocation evidence, duplicates |
 //! | GET | /v1/directory | anyone | the signed directory in force |
 //! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
+//! | POST | /v1/sync | operator | reconcile now with one peer or all; how each session went |
 //!
 //! Who may read which record (`GET /v1/records/{id}`) the core decides: operators, SSC
 //! staff and approvers any the node holds; an employee their receipts, their claims and
@@ -90,6 +91,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/claims/{id}/pay", post(pay))
         .route("/v1/exceptions", get(exceptions))
         .route("/v1/directory", get(directory).put(install_directory))
+        .route("/v1/sync", post(sync))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
@@ -652,6 +654,54 @@ async fn exceptions(
             let list: Vec<Value> =
                 list.into_iter().map(|(id, why)| json!({ "id": id, "why": why })).collect();
             Ok(Json(list).into_response())
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// The body of POST /v1/sync (an empty body means every peer).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncRequest {
+    /// The peer's organisation number or node key (hex); every peer if absent.
+    peer: Option<String>,
+}
+
+async fn sync(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    let text = body_text(body)?;
+    let SyncRequest { peer } =
+        if text.trim().is_empty() { SyncRequest::default() } else { parse_json(&text)? };
+    match ask(&state, caller, ClientRequest::Reconcile { peer }).await? {
+        ClientResponse::Reconciled(sessions) => {
+            let sessions: Vec<Value> = sessions
+                .into_iter()
+                .map(|session| match session.result {
+                    Ok(summary) => json!({
+                        "peer": session.peer,
+                        "org": session.org,
+                        "ok": true,
+                        "they_lack": summary.have.len(),
+                        "we_lack": summary.need,
+                        "frames_sent": summary.frames_sent,
+                        "bytes_sent": summary.bytes_sent,
+                        "bytes_received": summary.bytes_received,
+                        "millis": u64::try_from(summary.elapsed.as_millis()).unwrap_or(u64::MAX),
+                    }),
+                    Err(error) => json!({
+                        "peer": session.peer,
+                        "org": session.org,
+                        "ok": false,
+                        "error": error,
+                    }),
+                })
+                .collect();
+            Ok(Json(sessions).into_response())
         }
         other => Err(unexpected(&other)),
     }

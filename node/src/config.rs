@@ -57,6 +57,10 @@ pub struct NodeConfig {
     /// sled's cache, in MiB.
     #[serde(default = "default_cache_mib")]
     pub cache_mib: u64,
+    /// How often the node reconciles its ledger with each peer, in seconds (from
+    /// `MIN_RECONCILE_INTERVAL` to `MAX_RECONCILE_INTERVAL` in crate::sync).
+    #[serde(default = "default_reconcile_interval_secs")]
+    pub reconcile_interval_secs: u64,
     /// Bearer tokens of the API's callers.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
@@ -64,6 +68,10 @@ pub struct NodeConfig {
 
 fn default_cache_mib() -> u64 {
     crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024)
+}
+
+fn default_reconcile_interval_secs() -> u64 {
+    crate::sync::DEFAULT_RECONCILE_INTERVAL.as_secs()
 }
 
 /// One bearer token: who holds it and in which role.
@@ -137,7 +145,24 @@ impl NodeConfig {
     pub fn load(data: &Path) -> Result<NodeConfig, ConfigError> {
         let path = data.join(CONFIG_FILE);
         let text = fs::read_to_string(&path).map_err(io(&path))?;
-        toml::from_str(&text).map_err(|error| ConfigError::Invalid { path, message: error.to_string() })
+        let config: NodeConfig = toml::from_str(&text)
+            .map_err(|error| ConfigError::Invalid { path: path.clone(), message: error.to_string() })?;
+        let (min, max) = (crate::sync::MIN_RECONCILE_INTERVAL, crate::sync::MAX_RECONCILE_INTERVAL);
+        if !(min.as_secs()..=max.as_secs()).contains(&config.reconcile_interval_secs) {
+            let message = format!(
+                "reconcile_interval_secs = {} is outside {}..={}",
+                config.reconcile_interval_secs,
+                min.as_secs(),
+                max.as_secs()
+            );
+            return Err(ConfigError::Invalid { path, message });
+        }
+        Ok(config)
+    }
+
+    /// How often the node reconciles with each peer.
+    pub fn reconcile_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.reconcile_interval_secs)
     }
 
     /// Writes `DIR/config.toml` (mode 0600: it holds the API tokens).
@@ -198,6 +223,7 @@ mod tests {
             api: "127.0.0.1:8402".parse().unwrap(),
             operator_key: PublicKey::from(SigningKey::from_bytes(&[1; 32]).verifying_key()),
             cache_mib: 64,
+            reconcile_interval_secs: 90,
             tokens: vec![TokenConfig {
                 token: "t0k3n".into(),
                 person: "emp-1".into(),
@@ -210,5 +236,29 @@ mod tests {
         fs::write(dir.path().join(CONFIG_FILE), text).unwrap();
         let error = NodeConfig::load(dir.path()).unwrap_err().to_string();
         assert!(error.contains("role") || error.contains("bank"), "{error}");
+    }
+
+    #[test]
+    fn the_reconcile_interval_defaults_to_a_minute_and_is_refused_outside_its_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "role = \"merchant\"\norg = \"556677-8899\"\nname = \"M\"\nnetwork = \"n\"\n\
+                    listen = \"127.0.0.1:7400\"\napi = \"127.0.0.1:8400\"\n\
+                    operator_key = \"0101010101010101010101010101010101010101010101010101010101010101\"\n";
+        let load = |extra: &str| {
+            fs::write(dir.path().join(CONFIG_FILE), format!("{base}{extra}")).unwrap();
+            NodeConfig::load(dir.path())
+        };
+        assert_eq!(load("").unwrap().reconcile_interval(), crate::sync::DEFAULT_RECONCILE_INTERVAL);
+        for edge in [crate::sync::MIN_RECONCILE_INTERVAL, crate::sync::MAX_RECONCILE_INTERVAL] {
+            let config = load(&format!("reconcile_interval_secs = {}\n", edge.as_secs())).unwrap();
+            assert_eq!(config.reconcile_interval(), edge);
+        }
+        for outside in [
+            crate::sync::MIN_RECONCILE_INTERVAL.as_secs() - 1,
+            crate::sync::MAX_RECONCILE_INTERVAL.as_secs() + 1,
+        ] {
+            let error = load(&format!("reconcile_interval_secs = {outside}\n")).unwrap_err().to_string();
+            assert!(error.contains(&format!("reconcile_interval_secs = {outside} is outside")), "{error}");
+        }
     }
 }

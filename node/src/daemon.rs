@@ -148,7 +148,8 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         .map_err(|error| RunError::Core(error.to_string()))?;
     let members = PeerKeys::new(core.directory().body().members.iter().map(|member| member.key));
     let (transport, requests) = Transport::bind(TransportConfig::new(config.listen, signing_key, members))?;
-    let (handle, inbox) = crate::runtime::spawn(core, commit, Arc::new(transport.clone()));
+    let runtime = crate::runtime::RuntimeConfig { reconcile_interval: config.reconcile_interval() };
+    let (handle, inbox) = crate::runtime::spawn_with(core, commit, Arc::new(transport.clone()), runtime);
     let forward = runtime_link::forward(requests, inbox);
 
     let listener = tokio::net::TcpListener::bind(config.api)

@@ -146,14 +146,12 @@ pub mod keys {
         [outbox_prefix(peer).as_slice(), &sequence.to_be_bytes()].concat()
     }
 
-    /// The prefix of the records this node shares a channel in with `peer`.
-    pub fn channel_prefix(peer: &PublicKey) -> Vec<u8> {
-        [b"chan/".as_slice(), peer.as_bytes()].concat()
-    }
+    /// The prefix of the channel index (every channel's records).
+    pub const CHANNEL_PREFIX: &[u8] = b"chan/";
 
     /// A record in the channel shared with `peer`, at its place in (time, id) order.
     pub fn channel(peer: &PublicKey, time: u64, id: &RecordId) -> Vec<u8> {
-        [channel_prefix(peer).as_slice(), &time.to_be_bytes(), id.as_bytes()].concat()
+        [CHANNEL_PREFIX, peer.as_bytes(), &time.to_be_bytes(), id.as_bytes()].concat()
     }
 
     /// An approved claim no SSC served when it was approved: sent once a directory names
@@ -403,28 +401,6 @@ impl Ledger {
             .into_iter()
             .filter_map(|(key, _)| key.get(8..).and_then(|tail| <[u8; 32]>::try_from(tail).ok()))
             .map(RecordId)
-            .collect())
-    }
-
-    /// The records shared with `peer` in (time, id) order, after `after`, at most `limit`:
-    /// what reconciliation with that peer walks.
-    pub fn channel_items(
-        &self,
-        peer: &PublicKey,
-        after: Option<(u64, RecordId)>,
-        limit: usize,
-    ) -> Result<Vec<(u64, RecordId)>, LedgerError> {
-        let prefix = keys::channel_prefix(peer);
-        let after_key = after.map(|(time, id)| keys::channel(peer, time, &id));
-        let entries = self.store.scan(&prefix, after_key.as_deref(), limit.min(MAX_SCAN_ENTRIES))?;
-        Ok(entries
-            .into_iter()
-            .filter_map(|(key, _)| {
-                let tail = key.get(prefix.len()..)?;
-                let time = u64::from_be_bytes(tail.get(..8)?.try_into().ok()?);
-                let id = <[u8; 32]>::try_from(tail.get(8..)?).ok()?;
-                Some((time, RecordId(id)))
-            })
             .collect())
     }
 

@@ -2,7 +2,7 @@
 //! each request tagged with the sender's key as TLS would authenticate it. For tests and
 //! the deterministic simulator; real nodes use QUIC.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -15,6 +15,7 @@ use crate::runtime::{BoxFuture, IncomingRequest, PeerInbox, PeerTransport};
 #[derive(Clone, Default)]
 pub struct LocalNetwork {
     inboxes: Arc<Mutex<BTreeMap<PublicKey, PeerInbox>>>,
+    down: Arc<Mutex<BTreeSet<PublicKey>>>,
 }
 
 impl LocalNetwork {
@@ -31,6 +32,20 @@ impl LocalNetwork {
     /// Takes a node off the network (it looks down to the others).
     pub fn detach(&self, key: &PublicKey) {
         self.inboxes.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+
+    /// Cuts a node off: requests to it and from it fail until [`LocalNetwork::bring_up`].
+    pub fn take_down(&self, key: PublicKey) {
+        self.down.lock().unwrap_or_else(PoisonError::into_inner).insert(key);
+    }
+
+    /// Joins a node cut off by [`LocalNetwork::take_down`] again.
+    pub fn bring_up(&self, key: &PublicKey) {
+        self.down.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+
+    fn is_down(&self, key: &PublicKey) -> bool {
+        self.down.lock().unwrap_or_else(PoisonError::into_inner).contains(key)
     }
 
     /// The transport endpoint of the node with `key`.
@@ -53,6 +68,8 @@ impl PeerTransport for LocalEndpoint {
         request: Vec<u8>,
     ) -> BoxFuture<Result<Vec<u8>, String>> {
         let inbox = self.network.inboxes.lock().unwrap_or_else(PoisonError::into_inner).get(&peer).cloned();
+        let cut = self.network.is_down(&peer) || self.network.is_down(&self.key);
+        let inbox = inbox.filter(|_| !cut);
         let from = self.key;
         Box::pin(async move {
             let inbox = inbox.ok_or_else(|| format!("{} is not reachable", peer.short()))?;

@@ -73,6 +73,10 @@ enum Command {
     /// List what this node holds as exceptions: evidence that a party signed two versions
     /// of one record (caught here or sent by a peer), claims held as duplicates.
     Exceptions(cli::ssc::ExceptionsArgs),
+    /// Reconcile this node's ledger with its peers now and show what each session found
+    /// (the node also does so on start and every `reconcile_interval_secs` of its
+    /// config.toml, 60 by default).
+    Sync(cli::sync::SyncArgs),
 }
 
 const DEMO_LONG_ABOUT: &str = "\
@@ -144,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Claim(args) => cli::claim::main(&args),
         Command::Ssc(args) => cli::ssc::main(&args),
         Command::Exceptions(args) => cli::ssc::exceptions(&args),
+        Command::Sync(args) => cli::sync::main(&args),
     }
 }
 

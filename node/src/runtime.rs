@@ -18,9 +18,10 @@ use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::core::{ClientResponse, Effect, ExchangeId, Input, NodeCore, PeerRequest, ReplyId};
+use crate::core::{ClientRequest, ClientResponse, Effect, ExchangeId, Input, NodeCore, PeerRequest, ReplyId};
 use crate::handle::ClientCommand;
 use crate::store::group_commit::GroupCommit;
+use crate::sync::Reconciler;
 
 /// How long the driver waits for a peer's answer.
 pub const PEER_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -81,7 +82,8 @@ enum Event {
     Peer(PeerInput),
     Answer { to: PublicKey, exchange: ExchangeId, answer: Result<Response, String> },
     Tick,
-    Reconciled(crate::sync::Finished),
+    Finished(crate::sync::Finished),
+    Reconciled { peer: PublicKey, have: Vec<kvitt_protocol::RecordId> },
     ReconcileDue,
 }
 
@@ -116,15 +118,39 @@ impl PeerInbox {
     }
 }
 
-/// Starts the actor of `core` on the current tokio runtime: returns the handle for
-/// clients and the inbox for the transport's requests.
+/// How a node's driver runs, beyond what its core decides.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// How often the node reconciles with each peer it may share a channel with.
+    pub reconcile_interval: std::time::Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> RuntimeConfig {
+        RuntimeConfig { reconcile_interval: crate::sync::DEFAULT_RECONCILE_INTERVAL }
+    }
+}
+
+/// Starts the actor of `core` on the current tokio runtime with the default
+/// [`RuntimeConfig`]: returns the handle for clients and the inbox for the transport's
+/// requests.
 pub fn spawn(
     core: NodeCore,
     commit: Arc<GroupCommit>,
     transport: Arc<dyn PeerTransport>,
 ) -> (crate::handle::NodeHandle, PeerInbox) {
+    spawn_with(core, commit, transport, RuntimeConfig::default())
+}
+
+/// Starts the actor of `core` on the current tokio runtime as `config` says.
+pub fn spawn_with(
+    core: NodeCore,
+    commit: Arc<GroupCommit>,
+    transport: Arc<dyn PeerTransport>,
+    config: RuntimeConfig,
+) -> (crate::handle::NodeHandle, PeerInbox) {
     let (handle, clients) = crate::handle::NodeHandle::channel();
-    let (driver, inbox) = Driver::new(core, commit, transport, clients);
+    let (driver, inbox) = Driver::new(core, commit, transport, clients, &config);
     tokio::spawn(driver.run());
     (handle, inbox)
 }
@@ -144,10 +170,7 @@ pub struct Driver {
     wake_at_ms: Option<i64>,
     /// Whether the current step's write failed: its answers must then say so.
     write_failed: bool,
-    sessions: crate::sync::Sessions,
-    finished_tx: mpsc::UnboundedSender<crate::sync::Finished>,
-    finished: mpsc::UnboundedReceiver<crate::sync::Finished>,
-    next_reconcile: tokio::time::Instant,
+    reconciler: Reconciler,
 }
 
 impl Driver {
@@ -157,10 +180,11 @@ impl Driver {
         commit: Arc<GroupCommit>,
         transport: Arc<dyn PeerTransport>,
         clients: mpsc::Receiver<ClientCommand>,
+        config: &RuntimeConfig,
     ) -> (Driver, PeerInbox) {
         let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
         let (answers_tx, answers) = mpsc::unbounded_channel();
-        let (finished_tx, finished) = mpsc::unbounded_channel();
+        let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config.reconcile_interval);
         let driver = Driver {
             core,
             commit,
@@ -174,10 +198,7 @@ impl Driver {
             next_reply: 1,
             wake_at_ms: Some(0),
             write_failed: false,
-            sessions: crate::sync::Sessions::default(),
-            finished_tx,
-            finished,
-            next_reconcile: tokio::time::Instant::now(),
+            reconciler,
         };
         (driver, PeerInbox { sender: peer_sender })
     }
@@ -199,24 +220,39 @@ impl Driver {
                 }
                 None => tokio::time::sleep(std::time::Duration::from_secs(3600)),
             };
+            let next_round = self.reconciler.next_round();
             let event = tokio::select! {
                 Some(command) = self.clients.recv() => Event::Client(command),
                 Some(input) = self.peers.recv() => Event::Peer(input),
                 Some(event) = self.answers.recv() => event,
-                Some(finished) = self.finished.recv() => Event::Reconciled(finished),
-                () = tokio::time::sleep_until(self.next_reconcile) => Event::ReconcileDue,
+                Some(finished) = self.reconciler.finished() => Event::Finished(finished),
+                () = tokio::time::sleep_until(next_round) => Event::ReconcileDue,
                 () = sleep => Event::Tick,
                 else => return,
             };
             let event = match event {
-                Event::Peer(input) => match self.reconcile_frame(input) {
-                    Some(input) => Event::Peer(input),
-                    None => continue,
+                Event::Peer(input) => {
+                    self.reconciler.heard_from(&self.core, input.from);
+                    match self.reconcile_frame(input) {
+                        Some(input) => Event::Peer(input),
+                        None => continue,
+                    }
+                }
+                Event::Client(command) => match command.request {
+                    ClientRequest::Reconcile { peer } => {
+                        self.reconciler.on_demand(&self.core, &command.caller, peer, command.reply);
+                        continue;
+                    }
+                    request => Event::Client(ClientCommand { request, ..command }),
                 },
                 Event::ReconcileDue => {
-                    self.reconcile_with_peers();
+                    self.reconciler.round(&self.core);
                     continue;
                 }
+                Event::Finished(finished) => match self.reconciler.ended(&self.core, finished) {
+                    Some((peer, have)) => Event::Reconciled { peer, have },
+                    None => continue,
+                },
                 other => other,
             };
             let input = self.input(event);
@@ -248,12 +284,9 @@ impl Driver {
                 self.wake_at_ms = None;
                 Input::Tick
             }
-            Event::Reconciled(finished) => {
-                self.sessions.ended(&finished);
-                Input::Reconciled { peer: finished.peer, have: finished.have }
-            }
+            Event::Reconciled { peer, have } => Input::Reconciled { peer, have },
             // Handled in `run` before they get here.
-            Event::ReconcileDue => Input::Tick,
+            Event::Finished(_) | Event::ReconcileDue => Input::Tick,
         }
     }
 
@@ -263,55 +296,26 @@ impl Driver {
         let PeerRequest::Reconcile { session, frame } = input.request else {
             return Some(input);
         };
-        let core = &self.core;
-        let peer = input.from;
-        let incoming = crate::sync::IncomingFrame {
-            peer,
+        self.reconciler.respond(crate::sync::IncomingFrame {
+            peer: input.from,
             session,
             frame,
             reply: input.reply,
-            directory_version: core.directory().body().version,
-        };
-        let items =
-            || core.channel_items(&peer).map_err(|error| format!("channel index unreadable: {error}"));
-        self.sessions.respond(incoming, items, self.finished_tx.clone());
+            directory_version: self.core.directory().body().version,
+        });
         None
-    }
-
-    /// Starts a session with every peer this node may share a channel with, and schedules
-    /// the next round.
-    fn reconcile_with_peers(&mut self) {
-        self.next_reconcile = tokio::time::Instant::now() + crate::sync::RECONCILE_INTERVAL;
-        let version = self.core.directory().body().version;
-        for peer in self.core.reconciliation_peers() {
-            let addresses = self
-                .core
-                .directory()
-                .body()
-                .member_by_key(&peer)
-                .map(|member| member.addresses.clone())
-                .unwrap_or_default();
-            let items = match self.core.channel_items(&peer) {
-                Ok(items) => items,
-                Err(error) => {
-                    tracing::error!(%error, "channel index unreadable; no reconciliation");
-                    return;
-                }
-            };
-            let transport = Arc::clone(&self.transport);
-            self.sessions.initiate(peer, addresses, items, version, transport, self.finished_tx.clone());
-        }
     }
 
     fn carry_out(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Write(batch) => {
-                    if let Err(error) = self.commit.apply(&batch) {
+                Effect::Write(batch) => match self.commit.apply(&batch) {
+                    Ok(_) => self.reconciler.note(&batch),
+                    Err(error) => {
                         self.write_failed = true;
                         tracing::error!(%error, "ledger write failed; this step acknowledges nothing");
                     }
-                }
+                },
                 Effect::WhenDurable(effects) => self.when_durable(effects),
                 Effect::Send { to, exchange, request } => self.send(to, exchange, request),
                 Effect::WakeAt(at) => {

@@ -18,13 +18,14 @@ use kvitt_protocol::directory::MemberRole;
 use serde_json::Value;
 
 /// Who holds a token at which node: (node, token, person, role).
-const TOKENS: [common::api_nodes::Token; 5] = [
+const TOKENS: [common::api_nodes::Token; 6] = [
     ("merchant", "till-token", "kassa-1", CallerRole::Till),
     ("agency", "employee-token", "emp-17", CallerRole::Employee),
     ("agency", "approver-token", "chef-cecilia", CallerRole::Approver),
     // emp-17 is an approver too, to show that nobody approves their own claim.
     ("agency", "own-approver-token", "emp-17", CallerRole::Approver),
     ("ssc", "staff-token", "ssc-greta", CallerRole::SscStaff),
+    ("agency", "operator-token", "operator", CallerRole::Operator),
 ];
 
 /// Most polls of a condition that depends on delivery between nodes (50 ms apart).
@@ -344,6 +345,7 @@ fn data_and_as_read_the_address_and_token_from_config_toml() {
         api: network.nodes.apis["agency"],
         operator_key: common::public("ssc"),
         cache_mib: 16,
+        reconcile_interval_secs: 60,
         tokens: common::api_nodes::tokens_of(&TOKENS, "agency"),
     };
     config.save(data.path()).unwrap();
@@ -401,6 +403,7 @@ fn without_a_node_the_commands_say_what_to_start() {
         api: address,
         operator_key: common::public("ssc"),
         cache_mib: 16,
+        reconcile_interval_secs: 60,
         tokens: common::api_nodes::tokens_of(&TOKENS, "ssc"),
     };
     config.save(data.path()).unwrap();
@@ -462,4 +465,39 @@ fn every_client_command_has_help() {
         kvitt(&["claim", "add", "2026-000001", "--receipt", &"ab".repeat(32), "--mileage", "3"], b"");
     assert_exit(&output, 2);
     assert!(text(&output.stderr).contains("cannot be used with"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn kvitt_sync_reconciles_now_and_says_what_each_session_found() {
+    let network = Network::start();
+    // Every peer of the agency: the merchant and the SSC, each in sync (both hold nothing).
+    let output = network.kvitt("agency", "operator-token", &["sync", "--json"]);
+    assert_exit(&output, 0);
+    let sessions: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut orgs: Vec<&str> =
+        sessions.as_array().unwrap().iter().map(|s| s["org"].as_str().unwrap()).collect();
+    orgs.sort_unstable();
+    let mut expected = vec![common::MERCHANT_ORG, SSC_ORG];
+    expected.sort_unstable();
+    assert_eq!(orgs, expected, "{sessions}");
+    for session in sessions.as_array().unwrap() {
+        assert_eq!(
+            (session["ok"].as_bool(), session["they_lack"].as_u64()),
+            (Some(true), Some(0)),
+            "{session}"
+        );
+    }
+    // One peer, as a table.
+    let output = network.kvitt("agency", "operator-token", &["sync", "--peer", SSC_ORG]);
+    assert_exit(&output, 0);
+    let table = text(&output.stdout);
+    assert!(table.contains("THEY LACK") && table.contains(SSC_ORG), "{table}");
+    assert!(!table.contains(common::MERCHANT_ORG), "{table}");
+    // Not a member; not the operator.
+    let output = network.kvitt("agency", "operator-token", &["sync", "--peer", "999999-9999"]);
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("request.not_found"), "{}", text(&output.stderr));
+    let output = network.kvitt("agency", "approver-token", &["sync"]);
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("auth.forbidden"), "{}", text(&output.stderr));
 }

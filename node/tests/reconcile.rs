@@ -123,3 +123,67 @@ async fn a_peer_outside_a_channel_learns_nothing_of_it_not_even_its_size() {
     let (outcome, _) = session_against(&link, "agency", "merchant", &[]).await;
     assert_eq!(outcome.need.len(), 5, "{outcome:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_reconciles_on_demand_and_sees_what_the_session_found() {
+    use kvitt_node::ledger::keys;
+    let link = LocalNetwork::new();
+    let (merchant, merchant_store) = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant);
+    let (_agency, agency_store) = start(&link, "agency", AGENCY_ORG, MemberRole::Agency);
+    let operator = Caller { person: "op".into(), role: CallerRole::Operator };
+    let sync = |caller: &Caller, peer: &str| {
+        merchant.ask(caller.clone(), ClientRequest::Reconcile { peer: Some(peer.to_owned()) })
+    };
+    let reconciled = |response: ClientResponse| match response {
+        ClientResponse::Reconciled(sessions) => {
+            assert_eq!(sessions.len(), 1, "{sessions:?}");
+            assert_eq!(sessions[0].peer, common::public("agency"));
+            assert_eq!(sessions[0].org, AGENCY_ORG);
+            sessions[0].result.clone().unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+
+    // Nothing differs: one round trip each way.
+    let summary = reconciled(sync(&operator, AGENCY_ORG).await.unwrap());
+    assert_eq!((summary.have.len(), summary.need, summary.frames_sent), (0, 0, 1), "{summary:?}");
+
+    // The agency is cut off while a receipt is pushed, and the delivery is lost.
+    link.take_down(common::public("agency"));
+    let till = Caller { person: "till-1".into(), role: CallerRole::Till };
+    let pushed =
+        merchant.ask(till, ClientRequest::PushReceipt(Box::new(common::receipt_body(1)))).await.unwrap();
+    let ClientResponse::Pushed { id, .. } = pushed else { panic!("{pushed:?}") };
+    let agency_key = common::public("agency");
+    let outbox = Ledger::new(merchant_store.clone()).outbox(&agency_key, 10).unwrap();
+    assert_eq!(outbox.len(), 1);
+    let mut lose = Batch::new();
+    for (sequence, _) in outbox {
+        lose.remove(keys::outbox(&agency_key, sequence));
+    }
+    merchant_store.apply(&lose).unwrap();
+    link.bring_up(&agency_key);
+
+    // Asked by its node key this time: the session finds the receipt and sends it.
+    let summary = reconciled(sync(&operator, &agency_key.to_string()).await.unwrap());
+    assert_eq!((summary.have.clone(), summary.need), (vec![id], 0), "{summary:?}");
+    let mut arrived = false;
+    for _ in 0..200 {
+        if Ledger::new(agency_store.clone()).contains(&id).unwrap() {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(arrived, "the receipt the session found reached the agency");
+
+    // Only the operator may ask, only for a member, only for one it shares a channel with.
+    let till = Caller { person: "till-1".into(), role: CallerRole::Till };
+    let refusal = sync(&till, AGENCY_ORG).await.unwrap_err();
+    assert_eq!(refusal.code, "auth.forbidden", "{refusal:?}");
+    let refusal = sync(&operator, "999999-9999").await.unwrap_err();
+    assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("request.not_found", "peer"), "{refusal:?}");
+    let refusal = sync(&operator, SSC_ORG).await.unwrap_err();
+    assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("request.invalid", "peer"), "{refusal:?}");
+    assert!(refusal.message.contains("shares no channel"), "{refusal:?}");
+}

@@ -4,12 +4,11 @@
 
 use kvitt_protocol::channel::{claim_parties, parties, record_time, Parties};
 use kvitt_protocol::directory::MemberRole;
-use kvitt_protocol::reconcile::Item;
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
 
 use super::{unavailable, NodeCore, Step};
-use crate::ledger::{keys, put_record, Ledger, LedgerError, MAX_SCAN_ENTRIES};
+use crate::ledger::{keys, put_record};
 use crate::store::Batch;
 
 impl NodeCore {
@@ -64,22 +63,6 @@ impl NodeCore {
             return Vec::new();
         }
         members.into_iter().filter(|member| *member != me).collect()
-    }
-
-    /// Every record of the channel shared with `peer`, in (time, id) order, from the
-    /// index: what a reconciliation session with that peer compares.
-    pub fn channel_items(&self, peer: &PublicKey) -> Result<Vec<Item>, LedgerError> {
-        let ledger = Ledger::new(std::sync::Arc::clone(&self.store));
-        let mut items = Vec::new();
-        let mut after = None;
-        loop {
-            let page = ledger.channel_items(peer, after, MAX_SCAN_ENTRIES)?;
-            let Some(last) = page.last().copied() else {
-                return Ok(items);
-            };
-            after = Some(last);
-            items.extend(page.into_iter().map(|(time, id)| Item { time, id }));
-        }
     }
 
     /// The members this node may share a channel with under its directory: a merchant's

@@ -5,7 +5,7 @@ use kvitt_protocol::claim::ClaimItem;
 use kvitt_protocol::directory::Directory;
 use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::receipt::Receipt;
-use kvitt_protocol::{AnyRecord, RecordId, Signed};
+use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
 use super::{ClaimView, Draft};
@@ -106,6 +106,13 @@ pub enum ClientRequest {
         /// The signed directory.
         bytes: Vec<u8>,
     },
+    /// The operator reconciles now with one peer, or with every peer this node may share
+    /// a channel with, and waits for the sessions to end. The node's runtime answers it
+    /// (crate::sync); the core alone, which runs no sessions, refuses it.
+    Reconcile {
+        /// Only this peer: its organisation number or node key (hex).
+        peer: Option<String>,
+    },
 }
 
 /// What a node answers a client.
@@ -145,6 +152,19 @@ pub enum ClientResponse {
         /// Whether this request installed it (false: it was already in force).
         installed: bool,
     },
+    /// How each session of a [`ClientRequest::Reconcile`] went.
+    Reconciled(Vec<PeerReconciliation>),
+}
+
+/// How reconciliation with one peer went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerReconciliation {
+    /// The peer.
+    pub peer: PublicKey,
+    /// Its organisation number, as the directory says.
+    pub org: String,
+    /// What the session found, or why it did not finish.
+    pub result: Result<crate::sync::Summary, String>,
 }
 
 /// One line of a claim list.

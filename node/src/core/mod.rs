@@ -32,7 +32,7 @@ use crate::ledger::{Ledger, LedgerError};
 use crate::store::{Batch, Store};
 
 pub use claims::{ClaimView, Draft, SSC_SYSTEM_ACTOR};
-pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse};
+pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, PeerReconciliation};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
 
@@ -237,6 +237,11 @@ impl NodeCore {
         &self.directory
     }
 
+    /// The store the core reads and its driver writes.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
     /// Who this node is.
     pub fn identity(&self) -> &Identity {
         &self.identity
@@ -402,6 +407,9 @@ impl NodeCore {
                     Verdict::Refused { refusal } => return Err(refusal),
                 };
                 Ok(ClientResponse::Directory { directory: Box::new(self.directory.clone()), installed })
+            }
+            ClientRequest::Reconcile { .. } => {
+                Err(Refusal::new(RefusalCode::Unavailable, "reconciliation sessions are not run here"))
             }
         }
     }

@@ -249,11 +249,12 @@ fn each_pair_of_nodes_indexes_the_same_channel_and_nothing_of_others() {
     net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }).unwrap();
     net.ask("ssc", ssc_staff(), ClientRequest::Pay { claim }).unwrap();
     let channel = |node: &str, peer: &str| -> std::collections::BTreeSet<RecordId> {
-        Ledger::new(net.nodes[&Net::key_of(node)].store.clone())
-            .channel_items(&Net::key_of(peer), None, 1000)
+        crate::sync::ChannelIndex::load(net.nodes[&Net::key_of(node)].store.as_ref())
             .unwrap()
-            .into_iter()
-            .map(|(_, id)| id)
+            .snapshot(&Net::key_of(peer))
+            .into_items()
+            .iter()
+            .map(|item| item.id)
             .collect()
     };
     let merchant_agency = channel("merchant", "agency");
