@@ -287,3 +287,4 @@ fn encode(message: &Message) -> Vec<u8> {
 
 mod lying;
 mod spec;
+mod vectors;
