@@ -288,7 +288,10 @@ pub fn publish(data: &Path, issued_at: String) -> Result<Signed<Directory>, Setu
 }
 
 /// Takes a signed directory from `file` into a node's data directory: it must be signed by
-/// the node's operator key, be of its network and newer than the one it holds.
+/// the node's operator key, be of its network and newer than the one in `directory.cbor`.
+/// The ledger (a running node holds it open) is not read here: the node judges the file
+/// when it next starts, as any directory offered, so one of a version its ledger holds
+/// another directory of is caught then as equivocation (core `NodeCore::start`).
 pub fn import(data: &Path, file: &Path) -> Result<Signed<Directory>, SetupError> {
     let config = NodeConfig::load(data)?;
     let bytes = fs::read(file).map_err(|source| ConfigError::Io { path: file.to_owned(), source })?;

@@ -790,6 +790,28 @@ fn generate() -> Vec<Vector> {
         Evidence::new(&a, &b, detected_at.clone()).expect("conflicting receipts make evidence")
     };
     let conflict = sign(evidence(&hotel, &hotel_without_breakfast), SSC);
+    // A second version 7 without the foreign merchant: the operator signed two directories
+    // with one number.
+    let directory_without_foreign = sign(
+        Directory {
+            members: network_directory()
+                .members
+                .into_iter()
+                .filter(|member| member.org != FOREIGN_ORG)
+                .collect(),
+            ..network_directory()
+        },
+        OPERATOR,
+    );
+    let directory_conflict = sign(
+        Evidence::new(
+            &AnyRecord::Directory(directory.clone()),
+            &AnyRecord::Directory(directory_without_foreign),
+            "2026-05-06T11:30:00+02:00".to_owned(),
+        )
+        .expect("two directories with one version make evidence"),
+        SSC,
+    );
 
     // The hand-built envelope matches the library's, so forged vectors differ from real
     // ones only where they mean to.
@@ -891,6 +913,13 @@ fn generate() -> Vec<Vector> {
         "evidence",
         "Two different receipts the merchant signed for register KASSA-1, serial 1042: equivocation, the record with the smaller id first.",
         &conflict,
+        SSC,
+    ));
+    vectors.push(valid(
+        "evidence-valid-directory-version",
+        "evidence",
+        "Two different directories the operator signed as version 7 of kvitt-test (the second without the foreign merchant): equivocation, the record with the smaller id first.",
+        &directory_conflict,
         SSC,
     ));
 

@@ -13,7 +13,7 @@ use kvitt_protocol::wire::{Refusal, RefusalCode, Verdict};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
 use super::{Effect, NodeCore, Step};
-use crate::ledger::{encode_claim_state, keys, Ledger, LedgerError};
+use crate::ledger::{encode_claim_state, keys, put_record, Ledger, LedgerError};
 use crate::store::Batch;
 
 /// The metadata key naming the directory in force.
@@ -308,6 +308,8 @@ impl NodeCore {
         }
         let held = match step.ledger.record(&holder) {
             Ok(Some(held)) => held,
+            // The directory a node started from is in force before the ledger holds it.
+            Ok(None) if holder == self.directory.id() => AnyRecord::Directory(self.directory.clone()),
             _ => return refusal,
         };
         let evidence = Evidence::new(&held, record, format_time(step.now))
@@ -340,7 +342,9 @@ impl NodeCore {
     }
 
     /// The verdict on a directory: accepted only if signed by the operator, of this
-    /// network, newer than the one in force, and listing this node.
+    /// network, newer than the one in force, and listing this node. One signed by the
+    /// operator, of this network, for a version this node holds another directory of is
+    /// equivocation: both are kept as evidence and the directory in force stays.
     pub(super) fn accept_directory_bytes(&mut self, step: &mut Step, bytes: &[u8]) -> Verdict {
         let refuse =
             |why: String| Verdict::Refused { refusal: Refusal::new(RefusalCode::DirectoryVersion, why) };
@@ -366,6 +370,19 @@ impl NodeCore {
                 current.network
             ));
         }
+        let slot = Slot::Directory { signer: directory.signer(), version: directory.body().version };
+        let holder = match step.ledger.slot_holder(&slot) {
+            Ok(holder) => holder,
+            Err(error) => return Verdict::Refused { refusal: super::unavailable(error) },
+        };
+        // The directory in force holds its version's slot even while the ledger does not
+        // (the one the node started from).
+        let holder =
+            holder.or_else(|| (directory.body().version == current.version).then(|| self.directory.id()));
+        if let Some(holder) = holder.filter(|holder| *holder != directory.id()) {
+            let record = AnyRecord::Directory(directory);
+            return Verdict::Refused { refusal: self.equivocation(step, &record, holder) };
+        }
         if directory.body().version <= current.version {
             return refuse(format!(
                 "version {} is not newer than {}",
@@ -390,10 +407,19 @@ impl NodeCore {
             return Verdict::Refused { refusal };
         }
         batch.insert(keys::meta(DIRECTORY_META), directory.id().as_bytes().to_vec());
-        batch.insert(
-            keys::slot(&Slot::Directory { signer: directory.signer(), version: directory.body().version }),
-            directory.id().as_bytes().to_vec(),
-        );
+        batch.insert(keys::slot(&slot), directory.id().as_bytes().to_vec());
+        // The directory being replaced keeps its slot, so that another directory with its
+        // version is caught later too. The one the node started from is not in the ledger
+        // yet: it is kept (outside every channel: peers have their own copy).
+        let outgoing = Slot::Directory { signer: self.directory.signer(), version: current.version };
+        match step.ledger.slot_holder(&outgoing) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                put_record(&mut batch, &AnyRecord::Directory(self.directory.clone()));
+                batch.insert(keys::slot(&outgoing), self.directory.id().as_bytes().to_vec());
+            }
+            Err(error) => return Verdict::Refused { refusal: super::unavailable(error) },
+        }
         if let Err(error) = step.write(&batch) {
             return Verdict::Refused { refusal: super::unavailable(error) };
         }

@@ -187,6 +187,9 @@ pub struct NodeCore {
     next_exchange: ExchangeId,
     /// When to next ask the SSCs for a newer directory (ms since the epoch; 0: at once).
     next_directory_poll_ms: i64,
+    /// The directory the node was started from, when the ledger's is in force instead:
+    /// judged at the first step like any directory offered (it may be equivocation).
+    offered_at_start: Option<Signed<Directory>>,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -205,7 +208,9 @@ pub enum StartError {
 }
 
 impl NodeCore {
-    /// A core over `store`, starting from `directory` (or a newer one the ledger holds).
+    /// A core over `store`, starting from `directory`, or from the ledger's directory if
+    /// that is as new (`directory` is then judged at the first step: another directory of
+    /// a version the ledger holds is equivocation).
     pub fn start(
         identity: Identity,
         config: CoreConfig,
@@ -213,9 +218,12 @@ impl NodeCore {
         store: Arc<dyn Store>,
     ) -> Result<NodeCore, StartError> {
         let ledger = Ledger::new(Arc::clone(&store));
-        let directory = match accept::stored_directory(&ledger)? {
-            Some(stored) if stored.body().version > directory.body().version => stored,
-            _ => directory,
+        let (directory, offered_at_start) = match accept::stored_directory(&ledger)? {
+            Some(stored) if stored.body().version >= directory.body().version => {
+                let offered = (stored.id() != directory.id()).then_some(directory);
+                (stored, offered)
+            }
+            _ => (directory, None),
         };
         if directory.body().member_by_key(&identity.key()).is_none() {
             return Err(StartError::NotInDirectory(identity.key().to_string()));
@@ -229,6 +237,7 @@ impl NodeCore {
             outbox,
             next_exchange: 1,
             next_directory_poll_ms: 0,
+            offered_at_start,
         })
     }
 
@@ -252,6 +261,12 @@ impl NodeCore {
         let overlay = Arc::new(Overlay::new(Arc::clone(&self.store)));
         let mut step =
             Step { ledger: Ledger::new(overlay.clone()), effects: Vec::new(), durable: Vec::new(), now };
+        if let Some(offered) = self.offered_at_start.take() {
+            // Usually an older directory.cbor than the one learned since: nothing to do.
+            if let Verdict::Refused { refusal } = self.accept_directory_bytes(&mut step, offered.bytes()) {
+                tracing::info!(%refusal, "the directory the node was started from is not taken");
+            }
+        }
         match input {
             Input::Client { reply, caller, request } => {
                 let result = self.client(&mut step, &caller, request);

@@ -1,9 +1,10 @@
 //! Cores wired to each other in one thread over memory stores: the effects carried out
 //! exactly as a driver must (writes at once, answers only after a sync), with crashes.
 //! This module holds the harness and the tests of delivery and the directory; [`claims`]
-//! the tests of the claim flow.
+//! the tests of the claim flow; [`directory`] those of directory equivocation.
 
 mod claims;
+mod directory;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
