@@ -187,3 +187,52 @@ async fn an_operator_reconciles_on_demand_and_sees_what_the_session_found() {
     assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("request.invalid", "peer"), "{refusal:?}");
     assert!(refusal.message.contains("shares no channel"), "{refusal:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_restored_from_an_empty_backup_gets_its_receipts_back_and_never_reuses_a_serial() {
+    let link = LocalNetwork::new();
+    let (merchant, _lost_store) = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant);
+    let (_agency, agency_store) = start(&link, "agency", AGENCY_ORG, MemberRole::Agency);
+    let till = Caller { person: "till-1".into(), role: CallerRole::Till };
+    let mut ids = Vec::new();
+    for serial in 1..=3 {
+        let pushed = merchant
+            .ask(till.clone(), ClientRequest::PushReceipt(Box::new(common::receipt_body(serial))))
+            .await
+            .unwrap();
+        let ClientResponse::Pushed { id, .. } = pushed else { panic!("{pushed:?}") };
+        ids.push(id);
+    }
+    let held =
+        |store: &Arc<MemoryStore>| ids.iter().all(|id| Ledger::new(store.clone()).contains(id).unwrap());
+    let mut delivered = false;
+    for _ in 0..200 {
+        if held(&agency_store) {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(delivered, "the agency holds the three receipts");
+
+    // The merchant's disk is replaced by an empty backup: it starts again with nothing.
+    drop(merchant);
+    let (merchant, restored_store) = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant);
+    let mut restored = false;
+    for _ in 0..200 {
+        if held(&restored_store) {
+            restored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(restored, "reconciliation brought the merchant's own receipts back from the agency");
+
+    // Its register goes on after them: serial 3 again is refused, 4 is next.
+    let mut reused = common::receipt_body(3);
+    reused.lines[0].description.push_str(" (again)");
+    let refusal = merchant.ask(till.clone(), ClientRequest::PushReceipt(Box::new(reused))).await.unwrap_err();
+    assert_eq!(refusal.code, "receipt.serial", "{refusal:?}");
+    assert!(refusal.message.contains("the next is 4"), "{refusal:?}");
+    merchant.ask(till, ClientRequest::PushReceipt(Box::new(common::receipt_body(4)))).await.unwrap();
+}

@@ -17,6 +17,7 @@ mod client;
 mod outbox;
 mod overlay;
 mod push;
+mod relay;
 #[cfg(test)]
 mod tests;
 
