@@ -169,6 +169,13 @@ pub fn format_date(date: Date) -> String {
     format!("{:04}{:02}{:02}", date.year(), u8::from(date.month()), date.day())
 }
 
+/// `text` quoted, after checking it encodes, so that an error's position is within the
+/// field's own text rather than the line.
+fn text_field(field: &str, text: &str) -> Result<String, SieError> {
+    encode_pc8(field, text)?;
+    Ok(quote(text))
+}
+
 fn identifier(field: &str, value: &str) -> Result<String, SieError> {
     let valid = !value.is_empty()
         && value.chars().all(|character| !character.is_whitespace() && !matches!(character, '"' | '{' | '}'));
@@ -230,7 +237,7 @@ pub fn write_sie(
         "program",
         &format!(
             "#PROGRAM {} {}",
-            quote(&header.program),
+            text_field("program", &header.program)?,
             identifier("program_version", &header.program_version)?
         ),
     )?;
@@ -238,34 +245,28 @@ pub fn write_sie(
     lines.push("gen", &format!("#GEN {}", format_date(header.generated)))?;
     lines.push("sietyp", "#SIETYP 4")?;
     lines.push("org", &format!("#ORGNR {}", identifier("org", &header.org)?))?;
-    lines.push("company_name", &format!("#FNAMN {}", quote(&header.company_name)))?;
+    lines.push("company_name", &format!("#FNAMN {}", text_field("company_name", &header.company_name)?))?;
     if let Some((start, end)) = header.fiscal_year {
         lines.push("fiscal_year", &format!("#RAR 0 {} {}", format_date(start), format_date(end)))?;
     }
     for account in accounts {
-        let name = table.account_name(account).unwrap_or_default();
-        lines.push(&format!("accounts.{account}"), &format!("#KONTO {account} {}", quote(name)))?;
+        let field = format!("accounts.{account}");
+        let name = text_field(&field, table.account_name(account).unwrap_or_default())?;
+        lines.push(&field, &format!("#KONTO {account} {name}"))?;
     }
     for (index, voucher) in vouchers.iter().enumerate() {
         let field = format!("vouchers[{index}]");
         let series = identifier(&format!("{field}.series"), &voucher.series)?;
         let number = voucher.number.map_or_else(|| "\"\"".to_string(), |number| number.to_string());
         let date = format_date(voucher.date);
-        lines.push(
-            &format!("{field}.text"),
-            &format!("#VER {series} {number} {date} {}", quote(&voucher.text)),
-        )?;
+        let text = text_field(&format!("{field}.text"), &voucher.text)?;
+        lines.push(&field, &format!("#VER {series} {number} {date} {text}"))?;
         lines.push(&field, "{")?;
         for (row_index, row) in voucher.rows.iter().enumerate() {
-            lines.push(
-                &format!("{field}.rows[{row_index}].text"),
-                &format!(
-                    "   #TRANS {} {{}} {} {date} {}",
-                    row.account,
-                    format_amount(row.amount),
-                    quote(&row.text)
-                ),
-            )?;
+            let row_field = format!("{field}.rows[{row_index}]");
+            let text = text_field(&format!("{row_field}.text"), &row.text)?;
+            let amount = format_amount(row.amount);
+            lines.push(&row_field, &format!("   #TRANS {} {{}} {amount} {date} {text}", row.account))?;
         }
         lines.push(&field, "}")?;
     }
