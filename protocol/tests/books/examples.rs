@@ -335,3 +335,44 @@ fn the_buyer_rule_is_data_in_the_table() {
     let voucher = book(&table, &books(), &claim(vec![whole(&receipt, 5831)]), &[receipt], BOOKED_ON).unwrap();
     assert_eq!(rows(&voucher), vec![(5831, 400_446), (2640, 48_054), (2820, -448_500)]);
 }
+
+#[test]
+fn a_foreign_seller_charging_sek_deducts_no_vat() {
+    // A Norwegian ferry priced in SEK: its VAT is not Swedish VAT, so the whole 450.00 is
+    // expense, though the receipt lists 25 % on it.
+    let merchant = Merchant {
+        name: "Fjord Line AS".into(),
+        org: "NO:987654321".into(),
+        vat_number: None,
+        address: Address {
+            street: "Kaiveien 1".into(),
+            postal_code: "3950".into(),
+            city: "Langesund".into(),
+            country: "NO".into(),
+        },
+    };
+    let receipt = sign(receipt_in(
+        merchant,
+        "SEK",
+        vec![line("Överfart", "ferry", 1000, 45_000, 2500)],
+        Paid::OwnCard,
+        true,
+    ));
+    let voucher = book_with(vec![whole(&receipt, 5800)], &[receipt]).unwrap();
+    assert_eq!(rows(&voucher), vec![(5800, 45_000), (2820, -45_000)]);
+}
+
+#[test]
+fn part_of_a_split_payment_is_split_in_proportion() {
+    // 342.00 taxi, 200.00 on the corporate card and 142.00 in cash; 171.00 claimed.
+    //   VAT 1936 × 17100/34200 = 968; expense 17100 − 968 = 16132.
+    //   Card share 17100 × 20000/34200 = 10000; the employee 17100 − 10000 = 7100.
+    let receipt = sign(swedish_receipt(
+        "Taxi Stockholm",
+        vec![line("Resa Arlanda", "passenger_transport", 1000, 34_200, 600)],
+        Paid::Split { card: 20_000 },
+        true,
+    ));
+    let voucher = book_with(vec![receipt_item(&receipt, 17_100, 5800, &[])], &[receipt]).unwrap();
+    assert_eq!(rows(&voucher), vec![(5800, 16_132), (2640, 968), (2890, -10_000), (2820, -7_100)]);
+}
