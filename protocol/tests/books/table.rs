@@ -149,3 +149,29 @@ fn limits_are_in_range() {
         "booking table: simplified_invoice.limit_incl_vat: -400000 öre, expected 0 to 1000000000"
     );
 }
+
+#[test]
+fn spec_books_md_shows_the_default_table() {
+    // spec/books.md's table of categories must say what the committed JSON says.
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/books.md")).unwrap();
+    let table = table();
+    for (name, category) in table.categories() {
+        let row =
+            format!("| {name} | {} {}", category.account, table.account_name(category.account).unwrap());
+        let shown = spec.lines().any(|line| {
+            line.strip_prefix(row.as_str())
+                .is_some_and(|rest| rest.starts_with(" |") || rest.starts_with(';'))
+        });
+        assert!(shown, "spec/books.md lacks the row for {name}: {row}");
+    }
+    for (field, account) in [
+        ("input_vat_account", table.input_vat_account()),
+        ("employee_payable_account", table.employee_payable_account()),
+        ("corporate_card_account", table.corporate_card_account()),
+    ] {
+        assert!(
+            spec.contains(&format!("| `{field}` |")) && spec.contains(&format!("BAS {account}")),
+            "{field}"
+        );
+    }
+}
