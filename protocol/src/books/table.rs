@@ -147,8 +147,9 @@ pub enum TableError {
         /// The account.
         account: u16,
     },
-    /// An account name is empty or holds control characters.
-    #[error("booking table: accounts.{account}: the name is empty or holds control characters")]
+    /// An account name is empty, or holds a control character or a character SIE's PC8
+    /// encoding cannot write.
+    #[error("booking table: accounts.{account}: the name is empty, or holds a control character or one without a code page 437 (PC8) byte")]
     AccountNameText {
         /// The account.
         account: u16,
@@ -280,7 +281,10 @@ impl BookingTable {
                     TableError::AccountFormat { field: field.clone(), account: key.clone() }
                 })?;
             check_account(&field, account)?;
-            if name.trim().is_empty() || name.chars().any(char::is_control) {
+            // The name is written in SIE #KONTO, so it must have PC8 bytes: refuse it here,
+            // when the table is loaded, rather than at the first export.
+            let writable = crate::books::sie::encode_pc8(&field, &name).is_ok();
+            if name.trim().is_empty() || !writable {
                 return Err(TableError::AccountNameText { account });
             }
             accounts.insert(account, name);

@@ -91,6 +91,8 @@ fn every_account_booked_has_a_name() {
     );
     let error = edited("\"Ingående moms\"", "\" \"").unwrap_err();
     assert_eq!(error, TableError::AccountNameText { account: 2640 });
+    let error = edited("\"Ingående moms\"", "\"Ingående moms €\"").unwrap_err();
+    assert_eq!(error, TableError::AccountNameText { account: 2640 });
 }
 
 #[test]
