@@ -20,6 +20,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod books;
 pub mod cbor;
 pub mod channel;
 pub mod claim;

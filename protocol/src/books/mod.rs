@@ -1,0 +1,24 @@
+//! Accounting at the shared service center: the booking table (data the SSC configures),
+//! booking an approved claim into one balanced voucher, and the SIE 4 (type 4I) file that
+//! accounting systems import. Pure logic: the date of booking and of the file are
+//! arguments, and the SIE writer returns bytes. spec/books.md is the specification.
+//!
+//! ```
+//! use kvitt_protocol::books::{BookingTable, format_amount};
+//!
+//! let table = BookingTable::default_table().unwrap();
+//! assert_eq!(table.account_name(5831), Some("Kost och logi i Sverige"));
+//! assert_eq!(table.suggested_account("hotel"), Some(5831));
+//! assert_eq!(format_amount(-9_900), "-99.00");
+//! ```
+
+pub mod sie;
+pub mod table;
+pub mod voucher;
+
+pub use sie::{encode_pc8, format_amount, format_date, quote, write_sie, SieError, SieHeader};
+pub use table::{
+    BookingTable, BuyerNamedBy, Category, ItemKind, SimplifiedInvoice, TableError, VatRule,
+    BOOKING_TABLE_FORMAT_VERSION, DEFAULT_BOOKING_TABLE_JSON,
+};
+pub use voucher::{book, AgencyBooks, BookingError, Voucher, VoucherRow};

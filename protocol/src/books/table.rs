@@ -1,0 +1,438 @@
+//! The booking table: which BAS account each kind of expense goes to, how its VAT is
+//! treated, and the liability and input-VAT accounts. Data the SSC configures, not code;
+//! spec/books/booking-table-v1.json is the default, and spec/books.md documents the format.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use crate::vat::RateTable;
+
+/// The default table, as committed in spec/books/booking-table-v1.json.
+pub const DEFAULT_BOOKING_TABLE_JSON: &str = include_str!("../../../spec/books/booking-table-v1.json");
+
+/// The only table format version this implementation reads.
+pub const BOOKING_TABLE_FORMAT_VERSION: u32 = 1;
+
+/// A booking table that passed every check of [`BookingTable::from_json`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookingTable {
+    version: u32,
+    accounts: BTreeMap<u16, String>,
+    input_vat_account: u16,
+    employee_payable_account: u16,
+    corporate_card_account: u16,
+    simplified_invoice: SimplifiedInvoice,
+    categories: BTreeMap<String, Category>,
+    line_categories: BTreeMap<String, String>,
+}
+
+/// What a receipt may cost before it must name the buyer to support a VAT deduction (a
+/// receipt is a simplified invoice only up to this amount, ML 17 ch.).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimplifiedInvoice {
+    /// The limit, VAT included, in öre (400000 = 4,000 SEK). A receipt whose total is
+    /// above it supports a deduction only if it names the buyer.
+    pub limit_incl_vat: i64,
+    /// What a receipt must carry to count as naming the buyer.
+    pub buyer_named_by: BuyerNamedBy,
+}
+
+/// Which receipt fields name the buyer, for receipts above the simplified-invoice limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuyerNamedBy {
+    /// `buyer.agency` equal to the claim's agency (the organisation number; name and
+    /// address follow from the signed directory).
+    Agency,
+    /// `buyer.agency` equal to the claim's agency and `buyer.employee` present.
+    AgencyAndEmployee,
+}
+
+/// The kinds of claim item ([`crate::claim::ClaimItem`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// An expense with a receipt.
+    Receipt,
+    /// Mileage (milersättning).
+    Mileage,
+    /// Per diem (traktamente).
+    PerDiem,
+}
+
+impl ItemKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ItemKind; 3] = [ItemKind::Receipt, ItemKind::Mileage, ItemKind::PerDiem];
+
+    /// The name in the table and in messages: `receipt`, `mileage`, `per_diem`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Receipt => "receipt",
+            ItemKind::Mileage => "mileage",
+            ItemKind::PerDiem => "per_diem",
+        }
+    }
+}
+
+/// An expense category: its account, the item kinds that may use it, and its VAT rule.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// The BAS expense account debited.
+    pub account: u16,
+    /// Which claim items may be booked to this category.
+    pub kinds: BTreeSet<ItemKind>,
+    /// How the VAT on its receipts is treated.
+    pub vat: VatRule,
+}
+
+/// How the VAT of an expense category is treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VatRule {
+    /// Swedish VAT on the receipt is deducted in full (subject to the simplified-invoice
+    /// rule).
+    Deductible,
+    /// No VAT is deducted: the whole amount is expense (per diem, mileage).
+    None,
+    /// Representation: VAT is deductible on at most `limit_excl_vat_per_participant` öre
+    /// excluding VAT per participant and occasion (Skatteverket: 300 SEK for meals); the
+    /// category's account takes the amount excluding VAT up to that base, `excess_account`
+    /// the rest (the excess and the VAT not deducted).
+    Representation {
+        /// The base per participant, excluding VAT, in öre.
+        limit_excl_vat_per_participant: i64,
+        /// The account for what exceeds the base (BAS 6072, non-deductible).
+        excess_account: u16,
+    },
+}
+
+/// Why a booking table was refused. Each variant names the field and the value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TableError {
+    /// The JSON does not match the table format.
+    #[error("booking table: {path}: {message}")]
+    Format {
+        /// Where in the JSON.
+        path: String,
+        /// What serde said.
+        message: String,
+    },
+    /// The table's version is not one this implementation reads.
+    #[error(
+        "booking table: version {version} is not supported (this implementation reads version {supported})"
+    )]
+    Version {
+        /// The version in the table.
+        version: u32,
+        /// The version read.
+        supported: u32,
+    },
+    /// An account is not a four-digit BAS account (1000–8999).
+    #[error("booking table: {field}: {account} is not a four-digit BAS account 1000-8999")]
+    AccountFormat {
+        /// Which field holds it.
+        field: String,
+        /// The value given.
+        account: String,
+    },
+    /// An account the table books to has no name in `accounts` (SIE #KONTO needs one).
+    #[error("booking table: {field}: account {account} has no name in `accounts`")]
+    AccountName {
+        /// Which field uses it.
+        field: String,
+        /// The account.
+        account: u16,
+    },
+    /// An account name is empty, or holds a control character or a character SIE's PC8
+    /// encoding cannot write.
+    #[error("booking table: accounts.{account}: the name is empty, or holds a control character or one without a code page 437 (PC8) byte")]
+    AccountNameText {
+        /// The account.
+        account: u16,
+    },
+    /// Two categories debit the same account, so an item's account would not say which.
+    #[error("booking table: categories {first} and {second} both use account {account}")]
+    SharedAccount {
+        /// The account.
+        account: u16,
+        /// The first category using it.
+        first: String,
+        /// The second.
+        second: String,
+    },
+    /// A liability, input-VAT or excess account is also a category's expense account.
+    #[error("booking table: {field}: account {account} is also the account of category {category}")]
+    ReservedAccount {
+        /// The field naming the reserved account.
+        field: String,
+        /// The account.
+        account: u16,
+        /// The category using it.
+        category: String,
+    },
+    /// A claim item kind has no category it may be booked to.
+    #[error("booking table: no category takes {kind} items")]
+    KindUnmapped {
+        /// The kind.
+        kind: &'static str,
+    },
+    /// A category takes no item kinds.
+    #[error("booking table: categories.{category}.kinds is empty")]
+    NoKinds {
+        /// The category.
+        category: String,
+    },
+    /// A goods category of the VAT rate table is not mapped to an expense category.
+    #[error("booking table: line_categories: the VAT table's category {line_category:?} is not mapped")]
+    LineCategoryUnmapped {
+        /// The goods category.
+        line_category: String,
+    },
+    /// `line_categories` names a goods category the VAT rate table does not have.
+    #[error("booking table: line_categories.{line_category}: not a category of the VAT rate table")]
+    LineCategoryUnknown {
+        /// The goods category.
+        line_category: String,
+    },
+    /// `line_categories` maps to an expense category the table does not have, or to one
+    /// that does not take receipts.
+    #[error(
+        "booking table: line_categories.{line_category}: {category:?} is not a category taking receipts"
+    )]
+    CategoryUnknown {
+        /// The goods category.
+        line_category: String,
+        /// The expense category named.
+        category: String,
+    },
+    /// A limit is out of range.
+    #[error("booking table: {field}: {value} öre, expected {range}")]
+    Limit {
+        /// The field.
+        field: String,
+        /// The value given.
+        value: i64,
+        /// The range allowed.
+        range: &'static str,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableFile {
+    version: u32,
+    #[serde(default)]
+    #[allow(dead_code)]
+    about: String,
+    accounts: BTreeMap<String, String>,
+    input_vat_account: u16,
+    employee_payable_account: u16,
+    corporate_card_account: u16,
+    simplified_invoice: SimplifiedInvoice,
+    categories: BTreeMap<String, Category>,
+    line_categories: BTreeMap<String, String>,
+}
+
+/// The largest amount a limit may have: 10 million SEK.
+const MAX_LIMIT_ORE: i64 = 1_000_000_000;
+
+fn check_account(field: &str, account: u16) -> Result<u16, TableError> {
+    if (1000..=8999).contains(&account) {
+        Ok(account)
+    } else {
+        Err(TableError::AccountFormat { field: field.into(), account: account.to_string() })
+    }
+}
+
+impl BookingTable {
+    /// The default table compiled into this crate (spec/books/booking-table-v1.json).
+    pub fn default_table() -> Result<BookingTable, TableError> {
+        BookingTable::from_json(DEFAULT_BOOKING_TABLE_JSON)
+    }
+
+    /// Reads and checks a table in the format of spec/books/booking-table-v1.json, with
+    /// the goods categories of the Swedish VAT rate table.
+    pub fn from_json(json: &str) -> Result<BookingTable, TableError> {
+        BookingTable::from_json_with_rates(json, RateTable::sweden())
+    }
+
+    /// Reads and checks a table whose `line_categories` must cover `rates`' categories.
+    pub fn from_json_with_rates(json: &str, rates: &RateTable) -> Result<BookingTable, TableError> {
+        let deserializer = &mut serde_json::Deserializer::from_str(json);
+        let file: TableFile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            TableError::Format { path: error.path().to_string(), message: error.inner().to_string() }
+        })?;
+        if file.version != BOOKING_TABLE_FORMAT_VERSION {
+            return Err(TableError::Version {
+                version: file.version,
+                supported: BOOKING_TABLE_FORMAT_VERSION,
+            });
+        }
+        let mut accounts = BTreeMap::new();
+        for (key, name) in file.accounts {
+            let field = format!("accounts.{key}");
+            let is_four_digits = key.len() == 4 && key.bytes().all(|byte| byte.is_ascii_digit());
+            let account =
+                key.parse::<u16>().ok().filter(|_| is_four_digits).ok_or_else(|| {
+                    TableError::AccountFormat { field: field.clone(), account: key.clone() }
+                })?;
+            check_account(&field, account)?;
+            // The name is written in SIE #KONTO, so it must have PC8 bytes: refuse it here,
+            // when the table is loaded, rather than at the first export.
+            let writable = crate::books::sie::encode_pc8(&field, &name).is_ok();
+            if name.trim().is_empty() || !writable {
+                return Err(TableError::AccountNameText { account });
+            }
+            accounts.insert(account, name);
+        }
+        let named = |field: &str, account: u16| -> Result<u16, TableError> {
+            check_account(field, account)?;
+            if accounts.contains_key(&account) {
+                Ok(account)
+            } else {
+                Err(TableError::AccountName { field: field.into(), account })
+            }
+        };
+        let input_vat_account = named("input_vat_account", file.input_vat_account)?;
+        let employee_payable_account = named("employee_payable_account", file.employee_payable_account)?;
+        let corporate_card_account = named("corporate_card_account", file.corporate_card_account)?;
+        if !(0..=MAX_LIMIT_ORE).contains(&file.simplified_invoice.limit_incl_vat) {
+            return Err(TableError::Limit {
+                field: "simplified_invoice.limit_incl_vat".into(),
+                value: file.simplified_invoice.limit_incl_vat,
+                range: "0 to 1000000000",
+            });
+        }
+        let mut by_account: BTreeMap<u16, &str> = BTreeMap::new();
+        for (name, category) in &file.categories {
+            named(&format!("categories.{name}.account"), category.account)?;
+            if category.kinds.is_empty() {
+                return Err(TableError::NoKinds { category: name.clone() });
+            }
+            if let Some(first) = by_account.insert(category.account, name) {
+                return Err(TableError::SharedAccount {
+                    account: category.account,
+                    first: first.into(),
+                    second: name.clone(),
+                });
+            }
+            if let VatRule::Representation { limit_excl_vat_per_participant, excess_account } = category.vat {
+                named(&format!("categories.{name}.vat.excess_account"), excess_account)?;
+                if !(0..=MAX_LIMIT_ORE).contains(&limit_excl_vat_per_participant) {
+                    return Err(TableError::Limit {
+                        field: format!("categories.{name}.vat.limit_excl_vat_per_participant"),
+                        value: limit_excl_vat_per_participant,
+                        range: "0 to 1000000000",
+                    });
+                }
+            }
+        }
+        let mut reserved = vec![
+            ("input_vat_account".to_string(), input_vat_account),
+            ("employee_payable_account".to_string(), employee_payable_account),
+            ("corporate_card_account".to_string(), corporate_card_account),
+        ];
+        for (name, category) in &file.categories {
+            if let VatRule::Representation { excess_account, .. } = category.vat {
+                reserved.push((format!("categories.{name}.vat.excess_account"), excess_account));
+            }
+        }
+        for (field, account) in reserved {
+            if let Some(category) = by_account.get(&account) {
+                return Err(TableError::ReservedAccount { field, account, category: (*category).into() });
+            }
+        }
+        for kind in ItemKind::ALL {
+            if !file.categories.values().any(|category| category.kinds.contains(&kind)) {
+                return Err(TableError::KindUnmapped { kind: kind.as_str() });
+            }
+        }
+        for line_category in rates.categories() {
+            if !file.line_categories.contains_key(line_category) {
+                return Err(TableError::LineCategoryUnmapped { line_category: line_category.into() });
+            }
+        }
+        for (line_category, category) in &file.line_categories {
+            if !rates.has_category(line_category) {
+                return Err(TableError::LineCategoryUnknown { line_category: line_category.clone() });
+            }
+            let takes_receipts =
+                file.categories.get(category).is_some_and(|found| found.kinds.contains(&ItemKind::Receipt));
+            if !takes_receipts {
+                return Err(TableError::CategoryUnknown {
+                    line_category: line_category.clone(),
+                    category: category.clone(),
+                });
+            }
+        }
+        Ok(BookingTable {
+            version: file.version,
+            accounts,
+            input_vat_account,
+            employee_payable_account,
+            corporate_card_account,
+            simplified_invoice: file.simplified_invoice,
+            categories: file.categories,
+            line_categories: file.line_categories,
+        })
+    }
+
+    /// The table's format version.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The name of `account`, for SIE #KONTO, if the table has one.
+    pub fn account_name(&self, account: u16) -> Option<&str> {
+        self.accounts.get(&account).map(String::as_str)
+    }
+
+    /// The input VAT account (BAS 2640).
+    pub fn input_vat_account(&self) -> u16 {
+        self.input_vat_account
+    }
+
+    /// The liability to the employee for money laid out (BAS 2820).
+    pub fn employee_payable_account(&self) -> u16 {
+        self.employee_payable_account
+    }
+
+    /// The liability for payments with the agency's corporate card (BAS 2890).
+    pub fn corporate_card_account(&self) -> u16 {
+        self.corporate_card_account
+    }
+
+    /// The simplified-invoice rule.
+    pub fn simplified_invoice(&self) -> SimplifiedInvoice {
+        self.simplified_invoice
+    }
+
+    /// The category whose expense account is `account`, with its name.
+    pub fn category_by_account(&self, account: u16) -> Option<(&str, &Category)> {
+        self.categories
+            .iter()
+            .find(|(_, category)| category.account == account)
+            .map(|(name, category)| (name.as_str(), category))
+    }
+
+    /// The category named `name`.
+    pub fn category(&self, name: &str) -> Option<&Category> {
+        self.categories.get(name)
+    }
+
+    /// Every category, by name.
+    pub fn categories(&self) -> impl Iterator<Item = (&str, &Category)> {
+        self.categories.iter().map(|(name, category)| (name.as_str(), category))
+    }
+
+    /// The expense account suggested for a receipt line of goods category `line_category`
+    /// (for the agency's claim form; booking uses the account the claim item names).
+    pub fn suggested_account(&self, line_category: &str) -> Option<u16> {
+        let category = self.line_categories.get(line_category)?;
+        self.categories.get(category).map(|category| category.account)
+    }
+}

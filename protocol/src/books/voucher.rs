@@ -1,0 +1,470 @@
+//! Booking: an approved claim and its receipts become one voucher that balances to zero
+//! öre. The rules are in spec/books.md; every figure they use comes from the
+//! [`BookingTable`].
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::books::table::{BookingTable, BuyerNamedBy, ItemKind, VatRule};
+use crate::claim::{Claim, ClaimItem};
+use crate::fields::{divide_rounded, OrgId};
+use crate::id::RecordId;
+use crate::receipt::{Payment, Receipt};
+use crate::vat::format_rate;
+use crate::Signed;
+
+/// What the SSC knows of an agency's books: the agency, its voucher series and its cards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyBooks {
+    /// The agency's Swedish organisation number, `NNNNNN-NNNN`.
+    pub org: String,
+    /// The agency's name (SIE #FNAMN).
+    pub name: String,
+    /// The voucher series its claims are booked in (e.g. `K`): 1 to 8 ASCII letters or
+    /// digits.
+    pub series: String,
+    /// The masked card numbers (as receipts print them) of the agency's corporate cards.
+    /// A receipt paid with one of them is owed to the card issuer, not to the employee.
+    #[serde(default)]
+    pub corporate_cards: Vec<String>,
+}
+
+/// One accounting voucher (verifikation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Voucher {
+    /// The voucher series.
+    pub series: String,
+    /// The number in the series, if assigned; SIE then writes `""` and the importing
+    /// system numbers it.
+    pub number: Option<u32>,
+    /// The voucher date.
+    pub date: Date,
+    /// What the voucher is: the claim's number, claimant and id.
+    pub text: String,
+    /// The rows, debits positive, credits negative; they add up to zero.
+    pub rows: Vec<VoucherRow>,
+}
+
+/// One row of a voucher.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoucherRow {
+    /// BAS account.
+    pub account: u16,
+    /// Öre: a debit is positive, a credit negative.
+    pub amount: i64,
+    /// What the row is, with the receipt's id where there is one.
+    pub text: String,
+}
+
+impl Voucher {
+    /// The sum of the rows; zero for a voucher that balances.
+    pub fn balance(&self) -> i128 {
+        self.rows.iter().map(|row| i128::from(row.amount)).sum()
+    }
+}
+
+/// Why a claim could not be booked. Items are numbered from 0, as in `items[0]`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BookingError {
+    /// The claim is another agency's than the books given.
+    #[error("claim: agency {claim_agency}, but the books are {books_agency}'s")]
+    Agency {
+        /// The claim's agency.
+        claim_agency: String,
+        /// The agency of the books.
+        books_agency: String,
+    },
+    /// The voucher series is not 1 to 8 ASCII letters or digits.
+    #[error("books.series: {series:?} is not 1 to 8 ASCII letters or digits")]
+    Series {
+        /// The series given.
+        series: String,
+    },
+    /// An item's account is not the account of any category in the booking table.
+    #[error("items[{item}].booking.account: {account} is not an account of booking table v{version}")]
+    AccountUnmapped {
+        /// The item.
+        item: usize,
+        /// Its account.
+        account: u16,
+        /// The table's version.
+        version: u32,
+    },
+    /// An item is booked to a category that does not take its kind.
+    #[error("items[{item}].booking.account: {account} ({category}) does not take {kind} items")]
+    KindNotAllowed {
+        /// The item.
+        item: usize,
+        /// Its account.
+        account: u16,
+        /// The category of that account.
+        category: String,
+        /// The item's kind.
+        kind: &'static str,
+    },
+    /// An item's receipt is not among the receipts given.
+    #[error("items[{item}].receipt: receipt {receipt} was not given")]
+    ReceiptMissing {
+        /// The item.
+        item: usize,
+        /// The receipt's id.
+        receipt: RecordId,
+    },
+    /// The receipt was bought by another agency than the claim's.
+    #[error(
+        "items[{item}].receipt: receipt {receipt} was bought by {buyer}, not the claim's agency {agency}"
+    )]
+    ReceiptBuyer {
+        /// The item.
+        item: usize,
+        /// The receipt's id.
+        receipt: RecordId,
+        /// The receipt's buyer agency.
+        buyer: String,
+        /// The claim's agency.
+        agency: String,
+    },
+    /// The receipt's total is zero or negative (a return), so there is nothing to claim.
+    #[error("items[{item}].receipt: receipt {receipt} totals {total}, not an expense")]
+    ReceiptTotal {
+        /// The item.
+        item: usize,
+        /// The receipt's id.
+        receipt: RecordId,
+        /// Its total, in its currency's minor units.
+        total: i64,
+    },
+    /// A SEK item claims more than its receipt's total.
+    #[error("items[{item}].amount: {amount} öre is more than the receipt's total {total} öre")]
+    AmountAboveTotal {
+        /// The item.
+        item: usize,
+        /// The amount claimed.
+        amount: i64,
+        /// The receipt's total.
+        total: i64,
+    },
+    /// The item's `foreign` does not fit its receipt's currency or total.
+    #[error("items[{item}].foreign: {reason}")]
+    Foreign {
+        /// The item.
+        item: usize,
+        /// What does not fit.
+        reason: String,
+    },
+    /// A representation item lists no participants, so no VAT base can be computed.
+    #[error("items[{item}].participants: representation lists no participants")]
+    Participants {
+        /// The item.
+        item: usize,
+    },
+    /// Every amount of the claim is zero: there is nothing to book.
+    #[error("claim: every amount is zero, nothing to book")]
+    NothingToBook,
+    /// An amount left the range the arithmetic holds (cannot happen for valid records).
+    #[error("items[{item}]: amount out of range")]
+    Overflow {
+        /// The item.
+        item: usize,
+    },
+}
+
+/// One deductible VAT figure: the rate in basis points and the VAT in öre.
+struct Deduction {
+    rate: u32,
+    vat: i64,
+}
+
+fn check_series(series: &str) -> Result<(), BookingError> {
+    let valid = (1..=8).contains(&series.len()) && series.bytes().all(|byte| byte.is_ascii_alphanumeric());
+    if valid {
+        Ok(())
+    } else {
+        Err(BookingError::Series { series: series.into() })
+    }
+}
+
+fn kind_of(item: &ClaimItem) -> ItemKind {
+    match item {
+        ClaimItem::Receipt { .. } => ItemKind::Receipt,
+        ClaimItem::Mileage { .. } => ItemKind::Mileage,
+        ClaimItem::PerDiem { .. } => ItemKind::PerDiem,
+    }
+}
+
+/// `value × numerator / denominator`, rounded half away from zero, in i64.
+fn scale(value: i64, numerator: i64, denominator: i64, item: usize) -> Result<i64, BookingError> {
+    let scaled = divide_rounded(i128::from(value) * i128::from(numerator), i128::from(denominator));
+    i64::try_from(scaled).map_err(|_| BookingError::Overflow { item })
+}
+
+/// Books `claim` with its `receipts` on `date` per `table`: one voucher in the agency's
+/// series, balancing to zero öre. The claim must be approved (the caller knows its
+/// events); `receipts` must hold every receipt an item names (others are ignored).
+pub fn book(
+    table: &BookingTable,
+    books: &AgencyBooks,
+    claim: &Signed<Claim>,
+    receipts: &[Signed<Receipt>],
+    date: Date,
+) -> Result<Voucher, BookingError> {
+    let body = claim.body();
+    if body.agency != books.org {
+        return Err(BookingError::Agency {
+            claim_agency: body.agency.clone(),
+            books_agency: books.org.clone(),
+        });
+    }
+    check_series(&books.series)?;
+    let mut rows = Vec::new();
+    let mut employee_owed: i64 = 0;
+    for (item_index, item) in body.items.iter().enumerate() {
+        let account = item.booking().account;
+        let (category_name, category) = table
+            .category_by_account(account)
+            .ok_or(BookingError::AccountUnmapped { item: item_index, account, version: table.version() })?;
+        let kind = kind_of(item);
+        if !category.kinds.contains(&kind) {
+            return Err(BookingError::KindNotAllowed {
+                item: item_index,
+                account,
+                category: category_name.into(),
+                kind: kind.as_str(),
+            });
+        }
+        match item {
+            ClaimItem::Receipt { receipt: receipt_id, amount, foreign, participants, .. } => {
+                let signed = receipts
+                    .iter()
+                    .find(|signed| signed.id() == *receipt_id)
+                    .ok_or(BookingError::ReceiptMissing { item: item_index, receipt: *receipt_id })?;
+                let booked = ReceiptItem {
+                    table,
+                    books,
+                    claim: body,
+                    item: item_index,
+                    receipt_id: *receipt_id,
+                    receipt: signed.body(),
+                    amount: *amount,
+                    foreign: foreign.as_ref().map(|foreign| (foreign.amount, foreign.currency.as_str())),
+                    participants: participants.len(),
+                    account,
+                    vat: category.vat,
+                }
+                .book(&mut rows)?;
+                employee_owed =
+                    employee_owed.checked_add(booked).ok_or(BookingError::Overflow { item: item_index })?;
+            }
+            ClaimItem::Mileage { km, route, amount, .. } => {
+                rows.push(VoucherRow {
+                    account,
+                    amount: *amount,
+                    text: format!("Milersättning {km} km {route}"),
+                });
+                employee_owed =
+                    employee_owed.checked_add(*amount).ok_or(BookingError::Overflow { item: item_index })?;
+            }
+            ClaimItem::PerDiem { start, end, destination, amount, .. } => {
+                rows.push(VoucherRow {
+                    account,
+                    amount: *amount,
+                    text: format!("Traktamente {destination} {start} - {end}"),
+                });
+                employee_owed =
+                    employee_owed.checked_add(*amount).ok_or(BookingError::Overflow { item: item_index })?;
+            }
+        }
+    }
+    rows.push(VoucherRow {
+        account: table.employee_payable_account(),
+        amount: -employee_owed,
+        text: format!("Att betala {} räkning {}", body.claimant, body.number),
+    });
+    rows.retain(|row| row.amount != 0);
+    if rows.is_empty() {
+        return Err(BookingError::NothingToBook);
+    }
+    Ok(Voucher {
+        series: books.series.clone(),
+        number: None,
+        date,
+        text: format!("Räkning {} {} {}", body.number, body.claimant, claim.id()),
+        rows,
+    })
+}
+
+/// A receipt item being booked.
+struct ReceiptItem<'a> {
+    table: &'a BookingTable,
+    books: &'a AgencyBooks,
+    claim: &'a Claim,
+    item: usize,
+    receipt_id: RecordId,
+    receipt: &'a Receipt,
+    amount: i64,
+    foreign: Option<(i64, &'a str)>,
+    participants: usize,
+    account: u16,
+    vat: VatRule,
+}
+
+impl ReceiptItem<'_> {
+    /// Pushes the item's expense, VAT and corporate-card rows; returns what is owed to the
+    /// employee for it.
+    fn book(&self, rows: &mut Vec<VoucherRow>) -> Result<i64, BookingError> {
+        let item = self.item;
+        let receipt = self.receipt;
+        let id = self.receipt_id;
+        if receipt.buyer.agency != self.claim.agency {
+            return Err(BookingError::ReceiptBuyer {
+                item,
+                receipt: id,
+                buyer: receipt.buyer.agency.clone(),
+                agency: self.claim.agency.clone(),
+            });
+        }
+        if receipt.total <= 0 {
+            return Err(BookingError::ReceiptTotal { item, receipt: id, total: receipt.total });
+        }
+        let in_sek = receipt.currency == "SEK";
+        match (self.foreign, in_sek) {
+            (None, true) => {
+                if self.amount > receipt.total {
+                    return Err(BookingError::AmountAboveTotal {
+                        item,
+                        amount: self.amount,
+                        total: receipt.total,
+                    });
+                }
+            }
+            (Some((foreign_amount, currency)), false) => {
+                if currency != receipt.currency {
+                    return Err(BookingError::Foreign {
+                        item,
+                        reason: format!("currency {currency}, but the receipt is in {}", receipt.currency),
+                    });
+                }
+                if foreign_amount > receipt.total {
+                    return Err(BookingError::Foreign {
+                        item,
+                        reason: format!(
+                            "{foreign_amount} is more than the receipt's total {} {}",
+                            receipt.total, receipt.currency
+                        ),
+                    });
+                }
+            }
+            (Some(_), true) => {
+                return Err(BookingError::Foreign { item, reason: "the receipt is in SEK".into() });
+            }
+            (None, false) => {
+                return Err(BookingError::Foreign {
+                    item,
+                    reason: format!("missing; the receipt is in {}", receipt.currency),
+                });
+            }
+        }
+        // Swedish VAT: a SEK receipt from a seller with a Swedish organisation number.
+        // Anything else is foreign VAT, never deducted: the whole SEK amount is expense.
+        let seller_swedish =
+            OrgId::parse("merchant.org", &receipt.merchant.org).is_ok_and(|org| org.is_swedish());
+        let swedish_vat = in_sek && seller_swedish;
+        // The claimed share of each VAT row: the whole row when the whole receipt is
+        // claimed, else scaled by amount / total and rounded half away from zero.
+        let mut shares = Vec::new();
+        if swedish_vat {
+            for row in &receipt.vat {
+                let vat = scale(row.vat, self.amount, receipt.total, item)?;
+                let taxable = scale(row.taxable, self.amount, receipt.total, item)?;
+                shares.push((row.rate, vat, taxable));
+            }
+        }
+        let limit = self.table.simplified_invoice();
+        let names_buyer = receipt.total <= limit.limit_incl_vat
+            || match limit.buyer_named_by {
+                BuyerNamedBy::Agency => true, // buyer.agency is the claim's, checked above
+                BuyerNamedBy::AgencyAndEmployee => receipt.buyer.employee.is_some(),
+            };
+        let deductible = swedish_vat && names_buyer;
+        let mut deductions: Vec<Deduction> = Vec::new();
+        let expense_text = format!("{} kvitto {id}", receipt.merchant.name);
+        match self.vat {
+            VatRule::None => {
+                rows.push(VoucherRow { account: self.account, amount: self.amount, text: expense_text });
+            }
+            VatRule::Deductible => {
+                if deductible {
+                    deductions =
+                        shares.iter().map(|(rate, vat, _)| Deduction { rate: *rate, vat: *vat }).collect();
+                }
+                let deducted: i64 = deductions.iter().map(|deduction| deduction.vat).sum();
+                rows.push(VoucherRow {
+                    account: self.account,
+                    amount: self.amount - deducted,
+                    text: expense_text,
+                });
+            }
+            VatRule::Representation { limit_excl_vat_per_participant, excess_account } => {
+                if self.participants == 0 {
+                    return Err(BookingError::Participants { item });
+                }
+                let participants =
+                    i64::try_from(self.participants).map_err(|_| BookingError::Overflow { item })?;
+                let cap = limit_excl_vat_per_participant
+                    .checked_mul(participants)
+                    .ok_or(BookingError::Overflow { item })?;
+                // The base: the claimed amount excluding VAT (for foreign VAT, the whole
+                // SEK amount, as none of it is deducted).
+                let base: i64 = if swedish_vat {
+                    shares.iter().map(|(_, _, taxable)| taxable).sum()
+                } else {
+                    self.amount
+                };
+                if deductible {
+                    for (rate, vat, _) in &shares {
+                        let vat = if base <= cap { *vat } else { scale(*vat, cap, base, item)? };
+                        deductions.push(Deduction { rate: *rate, vat });
+                    }
+                }
+                let deducted: i64 = deductions.iter().map(|deduction| deduction.vat).sum();
+                let expense = self.amount - deducted;
+                let within = base.min(cap).min(expense).max(0);
+                let text = format!("{expense_text} ({} deltagare)", self.participants);
+                rows.push(VoucherRow { account: self.account, amount: within, text: text.clone() });
+                rows.push(VoucherRow { account: excess_account, amount: expense - within, text });
+            }
+        }
+        for deduction in deductions {
+            rows.push(VoucherRow {
+                account: self.table.input_vat_account(),
+                amount: deduction.vat,
+                text: format!("Moms {} kvitto {id}", format_rate(deduction.rate)),
+            });
+        }
+        // What the agency's corporate card paid of the receipt; the claimed amount is
+        // split between card and employee in that proportion.
+        let card_paid: i64 = receipt
+            .payments
+            .iter()
+            .filter_map(|payment| match payment {
+                Payment::Card { amount, masked_pan, .. }
+                    if self.books.corporate_cards.contains(masked_pan) =>
+                {
+                    Some(*amount)
+                }
+                _ => None,
+            })
+            .sum();
+        let on_card = scale(self.amount, card_paid, receipt.total, item)?.clamp(0, self.amount);
+        if on_card != 0 {
+            rows.push(VoucherRow {
+                account: self.table.corporate_card_account(),
+                amount: -on_card,
+                text: format!("Företagskort kvitto {id}"),
+            });
+        }
+        Ok(self.amount - on_card)
+    }
+}

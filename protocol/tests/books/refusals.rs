@@ -1,0 +1,148 @@
+//! Claims that cannot be booked: each gives the error that names what is wrong, and its
+//! message names the item and the value.
+
+use super::*;
+
+fn hotel() -> Signed<Receipt> {
+    sign(swedish_receipt(
+        "Hotell Kvitt AB",
+        vec![line("Enkelrum", "hotel", 1000, 149_500, 1200)],
+        Paid::OwnCard,
+        true,
+    ))
+}
+
+#[test]
+fn an_account_outside_the_table_is_refused() {
+    let receipt = hotel();
+    let error = book_with(vec![whole(&receipt, 5999)], &[receipt]).unwrap_err();
+    assert_eq!(error, BookingError::AccountUnmapped { item: 0, account: 5999, version: 1 });
+    assert_eq!(error.to_string(), "items[0].booking.account: 5999 is not an account of booking table v1");
+}
+
+#[test]
+fn the_excess_account_is_not_an_item_account() {
+    // 6072 takes what exceeds the representation base; an item names 6071.
+    let receipt = hotel();
+    let error = book_with(vec![whole(&receipt, 6072)], &[receipt]).unwrap_err();
+    assert!(matches!(error, BookingError::AccountUnmapped { account: 6072, .. }), "{error}");
+}
+
+#[test]
+fn mileage_booked_as_lodging_is_refused() {
+    let mut item = mileage(10, 250);
+    if let ClaimItem::Mileage { booking, .. } = &mut item {
+        booking.account = 5831;
+    }
+    let error = book_with(vec![item], &[]).unwrap_err();
+    assert_eq!(
+        error,
+        BookingError::KindNotAllowed { item: 0, account: 5831, category: "lodging".into(), kind: "mileage" }
+    );
+    assert_eq!(error.to_string(), "items[0].booking.account: 5831 (lodging) does not take mileage items");
+}
+
+#[test]
+fn a_receipt_as_per_diem_is_refused() {
+    let receipt = hotel();
+    let error = book_with(vec![whole(&receipt, 7321)], &[receipt]).unwrap_err();
+    assert!(matches!(error, BookingError::KindNotAllowed { kind: "receipt", .. }), "{error}");
+}
+
+#[test]
+fn a_missing_receipt_is_refused() {
+    let receipt = hotel();
+    let error = book_with(vec![per_diem(1, 29_000, 0, 0), whole(&receipt, 5831)], &[]).unwrap_err();
+    assert_eq!(error, BookingError::ReceiptMissing { item: 1, receipt: receipt.id() });
+}
+
+#[test]
+fn representation_without_participants_is_refused() {
+    let receipt = hotel();
+    let error = book_with(vec![whole(&receipt, 6071)], &[receipt]).unwrap_err();
+    assert_eq!(error, BookingError::Participants { item: 0 });
+}
+
+#[test]
+fn claiming_more_than_the_receipt_is_refused() {
+    let receipt = hotel();
+    let error = book_with(vec![receipt_item(&receipt, 149_501, 5831, &[])], &[receipt]).unwrap_err();
+    assert_eq!(error, BookingError::AmountAboveTotal { item: 0, amount: 149_501, total: 149_500 });
+}
+
+#[test]
+fn another_agencys_receipt_is_refused() {
+    let mut body = hotel().body().clone();
+    body.buyer.agency = kvitt_protocol::sample::SSC_ORG.into();
+    let receipt = sign(body);
+    let error = book_with(vec![whole(&receipt, 5831)], std::slice::from_ref(&receipt)).unwrap_err();
+    assert_eq!(
+        error,
+        BookingError::ReceiptBuyer {
+            item: 0,
+            receipt: receipt.id(),
+            buyer: kvitt_protocol::sample::SSC_ORG.into(),
+            agency: AGENCY_ORG.into(),
+        }
+    );
+}
+
+#[test]
+fn a_sek_receipt_with_a_foreign_amount_is_refused() {
+    let receipt = hotel();
+    let mut item = whole(&receipt, 5831);
+    if let ClaimItem::Receipt { foreign, .. } = &mut item {
+        *foreign = Some(ForeignAmount {
+            amount: 10_000,
+            currency: "EUR".into(),
+            rate: ExchangeRate { value: 149_500, scale: 4 },
+            rate_date: "2026-05-04".into(),
+            rate_source: "riksbanken".into(),
+        });
+    }
+    // The claim's own rule (amount = conversion of foreign) holds: 100.00 EUR × 14.95.
+    let error = book_with(vec![item], &[receipt]).unwrap_err();
+    assert_eq!(error, BookingError::Foreign { item: 0, reason: "the receipt is in SEK".into() });
+}
+
+#[test]
+fn a_return_receipt_is_refused() {
+    // A receipt of only a return totals below zero: nothing to claim.
+    let mut body = hotel().body().clone();
+    body.lines[0].kind = LineKind::Return;
+    body.original = Some(kvitt_protocol::RecordId::of(b"original"));
+    let mut body = body.with_computed_totals();
+    body.payments = vec![Payment::Cash { amount: body.total }];
+    let receipt = sign(body);
+    let item = receipt_item(&receipt, 0, 5831, &[]);
+    let error = book_with(vec![item], std::slice::from_ref(&receipt)).unwrap_err();
+    assert_eq!(error, BookingError::ReceiptTotal { item: 0, receipt: receipt.id(), total: -149_500 });
+}
+
+#[test]
+fn a_claim_of_nothing_is_refused() {
+    let receipt = hotel();
+    let error = book_with(vec![receipt_item(&receipt, 0, 5831, &[])], &[receipt]).unwrap_err();
+    assert_eq!(error, BookingError::NothingToBook);
+}
+
+#[test]
+fn the_books_must_be_the_claims_agency() {
+    let mut other = books();
+    other.org = kvitt_protocol::sample::SSC_ORG.into();
+    let error = book(&table(), &other, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
+    assert!(matches!(error, BookingError::Agency { .. }), "{error}");
+}
+
+#[test]
+fn a_series_with_a_space_is_refused() {
+    for series in ["", "K 1", "ABCDEFGHI", "Ö"] {
+        let mut books = books();
+        books.series = series.into();
+        let error = book(&table(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
+        assert_eq!(error, BookingError::Series { series: series.into() });
+    }
+    let mut books = books();
+    books.series = "KVITT001".into();
+    assert!(book(&table(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).is_ok());
+}
