@@ -16,6 +16,8 @@ use crate::runtime::{BoxFuture, IncomingRequest, PeerInbox, PeerTransport};
 pub struct LocalNetwork {
     inboxes: Arc<Mutex<BTreeMap<PublicKey, PeerInbox>>>,
     down: Arc<Mutex<BTreeSet<PublicKey>>>,
+    /// Requests that failed because their sender or receiver was down, by receiver.
+    cut_off: Arc<Mutex<BTreeMap<PublicKey, usize>>>,
 }
 
 impl LocalNetwork {
@@ -44,6 +46,11 @@ impl LocalNetwork {
         self.down.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
     }
 
+    /// How many requests to `key` failed because it or its sender was down.
+    pub fn cut_off_requests(&self, key: &PublicKey) -> usize {
+        self.cut_off.lock().unwrap_or_else(PoisonError::into_inner).get(key).copied().unwrap_or(0)
+    }
+
     fn is_down(&self, key: &PublicKey) -> bool {
         self.down.lock().unwrap_or_else(PoisonError::into_inner).contains(key)
     }
@@ -69,6 +76,10 @@ impl PeerTransport for LocalEndpoint {
     ) -> BoxFuture<Result<Vec<u8>, String>> {
         let inbox = self.network.inboxes.lock().unwrap_or_else(PoisonError::into_inner).get(&peer).cloned();
         let cut = self.network.is_down(&peer) || self.network.is_down(&self.key);
+        if cut {
+            *self.network.cut_off.lock().unwrap_or_else(PoisonError::into_inner).entry(peer).or_default() +=
+                1;
+        }
         let inbox = inbox.filter(|_| !cut);
         let from = self.key;
         Box::pin(async move {

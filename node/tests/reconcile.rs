@@ -20,20 +20,57 @@ use kvitt_protocol::directory::MemberRole;
 
 /// Starts the node of `party` on the link and returns its handle and store.
 fn start(link: &LocalNetwork, party: &str, org: &str, role: MemberRole) -> (NodeHandle, Arc<MemoryStore>) {
+    start_with_retry(link, party, org, role, RetryPolicy { initial_ms: 20, max_ms: 200 })
+}
+
+/// [`start`], with deliveries retried as `retry` says.
+fn start_with_retry(
+    link: &LocalNetwork,
+    party: &str,
+    org: &str,
+    role: MemberRole,
+    retry: RetryPolicy,
+) -> (NodeHandle, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
     let commit = Arc::new(GroupCommit::start(store.clone() as Arc<dyn Store>).unwrap());
     let identity = Identity { signing_key: common::key(party), org: org.into(), role };
-    let config = CoreConfig {
-        operator: common::public("ssc"),
-        retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
-        delivery_batch: 256,
-        seed: 1,
-    };
+    let config = CoreConfig { operator: common::public("ssc"), retry, delivery_batch: 256, seed: 1 };
     let core = NodeCore::start(identity, config, common::directory(), store.clone()).unwrap();
     let (handle, inbox) = kvitt_node::runtime::spawn(core, commit, link.endpoint(common::public(party)));
     link.attach(common::public(party), inbox);
     (handle, store)
 }
+
+/// Pushes receipt `serial` at `merchant` while `peer` is cut off, waits until its delivery
+/// has failed, and loses the outbox entry (as a bad restore would); the receipt's id. The
+/// merchant must retry so rarely that no retry falls within the test.
+async fn push_undelivered(
+    link: &LocalNetwork,
+    merchant: &NodeHandle,
+    store: &Arc<MemoryStore>,
+    peer: kvitt_protocol::PublicKey,
+    serial: u64,
+) -> kvitt_protocol::RecordId {
+    link.take_down(peer);
+    let before = link.cut_off_requests(&peer);
+    let till = Caller { person: "till-1".into(), role: CallerRole::Till };
+    let pushed =
+        merchant.ask(till, ClientRequest::PushReceipt(Box::new(common::receipt_body(serial)))).await.unwrap();
+    let ClientResponse::Pushed { id, .. } = pushed else { panic!("{pushed:?}") };
+    for _ in 0..200 {
+        if link.cut_off_requests(&peer) > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(link.cut_off_requests(&peer) > before, "the delivery was attempted and failed");
+    lose_outbox(store, &peer);
+    link.bring_up(&peer);
+    id
+}
+
+/// Deliveries retried only after ten minutes: never within a test.
+const NO_RETRY: RetryPolicy = RetryPolicy { initial_ms: 600_000, max_ms: 600_000 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_whose_delivery_was_lost_reaches_the_agency_by_reconciliation_and_no_one_else() {
@@ -126,9 +163,9 @@ async fn a_peer_outside_a_channel_learns_nothing_of_it_not_even_its_size() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_reconciles_on_demand_and_sees_what_the_session_found() {
-    use kvitt_node::ledger::keys;
     let link = LocalNetwork::new();
-    let (merchant, merchant_store) = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant);
+    let (merchant, merchant_store) =
+        start_with_retry(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant, NO_RETRY);
     let (_agency, agency_store) = start(&link, "agency", AGENCY_ORG, MemberRole::Agency);
     let operator = Caller { person: "op".into(), role: CallerRole::Operator };
     let sync = |caller: &Caller, peer: &str| {
@@ -149,20 +186,8 @@ async fn an_operator_reconciles_on_demand_and_sees_what_the_session_found() {
     assert_eq!((summary.have.len(), summary.need, summary.frames_sent), (0, 0, 1), "{summary:?}");
 
     // The agency is cut off while a receipt is pushed, and the delivery is lost.
-    link.take_down(common::public("agency"));
-    let till = Caller { person: "till-1".into(), role: CallerRole::Till };
-    let pushed =
-        merchant.ask(till, ClientRequest::PushReceipt(Box::new(common::receipt_body(1)))).await.unwrap();
-    let ClientResponse::Pushed { id, .. } = pushed else { panic!("{pushed:?}") };
     let agency_key = common::public("agency");
-    let outbox = Ledger::new(merchant_store.clone()).outbox(&agency_key, 10).unwrap();
-    assert_eq!(outbox.len(), 1);
-    let mut lose = Batch::new();
-    for (sequence, _) in outbox {
-        lose.remove(keys::outbox(&agency_key, sequence));
-    }
-    merchant_store.apply(&lose).unwrap();
-    link.bring_up(&agency_key);
+    let id = push_undelivered(&link, &merchant, &merchant_store, agency_key, 1).await;
 
     // Asked by its node key this time: the session finds the receipt and sends it.
     let summary = reconciled(sync(&operator, &agency_key.to_string()).await.unwrap());
@@ -235,4 +260,91 @@ async fn a_merchant_restored_from_an_empty_backup_gets_its_receipts_back_and_nev
     assert_eq!(refusal.code, "receipt.serial", "{refusal:?}");
     assert!(refusal.message.contains("the next is 4"), "{refusal:?}");
     merchant.ask(till, ClientRequest::PushReceipt(Box::new(common::receipt_body(4)))).await.unwrap();
+}
+
+/// Removes every outbox entry of `store` for `peer`: the deliveries are lost.
+fn lose_outbox(store: &Arc<MemoryStore>, peer: &kvitt_protocol::PublicKey) {
+    let outbox = Ledger::new(store.clone()).outbox(peer, 100).unwrap();
+    let mut lose = Batch::new();
+    for (sequence, _) in outbox {
+        lose.remove(kvitt_node::ledger::keys::outbox(peer, sequence));
+    }
+    store.apply(&lose).unwrap();
+}
+
+/// The ids a node lists as equivocation exceptions.
+async fn equivocations(node: &NodeHandle) -> Vec<kvitt_protocol::RecordId> {
+    let operator = Caller { person: "op".into(), role: CallerRole::Operator };
+    match node.ask(operator, ClientRequest::Exceptions { limit: 100 }).await.unwrap() {
+        ClientResponse::Exceptions(list) => {
+            list.into_iter().filter(|(_, why)| why.starts_with("equivocation")).map(|(id, _)| id).collect()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_receipts_for_one_serial_are_caught_on_both_sides_when_reconciliation_brings_them_together() {
+    use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, Response, ResponseBody, Verdict};
+    use kvitt_protocol::Signed;
+    let link = LocalNetwork::new();
+    let (merchant, merchant_store) =
+        start_with_retry(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant, NO_RETRY);
+    let (agency, agency_store) = start(&link, "agency", AGENCY_ORG, MemberRole::Agency);
+    let operator = Caller { person: "op".into(), role: CallerRole::Operator };
+    let agency_key = common::public("agency");
+    merchant.ask(operator.clone(), ClientRequest::Reconcile { peer: Some(AGENCY_ORG.into()) }).await.unwrap();
+
+    // A twin holding the merchant's key (a second till server, a copy of its disk) signed
+    // receipt A for the same serial and delivered it to the agency itself.
+    let mut twin = common::receipt_body(1);
+    twin.lines[0].description.push_str(" (twin)");
+    let a = Signed::sign(twin, &common::key("merchant")).unwrap();
+    let request = Request {
+        directory_version: 1,
+        body: RequestBody::Deliver { records: vec![RecordBytes(a.bytes().to_vec())] },
+    };
+    let address = "127.0.0.1:9".parse().unwrap();
+    let answer = link
+        .endpoint(common::public("merchant"))
+        .request(agency_key, address, request.encode().unwrap())
+        .await
+        .unwrap();
+    let ResponseBody::Delivered { results } = Response::decode(&answer).unwrap().body else { panic!() };
+    assert_eq!(results, vec![Verdict::Stored { id: a.id() }]);
+
+    // The merchant's node signs receipt B for the same serial while the agency is cut off,
+    // and the delivery is lost.
+    let b = push_undelivered(&link, &merchant, &merchant_store, agency_key, 1).await;
+    assert!(equivocations(&agency).await.is_empty(), "neither side has seen both yet");
+    assert!(equivocations(&merchant).await.is_empty());
+
+    // One session: each side gets the receipt it lacked, and each catches the conflict.
+    let response = merchant.ask(operator, ClientRequest::Reconcile { peer: Some(AGENCY_ORG.into()) }).await;
+    let ClientResponse::Reconciled(sessions) = response.unwrap() else { panic!() };
+    let summary = sessions[0].result.clone().unwrap();
+    assert_eq!((summary.have, summary.need), (vec![b], 1));
+    let mut caught = (Vec::new(), Vec::new());
+    for _ in 0..200 {
+        caught = (equivocations(&agency).await, equivocations(&merchant).await);
+        if !caught.0.is_empty() && !caught.1.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!caught.0.is_empty() && !caught.1.is_empty(), "both sides caught it: {caught:?}");
+    // The evidence holds both signed receipts, and neither node silently dropped one.
+    for (store, id) in [(&agency_store, caught.0[0]), (&merchant_store, caught.1[0])] {
+        let Some(kvitt_protocol::AnyRecord::Evidence(evidence)) =
+            Ledger::new(store.clone()).record(&id).unwrap()
+        else {
+            panic!("no evidence {id}")
+        };
+        let (first, second) = evidence.body().records().unwrap();
+        let mut pair = [first.id(), second.id()];
+        pair.sort();
+        let mut expected = [a.id(), b];
+        expected.sort();
+        assert_eq!(pair, expected);
+    }
 }

@@ -286,6 +286,19 @@ impl NodeCore {
                         ),
                     ));
                 }
+                // Reconciliation sends what a peer lacks in id order, so an event may come
+                // before the one it follows: ask for it again once that one is here.
+                if let Some(previous) = event.body().previous {
+                    if !step.ledger.contains(&previous).map_err(super::unavailable)? {
+                        return Err(Refusal::new(
+                            RefusalCode::UnknownRecord,
+                            format!(
+                                "event follows {}, which this node does not hold; send it first",
+                                previous.short()
+                            ),
+                        ));
+                    }
+                }
                 let next = state.apply(claim.body(), event).map_err(|error| Refusal::invalid(&error))?;
                 self.event_writes(step, &claim, event, &next, batch)?;
                 // Written before what follows, which reads the new state.

@@ -275,13 +275,17 @@ impl NodeCore {
                 step.durable.push(Effect::ToClient { reply, result });
             }
             Input::Peer { reply, from, directory_version, request } => {
+                self.outbox.peer_is_back(&from);
                 let body = self.peer(&mut step, from, request);
                 self.learn_directory_version(&mut step, from, directory_version);
                 step.durable.push(Effect::ToPeer { reply, response: self.response(body) });
             }
             Input::Answer { to, exchange, answer } => self.answer(&mut step, to, exchange, answer),
             Input::Tick => {}
-            Input::Reconciled { peer, have } => self.reconciled(&mut step, peer, have),
+            Input::Reconciled { peer, have } => {
+                self.outbox.peer_is_back(&peer);
+                self.reconciled(&mut step, peer, have)
+            }
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
         self.poll_directory(&mut step);

@@ -250,6 +250,15 @@ impl Outbox {
         }
     }
 
+    /// `peer` was just heard from (it sent a request, or a session with it finished): what
+    /// waits for it goes at once instead of after its backoff.
+    pub(super) fn peer_is_back(&mut self, peer: &PublicKey) {
+        if let Some(delivery) = self.peers.get_mut(peer) {
+            delivery.attempt = 0;
+            delivery.next_at_ms = 0;
+        }
+    }
+
     fn back_off(&mut self, peer: PublicKey, now_ms: i64) {
         let jitter = self.next_random();
         let policy = &self.policy;

@@ -3,7 +3,7 @@
 //! is heard from again, on an operator's demand), hands incoming frames to their sessions
 //! and turns finished sessions into the core's input and the operator's answer.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,9 @@ pub type ClientReply = oneshot::Sender<Result<ClientResponse, Refusal>>;
 
 /// An operator waiting for the sessions they asked for.
 struct Waiter {
-    pending: BTreeSet<PublicKey>,
+    /// Each peer still to hear of, with the first of its sessions (by this node's count)
+    /// whose result answers: one that started after the operator asked.
+    pending: BTreeMap<PublicKey, u64>,
     done: Vec<PeerReconciliation>,
     reply: ClientReply,
 }
@@ -39,6 +41,10 @@ pub struct Reconciler {
     next_round: tokio::time::Instant,
     /// Peers whose last session this node started did not finish.
     unreached: BTreeSet<PublicKey>,
+    /// Sessions started with each peer so far.
+    started: BTreeMap<PublicKey, u64>,
+    /// Peers an operator asked for while a session with them ran: one more follows it.
+    again: BTreeSet<PublicKey>,
     waiters: Vec<Waiter>,
 }
 
@@ -66,6 +72,8 @@ impl Reconciler {
             interval,
             next_round: tokio::time::Instant::now(),
             unreached: BTreeSet::new(),
+            started: BTreeMap::new(),
+            again: BTreeSet::new(),
             waiters: Vec::new(),
         }
     }
@@ -120,7 +128,8 @@ impl Reconciler {
     }
 
     /// An operator's `kvitt sync`: sessions with `peer` (an organisation number or a node
-    /// key) or with every peer, answered when all have ended.
+    /// key) or with every peer, answered when all have ended. A session already running
+    /// started before the operator asked, so a new one follows it and answers.
     pub fn on_demand(&mut self, core: &NodeCore, caller: &Caller, peer: Option<String>, reply: ClientReply) {
         let peers = match self.peers_asked(core, caller, peer) {
             Ok(peers) => peers,
@@ -133,10 +142,18 @@ impl Reconciler {
             let _ = reply.send(Ok(ClientResponse::Reconciled(Vec::new())));
             return;
         }
-        for peer in &peers {
-            self.initiate(core, *peer);
+        let mut pending = BTreeMap::new();
+        for peer in peers {
+            if self.sessions.is_initiating(&peer) {
+                self.again.insert(peer);
+            } else {
+                self.initiate(core, peer);
+            }
+            let running = self.started.get(&peer).copied().unwrap_or(0);
+            let first = if self.again.contains(&peer) { running + 1 } else { running };
+            pending.insert(peer, first);
         }
-        self.waiters.push(Waiter { pending: peers, done: Vec::new(), reply });
+        self.waiters.push(Waiter { pending, done: Vec::new(), reply });
     }
 
     fn peers_asked(
@@ -191,6 +208,7 @@ impl Reconciler {
         let addresses =
             directory.member_by_key(&peer).map(|member| member.addresses.clone()).unwrap_or_default();
         let snapshot: ChannelSnapshot = index.snapshot(&peer);
+        *self.started.entry(peer).or_default() += 1;
         self.sessions.initiate(
             peer,
             addresses,
@@ -203,9 +221,9 @@ impl Reconciler {
 
     /// Notes a session's end and answers the operators waiting for it; returns the ids the
     /// peer lacks, for the core to send.
-    pub fn ended(&mut self, core: &NodeCore, finished: Finished) -> Option<(PublicKey, Vec<RecordId>)> {
-        self.sessions.ended(&finished);
-        let Finished { peer, side, result } = finished;
+    pub fn ended(&mut self, core: &NodeCore, mut finished: Finished) -> Option<(PublicKey, Vec<RecordId>)> {
+        self.sessions.ended(&mut finished);
+        let Finished { peer, side, result, .. } = finished;
         if side == Side::Initiator {
             if result.is_ok() {
                 self.unreached.remove(&peer);
@@ -213,6 +231,9 @@ impl Reconciler {
                 self.unreached.insert(peer);
             }
             self.answer_waiters(core, peer, &result);
+            if self.again.remove(&peer) {
+                self.initiate(core, peer);
+            }
         }
         let summary = result.ok()?;
         (!summary.have.is_empty()).then_some((peer, summary.have))
@@ -220,8 +241,10 @@ impl Reconciler {
 
     fn answer_waiters(&mut self, core: &NodeCore, peer: PublicKey, result: &Result<super::Summary, String>) {
         let org = core.directory().body().member_by_key(&peer).map(|member| member.org.clone());
+        let session = self.started.get(&peer).copied().unwrap_or(0);
         for waiter in &mut self.waiters {
-            if waiter.pending.remove(&peer) {
+            if waiter.pending.get(&peer).is_some_and(|first| *first <= session) {
+                waiter.pending.remove(&peer);
                 let org = org.clone().unwrap_or_default();
                 waiter.done.push(PeerReconciliation { peer, org, result: result.clone() });
             }

@@ -61,6 +61,21 @@ pub struct Finished {
     pub side: Side,
     /// What it found, or why it did not finish.
     pub result: Result<Summary, String>,
+    /// A responder's frame queue, kept open until the driver has forgotten the session,
+    /// so that a frame sent after the session's end is refused rather than dropped.
+    leftover: Option<Leftover>,
+}
+
+/// Frames that reached an ended responder session.
+struct Leftover {
+    frames: std_mpsc::Receiver<Frame>,
+    directory_version: u64,
+}
+
+impl std::fmt::Debug for Leftover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Leftover")
+    }
 }
 
 /// Which side of a session this node was.
@@ -108,6 +123,7 @@ impl Sessions {
     ) {
         let IncomingFrame { peer, session, frame, reply, directory_version } = incoming;
         if let Some(sender) = self.responders.get(&(peer, session)) {
+            // An ended session's queue stays open until `ended` drains it with refusals.
             let _ = sender.send((frame, reply));
             return;
         }
@@ -123,7 +139,8 @@ impl Sessions {
         tokio::task::spawn_blocking(move || {
             let items = snapshot.into_items();
             let result = run_responder(&items, &frames, directory_version);
-            let _ = finished.send(Finished { peer, side: Side::Responder(session), result });
+            let leftover = Some(Leftover { frames, directory_version });
+            let _ = finished.send(Finished { peer, side: Side::Responder(session), result, leftover });
         });
     }
 
@@ -183,18 +200,23 @@ impl Sessions {
             if let Err(error) = &result {
                 tracing::info!(peer = %peer.short(), %error, "reconciliation did not finish; next interval retries");
             }
-            let _ = finished.send(Finished { peer, side: Side::Initiator, result });
+            let _ = finished.send(Finished { peer, side: Side::Initiator, result, leftover: None });
         });
     }
 
-    /// Notes that a session ended.
-    pub fn ended(&mut self, finished: &Finished) {
+    /// Notes that a session ended, refusing any frame that reached it after its end.
+    pub fn ended(&mut self, finished: &mut Finished) {
         match finished.side {
             Side::Initiator => {
                 self.initiating.remove(&finished.peer);
             }
             Side::Responder(session) => {
                 self.responders.remove(&(finished.peer, session));
+                if let Some(Leftover { frames, directory_version }) = finished.leftover.take() {
+                    for (_, reply) in frames.try_iter() {
+                        let _ = reply.send(refused(directory_version, format!("session {session} is over")));
+                    }
+                }
             }
         }
     }
