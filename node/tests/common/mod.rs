@@ -75,3 +75,4 @@ pub fn tampered_receipt() -> Vec<u8> {
     replace(receipt().bytes(), b"Hotell Kvitt AB", b"Hotell Kvitt XB")
 }
 pub mod api_nodes;
+pub mod network;
