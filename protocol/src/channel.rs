@@ -7,7 +7,7 @@
 //! | record | its channel |
 //! |---|---|
 //! | receipt (a return too) | the merchant that signed it and the buyer agency |
-//! | claim | the agency that signed it and the SSC that serves that agency |
+//! | claim | the agency that signed it and, once the agency has approved it, the SSC that serves that agency |
 //! | claim event | its claim's |
 //! | a receipt attached to a claim | also its claim's (the SSC verifies the receipt) |
 //! | directory | every member it lists |
@@ -17,7 +17,9 @@
 //! SSC never reconcile anything, though both may hold an attached receipt. Whether a
 //! receipt is attached, and which claim an event belongs to, is in the holder's ledger,
 //! not in the record; so [`parties`] answers with what the record itself says and names
-//! the claim whose channel completes the answer.
+//! the claim whose channel completes the answer. Likewise whether a claim is approved: an
+//! agency's node leaves the SSC out of a claim's channel until then (kvitt-node's
+//! channel index), since a claim withdrawn before approval is none of the SSC's business.
 
 use std::collections::BTreeSet;
 

@@ -3,9 +3,11 @@
 //! reconciliation with a peer walks exactly what both may hold and nothing else.
 
 use kvitt_protocol::channel::{claim_parties, parties, record_time, Parties};
+use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
+use kvitt_protocol::event::{Action, ClaimEvent};
 use kvitt_protocol::wire::Refusal;
-use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
+use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 
 use super::{unavailable, NodeCore, Step};
 use crate::ledger::{keys, put_record};
@@ -13,22 +15,98 @@ use crate::store::Batch;
 
 impl NodeCore {
     /// Writes `record` and places it in its channels with this node's peers. A claim's
-    /// receipts join the claim's channel too.
+    /// receipts join the claim's channel too. At an agency, a claim joins its SSC's channel
+    /// only when it is approved (see [`NodeCore::unshared_ssc`]).
     pub(super) fn put(&self, step: &Step, record: &AnyRecord, batch: &mut Batch) -> Result<(), Refusal> {
         put_record(batch, record);
         let time = record_time(record);
-        for peer in self.channel_peers(step, record)? {
-            batch.insert(keys::channel(&peer, time, &record.id()), Vec::new());
+        let unshared = self.unshared_ssc(step, record)?;
+        let peers: Vec<PublicKey> =
+            self.channel_peers(step, record)?.into_iter().filter(|peer| Some(*peer) != unshared).collect();
+        for peer in &peers {
+            batch.insert(keys::channel(peer, time, &record.id()), Vec::new());
         }
-        if let AnyRecord::Claim(claim) = record {
-            let peers = self.peers_in(claim_parties(&claim.body().agency, self.directory.body()));
-            for receipt in claim.body().receipts() {
-                let Some(held) = step.ledger.record(&receipt).map_err(unavailable)? else {
-                    continue;
-                };
-                for peer in &peers {
-                    batch.insert(keys::channel(peer, record_time(&held), &receipt), Vec::new());
-                }
+        match record {
+            AnyRecord::Claim(claim) => self.place_receipts(step, claim, &peers, batch)?,
+            AnyRecord::ClaimEvent(event)
+                if matches!(event.body().action, Action::Approved)
+                    && self.identity.role == MemberRole::Agency =>
+            {
+                self.share_with_ssc(step, event, batch)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// At an agency, the SSC to leave out of `record`'s channel for now: a claim reaches its
+    /// SSC when it is approved (delivery sends it then) and not before, so its SSC is left
+    /// out of the channel of a claim and its events until then. Otherwise reconciliation
+    /// would show the SSC claims the agency may still withdraw, whose receipts the SSC
+    /// would count as taken when a corrected claim of them arrives.
+    fn unshared_ssc(&self, step: &Step, record: &AnyRecord) -> Result<Option<PublicKey>, Refusal> {
+        if self.identity.role != MemberRole::Agency {
+            return Ok(None);
+        }
+        let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) else {
+            return Ok(None);
+        };
+        let claim_id = match record {
+            AnyRecord::Claim(_) => return Ok(Some(ssc)),
+            AnyRecord::ClaimEvent(event) => event.body().claim,
+            _ => return Ok(None),
+        };
+        let Some(AnyRecord::Claim(claim)) = step.ledger.record(&claim_id).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let shared = keys::channel(&ssc, record_time(&AnyRecord::Claim(claim)), &claim_id);
+        let shared = step.ledger.store().get(&shared).map_err(|error| unavailable(error.into()))?.is_some();
+        Ok((!shared).then_some(ssc))
+    }
+
+    /// Places a claim that `approval` approves, its receipts, the events before and the
+    /// approval itself in the channel with the agency's SSC.
+    fn share_with_ssc(
+        &self,
+        step: &Step,
+        approval: &Signed<ClaimEvent>,
+        batch: &mut Batch,
+    ) -> Result<(), Refusal> {
+        let claim_id = &approval.body().claim;
+        let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) else {
+            return Ok(());
+        };
+        let Some(AnyRecord::Claim(claim)) = step.ledger.record(claim_id).map_err(unavailable)? else {
+            return Ok(());
+        };
+        self.place_receipts(step, &claim, &[ssc], batch)?;
+        let claim_time = record_time(&AnyRecord::Claim(claim));
+        batch.insert(keys::channel(&ssc, claim_time, claim_id), Vec::new());
+        for event in step.ledger.chain(claim_id).map_err(unavailable)? {
+            if let Some(held) = step.ledger.record(&event).map_err(unavailable)? {
+                batch.insert(keys::channel(&ssc, record_time(&held), &event), Vec::new());
+            }
+        }
+        let approval_time = record_time(&AnyRecord::ClaimEvent(approval.clone()));
+        batch.insert(keys::channel(&ssc, approval_time, &approval.id()), Vec::new());
+        Ok(())
+    }
+
+    /// Places the receipts `claim` attaches, as far as this node holds them, in the
+    /// channels with `peers`.
+    fn place_receipts(
+        &self,
+        step: &Step,
+        claim: &Signed<Claim>,
+        peers: &[PublicKey],
+        batch: &mut Batch,
+    ) -> Result<(), Refusal> {
+        for receipt in claim.body().receipts() {
+            let Some(held) = step.ledger.record(&receipt).map_err(unavailable)? else {
+                continue;
+            };
+            for peer in peers {
+                batch.insert(keys::channel(peer, record_time(&held), &receipt), Vec::new());
             }
         }
         Ok(())
