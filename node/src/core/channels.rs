@@ -72,23 +72,35 @@ impl NodeCore {
         approval: &Signed<ClaimEvent>,
         batch: &mut Batch,
     ) -> Result<(), Refusal> {
-        let claim_id = &approval.body().claim;
         let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) else {
             return Ok(());
         };
+        self.place_claim(step, &approval.body().claim, ssc, batch)?;
+        let approval_time = record_time(&AnyRecord::ClaimEvent(approval.clone()));
+        batch.insert(keys::channel(&ssc, approval_time, &approval.id()), Vec::new());
+        Ok(())
+    }
+
+    /// Places a claim this node holds, its receipts and its events so far in the channel
+    /// with `peer`: when an approved claim that waited for an SSC goes to one.
+    pub(super) fn place_claim(
+        &self,
+        step: &Step,
+        claim_id: &RecordId,
+        peer: PublicKey,
+        batch: &mut Batch,
+    ) -> Result<(), Refusal> {
         let Some(AnyRecord::Claim(claim)) = step.ledger.record(claim_id).map_err(unavailable)? else {
             return Ok(());
         };
-        self.place_receipts(step, &claim, &[ssc], batch)?;
+        self.place_receipts(step, &claim, &[peer], batch)?;
         let claim_time = record_time(&AnyRecord::Claim(claim));
-        batch.insert(keys::channel(&ssc, claim_time, claim_id), Vec::new());
+        batch.insert(keys::channel(&peer, claim_time, claim_id), Vec::new());
         for event in step.ledger.chain(claim_id).map_err(unavailable)? {
             if let Some(held) = step.ledger.record(&event).map_err(unavailable)? {
-                batch.insert(keys::channel(&ssc, record_time(&held), &event), Vec::new());
+                batch.insert(keys::channel(&peer, record_time(&held), &event), Vec::new());
             }
         }
-        let approval_time = record_time(&AnyRecord::ClaimEvent(approval.clone()));
-        batch.insert(keys::channel(&ssc, approval_time, &approval.id()), Vec::new());
         Ok(())
     }
 

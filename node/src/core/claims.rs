@@ -341,6 +341,10 @@ impl NodeCore {
             }
             let mut batch = Batch::new();
             batch.remove(keys::waiting(&claim_id));
+            // No SSC shared the claim's channel when it was approved: this one does now.
+            if let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) {
+                self.place_claim(step, &claim_id, ssc, &mut batch)?;
+            }
             step.write(&batch).map_err(unavailable)?;
             tracing::info!(claim = %claim_id.short(), "a claim that waited for an SSC is on its way");
         }

@@ -248,15 +248,7 @@ fn each_pair_of_nodes_indexes_the_same_channel_and_nothing_of_others() {
     net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved }).unwrap();
     net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }).unwrap();
     net.ask("ssc", ssc_staff(), ClientRequest::Pay { claim }).unwrap();
-    let channel = |node: &str, peer: &str| -> std::collections::BTreeSet<RecordId> {
-        crate::sync::ChannelIndex::load(net.nodes[&Net::key_of(node)].store.as_ref())
-            .unwrap()
-            .snapshot(&Net::key_of(peer))
-            .into_items()
-            .iter()
-            .map(|item| item.id)
-            .collect()
-    };
+    let channel = |node: &str, peer: &str| channel_ids(&net, node, peer);
     let merchant_agency = channel("merchant", "agency");
     assert_eq!(merchant_agency, [receipt].into(), "the merchant and the agency share the receipt");
     assert_eq!(channel("agency", "merchant"), merchant_agency, "both sides index the same channel");
@@ -266,6 +258,17 @@ fn each_pair_of_nodes_indexes_the_same_channel_and_nothing_of_others() {
     assert_eq!(channel("ssc", "agency"), agency_ssc, "both sides index the same channel");
     assert!(channel("merchant", "ssc").is_empty(), "a merchant and an SSC share nothing");
     assert!(channel("ssc", "merchant").is_empty(), "a merchant and an SSC share nothing");
+}
+
+/// The ids `node` indexes in the channel it shares with `peer`.
+fn channel_ids(net: &Net, node: &str, peer: &str) -> std::collections::BTreeSet<RecordId> {
+    crate::sync::ChannelIndex::load(net.nodes[&Net::key_of(node)].store.as_ref())
+        .unwrap()
+        .snapshot(&Net::key_of(peer))
+        .into_items()
+        .iter()
+        .map(|item| item.id)
+        .collect()
 }
 
 /// The test directory at `version`, with the SSC serving the agency or not.
@@ -304,4 +307,7 @@ fn a_claim_approved_while_no_ssc_serves_the_agency_goes_once_one_does() {
     install(&mut net, "agency", directory_serving(3, true));
     net.run();
     assert_eq!(net.status_at("ssc", claim), Status::Approved, "sent once the directory names an SSC");
+    let shared = channel_ids(&net, "agency", "ssc");
+    assert!(shared.contains(&claim) && shared.contains(&receipt), "{shared:?}");
+    assert_eq!(shared, channel_ids(&net, "ssc", "agency"), "both sides index the same channel");
 }
