@@ -148,7 +148,10 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         .map_err(|error| RunError::Core(error.to_string()))?;
     let members = PeerKeys::new(core.directory().body().members.iter().map(|member| member.key));
     let (transport, requests) = Transport::bind(TransportConfig::new(config.listen, signing_key, members))?;
-    let runtime = crate::runtime::RuntimeConfig { reconcile_interval: config.reconcile_interval() };
+    let runtime = crate::runtime::RuntimeConfig {
+        reconcile_interval: config.reconcile_interval(),
+        ..crate::runtime::RuntimeConfig::default()
+    };
     let (handle, inbox) = crate::runtime::spawn_with(core, commit, Arc::new(transport.clone()), runtime);
     let forward = runtime_link::forward(requests, inbox);
 

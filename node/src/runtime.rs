@@ -64,8 +64,8 @@ pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) 
                     PeerRequest::Deliver(records.iter().map(|record| AnyRecord::decode(&record.0)).collect())
                 }
                 RequestBody::Directory { have } => PeerRequest::Directory { have },
-                RequestBody::Reconcile { session, frame } => {
-                    PeerRequest::Reconcile { session, frame: frame.0 }
+                RequestBody::Reconcile { session, frame, window } => {
+                    PeerRequest::Reconcile { session, frame: frame.0, window }
                 }
             };
             (request.directory_version, decoded)
@@ -123,11 +123,17 @@ impl PeerInbox {
 pub struct RuntimeConfig {
     /// How often the node reconciles with each peer it may share a channel with.
     pub reconcile_interval: std::time::Duration,
+    /// Most items of its own a session this node starts covers: a larger channel is
+    /// reconciled in time windows, one session each.
+    pub reconcile_window_items: usize,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> RuntimeConfig {
-        RuntimeConfig { reconcile_interval: crate::sync::DEFAULT_RECONCILE_INTERVAL }
+        RuntimeConfig {
+            reconcile_interval: crate::sync::DEFAULT_RECONCILE_INTERVAL,
+            reconcile_window_items: crate::sync::WINDOW_ITEMS,
+        }
     }
 }
 
@@ -184,7 +190,7 @@ impl Driver {
     ) -> (Driver, PeerInbox) {
         let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
         let (answers_tx, answers) = mpsc::unbounded_channel();
-        let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config.reconcile_interval);
+        let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config);
         let driver = Driver {
             core,
             commit,
@@ -293,13 +299,14 @@ impl Driver {
     /// Hands a reconciliation frame to its session (answered there, not by the core);
     /// any other request comes back for the core.
     fn reconcile_frame(&mut self, input: PeerInput) -> Option<PeerInput> {
-        let PeerRequest::Reconcile { session, frame } = input.request else {
+        let PeerRequest::Reconcile { session, frame, window } = input.request else {
             return Some(input);
         };
         self.reconciler.respond(crate::sync::IncomingFrame {
             peer: input.from,
             session,
             frame,
+            window,
             reply: input.reply,
             directory_version: self.core.directory().body().version,
         });

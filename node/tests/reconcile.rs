@@ -14,6 +14,7 @@ use kvitt_node::core::{
 use kvitt_node::handle::NodeHandle;
 use kvitt_node::ledger::Ledger;
 use kvitt_node::local_link::LocalNetwork;
+use kvitt_node::runtime::RuntimeConfig;
 use kvitt_node::store::group_commit::GroupCommit;
 use kvitt_node::store::{Batch, MemoryStore, Store};
 use kvitt_protocol::directory::MemberRole;
@@ -31,32 +32,48 @@ fn start_with_retry(
     role: MemberRole,
     retry: RetryPolicy,
 ) -> (NodeHandle, Arc<MemoryStore>) {
+    start_configured(link, party, org, role, retry, RuntimeConfig::default())
+}
+
+/// [`start_with_retry`], with the driver configured as `runtime` says.
+fn start_configured(
+    link: &LocalNetwork,
+    party: &str,
+    org: &str,
+    role: MemberRole,
+    retry: RetryPolicy,
+    runtime: RuntimeConfig,
+) -> (NodeHandle, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
     let commit = Arc::new(GroupCommit::start(store.clone() as Arc<dyn Store>).unwrap());
     let identity = Identity { signing_key: common::key(party), org: org.into(), role };
     let config = CoreConfig { operator: common::public("ssc"), retry, delivery_batch: 256, seed: 1 };
     let core = NodeCore::start(identity, config, common::directory(), store.clone()).unwrap();
-    let (handle, inbox) = kvitt_node::runtime::spawn(core, commit, link.endpoint(common::public(party)));
+    let transport = link.endpoint(common::public(party));
+    let (handle, inbox) = kvitt_node::runtime::spawn_with(core, commit, transport, runtime);
     link.attach(common::public(party), inbox);
     (handle, store)
 }
 
-/// Pushes receipt `serial` at `merchant` while `peer` is cut off, waits until its delivery
-/// has failed, and loses the outbox entry (as a bad restore would); the receipt's id. The
+/// Pushes `receipts` at `merchant` while `peer` is cut off, waits until a delivery has
+/// failed, and loses the outbox entries (as a bad restore would); the receipts' ids. The
 /// merchant must retry so rarely that no retry falls within the test.
 async fn push_undelivered(
     link: &LocalNetwork,
     merchant: &NodeHandle,
     store: &Arc<MemoryStore>,
     peer: kvitt_protocol::PublicKey,
-    serial: u64,
-) -> kvitt_protocol::RecordId {
+    receipts: Vec<kvitt_protocol::receipt::Receipt>,
+) -> Vec<kvitt_protocol::RecordId> {
     link.take_down(peer);
     let before = link.cut_off_requests(&peer);
     let till = Caller { person: "till-1".into(), role: CallerRole::Till };
-    let pushed =
-        merchant.ask(till, ClientRequest::PushReceipt(Box::new(common::receipt_body(serial)))).await.unwrap();
-    let ClientResponse::Pushed { id, .. } = pushed else { panic!("{pushed:?}") };
+    let mut ids = Vec::new();
+    for receipt in receipts {
+        let pushed = merchant.ask(till.clone(), ClientRequest::PushReceipt(Box::new(receipt))).await.unwrap();
+        let ClientResponse::Pushed { id, .. } = pushed else { panic!("{pushed:?}") };
+        ids.push(id);
+    }
     for _ in 0..200 {
         if link.cut_off_requests(&peer) > before {
             break;
@@ -66,7 +83,7 @@ async fn push_undelivered(
     assert!(link.cut_off_requests(&peer) > before, "the delivery was attempted and failed");
     lose_outbox(store, &peer);
     link.bring_up(&peer);
-    id
+    ids
 }
 
 /// Deliveries retried only after ten minutes: never within a test.
@@ -126,7 +143,7 @@ async fn session_against(
         sent += 1;
         let request = Request {
             directory_version: 1,
-            body: RequestBody::Reconcile { session: 1, frame: RecordBytes(frame) },
+            body: RequestBody::Reconcile { session: 1, frame: RecordBytes(frame), window: None },
         };
         let address = "127.0.0.1:9".parse().unwrap();
         let answer = transport.request(common::public(to), address, request.encode().unwrap()).await.unwrap();
@@ -187,7 +204,11 @@ async fn an_operator_reconciles_on_demand_and_sees_what_the_session_found() {
 
     // The agency is cut off while a receipt is pushed, and the delivery is lost.
     let agency_key = common::public("agency");
-    let id = push_undelivered(&link, &merchant, &merchant_store, agency_key, 1).await;
+    let [id] = push_undelivered(&link, &merchant, &merchant_store, agency_key, vec![common::receipt_body(1)])
+        .await[..]
+    else {
+        panic!()
+    };
 
     // Asked by its node key this time: the session finds the receipt and sends it.
     let summary = reconciled(sync(&operator, &agency_key.to_string()).await.unwrap());
@@ -315,7 +336,11 @@ async fn two_receipts_for_one_serial_are_caught_on_both_sides_when_reconciliatio
 
     // The merchant's node signs receipt B for the same serial while the agency is cut off,
     // and the delivery is lost.
-    let b = push_undelivered(&link, &merchant, &merchant_store, agency_key, 1).await;
+    let [b] = push_undelivered(&link, &merchant, &merchant_store, agency_key, vec![common::receipt_body(1)])
+        .await[..]
+    else {
+        panic!()
+    };
     assert!(equivocations(&agency).await.is_empty(), "neither side has seen both yet");
     assert!(equivocations(&merchant).await.is_empty());
 
@@ -347,4 +372,63 @@ async fn two_receipts_for_one_serial_are_caught_on_both_sides_when_reconciliatio
         expected.sort();
         assert_eq!(pair, expected);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_larger_than_a_session_is_reconciled_window_by_window() {
+    let link = LocalNetwork::new();
+    let agency_key = common::public("agency");
+    // Sessions of at most ten of the merchant's items: 35 receipts take four windows.
+    let runtime = RuntimeConfig { reconcile_window_items: 10, ..RuntimeConfig::default() };
+    let (merchant, merchant_store) =
+        start_configured(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant, NO_RETRY, runtime);
+    let (_agency, agency_store) = start(&link, "agency", AGENCY_ORG, MemberRole::Agency);
+    // One a minute, so that the channel's items have times to cut windows at.
+    let receipt = |serial: u64| {
+        let mut receipt = common::receipt_body(serial);
+        receipt.issued_at = format!("2026-05-04T08:{serial:02}:00+02:00");
+        receipt
+    };
+    // The agency gets the first twenty; the last fifteen's deliveries are lost.
+    let till = Caller { person: "till-1".into(), role: CallerRole::Till };
+    let mut ids = Vec::new();
+    for serial in 1..=20 {
+        let pushed = merchant.ask(till.clone(), ClientRequest::PushReceipt(Box::new(receipt(serial)))).await;
+        let Ok(ClientResponse::Pushed { id, .. }) = pushed else { panic!("{pushed:?}") };
+        ids.push(id);
+    }
+    let held = |ids: &[kvitt_protocol::RecordId]| {
+        ids.iter().all(|id| Ledger::new(agency_store.clone()).contains(id).unwrap())
+    };
+    for _ in 0..200 {
+        if held(&ids) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(held(&ids), "the first twenty were delivered");
+    let lost =
+        push_undelivered(&link, &merchant, &merchant_store, agency_key, (21..=35).map(receipt).collect())
+            .await;
+    ids.extend(lost.iter().copied());
+
+    let operator = Caller { person: "op".into(), role: CallerRole::Operator };
+    let response = merchant.ask(operator, ClientRequest::Reconcile { peer: Some(AGENCY_ORG.into()) }).await;
+    let ClientResponse::Reconciled(sessions) = response.unwrap() else { panic!() };
+    let summary = sessions[0].result.clone().unwrap();
+    assert!(summary.frames_sent >= 4, "a session (a hello at least) per window: {summary:?}");
+    let mut found = summary.have.clone();
+    found.sort();
+    let mut expected = lost.clone();
+    expected.sort();
+    assert_eq!(found, expected, "the fifteen lost, found across the windows");
+    // Each window compared only the agency's records of its times: it lacks nothing.
+    assert_eq!(summary.need, 0, "{summary:?}");
+    for _ in 0..200 {
+        if held(&ids) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(held(&ids), "all 35 reached the agency");
 }

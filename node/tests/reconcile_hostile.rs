@@ -100,7 +100,7 @@ impl Network {
     fn frame(&self, from: &Party, session: u64, frame: Vec<u8>) -> Result<ResponseBody, String> {
         let request = Request {
             directory_version: 1,
-            body: RequestBody::Reconcile { session, frame: RecordBytes(frame) },
+            body: RequestBody::Reconcile { session, frame: RecordBytes(frame), window: None },
         };
         self.request(from, request.encode().unwrap())
     }
@@ -230,7 +230,11 @@ fn oversized_frames_and_requests_are_refused_and_an_honest_session_follows() {
     // A request over the message limit is refused before it reaches any session.
     let huge = Request {
         directory_version: 1,
-        body: RequestBody::Reconcile { session: 2, frame: RecordBytes(vec![0; 4 * 1024 * 1024 + 1]) },
+        body: RequestBody::Reconcile {
+            session: 2,
+            frame: RecordBytes(vec![0; 4 * 1024 * 1024 + 1]),
+            window: None,
+        },
     };
     let answer = network.request(&m2, huge.encode().unwrap());
     assert!(
@@ -432,7 +436,7 @@ fn liar(items: Vec<Item>, lying: Arc<AtomicBool>, swap: RecordId) -> Handler {
     let sessions: Mutex<BTreeMap<u64, Responder<'static>>> = Mutex::new(BTreeMap::new());
     Arc::new(move |_, request: Request| {
         let body = match request.body {
-            RequestBody::Reconcile { session, frame } => {
+            RequestBody::Reconcile { session, frame, .. } => {
                 let mut sessions = sessions.lock().unwrap();
                 let responder =
                     sessions.entry(session).or_insert_with(|| Responder::new(items, Salt([7; 16])).unwrap());

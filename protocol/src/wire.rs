@@ -45,7 +45,30 @@ pub enum RequestBody {
         session: u64,
         /// The frame ([`crate::reconcile::Message`] bytes).
         frame: RecordBytes,
+        /// Only the channel's records whose time is in this window; the whole channel if
+        /// absent. Read from the frame that opens a session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<Window>,
     },
+}
+
+/// A range of record times (seconds since the Unix epoch, as the reconciliation order has
+/// them): `from` included, `until` excluded. A channel too large for one session
+/// ([`crate::reconcile::MAX_RECONCILE_ITEMS`]) is reconciled window by window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// The first time in the window.
+    pub from: u64,
+    /// The first time after it.
+    pub until: u64,
+}
+
+impl Window {
+    /// Whether `time` is in the window.
+    pub fn contains(&self, time: u64) -> bool {
+        self.from <= time && time < self.until
+    }
 }
 
 /// One record's envelope bytes (a CBOR byte string).

@@ -136,6 +136,8 @@ pub enum PeerRequest {
         session: u64,
         /// The frame.
         frame: Vec<u8>,
+        /// The record times the session covers (all if none).
+        window: Option<kvitt_protocol::wire::Window>,
     },
     /// The request bytes did not decode.
     Invalid(kvitt_protocol::Error),

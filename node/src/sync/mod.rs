@@ -34,6 +34,13 @@ pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Incoming sessions one peer may have open at once; a further one is refused.
 pub const MAX_RESPONDER_SESSIONS_PER_PEER: usize = 2;
 
+/// Most items of its own a node puts in one session it starts: half what a session may
+/// hold ([`kvitt_protocol::reconcile::MAX_RECONCILE_ITEMS`]), so that the peer's items in
+/// the same window fit too unless it holds twice as many. A larger channel is reconciled
+/// in time windows of about this many items, one session each (the peer with more items
+/// starts sessions of its own too, windowed by its own counts).
+pub const WINDOW_ITEMS: usize = kvitt_protocol::reconcile::MAX_RECONCILE_ITEMS / 2;
+
 /// Sessions an initiator runs when its outcome fails the final fingerprint check, each
 /// with new salts: an honest failure (two ids sharing a 64-bit tag, about n²/2⁶⁴) does
 /// not repeat under a new salt; a lying peer's does, and ends there.

@@ -50,7 +50,11 @@ pub struct Reconciler {
 
 impl Reconciler {
     /// Loads the channel index from `store`; the first round is due at once.
-    pub fn new(store: &dyn Store, transport: Arc<dyn PeerTransport>, interval: Duration) -> Reconciler {
+    pub fn new(
+        store: &dyn Store,
+        transport: Arc<dyn PeerTransport>,
+        config: &crate::runtime::RuntimeConfig,
+    ) -> Reconciler {
         let started = Instant::now();
         let index = match ChannelIndex::load(store) {
             Ok(index) => {
@@ -65,11 +69,11 @@ impl Reconciler {
         let (finished_tx, finished) = mpsc::unbounded_channel();
         Reconciler {
             index,
-            sessions: Sessions::default(),
+            sessions: Sessions::new(config.reconcile_window_items),
             finished_tx,
             finished,
             transport,
-            interval,
+            interval: config.reconcile_interval,
             next_round: tokio::time::Instant::now(),
             unreached: BTreeSet::new(),
             started: BTreeMap::new(),

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kvitt_protocol::reconcile::{Initiator, Item, ReconcileError, Responder, Salt, Step};
-use kvitt_protocol::wire::{RecordBytes, Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody};
+use kvitt_protocol::wire::{
+    RecordBytes, Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Window,
+};
 use kvitt_protocol::{PublicKey, RecordId};
 use tokio::sync::{mpsc, oneshot};
 
@@ -29,6 +31,8 @@ pub struct IncomingFrame {
     pub session: u64,
     /// The frame.
     pub frame: Vec<u8>,
+    /// The record times the session covers (all if none).
+    pub window: Option<Window>,
     /// Where the encoded response goes.
     pub reply: oneshot::Sender<Vec<u8>>,
     /// This node's directory version, for the response.
@@ -88,11 +92,11 @@ pub enum Side {
 }
 
 /// The sessions of one node.
-#[derive(Default)]
 pub struct Sessions {
     responders: BTreeMap<(PublicKey, u64), std_mpsc::Sender<Frame>>,
     initiating: BTreeSet<PublicKey>,
     next_session: Arc<AtomicU64>,
+    window_items: usize,
 }
 
 fn random_salt() -> Salt {
@@ -113,6 +117,17 @@ fn refused(directory_version: u64, message: String) -> Vec<u8> {
 }
 
 impl Sessions {
+    /// No sessions yet; the ones this node starts cover at most `window_items` of its
+    /// items each ([`super::WINDOW_ITEMS`] in production).
+    pub fn new(window_items: usize) -> Sessions {
+        Sessions {
+            responders: BTreeMap::new(),
+            initiating: BTreeSet::new(),
+            next_session: Arc::default(),
+            window_items: window_items.max(1),
+        }
+    }
+
     /// Hands a peer's frame to its session, starting a responder over the channel
     /// `snapshot` gives (taken only for a new session) if the frame opens one.
     pub fn respond(
@@ -121,7 +136,7 @@ impl Sessions {
         snapshot: impl FnOnce() -> ChannelSnapshot,
         finished: mpsc::UnboundedSender<Finished>,
     ) {
-        let IncomingFrame { peer, session, frame, reply, directory_version } = incoming;
+        let IncomingFrame { peer, session, frame, window, reply, directory_version } = incoming;
         if let Some(sender) = self.responders.get(&(peer, session)) {
             // An ended session's queue stays open until `ended` drains it with refusals.
             let _ = sender.send((frame, reply));
@@ -138,7 +153,7 @@ impl Sessions {
         self.responders.insert((peer, session), sender);
         tokio::task::spawn_blocking(move || {
             let items = snapshot.into_items();
-            let result = run_responder(&items, &frames, directory_version);
+            let result = run_responder(in_window(&items, window), &frames, directory_version);
             let leftover = Some(Leftover { frames, directory_version });
             let _ = finished.send(Finished { peer, side: Side::Responder(session), result, leftover });
         });
@@ -149,9 +164,9 @@ impl Sessions {
         self.initiating.contains(peer)
     }
 
-    /// Starts a session with `peer` over `snapshot` unless one is running. A session whose
-    /// outcome fails verification is run again with new salts, up to
-    /// [`MAX_SESSION_ATTEMPTS`] in all.
+    /// Starts a session with `peer` over `snapshot` unless one is running: one per time
+    /// window if the channel holds more than the window size. A session whose outcome fails
+    /// verification is run again with new salts, up to [`MAX_SESSION_ATTEMPTS`] in all.
     pub fn initiate(
         &mut self,
         peer: PublicKey,
@@ -165,17 +180,17 @@ impl Sessions {
             return;
         }
         let numbers = Arc::clone(&self.next_session);
+        let window_items = self.window_items;
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let items = snapshot.into_items();
-            let mut attempt = 0;
-            let result = loop {
-                attempt += 1;
-                let session = numbers.fetch_add(1, Ordering::Relaxed) + 1;
-                let exchange = |frame: Vec<u8>| -> Result<Option<Vec<u8>>, String> {
+            let mut total = Summary::default();
+            let mut result = Ok(());
+            for window in windows(&items, window_items) {
+                let exchange = |session: u64, frame: Vec<u8>| -> Result<Option<Vec<u8>>, String> {
                     let request = Request {
                         directory_version,
-                        body: RequestBody::Reconcile { session, frame: RecordBytes(frame) },
+                        body: RequestBody::Reconcile { session, frame: RecordBytes(frame), window },
                     };
                     let bytes = request.encode().map_err(|error| error.to_string())?;
                     let address = runtime
@@ -188,18 +203,18 @@ impl Sessions {
                         other => Err(format!("unexpected answer {other:?}")),
                     }
                 };
-                match run_initiator(&items, exchange) {
-                    Err(Failure::Reconcile(ReconcileError::Verification))
-                        if attempt < MAX_SESSION_ATTEMPTS =>
-                    {
-                        tracing::warn!(peer = %peer.short(), "reconciliation outcome failed verification; again with new salts");
+                match run_attempts(in_window(&items, window), &numbers, exchange) {
+                    Ok(summary) => total.add(summary),
+                    Err(error) => {
+                        result = Err(error);
+                        break;
                     }
-                    other => break other.map_err(|failure| failure.to_string()),
                 }
-            };
+            }
             if let Err(error) = &result {
                 tracing::info!(peer = %peer.short(), %error, "reconciliation did not finish; next interval retries");
             }
+            let result = result.map(|()| total);
             let _ = finished.send(Finished { peer, side: Side::Initiator, result, leftover: None });
         });
     }
@@ -219,6 +234,69 @@ impl Sessions {
                 }
             }
         }
+    }
+}
+
+/// Runs one initiator session over `items`, again with new salts (and a new session
+/// number) while its outcome fails verification, up to [`MAX_SESSION_ATTEMPTS`] in all.
+fn run_attempts(
+    items: &[Item],
+    numbers: &AtomicU64,
+    mut exchange: impl FnMut(u64, Vec<u8>) -> Result<Option<Vec<u8>>, String>,
+) -> Result<Summary, String> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let session = numbers.fetch_add(1, Ordering::Relaxed) + 1;
+        match run_initiator(items, |frame| exchange(session, frame)) {
+            Err(Failure::Reconcile(ReconcileError::Verification)) if attempt < MAX_SESSION_ATTEMPTS => {
+                tracing::warn!("reconciliation outcome failed verification; again with new salts");
+            }
+            other => return other.map_err(|failure| failure.to_string()),
+        }
+    }
+}
+
+/// The time windows a session over `items` (sorted) is split into so that each covers at
+/// most about `per` of them; `[None]` (the whole channel) if they fit one session. Items
+/// of one time stay in one window.
+fn windows(items: &[Item], per: usize) -> Vec<Option<Window>> {
+    if items.len() <= per {
+        return vec![None];
+    }
+    let mut bounds: Vec<u64> = items.iter().step_by(per).skip(1).map(|item| item.time).collect();
+    bounds.dedup();
+    let mut windows = Vec::with_capacity(bounds.len() + 1);
+    let mut from = 0;
+    for until in bounds {
+        if until > from {
+            windows.push(Some(Window { from, until }));
+            from = until;
+        }
+    }
+    windows.push(Some(Window { from, until: u64::MAX }));
+    windows
+}
+
+/// The items (sorted by time) inside `window`, all if none.
+fn in_window(items: &[Item], window: Option<Window>) -> &[Item] {
+    let Some(window) = window else {
+        return items;
+    };
+    let start = items.partition_point(|item| item.time < window.from);
+    let end = items.partition_point(|item| item.time < window.until);
+    items.get(start..end.max(start)).unwrap_or_default()
+}
+
+impl Summary {
+    /// Adds what another session (another window) found and cost.
+    fn add(&mut self, other: Summary) {
+        self.have.extend(other.have);
+        self.need += other.need;
+        self.frames_sent += other.frames_sent;
+        self.bytes_sent += other.bytes_sent;
+        self.bytes_received += other.bytes_received;
+        self.elapsed += other.elapsed;
     }
 }
 
@@ -310,5 +388,51 @@ fn run_responder(
             summary.elapsed = started.elapsed();
             return Ok(summary);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(time: u64, byte: u8) -> Item {
+        Item { time, id: RecordId([byte; 32]) }
+    }
+
+    #[test]
+    fn a_channel_that_fits_one_session_is_not_windowed() {
+        let items: Vec<Item> = (0..10).map(|n| item(n, n as u8)).collect();
+        assert_eq!(windows(&items, 10), vec![None]);
+        assert_eq!(in_window(&items, None).len(), 10);
+    }
+
+    #[test]
+    fn windows_cover_every_time_once_and_keep_items_of_one_time_together() {
+        // Times 0..25, but five items at time 10 across the first cut.
+        let mut items: Vec<Item> = (0..25).map(|n| item(n, n as u8)).collect();
+        items.extend((100..104).map(|byte| item(10, byte)));
+        items.sort();
+        let cut = windows(&items, 10);
+        assert!(cut.len() >= 3, "{cut:?}");
+        let mut seen = Vec::new();
+        for window in &cut {
+            let inside = in_window(&items, *window);
+            assert!(inside.iter().all(|item| window.is_some_and(|window| window.contains(item.time))));
+            seen.extend_from_slice(inside);
+        }
+        assert_eq!(seen, items, "each item in exactly one window, in order");
+        let first = cut.first().copied().flatten().unwrap();
+        let last = cut.last().copied().flatten().unwrap();
+        assert_eq!((first.from, last.until), (0, u64::MAX), "the windows cover all times");
+        let tens: Vec<_> = cut.iter().filter(|w| w.is_some_and(|w| w.contains(10))).collect();
+        assert_eq!(tens.len(), 1, "time 10 is in one window");
+    }
+
+    #[test]
+    fn a_window_that_holds_none_of_the_items_is_empty() {
+        let items: Vec<Item> = (0..5).map(|n| item(n * 10, n as u8)).collect();
+        assert!(in_window(&items, Some(Window { from: 11, until: 20 })).is_empty());
+        assert!(in_window(&items, Some(Window { from: 30, until: 10 })).is_empty());
+        assert_eq!(in_window(&items, Some(Window { from: 10, until: 31 })).len(), 3);
     }
 }

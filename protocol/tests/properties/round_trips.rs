@@ -169,7 +169,13 @@ fn request() -> impl Strategy<Value = Request> {
     let body = prop_oneof![
         vec(record_bytes(), 0..=8).prop_map(|records| RequestBody::Deliver { records }),
         any::<u64>().prop_map(|have| RequestBody::Directory { have }),
-        (any::<u64>(), record_bytes()).prop_map(|(session, frame)| RequestBody::Reconcile { session, frame }),
+        (any::<u64>(), record_bytes(), proptest::option::of((any::<u64>(), any::<u64>()))).prop_map(
+            |(session, frame, window)| RequestBody::Reconcile {
+                session,
+                frame,
+                window: window.map(|(from, until)| kvitt_protocol::wire::Window { from, until }),
+            }
+        ),
     ];
     (any::<u64>(), body).prop_map(|(directory_version, body)| Request { directory_version, body })
 }
