@@ -187,6 +187,11 @@ pub mod keys {
         [b"exception/".as_slice(), id.as_bytes()].concat()
     }
 
+    /// A claim exported in an SIE file (SSC): the date of the export.
+    pub fn sie(claim: &RecordId) -> Vec<u8> {
+        [b"sie/".as_slice(), claim.as_bytes()].concat()
+    }
+
     /// A metadata value.
     pub fn meta(name: &str) -> Vec<u8> {
         [b"meta/".as_slice(), name.as_bytes()].concat()
@@ -360,6 +365,11 @@ impl Ledger {
     /// The value noted with an exception (why it is one), if `id` is one.
     pub fn exception(&self, id: &RecordId) -> Result<Option<String>, LedgerError> {
         Ok(self.store.get(&keys::exception(id))?.map(|why| String::from_utf8_lossy(&why).into_owned()))
+    }
+
+    /// When a claim was last exported in an SIE file (`YYYY-MM-DD`), if it was.
+    pub fn exported(&self, claim: &RecordId) -> Result<Option<String>, LedgerError> {
+        Ok(self.store.get(&keys::sie(claim))?.map(|date| String::from_utf8_lossy(&date).into_owned()))
     }
 
     /// Reads a big-endian counter from the metadata; absent counts as zero.
