@@ -71,3 +71,10 @@ mod tests {
         assert!(record_id("abc").unwrap_err().contains("64 hex digits"));
     }
 }
+
+/// A date `YYYY-MM-DD`, checked here so that a typo is a usage error, not a refusal.
+pub fn date(text: &str) -> Result<String, String> {
+    kvitt_protocol::fields::parse_date("date", text)
+        .map(|_| text.to_owned())
+        .map_err(|_| format!("{text:?} is not a date YYYY-MM-DD"))
+}
