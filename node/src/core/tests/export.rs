@@ -101,7 +101,7 @@ fn booked_claims_are_exported_once_with_their_voucher_numbers_and_again_when_ask
     assert!(contains(&file.bytes, b"\"R\x84kning "), "ä of Räkning");
     assert!(contains(&file.bytes, b"\"Ing\x86ende moms\""), "å of Ingående");
     assert!(contains(&file.bytes, b"\"G\x94ta Taxi AB kvitto "), "ö of Göta");
-    assert!(!file.bytes.iter().any(|&byte| byte == 0xC3), "no UTF-8 lead bytes");
+    assert!(!file.bytes.contains(&0xC3), "no UTF-8 lead bytes");
 
     let later = sie(&mut net, false);
     assert!(later.claims.is_empty());
