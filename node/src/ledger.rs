@@ -348,8 +348,19 @@ impl Ledger {
 
     /// Every claim state the ledger holds, in claim id order, at most `limit`.
     pub fn claim_states(&self, limit: usize) -> Result<Vec<ClaimState>, LedgerError> {
+        self.claim_states_after(None, limit)
+    }
+
+    /// The claim states after claim `after` (from the first if none), in claim id order,
+    /// at most `limit`: a page, for walking every claim.
+    pub fn claim_states_after(
+        &self,
+        after: Option<&RecordId>,
+        limit: usize,
+    ) -> Result<Vec<ClaimState>, LedgerError> {
         let prefix = b"claim/";
-        let entries = self.store.scan(prefix, None, limit.min(MAX_SCAN_ENTRIES))?;
+        let after_key = after.map(keys::claim);
+        let entries = self.store.scan(prefix, after_key.as_deref(), limit.min(MAX_SCAN_ENTRIES))?;
         entries
             .into_iter()
             .map(|(key, value)| {
@@ -531,6 +542,27 @@ mod tests {
         }
         assert_eq!(decode_claim_state(claim, &[9]), None);
         assert_eq!(decode_claim_state(claim, &[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn claim_states_are_walked_page_by_page_in_id_order() {
+        let store = Arc::new(MemoryStore::new());
+        let mut batch = Batch::new();
+        let mut claims: Vec<RecordId> = (0..5u8).map(|n| RecordId::of(&[n])).collect();
+        for claim in &claims {
+            let state = ClaimState { claim: *claim, status: Status::Booked, head: None };
+            batch.insert(keys::claim(claim), encode_claim_state(&state));
+        }
+        store.apply(&batch).unwrap();
+        claims.sort();
+        let ledger = Ledger::new(store);
+        let ids = |states: Vec<ClaimState>| states.into_iter().map(|state| state.claim).collect::<Vec<_>>();
+        let first = ids(ledger.claim_states_after(None, 2).unwrap());
+        assert_eq!(first, claims[..2]);
+        let second = ids(ledger.claim_states_after(first.last(), 2).unwrap());
+        assert_eq!(second, claims[2..4]);
+        let last = ids(ledger.claim_states_after(second.last(), 2).unwrap());
+        assert_eq!(last, claims[4..]);
     }
 
     #[test]

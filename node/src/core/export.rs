@@ -7,7 +7,7 @@
 use kvitt_protocol::books::{self, AgencyBooks, BookingTable, SieHeader, Voucher};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
-use kvitt_protocol::event::{Action, Status};
+use kvitt_protocol::event::{Action, ClaimState, Status};
 use kvitt_protocol::fields::{format_date, parse_time};
 use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
@@ -50,6 +50,9 @@ pub struct SieFile {
     /// The claims it books, in voucher order.
     pub claims: Vec<RecordId>,
 }
+
+/// Claim states read at a time when looking for booked claims.
+const PAGE: usize = crate::ledger::MAX_SCAN_ENTRIES;
 
 /// A booked claim found for export.
 struct Booked {
@@ -126,7 +129,21 @@ impl NodeCore {
     /// The agency's claims booked in the range (and not yet exported, unless again).
     fn booked_claims(&self, step: &Step, export: &SieExport) -> Result<Vec<Booked>, Refusal> {
         let mut found = Vec::new();
-        for state in step.ledger.claim_states(crate::ledger::MAX_SCAN_ENTRIES).map_err(unavailable)? {
+        // Every claim, page by page: an export that silently stopped at a scan limit would
+        // leave vouchers out of the books.
+        let mut states = Vec::new();
+        loop {
+            let page = step
+                .ledger
+                .claim_states_after(states.last().map(|state: &ClaimState| &state.claim), PAGE)
+                .map_err(unavailable)?;
+            let done = page.len() < PAGE;
+            states.extend(page);
+            if done {
+                break;
+            }
+        }
+        for state in states {
             if !matches!(state.status, Status::Booked | Status::Paid) {
                 continue;
             }
