@@ -21,6 +21,7 @@
 //! | POST | /v1/claims/{id}/approve, /reject, /withdraw | approver, employee, staff | decide |
 //! | POST | /v1/claims/{id}/book, /pay | SSC staff | book, pay |
 //! | GET | /v1/exceptions | staff, approver, operator | equivocation evidence, duplicates |
+//! | GET | /v1/sie | SSC staff | one agency's booked claims as an SIE 4I file (PC8 bytes) |
 //! | GET | /v1/directory | anyone | the signed directory in force |
 //! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
 //! | POST | /v1/sync | operator | reconcile now with one peer or all; how each session went |
@@ -51,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::TokenConfig;
-use crate::core::{Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft};
+use crate::core::{Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft, SieExport};
 use crate::handle::NodeHandle;
 
 /// Largest request body the API reads, in bytes (a receipt at its 1000-line limit fits).
@@ -90,6 +91,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/claims/{id}/book", post(book))
         .route("/v1/claims/{id}/pay", post(pay))
         .route("/v1/exceptions", get(exceptions))
+        .route("/v1/sie", get(sie))
         .route("/v1/directory", get(directory).put(install_directory))
         .route("/v1/sync", post(sync))
         .fallback(no_route)
@@ -655,6 +657,62 @@ async fn exceptions(
                 list.into_iter().map(|(id, why)| json!({ "id": id, "why": why })).collect();
             Ok(Json(list).into_response())
         }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// The content type of an SIE file: text in code page 437 (SIE's PC8).
+pub const SIE_CONTENT_TYPE: &str = "text/plain; charset=IBM437";
+
+/// The header of a GET /v1/sie answer that says how many vouchers (claims) the file holds.
+pub const SIE_VOUCHERS_HEADER: &str = "kvitt-vouchers";
+
+/// GET /v1/sie?agency=ORG&from=DATE&to=DATE[&again=true]: the SIE 4I file of one
+/// agency's claims booked from..=to; claims exported before only with `again=true`.
+async fn sie(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+) -> Result<Response, Problem> {
+    let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
+    let mut given: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in pairs {
+        if !["agency", "from", "to", "again"].contains(&name.as_str()) {
+            return Err(bad_parameter(
+                &name,
+                format!("unknown query parameter {name:?}: this route takes only agency, from, to, again"),
+            ));
+        }
+        if given.insert(name.clone(), value).is_some() {
+            return Err(bad_parameter(&name, format!("query parameter {name:?} is given more than once")));
+        }
+    }
+    let required = |name: &str| {
+        given
+            .get(name)
+            .cloned()
+            .ok_or_else(|| bad_parameter(name, format!("query parameter {name:?} is required")))
+    };
+    let date = |name: &str| -> Result<time::Date, Problem> {
+        let text = required(name)?;
+        kvitt_protocol::fields::parse_date(name, &text)
+            .map_err(|_| bad_parameter(name, format!("{name} {text:?} is not a date YYYY-MM-DD")))
+    };
+    let again = match given.get("again").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(bad_parameter("again", format!("again {other:?} is not true or false"))),
+    };
+    let export = SieExport { agency: required("agency")?, from: date("from")?, to: date("to")?, again };
+    match ask(&state, caller, ClientRequest::ExportSie(export)).await? {
+        ClientResponse::Sie(file) => Ok((
+            [
+                (header::CONTENT_TYPE, SIE_CONTENT_TYPE.to_owned()),
+                (header::HeaderName::from_static(SIE_VOUCHERS_HEADER), file.claims.len().to_string()),
+            ],
+            file.bytes,
+        )
+            .into_response()),
         other => Err(unexpected(&other)),
     }
 }

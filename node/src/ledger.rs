@@ -187,6 +187,11 @@ pub mod keys {
         [b"exception/".as_slice(), id.as_bytes()].concat()
     }
 
+    /// A claim exported in an SIE file (SSC): the date of the export.
+    pub fn sie(claim: &RecordId) -> Vec<u8> {
+        [b"sie/".as_slice(), claim.as_bytes()].concat()
+    }
+
     /// A metadata value.
     pub fn meta(name: &str) -> Vec<u8> {
         [b"meta/".as_slice(), name.as_bytes()].concat()
@@ -343,8 +348,19 @@ impl Ledger {
 
     /// Every claim state the ledger holds, in claim id order, at most `limit`.
     pub fn claim_states(&self, limit: usize) -> Result<Vec<ClaimState>, LedgerError> {
+        self.claim_states_after(None, limit)
+    }
+
+    /// The claim states after claim `after` (from the first if none), in claim id order,
+    /// at most `limit`: a page, for walking every claim.
+    pub fn claim_states_after(
+        &self,
+        after: Option<&RecordId>,
+        limit: usize,
+    ) -> Result<Vec<ClaimState>, LedgerError> {
         let prefix = b"claim/";
-        let entries = self.store.scan(prefix, None, limit.min(MAX_SCAN_ENTRIES))?;
+        let after_key = after.map(keys::claim);
+        let entries = self.store.scan(prefix, after_key.as_deref(), limit.min(MAX_SCAN_ENTRIES))?;
         entries
             .into_iter()
             .map(|(key, value)| {
@@ -360,6 +376,11 @@ impl Ledger {
     /// The value noted with an exception (why it is one), if `id` is one.
     pub fn exception(&self, id: &RecordId) -> Result<Option<String>, LedgerError> {
         Ok(self.store.get(&keys::exception(id))?.map(|why| String::from_utf8_lossy(&why).into_owned()))
+    }
+
+    /// When a claim was last exported in an SIE file (`YYYY-MM-DD`), if it was.
+    pub fn exported(&self, claim: &RecordId) -> Result<Option<String>, LedgerError> {
+        Ok(self.store.get(&keys::sie(claim))?.map(|date| String::from_utf8_lossy(&date).into_owned()))
     }
 
     /// Reads a big-endian counter from the metadata; absent counts as zero.
@@ -521,6 +542,27 @@ mod tests {
         }
         assert_eq!(decode_claim_state(claim, &[9]), None);
         assert_eq!(decode_claim_state(claim, &[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn claim_states_are_walked_page_by_page_in_id_order() {
+        let store = Arc::new(MemoryStore::new());
+        let mut batch = Batch::new();
+        let mut claims: Vec<RecordId> = (0..5u8).map(|n| RecordId::of(&[n])).collect();
+        for claim in &claims {
+            let state = ClaimState { claim: *claim, status: Status::Booked, head: None };
+            batch.insert(keys::claim(claim), encode_claim_state(&state));
+        }
+        store.apply(&batch).unwrap();
+        claims.sort();
+        let ledger = Ledger::new(store);
+        let ids = |states: Vec<ClaimState>| states.into_iter().map(|state| state.claim).collect::<Vec<_>>();
+        let first = ids(ledger.claim_states_after(None, 2).unwrap());
+        assert_eq!(first, claims[..2]);
+        let second = ids(ledger.claim_states_after(first.last(), 2).unwrap());
+        assert_eq!(second, claims[2..4]);
+        let last = ids(ledger.claim_states_after(second.last(), 2).unwrap());
+        assert_eq!(last, claims[4..]);
     }
 
     #[test]

@@ -184,6 +184,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let started = std::time::Instant::now();
         let report = kvitt_node::demo::day::play(&demo.cast, &mut |line| println!("{line}")).await?;
         print!("{}", kvitt_node::demo::summary(&report));
+        write_sie_files(&demo, &report, args.data.is_none())?;
         println!("\nThe day took {:.1} s.", started.elapsed().as_secs_f64());
         if args.keep {
             print_keep_help(&demo);
@@ -192,6 +193,28 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         demo.stop().await;
         anyhow::Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Writes the SSC's SIE file of each agency into the SSC's data directory as
+/// `sie-<org>.se` and says where.
+fn write_sie_files(
+    demo: &kvitt_node::demo::network::DemoNetwork,
+    report: &kvitt_node::demo::day::DayReport,
+    temporary: bool,
+) -> anyhow::Result<()> {
+    let Some((ssc, _)) = demo.nodes.first() else {
+        return Ok(());
+    };
+    println!("\nThe SSC's SIE files (SIE 4I, PC8; read them with `iconv -f CP437 -t UTF-8 FILE`):");
+    for file in &report.sie {
+        let path = ssc.join(format!("sie-{}.se", file.org));
+        std::fs::write(&path, &file.bytes).with_context(|| format!("writing {}", path.display()))?;
+        println!("  {:<34} {:>2} vouchers  {}", file.name, file.vouchers, path.display());
+    }
+    if temporary {
+        println!("  (in a temporary folder, gone when the demo ends: `kvitt demo --data DIR` keeps them)");
+    }
+    Ok(())
 }
 
 /// How to use a kept demo network with the `kvitt` commands.
@@ -206,6 +229,10 @@ fn print_keep_help(demo: &kvitt_node::demo::network::DemoNetwork) {
         println!("  kvitt receipt list --data {agency} --as anna");
         println!("  kvitt claim list --data {agency} --as chef-cecilia");
         println!("  kvitt ssc exceptions --data {ssc} --as ssc-greta");
+        let year = time::OffsetDateTime::now_utc().year();
+        println!(
+            "  kvitt ssc export-sie --data {ssc} --as ssc-greta --agency 202100-5489 --from {year}-01-01 --to {year}-12-31 --again --out - | iconv -f CP437 -t UTF-8"
+        );
         println!("  kvitt directory show --data {ssc}");
         println!("Each node's config.toml lists its people and their tokens.");
     }

@@ -116,7 +116,7 @@ impl Network {
             response.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned()
         };
         let content_type = header("content-type");
-        let headers = ["allow", "www-authenticate"]
+        let headers = ["allow", "www-authenticate", "kvitt-vouchers"]
             .into_iter()
             .filter(|name| response.headers().contains_key(*name))
             .map(|name| (name.to_owned(), header(name)))
@@ -334,6 +334,45 @@ fn records_are_read_only_by_those_they_concern() {
     network.get("agency", "agency-till-token", &format!("/v1/claims/{claim}")).problem(403, "auth.forbidden");
     network.get("merchant", "till-token", &format!("/v1/claims/{SOME_ID}")).problem(403, "auth.forbidden");
     network.get("agency", "agency-till-token", "/v1/claims").problem(403, "auth.forbidden");
+}
+
+#[test]
+fn the_sie_export_checks_its_query_and_answers_pc8_bytes() {
+    let network = Network::start();
+    let agency = common::AGENCY_ORG;
+    let refused = [
+        (format!("/v1/sie?agency={agency}&from=2026-05-01"), "to", "is required"),
+        (format!("/v1/sie?agency={agency}&from=2026-02-30&to=2026-05-31"), "from", "not a date"),
+        (
+            format!("/v1/sie?agency={agency}&from=2026-05-01&to=2026-05-31&again=yes"),
+            "again",
+            "true or false",
+        ),
+        (format!("/v1/sie?agency={agency}&from=2026-05-01&to=2026-05-31&limit=1"), "limit", "unknown"),
+        (
+            format!("/v1/sie?agency={agency}&agency={agency}&from=2026-05-01&to=2026-05-31"),
+            "agency",
+            "more than once",
+        ),
+        (format!("/v1/sie?agency={agency}&from=2026-05-31&to=2026-05-01"), "to", "before"),
+    ];
+    for (path, parameter, says) in refused {
+        let problem = network.get("ssc", "staff-token", &path).problem(400, "request.invalid");
+        assert_eq!(problem["path"], parameter, "{path}: {problem}");
+        assert!(problem["detail"].as_str().unwrap().contains(says), "{path}: {problem}");
+    }
+    let path = format!("/v1/sie?agency={agency}&from=2026-05-01&to=2026-05-31");
+    network.get("agency", "approver-token", &path).problem(403, "auth.forbidden");
+    let unknown =
+        network.get("ssc", "staff-token", "/v1/sie?agency=556016-0680&from=2026-05-01&to=2026-05-31");
+    assert_eq!(unknown.problem(404, "request.not_found")["path"], "agency");
+
+    let answer = network.get("ssc", "staff-token", &path);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.content_type, "text/plain; charset=IBM437");
+    assert_eq!(answer.headers.get("kvitt-vouchers").map(String::as_str), Some("0"), "{answer:?}");
+    assert!(answer.body.starts_with(b"#FLAGGA 0\r\n"), "{answer:?}");
+    assert!(answer.body.windows(9).any(|window| window == b"#RAR 0 20"), "{answer:?}");
 }
 
 #[test]

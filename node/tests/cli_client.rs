@@ -287,6 +287,73 @@ fn a_claim_goes_from_draft_to_paid() {
 }
 
 #[test]
+fn a_paid_claim_is_exported_as_an_sie_file_once_and_again_when_asked() {
+    let network = Network::start();
+    let receipt = network.push_receipt(11);
+    network.await_receipt_at_agency(&receipt);
+    let claim = network.submit_claim(&receipt);
+    assert_exit(&network.kvitt("agency", "approver-token", &["claim", "approve", &claim]), 0);
+    eventually("the claim at the SSC", || {
+        let claims = json(&network.kvitt("ssc", "staff-token", &["claim", "list", "--json"]));
+        claims.as_array().unwrap().iter().any(|listed| listed["id"] == claim.as_str())
+    });
+    assert_exit(&network.kvitt("ssc", "staff-token", &["ssc", "book", &claim]), 0);
+    assert_exit(&network.kvitt("ssc", "staff-token", &["ssc", "pay", &claim]), 0);
+
+    let year = time::OffsetDateTime::now_utc().year();
+    let (from, to) = (format!("{year}-01-01"), format!("{year}-12-31"));
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kvitt-cli-client-export.se");
+    let out = file.to_str().unwrap();
+    let export = |again: bool, out: &str| {
+        let mut args =
+            vec!["ssc", "export-sie", "--agency", AGENCY_ORG, "--from", &from, "--to", &to, "--out", out];
+        if again {
+            args.push("--again");
+        }
+        network.kvitt("ssc", "staff-token", &args)
+    };
+    let output = export(false, out);
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stdout).starts_with(&format!("1 vouchers of {AGENCY_ORG} booked ")),
+        "{}",
+        text(&output.stdout)
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|window| window == needle);
+    assert!(bytes.starts_with(b"#FLAGGA 0\r\n#PROGRAM \"kvitt\" "), "{}", String::from_utf8_lossy(&bytes));
+    assert!(contains(format!("#ORGNR {AGENCY_ORG}\r\n").as_bytes()));
+    assert!(contains(b"\r\n#VER K 1 "), "the voucher number of the booked event");
+    assert!(contains(format!("{claim}\"\r\n").as_bytes()), "the claim id in the voucher text");
+    assert!(contains(format!("kvitto {receipt}\"").as_bytes()), "the receipt id in the row texts");
+    assert!(contains(b"#TRANS 5831 {} "), "the lodging account of the item");
+
+    let output = export(false, out);
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).starts_with("0 vouchers"), "exported once: {}", text(&output.stdout));
+    assert!(!std::fs::read(&file).unwrap().windows(4).any(|window| window == b"#VER"));
+
+    let output = export(true, "-");
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, bytes, "--again --out - writes the same bytes to standard output");
+    assert!(text(&output.stderr).starts_with("1 vouchers"), "{}", text(&output.stderr));
+
+    let output = network.kvitt(
+        "ssc",
+        "staff-token",
+        &["ssc", "export-sie", "--agency", AGENCY_ORG, "--from", "2026-13-01", "--to", &to, "--out", out],
+    );
+    assert_exit(&output, 2);
+    let output = network.kvitt(
+        "agency",
+        "approver-token",
+        &["ssc", "export-sie", "--agency", AGENCY_ORG, "--from", &from, "--to", &to, "--out", out],
+    );
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("auth.forbidden"), "{}", text(&output.stderr));
+}
+
+#[test]
 fn a_refusal_exits_1_and_names_its_code() {
     let network = Network::start();
     let receipt = network.push_receipt(1);
@@ -445,6 +512,7 @@ fn every_client_command_has_help() {
         "ssc book",
         "ssc pay",
         "ssc exceptions",
+        "ssc export-sie",
         "exceptions",
     ] {
         let mut args: Vec<&str> = command.split(' ').collect();

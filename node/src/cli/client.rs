@@ -165,6 +165,13 @@ impl Client {
         self.answer("GET", &url, result)
     }
 
+    /// `GET path` of an answer that is bytes, not text (an SIE file): its body and headers.
+    pub fn get_bytes(&self, path: &str) -> Result<(Vec<u8>, ureq::http::HeaderMap), Failure> {
+        let url = self.url(path);
+        let result = self.agent.get(&url).header("authorization", self.bearer()).call();
+        self.answer_bytes("GET", &url, result)
+    }
+
     /// `POST path` with a JSON body, or none; the answer's body on success.
     pub fn post(&self, path: &str, json: Option<&str>) -> Result<String, Failure> {
         let url = self.url(path);
@@ -190,10 +197,21 @@ impl Client {
         url: &str,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<String, Failure> {
+        let (body, _) = self.answer_bytes(method, url, result)?;
+        String::from_utf8(body)
+            .map_err(|error| Failure::Other(anyhow!("{method} {url}: the answer is not UTF-8: {error}")))
+    }
+
+    fn answer_bytes(
+        &self,
+        method: &str,
+        url: &str,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<(Vec<u8>, ureq::http::HeaderMap), Failure> {
         let response = result.map_err(|error| self.transport_error(method, url, error))?;
         let status = response.status();
-        let problem = response
-            .headers()
+        let headers = response.headers().clone();
+        let problem = headers
             .get("content-type")
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with("application/problem+json"));
@@ -201,11 +219,12 @@ impl Client {
             .into_body()
             .with_config()
             .limit(MAX_RESPONSE_BYTES)
-            .read_to_string()
+            .read_to_vec()
             .map_err(|error| self.transport_error(method, url, error))?;
         if status.is_success() {
-            return Ok(body);
+            return Ok((body, headers));
         }
+        let body = String::from_utf8_lossy(&body).into_owned();
         if problem {
             if let Ok(mut parsed) = serde_json::from_str::<Problem>(&body) {
                 parsed.status = status.as_u16();

@@ -50,6 +50,13 @@ pub fn kronor(text: &str) -> Result<i64, String> {
     whole.checked_mul(100).and_then(|ore| ore.checked_add(fraction)).ok_or_else(invalid)
 }
 
+/// A date `YYYY-MM-DD`, checked here so that a typo is a usage error, not a refusal.
+pub fn date(text: &str) -> Result<String, String> {
+    kvitt_protocol::fields::parse_date("date", text)
+        .map(|_| text.to_owned())
+        .map_err(|_| format!("{text:?} is not a date YYYY-MM-DD"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

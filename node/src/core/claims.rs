@@ -171,7 +171,7 @@ impl NodeCore {
         let claim = self.claim(step, &claim_id)?;
         let counter = format!("voucher/{}", claim.body().agency);
         let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
-        let action = Action::Booked { series: "K".into(), number };
+        let action = Action::Booked { series: super::VOUCHER_SERIES.into(), number };
         // The number is taken only if the booking is: a refused booking leaves no gap in
         // the agency's voucher series.
         let status = self.decide(step, caller, claim_id, action)?;

@@ -8,7 +8,7 @@ use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
-use super::{ClaimView, Draft};
+use super::{ClaimView, Draft, SieExport, SieFile};
 
 /// The person or till calling the client API, as its bearer token says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +83,9 @@ pub enum ClientRequest {
         /// The claim.
         claim: RecordId,
     },
+    /// SSC staff export one agency's booked claims as an SIE 4I file; claims exported
+    /// before are left out unless `again`.
+    ExportSie(SieExport),
     /// A claim with its status, events and any exception.
     ShowClaim {
         /// The claim.
@@ -140,6 +143,8 @@ pub enum ClientResponse {
     Status(Status),
     /// One claim.
     Claim(Box<ClaimView>),
+    /// An SIE file and the claims it books.
+    Sie(Box<SieFile>),
     /// Claims: id, number, claimant, status, total in öre.
     Claims(Vec<ClaimSummary>),
     /// Exceptions: the record id and why.

@@ -14,6 +14,7 @@ mod accept;
 mod channels;
 mod claims;
 mod client;
+mod export;
 mod outbox;
 mod overlay;
 mod push;
@@ -34,6 +35,7 @@ use crate::store::{Batch, Store};
 
 pub use claims::{ClaimView, Draft, SSC_SYSTEM_ACTOR};
 pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, PeerReconciliation};
+pub use export::{SieExport, SieFile, BOOKING_REFUSED, SIE_REFUSED, VOUCHER_SERIES};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
 
@@ -384,6 +386,9 @@ impl NodeCore {
             }
             ClientRequest::Book { claim } => self.book(step, caller, claim).map(ClientResponse::Status),
             ClientRequest::Pay { claim } => self.pay(step, caller, claim).map(ClientResponse::Status),
+            ClientRequest::ExportSie(export) => {
+                self.export_sie(step, caller, &export).map(|file| ClientResponse::Sie(Box::new(file)))
+            }
             ClientRequest::ShowClaim { claim } => {
                 if caller.role == CallerRole::Till {
                     return Err(forbidden(caller, "read claims"));

@@ -10,7 +10,7 @@ use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::RecordId;
 
-use crate::core::{Caller, CallerRole, ClientRequest, ClientResponse};
+use crate::core::{Caller, CallerRole, ClientRequest, ClientResponse, SieExport};
 use crate::handle::NodeHandle;
 
 use super::shopping::{buy, Claimable, Purchases};
@@ -62,6 +62,21 @@ pub struct DayReport {
     pub exceptions: Vec<String>,
     /// Refusals the nodes gave where the day expected one.
     pub refusals: Vec<String>,
+    /// The SSC's SIE file of each agency's claims booked this year.
+    pub sie: Vec<AgencySie>,
+}
+
+/// One agency's SIE file, as the SSC exported it at the end of the day.
+#[derive(Debug)]
+pub struct AgencySie {
+    /// The agency's organisation number.
+    pub org: String,
+    /// Its name.
+    pub name: String,
+    /// The file (SIE 4I, PC8).
+    pub bytes: Vec<u8>,
+    /// How many vouchers it holds.
+    pub vouchers: usize,
 }
 
 /// Why the day could not be played to its end.
@@ -117,7 +132,40 @@ pub async fn play(cast: &Cast, say: &mut dyn FnMut(String)) -> Result<DayReport,
     }
     let claims = claim_and_decide(cast, &purchases, &mut report, say).await?;
     settle(cast, &claims, &mut report, say).await?;
+    export_sie(cast, &mut report, say).await?;
     Ok(report)
+}
+
+/// The SSC exports each agency's claims booked this year as an SIE file.
+async fn export_sie(
+    cast: &Cast,
+    report: &mut DayReport,
+    say: &mut dyn FnMut(String),
+) -> Result<(), DayError> {
+    let year = time::OffsetDateTime::now_utc().year();
+    let day = |month, day| {
+        time::Date::from_calendar_date(year, month, day)
+            .map_err(|error| DayError::Unexpected(format!("the year {year}: {error}")))
+    };
+    let (from, to) = (day(time::Month::January, 1)?, day(time::Month::December, 31)?);
+    for agency in &cast.agencies {
+        let export = SieExport { agency: agency.org.to_owned(), from, to, again: false };
+        let request = ClientRequest::ExportSie(export);
+        let staff = caller("ssc-greta", CallerRole::SscStaff);
+        match ask(&cast.ssc.node, "export SIE", staff, request).await? {
+            ClientResponse::Sie(file) => {
+                say(format!("  the SSC exported {} vouchers of {} as SIE", file.claims.len(), agency.name));
+                report.sie.push(AgencySie {
+                    org: agency.org.to_owned(),
+                    name: agency.name.to_owned(),
+                    bytes: file.bytes,
+                    vouchers: file.claims.len(),
+                });
+            }
+            other => return Err(DayError::Unexpected(format!("export SIE: {other:?}"))),
+        }
+    }
+    Ok(())
 }
 
 async fn wait_for_receipts(agency: &Org, expected: usize) -> Result<(), DayError> {

@@ -189,5 +189,11 @@ mod tests {
         assert_eq!(paid, 5, "{report:?}");
         assert_eq!(report.exceptions.len(), 1, "{report:?}");
         assert_eq!(report.refusals.len(), 1, "one self-approval refused: {report:?}");
+        let vouchers: usize = report.sie.iter().map(|file| file.vouchers).sum();
+        assert_eq!(vouchers, 5, "every paid claim in its agency's SIE file");
+        for file in &report.sie {
+            let vers = file.bytes.windows(5).filter(|window| window == b"#VER ").count();
+            assert_eq!(vers, file.vouchers, "{}", file.name);
+        }
     }
 }

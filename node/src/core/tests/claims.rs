@@ -3,15 +3,15 @@
 
 use super::*;
 
-fn employee(person: &str) -> Caller {
+pub(super) fn employee(person: &str) -> Caller {
     Caller { person: person.into(), role: CallerRole::Employee }
 }
 
-fn approver(person: &str) -> Caller {
+pub(super) fn approver(person: &str) -> Caller {
     Caller { person: person.into(), role: CallerRole::Approver }
 }
 
-fn ssc_staff() -> Caller {
+pub(super) fn ssc_staff() -> Caller {
     Caller { person: "ssc-anna".into(), role: CallerRole::SscStaff }
 }
 
@@ -33,7 +33,7 @@ fn card_receipt(serial: u64) -> Receipt {
 }
 
 impl Net {
-    fn ask(
+    pub(super) fn ask(
         &mut self,
         node: &str,
         caller: Caller,
@@ -44,7 +44,7 @@ impl Net {
         self.reply(reply).clone()
     }
 
-    fn push(&mut self, receipt: Receipt) -> RecordId {
+    pub(super) fn push(&mut self, receipt: Receipt) -> RecordId {
         match self.ask("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt))) {
             Ok(ClientResponse::Pushed { id, .. }) => id,
             other => panic!("push: {other:?}"),
@@ -53,6 +53,12 @@ impl Net {
 
     /// An employee claims the receipts in one claim and submits it.
     fn claim(&mut self, person: &str, receipts: &[RecordId]) -> RecordId {
+        self.claim_to(person, receipts, 5800)
+    }
+
+    /// An employee claims the receipts in one claim, each item booked to `account`, and
+    /// submits it.
+    pub(super) fn claim_to(&mut self, person: &str, receipts: &[RecordId], account: u16) -> RecordId {
         let Ok(ClientResponse::Draft(draft)) =
             self.ask("agency", employee(person), ClientRequest::NewClaim { purpose: "Tjänsteresa".into() })
         else {
@@ -64,7 +70,7 @@ impl Net {
                 business_purpose: "Resa till möte".into(),
                 amount: 10_000,
                 booking: kvitt_protocol::claim::Booking {
-                    account: 5800,
+                    account,
                     cost_center: "CC-1".into(),
                     project: None,
                 },

@@ -5,6 +5,7 @@
 
 mod claims;
 mod directory;
+mod export;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
