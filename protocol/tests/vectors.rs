@@ -11,10 +11,10 @@
 //! - `every_vector_gets_its_verdict` reads each committed file without the generator, as
 //!   another implementation would, and checks the decoders give the stated verdict.
 mod common;
+mod golden;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Once;
 
 use ciborium::value::Value;
 use ed25519_dalek::{Signer, SigningKey};
@@ -1716,65 +1716,18 @@ fn rendered() -> BTreeMap<String, String> {
     files
 }
 
-/// The committed vector files, by file name.
 fn committed() -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    let entries = std::fs::read_dir(vectors_dir()).expect("spec/vectors/ exists");
-    for entry in entries {
-        let path = entry.expect("a directory entry").path();
-        if path.extension().is_some_and(|extension| extension == "json") {
-            let name = path.file_name().and_then(|name| name.to_str()).expect("a UTF-8 file name").to_owned();
-            files.insert(name, std::fs::read_to_string(&path).expect("a readable vector"));
-        }
-    }
-    files
+    golden::committed(&vectors_dir())
 }
 
-/// With KVITT_BLESS=1, rewrites spec/vectors/*.json from the generator (once per run, before
-/// any test reads them) and removes vectors the generator no longer makes.
 fn bless_if_asked() {
-    static BLESS: Once = Once::new();
-    BLESS.call_once(|| {
-        if std::env::var("KVITT_BLESS").as_deref() != Ok("1") {
-            return;
-        }
-        let dir = vectors_dir();
-        std::fs::create_dir_all(&dir).expect("create spec/vectors/");
-        let generated = rendered();
-        for name in committed().keys().filter(|name| !generated.contains_key(*name)) {
-            std::fs::remove_file(dir.join(name)).expect("remove a stale vector");
-        }
-        for (name, text) in &generated {
-            if std::fs::read_to_string(dir.join(name)).ok().as_ref() != Some(text) {
-                std::fs::write(dir.join(name), text).expect("write a vector");
-            }
-        }
-    });
+    golden::bless_if_asked(&vectors_dir(), rendered);
 }
 
 #[test]
 fn committed_vectors_match_the_generator() {
     bless_if_asked();
-    let generated = rendered();
-    let committed = committed();
-    let mut problems = Vec::new();
-    for name in generated.keys().filter(|name| !committed.contains_key(*name)) {
-        problems.push(format!("missing: {name}"));
-    }
-    for name in committed.keys().filter(|name| !generated.contains_key(*name)) {
-        problems.push(format!("not generated (stale): {name}"));
-    }
-    for (name, text) in &generated {
-        if committed.get(name).is_some_and(|committed| committed != text) {
-            problems.push(format!("differs: {name}"));
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "spec/vectors/ does not match the generator in protocol/tests/vectors.rs:\n  {}\n\
-         If the change is intended, regenerate with `{REGENERATE}` and review the diff.",
-        problems.join("\n  ")
-    );
+    golden::assert_matches(&vectors_dir(), &rendered(), "protocol/tests/vectors.rs", REGENERATE);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,13 +20,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hasher as _;
 use std::path::PathBuf;
-use std::sync::Once;
 
 use ciborium::value::Value;
 use kvitt_protocol::cbor;
 use sha2::{Digest, Sha256};
 
 use super::*;
+use crate::golden;
 
 const REGENERATE: &str = "KVITT_BLESS=1 cargo test -p kvitt-protocol --test reconcile vectors";
 
@@ -934,61 +934,17 @@ fn rendered() -> BTreeMap<String, String> {
 }
 
 fn committed() -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(vectors_dir()).expect("spec/vectors/reconcile/ exists") {
-        let path = entry.expect("a directory entry").path();
-        if path.extension().is_some_and(|extension| extension == "json") {
-            let name = path.file_name().and_then(|name| name.to_str()).expect("a UTF-8 file name").to_owned();
-            files.insert(name, std::fs::read_to_string(&path).expect("a readable vector"));
-        }
-    }
-    files
+    golden::committed(&vectors_dir())
 }
 
-/// With KVITT_BLESS=1, rewrites spec/vectors/reconcile/*.json from the generator (once per
-/// run, before any test reads them) and removes vectors the generator no longer makes.
 fn bless_if_asked() {
-    static BLESS: Once = Once::new();
-    BLESS.call_once(|| {
-        if std::env::var("KVITT_BLESS").as_deref() != Ok("1") {
-            return;
-        }
-        let dir = vectors_dir();
-        std::fs::create_dir_all(&dir).expect("create spec/vectors/reconcile/");
-        let generated = rendered();
-        for name in committed().keys().filter(|name| !generated.contains_key(*name)) {
-            std::fs::remove_file(dir.join(name)).expect("remove a stale vector");
-        }
-        for (name, text) in &generated {
-            if std::fs::read_to_string(dir.join(name)).ok().as_ref() != Some(text) {
-                std::fs::write(dir.join(name), text).expect("write a vector");
-            }
-        }
-    });
+    golden::bless_if_asked(&vectors_dir(), rendered);
 }
 
 #[test]
 fn committed_vectors_match_the_generator() {
     bless_if_asked();
-    let (generated, committed) = (rendered(), committed());
-    let mut problems = Vec::new();
-    for name in generated.keys().filter(|name| !committed.contains_key(*name)) {
-        problems.push(format!("missing: {name}"));
-    }
-    for name in committed.keys().filter(|name| !generated.contains_key(*name)) {
-        problems.push(format!("not generated (stale): {name}"));
-    }
-    for (name, text) in &generated {
-        if committed.get(name).is_some_and(|committed| committed != text) {
-            problems.push(format!("differs: {name}"));
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "spec/vectors/reconcile/ does not match the generator in protocol/tests/reconcile/vectors.rs:\n  {}\n\
-         If the change is intended, regenerate with `{REGENERATE}` and review the diff.",
-        problems.join("\n  ")
-    );
+    golden::assert_matches(&vectors_dir(), &rendered(), "protocol/tests/reconcile/vectors.rs", REGENERATE);
 }
 
 // ---------------------------------------------------------------------------------------
