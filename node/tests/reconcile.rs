@@ -86,6 +86,17 @@ async fn push_undelivered(
     ids
 }
 
+/// Waits up to ten seconds for `condition`, asserting it then, with `what` as the message.
+async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(condition().await, "{what}");
+}
+
 /// Deliveries retried only after ten minutes: never within a test.
 const NO_RETRY: RetryPolicy = RetryPolicy { initial_ms: 600_000, max_ms: 600_000 };
 
@@ -110,15 +121,10 @@ async fn a_receipt_whose_delivery_was_lost_reaches_the_agency_by_reconciliation_
     // The agency and the SSC start; each reconciles with its peers at once.
     let (_agency, agency_store) = start(&link, "agency", AGENCY_ORG, MemberRole::Agency);
     let (_ssc, ssc_store) = start(&link, "ssc", SSC_ORG, MemberRole::Ssc);
-    let mut arrived = false;
-    for _ in 0..200 {
-        if Ledger::new(agency_store.clone()).contains(&id).unwrap() {
-            arrived = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(arrived, "reconciliation brought the receipt to the agency");
+    eventually("reconciliation brought the receipt to the agency", async || {
+        Ledger::new(agency_store.clone()).contains(&id).unwrap()
+    })
+    .await;
     assert!(
         !Ledger::new(ssc_store.clone()).contains(&id).unwrap(),
         "the SSC is not in the receipt's channel"
@@ -213,15 +219,10 @@ async fn an_operator_reconciles_on_demand_and_sees_what_the_session_found() {
     // Asked by its node key this time: the session finds the receipt and sends it.
     let summary = reconciled(sync(&operator, &agency_key.to_string()).await.unwrap());
     assert_eq!((summary.have.clone(), summary.need), (vec![id], 0), "{summary:?}");
-    let mut arrived = false;
-    for _ in 0..200 {
-        if Ledger::new(agency_store.clone()).contains(&id).unwrap() {
-            arrived = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(arrived, "the receipt the session found reached the agency");
+    eventually("the receipt the session found reached the agency", async || {
+        Ledger::new(agency_store.clone()).contains(&id).unwrap()
+    })
+    .await;
 
     // Only the operator may ask, only for a member, only for one it shares a channel with.
     let till = Caller { person: "till-1".into(), role: CallerRole::Till };
@@ -251,28 +252,15 @@ async fn a_merchant_restored_from_an_empty_backup_gets_its_receipts_back_and_nev
     }
     let held =
         |store: &Arc<MemoryStore>| ids.iter().all(|id| Ledger::new(store.clone()).contains(id).unwrap());
-    let mut delivered = false;
-    for _ in 0..200 {
-        if held(&agency_store) {
-            delivered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(delivered, "the agency holds the three receipts");
+    eventually("the agency holds the three receipts", async || held(&agency_store)).await;
 
     // The merchant's disk is replaced by an empty backup: it starts again with nothing.
     drop(merchant);
     let (merchant, restored_store) = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant);
-    let mut restored = false;
-    for _ in 0..200 {
-        if held(&restored_store) {
-            restored = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(restored, "reconciliation brought the merchant's own receipts back from the agency");
+    eventually("reconciliation brought the merchant's own receipts back from the agency", async || {
+        held(&restored_store)
+    })
+    .await;
 
     // Its register goes on after them: serial 3 again is refused, 4 is next.
     let mut reused = common::receipt_body(3);
@@ -350,14 +338,11 @@ async fn two_receipts_for_one_serial_are_caught_on_both_sides_when_reconciliatio
     let summary = sessions[0].result.clone().unwrap();
     assert_eq!((summary.have, summary.need), (vec![b], 1));
     let mut caught = (Vec::new(), Vec::new());
-    for _ in 0..200 {
+    eventually("both sides caught it", async || {
         caught = (equivocations(&agency).await, equivocations(&merchant).await);
-        if !caught.0.is_empty() && !caught.1.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(!caught.0.is_empty() && !caught.1.is_empty(), "both sides caught it: {caught:?}");
+        !caught.0.is_empty() && !caught.1.is_empty()
+    })
+    .await;
     // The evidence holds both signed receipts, and neither node silently dropped one.
     for (store, id) in [(&agency_store, caught.0[0]), (&merchant_store, caught.1[0])] {
         let Some(kvitt_protocol::AnyRecord::Evidence(evidence)) =
@@ -400,13 +385,7 @@ async fn a_channel_larger_than_a_session_is_reconciled_window_by_window() {
     let held = |ids: &[kvitt_protocol::RecordId]| {
         ids.iter().all(|id| Ledger::new(agency_store.clone()).contains(id).unwrap())
     };
-    for _ in 0..200 {
-        if held(&ids) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(held(&ids), "the first twenty were delivered");
+    eventually("the first twenty were delivered", async || held(&ids)).await;
     let lost =
         push_undelivered(&link, &merchant, &merchant_store, agency_key, (21..=35).map(receipt).collect())
             .await;
@@ -424,11 +403,5 @@ async fn a_channel_larger_than_a_session_is_reconciled_window_by_window() {
     assert_eq!(found, expected, "the fifteen lost, found across the windows");
     // Each window compared only the agency's records of its times: it lacks nothing.
     assert_eq!(summary.need, 0, "{summary:?}");
-    for _ in 0..200 {
-        if held(&ids) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(held(&ids), "all 35 reached the agency");
+    eventually("all 35 reached the agency", async || held(&ids)).await;
 }
