@@ -12,10 +12,15 @@
 //! assert_eq!(format_amount(-9_900), "-99.00");
 //! ```
 
+pub mod rates;
 pub mod sie;
 pub mod table;
 pub mod voucher;
 
+pub use rates::{
+    check_rates, format_basis_points, parse_rate, RateFinding, RatesError, Reference, ReferenceRates,
+    EXAMPLE_RATES_JSON, RATES_FORMAT_VERSION,
+};
 pub use sie::{encode_pc8, format_amount, format_date, quote, write_sie, SieError, SieHeader};
 pub use table::{
     BookingTable, BuyerNamedBy, Category, ItemKind, SimplifiedInvoice, TableError, VatRule,

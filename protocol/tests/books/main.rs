@@ -9,6 +9,7 @@
 
 mod examples;
 mod properties;
+mod rates;
 mod refusals;
 mod sie;
 mod table;
