@@ -114,6 +114,7 @@ fn start(
         retry: RetryPolicy::default(),
         delivery_batch: 512,
         seed: u64::from(seed),
+        reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
     };
     let core = NodeCore::start(identity.clone(), config, directory.clone(), store).unwrap();
     let (handle, inbox) =

@@ -143,6 +143,8 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         retry: RetryPolicy::default(),
         delivery_batch: kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY,
         seed: rand_core::RngCore::next_u64(&mut rand_core::OsRng),
+        reference_rates: kvitt_protocol::books::ReferenceRates::example()
+            .map_err(|error| RunError::Core(error.to_string()))?,
     };
     let core = NodeCore::start(identity, core_config, directory, store)
         .map_err(|error| RunError::Core(error.to_string()))?;

@@ -186,6 +186,19 @@ impl ExchangeRate {
     }
 }
 
+impl std::fmt::Display for ExchangeRate {
+    /// The rate as a plain decimal with its scale's places: `11.4523`, `0.066210`.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = format!("{:0>width$}", self.value, width = self.scale as usize + 1);
+        let (whole, fraction) = digits.split_at(digits.len() - self.scale as usize);
+        if fraction.is_empty() {
+            write!(formatter, "{whole}")
+        } else {
+            write!(formatter, "{whole}.{fraction}")
+        }
+    }
+}
+
 fn is_zero(value: &i64) -> bool {
     *value == 0
 }

@@ -7,6 +7,7 @@
 //! it records) is an exception and is rejected with the reason when it arrives approved;
 //! staff book (voucher series per agency) and pay; every event goes back to the agency.
 
+use kvitt_protocol::books::check_rates;
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role, Status};
@@ -48,6 +49,9 @@ pub struct ClaimView {
     /// Why it is held as an exception, if it is.
     pub exception: Option<String>,
 }
+
+/// The refusal code of a booking held for rate findings (their text in the detail).
+pub const RATE_HELD: &str = "books.rate";
 
 /// The person the SSC node names in the events it signs on its own initiative.
 pub const SSC_SYSTEM_ACTOR: &str = "kvitt-ssc";
@@ -169,6 +173,7 @@ impl NodeCore {
     ) -> Result<Status, Refusal> {
         self.require(caller, MemberRole::Ssc, &[CallerRole::SscStaff], "book claims")?;
         let claim = self.claim(step, &claim_id)?;
+        self.hold_rate_findings(step, &claim)?;
         let counter = format!("voucher/{}", claim.body().agency);
         let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
         let action = Action::Booked { series: super::VOUCHER_SERIES.into(), number };
@@ -179,6 +184,24 @@ impl NodeCore {
         batch.insert(keys::meta(&counter), number.to_be_bytes().to_vec());
         step.write(&batch).map_err(unavailable)?;
         Ok(status)
+    }
+
+    /// At the SSC, before booking: a foreign item whose rate the reference rates flag
+    /// (spec/books.md §Reference rates) holds the claim as an exception, with the
+    /// findings as the reason, and the booking is refused with them. Staff cannot book it
+    /// anyway yet: that override is to come (issue 6, exceptions view).
+    fn hold_rate_findings(&self, step: &mut Step, claim: &Signed<Claim>) -> Result<(), Refusal> {
+        let findings = check_rates(&self.config.reference_rates, claim.body());
+        if findings.is_empty() {
+            return Ok(());
+        }
+        let why =
+            format!("rate: {}", findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+        tracing::warn!(claim = %claim.id().short(), number = %claim.body().number, %why, "claim held as an exception");
+        let mut batch = Batch::new();
+        batch.insert(keys::exception(&claim.id()), why.clone().into_bytes());
+        step.write(&batch).map_err(unavailable)?;
+        Err(Refusal { code: RATE_HELD.into(), path: String::new(), message: why, retry: false })
     }
 
     /// Marks a claim paid today.

@@ -4,7 +4,7 @@
 //! function of the ledger: the same claims give the same bytes. Exported claims are noted
 //! (`sie/` claim id → date of the export) and left out of later exports unless asked again.
 
-use kvitt_protocol::books::{self, AgencyBooks, BookingTable, SieHeader, Voucher};
+use kvitt_protocol::books::{self, AgencyBooks, AllowanceTables, BookingTable, SieHeader, Voucher};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, ClaimState, Status};
@@ -78,11 +78,13 @@ impl NodeCore {
         let books = self.agency_books(&export.agency)?;
         let table = BookingTable::default_table()
             .map_err(|error| Refusal::new(RefusalCode::Unavailable, format!("booking table: {error}")))?;
+        let allowances = AllowanceTables::default_tables()
+            .map_err(|error| Refusal::new(RefusalCode::Unavailable, error.to_string()))?;
         let mut found = self.booked_claims(step, export)?;
         found.sort_by(|a, b| (&a.series, a.number, a.claim.id()).cmp(&(&b.series, b.number, b.claim.id())));
         let mut vouchers = Vec::with_capacity(found.len());
         for booked in &found {
-            vouchers.push(self.voucher(step, &table, &books, booked)?);
+            vouchers.push(self.voucher(step, (&table, &allowances), &books, booked)?);
         }
         let header = SieHeader {
             program: "kvitt".into(),
@@ -170,7 +172,7 @@ impl NodeCore {
     fn voucher(
         &self,
         step: &Step,
-        table: &BookingTable,
+        (table, allowances): (&BookingTable, &AllowanceTables),
         books: &AgencyBooks,
         booked: &Booked,
     ) -> Result<Voucher, Refusal> {
@@ -188,7 +190,7 @@ impl NodeCore {
             }
         }
         let books = AgencyBooks { series: booked.series.clone(), ..books.clone() };
-        let mut voucher = books::book(table, &books, &booked.claim, &receipts, booked.date)
+        let mut voucher = books::book(table, allowances, &books, &booked.claim, &receipts, booked.date)
             .map_err(|error| refuse(error.to_string()))?;
         let number = u32::try_from(booked.number)
             .map_err(|_| refuse(format!("voucher number {} is above what SIE numbers", booked.number)))?;

@@ -33,7 +33,7 @@ use time::OffsetDateTime;
 use crate::ledger::{Ledger, LedgerError};
 use crate::store::{Batch, Store};
 
-pub use claims::{ClaimView, Draft, SSC_SYSTEM_ACTOR};
+pub use claims::{ClaimView, Draft, RATE_HELD, SSC_SYSTEM_ACTOR};
 pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, PeerReconciliation};
 pub use export::{SieExport, SieFile, BOOKING_REFUSED, SIE_REFUSED, VOUCHER_SERIES};
 pub use outbox::RetryPolicy;
@@ -68,6 +68,10 @@ pub struct CoreConfig {
     pub delivery_batch: usize,
     /// Seed of the retry jitter, so simulations replay exactly.
     pub seed: u64,
+    /// The reference exchange rates an SSC checks foreign items against before booking
+    /// (spec/books.md §Reference rates). Every node is started with the example table
+    /// for now: loading the SSC's own table from its configuration is still to do.
+    pub reference_rates: kvitt_protocol::books::ReferenceRates,
 }
 
 /// An opaque handle the driver uses to route an answer back to whoever asked.

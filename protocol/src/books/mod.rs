@@ -12,13 +12,23 @@
 //! assert_eq!(format_amount(-9_900), "-99.00");
 //! ```
 
+pub mod allowances;
+pub mod rates;
 pub mod sie;
 pub mod table;
 pub mod voucher;
 
+pub use allowances::{
+    AllowanceTables, Allowances, AllowancesError, MealReductions, MileageLimits, PerDiemDays, PerDiemLimits,
+    TaxSplit, ALLOWANCES_2025_JSON, ALLOWANCES_2026_JSON, ALLOWANCES_FORMAT_VERSION,
+};
+pub use rates::{
+    check_rates, format_basis_points, parse_rate, RateFinding, RatesError, Reference, ReferenceRates,
+    EXAMPLE_RATES_JSON, RATES_FORMAT_VERSION,
+};
 pub use sie::{encode_pc8, format_amount, format_date, quote, write_sie, SieError, SieHeader};
 pub use table::{
     BookingTable, BuyerNamedBy, Category, ItemKind, SimplifiedInvoice, TableError, VatRule,
     BOOKING_TABLE_FORMAT_VERSION, DEFAULT_BOOKING_TABLE_JSON,
 };
-pub use voucher::{book, AgencyBooks, BookingError, Voucher, VoucherRow};
+pub use voucher::{book, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};

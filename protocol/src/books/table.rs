@@ -86,6 +86,11 @@ pub struct Category {
     pub kinds: BTreeSet<ItemKind>,
     /// How the VAT on its receipts is treated.
     pub vat: VatRule,
+    /// For per diem and mileage: the account for what is paid above the tax-free limit
+    /// (BAS 7322 taxable per diem, 7332 taxable car allowance). Without one, the whole
+    /// amount goes to `account` and nothing is split for payroll.
+    #[serde(default)]
+    pub taxable_account: Option<u16>,
 }
 
 /// How the VAT of an expense category is treated.
@@ -164,7 +169,8 @@ pub enum TableError {
         /// The second.
         second: String,
     },
-    /// A liability, input-VAT or excess account is also a category's expense account.
+    /// A liability, input-VAT, excess or taxable account is also a category's expense
+    /// account.
     #[error("booking table: {field}: account {account} is also the account of category {category}")]
     ReservedAccount {
         /// The field naming the reserved account.
@@ -207,6 +213,13 @@ pub enum TableError {
         /// The goods category.
         line_category: String,
         /// The expense category named.
+        category: String,
+    },
+    /// A category that takes receipts has a `taxable_account` (only allowances are split
+    /// at a tax-free limit).
+    #[error("booking table: categories.{category}.taxable_account: the category takes receipts; only per_diem and mileage categories have a taxable account")]
+    TaxableAccountKinds {
+        /// The category.
         category: String,
     },
     /// A limit is out of range.
@@ -313,6 +326,12 @@ impl BookingTable {
             if category.kinds.is_empty() {
                 return Err(TableError::NoKinds { category: name.clone() });
             }
+            if let Some(taxable_account) = category.taxable_account {
+                named(&format!("categories.{name}.taxable_account"), taxable_account)?;
+                if category.kinds.contains(&ItemKind::Receipt) {
+                    return Err(TableError::TaxableAccountKinds { category: name.clone() });
+                }
+            }
             if let Some(first) = by_account.insert(category.account, name) {
                 return Err(TableError::SharedAccount {
                     account: category.account,
@@ -339,6 +358,9 @@ impl BookingTable {
         for (name, category) in &file.categories {
             if let VatRule::Representation { excess_account, .. } = category.vat {
                 reserved.push((format!("categories.{name}.vat.excess_account"), excess_account));
+            }
+            if let Some(taxable_account) = category.taxable_account {
+                reserved.push((format!("categories.{name}.taxable_account"), taxable_account));
             }
         }
         for (field, account) in reserved {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::books::allowances::{AllowanceTables, AllowancesError, TaxSplit};
 use crate::books::table::{BookingTable, BuyerNamedBy, ItemKind, VatRule};
 use crate::claim::{Claim, ClaimItem};
 use crate::fields::{divide_rounded, OrgId};
@@ -44,6 +45,22 @@ pub struct Voucher {
     pub text: String,
     /// The rows, debits positive, credits negative; they add up to zero.
     pub rows: Vec<VoucherRow>,
+    /// Per diem and mileage split at their tax-free limits, for payroll: the taxable
+    /// parts are salary. Not written to SIE; one entry per item split.
+    pub payroll: Vec<PayrollLine>,
+}
+
+/// A per diem or mileage item as payroll needs it: the tax-free and the taxable part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayrollLine {
+    /// The item, numbered from 0.
+    pub item: usize,
+    /// Per diem or mileage.
+    pub kind: ItemKind,
+    /// The employee paid.
+    pub claimant: String,
+    /// The split of what the agency pays, in öre.
+    pub split: TaxSplit,
 }
 
 /// One row of a voucher.
@@ -160,6 +177,14 @@ pub enum BookingError {
         /// The item.
         item: usize,
     },
+    /// An allowance item has no tax-free limit: no table for its year, or bad days.
+    #[error("items[{item}]: {error}")]
+    Allowances {
+        /// The item.
+        item: usize,
+        /// Why.
+        error: AllowancesError,
+    },
     /// Every amount of the claim is zero: there is nothing to book.
     #[error("claim: every amount is zero, nothing to book")]
     NothingToBook,
@@ -203,8 +228,11 @@ fn scale(value: i64, numerator: i64, denominator: i64, item: usize) -> Result<i6
 /// Books `claim` with its `receipts` on `date` per `table`: one voucher in the agency's
 /// series, balancing to zero öre. The claim must be approved (the caller knows its
 /// events); `receipts` must hold every receipt an item names (others are ignored).
+/// Per diem and mileage are split at the tax-free limits of `allowances` where the
+/// table's category has a taxable account.
 pub fn book(
     table: &BookingTable,
+    allowances: &AllowanceTables,
     books: &AgencyBooks,
     claim: &Signed<Claim>,
     receipts: &[Signed<Receipt>],
@@ -220,6 +248,7 @@ pub fn book(
     check_series(&books.series)?;
     let mut rows = Vec::new();
     let mut employee_owed: i64 = 0;
+    let mut payroll = Vec::new();
     for (item_index, item) in body.items.iter().enumerate() {
         let account = item.booking().account;
         let (category_name, category) = table
@@ -258,20 +287,16 @@ pub fn book(
                     employee_owed.checked_add(booked).ok_or(BookingError::Overflow { item: item_index })?;
             }
             ClaimItem::Mileage { km, route, amount, .. } => {
-                rows.push(VoucherRow {
-                    account,
-                    amount: *amount,
-                    text: format!("Milersättning {km} km {route}"),
-                });
+                let text = format!("Milersättning {km} km {route}");
+                let allowance = Allowance { item: item_index, kind, account, amount: *amount, text };
+                allowance.book(allowances, item, category.taxable_account, &mut rows, &mut payroll)?;
                 employee_owed =
                     employee_owed.checked_add(*amount).ok_or(BookingError::Overflow { item: item_index })?;
             }
             ClaimItem::PerDiem { start, end, destination, amount, .. } => {
-                rows.push(VoucherRow {
-                    account,
-                    amount: *amount,
-                    text: format!("Traktamente {destination} {start} - {end}"),
-                });
+                let text = format!("Traktamente {destination} {start} - {end}");
+                let allowance = Allowance { item: item_index, kind, account, amount: *amount, text };
+                allowance.book(allowances, item, category.taxable_account, &mut rows, &mut payroll)?;
                 employee_owed =
                     employee_owed.checked_add(*amount).ok_or(BookingError::Overflow { item: item_index })?;
             }
@@ -292,7 +317,51 @@ pub fn book(
         date,
         text: format!("Räkning {} {} {}", body.number, body.claimant, claim.id()),
         rows,
+        payroll: payroll
+            .into_iter()
+            .map(|(item, kind, split)| PayrollLine { item, kind, claimant: body.claimant.clone(), split })
+            .collect(),
     })
+}
+
+/// A per diem or mileage item being booked.
+struct Allowance {
+    item: usize,
+    kind: ItemKind,
+    account: u16,
+    amount: i64,
+    text: String,
+}
+
+impl Allowance {
+    /// Pushes the item's rows: with a taxable account, the tax-free part to the category's
+    /// account and the part above the limit to the taxable one, noted for payroll;
+    /// without, the whole amount to the category's account.
+    fn book(
+        self,
+        allowances: &AllowanceTables,
+        claim_item: &ClaimItem,
+        taxable_account: Option<u16>,
+        rows: &mut Vec<VoucherRow>,
+        payroll: &mut Vec<(usize, ItemKind, TaxSplit)>,
+    ) -> Result<(), BookingError> {
+        let Some(taxable_account) = taxable_account else {
+            rows.push(VoucherRow { account: self.account, amount: self.amount, text: self.text });
+            return Ok(());
+        };
+        let split = allowances
+            .tax_split(claim_item)
+            .map_err(|error| BookingError::Allowances { item: self.item, error })?
+            .unwrap_or_else(|| TaxSplit::of(self.amount, self.amount));
+        rows.push(VoucherRow { account: self.account, amount: split.tax_free, text: self.text.clone() });
+        rows.push(VoucherRow {
+            account: taxable_account,
+            amount: split.taxable,
+            text: format!("{} skattepliktig del", self.text),
+        });
+        payroll.push((self.item, self.kind, split));
+        Ok(())
+    }
 }
 
 /// A receipt item being booked.

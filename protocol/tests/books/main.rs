@@ -7,14 +7,16 @@
 //! [`sie`] (PC8, quoting, a whole file) and [`properties`] (random claims balance).
 #![allow(clippy::unwrap_used)]
 
+mod allowances;
 mod examples;
 mod properties;
+mod rates;
 mod refusals;
 mod sie;
 mod table;
 
 use ed25519_dalek::SigningKey;
-use kvitt_protocol::books::{book, AgencyBooks, BookingError, BookingTable, Voucher};
+use kvitt_protocol::books::{book, AgencyBooks, AllowanceTables, BookingError, BookingTable, Voucher};
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::sample::{AGENCY_ORG, EMPLOYEE, MERCHANT_ORG};
@@ -49,6 +51,11 @@ fn books() -> AgencyBooks {
 
 fn table() -> BookingTable {
     BookingTable::default_table().unwrap()
+}
+
+/// The compiled-in allowances, 2025 and 2026.
+fn allowances() -> AllowanceTables {
+    AllowanceTables::default_tables().unwrap()
 }
 
 /// A sale line: `quantity_milli` thousandths of a piece at `unit_price` öre, VAT included.
@@ -218,7 +225,7 @@ fn claim(items: Vec<ClaimItem>) -> Signed<Claim> {
 }
 
 fn book_with(items: Vec<ClaimItem>, receipts: &[Signed<Receipt>]) -> Result<Voucher, BookingError> {
-    book(&table(), &books(), &claim(items), receipts, BOOKED_ON)
+    book(&table(), &allowances(), &books(), &claim(items), receipts, BOOKED_ON)
 }
 
 /// The voucher's rows as (account, öre), after checking that they balance.

@@ -130,7 +130,8 @@ fn a_claim_of_nothing_is_refused() {
 fn the_books_must_be_the_claims_agency() {
     let mut other = books();
     other.org = kvitt_protocol::sample::SSC_ORG.into();
-    let error = book(&table(), &other, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
+    let error =
+        book(&table(), &allowances(), &other, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
     assert!(matches!(error, BookingError::Agency { .. }), "{error}");
 }
 
@@ -139,10 +140,11 @@ fn a_series_with_a_space_is_refused() {
     for series in ["", "K 1", "ABCDEFGHI", "Ö"] {
         let mut books = books();
         books.series = series.into();
-        let error = book(&table(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
+        let error =
+            book(&table(), &allowances(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
         assert_eq!(error, BookingError::Series { series: series.into() });
     }
     let mut books = books();
     books.series = "KVITT001".into();
-    assert!(book(&table(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).is_ok());
+    assert!(book(&table(), &allowances(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).is_ok());
 }

@@ -36,6 +36,7 @@ fn vouchers() -> Vec<Voucher> {
                 row(2640, 16_018, "Moms 12 % kvitto 0a1b"),
                 row(2820, -149_500, "Att betala emp-17"),
             ],
+            payroll: vec![],
         },
         Voucher {
             series: "K".into(),
@@ -46,6 +47,7 @@ fn vouchers() -> Vec<Voucher> {
                 row(7331, 30_750, "Milersättning 123 km Sundsvall - Härnösand"),
                 row(2820, -30_750, "Att betala emp-17"),
             ],
+            payroll: vec![],
         },
     ]
 }

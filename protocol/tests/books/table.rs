@@ -120,10 +120,32 @@ fn a_liability_account_is_no_expense_account() {
 
 #[test]
 fn every_item_kind_is_mapped() {
-    let error = edited("\"kinds\": [\"mileage\"]", "\"kinds\": [\"receipt\"]").unwrap_err();
+    let error = edited("\"kinds\": [\"mileage\"]", "\"kinds\": [\"per_diem\"]").unwrap_err();
     assert_eq!(error, TableError::KindUnmapped { kind: "mileage" });
     let error = edited("\"kinds\": [\"mileage\"]", "\"kinds\": []").unwrap_err();
     assert_eq!(error, TableError::NoKinds { category: "mileage".into() });
+}
+
+#[test]
+fn a_taxable_account_is_for_allowances_only_named_and_not_an_expense_account() {
+    let error = edited("\"kinds\": [\"mileage\"]", "\"kinds\": [\"receipt\"]").unwrap_err();
+    assert_eq!(error, TableError::TaxableAccountKinds { category: "mileage".into() });
+    let error = edited("\"taxable_account\": 7332", "\"taxable_account\": 7333").unwrap_err();
+    assert_eq!(
+        error,
+        TableError::AccountName { field: "categories.mileage.taxable_account".into(), account: 7333 }
+    );
+    let error = edited("\"taxable_account\": 7332", "\"taxable_account\": 7321").unwrap_err();
+    assert_eq!(
+        error,
+        TableError::ReservedAccount {
+            field: "categories.mileage.taxable_account".into(),
+            account: 7321,
+            category: "per_diem".into()
+        }
+    );
+    // Without one, the table loads and the category books without a split.
+    assert!(edited(", \"taxable_account\": 7332", "").is_ok());
 }
 
 #[test]

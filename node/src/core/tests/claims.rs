@@ -317,3 +317,59 @@ fn a_claim_approved_while_no_ssc_serves_the_agency_goes_once_one_does() {
     assert!(shared.contains(&claim) && shared.contains(&receipt), "{shared:?}");
     assert_eq!(shared, channel_ids(&net, "ssc", "agency"), "both sides index the same channel");
 }
+
+#[test]
+fn a_rate_far_from_the_reference_holds_the_booking_as_an_exception() {
+    use kvitt_protocol::claim::{Booking, ClaimItem, ExchangeRate, ForeignAmount};
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let eur = Receipt { currency: "EUR".into(), ..receipt(1) };
+    let total = eur.total;
+    let receipt = net.push(eur);
+    let Ok(ClientResponse::Draft(draft)) =
+        net.ask("agency", employee("emp-1"), ClientRequest::NewClaim { purpose: "Berlin".into() })
+    else {
+        panic!("draft");
+    };
+    // 13.0000 SEK/EUR on 2026-05-04 against the example table's 11.5300: 1.47 / 11.53 =
+    // 12.75 %, limit 2 %.
+    let rate = ExchangeRate { value: 130_000, scale: 4 };
+    let item = ClaimItem::Receipt {
+        receipt,
+        business_purpose: "Möte".into(),
+        amount: rate.convert(total, "EUR").unwrap(),
+        booking: Booking { account: 5832, cost_center: "CC-1".into(), project: None },
+        foreign: Some(ForeignAmount {
+            amount: total,
+            currency: "EUR".into(),
+            rate,
+            rate_date: "2026-05-04".into(),
+            rate_source: "card-issuer".into(),
+        }),
+        participants: vec![],
+    };
+    let number = draft.number.clone();
+    net.ask(
+        "agency",
+        employee("emp-1"),
+        ClientRequest::AddItem { number: number.clone(), item: Box::new(item) },
+    )
+    .unwrap();
+    let Ok(ClientResponse::Submitted { claim }) =
+        net.ask("agency", employee("emp-1"), ClientRequest::Submit { number })
+    else {
+        panic!("submit");
+    };
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved }).unwrap();
+    let Err(refusal) = net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }) else {
+        panic!("a claim with a rate finding is not booked");
+    };
+    assert_eq!(refusal.code, RATE_HELD);
+    let expected = "rate: rate.tolerance: items[0]: EUR rate 13.0000 on 2026-05-04 is 12.75 % from the reference 11.5300 (Riksbanken), limit 2 %";
+    assert_eq!(refusal.message, expected);
+    let Ok(ClientResponse::Claim(view)) = net.ask("ssc", ssc_staff(), ClientRequest::ShowClaim { claim })
+    else {
+        panic!("show");
+    };
+    assert_eq!((view.status, view.exception.as_deref()), (Status::Approved, Some(expected)));
+}

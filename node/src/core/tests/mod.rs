@@ -135,6 +135,7 @@ impl Net {
                 retry: RetryPolicy::default(),
                 delivery_batch: 256,
                 seed: 7,
+                reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
             };
             let core = NodeCore::start(identity.clone(), config, directory(1), store.clone()).unwrap();
             nodes.insert(identity.key(), Node { core, store, up: true });
