@@ -114,6 +114,7 @@ fn start(
         retry: RetryPolicy::default(),
         delivery_batch: 512,
         seed: u64::from(seed),
+        policy: Default::default(),
     };
     let core = NodeCore::start(identity.clone(), config, directory.clone(), store).unwrap();
     let (handle, inbox) =

@@ -14,6 +14,7 @@
 //! | GET | /v1/receipts | employee, approver, staff | receipts held (an employee sees their own) |
 //! | GET | /v1/records/{id} | anyone, for what concerns them | one record, verified, with its CBOR |
 //! | POST | /v1/drafts | employee | open a claim draft |
+//! | GET | /v1/drafts/{number} | employee | one's draft, with the policy's findings |
 //! | POST | /v1/drafts/{number}/items | employee | add an item |
 //! | POST | /v1/drafts/{number}/submit | employee | sign and submit the claim |
 //! | GET | /v1/claims | all but tills | claims (an employee sees their own) |
@@ -54,6 +55,7 @@ use serde_json::{json, Value};
 use crate::config::TokenConfig;
 use crate::core::{Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft, SieExport};
 use crate::handle::NodeHandle;
+use crate::policy::Finding;
 
 /// Largest request body the API reads, in bytes (a receipt at its 1000-line limit fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -81,6 +83,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/receipts", post(push_receipt).get(list_receipts))
         .route("/v1/records/{id}", get(record))
         .route("/v1/drafts", post(new_draft))
+        .route("/v1/drafts/{number}", get(show_draft))
         .route("/v1/drafts/{number}/items", post(add_item))
         .route("/v1/drafts/{number}/submit", post(submit))
         .route("/v1/claims", get(list_claims))
@@ -456,11 +459,33 @@ struct NewDraft {
     purpose: String,
 }
 
+/// A draft as the API shows it: its fields, and `findings`, what the agency's policy
+/// says of it today (an `error` among them blocks submission).
+#[derive(Serialize)]
+struct DraftJson<'a> {
+    #[serde(flatten)]
+    draft: &'a Draft,
+    findings: &'a [Finding],
+}
+
 fn draft_response(response: ClientResponse) -> Result<Response, Problem> {
     match response {
-        ClientResponse::Draft(draft) => Ok(Json::<Draft>(*draft).into_response()),
+        ClientResponse::Draft { draft, findings } => {
+            Ok(Json(DraftJson { draft: &draft, findings: &findings }).into_response())
+        }
         other => Err(unexpected(&other)),
     }
+}
+
+async fn show_draft(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    number: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+) -> Result<Response, Problem> {
+    let number = path_segment(number)?;
+    no_params(query)?;
+    draft_response(ask(&state, caller, ClientRequest::ShowDraft { number }).await?)
 }
 
 async fn new_draft(
@@ -523,6 +548,8 @@ struct ClaimJson<'a> {
     claim: &'a Claim,
     events: Vec<EventJson<'a>>,
     exception: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[Finding]>::is_empty")]
+    findings: &'a [Finding],
 }
 
 #[derive(Serialize)]
@@ -545,6 +572,7 @@ pub fn claim_json(view: &ClaimView) -> Value {
         claim: view.claim.body(),
         events,
         exception: view.exception.as_deref(),
+        findings: &view.findings,
     };
     serde_json::to_value(claim).unwrap_or(Value::Null)
 }
@@ -572,6 +600,12 @@ async fn decide(
 ) -> Result<Response, Problem> {
     match ask(state, caller, request(claim)).await? {
         ClientResponse::Status(status) => Ok(Json(json!({ "status": status })).into_response()),
+        ClientResponse::Decided { status, findings } if findings.is_empty() => {
+            Ok(Json(json!({ "status": status })).into_response())
+        }
+        ClientResponse::Decided { status, findings } => {
+            Ok(Json(json!({ "status": status, "findings": findings })).into_response())
+        }
         other => Err(unexpected(&other)),
     }
 }

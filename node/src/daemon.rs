@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kvitt_protocol::directory::Directory;
+use kvitt_protocol::directory::{Directory, MemberRole};
 use kvitt_protocol::{PublicKey, Signed};
 use tokio::task::JoinHandle;
 
@@ -23,6 +23,9 @@ pub enum RunError {
     /// The data directory's key or configuration is missing or invalid.
     #[error("{0}")]
     Config(#[from] ConfigError),
+    /// `policy.toml` is unreadable or wrong, or is given to a node that is no agency.
+    #[error("{0}")]
+    Policy(#[from] crate::policy::PolicyError),
     /// `directory.cbor` is missing or is not a signed directory.
     #[error("{path}: {message}")]
     Directory {
@@ -103,6 +106,14 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let config = NodeConfig::load(data)?;
     let signing_key = config::read_key(&data.join(NODE_KEY_FILE))?;
     let directory = read_directory(data)?;
+    let policy = crate::policy::Policy::load(data)?;
+    if policy != crate::policy::Policy::default() && config.role != MemberRole::Agency {
+        return Err(RunError::Policy(crate::policy::PolicyError::Invalid {
+            path: data.join(crate::policy::POLICY_FILE),
+            field: "format".into(),
+            why: format!("a policy is an agency's, and this node is a {:?}", config.role),
+        }));
+    }
     let ledger_path = data.join(LEDGER_DIR);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -143,6 +154,7 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         retry: RetryPolicy::default(),
         delivery_batch: kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY,
         seed: rand_core::RngCore::next_u64(&mut rand_core::OsRng),
+        policy,
     };
     let core = NodeCore::start(identity, core_config, directory, store)
         .map_err(|error| RunError::Core(error.to_string()))?;

@@ -47,7 +47,13 @@ fn start_configured(
     let store = Arc::new(MemoryStore::new());
     let commit = Arc::new(GroupCommit::start(store.clone() as Arc<dyn Store>).unwrap());
     let identity = Identity { signing_key: common::key(party), org: org.into(), role };
-    let config = CoreConfig { operator: common::public("ssc"), retry, delivery_batch: 256, seed: 1 };
+    let config = CoreConfig {
+        operator: common::public("ssc"),
+        retry,
+        delivery_batch: 256,
+        seed: 1,
+        policy: Default::default(),
+    };
     let core = NodeCore::start(identity, config, common::directory(), store.clone()).unwrap();
     let transport = link.endpoint(common::public(party));
     let (handle, inbox) = kvitt_node::runtime::spawn_with(core, commit, transport, runtime);

@@ -17,8 +17,10 @@ use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, Record, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
+use super::checks::refuse_errors;
 use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
 use crate::ledger::{encode_claim_state, keys};
+use crate::policy::Finding;
 use crate::store::Batch;
 
 /// A claim being put together by an employee; unsigned and local to the agency node.
@@ -47,6 +49,8 @@ pub struct ClaimView {
     pub events: Vec<Signed<ClaimEvent>>,
     /// Why it is held as an exception, if it is.
     pub exception: Option<String>,
+    /// What the agency's policy says of it (at the agency; empty elsewhere).
+    pub findings: Vec<Finding>,
 }
 
 /// The person the SSC node names in the events it signs on its own initiative.
@@ -110,6 +114,9 @@ impl NodeCore {
         for receipt in claim.receipts().collect::<Vec<_>>() {
             self.check_claimable(step, caller, &receipt)?;
         }
+        // Refused before anything is signed or written: the draft stays as it was.
+        let findings = self.claim_findings(step, &claim.items, step.now.date())?;
+        refuse_errors(&findings, &self.config.policy, &format!("submission of claim {number}"))?;
         let claim =
             Signed::sign(claim, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
         let record = AnyRecord::Claim(claim.clone());
@@ -207,7 +214,7 @@ impl NodeCore {
             }
         }
         let exception = step.ledger.exception(claim_id).map_err(unavailable)?;
-        Ok(ClaimView { claim, status: state, events, exception })
+        Ok(ClaimView { claim, status: state, events, exception, findings: Vec::new() })
     }
 
     /// Signs an event of this node for `claim`, applies it and stores it; an event the
@@ -453,7 +460,7 @@ impl NodeCore {
         }
     }
 
-    fn draft(&self, step: &Step, caller: &Caller, number: &str) -> Result<Draft, Refusal> {
+    pub(super) fn draft(&self, step: &Step, caller: &Caller, number: &str) -> Result<Draft, Refusal> {
         let not_found =
             || Refusal::new(RefusalCode::NotFound, format!("no open draft {number} of {}", caller.person));
         let bytes = step
@@ -482,14 +489,14 @@ impl NodeCore {
         Ok(())
     }
 
-    fn claim(&self, step: &Step, claim_id: &RecordId) -> Result<Signed<Claim>, Refusal> {
+    pub(super) fn claim(&self, step: &Step, claim_id: &RecordId) -> Result<Signed<Claim>, Refusal> {
         match step.ledger.record(claim_id).map_err(unavailable)? {
             Some(AnyRecord::Claim(claim)) => Ok(claim),
             _ => Err(Refusal::new(RefusalCode::NotFound, format!("no claim {claim_id}"))),
         }
     }
 
-    fn require(
+    pub(super) fn require(
         &self,
         caller: &Caller,
         node: MemberRole,

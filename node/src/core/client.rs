@@ -9,6 +9,7 @@ use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
 use super::{ClaimView, Draft, SieExport, SieFile};
+use crate::policy::Finding;
 
 /// The person or till calling the client API, as its bearer token says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +61,11 @@ pub enum ClientRequest {
         number: String,
         /// The item.
         item: Box<ClaimItem>,
+    },
+    /// An employee looks at their draft and what the policy says of it.
+    ShowDraft {
+        /// The draft's claim number.
+        number: String,
     },
     /// An employee submits their draft: the node signs the claim and a submitted event.
     Submit {
@@ -132,8 +138,13 @@ pub enum ClientResponse {
     Receipts(Vec<Signed<Receipt>>),
     /// One record.
     Record(Box<AnyRecord>),
-    /// A claim draft as it now stands.
-    Draft(Box<Draft>),
+    /// A claim draft as it now stands, and what the agency's policy says of it today.
+    Draft {
+        /// The draft.
+        draft: Box<Draft>,
+        /// Broken rules; an error among them blocks submission.
+        findings: Vec<Finding>,
+    },
     /// The claim was signed and submitted.
     Submitted {
         /// The claim's id.
@@ -141,6 +152,13 @@ pub enum ClientResponse {
     },
     /// The claim's status after the decision.
     Status(Status),
+    /// The claim's status after a decision, with the policy's warnings to the decider.
+    Decided {
+        /// Where the claim stands now.
+        status: Status,
+        /// What the policy says of this decision (warnings only: errors refuse it).
+        findings: Vec<Finding>,
+    },
     /// One claim.
     Claim(Box<ClaimView>),
     /// An SIE file and the claims it books.

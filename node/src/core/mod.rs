@@ -12,6 +12,7 @@
 
 mod accept;
 mod channels;
+mod checks;
 mod claims;
 mod client;
 mod export;
@@ -68,6 +69,8 @@ pub struct CoreConfig {
     pub delivery_batch: usize,
     /// Seed of the retry jitter, so simulations replay exactly.
     pub seed: u64,
+    /// The agency's policy (agency nodes; empty elsewhere).
+    pub policy: crate::policy::Policy,
 }
 
 /// An opaque handle the driver uses to route an answer back to whoever asked.
@@ -373,16 +376,23 @@ impl NodeCore {
                 Ok(ClientResponse::Record(Box::new(record)))
             }
             ClientRequest::NewClaim { purpose } => {
-                self.new_draft(step, caller, purpose).map(|draft| ClientResponse::Draft(Box::new(draft)))
+                let draft = self.new_draft(step, caller, purpose)?;
+                self.draft_response(step, draft)
             }
-            ClientRequest::AddItem { number, item } => self
-                .add_item(step, caller, &number, *item)
-                .map(|draft| ClientResponse::Draft(Box::new(draft))),
+            ClientRequest::AddItem { number, item } => {
+                let draft = self.add_item(step, caller, &number, *item)?;
+                self.draft_response(step, draft)
+            }
+            ClientRequest::ShowDraft { number } => {
+                let draft = self.show_draft(step, caller, &number)?;
+                self.draft_response(step, draft)
+            }
             ClientRequest::Submit { number } => {
                 self.submit(step, caller, &number).map(|claim| ClientResponse::Submitted { claim })
             }
             ClientRequest::Decide { claim, action } => {
-                self.decide(step, caller, claim, action).map(ClientResponse::Status)
+                let (status, findings) = self.decide_with_policy(step, caller, claim, action)?;
+                Ok(ClientResponse::Decided { status, findings })
             }
             ClientRequest::Book { claim } => self.book(step, caller, claim).map(ClientResponse::Status),
             ClientRequest::Pay { claim } => self.pay(step, caller, claim).map(ClientResponse::Status),
@@ -393,7 +403,7 @@ impl NodeCore {
                 if caller.role == CallerRole::Till {
                     return Err(forbidden(caller, "read claims"));
                 }
-                let view = self.claim_view(step, &claim)?;
+                let mut view = self.claim_view(step, &claim)?;
                 let body = view.claim.body();
                 if caller.role == CallerRole::Employee
                     && (body.claimant != caller.person || body.agency != self.identity.org)
@@ -403,6 +413,7 @@ impl NodeCore {
                         format!("no claim {claim} of {}", caller.person),
                     ));
                 }
+                view.findings = self.view_findings(step, caller, &view)?;
                 Ok(ClientResponse::Claim(Box::new(view)))
             }
             ClientRequest::ListClaims { limit } => {

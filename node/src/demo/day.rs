@@ -292,7 +292,7 @@ async fn file_claim(
     entries: &[Claimable],
 ) -> Result<RecordId, DayError> {
     let employee = caller(person, CallerRole::Employee);
-    let ClientResponse::Draft(draft) = ask(
+    let ClientResponse::Draft { draft, .. } = ask(
         &agency.node,
         "open a claim",
         employee.clone(),

@@ -166,6 +166,15 @@ pub enum PolicyError {
 }
 
 impl Policy {
+    /// The policy's revision as refusals name it (`built-in` for no policy file).
+    pub fn label(&self) -> &str {
+        if self.revision.is_empty() {
+            "built-in"
+        } else {
+            &self.revision
+        }
+    }
+
     /// Reads `DIR/policy.toml`; no file is the empty policy (only no self-approval).
     pub fn load(data: &Path) -> Result<Policy, PolicyError> {
         let path = data.join(POLICY_FILE);

@@ -60,6 +60,7 @@ impl ApiNodes {
                     retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
                     delivery_batch: 256,
                     seed: 1,
+                    policy: Default::default(),
                 };
                 let core = NodeCore::start(identity, config, super::directory(), store).unwrap();
                 let (handle, inbox) =

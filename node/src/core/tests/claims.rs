@@ -52,14 +52,24 @@ impl Net {
     }
 
     /// An employee claims the receipts in one claim and submits it.
-    fn claim(&mut self, person: &str, receipts: &[RecordId]) -> RecordId {
+    pub(super) fn claim(&mut self, person: &str, receipts: &[RecordId]) -> RecordId {
         self.claim_to(person, receipts, 5800)
     }
 
     /// An employee claims the receipts in one claim, each item booked to `account`, and
     /// submits it.
     pub(super) fn claim_to(&mut self, person: &str, receipts: &[RecordId], account: u16) -> RecordId {
-        let Ok(ClientResponse::Draft(draft)) =
+        let number = self.draft_to(person, receipts, account);
+        match self.ask("agency", employee(person), ClientRequest::Submit { number }) {
+            Ok(ClientResponse::Submitted { claim }) => claim,
+            other => panic!("submit: {other:?}"),
+        }
+    }
+
+    /// An employee's draft of the receipts, each item of 100 kronor booked to `account`
+    /// and cost center CC-1, not yet submitted; its number.
+    pub(super) fn draft_to(&mut self, person: &str, receipts: &[RecordId], account: u16) -> String {
+        let Ok(ClientResponse::Draft { draft, .. }) =
             self.ask("agency", employee(person), ClientRequest::NewClaim { purpose: "Tjänsteresa".into() })
         else {
             panic!("draft");
@@ -84,13 +94,10 @@ impl Net {
             );
             assert!(added.is_ok(), "add item: {added:?}");
         }
-        match self.ask("agency", employee(person), ClientRequest::Submit { number: draft.number.clone() }) {
-            Ok(ClientResponse::Submitted { claim }) => claim,
-            other => panic!("submit: {other:?}"),
-        }
+        draft.number
     }
 
-    fn status_at(&mut self, node: &str, claim: RecordId) -> kvitt_protocol::event::Status {
+    pub(super) fn status_at(&mut self, node: &str, claim: RecordId) -> kvitt_protocol::event::Status {
         let caller = if node == "ssc" { ssc_staff() } else { approver("boss") };
         match self.ask(node, caller, ClientRequest::ShowClaim { claim }) {
             Ok(ClientResponse::Claim(view)) => view.status,
@@ -109,12 +116,13 @@ fn a_claim_goes_from_receipt_to_paid_with_every_status_back_at_the_agency() {
 
     let own = net.ask("agency", approver("emp-1"), ClientRequest::Decide { claim, action: Action::Approved });
     let Err(refusal) = own else { panic!("self-approval must be refused") };
-    assert_eq!(refusal.code, "event.transition");
+    assert_eq!(refusal.code, crate::policy::POLICY_REFUSED);
+    assert!(refusal.message.contains("policy.self_approval (error): emp-1 may not approve"), "{refusal}");
     assert_eq!(net.status_at("agency", claim), Status::Submitted, "a refused decision changes nothing");
 
     let approved =
         net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved });
-    assert_eq!(approved, Ok(ClientResponse::Status(Status::Approved)));
+    assert_eq!(approved, Ok(ClientResponse::Decided { status: Status::Approved, findings: vec![] }));
     assert_eq!(net.status_at("ssc", claim), Status::Approved, "the approved claim reached the SSC");
 
     assert_eq!(
@@ -222,7 +230,7 @@ fn a_receipt_cannot_be_in_two_live_claims_at_the_agency() {
     let mut net = Net::new();
     let receipt = net.push(receipt(1));
     net.claim("emp-1", &[receipt]);
-    let Ok(ClientResponse::Draft(draft)) =
+    let Ok(ClientResponse::Draft { draft, .. }) =
         net.ask("agency", employee("emp-1"), ClientRequest::NewClaim { purpose: "Igen".into() })
     else {
         panic!()

@@ -6,6 +6,7 @@
 mod claims;
 mod directory;
 mod export;
+mod policy;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -122,6 +123,11 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
+        Net::with_policy(crate::policy::Policy::default())
+    }
+
+    /// A network whose agency applies `policy`.
+    fn with_policy(policy: crate::policy::Policy) -> Net {
         let mut nodes = BTreeMap::new();
         for (name, org, role) in [
             ("merchant", MERCHANT, MemberRole::Merchant),
@@ -135,6 +141,7 @@ impl Net {
                 retry: RetryPolicy::default(),
                 delivery_batch: 256,
                 seed: 7,
+                policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
             };
             let core = NodeCore::start(identity.clone(), config, directory(1), store.clone()).unwrap();
             nodes.insert(identity.key(), Node { core, store, up: true });
