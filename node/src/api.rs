@@ -21,7 +21,8 @@
 //! | GET | /v1/claims/{id} | all but tills | one claim with status and events |
 //! | POST | /v1/claims/{id}/approve, /reject, /withdraw | approver, employee, staff | decide |
 //! | POST | /v1/claims/{id}/book, /pay | SSC staff | book, pay |
-//! | GET | /v1/exceptions | staff, approver, operator | equivocation evidence, duplicates |
+//! | GET | /v1/exceptions | staff, approver, operator | open exceptions (`all=true`: resolved too), with the next step |
+//! | POST | /v1/exceptions/{id}/resolve | SSC staff | reject or book a claim held for an exception |
 //! | GET | /v1/sie | SSC staff | one agency's booked claims as an SIE 4I file (PC8 bytes) |
 //! | GET | /v1/directory | anyone | the signed directory in force |
 //! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
@@ -53,7 +54,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::TokenConfig;
-use crate::core::{Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft, SieExport};
+use crate::core::{
+    Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft, Resolution, SieExport,
+};
 use crate::handle::NodeHandle;
 use crate::policy::Finding;
 
@@ -94,6 +97,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/claims/{id}/book", post(book))
         .route("/v1/claims/{id}/pay", post(pay))
         .route("/v1/exceptions", get(exceptions))
+        .route("/v1/exceptions/{id}/resolve", post(resolve))
         .route("/v1/sie", get(sie))
         .route("/v1/directory", get(directory).put(install_directory))
         .route("/v1/sync", post(sync))
@@ -159,6 +163,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "node.unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "receipt.serial"
         | "claim.receipt_taken"
+        | "claim.exception_open"
         | "event.transition"
         | "event.chain"
         | "ledger.equivocation" => StatusCode::CONFLICT,
@@ -269,13 +274,14 @@ type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 struct ListParams {
     employee: Option<String>,
     limit: usize,
+    all: bool,
 }
 
 /// Reads the query string of a route that takes the parameters `known` (a subset of
-/// `employee` and `limit`); any other parameter, or one given twice, is refused.
+/// `employee`, `limit` and `all`); any other parameter, or one given twice, is refused.
 fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem> {
     let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
-    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT };
+    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT, all: false };
     let mut seen = BTreeSet::new();
     for (name, value) in pairs {
         if !known.contains(&name.as_str()) {
@@ -301,6 +307,13 @@ fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem
                 })?;
             }
             "employee" => params.employee = Some(value),
+            "all" => {
+                params.all = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    other => return Err(bad_parameter("all", format!("all {other:?} is not true or false"))),
+                };
+            }
             _ => {}
         }
     }
@@ -374,7 +387,7 @@ async fn list_receipts(
     Authenticated(caller): Authenticated,
     query: QueryPairs,
 ) -> Result<Response, Problem> {
-    let ListParams { employee, limit } = query_params(query, &["employee", "limit"])?;
+    let ListParams { employee, limit, .. } = query_params(query, &["employee", "limit"])?;
     match ask(&state, caller, ClientRequest::ListReceipts { employee, limit }).await? {
         ClientResponse::Receipts(receipts) => {
             let views: Vec<ReceiptView<'_>> = receipts
@@ -684,15 +697,31 @@ async fn exceptions(
     Authenticated(caller): Authenticated,
     query: QueryPairs,
 ) -> Result<Response, Problem> {
-    let ListParams { limit, .. } = query_params(query, &["limit"])?;
-    match ask(&state, caller, ClientRequest::Exceptions { limit }).await? {
-        ClientResponse::Exceptions(list) => {
-            let list: Vec<Value> =
-                list.into_iter().map(|(id, why)| json!({ "id": id, "why": why })).collect();
-            Ok(Json(list).into_response())
-        }
+    let ListParams { limit, all, .. } = query_params(query, &["limit", "all"])?;
+    match ask(&state, caller, ClientRequest::Exceptions { limit, all }).await? {
+        ClientResponse::Exceptions(list) => Ok(Json(list).into_response()),
         other => Err(unexpected(&other)),
     }
+}
+
+/// The body of POST /v1/exceptions/{id}/resolve.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    decision: Resolution,
+    note: String,
+}
+
+async fn resolve(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let claim = decision_claim(id, query)?;
+    let ResolveBody { decision, note } = parse_json(&body_text(body)?)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Resolve { claim, resolution: decision, note }).await
 }
 
 /// The content type of an SIE file: text in code page 437 (SIE's PC8).

@@ -4,8 +4,9 @@
 //! node then signs the claim and a `submitted` event. An approver (never the claimant)
 //! approves or rejects; an approved claim goes to the SSC with its receipts and events.
 //! SSC: a claim whose receipt is already in another claim (by id, or by the card payment
-//! it records) is an exception and is rejected with the reason when it arrives approved;
-//! staff book (voucher series per agency) and pay; every event goes back to the agency.
+//! it records) is held as an exception: staff resolve it (core::exceptions) by rejecting
+//! or booking it, and book (voucher series per agency) and pay the others; every event
+//! goes back to the agency.
 
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::directory::MemberRole;
@@ -52,9 +53,6 @@ pub struct ClaimView {
     /// What the agency's policy says of it (at the agency; empty elsewhere).
     pub findings: Vec<Finding>,
 }
-
-/// The person the SSC node names in the events it signs on its own initiative.
-pub const SSC_SYSTEM_ACTOR: &str = "kvitt-ssc";
 
 const CLAIM_NUMBER_COUNTER: &str = "claim-number";
 
@@ -136,7 +134,7 @@ impl NodeCore {
         batch.remove(keys::draft(number));
         step.write(&batch).map_err(unavailable)?;
         let actor = Actor { person: caller.person.clone(), role: Role::Employee };
-        self.record_own_event(step, &claim, actor, Action::Submitted)?;
+        self.record_event(step, &claim, actor, Action::Submitted)?;
         tracing::info!(claim = %claim.id().short(), number, items = claim.body().items.len(), "claim submitted");
         Ok(claim.id())
     }
@@ -163,7 +161,7 @@ impl NodeCore {
         }
         let claim = self.claim(step, &claim_id)?;
         let actor = Actor { person: caller.person.clone(), role };
-        let status = self.record_own_event(step, &claim, actor, action)?;
+        let status = self.record_event(step, &claim, actor, action)?;
         Ok(status)
     }
 
@@ -175,6 +173,27 @@ impl NodeCore {
         claim_id: RecordId,
     ) -> Result<Status, Refusal> {
         self.require(caller, MemberRole::Ssc, &[CallerRole::SscStaff], "book claims")?;
+        if let Some(exception) = self.held_open(step, &claim_id)? {
+            return Err(Refusal {
+                code: super::exceptions::EXCEPTION_OPEN.into(),
+                path: String::new(),
+                message: format!(
+                    "claim {claim_id} is held for a {:?} exception ({}): resolve it with kvitt ssc resolve",
+                    exception.kind, exception.why
+                ),
+                retry: false,
+            });
+        }
+        self.book_voucher(step, caller, claim_id)
+    }
+
+    /// Books a claim as the next voucher of its agency's series, exception or not.
+    pub(super) fn book_voucher(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        claim_id: RecordId,
+    ) -> Result<Status, Refusal> {
         let claim = self.claim(step, &claim_id)?;
         let counter = format!("voucher/{}", claim.body().agency);
         let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
@@ -219,7 +238,7 @@ impl NodeCore {
 
     /// Signs an event of this node for `claim`, applies it and stores it; an event the
     /// claim's state does not allow changes nothing.
-    fn record_own_event(
+    pub(super) fn record_event(
         &mut self,
         step: &mut Step,
         claim: &Signed<Claim>,
@@ -281,7 +300,7 @@ impl NodeCore {
     }
 
     /// What follows an event: an approved claim travels to the SSC; an SSC event goes
-    /// back to the agency; an approved claim held for an exception is rejected at once.
+    /// back to the agency. (An approved claim held for an exception waits for staff.)
     pub(super) fn after_event(
         &mut self,
         step: &mut Step,
@@ -290,12 +309,6 @@ impl NodeCore {
     ) -> Result<(), Refusal> {
         match (self.identity.role, state.status) {
             (MemberRole::Agency, Status::Approved) => self.send_or_wait(step, claim)?,
-            (MemberRole::Ssc, Status::Approved) => {
-                if let Some(why) = step.ledger.exception(&claim.id()).map_err(unavailable)? {
-                    let actor = Actor { person: SSC_SYSTEM_ACTOR.into(), role: Role::Ssc };
-                    self.record_own_event(step, claim, actor, Action::Rejected { reason: why })?;
-                }
-            }
             (MemberRole::Ssc, _) => {
                 if let (Some(agency), Some(head)) = (
                     self.directory.body().member_by_org(&claim.body().agency).map(|agency| agency.key),
@@ -359,8 +372,8 @@ impl NodeCore {
     }
 
     /// At the SSC, on storing a claim: its receipts and card payments must not be in
-    /// another claim; if they are, the claim is held as an exception (and rejected when
-    /// it arrives approved). Returns the writes that mark the receipts as held.
+    /// another claim; if they are, the claim is held as an exception until staff resolve
+    /// it. Returns the writes that mark the receipts as held.
     pub(super) fn check_duplicates(
         &self,
         step: &Step,

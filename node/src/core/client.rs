@@ -8,7 +8,7 @@ use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
-use super::{ClaimView, Draft, SieExport, SieFile};
+use super::{ClaimView, Draft, Exception, Resolution, SieExport, SieFile};
 use crate::policy::Finding;
 
 /// The person or till calling the client API, as its bearer token says.
@@ -102,10 +102,22 @@ pub enum ClientRequest {
         /// At most this many.
         limit: usize,
     },
-    /// Records held as exceptions (equivocation evidence, duplicate claims, refusals).
+    /// Records held as exceptions (duplicate claims, equivocation evidence, refusals),
+    /// each with what to do next.
     Exceptions {
         /// At most this many.
         limit: usize,
+        /// Resolved ones too, not only those still open.
+        all: bool,
+    },
+    /// SSC staff resolve a claim held for an exception: reject it, or book it anyway.
+    Resolve {
+        /// The claim.
+        claim: RecordId,
+        /// What they decide.
+        resolution: Resolution,
+        /// Why, in words the employee and an auditor can follow.
+        note: String,
     },
     /// The directory in force.
     Directory,
@@ -165,8 +177,8 @@ pub enum ClientResponse {
     Sie(Box<SieFile>),
     /// Claims: id, number, claimant, status, total in öre.
     Claims(Vec<ClaimSummary>),
-    /// Exceptions: the record id and why.
-    Exceptions(Vec<(RecordId, String)>),
+    /// Exceptions, with their kind and what to do next.
+    Exceptions(Vec<Exception>),
     /// The directory in force (after an install: the one installed, or the one kept if
     /// the same was offered again).
     Directory {

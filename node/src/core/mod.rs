@@ -15,6 +15,7 @@ mod channels;
 mod checks;
 mod claims;
 mod client;
+mod exceptions;
 mod export;
 mod outbox;
 mod overlay;
@@ -34,8 +35,9 @@ use time::OffsetDateTime;
 use crate::ledger::{Ledger, LedgerError};
 use crate::store::{Batch, Store};
 
-pub use claims::{ClaimView, Draft, SSC_SYSTEM_ACTOR};
+pub use claims::{ClaimView, Draft};
 pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, PeerReconciliation};
+pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{SieExport, SieFile, BOOKING_REFUSED, SIE_REFUSED, VOUCHER_SERIES};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
@@ -419,17 +421,11 @@ impl NodeCore {
             ClientRequest::ListClaims { limit } => {
                 self.list_claims(step, caller, limit).map(ClientResponse::Claims)
             }
-            ClientRequest::Exceptions { limit } => {
-                if !matches!(caller.role, CallerRole::SscStaff | CallerRole::Operator | CallerRole::Approver)
-                {
-                    return Err(forbidden(caller, "list exceptions"));
-                }
-                let mut exceptions = Vec::new();
-                for id in step.ledger.exceptions(limit).map_err(unavailable)? {
-                    let why = step.ledger.exception(&id).map_err(unavailable)?.unwrap_or_default();
-                    exceptions.push((id, why));
-                }
-                Ok(ClientResponse::Exceptions(exceptions))
+            ClientRequest::Exceptions { limit, all } => {
+                self.list_exceptions(step, caller, limit, all).map(ClientResponse::Exceptions)
+            }
+            ClientRequest::Resolve { claim, resolution, note } => {
+                self.resolve(step, caller, claim, resolution, &note).map(ClientResponse::Status)
             }
             ClientRequest::Directory => Ok(ClientResponse::Directory {
                 directory: Box::new(self.directory.clone()),

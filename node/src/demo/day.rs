@@ -10,7 +10,7 @@ use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::RecordId;
 
-use crate::core::{Caller, CallerRole, ClientRequest, ClientResponse, SieExport};
+use crate::core::{Caller, CallerRole, ClientRequest, ClientResponse, Resolution, SieExport};
 use crate::handle::NodeHandle;
 
 use super::shopping::{buy, Claimable, Purchases};
@@ -408,13 +408,16 @@ async fn settle(
             matches!(status, Status::Approved | Status::Rejected)
         })
         .await?;
-        if status == Status::Rejected {
-            let view = show(&cast.ssc.node, item.claim).await?;
-            say(format!(
-                "  the SSC caught a duplicate in the claim of {}: {}",
-                item.label,
-                view.exception.unwrap_or_default()
-            ));
+        let view = show(&cast.ssc.node, item.claim).await?;
+        if let Some(why) = view.exception {
+            // Held for the exception: staff look at it and reject it, a signed event.
+            if status == Status::Approved {
+                let note = "Kvittot finns redan i en tidigare räkning".to_owned();
+                let resolve =
+                    ClientRequest::Resolve { claim: item.claim, resolution: Resolution::Reject, note };
+                ask(&cast.ssc.node, "resolve", staff.clone(), resolve).await?;
+            }
+            say(format!("  the SSC caught a duplicate in the claim of {}: {why}", item.label));
             continue;
         }
         ask(&cast.ssc.node, "book", staff.clone(), ClientRequest::Book { claim: item.claim }).await?;
@@ -436,10 +439,12 @@ async fn settle(
         }
     }
     if let ClientResponse::Exceptions(exceptions) =
-        ask(&cast.ssc.node, "exceptions", staff, ClientRequest::Exceptions { limit: 100 }).await?
+        ask(&cast.ssc.node, "exceptions", staff, ClientRequest::Exceptions { limit: 100, all: true }).await?
     {
-        report.exceptions =
-            exceptions.into_iter().map(|(id, why)| format!("{}: {why}", id.short())).collect();
+        report.exceptions = exceptions
+            .into_iter()
+            .map(|exception| format!("{}: {}", exception.id.short(), exception.why))
+            .collect();
     }
     Ok(())
 }

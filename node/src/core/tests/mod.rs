@@ -5,6 +5,7 @@
 
 mod claims;
 mod directory;
+mod exceptions;
 mod export;
 mod policy;
 
