@@ -75,15 +75,12 @@ impl Network {
         });
     }
 
-    /// emp-17 opens a draft, adds the receipt and submits it; the claim's id.
-    fn submit_claim(&self, receipt: &str) -> String {
-        let output =
-            self.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens", "--json"]);
-        let number = json(&output)["number"].as_str().unwrap().to_owned();
+    /// emp-17 adds the receipt to draft `number` as lodging (5831, CC-100).
+    fn add_lodging(&self, number: &str, receipt: &str) -> Output {
         let add = [
             "claim",
             "add",
-            &number,
+            number,
             "--receipt",
             receipt,
             "--purpose",
@@ -93,7 +90,15 @@ impl Network {
             "--cost-center",
             "CC-100",
         ];
-        assert_exit(&self.kvitt("agency", "employee-token", &add), 0);
+        self.kvitt("agency", "employee-token", &add)
+    }
+
+    /// emp-17 opens a draft, adds the receipt and submits it; the claim's id.
+    fn submit_claim(&self, receipt: &str) -> String {
+        let output =
+            self.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens", "--json"]);
+        let number = json(&output)["number"].as_str().unwrap().to_owned();
+        assert_exit(&self.add_lodging(&number, receipt), 0);
         let output = self.kvitt("agency", "employee-token", &["claim", "submit", &number, "--json"]);
         json(&output)["claim"].as_str().unwrap().to_owned()
     }
@@ -208,20 +213,7 @@ fn a_claim_goes_from_draft_to_paid() {
     let number = opened.strip_prefix("draft ").unwrap().split(' ').next().unwrap().to_owned();
     assert!(opened.contains("of emp-17: Konferens i Stockholm"), "{opened}");
 
-    let add = [
-        "claim",
-        "add",
-        &number,
-        "--receipt",
-        &receipt,
-        "--purpose",
-        "Logi",
-        "--account",
-        "5831",
-        "--cost-center",
-        "CC-100",
-    ];
-    let output = network.kvitt("agency", "employee-token", &add);
+    let output = network.add_lodging(&number, &receipt);
     assert_exit(&output, 0);
     assert!(text(&output.stdout).contains("1 item, total 1624.00 SEK"), "{}", text(&output.stdout));
     let mileage = [
@@ -594,20 +586,7 @@ fn the_employee_sees_the_policy_on_the_draft_and_a_blocking_rule_refuses_submit(
     let output =
         network.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens", "--json"]);
     let number = json(&output)["number"].as_str().unwrap().to_owned();
-    let add = [
-        "claim",
-        "add",
-        &number,
-        "--receipt",
-        &receipt,
-        "--purpose",
-        "Logi",
-        "--account",
-        "5831",
-        "--cost-center",
-        "CC-100",
-    ];
-    let output = network.kvitt("agency", "employee-token", &add);
+    let output = network.add_lodging(&number, &receipt);
     assert_exit(&output, 0);
     let finding =
         "policy.max (error, items[0]): 1624.00 SEK is above the limit of 1000.00 SEK per item for account 5831";

@@ -233,3 +233,14 @@ fn no_policy_file_is_the_empty_policy_and_an_unreadable_one_an_error() {
     std::fs::create_dir(dir.path().join("sub").join(super::POLICY_FILE)).unwrap();
     assert!(matches!(Policy::load(&dir.path().join("sub")), Err(PolicyError::Io { .. })));
 }
+
+#[test]
+fn the_example_of_spec_policy_md_is_a_valid_policy() {
+    let spec = include_str!("../../../spec/policy.md");
+    let start = spec.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + spec[start..].find("```").unwrap();
+    let example = policy(&spec[start..end]);
+    assert_eq!(example.revision, "2026-01");
+    assert_eq!(example.max.len(), 2);
+    assert!(example.approvers.unwrap().allows("gd-kontoret", "CC-999"));
+}
