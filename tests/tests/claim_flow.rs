@@ -73,12 +73,14 @@ fn a_claim_goes_from_the_till_to_paid_through_the_kvitt_commands() {
     assert_eq!((claim["status"].as_str(), event_kinds(&claim)), (Some("submitted"), vec!["submitted"]));
 
     // The claimant may not approve their own claim: not with an employee token (the role
-    // is wrong), and not with an approver token of their own (the state machine refuses).
+    // is wrong), and not with an approver token of their own (refused by the rule's name,
+    // before the state machine, which would refuse it too).
     let (code, problem) = agency.cli(&network.employee, &["claim", "approve", &claim_id]);
     assert_eq!((code, problem["code"].as_str()), (1, Some("auth.forbidden")), "{problem}");
     let (code, problem) = agency.cli(&network.self_approver, &["claim", "approve", &claim_id]);
-    assert_eq!((code, problem["code"].as_str()), (1, Some("event.transition")), "{problem}");
-    assert_eq!(problem["status"], 409, "{problem}");
+    assert_eq!((code, problem["code"].as_str()), (1, Some("claim.policy")), "{problem}");
+    assert_eq!(problem["status"], 422, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("policy.self_approval (error)"), "{problem}");
     let claim = agency.claim(&claim_id, &network.employee).unwrap();
     assert_eq!(
         (claim["status"].as_str(), event_kinds(&claim)),

@@ -246,7 +246,9 @@ async fn claim_and_decide(
             match refused {
                 Err(refusal) => {
                     say(format!("  {approver} tried to approve their own claim: refused ({})", refusal.code));
-                    report.refusals.push(format!("self-approval by {approver}: {}", refusal.message));
+                    // A policy refusal lists its findings a line each: the summary keeps one line.
+                    let message = refusal.message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+                    report.refusals.push(format!("self-approval by {approver}: {message}"));
                 }
                 Ok(_) => return Err(DayError::Unexpected(format!("{approver} approved their own claim"))),
             }
