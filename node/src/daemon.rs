@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kvitt_protocol::directory::{Directory, MemberRole};
+use kvitt_protocol::directory::Directory;
 use kvitt_protocol::{PublicKey, Signed};
 use tokio::task::JoinHandle;
 
@@ -106,14 +106,7 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let config = NodeConfig::load(data)?;
     let signing_key = config::read_key(&data.join(NODE_KEY_FILE))?;
     let directory = read_directory(data)?;
-    let policy = crate::policy::Policy::load(data)?;
-    if policy != crate::policy::Policy::default() && config.role != MemberRole::Agency {
-        return Err(RunError::Policy(crate::policy::PolicyError::Invalid {
-            path: data.join(crate::policy::POLICY_FILE),
-            field: "format".into(),
-            why: format!("a policy is an agency's, and this node is a {:?}", config.role),
-        }));
-    }
+    let policy = crate::policy::Policy::load_for(data, config.role)?;
     let ledger_path = data.join(LEDGER_DIR);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -21,6 +21,7 @@ mod tests;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use kvitt_protocol::directory::MemberRole;
 use serde::{Deserialize, Serialize};
 
 pub use file::{
@@ -183,5 +184,19 @@ impl Policy {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Policy::default()),
             Err(source) => Err(PolicyError::Io { path, source }),
         }
+    }
+
+    /// Reads `DIR/policy.toml` for a node of `role`: a policy is an agency's, and a file on
+    /// any other node is refused rather than silently ignored.
+    pub fn load_for(data: &Path, role: MemberRole) -> Result<Policy, PolicyError> {
+        let policy = Policy::load(data)?;
+        if policy != Policy::default() && role != MemberRole::Agency {
+            return Err(PolicyError::Invalid {
+                path: data.join(POLICY_FILE),
+                field: "format".into(),
+                why: format!("a policy is an agency's, and this node is a {role:?} node"),
+            });
+        }
+        Ok(policy)
     }
 }

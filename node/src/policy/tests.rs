@@ -232,6 +232,15 @@ fn no_policy_file_is_the_empty_policy_and_an_unreadable_one_an_error() {
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     std::fs::create_dir(dir.path().join("sub").join(super::POLICY_FILE)).unwrap();
     assert!(matches!(Policy::load(&dir.path().join("sub")), Err(PolicyError::Io { .. })));
+    use kvitt_protocol::directory::MemberRole;
+    assert_eq!(Policy::load_for(dir.path(), MemberRole::Agency).unwrap(), policy(FULL));
+    let error = Policy::load_for(dir.path(), MemberRole::Ssc).unwrap_err().to_string();
+    assert!(
+        error.ends_with("policy.toml: format: a policy is an agency's, and this node is a Ssc node"),
+        "{error}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(Policy::load_for(empty.path(), MemberRole::Merchant).unwrap(), Policy::default());
 }
 
 #[test]
