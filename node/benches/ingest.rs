@@ -115,6 +115,7 @@ fn start(
         delivery_batch: 512,
         seed: u64::from(seed),
         reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
+        policy: Default::default(),
     };
     let core = NodeCore::start(identity.clone(), config, directory.clone(), store).unwrap();
     let (handle, inbox) =

@@ -14,13 +14,15 @@
 //! | GET | /v1/receipts | employee, approver, staff | receipts held (an employee sees their own) |
 //! | GET | /v1/records/{id} | anyone, for what concerns them | one record, verified, with its CBOR |
 //! | POST | /v1/drafts | employee | open a claim draft |
+//! | GET | /v1/drafts/{number} | employee | one's draft, with the policy's findings |
 //! | POST | /v1/drafts/{number}/items | employee | add an item |
 //! | POST | /v1/drafts/{number}/submit | employee | sign and submit the claim |
 //! | GET | /v1/claims | all but tills | claims (an employee sees their own) |
 //! | GET | /v1/claims/{id} | all but tills | one claim with status and events |
 //! | POST | /v1/claims/{id}/approve, /reject, /withdraw | approver, employee, staff | decide |
 //! | POST | /v1/claims/{id}/book, /pay | SSC staff | book, pay |
-//! | GET | /v1/exceptions | staff, approver, operator | equivocation evidence, duplicates |
+//! | GET | /v1/exceptions | staff, approver, operator | open exceptions (`all=true`: resolved too), with the next step |
+//! | POST | /v1/exceptions/{id}/resolve | SSC staff | reject or book a claim held for an exception |
 //! | GET | /v1/sie | SSC staff | one agency's booked claims as an SIE 4I file (PC8 bytes) |
 //! | GET | /v1/directory | anyone | the signed directory in force |
 //! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
@@ -52,8 +54,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::TokenConfig;
-use crate::core::{Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft, SieExport};
+use crate::core::{
+    Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft, Resolution, SieExport,
+};
 use crate::handle::NodeHandle;
+use crate::policy::Finding;
 
 /// Largest request body the API reads, in bytes (a receipt at its 1000-line limit fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -81,6 +86,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/receipts", post(push_receipt).get(list_receipts))
         .route("/v1/records/{id}", get(record))
         .route("/v1/drafts", post(new_draft))
+        .route("/v1/drafts/{number}", get(show_draft))
         .route("/v1/drafts/{number}/items", post(add_item))
         .route("/v1/drafts/{number}/submit", post(submit))
         .route("/v1/claims", get(list_claims))
@@ -91,6 +97,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/claims/{id}/book", post(book))
         .route("/v1/claims/{id}/pay", post(pay))
         .route("/v1/exceptions", get(exceptions))
+        .route("/v1/exceptions/{id}/resolve", post(resolve))
         .route("/v1/sie", get(sie))
         .route("/v1/directory", get(directory).put(install_directory))
         .route("/v1/sync", post(sync))
@@ -156,6 +163,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "node.unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "receipt.serial"
         | "claim.receipt_taken"
+        | "claim.exception_open"
         | "event.transition"
         | "event.chain"
         | "ledger.equivocation" => StatusCode::CONFLICT,
@@ -266,13 +274,14 @@ type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 struct ListParams {
     employee: Option<String>,
     limit: usize,
+    all: bool,
 }
 
 /// Reads the query string of a route that takes the parameters `known` (a subset of
-/// `employee` and `limit`); any other parameter, or one given twice, is refused.
+/// `employee`, `limit` and `all`); any other parameter, or one given twice, is refused.
 fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem> {
     let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
-    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT };
+    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT, all: false };
     let mut seen = BTreeSet::new();
     for (name, value) in pairs {
         if !known.contains(&name.as_str()) {
@@ -298,6 +307,13 @@ fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem
                 })?;
             }
             "employee" => params.employee = Some(value),
+            "all" => {
+                params.all = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    other => return Err(bad_parameter("all", format!("all {other:?} is not true or false"))),
+                };
+            }
             _ => {}
         }
     }
@@ -371,7 +387,7 @@ async fn list_receipts(
     Authenticated(caller): Authenticated,
     query: QueryPairs,
 ) -> Result<Response, Problem> {
-    let ListParams { employee, limit } = query_params(query, &["employee", "limit"])?;
+    let ListParams { employee, limit, .. } = query_params(query, &["employee", "limit"])?;
     match ask(&state, caller, ClientRequest::ListReceipts { employee, limit }).await? {
         ClientResponse::Receipts(receipts) => {
             let views: Vec<ReceiptView<'_>> = receipts
@@ -456,11 +472,33 @@ struct NewDraft {
     purpose: String,
 }
 
+/// A draft as the API shows it: its fields, and `findings`, what the agency's policy
+/// says of it today (an `error` among them blocks submission).
+#[derive(Serialize)]
+struct DraftJson<'a> {
+    #[serde(flatten)]
+    draft: &'a Draft,
+    findings: &'a [Finding],
+}
+
 fn draft_response(response: ClientResponse) -> Result<Response, Problem> {
     match response {
-        ClientResponse::Draft(draft) => Ok(Json::<Draft>(*draft).into_response()),
+        ClientResponse::Draft { draft, findings } => {
+            Ok(Json(DraftJson { draft: &draft, findings: &findings }).into_response())
+        }
         other => Err(unexpected(&other)),
     }
+}
+
+async fn show_draft(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    number: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+) -> Result<Response, Problem> {
+    let number = path_segment(number)?;
+    no_params(query)?;
+    draft_response(ask(&state, caller, ClientRequest::ShowDraft { number }).await?)
 }
 
 async fn new_draft(
@@ -523,6 +561,8 @@ struct ClaimJson<'a> {
     claim: &'a Claim,
     events: Vec<EventJson<'a>>,
     exception: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[Finding]>::is_empty")]
+    findings: &'a [Finding],
 }
 
 #[derive(Serialize)]
@@ -545,6 +585,7 @@ pub fn claim_json(view: &ClaimView) -> Value {
         claim: view.claim.body(),
         events,
         exception: view.exception.as_deref(),
+        findings: &view.findings,
     };
     serde_json::to_value(claim).unwrap_or(Value::Null)
 }
@@ -572,6 +613,12 @@ async fn decide(
 ) -> Result<Response, Problem> {
     match ask(state, caller, request(claim)).await? {
         ClientResponse::Status(status) => Ok(Json(json!({ "status": status })).into_response()),
+        ClientResponse::Decided { status, findings } if findings.is_empty() => {
+            Ok(Json(json!({ "status": status })).into_response())
+        }
+        ClientResponse::Decided { status, findings } => {
+            Ok(Json(json!({ "status": status, "findings": findings })).into_response())
+        }
         other => Err(unexpected(&other)),
     }
 }
@@ -650,15 +697,31 @@ async fn exceptions(
     Authenticated(caller): Authenticated,
     query: QueryPairs,
 ) -> Result<Response, Problem> {
-    let ListParams { limit, .. } = query_params(query, &["limit"])?;
-    match ask(&state, caller, ClientRequest::Exceptions { limit }).await? {
-        ClientResponse::Exceptions(list) => {
-            let list: Vec<Value> =
-                list.into_iter().map(|(id, why)| json!({ "id": id, "why": why })).collect();
-            Ok(Json(list).into_response())
-        }
+    let ListParams { limit, all, .. } = query_params(query, &["limit", "all"])?;
+    match ask(&state, caller, ClientRequest::Exceptions { limit, all }).await? {
+        ClientResponse::Exceptions(list) => Ok(Json(list).into_response()),
         other => Err(unexpected(&other)),
     }
+}
+
+/// The body of POST /v1/exceptions/{id}/resolve.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    decision: Resolution,
+    note: String,
+}
+
+async fn resolve(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let claim = decision_claim(id, query)?;
+    let ResolveBody { decision, note } = parse_json(&body_text(body)?)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Resolve { claim, resolution: decision, note }).await
 }
 
 /// The content type of an SIE file: text in code page 437 (SIE's PC8).

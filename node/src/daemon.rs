@@ -23,6 +23,9 @@ pub enum RunError {
     /// The data directory's key or configuration is missing or invalid.
     #[error("{0}")]
     Config(#[from] ConfigError),
+    /// `policy.toml` is unreadable or wrong, or is given to a node that is no agency.
+    #[error("{0}")]
+    Policy(#[from] crate::policy::PolicyError),
     /// `directory.cbor` is missing or is not a signed directory.
     #[error("{path}: {message}")]
     Directory {
@@ -103,6 +106,7 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let config = NodeConfig::load(data)?;
     let signing_key = config::read_key(&data.join(NODE_KEY_FILE))?;
     let directory = read_directory(data)?;
+    let policy = crate::policy::Policy::load_for(data, config.role)?;
     let ledger_path = data.join(LEDGER_DIR);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -145,6 +149,7 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         seed: rand_core::RngCore::next_u64(&mut rand_core::OsRng),
         reference_rates: kvitt_protocol::books::ReferenceRates::example()
             .map_err(|error| RunError::Core(error.to_string()))?,
+        policy,
     };
     let core = NodeCore::start(identity, core_config, directory, store)
         .map_err(|error| RunError::Core(error.to_string()))?;

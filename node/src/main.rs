@@ -66,12 +66,15 @@ enum Command {
     Receipt(cli::receipt::ReceiptArgs),
     /// One signed record from a node, verified again here.
     Record(cli::record::RecordArgs),
-    /// Expense claims: build, submit, approve, reject, withdraw, show, list.
+    /// Expense claims: build, check against the policy, submit, approve, reject, withdraw,
+    /// show, list.
     Claim(cli::claim::ClaimArgs),
-    /// The shared service center: book and pay claims, list exceptions.
+    /// The shared service center: book and pay claims, export SIE, list and resolve
+    /// exceptions.
     Ssc(cli::ssc::SscArgs),
-    /// List what this node holds as exceptions: evidence that a party signed two versions
-    /// of one record (caught here or sent by a peer), claims held as duplicates.
+    /// List what this node holds as exceptions, with what to do next: evidence that a party
+    /// signed two versions of one record (caught here or sent by a peer), claims held as
+    /// duplicates (resolved with `kvitt ssc resolve`), records a peer refused.
     Exceptions(cli::ssc::ExceptionsArgs),
     /// Reconcile this node's ledger with its peers now and show what each session found
     /// (the node also does so on start and every `reconcile_interval_secs` of its

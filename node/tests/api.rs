@@ -387,6 +387,7 @@ fn query_parameters_are_checked_and_limit_0_lists_nothing() {
         ("/v1/claims?limit=1&limit=2", "limit"),
         ("/v1/receipts?employe=emp-17", "employe"),
         ("/v1/exceptions?employee=emp-17", "employee"),
+        ("/v1/exceptions?all=yes", "all"),
         ("/v1/directory?version=2", "version"),
     ];
     for (path, parameter) in refused {
@@ -426,4 +427,26 @@ fn query_parameters_are_checked_and_limit_0_lists_nothing() {
     network
         .get("agency", "other-employee-token", "/v1/receipts?employee=emp-17")
         .problem(403, "auth.forbidden");
+}
+
+#[test]
+fn resolving_an_exception_is_for_ssc_staff_with_a_decision_and_a_note() {
+    let network = Network::start();
+    let receipt = network.push_receipt(1, Some("emp-17"));
+    network.await_at_agency(&receipt);
+    let claim = network.submit_claim(&receipt);
+    let path = format!("/v1/exceptions/{claim}/resolve");
+    let body = json!({"decision": "reject", "note": "Dubblett"});
+    network.post("agency", "approver-token", &path, Some(body.clone())).problem(403, "auth.forbidden");
+    let problem = network
+        .post("ssc", "staff-token", &path, Some(json!({"decision": "keep", "note": "x"})))
+        .problem(422, "schema.field");
+    assert_eq!(problem["path"], "decision", "{problem}");
+    let problem = network
+        .post("ssc", "staff-token", &path, Some(json!({"decision": "book"})))
+        .problem(422, "schema.field");
+    assert!(problem["detail"].as_str().unwrap().contains("note"), "{problem}");
+    let problem = network.post("ssc", "staff-token", &path, Some(body)).problem(404, "request.not_found");
+    assert_eq!(problem["detail"], format!("no exception {claim}"));
+    assert_eq!(network.get("ssc", "staff-token", "/v1/exceptions?all=true").ok(), json!([]));
 }

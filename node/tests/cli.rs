@@ -210,6 +210,7 @@ fn demo_plays_the_day_and_prints_the_summary() {
     );
     assert!(stdout.contains("Summary of the day"), "{stdout}");
     assert!(stdout.contains("the SSC caught a duplicate"), "{stdout}");
-    assert!(stdout.contains("tried to approve their own claim: refused (event.transition)"), "{stdout}");
+    assert!(stdout.contains("tried to approve their own claim: refused (claim.policy)"), "{stdout}");
+    assert!(stdout.contains("policy.self_approval (error): chef-cecilia may not approve"), "{stdout}");
     assert!(stdout.contains("exceptions at the SSC: 1"), "{stdout}");
 }

@@ -38,7 +38,12 @@ struct Network {
 
 impl Network {
     fn start() -> Network {
-        let nodes = common::api_nodes::ApiNodes::start(&TOKENS);
+        Network::with_policy(kvitt_node::policy::Policy::default())
+    }
+
+    /// The three nodes, the agency applying `policy`.
+    fn with_policy(policy: kvitt_node::policy::Policy) -> Network {
+        let nodes = common::api_nodes::ApiNodes::start_with_policy(&TOKENS, policy);
         Network { nodes }
     }
 
@@ -70,15 +75,12 @@ impl Network {
         });
     }
 
-    /// emp-17 opens a draft, adds the receipt and submits it; the claim's id.
-    fn submit_claim(&self, receipt: &str) -> String {
-        let output =
-            self.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens", "--json"]);
-        let number = json(&output)["number"].as_str().unwrap().to_owned();
+    /// emp-17 adds the receipt to draft `number` as lodging (5831, CC-100).
+    fn add_lodging(&self, number: &str, receipt: &str) -> Output {
         let add = [
             "claim",
             "add",
-            &number,
+            number,
             "--receipt",
             receipt,
             "--purpose",
@@ -88,7 +90,15 @@ impl Network {
             "--cost-center",
             "CC-100",
         ];
-        assert_exit(&self.kvitt("agency", "employee-token", &add), 0);
+        self.kvitt("agency", "employee-token", &add)
+    }
+
+    /// emp-17 opens a draft, adds the receipt and submits it; the claim's id.
+    fn submit_claim(&self, receipt: &str) -> String {
+        let output =
+            self.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens", "--json"]);
+        let number = json(&output)["number"].as_str().unwrap().to_owned();
+        assert_exit(&self.add_lodging(&number, receipt), 0);
         let output = self.kvitt("agency", "employee-token", &["claim", "submit", &number, "--json"]);
         json(&output)["claim"].as_str().unwrap().to_owned()
     }
@@ -203,20 +213,7 @@ fn a_claim_goes_from_draft_to_paid() {
     let number = opened.strip_prefix("draft ").unwrap().split(' ').next().unwrap().to_owned();
     assert!(opened.contains("of emp-17: Konferens i Stockholm"), "{opened}");
 
-    let add = [
-        "claim",
-        "add",
-        &number,
-        "--receipt",
-        &receipt,
-        "--purpose",
-        "Logi",
-        "--account",
-        "5831",
-        "--cost-center",
-        "CC-100",
-    ];
-    let output = network.kvitt("agency", "employee-token", &add);
+    let output = network.add_lodging(&number, &receipt);
     assert_exit(&output, 0);
     assert!(text(&output.stdout).contains("1 item, total 1624.00 SEK"), "{}", text(&output.stdout));
     let mileage = [
@@ -283,7 +280,7 @@ fn a_claim_goes_from_draft_to_paid() {
     assert!(row.contains(&number) && row.contains("paid") && row.ends_with("1809.00 SEK"), "{row}");
     let output = network.kvitt("ssc", "staff-token", &["ssc", "exceptions"]);
     assert_exit(&output, 0);
-    assert_eq!(text(&output.stdout), "no exceptions\n");
+    assert_eq!(text(&output.stdout), "no open exceptions\n");
 }
 
 #[test]
@@ -363,14 +360,21 @@ fn a_refusal_exits_1_and_names_its_code() {
     let output = network.kvitt("agency", "own-approver-token", &["claim", "approve", &claim]);
     assert_exit(&output, 1);
     let stderr = text(&output.stderr);
-    assert!(stderr.starts_with("kvitt: refused: event.transition at action: "), "{stderr}");
+    assert!(
+        stderr.starts_with("kvitt: refused: claim.policy: policy built-in refuses the approval"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\n  policy.self_approval (error): emp-17 may not approve their own claim"),
+        "{stderr}"
+    );
     assert!(output.stdout.is_empty());
 
     let output = network.kvitt("agency", "own-approver-token", &["claim", "approve", &claim, "--json"]);
     assert_exit(&output, 1);
     let problem: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(problem["code"], "event.transition");
-    assert_eq!(problem["status"], 409);
+    assert_eq!(problem["code"], "claim.policy");
+    assert_eq!(problem["status"], 422);
 
     let mut bad = common::receipt_body(2);
     bad.total += 100;
@@ -429,7 +433,7 @@ fn data_and_as_read_the_address_and_token_from_config_toml() {
     let output = kvitt(&["claim", "approve", &claim, "--data", dir, "--as", "emp-17"], b"");
     assert_exit(&output, 1);
     assert!(
-        text(&output.stderr).contains("event.transition"),
+        text(&output.stderr).contains("policy.self_approval"),
         "not auth.forbidden: {}",
         text(&output.stderr)
     );
@@ -503,6 +507,7 @@ fn every_client_command_has_help() {
         "record show",
         "claim new",
         "claim add",
+        "claim draft",
         "claim submit",
         "claim approve",
         "claim reject",
@@ -512,6 +517,7 @@ fn every_client_command_has_help() {
         "ssc book",
         "ssc pay",
         "ssc exceptions",
+        "ssc resolve",
         "ssc export-sie",
         "exceptions",
     ] {
@@ -568,4 +574,71 @@ fn kvitt_sync_reconciles_now_and_says_what_each_session_found() {
     let output = network.kvitt("agency", "approver-token", &["sync"]);
     assert_exit(&output, 1);
     assert!(text(&output.stderr).contains("auth.forbidden"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn the_employee_sees_the_policy_on_the_draft_and_a_blocking_rule_refuses_submit() {
+    let policy = "format = 1\nrevision = \"2026-01\"\n[[max]]\naccount = 5831\nper_item_ore = 100000\n";
+    let policy = kvitt_node::policy::Policy::parse(std::path::Path::new("policy.toml"), policy).unwrap();
+    let network = Network::with_policy(policy);
+    let receipt = network.push_receipt(3);
+    network.await_receipt_at_agency(&receipt);
+    let output =
+        network.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens", "--json"]);
+    let number = json(&output)["number"].as_str().unwrap().to_owned();
+    let output = network.add_lodging(&number, &receipt);
+    assert_exit(&output, 0);
+    let finding =
+        "policy.max (error, items[0]): 1624.00 SEK is above the limit of 1000.00 SEK per item for account 5831";
+    assert!(text(&output.stdout).contains(&format!("policy:\n  {finding}")), "{}", text(&output.stdout));
+    let output = network.kvitt("agency", "employee-token", &["claim", "draft", &number]);
+    assert_exit(&output, 0);
+    let before = text(&output.stdout).to_owned();
+    assert!(before.contains(finding), "{before}");
+    let drafted = json(&network.kvitt("agency", "employee-token", &["claim", "draft", &number, "--json"]));
+    assert_eq!(drafted["findings"][0]["rule"], "policy.max", "{drafted}");
+    assert_eq!(drafted["findings"][0]["severity"], "error", "{drafted}");
+    assert_eq!(drafted["findings"][0]["item"], "items[0]", "{drafted}");
+
+    let output = network.kvitt("agency", "employee-token", &["claim", "submit", &number]);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "kvitt: refused: claim.policy at items[0]: policy 2026-01 refuses the submission of claim {number}:"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(finding), "{stderr}");
+    let output = network.kvitt("agency", "employee-token", &["claim", "draft", &number]);
+    assert_eq!(text(&output.stdout), before, "the draft is as it was");
+    let output = network.kvitt("agency", "employee-token", &["claim", "list"]);
+    assert_eq!(text(&output.stdout), "no claims\n");
+}
+
+#[test]
+fn ssc_staff_resolve_a_held_claim_and_others_may_not() {
+    let network = Network::start();
+    let receipt = network.push_receipt(4);
+    network.await_receipt_at_agency(&receipt);
+    let claim = network.submit_claim(&receipt);
+    let resolve = ["ssc", "resolve", &claim, "--decision", "reject", "--note", "Dubblett"];
+    let output = network.kvitt("agency", "approver-token", &resolve);
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("refused: auth.forbidden"), "{}", text(&output.stderr));
+    // A claim the SSC holds no exception for is not resolved: it is booked as usual.
+    assert_exit(&network.kvitt("agency", "approver-token", &["claim", "approve", &claim]), 0);
+    eventually("the claim at the SSC", || {
+        network.kvitt("ssc", "staff-token", &["claim", "show", &claim]).status.code() == Some(0)
+    });
+    let output = network.kvitt("ssc", "staff-token", &resolve);
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains(&format!("refused: request.not_found: no exception {claim}")),
+        "{}",
+        text(&output.stderr)
+    );
+    let output =
+        network.kvitt("ssc", "staff-token", &["ssc", "resolve", &claim, "--decision", "keep", "--note", "x"]);
+    assert_exit(&output, 2);
 }

@@ -53,6 +53,7 @@ fn start_configured(
         delivery_batch: 256,
         seed: 1,
         reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
+        policy: Default::default(),
     };
     let core = NodeCore::start(identity, config, common::directory(), store.clone()).unwrap();
     let transport = link.endpoint(common::public(party));
@@ -290,10 +291,12 @@ fn lose_outbox(store: &Arc<MemoryStore>, peer: &kvitt_protocol::PublicKey) {
 /// The ids a node lists as equivocation exceptions.
 async fn equivocations(node: &NodeHandle) -> Vec<kvitt_protocol::RecordId> {
     let operator = Caller { person: "op".into(), role: CallerRole::Operator };
-    match node.ask(operator, ClientRequest::Exceptions { limit: 100 }).await.unwrap() {
-        ClientResponse::Exceptions(list) => {
-            list.into_iter().filter(|(_, why)| why.starts_with("equivocation")).map(|(id, _)| id).collect()
-        }
+    match node.ask(operator, ClientRequest::Exceptions { limit: 100, all: true }).await.unwrap() {
+        ClientResponse::Exceptions(list) => list
+            .into_iter()
+            .filter(|exception| exception.kind == kvitt_node::core::ExceptionKind::Equivocation)
+            .map(|exception| exception.id)
+            .collect(),
         other => panic!("{other:?}"),
     }
 }

@@ -73,12 +73,14 @@ fn a_claim_goes_from_the_till_to_paid_through_the_kvitt_commands() {
     assert_eq!((claim["status"].as_str(), event_kinds(&claim)), (Some("submitted"), vec!["submitted"]));
 
     // The claimant may not approve their own claim: not with an employee token (the role
-    // is wrong), and not with an approver token of their own (the state machine refuses).
+    // is wrong), and not with an approver token of their own (refused by the rule's name,
+    // before the state machine, which would refuse it too).
     let (code, problem) = agency.cli(&network.employee, &["claim", "approve", &claim_id]);
     assert_eq!((code, problem["code"].as_str()), (1, Some("auth.forbidden")), "{problem}");
     let (code, problem) = agency.cli(&network.self_approver, &["claim", "approve", &claim_id]);
-    assert_eq!((code, problem["code"].as_str()), (1, Some("event.transition")), "{problem}");
-    assert_eq!(problem["status"], 409, "{problem}");
+    assert_eq!((code, problem["code"].as_str()), (1, Some("claim.policy")), "{problem}");
+    assert_eq!(problem["status"], 422, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("policy.self_approval (error)"), "{problem}");
     let claim = agency.claim(&claim_id, &network.employee).unwrap();
     assert_eq!(
         (claim["status"].as_str(), event_kinds(&claim)),
@@ -121,7 +123,7 @@ fn a_claim_goes_from_the_till_to_paid_through_the_kvitt_commands() {
 }
 
 #[test]
-fn a_receipt_reissued_for_the_same_card_payment_is_caught_by_the_ssc_and_the_claim_rejected() {
+fn a_receipt_reissued_for_the_same_card_payment_is_held_by_the_ssc_until_staff_reject_the_claim() {
     let mut network = Network::set_up();
     network.ssc.start();
     network.agency.start();
@@ -174,24 +176,45 @@ fn a_receipt_reissued_for_the_same_card_payment_is_caught_by_the_ssc_and_the_cla
     let (first, first_number) = submit(&original_id, "Konferens i Malmö");
     let (second, _) = submit(&reissued_id, "Konferens i Malmö, igen");
 
-    // The SSC holds the second claim as a duplicate and rejects it when it arrives approved.
+    // The SSC holds the second claim as a duplicate, approved but not booked, and lists it
+    // open with what to do next.
+    let card = "card payment T-KASSA-1/612345600001/A1B2C3";
+    let at_ssc = network.wait_for_claim(&network.ssc, &network.ssc_staff, &second, "approved");
+    let exception = at_ssc["exception"].as_str().unwrap();
+    assert!(exception.starts_with("duplicate:") && exception.contains(card), "{at_ssc}");
+    let exceptions = network.ssc.expect(200, "GET", "/v1/exceptions", &network.ssc_staff, None);
+    let open: Vec<(&str, &str, bool)> = exceptions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| (entry["id"].as_str().unwrap(), entry["kind"].as_str().unwrap(), entry["open"] == true))
+        .collect();
+    assert_eq!(open, vec![(second.as_str(), "duplicate", true)], "only the second claim: {exceptions}");
+    assert!(exceptions[0]["next"].as_str().unwrap().contains("kvitt ssc resolve"), "{exceptions}");
+
+    // Staff reject it: a signed SSC event that names the exception goes back to the agency.
+    let note = json!({"decision": "reject", "note": "Samma kortköp som en tidigare räkning"}).to_string();
+    let resolved = network.ssc.expect(
+        200,
+        "POST",
+        &format!("/v1/exceptions/{second}/resolve"),
+        &network.ssc_staff,
+        Some(note),
+    );
+    assert_eq!(resolved["status"], "rejected");
     let rejected = network.wait_for_claim(&network.agency, &network.employee, &second, "rejected");
     assert_eq!(event_kinds(&rejected), vec!["submitted", "approved", "rejected"]);
     let rejection = &rejected["events"][2];
     assert_eq!(rejection["signer"], network.ssc.key.as_str(), "{rejection}");
-    assert_eq!(rejection["event"]["actor"], json!({"person": "kvitt-ssc", "role": "ssc"}), "{rejection}");
+    assert_eq!(rejection["event"]["actor"]["role"], "ssc", "{rejection}");
     let reason = rejection["event"]["action"]["reason"].as_str().unwrap();
-    let card = "card payment T-KASSA-1/612345600001/A1B2C3";
+    assert!(reason.starts_with("Samma kortköp som en tidigare räkning"), "the note first: {reason}");
     assert!(reason.contains(card), "the reason names the card payment: {reason}");
     assert!(reason.contains(&first_number), "and the claim that holds it: {reason}");
-
-    let at_ssc = network.wait_for_claim(&network.ssc, &network.ssc_staff, &second, "rejected");
-    let exception = at_ssc["exception"].as_str().unwrap();
-    assert!(exception.starts_with("duplicate:") && exception.contains(card), "{at_ssc}");
-    let exceptions = network.ssc.expect(200, "GET", "/v1/exceptions", &network.ssc_staff, None);
-    let ids: Vec<&str> =
-        exceptions.as_array().unwrap().iter().map(|entry| entry["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec![second.as_str()], "only the second claim is an exception: {exceptions}");
+    let open = network.ssc.expect(200, "GET", "/v1/exceptions", &network.ssc_staff, None);
+    assert_eq!(open, json!([]), "resolved: no longer open");
+    let all = network.ssc.expect(200, "GET", "/v1/exceptions?all=true", &network.ssc_staff, None);
+    assert_eq!(all[0]["open"], false, "{all}");
 
     // The first claim is untouched and can still be booked.
     let first_at_ssc = network.wait_for_claim(&network.ssc, &network.ssc_staff, &first, "approved");

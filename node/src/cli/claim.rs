@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use clap::{ArgGroup, Subcommand, ValueEnum};
 use kvitt_node::core::{CallerRole, Draft};
+use kvitt_node::policy::Finding;
 use kvitt_node::verify::{describe_action, role_name};
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, Vehicle};
 use kvitt_protocol::event::ClaimEvent;
@@ -58,10 +59,21 @@ Examples:
       --rate 2.50 --purpose \"Till flyget\" --account 5611 --cost-center CC-100
   kvitt claim add 2026-000001 --json-item per-diem.json")]
     Add(Box<AddArgs>),
+    /// Show one's claim draft, and what the agency's policy says of it today.
+    ///
+    /// Each broken rule is listed by name (`policy.deadline`, `policy.max`, …) as an error,
+    /// which blocks submission, or a warning, which does not. Needs an employee's token.
+    Draft {
+        /// The draft's number, as `kvitt claim new` printed it.
+        #[arg(value_name = "NUMBER")]
+        number: String,
+    },
     /// Sign and submit a claim draft; prints the claim's id.
     ///
     /// The agency node signs the claim and a `submitted` event; from then on the claim is
-    /// known by its id, and waits for an approver.
+    /// known by its id, and waits for an approver. If the agency's policy finds an error
+    /// (see `kvitt claim draft`), the submission is refused with every finding, and
+    /// nothing is signed: the draft stays as it was.
     Submit {
         /// The draft's number, as `kvitt claim new` printed it.
         #[arg(value_name = "NUMBER")]
@@ -70,7 +82,10 @@ Examples:
     /// Approve a submitted claim (approvers; never one's own claim).
     ///
     /// The agency node signs an `approved` event and sends the claim, its receipts and
-    /// its events to the SSC, which books and pays it.
+    /// its events to the SSC, which books and pays it. The agency's policy is checked
+    /// first: approving one's own claim (`policy.self_approval`) or a cost center the
+    /// policy does not give the approver (`policy.approver`, as an error) is refused;
+    /// warnings are printed after the new status. `kvitt claim show` lists them before.
     Approve {
         /// The claim's id.
         #[arg(value_name = "ID", value_parser = input::record_id)]
@@ -219,6 +234,18 @@ struct Submitted {
 #[derive(Deserialize)]
 struct Decided {
     status: String,
+    /// The policy's warnings to the approver.
+    #[serde(default)]
+    findings: Vec<Finding>,
+}
+
+/// What the draft routes answer: the draft and what the policy says of it.
+#[derive(Deserialize)]
+struct DraftShown {
+    #[serde(flatten)]
+    draft: Draft,
+    #[serde(default)]
+    findings: Vec<Finding>,
 }
 
 /// One line of GET /v1/claims.
@@ -240,6 +267,8 @@ struct Shown {
     claim: Claim,
     events: Vec<ShownEvent>,
     exception: Option<String>,
+    #[serde(default)]
+    findings: Vec<Finding>,
 }
 
 #[derive(Deserialize)]
@@ -271,13 +300,18 @@ pub fn main(args: &ClaimArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         ClaimCommand::New { purpose } => run(options, EMPLOYEE, |client, output| {
             let answer = client.post("/v1/drafts", Some(&json!({ "purpose": purpose }).to_string()))?;
-            output.answer(&answer, |draft: Draft| draft_text(&draft))?;
+            output.answer(&answer, |shown: DraftShown| draft_text(&shown))?;
             Ok(ExitCode::SUCCESS)
         }),
         ClaimCommand::Add(add) => run(options, EMPLOYEE, |client, output| {
             let item = item(add, client)?;
             let answer = client.post(&format!("/v1/drafts/{}/items", encode(&add.number)), Some(&item))?;
-            output.answer(&answer, |draft: Draft| draft_text(&draft))?;
+            output.answer(&answer, |shown: DraftShown| draft_text(&shown))?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        ClaimCommand::Draft { number } => run(options, EMPLOYEE, |client, output| {
+            let answer = client.get(&format!("/v1/drafts/{}", encode(number)))?;
+            output.answer(&answer, |shown: DraftShown| draft_text(&shown))?;
             Ok(ExitCode::SUCCESS)
         }),
         ClaimCommand::Submit { number } => run(options, EMPLOYEE, |client, output| {
@@ -319,7 +353,11 @@ pub(super) fn decide(
     body: Option<&str>,
 ) -> Result<ExitCode, Failure> {
     let answer = client.post(&format!("/v1/claims/{id}/{action}"), body)?;
-    output.answer(&answer, |decided: Decided| format!("claim {id}: {}", decided.status))?;
+    output.answer(&answer, |decided: Decided| {
+        let mut text = format!("claim {id}: {}", decided.status);
+        text.push_str(&findings_text(&decided.findings));
+        text
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -391,7 +429,18 @@ fn receipt_total(client: &Client, id: &RecordId) -> Result<i64, Failure> {
     Ok(fetched.body.total)
 }
 
-fn draft_text(draft: &Draft) -> String {
+/// The policy's findings, one a line after a blank line; nothing if there are none.
+fn findings_text(findings: &[Finding]) -> String {
+    let lines: String = findings.iter().map(|finding| format!("\n  {finding}")).collect();
+    if lines.is_empty() {
+        lines
+    } else {
+        format!("\n\npolicy:{lines}")
+    }
+}
+
+fn draft_text(shown: &DraftShown) -> String {
+    let draft = &shown.draft;
     let total: i64 = draft.items.iter().map(ClaimItem::amount).sum();
     let mut text = format!(
         "draft {} of {}: {}\n{} {}, total {}",
@@ -407,6 +456,7 @@ fn draft_text(draft: &Draft) -> String {
     } else {
         text.push_str(&format!("\n\n{}", output::items(&draft.items)));
     }
+    text.push_str(&findings_text(&shown.findings));
     text
 }
 
@@ -442,6 +492,7 @@ fn show_text(shown: &Shown) -> String {
         text.push_str("\n\n");
         text.push_str(&table(&[("AT", Align::Left), ("BY", Align::Left), ("EVENT", Align::Left)], &rows));
     }
+    text.push_str(&findings_text(&shown.findings));
     text
 }
 

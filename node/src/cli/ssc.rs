@@ -1,6 +1,6 @@
 //! `kvitt ssc …`: the shared service center's staff book and pay approved claims, export
-//! an agency's booked claims as an SIE file, and look at the exceptions (a receipt claimed
-//! twice, a party that signed two versions of a record).
+//! an agency's booked claims as an SIE file, look at the exceptions (a receipt claimed
+//! twice, a party that signed two versions of a record) and resolve a claim held for one.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -78,23 +78,65 @@ enum SscCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// List the records held as exceptions, and why.
+    /// List the open exceptions: kind, why, and what to do next.
     ///
-    /// A claim whose receipt (or card payment) is already in another claim is held as an
-    /// exception and rejected when it arrives approved; evidence that a party signed two
-    /// versions of one record is kept too. Needs SSC staff, an approver or the operator.
-    Exceptions {
-        /// At most this many (the node's default: 1000).
-        #[arg(long, value_name = "N")]
-        limit: Option<usize>,
+    /// A claim whose receipt (or card payment) is already in another claim is held as a
+    /// `duplicate` exception, approved but not booked, until staff resolve it with
+    /// `kvitt ssc resolve`; evidence that a party signed two versions of one record
+    /// (`equivocation`) and records a peer refused (`delivery`) are kept as proof. Needs
+    /// SSC staff, an approver or the operator.
+    Exceptions(ListFlags),
+    /// Resolve a claim held for an exception: reject it, or book it anyway.
+    ///
+    /// `--decision reject` signs a `rejected` event whose reason is the note and the
+    /// exception, so the employee can file a corrected claim; `--decision book` signs a
+    /// `reviewed` event with the note, then books the claim as the next voucher. Either
+    /// goes back to the agency, and the exception is no longer open (`--all` still lists
+    /// it). Needs an SSC staff token.
+    #[command(
+        after_help = "Example:\n  kvitt ssc resolve ID --decision reject \\\n                                  --note \"Kvittot finns redan i 2026-000017\" --data DIR --as ssc-greta"
+    )]
+    Resolve {
+        /// The held claim's id (`kvitt ssc exceptions` lists them).
+        #[arg(value_name = "ID", value_parser = input::record_id)]
+        id: RecordId,
+        /// Reject the claim, or book it anyway.
+        #[arg(long, value_enum)]
+        decision: Decision,
+        /// Why, in words the employee and an auditor can follow.
+        #[arg(long, value_name = "TEXT")]
+        note: String,
     },
+}
+
+/// The flags of `kvitt exceptions` and `kvitt ssc exceptions`.
+#[derive(Debug, clap::Args)]
+pub struct ListFlags {
+    /// At most this many (the node's default: 1000).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Resolved exceptions too, not only the open ones.
+    #[arg(long)]
+    all: bool,
+}
+
+/// What `kvitt ssc resolve` decides.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Decision {
+    /// Reject the claim (its receipts become free for a corrected claim).
+    Reject,
+    /// Book the claim anyway.
+    Book,
 }
 
 /// One entry of GET /v1/exceptions.
 #[derive(Deserialize)]
 struct Exception {
     id: RecordId,
+    kind: String,
     why: String,
+    next: String,
+    open: bool,
 }
 
 const STAFF: &[CallerRole] = &[CallerRole::SscStaff];
@@ -109,7 +151,17 @@ pub fn main(args: &SscArgs) -> anyhow::Result<ExitCode> {
         SscCommand::Pay { id } => {
             run(options, STAFF, |client, output| decide(client, output, id, "pay", None))
         }
-        SscCommand::Exceptions { limit } => list_exceptions(options, *limit),
+        SscCommand::Exceptions(flags) => list_exceptions(options, flags),
+        SscCommand::Resolve { id, decision, note } => run(options, STAFF, |client, output| {
+            let decision = match decision {
+                Decision::Reject => "reject",
+                Decision::Book => "book",
+            };
+            let body = serde_json::json!({ "decision": decision, "note": note }).to_string();
+            let answer = client.post(&format!("/v1/exceptions/{id}/resolve"), Some(&body))?;
+            output.answer(&answer, |decided: Resolved| format!("claim {id}: {}", decided.status))?;
+            Ok(ExitCode::SUCCESS)
+        }),
         SscCommand::ExportSie { agency, from, to, again, out } => run(options, STAFF, |client, output| {
             let again = again.then(|| "true".to_owned());
             let path = format!(
@@ -156,35 +208,69 @@ pub fn main(args: &SscArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// What POST /v1/exceptions/{id}/resolve answers.
+#[derive(Deserialize)]
+struct Resolved {
+    status: String,
+}
+
 /// `kvitt exceptions`: what any node holds as exceptions, for whoever may see them there.
 #[derive(Debug, clap::Args)]
 pub struct ExceptionsArgs {
-    /// At most this many (the node's default: 1000).
-    #[arg(long, value_name = "N")]
-    limit: Option<usize>,
+    #[command(flatten)]
+    flags: ListFlags,
     #[command(flatten)]
     options: ClientOptions,
 }
 
 /// Runs `kvitt exceptions`.
 pub fn exceptions(args: &ExceptionsArgs) -> anyhow::Result<ExitCode> {
-    list_exceptions(&args.options, args.limit)
+    list_exceptions(&args.options, &args.flags)
 }
 
-/// Lists GET /v1/exceptions as a table (or its JSON).
-fn list_exceptions(options: &ClientOptions, limit: Option<usize>) -> anyhow::Result<ExitCode> {
+/// Lists GET /v1/exceptions: a table of id, kind, state and why, an open one with its
+/// next step on the line below (or the JSON).
+fn list_exceptions(options: &ClientOptions, flags: &ListFlags) -> anyhow::Result<ExitCode> {
     let roles = &[CallerRole::SscStaff, CallerRole::Approver, CallerRole::Operator];
     run(options, roles, |client, output| {
-        let path = format!("/v1/exceptions{}", query(&[("limit", limit.map(|limit| limit.to_string()))]));
+        let path = format!(
+            "/v1/exceptions{}",
+            query(&[
+                ("limit", flags.limit.map(|limit| limit.to_string())),
+                ("all", flags.all.then(|| "true".to_owned())),
+            ])
+        );
         output.answer(&client.get(&path)?, |exceptions: Vec<Exception>| {
             if exceptions.is_empty() {
-                return "no exceptions".to_owned();
+                return if flags.all { "no exceptions" } else { "no open exceptions" }.to_owned();
             }
             let rows: Vec<Vec<String>> = exceptions
-                .into_iter()
-                .map(|exception| vec![exception.id.to_string(), exception.why])
+                .iter()
+                .flat_map(|exception| {
+                    let state = if exception.open { "open" } else { "resolved" };
+                    let row = vec![
+                        exception.id.to_string(),
+                        exception.kind.clone(),
+                        state.to_owned(),
+                        exception.why.clone(),
+                    ];
+                    let next = vec![
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        format!("next: {}", exception.next),
+                    ];
+                    if exception.open {
+                        vec![row, next]
+                    } else {
+                        vec![row]
+                    }
+                })
                 .collect();
-            table(&[("ID", Align::Left), ("WHY", Align::Left)], &rows)
+            table(
+                &[("ID", Align::Left), ("KIND", Align::Left), ("STATE", Align::Left), ("WHY", Align::Left)],
+                &rows,
+            )
         })?;
         Ok(ExitCode::SUCCESS)
     })

@@ -4,8 +4,9 @@
 //! node then signs the claim and a `submitted` event. An approver (never the claimant)
 //! approves or rejects; an approved claim goes to the SSC with its receipts and events.
 //! SSC: a claim whose receipt is already in another claim (by id, or by the card payment
-//! it records) is an exception and is rejected with the reason when it arrives approved;
-//! staff book (voucher series per agency) and pay; every event goes back to the agency.
+//! it records) is held as an exception: staff resolve it (core::exceptions) by rejecting
+//! or booking it, and book (voucher series per agency) and pay the others; every event
+//! goes back to the agency.
 
 use kvitt_protocol::books::check_rates;
 use kvitt_protocol::claim::{Claim, ClaimItem};
@@ -18,8 +19,10 @@ use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, Record, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
+use super::checks::refuse_errors;
 use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
 use crate::ledger::{encode_claim_state, keys};
+use crate::policy::Finding;
 use crate::store::Batch;
 
 /// A claim being put together by an employee; unsigned and local to the agency node.
@@ -48,13 +51,12 @@ pub struct ClaimView {
     pub events: Vec<Signed<ClaimEvent>>,
     /// Why it is held as an exception, if it is.
     pub exception: Option<String>,
+    /// What the agency's policy says of it (at the agency; empty elsewhere).
+    pub findings: Vec<Finding>,
 }
 
 /// The refusal code of a booking held for rate findings (their text in the detail).
 pub const RATE_HELD: &str = "books.rate";
-
-/// The person the SSC node names in the events it signs on its own initiative.
-pub const SSC_SYSTEM_ACTOR: &str = "kvitt-ssc";
 
 const CLAIM_NUMBER_COUNTER: &str = "claim-number";
 
@@ -114,6 +116,9 @@ impl NodeCore {
         for receipt in claim.receipts().collect::<Vec<_>>() {
             self.check_claimable(step, caller, &receipt)?;
         }
+        // Refused before anything is signed or written: the draft stays as it was.
+        let findings = self.claim_findings(step, &claim.items, step.now.date())?;
+        refuse_errors(&findings, &self.config.policy, &format!("submission of claim {number}"))?;
         let claim =
             Signed::sign(claim, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
         let record = AnyRecord::Claim(claim.clone());
@@ -133,7 +138,7 @@ impl NodeCore {
         batch.remove(keys::draft(number));
         step.write(&batch).map_err(unavailable)?;
         let actor = Actor { person: caller.person.clone(), role: Role::Employee };
-        self.record_own_event(step, &claim, actor, Action::Submitted)?;
+        self.record_event(step, &claim, actor, Action::Submitted)?;
         tracing::info!(claim = %claim.id().short(), number, items = claim.body().items.len(), "claim submitted");
         Ok(claim.id())
     }
@@ -160,7 +165,7 @@ impl NodeCore {
         }
         let claim = self.claim(step, &claim_id)?;
         let actor = Actor { person: caller.person.clone(), role };
-        let status = self.record_own_event(step, &claim, actor, action)?;
+        let status = self.record_event(step, &claim, actor, action)?;
         Ok(status)
     }
 
@@ -172,8 +177,31 @@ impl NodeCore {
         claim_id: RecordId,
     ) -> Result<Status, Refusal> {
         self.require(caller, MemberRole::Ssc, &[CallerRole::SscStaff], "book claims")?;
+        if let Some(exception) = self.held_open(step, &claim_id)? {
+            return Err(Refusal {
+                code: super::exceptions::EXCEPTION_OPEN.into(),
+                path: String::new(),
+                message: format!(
+                    "claim {claim_id} is held for a {:?} exception ({}): resolve it with kvitt ssc resolve",
+                    exception.kind, exception.why
+                ),
+                retry: false,
+            });
+        }
         let claim = self.claim(step, &claim_id)?;
         self.hold_rate_findings(step, &claim)?;
+        self.book_voucher(step, caller, claim_id)
+    }
+
+    /// Books a claim as the next voucher of its agency's series, exception or not: staff
+    /// resolving an exception by booking have looked at the rate findings already.
+    pub(super) fn book_voucher(
+        &mut self,
+        step: &mut Step,
+        caller: &Caller,
+        claim_id: RecordId,
+    ) -> Result<Status, Refusal> {
+        let claim = self.claim(step, &claim_id)?;
         let counter = format!("voucher/{}", claim.body().agency);
         let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
         let action = Action::Booked { series: super::VOUCHER_SERIES.into(), number };
@@ -188,8 +216,8 @@ impl NodeCore {
 
     /// At the SSC, before booking: a foreign item whose rate the reference rates flag
     /// (spec/books.md §Reference rates) holds the claim as an exception, with the
-    /// findings as the reason, and the booking is refused with them. Staff cannot book it
-    /// anyway yet: that override is to come (issue 6, exceptions view).
+    /// findings as the reason, and the booking is refused with them. Staff may then resolve
+    /// the exception by booking it anyway, with a note (`kvitt ssc resolve`).
     fn hold_rate_findings(&self, step: &mut Step, claim: &Signed<Claim>) -> Result<(), Refusal> {
         let findings = check_rates(&self.config.reference_rates, claim.body());
         if findings.is_empty() {
@@ -230,12 +258,12 @@ impl NodeCore {
             }
         }
         let exception = step.ledger.exception(claim_id).map_err(unavailable)?;
-        Ok(ClaimView { claim, status: state, events, exception })
+        Ok(ClaimView { claim, status: state, events, exception, findings: Vec::new() })
     }
 
     /// Signs an event of this node for `claim`, applies it and stores it; an event the
     /// claim's state does not allow changes nothing.
-    fn record_own_event(
+    pub(super) fn record_event(
         &mut self,
         step: &mut Step,
         claim: &Signed<Claim>,
@@ -297,7 +325,7 @@ impl NodeCore {
     }
 
     /// What follows an event: an approved claim travels to the SSC; an SSC event goes
-    /// back to the agency; an approved claim held for an exception is rejected at once.
+    /// back to the agency. (An approved claim held for an exception waits for staff.)
     pub(super) fn after_event(
         &mut self,
         step: &mut Step,
@@ -306,12 +334,6 @@ impl NodeCore {
     ) -> Result<(), Refusal> {
         match (self.identity.role, state.status) {
             (MemberRole::Agency, Status::Approved) => self.send_or_wait(step, claim)?,
-            (MemberRole::Ssc, Status::Approved) => {
-                if let Some(why) = step.ledger.exception(&claim.id()).map_err(unavailable)? {
-                    let actor = Actor { person: SSC_SYSTEM_ACTOR.into(), role: Role::Ssc };
-                    self.record_own_event(step, claim, actor, Action::Rejected { reason: why })?;
-                }
-            }
             (MemberRole::Ssc, _) => {
                 if let (Some(agency), Some(head)) = (
                     self.directory.body().member_by_org(&claim.body().agency).map(|agency| agency.key),
@@ -375,8 +397,8 @@ impl NodeCore {
     }
 
     /// At the SSC, on storing a claim: its receipts and card payments must not be in
-    /// another claim; if they are, the claim is held as an exception (and rejected when
-    /// it arrives approved). Returns the writes that mark the receipts as held.
+    /// another claim; if they are, the claim is held as an exception until staff resolve
+    /// it. Returns the writes that mark the receipts as held.
     pub(super) fn check_duplicates(
         &self,
         step: &Step,
@@ -476,7 +498,7 @@ impl NodeCore {
         }
     }
 
-    fn draft(&self, step: &Step, caller: &Caller, number: &str) -> Result<Draft, Refusal> {
+    pub(super) fn draft(&self, step: &Step, caller: &Caller, number: &str) -> Result<Draft, Refusal> {
         let not_found =
             || Refusal::new(RefusalCode::NotFound, format!("no open draft {number} of {}", caller.person));
         let bytes = step
@@ -505,14 +527,14 @@ impl NodeCore {
         Ok(())
     }
 
-    fn claim(&self, step: &Step, claim_id: &RecordId) -> Result<Signed<Claim>, Refusal> {
+    pub(super) fn claim(&self, step: &Step, claim_id: &RecordId) -> Result<Signed<Claim>, Refusal> {
         match step.ledger.record(claim_id).map_err(unavailable)? {
             Some(AnyRecord::Claim(claim)) => Ok(claim),
             _ => Err(Refusal::new(RefusalCode::NotFound, format!("no claim {claim_id}"))),
         }
     }
 
-    fn require(
+    pub(super) fn require(
         &self,
         caller: &Caller,
         node: MemberRole,

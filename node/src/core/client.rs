@@ -8,7 +8,8 @@ use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
-use super::{ClaimView, Draft, SieExport, SieFile};
+use super::{ClaimView, Draft, Exception, Resolution, SieExport, SieFile};
+use crate::policy::Finding;
 
 /// The person or till calling the client API, as its bearer token says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +62,11 @@ pub enum ClientRequest {
         /// The item.
         item: Box<ClaimItem>,
     },
+    /// An employee looks at their draft and what the policy says of it.
+    ShowDraft {
+        /// The draft's claim number.
+        number: String,
+    },
     /// An employee submits their draft: the node signs the claim and a submitted event.
     Submit {
         /// The draft's claim number.
@@ -96,10 +102,22 @@ pub enum ClientRequest {
         /// At most this many.
         limit: usize,
     },
-    /// Records held as exceptions (equivocation evidence, duplicate claims, refusals).
+    /// Records held as exceptions (duplicate claims, equivocation evidence, refusals),
+    /// each with what to do next.
     Exceptions {
         /// At most this many.
         limit: usize,
+        /// Resolved ones too, not only those still open.
+        all: bool,
+    },
+    /// SSC staff resolve a claim held for an exception: reject it, or book it anyway.
+    Resolve {
+        /// The claim.
+        claim: RecordId,
+        /// What they decide.
+        resolution: Resolution,
+        /// Why, in words the employee and an auditor can follow.
+        note: String,
     },
     /// The directory in force.
     Directory,
@@ -132,8 +150,13 @@ pub enum ClientResponse {
     Receipts(Vec<Signed<Receipt>>),
     /// One record.
     Record(Box<AnyRecord>),
-    /// A claim draft as it now stands.
-    Draft(Box<Draft>),
+    /// A claim draft as it now stands, and what the agency's policy says of it today.
+    Draft {
+        /// The draft.
+        draft: Box<Draft>,
+        /// Broken rules; an error among them blocks submission.
+        findings: Vec<Finding>,
+    },
     /// The claim was signed and submitted.
     Submitted {
         /// The claim's id.
@@ -141,14 +164,21 @@ pub enum ClientResponse {
     },
     /// The claim's status after the decision.
     Status(Status),
+    /// The claim's status after a decision, with the policy's warnings to the decider.
+    Decided {
+        /// Where the claim stands now.
+        status: Status,
+        /// What the policy says of this decision (warnings only: errors refuse it).
+        findings: Vec<Finding>,
+    },
     /// One claim.
     Claim(Box<ClaimView>),
     /// An SIE file and the claims it books.
     Sie(Box<SieFile>),
     /// Claims: id, number, claimant, status, total in öre.
     Claims(Vec<ClaimSummary>),
-    /// Exceptions: the record id and why.
-    Exceptions(Vec<(RecordId, String)>),
+    /// Exceptions, with their kind and what to do next.
+    Exceptions(Vec<Exception>),
     /// The directory in force (after an install: the one installed, or the one kept if
     /// the same was offered again).
     Directory {

@@ -12,8 +12,10 @@
 
 mod accept;
 mod channels;
+mod checks;
 mod claims;
 mod client;
+mod exceptions;
 mod export;
 mod outbox;
 mod overlay;
@@ -33,8 +35,9 @@ use time::OffsetDateTime;
 use crate::ledger::{Ledger, LedgerError};
 use crate::store::{Batch, Store};
 
-pub use claims::{ClaimView, Draft, RATE_HELD, SSC_SYSTEM_ACTOR};
+pub use claims::{ClaimView, Draft, RATE_HELD};
 pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, PeerReconciliation};
+pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{SieExport, SieFile, BOOKING_REFUSED, SIE_REFUSED, VOUCHER_SERIES};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
@@ -72,6 +75,8 @@ pub struct CoreConfig {
     /// (spec/books.md §Reference rates). Every node is started with the example table
     /// for now: loading the SSC's own table from its configuration is still to do.
     pub reference_rates: kvitt_protocol::books::ReferenceRates,
+    /// The agency's policy (agency nodes; empty elsewhere).
+    pub policy: crate::policy::Policy,
 }
 
 /// An opaque handle the driver uses to route an answer back to whoever asked.
@@ -377,16 +382,23 @@ impl NodeCore {
                 Ok(ClientResponse::Record(Box::new(record)))
             }
             ClientRequest::NewClaim { purpose } => {
-                self.new_draft(step, caller, purpose).map(|draft| ClientResponse::Draft(Box::new(draft)))
+                let draft = self.new_draft(step, caller, purpose)?;
+                self.draft_response(step, draft)
             }
-            ClientRequest::AddItem { number, item } => self
-                .add_item(step, caller, &number, *item)
-                .map(|draft| ClientResponse::Draft(Box::new(draft))),
+            ClientRequest::AddItem { number, item } => {
+                let draft = self.add_item(step, caller, &number, *item)?;
+                self.draft_response(step, draft)
+            }
+            ClientRequest::ShowDraft { number } => {
+                let draft = self.show_draft(step, caller, &number)?;
+                self.draft_response(step, draft)
+            }
             ClientRequest::Submit { number } => {
                 self.submit(step, caller, &number).map(|claim| ClientResponse::Submitted { claim })
             }
             ClientRequest::Decide { claim, action } => {
-                self.decide(step, caller, claim, action).map(ClientResponse::Status)
+                let (status, findings) = self.decide_with_policy(step, caller, claim, action)?;
+                Ok(ClientResponse::Decided { status, findings })
             }
             ClientRequest::Book { claim } => self.book(step, caller, claim).map(ClientResponse::Status),
             ClientRequest::Pay { claim } => self.pay(step, caller, claim).map(ClientResponse::Status),
@@ -397,7 +409,7 @@ impl NodeCore {
                 if caller.role == CallerRole::Till {
                     return Err(forbidden(caller, "read claims"));
                 }
-                let view = self.claim_view(step, &claim)?;
+                let mut view = self.claim_view(step, &claim)?;
                 let body = view.claim.body();
                 if caller.role == CallerRole::Employee
                     && (body.claimant != caller.person || body.agency != self.identity.org)
@@ -407,22 +419,17 @@ impl NodeCore {
                         format!("no claim {claim} of {}", caller.person),
                     ));
                 }
+                view.findings = self.view_findings(step, caller, &view)?;
                 Ok(ClientResponse::Claim(Box::new(view)))
             }
             ClientRequest::ListClaims { limit } => {
                 self.list_claims(step, caller, limit).map(ClientResponse::Claims)
             }
-            ClientRequest::Exceptions { limit } => {
-                if !matches!(caller.role, CallerRole::SscStaff | CallerRole::Operator | CallerRole::Approver)
-                {
-                    return Err(forbidden(caller, "list exceptions"));
-                }
-                let mut exceptions = Vec::new();
-                for id in step.ledger.exceptions(limit).map_err(unavailable)? {
-                    let why = step.ledger.exception(&id).map_err(unavailable)?.unwrap_or_default();
-                    exceptions.push((id, why));
-                }
-                Ok(ClientResponse::Exceptions(exceptions))
+            ClientRequest::Exceptions { limit, all } => {
+                self.list_exceptions(step, caller, limit, all).map(ClientResponse::Exceptions)
+            }
+            ClientRequest::Resolve { claim, resolution, note } => {
+                self.resolve(step, caller, claim, resolution, &note).map(ClientResponse::Status)
             }
             ClientRequest::Directory => Ok(ClientResponse::Directory {
                 directory: Box::new(self.directory.clone()),

@@ -10,7 +10,7 @@ use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::RecordId;
 
-use crate::core::{Caller, CallerRole, ClientRequest, ClientResponse, SieExport};
+use crate::core::{Caller, CallerRole, ClientRequest, ClientResponse, Resolution, SieExport};
 use crate::handle::NodeHandle;
 
 use super::shopping::{buy, Claimable, Purchases};
@@ -246,7 +246,9 @@ async fn claim_and_decide(
             match refused {
                 Err(refusal) => {
                     say(format!("  {approver} tried to approve their own claim: refused ({})", refusal.code));
-                    report.refusals.push(format!("self-approval by {approver}: {}", refusal.message));
+                    // A policy refusal lists its findings a line each: the summary keeps one line.
+                    let message = refusal.message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+                    report.refusals.push(format!("self-approval by {approver}: {message}"));
                 }
                 Ok(_) => return Err(DayError::Unexpected(format!("{approver} approved their own claim"))),
             }
@@ -292,7 +294,7 @@ async fn file_claim(
     entries: &[Claimable],
 ) -> Result<RecordId, DayError> {
     let employee = caller(person, CallerRole::Employee);
-    let ClientResponse::Draft(draft) = ask(
+    let ClientResponse::Draft { draft, .. } = ask(
         &agency.node,
         "open a claim",
         employee.clone(),
@@ -408,13 +410,16 @@ async fn settle(
             matches!(status, Status::Approved | Status::Rejected)
         })
         .await?;
-        if status == Status::Rejected {
-            let view = show(&cast.ssc.node, item.claim).await?;
-            say(format!(
-                "  the SSC caught a duplicate in the claim of {}: {}",
-                item.label,
-                view.exception.unwrap_or_default()
-            ));
+        let view = show(&cast.ssc.node, item.claim).await?;
+        if let Some(why) = view.exception {
+            // Held for the exception: staff look at it and reject it, a signed event.
+            if status == Status::Approved {
+                let note = "Kvittot finns redan i en tidigare räkning".to_owned();
+                let resolve =
+                    ClientRequest::Resolve { claim: item.claim, resolution: Resolution::Reject, note };
+                ask(&cast.ssc.node, "resolve", staff.clone(), resolve).await?;
+            }
+            say(format!("  the SSC caught a duplicate in the claim of {}: {why}", item.label));
             continue;
         }
         ask(&cast.ssc.node, "book", staff.clone(), ClientRequest::Book { claim: item.claim }).await?;
@@ -436,10 +441,12 @@ async fn settle(
         }
     }
     if let ClientResponse::Exceptions(exceptions) =
-        ask(&cast.ssc.node, "exceptions", staff, ClientRequest::Exceptions { limit: 100 }).await?
+        ask(&cast.ssc.node, "exceptions", staff, ClientRequest::Exceptions { limit: 100, all: true }).await?
     {
-        report.exceptions =
-            exceptions.into_iter().map(|(id, why)| format!("{}: {why}", id.short())).collect();
+        report.exceptions = exceptions
+            .into_iter()
+            .map(|exception| format!("{}: {}", exception.id.short(), exception.why))
+            .collect();
     }
     Ok(())
 }

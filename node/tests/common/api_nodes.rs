@@ -42,6 +42,11 @@ pub struct ApiNodes {
 impl ApiNodes {
     /// Starts the three nodes with `tokens`.
     pub fn start(tokens: &[Token]) -> ApiNodes {
+        ApiNodes::start_with_policy(tokens, kvitt_node::policy::Policy::default())
+    }
+
+    /// Starts the three nodes with `tokens`, the agency applying `policy`.
+    pub fn start_with_policy(tokens: &[Token], policy: kvitt_node::policy::Policy) -> ApiNodes {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let apis = runtime.block_on(async {
@@ -61,6 +66,7 @@ impl ApiNodes {
                     delivery_batch: 256,
                     seed: 1,
                     reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
+                    policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
                 };
                 let core = NodeCore::start(identity, config, super::directory(), store).unwrap();
                 let (handle, inbox) =

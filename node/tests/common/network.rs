@@ -341,6 +341,7 @@ impl Node {
             delivery_batch: 256,
             seed: 1,
             reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
+            policy: Default::default(),
         };
         let core = NodeCore::start(identity, config, directory.clone(), store.clone()).unwrap();
         let (handle, inbox) = {
@@ -429,7 +430,7 @@ pub fn receipt_id(merchant: &Party, agency: &Party, serial: u64) -> RecordId {
 /// sample total), submitted and, if `approve`, approved: the claim's id and its events'.
 pub fn claim(node: &Node, receipts: &[RecordId], approve: bool) -> (RecordId, Vec<RecordId>) {
     let draft = node.ask(employee(), ClientRequest::NewClaim { purpose: "Konferens".into() }).unwrap();
-    let ClientResponse::Draft(draft) = draft else { panic!("{draft:?}") };
+    let ClientResponse::Draft { draft, .. } = draft else { panic!("{draft:?}") };
     for receipt in receipts {
         let item = ClaimItem::Receipt {
             receipt: *receipt,

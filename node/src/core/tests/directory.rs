@@ -123,10 +123,18 @@ fn a_second_directory_of_a_version_held_is_kept_as_evidence_and_sent_to_every_me
     for peer in ["merchant", "ssc"] {
         assert_eq!(exceptions(&net, peer), caught, "the {peer} has the evidence");
     }
-    let listed = net.client("agency", operator(), ClientRequest::Exceptions { limit: 10 });
+    let listed = net.client("agency", operator(), ClientRequest::Exceptions { limit: 10, all: false });
     net.run();
     let Ok(ClientResponse::Exceptions(listed)) = net.reply(listed) else { panic!("{:?}", net.reply(listed)) };
-    assert_eq!(listed, &vec![(*evidence, "equivocation".to_owned())]);
+    let listed: Vec<_> = listed
+        .iter()
+        .map(|exception| (exception.id, exception.kind, exception.why.as_str(), exception.open))
+        .collect();
+    assert_eq!(
+        listed,
+        [(*evidence, ExceptionKind::Equivocation, "equivocation", true)],
+        "evidence stays open"
+    );
     assert_eq!(in_force(&net, "agency"), directory(2).id());
 }
 

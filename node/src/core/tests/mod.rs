@@ -5,7 +5,9 @@
 
 mod claims;
 mod directory;
+mod exceptions;
 mod export;
+mod policy;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -122,6 +124,11 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
+        Net::with_policy(crate::policy::Policy::default())
+    }
+
+    /// A network whose agency applies `policy`.
+    fn with_policy(policy: crate::policy::Policy) -> Net {
         let mut nodes = BTreeMap::new();
         for (name, org, role) in [
             ("merchant", MERCHANT, MemberRole::Merchant),
@@ -136,6 +143,7 @@ impl Net {
                 delivery_batch: 256,
                 seed: 7,
                 reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
+                policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
             };
             let core = NodeCore::start(identity.clone(), config, directory(1), store.clone()).unwrap();
             nodes.insert(identity.key(), Node { core, store, up: true });
