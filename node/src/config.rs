@@ -5,6 +5,8 @@
 //! DIR/operator.key   the network operator's key (SSC only, mode 0600)
 //! DIR/config.toml    role, organisation, addresses, operator public key, API tokens
 //! DIR/directory.cbor the signed directory the node starts from (until a newer one arrives)
+//! DIR/policy.toml    the agency's expense policy (optional; spec/policy.md)
+//! DIR/rates.json     the reference exchange rates an SSC checks (optional; spec/books.md)
 //! DIR/ledger/        the sled ledger
 //! ```
 
@@ -28,6 +30,9 @@ pub const OPERATOR_KEY_FILE: &str = "operator.key";
 pub const CONFIG_FILE: &str = "config.toml";
 /// The directory the node starts from.
 pub const DIRECTORY_FILE: &str = "directory.cbor";
+/// The reference exchange rates an SSC checks foreign claim items against (optional;
+/// spec/books.md §Reference rates).
+pub const RATES_FILE: &str = "rates.json";
 /// The sled ledger.
 pub const LEDGER_DIR: &str = "ledger";
 

@@ -26,6 +26,14 @@ pub enum RunError {
     /// `policy.toml` is unreadable or wrong, or is given to a node that is no agency.
     #[error("{0}")]
     Policy(#[from] crate::policy::PolicyError),
+    /// `rates.json` is unreadable or not a valid reference-rates table.
+    #[error("{path}: {message}")]
+    Rates {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// `directory.cbor` is missing or is not a signed directory.
     #[error("{path}: {message}")]
     Directory {
@@ -101,6 +109,24 @@ pub fn read_directory(data: &Path) -> Result<Signed<Directory>, RunError> {
         .map_err(|error| RunError::Directory { path, message: format!("not a signed directory: {error}") })
 }
 
+/// The reference rates in `DIR/rates.json`, or `None` if there is no such file (the node
+/// then books foreign items without checking their rates, and says so).
+fn read_rates(data: &Path) -> Result<Option<kvitt_protocol::books::ReferenceRates>, RunError> {
+    let path = data.join(crate::config::RATES_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!(file = %path.display(), "no reference rates: foreign items are booked without a rate check");
+            return Ok(None);
+        }
+        Err(error) => return Err(RunError::Rates { path, message: error.to_string() }),
+    };
+    let rates = kvitt_protocol::books::ReferenceRates::from_json(&text)
+        .map_err(|error| RunError::Rates { path: path.clone(), message: error.to_string() })?;
+    tracing::info!(file = %path.display(), "reference rates loaded");
+    Ok(Some(rates))
+}
+
 /// Starts the node whose data directory is `data`, on the current tokio runtime.
 pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let config = NodeConfig::load(data)?;
@@ -147,8 +173,7 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         retry: RetryPolicy::default(),
         delivery_batch: kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY,
         seed: rand_core::RngCore::next_u64(&mut rand_core::OsRng),
-        reference_rates: kvitt_protocol::books::ReferenceRates::example()
-            .map_err(|error| RunError::Core(error.to_string()))?,
+        reference_rates: read_rates(data)?,
         policy,
     };
     let core = NodeCore::start(identity, core_config, directory, store)
@@ -192,4 +217,27 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         transport,
         tasks: vec![forward, api],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_rates_are_read_from_rates_json_if_there_is_one_and_a_bad_one_is_named() {
+        let data = tempfile::tempdir().unwrap();
+        assert!(read_rates(data.path()).unwrap().is_none(), "no file: no table, no check");
+        let path = data.path().join(crate::config::RATES_FILE);
+        std::fs::write(&path, kvitt_protocol::books::EXAMPLE_RATES_JSON).unwrap();
+        assert_eq!(
+            read_rates(data.path()).unwrap(),
+            Some(kvitt_protocol::books::ReferenceRates::example().unwrap())
+        );
+        let broken =
+            kvitt_protocol::books::EXAMPLE_RATES_JSON.replacen("\"version\": 1", "\"version\": 9", 1);
+        assert_ne!(broken, kvitt_protocol::books::EXAMPLE_RATES_JSON, "the example has a version field");
+        std::fs::write(&path, broken).unwrap();
+        let error = read_rates(data.path()).unwrap_err().to_string();
+        assert!(error.starts_with(&path.display().to_string()) && error.contains("version 9"), "{error}");
+    }
 }

@@ -72,9 +72,9 @@ pub struct CoreConfig {
     /// Seed of the retry jitter, so simulations replay exactly.
     pub seed: u64,
     /// The reference exchange rates an SSC checks foreign items against before booking
-    /// (spec/books.md §Reference rates). Every node is started with the example table
-    /// for now: loading the SSC's own table from its configuration is still to do.
-    pub reference_rates: kvitt_protocol::books::ReferenceRates,
+    /// (spec/books.md §Reference rates), from `DIR/rates.json`; `None`: no table was
+    /// given, and rates are not checked.
+    pub reference_rates: Option<kvitt_protocol::books::ReferenceRates>,
     /// The agency's policy (agency nodes; empty elsewhere).
     pub policy: crate::policy::Policy,
 }

@@ -141,6 +141,15 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
     let issued_at = kvitt_protocol::fields::format_time(time::OffsetDateTime::now_utc());
     let directory = setup::publish(operator, issued_at).map_err(setup_error("the operator"))?;
     let published = operator.join(crate::config::DIRECTORY_FILE);
+    // The SSC checks foreign rates against the example table (its figures are
+    // illustrative; a real SSC loads Riksbanken's).
+    let rates = operator.join(crate::config::RATES_FILE);
+    std::fs::write(&rates, kvitt_protocol::books::rates::EXAMPLE_RATES_JSON).map_err(|error| {
+        StartError::Setup {
+            name: "the operator".into(),
+            source: crate::config::ConfigError::Io { path: rates, source: error }.into(),
+        }
+    })?;
     for data in folders {
         setup::import(data, &published).map_err(setup_error(&data.display().to_string()))?;
     }

@@ -65,7 +65,7 @@ impl ApiNodes {
                     retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
                     delivery_batch: 256,
                     seed: 1,
-                    reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
+                    reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
                     policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
                 };
                 let core = NodeCore::start(identity, config, super::directory(), store).unwrap();

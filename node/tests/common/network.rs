@@ -340,7 +340,7 @@ impl Node {
             retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
             delivery_batch: 256,
             seed: 1,
-            reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
+            reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
             policy: Default::default(),
         };
         let core = NodeCore::start(identity, config, directory.clone(), store.clone()).unwrap();

@@ -142,7 +142,7 @@ impl Net {
                 retry: RetryPolicy::default(),
                 delivery_batch: 256,
                 seed: 7,
-                reference_rates: kvitt_protocol::books::ReferenceRates::example().unwrap(),
+                reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
                 policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
             };
             let core = NodeCore::start(identity.clone(), config, directory(1), store.clone()).unwrap();
