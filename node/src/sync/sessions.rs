@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use kvitt_protocol::reconcile::{Initiator, Item, ReconcileError, Responder, Salt, Step};
-use kvitt_protocol::wire::{RecordBytes, Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody};
-use kvitt_protocol::{PublicKey, RecordId};
+use kvitt_protocol::reconcile::{Item, Salt};
+use kvitt_protocol::PublicKey;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ChannelSnapshot, MAX_RESPONDER_SESSIONS_PER_PEER, MAX_SESSION_ATTEMPTS, SESSION_IDLE_TIMEOUT};
+use super::exchange::{self, refused, Answered, ResponderSession, Summary};
+use super::{ChannelSnapshot, MAX_RESPONDER_SESSIONS_PER_PEER, SESSION_IDLE_TIMEOUT};
 use crate::runtime::PeerTransport;
 
 /// A frame for a responder session and where its answer goes.
@@ -33,23 +33,6 @@ pub struct IncomingFrame {
     pub reply: oneshot::Sender<Vec<u8>>,
     /// This node's directory version, for the response.
     pub directory_version: u64,
-}
-
-/// What a session that ran to its end found, and what it cost.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
-    /// Ids this node holds that the peer lacks: the core sends them.
-    pub have: Vec<RecordId>,
-    /// How many records the peer holds that this node lacks: the peer sends them.
-    pub need: usize,
-    /// Frames this node sent.
-    pub frames_sent: usize,
-    /// Bytes of the frames this node sent.
-    pub bytes_sent: usize,
-    /// Bytes of the frames the peer sent.
-    pub bytes_received: usize,
-    /// From the first frame to the last.
-    pub elapsed: Duration,
 }
 
 /// What a finished session reports to the driver.
@@ -101,17 +84,6 @@ fn random_salt() -> Salt {
     Salt(salt)
 }
 
-fn encode(directory_version: u64, body: ResponseBody) -> Vec<u8> {
-    Response { directory_version, body }.encode().unwrap_or_default()
-}
-
-fn refused(directory_version: u64, message: String) -> Vec<u8> {
-    encode(
-        directory_version,
-        ResponseBody::Refused { refusal: Refusal::new(RefusalCode::Unavailable, message) },
-    )
-}
-
 impl Sessions {
     /// Hands a peer's frame to its session, starting a responder over the channel
     /// `snapshot` gives (taken only for a new session) if the frame opens one.
@@ -151,7 +123,7 @@ impl Sessions {
 
     /// Starts a session with `peer` over `snapshot` unless one is running. A session whose
     /// outcome fails verification is run again with new salts, up to
-    /// [`MAX_SESSION_ATTEMPTS`] in all.
+    /// [`super::MAX_SESSION_ATTEMPTS`] in all.
     pub fn initiate(
         &mut self,
         peer: PublicKey,
@@ -168,35 +140,17 @@ impl Sessions {
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let items = snapshot.into_items();
-            let mut attempt = 0;
-            let result = loop {
-                attempt += 1;
-                let session = numbers.fetch_add(1, Ordering::Relaxed) + 1;
-                let exchange = |frame: Vec<u8>| -> Result<Option<Vec<u8>>, String> {
-                    let request = Request {
-                        directory_version,
-                        body: RequestBody::Reconcile { session, frame: RecordBytes(frame) },
-                    };
-                    let bytes = request.encode().map_err(|error| error.to_string())?;
-                    let address = runtime
-                        .block_on(crate::runtime::resolve(&addresses))
-                        .ok_or_else(|| format!("no address of {} resolves", peer.short()))?;
-                    let answer = runtime.block_on(transport.request(peer, address, bytes))?;
-                    match Response::decode(&answer).map_err(|error| error.to_string())?.body {
-                        ResponseBody::Reconcile { frame } => Ok(frame.map(|frame| frame.0)),
-                        ResponseBody::Refused { refusal } => Err(refusal.to_string()),
-                        other => Err(format!("unexpected answer {other:?}")),
-                    }
-                };
-                match run_initiator(&items, exchange) {
-                    Err(Failure::Reconcile(ReconcileError::Verification))
-                        if attempt < MAX_SESSION_ATTEMPTS =>
-                    {
-                        tracing::warn!(peer = %peer.short(), "reconciliation outcome failed verification; again with new salts");
-                    }
-                    other => break other.map_err(|failure| failure.to_string()),
-                }
+            let started = Instant::now();
+            let exchange = |bytes: Vec<u8>| -> Result<Vec<u8>, String> {
+                let address = runtime
+                    .block_on(crate::runtime::resolve(&addresses))
+                    .ok_or_else(|| format!("no address of {} resolves", peer.short()))?;
+                runtime.block_on(transport.request(peer, address, bytes))
             };
+            let session = || numbers.fetch_add(1, Ordering::Relaxed) + 1;
+            let result = exchange::initiate(&items, directory_version, random_salt, session, exchange)
+                .map(|summary| Summary { elapsed: started.elapsed(), ..summary })
+                .map_err(|failure| failure.to_string());
             if let Err(error) = &result {
                 tracing::info!(peer = %peer.short(), %error, "reconciliation did not finish; next interval retries");
             }
@@ -222,52 +176,6 @@ impl Sessions {
     }
 }
 
-/// Why an initiator's session did not finish.
-#[derive(Debug, thiserror::Error)]
-enum Failure {
-    /// The state machine ended it.
-    #[error("{0}")]
-    Reconcile(#[from] ReconcileError),
-    /// The peer could not be reached, refused, or answered out of turn.
-    #[error("{0}")]
-    Exchange(String),
-}
-
-/// Runs the initiator side: `exchange` sends a frame and returns the peer's answer frame.
-fn run_initiator(
-    items: &[Item],
-    mut exchange: impl FnMut(Vec<u8>) -> Result<Option<Vec<u8>>, String>,
-) -> Result<Summary, Failure> {
-    let started = Instant::now();
-    let mut summary = Summary::default();
-    let mut send = |frame: Vec<u8>, summary: &mut Summary| {
-        summary.frames_sent += 1;
-        summary.bytes_sent += frame.len();
-        let answer = exchange(frame).map_err(Failure::Exchange)?;
-        summary.bytes_received += answer.as_ref().map_or(0, Vec::len);
-        Ok::<_, Failure>(answer)
-    };
-    let mut initiator = Initiator::new(items, random_salt())?;
-    let mut frame = initiator.start()?;
-    loop {
-        let Some(answer) = send(frame, &mut summary)? else {
-            return Err(Failure::Exchange("the peer ended the session first".into()));
-        };
-        match initiator.receive(&answer)? {
-            Step::Send(next) => frame = next,
-            Step::Done { last, outcome } => {
-                if let Some(last) = last {
-                    send(last, &mut summary)?;
-                }
-                summary.have = outcome.have;
-                summary.need = outcome.need.len();
-                summary.elapsed = started.elapsed();
-                return Ok(summary);
-            }
-        }
-    }
-}
-
 /// Runs a responder session over its frames.
 fn run_responder(
     items: &[Item],
@@ -275,8 +183,8 @@ fn run_responder(
     directory_version: u64,
 ) -> Result<Summary, String> {
     let idle = || format!("no frame for {} s", SESSION_IDLE_TIMEOUT.as_secs());
-    let mut responder = match Responder::new(items, random_salt()) {
-        Ok(responder) => responder,
+    let mut session = match ResponderSession::new(items, random_salt(), directory_version) {
+        Ok(session) => session,
         Err(error) => {
             if let Ok((_, reply)) = frames.recv_timeout(SESSION_IDLE_TIMEOUT) {
                 let _ = reply.send(refused(directory_version, error.to_string()));
@@ -285,30 +193,12 @@ fn run_responder(
         }
     };
     let started = Instant::now();
-    let mut summary = Summary::default();
     loop {
         let (frame, reply) = frames.recv_timeout(SESSION_IDLE_TIMEOUT).map_err(|_| idle())?;
-        summary.bytes_received += frame.len();
-        let (body, done) = match responder.receive(&frame) {
-            Ok(Step::Send(bytes)) => (ResponseBody::Reconcile { frame: Some(RecordBytes(bytes)) }, None),
-            Ok(Step::Done { last, outcome }) => {
-                (ResponseBody::Reconcile { frame: last.map(RecordBytes) }, Some(outcome))
-            }
-            Err(error) => {
-                let _ = reply.send(refused(directory_version, format!("reconciliation: {error}")));
-                return Err(error.to_string());
-            }
-        };
-        if let ResponseBody::Reconcile { frame: Some(frame) } = &body {
-            summary.frames_sent += 1;
-            summary.bytes_sent += frame.0.len();
-        }
-        let _ = reply.send(encode(directory_version, body));
-        if let Some(outcome) = done {
-            summary.have = outcome.have;
-            summary.need = outcome.need.len();
-            summary.elapsed = started.elapsed();
-            return Ok(summary);
+        let Answered { response, end } = session.answer(&frame);
+        let _ = reply.send(response);
+        if let Some(end) = end {
+            return end.map(|summary| Summary { elapsed: started.elapsed(), ..summary });
         }
     }
 }
