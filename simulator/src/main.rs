@@ -48,7 +48,8 @@ struct Cli {
     /// How often each node reconciles with each peer, in virtual seconds.
     #[arg(long, default_value_t = 1800)]
     reconcile_interval_s: i64,
-    /// Faults: none, lossy, partitions, crashes or all.
+    /// Faults: none, lossy, partitions, crashes, all, or mixed (each seed its own mix:
+    /// the one at seed mod 5 in that list).
     #[arg(long, default_value = "all")]
     faults: String,
     /// Write the report of the (last) run as JSON to this file.
