@@ -78,8 +78,13 @@ fn seeds(cli: &Cli) -> anyhow::Result<std::ops::Range<u64>> {
 }
 
 fn config(cli: &Cli, seed: u64) -> anyhow::Result<SimConfig> {
-    let fault_mix = FaultMix::parse(&cli.faults).with_context(|| {
-        format!("--faults {:?}: expected none, lossy, partitions, crashes or all", cli.faults)
+    let mixed = FaultMix::ALL.get(usize::try_from(seed % 5).unwrap_or(0)).copied();
+    let fault_mix = match cli.faults.as_str() {
+        "mixed" => mixed,
+        name => FaultMix::parse(name),
+    }
+    .with_context(|| {
+        format!("--faults {:?}: expected none, lossy, partitions, crashes, all or mixed", cli.faults)
     })?;
     let sabotage = match cli.sabotage.as_deref() {
         None => None,
