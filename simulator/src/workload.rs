@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use hdrhistogram::Histogram;
 use kvitt_node::core::{Caller, CallerRole, ClientRequest, ClientResponse};
+use kvitt_node::store::Store;
 use kvitt_protocol::claim::{Booking, ClaimItem, ExchangeRate, ForeignAmount};
 use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::evidence::Slot;
@@ -140,6 +141,9 @@ pub struct WorkloadStats {
     pub double_claims_refused: u64,
     /// Such attempts accepted (a finding).
     pub double_claims_accepted: u64,
+    /// Times the equivocating merchant had to send its forged receipt again (the first
+    /// delivery was lost or cut off).
+    pub equivocation_resent: u64,
     /// Refusals by code that the workload did not expect.
     pub refusals: BTreeMap<String, u64>,
 }
@@ -153,6 +157,9 @@ pub struct Workload {
     next_tag: u64,
     double_done: bool,
     equivocation_at_ms: Option<i64>,
+    /// The forged delivery the equivocating merchant repeats until its agency has taken
+    /// note: (merchant, agency, request bytes, the agency's evidence key of the pair).
+    forged: Option<(usize, usize, Vec<u8>, Vec<u8>)>,
     /// Receipts acknowledged, by id.
     pub acknowledged: BTreeMap<RecordId, Acknowledged>,
     /// When each record first reached an agency node.
@@ -226,6 +233,7 @@ impl Workload {
             next_tag: 1,
             double_done: false,
             equivocation_at_ms: (config.receipts >= 10).then_some(start_ms + (end_ms - start_ms) / 2),
+            forged: None,
             acknowledged: BTreeMap::new(),
             at_agency: BTreeMap::new(),
             unclaimed: BTreeMap::new(),
@@ -655,6 +663,20 @@ impl Workload {
     /// A merchant signs a second, different receipt for a serial it already used and
     /// sends it to the buyer's agency itself.
     fn equivocate(&mut self, cast: &Cast, world: &mut World) {
+        if let Some((merchant, agency, bytes, pair)) = &self.forged {
+            // Sent again until the agency holds evidence of the pair: a lost or cut-off
+            // delivery must not make the equivocation go unseen.
+            let noted =
+                world.nodes.get(*agency).is_some_and(|node| matches!(node.store.get(pair), Ok(Some(_))));
+            if !noted {
+                let (merchant, agency, bytes) = (*merchant, *agency, bytes.clone());
+                self.stats.equivocation_resent += 1;
+                world.transmit(merchant, agency, 0, None, bytes);
+                let at = world.now_ms + 60_000;
+                self.act(world, at, Act::Equivocate);
+            }
+            return;
+        }
         let candidate = self.acknowledged.iter().find(|(id, ack)| {
             self.at_agency.contains_key(*id)
                 && !ack.refund
@@ -704,7 +726,11 @@ impl Workload {
             records: (original, forged.id()),
             members: vec![ack.merchant, ack.agency],
         });
+        let pair = kvitt_node::ledger::keys::meta(&format!("evidence/{original}/{}", forged.id()));
+        self.forged = Some((ack.merchant, ack.agency, bytes.clone(), pair));
         world.transmit(ack.merchant, ack.agency, 0, None, bytes);
+        let at = world.now_ms + 60_000;
+        self.act(world, at, Act::Equivocate);
     }
 }
 
