@@ -8,6 +8,7 @@ use kvitt_node::store::Store;
 use kvitt_protocol::channel::{claim_parties, parties, Parties};
 use kvitt_protocol::event::Status;
 use kvitt_protocol::evidence::Slot;
+use kvitt_protocol::receipt::Payment;
 use kvitt_protocol::{AnyRecord, RecordId};
 
 use crate::workload::Workload;
@@ -150,6 +151,7 @@ fn no_receipt_paid_twice(world: &World, found: &mut Vec<Violation>) {
     for (node, sim) in world.nodes.iter().enumerate() {
         let ledger = Ledger::new(sim.store.clone());
         let mut paid_in: BTreeMap<RecordId, RecordId> = BTreeMap::new();
+        let mut cards: BTreeMap<String, RecordId> = BTreeMap::new();
         for state in ledger.claim_states(MAX_SCAN_ENTRIES).unwrap_or_default() {
             if state.status != Status::Paid {
                 continue;
@@ -158,6 +160,26 @@ fn no_receipt_paid_twice(world: &World, found: &mut Vec<Violation>) {
                 continue;
             };
             for receipt in claim.body().receipts() {
+                if let Ok(Some(AnyRecord::Receipt(held))) = ledger.record(&receipt) {
+                    for payment in &held.body().payments {
+                        if let Payment::Card { terminal, rrn, approval_code, .. } = payment {
+                            let card = format!("{terminal}/{rrn}/{approval_code}");
+                            if let Some(other) = cards.insert(card.clone(), claim.id()) {
+                                let claims = if other == claim.id() {
+                                    format!("twice in paid claim {other}")
+                                } else {
+                                    format!("in paid claims {other} and {}", claim.id())
+                                };
+                                found.push(violation(
+                                    "no card payment is paid twice",
+                                    format!(
+                                        "node {node}: card payment {card} (receipt {receipt}) is {claims}"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
                 if let Some(other) = paid_in.insert(receipt, claim.id()) {
                     found.push(violation(
                         "no receipt is in two paid claims",

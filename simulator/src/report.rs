@@ -173,7 +173,10 @@ impl Report {
             ("seed / nodes / faults", format!("{} / {} / {}", self.seed, self.nodes, self.faults)),
             (
                 "receipts acknowledged",
-                format!("{} ({} refunds, {} pushes retried)", w.receipts, w.refunds, w.pushes_retried),
+                format!(
+                    "{} ({} refunds, {} reissues, {} pushes retried)",
+                    w.receipts, w.refunds, w.reissues, w.pushes_retried
+                ),
             ),
             (
                 "claims",

@@ -36,6 +36,8 @@ struct Purchase {
     employee: String,
     /// A refund of the register's last acknowledged receipt rather than a sale.
     refund: bool,
+    /// The register's last receipt issued again (a new serial, the same card payment).
+    reissue: bool,
 }
 
 /// One register of a merchant: its purchases in order, pushed one at a time.
@@ -48,6 +50,8 @@ struct Register {
     pushed: Option<(Receipt, i64)>,
     busy: bool,
     last: Option<RecordId>,
+    /// The last sale acknowledged, for a reissue.
+    last_sale: Option<Receipt>,
 }
 
 /// A receipt a till had acknowledged.
@@ -123,6 +127,8 @@ pub struct WorkloadStats {
     pub receipts: u64,
     /// Refunds among them.
     pub refunds: u64,
+    /// Receipts reissued (a second receipt for one card payment).
+    pub reissues: u64,
     /// Pushes left unanswered by a crash (and pushed again).
     pub pushes_retried: u64,
     /// Claims submitted.
@@ -202,6 +208,7 @@ impl Workload {
                     pushed: None,
                     busy: false,
                     last: None,
+                    last_sale: None,
                 });
             }
         }
@@ -215,7 +222,8 @@ impl Workload {
                     cast.parties.get(agency).map(|party| party.employees().to_vec()).unwrap_or_default();
                 let employee = employees.get(rng.index(employees.len())).cloned().unwrap_or_default();
                 let register = rng.index(registers.len());
-                (register, Purchase { at_ms, agency, employee, refund: rng.chance(0.02) })
+                let (refund, reissue) = (rng.chance(0.02), rng.chance(0.01));
+                (register, Purchase { at_ms, agency, employee, refund, reissue: reissue && !refund })
             })
             .collect();
         purchases.sort_by_key(|(_, purchase)| purchase.at_ms);
@@ -315,9 +323,19 @@ impl Workload {
             self.act(world, at, Act::Push(index));
             return;
         }
-        let receipt = match &register.pushed {
-            Some((receipt, _)) => receipt.clone(),
-            None => {
+        let receipt = match (&register.pushed, &register.last_sale) {
+            (Some((receipt, _)), _) => receipt.clone(),
+            (None, Some(last)) if purchase.reissue => {
+                // The till prints the last sale again under its next serial: the same card
+                // payment on a second receipt, which the SSC must not pay twice.
+                self.stats.reissues += 1;
+                Receipt {
+                    serial: register.next_serial,
+                    issued_at: kvitt_protocol::fields::format_time(world.now()),
+                    ..last.clone()
+                }
+            }
+            (None, _) => {
                 let Some(merchant) = cast.parties.get(register.merchant) else {
                     return;
                 };
@@ -380,6 +398,7 @@ impl Workload {
                     self.stats.refunds += u64::from(refund);
                     if !refund {
                         self.unclaimed.entry((agency, employee.clone())).or_default().push(id);
+                        register.last_sale = Some(receipt.clone());
                     }
                     self.acknowledged.insert(
                         id,
