@@ -403,21 +403,26 @@ impl World {
 
     /// An answer reaches the node that asked.
     pub fn answer(&mut self, to: usize, life: u64, from: usize, exchange: ExchangeId, bytes: &[u8]) {
-        let Some(sim) = self.nodes.get_mut(to).filter(|sim| sim.life == life) else {
-            return;
-        };
-        if !sim.exchanges.remove(&exchange) {
-            return;
-        }
-        let Some(from_key) = self.nodes.get(from).map(|node| node.party.key()) else {
-            return;
-        };
         let answer = Response::decode(bytes).map_err(|error| format!("undecodable answer: {error}"));
-        self.step(to, Input::Answer { to: from_key, exchange, answer });
+        self.settle(to, life, from, exchange, answer);
     }
 
     /// No answer in time.
     pub fn timeout(&mut self, node: usize, life: u64, peer: usize, exchange: ExchangeId) {
+        let answer = Err(format!("no answer within {REQUEST_TIMEOUT_MS} ms"));
+        self.settle(node, life, peer, exchange, answer);
+    }
+
+    /// Hands the first outcome of an exchange (answer or timeout) to the core that asked,
+    /// if it is still the life that asked; later ones are dropped.
+    fn settle(
+        &mut self,
+        node: usize,
+        life: u64,
+        peer: usize,
+        exchange: ExchangeId,
+        answer: Result<Response, String>,
+    ) {
         let Some(sim) = self.nodes.get_mut(node).filter(|sim| sim.life == life) else {
             return;
         };
@@ -427,7 +432,6 @@ impl World {
         let Some(peer_key) = self.nodes.get(peer).map(|node| node.party.key()) else {
             return;
         };
-        let answer = Err(format!("no answer within {REQUEST_TIMEOUT_MS} ms"));
         self.step(node, Input::Answer { to: peer_key, exchange, answer });
     }
 
