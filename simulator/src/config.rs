@@ -84,6 +84,8 @@ pub struct Faults {
 pub enum Sabotage {
     /// Before the checks, delete one acknowledged receipt from its agency's ledger.
     DropAcknowledged,
+    /// The 1000th core step panics.
+    PanicInCore,
 }
 
 /// Everything a run depends on.
@@ -150,8 +152,10 @@ impl SimConfig {
         if self.reconcile_interval_s != 30 * 60 {
             line.push_str(&format!(" --reconcile-interval-s {}", self.reconcile_interval_s));
         }
-        if self.sabotage == Some(Sabotage::DropAcknowledged) {
-            line.push_str(" --sabotage drop-acknowledged");
+        match self.sabotage {
+            Some(Sabotage::DropAcknowledged) => line.push_str(" --sabotage drop-acknowledged"),
+            Some(Sabotage::PanicInCore) => line.push_str(" --sabotage panic-in-core"),
+            None => {}
         }
         line
     }

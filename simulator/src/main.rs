@@ -55,7 +55,7 @@ struct Cli {
     /// Write the report of the (last) run as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
-    /// A deliberate bug, to see a violation reported: drop-acknowledged.
+    /// A deliberate bug, to see a violation reported: drop-acknowledged, panic-in-core.
     #[arg(long, hide = true)]
     sabotage: Option<String>,
 }
@@ -89,7 +89,8 @@ fn config(cli: &Cli, seed: u64) -> anyhow::Result<SimConfig> {
     let sabotage = match cli.sabotage.as_deref() {
         None => None,
         Some("drop-acknowledged") => Some(Sabotage::DropAcknowledged),
-        Some(other) => bail!("--sabotage {other:?}: expected drop-acknowledged"),
+        Some("panic-in-core") => Some(Sabotage::PanicInCore),
+        Some(other) => bail!("--sabotage {other:?}: expected drop-acknowledged or panic-in-core"),
     };
     if cli.nodes < 3 {
         bail!("--nodes {}: at least 3 (an SSC, an agency, a merchant)", cli.nodes);

@@ -70,6 +70,9 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     let faults = config.fault_mix.faults();
     let plan = FaultPlan::draw(&mut rng, &faults, cast.parties.len(), (START_MS, workload.end_ms));
     let mut world = World::new(nodes, Network::new(faults), rng, START_MS);
+    if config.sabotage == Some(Sabotage::PanicInCore) {
+        world.panic_at_step = Some(1000);
+    }
     let interval_ms = config.reconcile_interval_s.max(1) * 1000;
     for node in 0..world.nodes.len() {
         world.step(node, Input::Tick);
@@ -82,7 +85,10 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
         let core_config = SimNode::core_config(operator, config.seed ^ world.now_ms as u64);
         let started = world.nodes.get_mut(node).map(|sim| sim.start(core_config, &cast.directory));
         if let Some(Err(error)) = started {
-            world.failures.push(format!("node {node} did not restart: {error}"));
+            world.failures.push(Violation {
+                invariant: "every node starts again",
+                details: format!("node {node}: {error}"),
+            });
             return;
         }
         world.step(node, Input::Tick);

@@ -139,8 +139,11 @@ pub struct World {
     pub answers: Vec<(u64, Option<ClientAnswer>)>,
     /// Records that nodes stored, in order, for the workload's latencies.
     pub stored: Vec<(usize, RecordId)>,
-    /// Things that must never happen in a simulation (a store failing), for the checks.
-    pub failures: Vec<String>,
+    /// Things that must never happen (a core panicking, a store failing, a node not
+    /// starting again), as violations for the checks.
+    pub failures: Vec<crate::check::Violation>,
+    /// A deliberate panic at this core step (a test of the checks).
+    pub panic_at_step: Option<u64>,
     /// Reconciliation counts.
     pub sessions: crate::session::SessionStats,
     /// Events handled.
@@ -166,6 +169,7 @@ impl World {
             answers: Vec::new(),
             stored: Vec::new(),
             failures: Vec::new(),
+            panic_at_step: None,
             sessions: Default::default(),
             events: 0,
             steps: 0,
@@ -226,7 +230,36 @@ impl World {
         let Some(core) = self.nodes.get_mut(node).and_then(|node| node.core.as_mut()) else {
             return;
         };
-        let effects = core.handle(now, input);
+        let kind = input_kind(&input);
+        // A panicking core is a violation, reported with the seed like any other; the
+        // node is treated as killed, and the run goes on to its checks.
+        let sabotage = self.panic_at_step == Some(self.steps);
+        if sabotage {
+            self.panic_at_step = None;
+        }
+        let effects = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if sabotage {
+                std::panic::panic_any("sabotage: this core step panics");
+            }
+            core.handle(now, input)
+        })) {
+            Ok(effects) => effects,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                self.failures.push(crate::check::Violation {
+                    invariant: "no node panicked",
+                    details: format!("node {node} at {} ms, handling {kind}: {message}", self.now_ms),
+                });
+                // Killed, and started again by its supervisor ten seconds later.
+                self.crash(node);
+                self.schedule(self.now_ms + 10_000, Event::Fault(crate::faults::Fault::Restart(node)));
+                return;
+            }
+        };
         self.steps += 1;
         self.carry_out(node, effects);
     }
@@ -250,7 +283,10 @@ impl World {
         };
         if let Err(error) = sim.store.apply(batch) {
             // A MemoryStore never fails; if it did, the checks must say so.
-            self.failures.push(format!("node {node}: a write failed: {error}"));
+            self.failures.push(crate::check::Violation {
+                invariant: "no ledger write failed",
+                details: format!("node {node}: {error}"),
+            });
             return;
         }
         sim.index.note(batch);
@@ -448,5 +484,16 @@ impl World {
                 self.answers.push((tag, None));
             }
         }
+    }
+}
+
+/// The kind of an input, for a panic's report.
+fn input_kind(input: &Input) -> &'static str {
+    match input {
+        Input::Client { .. } => "a client request",
+        Input::Peer { .. } => "a peer request",
+        Input::Answer { .. } => "an answer",
+        Input::Tick => "a tick",
+        Input::Reconciled { .. } => "a reconciliation result",
     }
 }

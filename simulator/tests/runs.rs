@@ -105,3 +105,12 @@ fn a_receipt_and_its_reissue_in_one_claim_are_not_paid() {
     assert!(outcome.report.workload.claims_rejected_by_ssc > 0, "{:?}", outcome.report.workload);
     assert!(outcome.violations.is_empty(), "{:#?}", outcome.violations);
 }
+
+#[test]
+fn a_panicking_core_is_a_violation_and_the_run_still_ends() {
+    let config = SimConfig { sabotage: Some(Sabotage::PanicInCore), ..short(3, FaultMix::None) };
+    let outcome = outcome(&config);
+    let panics: Vec<_> = outcome.violations.iter().filter(|v| v.invariant == "no node panicked").collect();
+    assert_eq!(panics.len(), 1, "{:#?}", outcome.violations);
+    assert!(panics[0].details.contains("sabotage: this core step panics"), "{panics:?}");
+}
