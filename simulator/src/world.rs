@@ -239,7 +239,7 @@ impl World {
         }
         let effects = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             if sabotage {
-                std::panic::panic_any("sabotage: this core step panics");
+                sabotage_panic();
             }
             core.handle(now, input)
         })) {
@@ -496,4 +496,10 @@ fn input_kind(input: &Input) -> &'static str {
         Input::Tick => "a tick",
         Input::Reconciled { .. } => "a reconciliation result",
     }
+}
+
+/// The deliberate panic of `Sabotage::PanicInCore`.
+#[allow(clippy::panic)] // Its whole point; the step's catch_unwind reports it.
+fn sabotage_panic() -> ! {
+    std::panic::panic_any("sabotage: this core step panics")
 }
