@@ -409,6 +409,9 @@ impl NodeCore {
         batch: &mut Batch,
     ) -> Result<(), Refusal> {
         let mut reasons = Vec::new();
+        // Card payments of this claim's receipts so far: a receipt and its reissue (one
+        // card payment) in the same claim are one payment claimed twice too.
+        let mut this_claim: std::collections::BTreeMap<Vec<u8>, RecordId> = std::collections::BTreeMap::new();
         for receipt_id in claim.body().receipts() {
             match step.ledger.claim_holding(&receipt_id).map_err(unavailable)? {
                 Some(other) if other != claim.id() => {
@@ -421,6 +424,14 @@ impl NodeCore {
                 _ => batch.insert(keys::held(&receipt_id), claim.id().as_bytes().to_vec()),
             }
             for (payment, key) in card_payments(step, &receipt_id)? {
+                if let Some(earlier) = this_claim.insert(key.clone(), receipt_id) {
+                    reasons.push(format!(
+                        "card payment {payment} is on receipts {} and {} of this claim",
+                        earlier.short(),
+                        receipt_id.short()
+                    ));
+                    continue;
+                }
                 match step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))? {
                     Some(other) if other.as_slice() != claim.id().as_bytes() => {
                         let other = <[u8; 32]>::try_from(other.as_slice()).map(RecordId).ok();

@@ -9,15 +9,17 @@
 //! Sessions start when the node starts, every [`DEFAULT_RECONCILE_INTERVAL`] (configurable),
 //! when a peer a session could not reach is heard from again, and on demand (`kvitt sync`).
 
+pub mod exchange;
 mod index;
 mod reconciler;
 mod sessions;
 
 use std::time::Duration;
 
+pub use exchange::Summary;
 pub use index::{ChannelIndex, ChannelSnapshot};
 pub use reconciler::{ClientReply, Reconciler};
-pub use sessions::{Finished, IncomingFrame, Sessions, Side, Summary};
+pub use sessions::{Finished, IncomingFrame, Sessions, Side};
 
 /// How often, by default, a node reconciles with each peer it may share a channel with.
 pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(60);

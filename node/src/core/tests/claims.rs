@@ -136,6 +136,25 @@ fn a_claim_goes_from_receipt_to_paid_with_every_status_back_at_the_agency() {
     assert_eq!(net.status_at("agency", claim), Status::Paid, "every SSC event came back to the agency");
 }
 
+/// Regression: the SSC compared a claim's card payments only with other claims', so a
+/// receipt and its reissue (one card payment) in the same claim were paid twice.
+#[test]
+fn one_card_payment_twice_in_one_claim_is_held_by_the_ssc() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let original = net.push(card_receipt(1));
+    let reissue = net.push(card_receipt(2));
+    let claim = net.claim("emp-1", &[original, reissue]);
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved }).unwrap();
+    assert_eq!(net.status_at("ssc", claim), Status::Approved, "held for staff, not booked");
+    let Ok(ClientResponse::Claim(view)) = net.ask("ssc", ssc_staff(), ClientRequest::ShowClaim { claim })
+    else {
+        panic!()
+    };
+    let reason = view.exception.unwrap_or_default();
+    assert!(reason.contains("card payment T-1/600000000042/OK4242"), "{reason}");
+}
+
 #[test]
 fn a_card_receipt_in_a_claim_the_ssc_rejected_can_go_into_a_corrected_claim() {
     use kvitt_protocol::event::{Action, Status};

@@ -1,0 +1,292 @@
+//! The guarantees a run must keep, checked at its end (after every fault healed and the
+//! channels converged): each violation names the invariant and the records involved.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kvitt_node::ledger::{Ledger, MAX_SCAN_ENTRIES};
+use kvitt_node::store::Store;
+use kvitt_protocol::channel::{claim_parties, parties, Parties};
+use kvitt_protocol::event::Status;
+use kvitt_protocol::evidence::Slot;
+use kvitt_protocol::receipt::Payment;
+use kvitt_protocol::{AnyRecord, RecordId};
+
+use crate::workload::Workload;
+use crate::world::World;
+
+/// One broken guarantee.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// The invariant's name.
+    pub invariant: &'static str,
+    /// What broke it: nodes, records.
+    pub details: String,
+}
+
+fn violation(invariant: &'static str, details: String) -> Violation {
+    Violation { invariant, details }
+}
+
+/// The records a node holds, in id order.
+fn records(world: &World, node: usize) -> Vec<AnyRecord> {
+    let Some(sim) = world.nodes.get(node) else {
+        return Vec::new();
+    };
+    let ledger = Ledger::new(sim.store.clone());
+    let mut out = Vec::new();
+    let mut after: Option<RecordId> = None;
+    while let Ok(ids) = ledger.record_ids(after.as_ref(), MAX_SCAN_ENTRIES) {
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        out.extend(ids.iter().filter_map(|id| ledger.record(id).ok().flatten()));
+        after = Some(last);
+    }
+    out
+}
+
+/// Every check; at most a few violations of each kind are listed.
+pub fn check(world: &World, workload: &Workload) -> Vec<Violation> {
+    let mut found = Vec::new();
+    found.extend(world.failures.iter().cloned());
+    acknowledged_at_agency(world, workload, &mut found);
+    channels_converged(world, &mut found);
+    let held: Vec<Vec<AnyRecord>> = (0..world.nodes.len()).map(|node| records(world, node)).collect();
+    no_receipt_paid_twice(world, &mut found);
+    equivocations_caught(workload, &held, &mut found);
+    records_within_channels(world, &held, &mut found);
+    found
+}
+
+fn acknowledged_at_agency(world: &World, workload: &Workload, found: &mut Vec<Violation>) {
+    for (id, ack) in &workload.acknowledged {
+        let held = world
+            .nodes
+            .get(ack.agency)
+            .is_some_and(|sim| Ledger::new(sim.store.clone()).contains(id).unwrap_or(false));
+        if !held {
+            found.push(violation(
+                "every acknowledged receipt is at its agency",
+                format!(
+                    "receipt {id} (merchant node {}, employee {}) acknowledged at {} ms, missing at agency node {}",
+                    ack.merchant, ack.employee, ack.pushed_ms, ack.agency
+                ),
+            ));
+        }
+    }
+}
+
+/// Two nodes whose views of their shared channel differ.
+pub struct Unconverged {
+    node: usize,
+    peer: usize,
+    ours: usize,
+    theirs: usize,
+    /// A few records only one side holds.
+    sample: Vec<String>,
+}
+
+/// Pairs of nodes whose views of their shared channel differ.
+pub fn unconverged(world: &World) -> Vec<Unconverged> {
+    let mut differ = Vec::new();
+    for (node, sim) in world.nodes.iter().enumerate() {
+        let Some(core) = &sim.core else {
+            continue;
+        };
+        for peer_key in core.reconciliation_peers() {
+            let Some(&peer) = world.index_of.get(&peer_key) else {
+                continue;
+            };
+            if peer < node {
+                continue;
+            }
+            let Some(other) = world.nodes.get(peer) else {
+                continue;
+            };
+            let ours = sim.index.snapshot(&peer_key).into_items();
+            let theirs = other.index.snapshot(&sim.party.key()).into_items();
+            if ours != theirs {
+                let (a, b): (BTreeSet<_>, BTreeSet<_>) = (ours.iter().collect(), theirs.iter().collect());
+                let sample: Vec<String> = a
+                    .symmetric_difference(&b)
+                    .take(3)
+                    .map(|item| {
+                        let side = if a.contains(item) { node } else { peer };
+                        let kind = world
+                            .nodes
+                            .get(side)
+                            .and_then(|sim| Ledger::new(sim.store.clone()).record(&item.id).ok().flatten())
+                            .map_or_else(|| "?".to_owned(), |record| record.kind().to_string());
+                        format!("{kind} {} only at node {side}", item.id)
+                    })
+                    .collect();
+                differ.push(Unconverged { node, peer, ours: ours.len(), theirs: theirs.len(), sample });
+            }
+        }
+    }
+    differ
+}
+
+/// Whether every node is up, no outbox holds anything, and every channel is converged.
+pub fn settled(world: &World) -> bool {
+    world.nodes.iter().all(|sim| {
+        sim.is_up()
+            && Ledger::new(sim.store.clone()).outbox_peers().map(|peers| peers.is_empty()).unwrap_or(false)
+    }) && unconverged(world).is_empty()
+}
+
+fn channels_converged(world: &World, found: &mut Vec<Violation>) {
+    for Unconverged { node, peer, ours, theirs, sample } in unconverged(world).into_iter().take(5) {
+        found.push(violation(
+            "every channel converged after the faults healed",
+            format!(
+                "node {node} holds {ours} items of its channel with node {peer}, which holds {theirs}: {}",
+                sample.join("; ")
+            ),
+        ));
+    }
+}
+
+fn no_receipt_paid_twice(world: &World, found: &mut Vec<Violation>) {
+    for (node, sim) in world.nodes.iter().enumerate() {
+        let ledger = Ledger::new(sim.store.clone());
+        let mut paid_in: BTreeMap<RecordId, RecordId> = BTreeMap::new();
+        let mut cards: BTreeMap<String, RecordId> = BTreeMap::new();
+        for state in ledger.claim_states(MAX_SCAN_ENTRIES).unwrap_or_default() {
+            if state.status != Status::Paid {
+                continue;
+            }
+            let Ok(Some(AnyRecord::Claim(claim))) = ledger.record(&state.claim) else {
+                continue;
+            };
+            for receipt in claim.body().receipts() {
+                if let Ok(Some(AnyRecord::Receipt(held))) = ledger.record(&receipt) {
+                    for payment in &held.body().payments {
+                        if let Payment::Card { terminal, rrn, approval_code, .. } = payment {
+                            let card = format!("{terminal}/{rrn}/{approval_code}");
+                            if let Some(other) = cards.insert(card.clone(), claim.id()) {
+                                let claims = if other == claim.id() {
+                                    format!("twice in paid claim {other}")
+                                } else {
+                                    format!("in paid claims {other} and {}", claim.id())
+                                };
+                                found.push(violation(
+                                    "no card payment is paid twice",
+                                    format!(
+                                        "node {node}: card payment {card} (receipt {receipt}) is {claims}"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                if let Some(other) = paid_in.insert(receipt, claim.id()) {
+                    found.push(violation(
+                        "no receipt is in two paid claims",
+                        format!(
+                            "node {node}: receipt {receipt} is in paid claims {other} and {}",
+                            claim.id()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn equivocations_caught(workload: &Workload, held: &[Vec<AnyRecord>], found: &mut Vec<Violation>) {
+    for injected in &workload.equivocations {
+        for member in &injected.members {
+            let caught = held.get(*member).is_some_and(|records| {
+                records.iter().any(|record| match record {
+                    AnyRecord::Evidence(evidence) => {
+                        evidence.body().slot().ok().as_ref() == Some(&injected.slot)
+                    }
+                    _ => false,
+                })
+            });
+            if !caught {
+                let Slot::Receipt { register, serial, .. } = &injected.slot else {
+                    continue;
+                };
+                found.push(violation(
+                    "every injected equivocation is caught with evidence at every channel member",
+                    format!(
+                        "node {member} holds no evidence of receipts {} and {} (register {register}, serial {serial})",
+                        injected.records.0, injected.records.1
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn records_within_channels(world: &World, held: &[Vec<AnyRecord>], found: &mut Vec<Violation>) {
+    for (node, records) in held.iter().enumerate() {
+        let Some(sim) = world.nodes.get(node) else {
+            continue;
+        };
+        let Some(core) = &sim.core else {
+            continue;
+        };
+        let directory = core.directory().body();
+        let me = sim.party.key();
+        let claims: BTreeMap<RecordId, String> = records
+            .iter()
+            .filter_map(|record| match record {
+                AnyRecord::Claim(claim) => Some((claim.id(), claim.body().agency.clone())),
+                _ => None,
+            })
+            .collect();
+        let claimed: BTreeSet<RecordId> = records
+            .iter()
+            .filter_map(|record| match record {
+                AnyRecord::Claim(claim) => Some(claim.body().receipts()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let mut outside = 0usize;
+        for record in records {
+            let members: BTreeSet<_> = match parties(record, directory) {
+                Parties::Members(members) => members,
+                Parties::OfClaim(claim) => {
+                    claims.get(&claim).map(|agency| claim_parties(agency, directory)).unwrap_or_default()
+                }
+            };
+            // A receipt a claim attaches is in the claim's channel too.
+            let in_claim = matches!(record, AnyRecord::Receipt(_)) && claimed.contains(&record.id());
+            if !members.contains(&me) && !in_claim {
+                outside += 1;
+                if outside <= 3 {
+                    found.push(violation(
+                        "no record reached a node outside its channel",
+                        format!("node {node} holds {} {}", record.kind(), record.id()),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// A hash of every node's whole ledger, in node order.
+pub fn ledger_hash(world: &World) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for sim in &world.nodes {
+        let mut after: Option<Vec<u8>> = None;
+        while let Ok(page) = sim.store.scan(b"", after.as_deref(), MAX_SCAN_ENTRIES) {
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = Some(last.clone());
+            for (key, value) in &page {
+                hash.update((key.len() as u64).to_be_bytes());
+                hash.update(key);
+                hash.update((value.len() as u64).to_be_bytes());
+                hash.update(value);
+            }
+        }
+    }
+    hex::encode(hash.finalize())
+}

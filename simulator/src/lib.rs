@@ -1,0 +1,24 @@
+//! The kvitt network simulator, deterministic mode: many nodes in one thread on virtual
+//! time, each the production [`kvitt_node::core::NodeCore`] over a
+//! [`kvitt_node::store::MemoryStore`], joined by a simulated network with faults,
+//! reconciling with the node's own session code over its real channel index, under a
+//! realistic workload; the network's guarantees checked at the end. One seed, one run.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+#![warn(missing_docs)]
+
+pub mod cast;
+pub mod check;
+pub mod config;
+pub mod faults;
+pub mod net;
+pub mod node;
+pub mod receipts;
+pub mod report;
+pub mod rng;
+pub mod run;
+pub mod session;
+pub mod workload;
+pub mod world;

@@ -1,0 +1,115 @@
+//! One simulated node: the production [`NodeCore`] over a [`MemoryStore`], the real
+//! [`ChannelIndex`] kept from its committed batches, and what the driver must remember
+//! between steps: effects waiting for the next simulated fsync, requests waiting for an
+//! answer, wake-ups. A crash drops all of that and what the store had not synced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use kvitt_node::core::{CoreConfig, Effect, ExchangeId, NodeCore, ReplyId, RetryPolicy, StartError};
+use kvitt_node::store::{MemoryStore, Store};
+use kvitt_node::sync::ChannelIndex;
+use kvitt_protocol::directory::Directory;
+use kvitt_protocol::{PublicKey, Signed};
+
+use crate::cast::Party;
+
+/// A node of the simulation.
+pub struct SimNode {
+    /// Who it is.
+    pub party: Party,
+    /// The core; `None` while the node is down.
+    pub core: Option<NodeCore>,
+    /// Its ledger, which outlives crashes.
+    pub store: Arc<MemoryStore>,
+    /// The channel index, rebuilt from the store at each start.
+    pub index: ChannelIndex,
+    /// Counts starts: events addressed to an earlier life are dropped.
+    pub life: u64,
+    /// Effects to carry out at the next completed fsync.
+    pub waiting: Vec<Effect>,
+    /// Whether a batch was applied since the last sync.
+    pub dirty: bool,
+    /// When the fsync in flight completes.
+    pub fsync_at: Option<i64>,
+    /// Requests sent and not yet answered.
+    pub exchanges: BTreeSet<ExchangeId>,
+    /// Peer requests being handled: who asked, their exchange id, and their life then.
+    pub peer_replies: BTreeMap<ReplyId, (usize, ExchangeId, u64)>,
+    /// Wake-ups scheduled.
+    pub wakes: BTreeSet<i64>,
+    /// Peers this node is running a session with.
+    pub initiating: BTreeSet<usize>,
+    /// Peers whose last session did not finish.
+    pub unreached: BTreeSet<usize>,
+}
+
+impl SimNode {
+    /// A node over an empty store, started.
+    pub fn new(
+        party: Party,
+        config: CoreConfig,
+        directory: &Signed<Directory>,
+    ) -> Result<SimNode, StartError> {
+        let mut node = SimNode {
+            party,
+            core: None,
+            store: Arc::new(MemoryStore::new()),
+            index: ChannelIndex::default(),
+            life: 0,
+            waiting: Vec::new(),
+            dirty: false,
+            fsync_at: None,
+            exchanges: BTreeSet::new(),
+            peer_replies: BTreeMap::new(),
+            wakes: BTreeSet::new(),
+            initiating: BTreeSet::new(),
+            unreached: BTreeSet::new(),
+        };
+        node.start(config, directory)?;
+        Ok(node)
+    }
+
+    /// The core settings of a simulated node (its retry jitter seeded from the run).
+    pub fn core_config(operator: PublicKey, seed: u64) -> CoreConfig {
+        CoreConfig {
+            operator,
+            retry: RetryPolicy::default(),
+            delivery_batch: 256,
+            seed,
+            reference_rates: None,
+            policy: Default::default(),
+        }
+    }
+
+    /// Starts a new core over the store, as `kvitt run` does after a restart.
+    pub fn start(&mut self, config: CoreConfig, directory: &Signed<Directory>) -> Result<(), StartError> {
+        let store: Arc<dyn Store> = self.store.clone();
+        let core = NodeCore::start(self.party.identity.clone(), config, directory.clone(), store)?;
+        self.index = ChannelIndex::load(self.store.as_ref())?;
+        self.core = Some(core);
+        self.life += 1;
+        Ok(())
+    }
+
+    /// `kill -9`: the core and everything in flight are gone, and so is whatever the
+    /// store had not synced.
+    pub fn crash(&mut self) {
+        self.core = None;
+        self.store.crash();
+        self.waiting.clear();
+        self.dirty = false;
+        self.fsync_at = None;
+        self.exchanges.clear();
+        self.peer_replies.clear();
+        self.wakes.clear();
+        self.initiating.clear();
+        self.unreached.clear();
+        self.life += 1;
+    }
+
+    /// Whether the node is running.
+    pub fn is_up(&self) -> bool {
+        self.core.is_some()
+    }
+}

@@ -1,0 +1,779 @@
+//! The workload: tills push receipts through the day (peaks at lunch and in the evening),
+//! one register at a time as a till does, retrying what a crash left unanswered;
+//! employees file claims of their receipts days later; approvers approve or reject; the
+//! SSC books and pays; one employee tries to claim a receipt twice; one merchant signs a
+//! second receipt with a serial it already used (equivocation).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use hdrhistogram::Histogram;
+use kvitt_node::core::{Caller, CallerRole, ClientRequest, ClientResponse, Resolution, EXCEPTION_OPEN};
+use kvitt_node::store::Store;
+use kvitt_protocol::claim::{Booking, ClaimItem, ExchangeRate, ForeignAmount};
+use kvitt_protocol::event::{Action, Status};
+use kvitt_protocol::evidence::Slot;
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::wire::{RecordBytes, Request, RequestBody};
+use kvitt_protocol::{AnyRecord, RecordId, Signed};
+
+use crate::cast::{Cast, MerchantKind};
+use crate::config::SimConfig;
+use crate::receipts::{receipt, Sale};
+use crate::rng::SimRng;
+use crate::world::{ClientAnswer, Event, World};
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// The hours purchases fall in, each as often as it is listed: a working day with peaks
+/// at lunch and in the evening.
+const HOURS: [i64; 20] = [7, 8, 8, 9, 10, 11, 12, 12, 12, 13, 13, 14, 15, 16, 17, 18, 19, 19, 20, 21];
+
+/// A purchase the plan makes: when, where, by whom.
+struct Purchase {
+    at_ms: i64,
+    agency: usize,
+    employee: String,
+    /// A refund of the register's last acknowledged receipt rather than a sale.
+    refund: bool,
+    /// The register's last receipt issued again (a new serial, the same card payment).
+    reissue: bool,
+}
+
+/// One register of a merchant: its purchases in order, pushed one at a time.
+struct Register {
+    merchant: usize,
+    name: String,
+    next_serial: u64,
+    queue: VecDeque<Purchase>,
+    /// The receipt pushed and not yet answered, or left unanswered by a crash.
+    pushed: Option<(Receipt, i64)>,
+    busy: bool,
+    last: Option<RecordId>,
+    /// The last sale acknowledged, for a reissue.
+    last_sale: Option<Receipt>,
+}
+
+/// A receipt a till had acknowledged.
+#[derive(Clone, Debug)]
+pub struct Acknowledged {
+    /// The buying agency (node index).
+    pub agency: usize,
+    /// The merchant (node index).
+    pub merchant: usize,
+    /// The employee.
+    pub employee: String,
+    /// When the till pushed it.
+    pub pushed_ms: i64,
+    /// Its total and currency.
+    pub total: (i64, String),
+    /// Whether it is a refund.
+    pub refund: bool,
+}
+
+/// A receipt signed twice for one slot, injected at an agency.
+#[derive(Clone, Debug)]
+pub struct Equivocation {
+    /// The slot.
+    pub slot: Slot,
+    /// The two receipts.
+    pub records: (RecordId, RecordId),
+    /// The members of its channel (node indexes).
+    pub members: Vec<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Open,
+    Add,
+    Submit,
+    Decide,
+    Poll(u32),
+    Book,
+    /// SSC staff reject a claim held for an exception (a receipt or card payment claimed
+    /// twice).
+    Resolve,
+    Pay,
+}
+
+struct ClaimFlow {
+    agency: usize,
+    employee: String,
+    receipts: Vec<RecordId>,
+    number: Option<String>,
+    claim: Option<RecordId>,
+    added: usize,
+    stage: Stage,
+    submitted_ms: i64,
+    /// The attempt to claim a receipt that another claim holds.
+    double: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    Push(usize),
+    Flow(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Act {
+    Push(usize),
+    File { agency: usize, employee: usize, tries: u32 },
+    Flow(usize),
+    Equivocate,
+}
+
+/// What the workload counted.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct WorkloadStats {
+    /// Receipts acknowledged by their merchant's node.
+    pub receipts: u64,
+    /// Refunds among them.
+    pub refunds: u64,
+    /// Receipts reissued (a second receipt for one card payment).
+    pub reissues: u64,
+    /// Pushes left unanswered by a crash (and pushed again).
+    pub pushes_retried: u64,
+    /// Claims submitted.
+    pub claims_submitted: u64,
+    /// Claims approved by the agency.
+    pub claims_approved: u64,
+    /// Claims rejected by the approver.
+    pub claims_rejected: u64,
+    /// Claims rejected by the SSC (a duplicate caught).
+    pub claims_rejected_by_ssc: u64,
+    /// Claims paid.
+    pub claims_paid: u64,
+    /// Claim flows given up (a crash lost an answer, or nothing to claim).
+    pub claims_abandoned: u64,
+    /// Attempts to claim a receipt another claim holds, refused.
+    pub double_claims_refused: u64,
+    /// Such attempts accepted (a finding).
+    pub double_claims_accepted: u64,
+    /// Times the equivocating merchant had to send its forged receipt again (the first
+    /// delivery was lost or cut off).
+    pub equivocation_resent: u64,
+    /// Refusals by code that the workload did not expect.
+    pub refusals: BTreeMap<String, u64>,
+}
+
+/// The workload of one run.
+pub struct Workload {
+    registers: Vec<Register>,
+    flows: Vec<ClaimFlow>,
+    acts: BTreeMap<u64, Act>,
+    pending: BTreeMap<u64, Pending>,
+    next_tag: u64,
+    double_done: bool,
+    equivocation_at_ms: Option<i64>,
+    /// The forged delivery the equivocating merchant repeats until its agency has taken
+    /// note: (merchant, agency, request bytes, the agency's evidence key of the pair).
+    forged: Option<(usize, usize, Vec<u8>, Vec<u8>)>,
+    /// Receipts acknowledged, by id.
+    pub acknowledged: BTreeMap<RecordId, Acknowledged>,
+    /// When each record first reached an agency node.
+    pub at_agency: BTreeMap<RecordId, i64>,
+    unclaimed: BTreeMap<(usize, String), Vec<RecordId>>,
+    /// Equivocations injected.
+    pub equivocations: Vec<Equivocation>,
+    /// Push → at the agency, ms.
+    pub push_latency: Histogram<u64>,
+    /// Submit → paid, ms.
+    pub paid_latency: Histogram<u64>,
+    /// Counts.
+    pub stats: WorkloadStats,
+    /// When the last receipt's purchase is planned.
+    pub end_ms: i64,
+}
+
+#[allow(clippy::expect_used)] // Three significant figures are always valid (1 to 5 are).
+fn histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant figures")
+}
+
+fn till() -> Caller {
+    Caller { person: "till-1".into(), role: CallerRole::Till }
+}
+
+impl Workload {
+    /// Plans the purchases and claims of `config` over `cast`, from `start_ms`.
+    pub fn plan(cast: &Cast, config: &SimConfig, rng: &mut SimRng, start_ms: i64) -> Workload {
+        let merchants = cast.merchants();
+        let agencies = cast.agencies();
+        let mut registers = Vec::new();
+        for merchant in &merchants {
+            for number in 1..=2 {
+                registers.push(Register {
+                    merchant: *merchant,
+                    name: format!("K{number}"),
+                    next_serial: 1,
+                    queue: VecDeque::new(),
+                    pushed: None,
+                    busy: false,
+                    last: None,
+                    last_sale: None,
+                });
+            }
+        }
+        let mut purchases: Vec<(usize, Purchase)> = (0..config.receipts)
+            .map(|_| {
+                let day = i64::from(u32::try_from(rng.below(u64::from(config.days.max(1)))).unwrap_or(0));
+                let hour = HOURS.get(rng.index(HOURS.len())).copied().unwrap_or(12);
+                let at_ms = start_ms + day * DAY_MS + hour * HOUR_MS + rng.between(0, HOUR_MS - 1);
+                let agency = agencies.get(rng.index(agencies.len())).copied().unwrap_or(1);
+                let employees =
+                    cast.parties.get(agency).map(|party| party.employees().to_vec()).unwrap_or_default();
+                let employee = employees.get(rng.index(employees.len())).cloned().unwrap_or_default();
+                let register = rng.index(registers.len());
+                let (refund, reissue) = (rng.chance(0.02), rng.chance(0.01));
+                (register, Purchase { at_ms, agency, employee, refund, reissue: reissue && !refund })
+            })
+            .collect();
+        purchases.sort_by_key(|(_, purchase)| purchase.at_ms);
+        let end_ms = purchases.last().map_or(start_ms, |(_, purchase)| purchase.at_ms);
+        for (register, purchase) in purchases {
+            if let Some(register) = registers.get_mut(register) {
+                register.queue.push_back(purchase);
+            }
+        }
+        let mut workload = Workload {
+            registers,
+            flows: Vec::new(),
+            acts: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            next_tag: 1,
+            double_done: false,
+            equivocation_at_ms: (config.receipts >= 10).then_some(start_ms + (end_ms - start_ms) / 2),
+            forged: None,
+            acknowledged: BTreeMap::new(),
+            at_agency: BTreeMap::new(),
+            unclaimed: BTreeMap::new(),
+            equivocations: Vec::new(),
+            push_latency: histogram(),
+            paid_latency: histogram(),
+            stats: WorkloadStats::default(),
+            end_ms,
+        };
+        workload.end_ms = end_ms;
+        workload
+    }
+
+    /// Puts the first actions on the world's queue: each register's first push, every
+    /// claim filing, the equivocation.
+    pub fn start(&mut self, cast: &Cast, config: &SimConfig, world: &mut World, start_ms: i64) {
+        for index in 0..self.registers.len() {
+            let first =
+                self.registers.get(index).and_then(|register| register.queue.front()).map(|p| p.at_ms);
+            if let Some(at) = first {
+                self.act(world, at, Act::Push(index));
+            }
+        }
+        let agencies = cast.agencies();
+        let span = (self.end_ms - start_ms).max(DAY_MS) + DAY_MS;
+        for _ in 0..config.claims {
+            let agency = agencies.get(world.rng.index(agencies.len())).copied().unwrap_or(1);
+            let employee = world.rng.index(config.employees_per_agency.max(1));
+            let at = start_ms + DAY_MS + world.rng.between(0, span);
+            self.act(world, at, Act::File { agency, employee, tries: 0 });
+        }
+        if let Some(at) = self.equivocation_at_ms {
+            self.act(world, at, Act::Equivocate);
+        }
+    }
+
+    fn act(&mut self, world: &mut World, at: i64, act: Act) {
+        let tag = self.tag();
+        self.acts.insert(tag, act);
+        world.schedule(at, Event::Workload(tag));
+    }
+
+    fn tag(&mut self) -> u64 {
+        self.next_tag += 1;
+        self.next_tag
+    }
+
+    /// Whether every purchase is acknowledged and every claim flow has ended.
+    pub fn is_done(&self) -> bool {
+        self.acts.is_empty() && self.pending.is_empty() && self.registers.iter().all(|r| r.queue.is_empty())
+    }
+
+    /// Runs the action scheduled under `tag`.
+    pub fn run(&mut self, cast: &Cast, world: &mut World, tag: u64) {
+        let Some(act) = self.acts.remove(&tag) else {
+            return;
+        };
+        match act {
+            Act::Push(register) => self.push(cast, world, register),
+            Act::File { agency, employee, tries } => self.file(cast, world, agency, employee, tries),
+            Act::Flow(flow) => self.advance(cast, world, flow),
+            Act::Equivocate => self.equivocate(cast, world),
+        }
+    }
+
+    fn push(&mut self, cast: &Cast, world: &mut World, index: usize) {
+        let now = world.now_ms;
+        let Some(register) = self.registers.get_mut(index) else {
+            return;
+        };
+        if register.busy {
+            return;
+        }
+        let Some(purchase) = register.queue.front() else {
+            return;
+        };
+        if purchase.at_ms > now {
+            let at = purchase.at_ms;
+            self.act(world, at, Act::Push(index));
+            return;
+        }
+        let receipt = match (&register.pushed, &register.last_sale) {
+            (Some((receipt, _)), _) => receipt.clone(),
+            (None, Some(last)) if purchase.reissue => {
+                // The till prints the last sale again under its next serial: the same card
+                // payment on a second receipt, which the SSC must not pay twice.
+                self.stats.reissues += 1;
+                Receipt {
+                    serial: register.next_serial,
+                    issued_at: kvitt_protocol::fields::format_time(world.now()),
+                    ..last.clone()
+                }
+            }
+            (None, _) => {
+                let Some(merchant) = cast.parties.get(register.merchant) else {
+                    return;
+                };
+                let buyer_org =
+                    cast.parties.get(purchase.agency).map_or("", |party| party.identity.org.as_str());
+                let returning = match (purchase.refund, register.last) {
+                    (true, Some(last)) => self
+                        .acknowledged
+                        .get(&last)
+                        .filter(|ack| !ack.refund)
+                        .map(|ack| (last, ack.total.0 / 2)),
+                    _ => None,
+                };
+                // A refund goes to the buyer of the original.
+                let (agency, employee) = match returning.and_then(|(last, _)| self.acknowledged.get(&last)) {
+                    Some(ack) => (ack.agency, ack.employee.clone()),
+                    None => (purchase.agency, purchase.employee.clone()),
+                };
+                let buyer_org =
+                    cast.parties.get(agency).map_or(buyer_org, |party| party.identity.org.as_str());
+                let card = 1000 + u32::try_from(employee.len() * 31 + agency).unwrap_or(0);
+                let sale = Sale {
+                    register: &register.name,
+                    serial: register.next_serial,
+                    issued_at: kvitt_protocol::fields::format_time(world.now()),
+                    buyer: (buyer_org, &employee),
+                    terminal: format!("T{}{}", register.merchant, register.name),
+                    card,
+                    returning,
+                };
+                receipt(merchant, &sale, &mut world.rng)
+            }
+        };
+        register.pushed = Some((receipt.clone(), now));
+        register.busy = true;
+        let merchant = register.merchant;
+        let tag = self.tag();
+        self.pending.insert(tag, Pending::Push(index));
+        world.client(merchant, till(), ClientRequest::PushReceipt(Box::new(receipt)), tag);
+    }
+
+    fn pushed(&mut self, cast: &Cast, world: &mut World, index: usize, answer: Option<ClientAnswer>) {
+        let now = world.now_ms;
+        let Some(register) = self.registers.get_mut(index) else {
+            return;
+        };
+        register.busy = false;
+        match answer {
+            Some(Ok(ClientResponse::Pushed { id, .. })) => {
+                let purchase = register.queue.pop_front();
+                if let (Some((receipt, pushed_ms)), Some(_)) = (register.pushed.take(), purchase) {
+                    let agency = cast
+                        .parties
+                        .iter()
+                        .position(|party| party.identity.org == receipt.buyer.agency)
+                        .unwrap_or(0);
+                    let employee = receipt.buyer.employee.clone().unwrap_or_default();
+                    let refund = receipt.original.is_some();
+                    self.stats.receipts += 1;
+                    self.stats.refunds += u64::from(refund);
+                    if !refund {
+                        self.unclaimed.entry((agency, employee.clone())).or_default().push(id);
+                        register.last_sale = Some(receipt.clone());
+                    }
+                    self.acknowledged.insert(
+                        id,
+                        Acknowledged {
+                            agency,
+                            merchant: register.merchant,
+                            employee,
+                            pushed_ms,
+                            total: (receipt.total, receipt.currency.clone()),
+                            refund,
+                        },
+                    );
+                    if let Some(at) = self.at_agency.get(&id) {
+                        let _ = self.push_latency.record(u64::try_from(at - pushed_ms).unwrap_or(0));
+                    }
+                }
+                register.next_serial += 1;
+                register.last = Some(id);
+                self.act(world, now, Act::Push(index));
+            }
+            Some(Ok(other)) => {
+                *self.stats.refusals.entry(format!("push answered {other:?}")).or_default() += 1;
+                register.pushed = None;
+                register.queue.pop_front();
+                self.act(world, now, Act::Push(index));
+            }
+            Some(Err(refusal)) => {
+                *self.stats.refusals.entry(format!("push: {}", refusal.code)).or_default() += 1;
+                register.pushed = None;
+                register.queue.pop_front();
+                self.act(world, now, Act::Push(index));
+            }
+            None => {
+                // The node was down or crashed: the till pushes the same receipt again.
+                self.stats.pushes_retried += 1;
+                self.act(world, now + 30_000, Act::Push(index));
+            }
+        }
+    }
+
+    /// A record reached node `node`: the first arrival of a receipt at its agency.
+    pub fn stored(&mut self, cast: &Cast, node: usize, id: RecordId, now_ms: i64) {
+        let is_agency = cast.agencies().contains(&node);
+        if !is_agency || self.at_agency.contains_key(&id) {
+            return;
+        }
+        self.at_agency.insert(id, now_ms);
+        if let Some(ack) = self.acknowledged.get(&id).filter(|ack| ack.agency == node) {
+            let _ = self.push_latency.record(u64::try_from(now_ms - ack.pushed_ms).unwrap_or(0));
+        }
+    }
+
+    fn file(&mut self, cast: &Cast, world: &mut World, agency: usize, employee: usize, tries: u32) {
+        let Some(person) =
+            cast.parties.get(agency).and_then(|party| party.employees().get(employee)).cloned()
+        else {
+            return;
+        };
+        let now = world.now_ms;
+        let acknowledged = &self.acknowledged;
+        let at_agency = &self.at_agency;
+        let mut receipts = Vec::new();
+        if let Some(unclaimed) = self.unclaimed.get_mut(&(agency, person.clone())) {
+            // Receipts bought at least half a day ago, six at the most.
+            unclaimed.retain(|id| {
+                let old = acknowledged.get(id).is_some_and(|ack| now - ack.pushed_ms >= DAY_MS / 2)
+                    && at_agency.contains_key(id);
+                if old && receipts.len() < 6 {
+                    receipts.push(*id);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        if receipts.is_empty() {
+            if tries < 4 {
+                self.act(world, now + 6 * HOUR_MS, Act::File { agency, employee, tries: tries + 1 });
+            } else {
+                self.stats.claims_abandoned += 1;
+            }
+            return;
+        }
+        self.flows.push(ClaimFlow {
+            agency,
+            employee: person,
+            receipts,
+            number: None,
+            claim: None,
+            added: 0,
+            stage: Stage::Open,
+            submitted_ms: 0,
+            double: false,
+        });
+        let flow = self.flows.len() - 1;
+        self.advance(cast, world, flow);
+    }
+
+    fn advance(&mut self, cast: &Cast, world: &mut World, index: usize) {
+        let Some(flow) = self.flows.get(index) else {
+            return;
+        };
+        let employee = Caller { person: flow.employee.clone(), role: CallerRole::Employee };
+        let (node, caller, request) = match (flow.stage, &flow.number, flow.claim) {
+            (Stage::Open, _, _) => {
+                (flow.agency, employee, ClientRequest::NewClaim { purpose: "Tjänsteresa".into() })
+            }
+            (Stage::Add, Some(number), _) => {
+                let Some(receipt) = flow.receipts.get(flow.added).copied() else {
+                    return;
+                };
+                let item = self.item(receipt);
+                (
+                    flow.agency,
+                    employee,
+                    ClientRequest::AddItem { number: number.clone(), item: Box::new(item) },
+                )
+            }
+            (Stage::Submit, Some(number), _) => {
+                (flow.agency, employee, ClientRequest::Submit { number: number.clone() })
+            }
+            (Stage::Decide, _, Some(claim)) => {
+                let approver = cast.parties.get(flow.agency).map_or("approver", |party| party.approver());
+                let caller = Caller { person: approver.into(), role: CallerRole::Approver };
+                let action = if world.rng.chance(0.1) {
+                    Action::Rejected { reason: "Kvitto saknar deltagarlista; komplettera.".into() }
+                } else {
+                    Action::Approved
+                };
+                (flow.agency, caller, ClientRequest::Decide { claim, action })
+            }
+            (Stage::Poll(_), _, Some(claim)) => (cast.ssc(), staff(), ClientRequest::ShowClaim { claim }),
+            (Stage::Book, _, Some(claim)) => (cast.ssc(), staff(), ClientRequest::Book { claim }),
+            (Stage::Resolve, _, Some(claim)) => {
+                let note = "Samma kvitto eller kortköp finns redan i en annan räkning.".into();
+                (cast.ssc(), staff(), ClientRequest::Resolve { claim, resolution: Resolution::Reject, note })
+            }
+            (Stage::Pay, _, Some(claim)) => (cast.ssc(), staff(), ClientRequest::Pay { claim }),
+            _ => return,
+        };
+        let tag = self.tag();
+        self.pending.insert(tag, Pending::Flow(index));
+        world.client(node, caller, request, tag);
+    }
+
+    fn item(&self, receipt: RecordId) -> ClaimItem {
+        let (total, currency) =
+            self.acknowledged.get(&receipt).map_or((0, "SEK".into()), |ack| ack.total.clone());
+        let foreign = (currency != "SEK").then(|| ForeignAmount {
+            amount: total,
+            currency: currency.clone(),
+            rate: ExchangeRate { value: 114_523, scale: 4 },
+            rate_date: "2026-05-04".into(),
+            rate_source: "riksbanken".into(),
+        });
+        let amount = match &foreign {
+            Some(foreign) => foreign.rate.convert(total, &currency).unwrap_or(0),
+            None => total.max(0),
+        };
+        ClaimItem::Receipt {
+            receipt,
+            business_purpose: "Resa i tjänsten".into(),
+            amount,
+            booking: Booking { account: 5800, cost_center: "CC-4100".into(), project: None },
+            foreign,
+            participants: vec![],
+        }
+    }
+
+    fn flow_answered(&mut self, cast: &Cast, world: &mut World, index: usize, answer: Option<ClientAnswer>) {
+        let now = world.now_ms;
+        let Some(flow) = self.flows.get_mut(index) else {
+            return;
+        };
+        let Some(answer) = answer else {
+            self.stats.claims_abandoned += 1;
+            return;
+        };
+        let next = match (flow.stage, answer) {
+            (Stage::Open, Ok(ClientResponse::Draft { draft, .. })) => {
+                flow.number = Some(draft.number.clone());
+                Some((Stage::Add, now))
+            }
+            (Stage::Add, result) => {
+                if flow.double {
+                    match result {
+                        Ok(_) => self.stats.double_claims_accepted += 1,
+                        Err(_) => self.stats.double_claims_refused += 1,
+                    }
+                    return;
+                }
+                if let Err(refusal) = result {
+                    *self.stats.refusals.entry(format!("add item: {}", refusal.code)).or_default() += 1;
+                    flow.receipts.remove(flow.added);
+                } else {
+                    flow.added += 1;
+                }
+                if flow.added < flow.receipts.len() {
+                    Some((Stage::Add, now))
+                } else if flow.added == 0 {
+                    self.stats.claims_abandoned += 1;
+                    None
+                } else {
+                    Some((Stage::Submit, now))
+                }
+            }
+            (Stage::Submit, Ok(ClientResponse::Submitted { claim })) => {
+                flow.claim = Some(claim);
+                flow.submitted_ms = now;
+                self.stats.claims_submitted += 1;
+                let decide_at = now + world.rng.between(HOUR_MS, 8 * HOUR_MS);
+                if !self.double_done {
+                    self.double_done = true;
+                    let double = ClaimFlow {
+                        agency: flow.agency,
+                        employee: flow.employee.clone(),
+                        receipts: flow.receipts.iter().take(1).copied().collect(),
+                        number: None,
+                        claim: None,
+                        added: 0,
+                        stage: Stage::Open,
+                        submitted_ms: 0,
+                        double: true,
+                    };
+                    self.flows.push(double);
+                    let double = self.flows.len() - 1;
+                    self.act(world, now + HOUR_MS, Act::Flow(double));
+                }
+                Some((Stage::Decide, decide_at))
+            }
+            (Stage::Decide, Ok(ClientResponse::Decided { status: Status::Approved, .. })) => {
+                self.stats.claims_approved += 1;
+                Some((Stage::Poll(0), now + 30 * 60_000))
+            }
+            (Stage::Decide, Ok(ClientResponse::Decided { status: Status::Rejected, .. })) => {
+                self.stats.claims_rejected += 1;
+                None
+            }
+            (Stage::Poll(polls), Ok(ClientResponse::Claim(view))) if view.status == Status::Approved => {
+                let _ = polls;
+                Some((Stage::Book, now))
+            }
+            (Stage::Poll(_), Ok(ClientResponse::Claim(view))) if view.status == Status::Rejected => {
+                self.stats.claims_rejected_by_ssc += 1;
+                None
+            }
+            (Stage::Poll(polls), _) if polls < 96 => Some((Stage::Poll(polls + 1), now + 30 * 60_000)),
+            (Stage::Book, Ok(ClientResponse::Status(Status::Booked))) => Some((Stage::Pay, now)),
+            (Stage::Book, Err(refusal)) if refusal.code == EXCEPTION_OPEN => Some((Stage::Resolve, now)),
+            (Stage::Resolve, Ok(ClientResponse::Status(Status::Rejected))) => {
+                self.stats.claims_rejected_by_ssc += 1;
+                None
+            }
+            (Stage::Pay, Ok(ClientResponse::Status(Status::Paid))) => {
+                self.stats.claims_paid += 1;
+                let _ = self.paid_latency.record(u64::try_from(now - flow.submitted_ms).unwrap_or(0));
+                None
+            }
+            (stage, answer) => {
+                let what = match answer {
+                    Ok(response) => format!("{stage:?} answered {}", variant(&response)),
+                    Err(refusal) => format!("{stage:?}: {}", refusal.code),
+                };
+                *self.stats.refusals.entry(what).or_default() += 1;
+                self.stats.claims_abandoned += 1;
+                None
+            }
+        };
+        if let Some((stage, at)) = next {
+            if let Some(flow) = self.flows.get_mut(index) {
+                flow.stage = stage;
+            }
+            if at <= now {
+                self.advance(cast, world, index);
+            } else {
+                self.act(world, at, Act::Flow(index));
+            }
+        }
+    }
+
+    /// Hands a client answer to whoever asked.
+    pub fn answered(&mut self, cast: &Cast, world: &mut World, tag: u64, answer: Option<ClientAnswer>) {
+        match self.pending.remove(&tag) {
+            Some(Pending::Push(register)) => self.pushed(cast, world, register, answer),
+            Some(Pending::Flow(flow)) => self.flow_answered(cast, world, flow, answer),
+            None => {}
+        }
+    }
+
+    /// A merchant signs a second, different receipt for a serial it already used and
+    /// sends it to the buyer's agency itself.
+    fn equivocate(&mut self, cast: &Cast, world: &mut World) {
+        if let Some((merchant, agency, bytes, pair)) = &self.forged {
+            // Sent again until the agency holds evidence of the pair: a lost or cut-off
+            // delivery must not make the equivocation go unseen.
+            let noted =
+                world.nodes.get(*agency).is_some_and(|node| matches!(node.store.get(pair), Ok(Some(_))));
+            if !noted {
+                let (merchant, agency, bytes) = (*merchant, *agency, bytes.clone());
+                self.stats.equivocation_resent += 1;
+                world.transmit(merchant, agency, 0, None, bytes);
+                let at = world.now_ms + 60_000;
+                self.act(world, at, Act::Equivocate);
+            }
+            return;
+        }
+        let candidate = self.acknowledged.iter().find(|(id, ack)| {
+            self.at_agency.contains_key(*id)
+                && !ack.refund
+                && cast.parties.get(ack.merchant).is_some_and(|party| party.kind == Some(MerchantKind::Taxi))
+        });
+        let Some((&original, ack)) = candidate else {
+            return;
+        };
+        let (Some(merchant), Some(original_record)) = (
+            cast.parties.get(ack.merchant),
+            world.nodes.get(ack.merchant).and_then(|node| record(node, &original)),
+        ) else {
+            return;
+        };
+        let AnyRecord::Receipt(signed) = original_record else {
+            return;
+        };
+        let mut forged = signed.body().clone();
+        for line in &mut forged.lines {
+            line.unit_price = line.unit_price.map(|price| price + 10_000);
+        }
+        let forged = forged.with_computed_totals();
+        let total = forged.total;
+        let mut forged = forged;
+        for payment in &mut forged.payments {
+            if let kvitt_protocol::receipt::Payment::Card { amount, .. } = payment {
+                *amount = total;
+            }
+        }
+        let Ok(forged) = Signed::sign(forged, &merchant.identity.signing_key) else {
+            return;
+        };
+        let request = Request {
+            directory_version: 1,
+            body: RequestBody::Deliver { records: vec![RecordBytes(forged.bytes().to_vec())] },
+        };
+        let Ok(bytes) = request.encode() else {
+            return;
+        };
+        let slot = Slot::Receipt {
+            signer: merchant.key(),
+            register: signed.body().register.clone(),
+            serial: signed.body().serial,
+        };
+        self.equivocations.push(Equivocation {
+            slot,
+            records: (original, forged.id()),
+            members: vec![ack.merchant, ack.agency],
+        });
+        let pair = kvitt_node::ledger::keys::meta(&format!("evidence/{original}/{}", forged.id()));
+        self.forged = Some((ack.merchant, ack.agency, bytes.clone(), pair));
+        world.transmit(ack.merchant, ack.agency, 0, None, bytes);
+        let at = world.now_ms + 60_000;
+        self.act(world, at, Act::Equivocate);
+    }
+}
+
+fn staff() -> Caller {
+    Caller { person: "ssc-staff".into(), role: CallerRole::SscStaff }
+}
+
+fn variant(response: &ClientResponse) -> String {
+    let debug = format!("{response:?}");
+    debug.split(['(', ' ', '{']).next().unwrap_or_default().to_owned()
+}
+
+fn record(node: &crate::node::SimNode, id: &RecordId) -> Option<AnyRecord> {
+    kvitt_node::ledger::Ledger::new(node.store.clone()).record(id).ok().flatten()
+}
