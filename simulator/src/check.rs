@@ -53,6 +53,7 @@ pub fn check(world: &World, workload: &Workload) -> Vec<Violation> {
     channels_converged(world, &mut found);
     let held: Vec<Vec<AnyRecord>> = (0..world.nodes.len()).map(|node| records(world, node)).collect();
     no_receipt_paid_twice(world, &mut found);
+    paid_claims_book_into_balanced_vouchers(world, &mut found);
     equivocations_caught(workload, &held, &mut found);
     records_within_channels(world, &held, &mut found);
     found
@@ -189,6 +190,67 @@ fn no_receipt_paid_twice(world: &World, found: &mut Vec<Violation>) {
                         ),
                     ));
                 }
+            }
+        }
+    }
+}
+
+/// Every claim paid at a node books, with the default booking and allowance tables, into
+/// one voucher whose rows add up to zero öre: the SSC never pays what its books could not
+/// take.
+fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violation>) {
+    use kvitt_protocol::books::{book, AgencyBooks, AllowanceTables, BookingTable};
+    let tables = BookingTable::default_table()
+        .map_err(|error| error.to_string())
+        .and_then(|table| AllowanceTables::default_tables().map(|a| (table, a)).map_err(|e| e.to_string()));
+    let (table, allowances) = match tables {
+        Ok(tables) => tables,
+        Err(error) => {
+            found.push(violation("every paid claim books into a balanced voucher", error));
+            return;
+        }
+    };
+    for (node, sim) in world.nodes.iter().enumerate() {
+        let ledger = Ledger::new(sim.store.clone());
+        for state in ledger.claim_states(MAX_SCAN_ENTRIES).unwrap_or_default() {
+            if state.status != Status::Paid {
+                continue;
+            }
+            let Ok(Some(AnyRecord::Claim(claim))) = ledger.record(&state.claim) else {
+                continue;
+            };
+            let receipts: Vec<_> = claim
+                .body()
+                .receipts()
+                .filter_map(|id| match ledger.record(&id) {
+                    Ok(Some(AnyRecord::Receipt(receipt))) => Some(receipt),
+                    _ => None,
+                })
+                .collect();
+            let agency = claim.body().agency.clone();
+            let books = AgencyBooks {
+                org: agency.clone(),
+                name: agency,
+                series: "K".into(),
+                corporate_cards: Vec::new(),
+            };
+            let date = kvitt_protocol::fields::parse_time("created_at", &claim.body().created_at)
+                .map(|time| time.date());
+            let voucher = date.map_err(|error| error.to_string()).and_then(|date| {
+                book(&table, &allowances, &books, &claim, &receipts, date).map_err(|e| e.to_string())
+            });
+            let problem = match voucher {
+                Err(error) => Some(format!("does not book: {error}")),
+                Ok(voucher) => {
+                    let sum: i64 = voucher.rows.iter().map(|row| row.amount).sum();
+                    (sum != 0).then(|| format!("books into a voucher whose rows add up to {sum} öre"))
+                }
+            };
+            if let Some(problem) = problem {
+                found.push(violation(
+                    "every paid claim books into a balanced voucher",
+                    format!("node {node}: paid claim {} ({}) {problem}", claim.id(), claim.body().number),
+                ));
             }
         }
     }
