@@ -1,0 +1,86 @@
+//! The operator's routes: the directory in force, installing a newer one, reconciling now.
+
+use super::*;
+
+/// The directory as JSON ([`record_json`]) with whether this request installed it.
+pub(super) fn directory_json(response: ClientResponse) -> Result<Response, Problem> {
+    match response {
+        ClientResponse::Directory { directory, installed } => {
+            let mut view = record_json(&AnyRecord::Directory(*directory));
+            if let Some(fields) = view.as_object_mut() {
+                fields.insert("installed".into(), Value::Bool(installed));
+            }
+            Ok(Json(view).into_response())
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub(super) async fn directory(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    directory_json(ask(&state, caller, ClientRequest::Directory).await?)
+}
+
+/// The body is the signed directory's CBOR bytes, as `kvitt directory publish` writes them.
+pub(super) async fn install_directory(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    let bytes = body_bytes(body)?.to_vec();
+    directory_json(ask(&state, caller, ClientRequest::InstallDirectory { bytes }).await?)
+}
+
+/// The body of POST /v1/sync (an empty body means every peer).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncRequest {
+    /// The peer's organisation number or node key (hex); every peer if absent.
+    peer: Option<String>,
+}
+
+pub(super) async fn sync(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    let text = body_text(body)?;
+    let SyncRequest { peer } =
+        if text.trim().is_empty() { SyncRequest::default() } else { parse_json(&text)? };
+    match ask(&state, caller, ClientRequest::Reconcile { peer }).await? {
+        ClientResponse::Reconciled(sessions) => {
+            let sessions: Vec<Value> = sessions
+                .into_iter()
+                .map(|session| match session.result {
+                    Ok(summary) => json!({
+                        "peer": session.peer,
+                        "org": session.org,
+                        "ok": true,
+                        "they_lack": summary.have.len(),
+                        "we_lack": summary.need,
+                        "frames_sent": summary.frames_sent,
+                        "bytes_sent": summary.bytes_sent,
+                        "bytes_received": summary.bytes_received,
+                        "millis": u64::try_from(summary.elapsed.as_millis()).unwrap_or(u64::MAX),
+                    }),
+                    Err(error) => json!({
+                        "peer": session.peer,
+                        "org": session.org,
+                        "ok": false,
+                        "error": error,
+                    }),
+                })
+                .collect();
+            Ok(Json(sessions).into_response())
+        }
+        other => Err(unexpected(&other)),
+    }
+}

@@ -1,0 +1,381 @@
+//! The client API: HTTP/JSON on loopback for tills, employees, approvers and SSC staff.
+//!
+//! Every caller sends `Authorization: Bearer <token>` (the scheme in any case); the token
+//! (from config.toml) says who they are and in which role. The token is checked first, on
+//! every path and method, before a path id, query string or body is read. Every error,
+//! the HTTP layer's too (unknown route, wrong method, body over [`MAX_BODY_BYTES`], a query
+//! string or body that does not parse), is an RFC 9457 `application/problem+json` with the
+//! protocol's error code, the field path and whether to retry. Query parameters a route
+//! does not take are refused. Routes (spec/api.md):
+//!
+//! | method | path | who | does |
+//! |---|---|---|---|
+//! | POST | /v1/receipts | till | push a receipt (JSON), answer its id once durable |
+//! | GET | /v1/receipts | employee, approver, staff | receipts held (an employee sees their own) |
+//! | GET | /v1/records/{id} | anyone, for what concerns them | one record, verified, with its CBOR |
+//! | POST | /v1/drafts | employee | open a claim draft |
+//! | GET | /v1/drafts/{number} | employee | one's draft, with the policy's findings |
+//! | POST | /v1/drafts/{number}/items | employee | add an item |
+//! | POST | /v1/drafts/{number}/submit | employee | sign and submit the claim |
+//! | GET | /v1/claims | all but tills | claims (an employee sees their own) |
+//! | GET | /v1/claims/{id} | all but tills | one claim with status and events |
+//! | POST | /v1/claims/{id}/approve, /reject, /withdraw | approver, employee, staff | decide |
+//! | POST | /v1/claims/{id}/book, /pay | SSC staff | book, pay |
+//! | GET | /v1/exceptions | staff, approver, operator | open exceptions (`all=true`: resolved too), with the next step |
+//! | POST | /v1/exceptions/{id}/resolve | SSC staff | reject or book a claim held for an exception |
+//! | GET | /v1/sie | SSC staff | one agency's booked claims as an SIE 4I file (PC8 bytes) |
+//! | GET | /v1/directory | anyone | the signed directory in force |
+//! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
+//! | POST | /v1/sync | operator | reconcile now with one peer or all; how each session went |
+//!
+//! Who may read which record (`GET /v1/records/{id}`) the core decides: operators, SSC
+//! staff and approvers any the node holds; an employee their receipts, their claims and
+//! those claims' events; a till the receipts its organisation sold. Others are answered
+//! `404` as if the node did not hold them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kvitt_protocol::claim::{Claim, ClaimItem};
+use kvitt_protocol::event::{Action, ClaimEvent, Status};
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::wire::{Refusal, RefusalCode};
+use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::config::TokenConfig;
+use crate::core::{
+    Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft, Resolution, SieExport,
+};
+use crate::handle::NodeHandle;
+use crate::policy::Finding;
+
+mod admin;
+mod claims;
+mod records;
+mod ssc;
+
+use admin::{directory, install_directory, sync};
+pub use claims::claim_json;
+use claims::{
+    add_item, approve, book, list_claims, new_draft, pay, reject, show_claim, show_draft, submit, withdraw,
+};
+pub use records::record_json;
+use records::{list_receipts, push_receipt, record};
+use ssc::{exceptions, resolve, sie};
+pub use ssc::{SIE_CONTENT_TYPE, SIE_VOUCHERS_HEADER};
+
+/// Largest request body the API reads, in bytes (a receipt at its 1000-line limit fits).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most entries a list returns when the caller names no limit.
+pub const DEFAULT_LIST_LIMIT: usize = 1000;
+
+#[derive(Clone)]
+struct ApiState {
+    node: NodeHandle,
+    tokens: Arc<BTreeMap<String, Caller>>,
+}
+
+/// The API's routes over a node.
+///
+/// Every request is authenticated first (the `authenticate` layer wraps every route, the
+/// fallback for unknown paths and the answer to a method a route lacks), so a request
+/// without a valid token is answered `401` whatever its path, query or body.
+pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
+    let tokens = tokens
+        .iter()
+        .map(|token| (token.token.clone(), Caller { person: token.person.clone(), role: token.role }))
+        .collect();
+    let state = ApiState { node, tokens: Arc::new(tokens) };
+    Router::new()
+        .route("/v1/receipts", post(push_receipt).get(list_receipts))
+        .route("/v1/records/{id}", get(record))
+        .route("/v1/drafts", post(new_draft))
+        .route("/v1/drafts/{number}", get(show_draft))
+        .route("/v1/drafts/{number}/items", post(add_item))
+        .route("/v1/drafts/{number}/submit", post(submit))
+        .route("/v1/claims", get(list_claims))
+        .route("/v1/claims/{id}", get(show_claim))
+        .route("/v1/claims/{id}/approve", post(approve))
+        .route("/v1/claims/{id}/reject", post(reject))
+        .route("/v1/claims/{id}/withdraw", post(withdraw))
+        .route("/v1/claims/{id}/book", post(book))
+        .route("/v1/claims/{id}/pay", post(pay))
+        .route("/v1/exceptions", get(exceptions))
+        .route("/v1/exceptions/{id}/resolve", post(resolve))
+        .route("/v1/sie", get(sie))
+        .route("/v1/directory", get(directory).put(install_directory))
+        .route("/v1/sync", post(sync))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// An error as `application/problem+json`.
+#[derive(Debug)]
+pub struct Problem {
+    status: StatusCode,
+    refusal: Refusal,
+}
+
+impl Problem {
+    /// A problem with a status of its own (not the one [`status_of`] gives its code).
+    fn with_status(status: StatusCode, code: RefusalCode, path: &str, message: impl Into<String>) -> Problem {
+        let mut refusal = Refusal::new(code, message);
+        refusal.path = path.into();
+        Problem { status, refusal }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("https://kvitt.invalid/problems/{}", self.refusal.code),
+            "title": self.refusal.code,
+            "status": self.status.as_u16(),
+            "detail": self.refusal.message,
+            "code": self.refusal.code,
+            "path": self.refusal.path,
+            "retry": self.refusal.retry,
+        });
+        let mut response =
+            (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string())
+                .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §11.6.1: a 401 names the scheme it wants.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<Refusal> for Problem {
+    fn from(refusal: Refusal) -> Problem {
+        Problem { status: status_of(&refusal.code), refusal }
+    }
+}
+
+/// The HTTP status for a refusal code.
+pub fn status_of(code: &str) -> StatusCode {
+    match code {
+        "auth.forbidden" => StatusCode::FORBIDDEN,
+        "auth.unauthenticated" => StatusCode::UNAUTHORIZED,
+        "request.not_found" => StatusCode::NOT_FOUND,
+        "node.unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "receipt.serial"
+        | "claim.receipt_taken"
+        | "claim.exception_open"
+        | "event.transition"
+        | "event.chain"
+        | "ledger.equivocation" => StatusCode::CONFLICT,
+        "request.invalid" => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// The caller a request's `Authorization: Bearer <token>` names (RFC 9110 §11.6.2, RFC
+/// 6750 §2.1): the scheme in any case, one or more spaces, a token of this node.
+fn caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Problem> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim_start_matches(' '));
+    token.and_then(|token| state.tokens.get(token).cloned()).ok_or_else(unauthenticated)
+}
+
+/// `401` `auth.unauthenticated`.
+fn unauthenticated() -> Problem {
+    Problem {
+        status: StatusCode::UNAUTHORIZED,
+        refusal: Refusal {
+            code: "auth.unauthenticated".into(),
+            path: String::new(),
+            message: "send Authorization: Bearer <token> with a token from this node's config.toml".into(),
+            retry: false,
+        },
+    }
+}
+
+/// Authenticates every request before its route sees it: the caller goes into the
+/// request's extensions, where [`Authenticated`] finds it.
+async fn authenticate(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
+    match caller(&state, request.headers()) {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// The caller, as [`authenticate`] found them.
+struct Authenticated(Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Authenticated, Problem> {
+        parts.extensions.get::<Caller>().cloned().map(Authenticated).ok_or_else(unauthenticated)
+    }
+}
+
+fn bad_request(message: String) -> Problem {
+    Problem::from(Refusal::new(RefusalCode::BadRequest, message))
+}
+
+/// `request.invalid` about one query parameter, named in `path`.
+fn bad_parameter(name: &str, message: String) -> Problem {
+    Problem::with_status(StatusCode::BAD_REQUEST, RefusalCode::BadRequest, name, message)
+}
+
+/// A path segment the router extracted; one that is not UTF-8 once percent-decoded is
+/// refused.
+fn path_segment(segment: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    segment.map(|Path(text)| text).map_err(|rejection| bad_request(rejection.body_text()))
+}
+
+fn parse_id(segment: Result<Path<String>, PathRejection>) -> Result<RecordId, Problem> {
+    let text = path_segment(segment)?;
+    text.parse().map_err(|_| bad_request(format!("{text:?} is not a record id (64 hex digits)")))
+}
+
+/// The request body, read whole: over [`MAX_BODY_BYTES`] it is refused `413`.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::with_status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                RefusalCode::BadRequest,
+                "",
+                format!("the request body is over the limit of {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            bad_request(format!("the request body could not be read: {}", rejection.body_text()))
+        }
+    })
+}
+
+/// The request body as UTF-8 text (JSON bodies).
+fn body_text(body: Result<Bytes, BytesRejection>) -> Result<String, Problem> {
+    let bytes = body_bytes(body)?;
+    String::from_utf8(bytes.to_vec()).map_err(|error| {
+        bad_request(format!(
+            "the request body is not UTF-8 (invalid byte at offset {})",
+            error.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// The query string's parameters, in order, as given.
+type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The parameters of a list route.
+struct ListParams {
+    employee: Option<String>,
+    limit: usize,
+    all: bool,
+}
+
+/// Reads the query string of a route that takes the parameters `known` (a subset of
+/// `employee`, `limit` and `all`); any other parameter, or one given twice, is refused.
+fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem> {
+    let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
+    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT, all: false };
+    let mut seen = BTreeSet::new();
+    for (name, value) in pairs {
+        if !known.contains(&name.as_str()) {
+            let takes = match known {
+                [] => "no query parameters".to_owned(),
+                known => format!("only {}", known.join(", ")),
+            };
+            return Err(bad_parameter(
+                &name,
+                format!("unknown query parameter {name:?}: this route takes {takes}"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(bad_parameter(&name, format!("query parameter {name:?} is given more than once")));
+        }
+        match name.as_str() {
+            "limit" => {
+                params.limit = value.parse().map_err(|_| {
+                    bad_parameter(
+                        "limit",
+                        format!("limit {value:?} is not a whole number of entries (0 or more)"),
+                    )
+                })?;
+            }
+            "employee" => params.employee = Some(value),
+            "all" => {
+                params.all = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    other => return Err(bad_parameter("all", format!("all {other:?} is not true or false"))),
+                };
+            }
+            _ => {}
+        }
+    }
+    Ok(params)
+}
+
+/// Refuses any query parameter: the route takes none.
+fn no_params(query: QueryPairs) -> Result<(), Problem> {
+    query_params(query, &[]).map(|_| ())
+}
+
+async fn ask(state: &ApiState, caller: Caller, request: ClientRequest) -> Result<ClientResponse, Problem> {
+    Ok(state.node.ask(caller, request).await?)
+}
+
+/// Parses a JSON body, reporting the field path of a mismatch.
+fn parse_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_str(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        Problem::from(Refusal {
+            code: kvitt_protocol::ErrorCode::Schema.as_str().into(),
+            path: error.path().to_string(),
+            message: error.inner().to_string(),
+            retry: false,
+        })
+    })
+}
+
+/// No route has this path.
+async fn no_route(uri: Uri) -> Problem {
+    Problem::from(Refusal::new(RefusalCode::NotFound, format!("no route {}", uri.path())))
+}
+
+/// The route exists, but not for this method (the router adds the `Allow` header).
+async fn wrong_method(method: Method, uri: Uri) -> Problem {
+    Problem::with_status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        RefusalCode::BadRequest,
+        "",
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
+fn unexpected(response: &ClientResponse) -> Problem {
+    tracing::error!(?response, "the core answered a request with the wrong kind of response");
+    Problem::from(Refusal::new(
+        RefusalCode::Unavailable,
+        "internal error: unexpected answer from the node core",
+    ))
+}

@@ -1,0 +1,77 @@
+//! Receipts and records: a till pushes a receipt; people list receipts and read records.
+
+use super::*;
+
+pub(super) async fn push_receipt(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    let receipt: Receipt = parse_json(&body_text(body)?)?;
+    match ask(&state, caller, ClientRequest::PushReceipt(Box::new(receipt))).await? {
+        ClientResponse::Pushed { id, duplicate } => {
+            let status = if duplicate { StatusCode::OK } else { StatusCode::CREATED };
+            Ok((status, Json(json!({ "id": id, "duplicate": duplicate }))).into_response())
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// A receipt as the API shows it.
+#[derive(Serialize)]
+struct ReceiptView<'a> {
+    id: RecordId,
+    signer: PublicKey,
+    receipt: &'a Receipt,
+}
+
+pub(super) async fn list_receipts(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+) -> Result<Response, Problem> {
+    let ListParams { employee, limit, .. } = query_params(query, &["employee", "limit"])?;
+    match ask(&state, caller, ClientRequest::ListReceipts { employee, limit }).await? {
+        ClientResponse::Receipts(receipts) => {
+            let views: Vec<ReceiptView<'_>> = receipts
+                .iter()
+                .map(|receipt| ReceiptView {
+                    id: receipt.id(),
+                    signer: receipt.signer(),
+                    receipt: receipt.body(),
+                })
+                .collect();
+            Ok(Json(views).into_response())
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// A record as JSON: its type, id, signer, body and exact CBOR.
+pub fn record_json(record: &AnyRecord) -> Value {
+    let body = match record {
+        AnyRecord::Receipt(record) => serde_json::to_value(record.body()),
+        AnyRecord::Claim(record) => serde_json::to_value(record.body()),
+        AnyRecord::ClaimEvent(record) => serde_json::to_value(record.body()),
+        AnyRecord::Directory(record) => serde_json::to_value(record.body()),
+        AnyRecord::Evidence(record) => serde_json::to_value(record.body()),
+    }
+    .unwrap_or(Value::Null);
+    json!({ "type": record.kind().as_str(), "id": record.id(), "signer": record.signer(), "body": body, "cbor": hex::encode(record.bytes()) })
+}
+
+pub(super) async fn record(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+) -> Result<Response, Problem> {
+    let id = parse_id(id)?;
+    no_params(query)?;
+    match ask(&state, caller, ClientRequest::Record(id)).await? {
+        ClientResponse::Record(record) => Ok(Json(record_json(&record)).into_response()),
+        other => Err(unexpected(&other)),
+    }
+}
