@@ -16,6 +16,9 @@ use crate::core::{Caller, CallerRole, ClientResponse, NodeCore, PeerReconciliati
 use crate::runtime::PeerTransport;
 use crate::store::{Batch, Store};
 
+/// Why a node whose channel index could not be loaded refuses every session.
+const INDEX_UNREADABLE: &str = "this node's channel index is unreadable";
+
 /// Where the answer to a client request goes.
 pub type ClientReply = oneshot::Sender<Result<ClientResponse, Refusal>>;
 
@@ -120,11 +123,8 @@ impl Reconciler {
     /// Hands a peer's frame to its session.
     pub fn respond(&mut self, incoming: IncomingFrame) {
         let Some(index) = &self.index else {
-            let version = incoming.directory_version;
-            let refusal = Refusal::new(RefusalCode::Unavailable, "this node's channel index is unreadable");
-            let body = kvitt_protocol::wire::ResponseBody::Refused { refusal };
-            let answer = kvitt_protocol::wire::Response { directory_version: version, body };
-            let _ = incoming.reply.send(answer.encode().unwrap_or_default());
+            let answer = super::exchange::refused(incoming.directory_version, INDEX_UNREADABLE.into());
+            let _ = incoming.reply.send(answer);
             return;
         };
         let peer = incoming.peer;
@@ -171,7 +171,7 @@ impl Reconciler {
             return Err(Refusal::new(RefusalCode::Forbidden, message));
         }
         if self.index.is_none() {
-            return Err(Refusal::new(RefusalCode::Unavailable, "this node's channel index is unreadable"));
+            return Err(Refusal::new(RefusalCode::Unavailable, INDEX_UNREADABLE));
         }
         let peers: BTreeSet<PublicKey> = core.reconciliation_peers().into_iter().collect();
         let Some(named) = peer else {

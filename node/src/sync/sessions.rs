@@ -164,27 +164,24 @@ impl Sessions {
                 runtime.block_on(transport.request(peer, address, bytes))
             };
             let session = || numbers.fetch_add(1, Ordering::Relaxed) + 1;
-            let mut result = Ok(Summary::default());
-            for window in exchange::windows(&items, window_items) {
-                let within = exchange::in_window(&items, window);
-                let found = exchange::initiate(
-                    within,
-                    directory_version,
-                    window,
-                    random_salt,
-                    session,
-                    &mut exchange,
-                );
-                match (&mut result, found) {
-                    (Ok(total), Ok(summary)) => total.add(summary),
-                    (_, Err(failure)) => {
-                        result = Err(failure.to_string());
-                        break;
-                    }
-                    (Err(_), Ok(_)) => {}
-                }
-            }
-            let result = result.map(|summary| Summary { elapsed: started.elapsed(), ..summary });
+            // One session per window, in turn; the first that fails ends the round.
+            let result = exchange::windows(&items, window_items)
+                .into_iter()
+                .try_fold(Summary::default(), |mut total, window| {
+                    let within = exchange::in_window(&items, window);
+                    let found = exchange::initiate(
+                        within,
+                        directory_version,
+                        window,
+                        random_salt,
+                        session,
+                        &mut exchange,
+                    )?;
+                    total.add(found);
+                    Ok::<_, exchange::Failure>(total)
+                })
+                .map(|summary| Summary { elapsed: started.elapsed(), ..summary })
+                .map_err(|failure| failure.to_string());
             if let Err(error) = &result {
                 tracing::info!(peer = %peer.short(), %error, "reconciliation did not finish; next interval retries");
             }

@@ -19,7 +19,7 @@ use ed25519_dalek::SigningKey;
 use kvitt_protocol::books::{book, AgencyBooks, AllowanceTables, BookingError, BookingTable, Voucher};
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
-use kvitt_protocol::sample::{AGENCY_ORG, EMPLOYEE, MERCHANT_ORG};
+use kvitt_protocol::sample::{line, AGENCY_ORG, EMPLOYEE, MERCHANT_ORG};
 use kvitt_protocol::{Record, Signed};
 use time::macros::date;
 use time::Date;
@@ -56,23 +56,6 @@ fn table() -> BookingTable {
 /// The compiled-in allowances, 2025 and 2026.
 fn allowances() -> AllowanceTables {
     AllowanceTables::default_tables().unwrap()
-}
-
-/// A sale line: `quantity_milli` thousandths of a piece at `unit_price` öre, VAT included.
-fn line(description: &str, category: &str, quantity_milli: i64, unit_price: i64, vat_rate: u32) -> Line {
-    Line {
-        kind: LineKind::Sale,
-        description: description.into(),
-        article: None,
-        gtin: None,
-        category: Some(category.into()),
-        quantity: Some(quantity_milli),
-        unit: Some("st".into()),
-        unit_price: Some(unit_price),
-        discounts: vec![],
-        amount: None,
-        vat_rate: Some(vat_rate),
-    }
 }
 
 /// How a receipt was paid.
