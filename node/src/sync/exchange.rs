@@ -67,9 +67,7 @@ pub fn initiate(
     mut session: impl FnMut() -> u64,
     mut exchange: impl FnMut(Vec<u8>) -> Result<Vec<u8>, String>,
 ) -> Result<Summary, Failure> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    with_attempts(|| {
         let number = session();
         let frame_exchange = |frame: Vec<u8>| -> Result<Option<Vec<u8>>, String> {
             let request = Request {
@@ -84,13 +82,23 @@ pub fn initiate(
                 other => Err(format!("unexpected answer {other:?}")),
             }
         };
-        match run_initiator(items, salt(), frame_exchange) {
-            Err(Failure::Reconcile(ReconcileError::Verification)) if attempt < MAX_SESSION_ATTEMPTS => {
+        run_initiator(items, salt(), frame_exchange)
+    })
+}
+
+/// Runs `session` until it ends otherwise than by failing verification, at most
+/// [`MAX_SESSION_ATTEMPTS`] times: an honest failure (two ids sharing a tag) does not
+/// repeat under new salts; a peer that keeps lying is given up on.
+fn with_attempts(mut session: impl FnMut() -> Result<Summary, Failure>) -> Result<Summary, Failure> {
+    for _ in 1..MAX_SESSION_ATTEMPTS {
+        match session() {
+            Err(Failure::Reconcile(ReconcileError::Verification)) => {
                 tracing::warn!("reconciliation outcome failed verification; again with new salts");
             }
             other => return other,
         }
     }
+    session()
 }
 
 /// Runs one initiator session: `exchange` sends a frame and returns the peer's answer
@@ -257,6 +265,31 @@ mod tests {
         let theirs_found = responder_end.unwrap().unwrap();
         assert_eq!(theirs_found.have.len(), 10);
         assert_eq!(theirs_found.bytes_received, summary.bytes_sent);
+    }
+
+    #[test]
+    fn a_failed_verification_is_tried_again_up_to_the_limit_and_nothing_else_is() {
+        let run = |outcomes: Vec<Result<Summary, Failure>>| {
+            let mut outcomes = outcomes.into_iter();
+            let mut calls = 0;
+            let result = with_attempts(|| {
+                calls += 1;
+                outcomes.next().unwrap_or_else(|| Ok(Summary::default()))
+            });
+            (result.map_err(|failure| failure.to_string()), calls)
+        };
+        let lie = || Err(Failure::Reconcile(ReconcileError::Verification));
+        let (result, calls) = run((0..10).map(|_| lie()).collect());
+        assert_eq!(calls, MAX_SESSION_ATTEMPTS, "a peer that keeps failing verification is given up on");
+        assert_eq!(result, Err(ReconcileError::Verification.to_string()));
+        let found = Summary { need: 3, ..Summary::default() };
+        assert_eq!(
+            run(vec![lie(), Ok(found.clone())]),
+            (Ok(found), 2),
+            "new salts settle an honest collision"
+        );
+        let cut = || Err(Failure::Exchange("cut".into()));
+        assert_eq!(run(vec![cut()]), (Err("cut".into()), 1), "other failures are not retried");
     }
 
     #[test]
