@@ -2,8 +2,11 @@
 //! in one ordered [`Store`].
 //!
 //! A record is stored under its id, which is the SHA-256 of its bytes: that is the
-//! record's checksum. Every read re-hashes and re-verifies what it got (signature and
-//! rules, via `AnyRecord::decode`), so a damaged or foreign value is reported, never used.
+//! record's checksum. Only records verified in full (signature, encoding, rules) are ever
+//! written (`put_record` takes an [`AnyRecord`], which exists only verified), so every read
+//! re-hashes what it got and decodes it with `AnyRecord::decode_trusted`: encoding, shape
+//! and rules again, the signature not, since bytes that hash to the id are the bytes that
+//! were verified. A damaged value is reported, never used.
 //! A record, its index entries and its outbox entries are written in one atomic batch.
 //!
 //! Key layout (every key starts with a family tag; numbers are big-endian so that byte
@@ -210,6 +213,8 @@ impl Ledger {
     }
 
     /// The record with `id`, checked: its bytes hash to `id` and decode as a valid record.
+    /// The signature is not verified again: it was when the record was accepted, and the
+    /// hash shows these are the same bytes.
     pub fn record(&self, id: &RecordId) -> Result<Option<AnyRecord>, LedgerError> {
         let Some(bytes) = self.store.get(&keys::record(id))? else {
             return Ok(None);
@@ -218,7 +223,7 @@ impl Ledger {
         if RecordId::of(&bytes) != *id {
             return Err(damaged("its bytes do not hash to its id".into()));
         }
-        AnyRecord::decode(&bytes).map(Some).map_err(|error| damaged(error.to_string()))
+        AnyRecord::decode_trusted(&bytes).map(Some).map_err(|error| damaged(error.to_string()))
     }
 
     /// Whether a record with `id` is stored.
@@ -427,8 +432,8 @@ impl Ledger {
 
     /// Re-hashes every stored record against its id (its checksum), in pages of
     /// [`MAX_SCAN_ENTRIES`]: what a node does on start, so that damage is reported at once
-    /// rather than when a record is next read. Signatures are not re-verified here (every
-    /// read does that).
+    /// rather than when a record is next read. Signatures are not re-verified here nor on
+    /// reads: a record's bytes were verified before they were written under their hash.
     pub fn check_checksums(&self) -> Result<ChecksumReport, LedgerError> {
         let mut report = ChecksumReport::default();
         let mut after: Option<Vec<u8>> = None;
@@ -575,6 +580,32 @@ mod tests {
         let ledger = Ledger::new(store);
         assert!(matches!(ledger.record(&id), Err(LedgerError::Damaged { .. })));
         assert!(ledger.record(&RecordId::of(b"absent")).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_stored_record_is_read_without_its_signature_verified_but_never_under_another_id() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let receipt = kvitt_protocol::Signed::sign(
+            kvitt_protocol::sample::receipt("556016-0680", "202100-5489", "KASSA-1", 1),
+            &key,
+        )
+        .unwrap();
+        // The same bytes with the first byte of the signature flipped: they fail a full
+        // decode, so only a read that skips the signature returns them.
+        let mut forged = receipt.bytes().to_vec();
+        let header = b"\x63sig\x58\x40";
+        let at = forged.windows(header.len()).position(|window| window == header).unwrap() + header.len();
+        forged[at] ^= 1;
+        assert!(AnyRecord::decode(&forged).is_err());
+        let forged_id = RecordId::of(&forged);
+        let store = Arc::new(MemoryStore::new());
+        let mut batch = Batch::new();
+        batch.insert(keys::record(&forged_id), forged.clone());
+        batch.insert(keys::record(&receipt.id()), forged);
+        store.apply(&batch).unwrap();
+        let ledger = Ledger::new(store);
+        assert_eq!(ledger.record(&forged_id).unwrap().map(|record| record.id()), Some(forged_id));
+        assert!(matches!(ledger.record(&receipt.id()), Err(LedgerError::Damaged { .. })));
     }
 
     #[test]

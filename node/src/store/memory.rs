@@ -1,13 +1,15 @@
 //! An in-memory store for the simulator and tests, which models a crash: whatever was
 //! applied but not synced is lost.
 
+use std::collections::btree_map::Entry as MapEntry;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Mutex;
 
 use super::{Batch, Entry, Store, StoreError};
 
-/// Two maps: what reads see, and what survived the last `sync`.
+/// One map that reads see, and an undo log that takes it back to what survived the last
+/// `sync`: a crash costs what was written since, not a second copy of the whole ledger.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
@@ -16,8 +18,11 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct MemoryState {
     visible: BTreeMap<Vec<u8>, Vec<u8>>,
-    unsynced: Vec<Batch>,
-    durable: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// For each key written since the last `sync`, its value at that sync (`None`: absent).
+    /// Only the first write to a key after a sync notes it; later ones leave it.
+    undo: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Batches applied since the last `sync`.
+    unsynced_batches: usize,
 }
 
 impl MemoryStore {
@@ -29,28 +34,25 @@ impl MemoryStore {
     /// Simulates `kill -9`: every batch applied since the last `sync` is gone.
     pub fn crash(&self) {
         let mut state = self.lock();
-        state.unsynced.clear();
-        state.visible = state.durable.clone();
+        let undo = std::mem::take(&mut state.undo);
+        for (key, durable) in undo {
+            match durable {
+                Some(value) => state.visible.insert(key, value),
+                None => state.visible.remove(&key),
+            };
+        }
+        state.unsynced_batches = 0;
     }
 
     /// How many batches a crash now would lose.
     pub fn unsynced_batches(&self) -> usize {
-        self.lock().unsynced.len()
+        self.lock().unsynced_batches
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
         // A panic while holding the lock cannot leave the maps half-written (each
         // operation completes before it returns), so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-fn apply_to(map: &mut BTreeMap<Vec<u8>, Vec<u8>>, batch: &Batch) {
-    for (key, value) in batch.operations() {
-        match value {
-            Some(value) => map.insert(key.clone(), value.clone()),
-            None => map.remove(key),
-        };
     }
 }
 
@@ -62,12 +64,12 @@ impl Store for MemoryStore {
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let state = self.lock();
         let start = match after {
-            Some(after) => Bound::Excluded(after.to_vec()),
-            None => Bound::Included(prefix.to_vec()),
+            Some(after) => Bound::Excluded(after),
+            None => Bound::Included(prefix),
         };
         Ok(state
             .visible
-            .range((start, Bound::Unbounded))
+            .range::<[u8], _>((start, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(prefix))
             .take(limit)
             .map(|(key, value)| (key.clone(), value.clone()))
@@ -75,18 +77,25 @@ impl Store for MemoryStore {
     }
 
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut state = self.lock();
-        apply_to(&mut state.visible, batch);
-        state.unsynced.push(batch.clone());
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        for (key, value) in batch.operations() {
+            let previous = match value {
+                Some(value) => state.visible.insert(key.clone(), value.clone()),
+                None => state.visible.remove(key),
+            };
+            if let MapEntry::Vacant(entry) = state.undo.entry(key.clone()) {
+                entry.insert(previous);
+            }
+        }
+        state.unsynced_batches += 1;
         Ok(())
     }
 
     fn sync(&self) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let unsynced = std::mem::take(&mut state.unsynced);
-        for batch in &unsynced {
-            apply_to(&mut state.durable, batch);
-        }
+        state.undo.clear();
+        state.unsynced_batches = 0;
         Ok(())
     }
 }
@@ -116,5 +125,56 @@ mod tests {
         store.crash();
         assert_eq!(store.get(b"k1").unwrap(), Some(b"v1".to_vec()));
         assert_eq!(store.get(b"k2").unwrap(), None);
+    }
+
+    /// Every entry, in key order.
+    fn everything(store: &MemoryStore) -> Vec<Entry> {
+        store.scan(b"", None, usize::MAX).unwrap()
+    }
+
+    #[test]
+    fn a_crash_after_a_partial_sync_restores_exactly_the_synced_state() {
+        let store = MemoryStore::new();
+        let batch = |operations: &[(&[u8], Option<&[u8]>)]| {
+            let mut batch = Batch::new();
+            for (key, value) in operations {
+                match value {
+                    Some(value) => batch.insert(key.to_vec(), value.to_vec()),
+                    None => batch.remove(key.to_vec()),
+                }
+            }
+            batch
+        };
+        // Synced: a=1, b=1 (c written and deleted within the synced batches).
+        store.apply(&batch(&[(b"a", Some(b"1")), (b"c", Some(b"1"))])).unwrap();
+        store.apply(&batch(&[(b"b", Some(b"1")), (b"c", None)])).unwrap();
+        store.sync().unwrap();
+        let synced = everything(&store);
+        assert_eq!(synced, vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), b"1".to_vec())]);
+        // Unsynced: a overwritten twice, then deleted and written again; b deleted and
+        // re-created; c created, overwritten, deleted; d created; within and across batches.
+        store.apply(&batch(&[(b"a", Some(b"2")), (b"a", Some(b"3")), (b"b", None), (b"c", Some(b"2"))])).unwrap();
+        store.apply(&batch(&[(b"a", None), (b"b", Some(b"2")), (b"c", Some(b"3"))])).unwrap();
+        store.apply(&batch(&[(b"a", Some(b"4")), (b"c", None), (b"d", Some(b"1"))])).unwrap();
+        assert_eq!(store.unsynced_batches(), 3);
+        assert_eq!(
+            everything(&store),
+            vec![
+                (b"a".to_vec(), b"4".to_vec()),
+                (b"b".to_vec(), b"2".to_vec()),
+                (b"d".to_vec(), b"1".to_vec())
+            ]
+        );
+        store.crash();
+        assert_eq!(store.unsynced_batches(), 0);
+        assert_eq!(everything(&store), synced);
+        // A second crash with nothing new changes nothing; what is synced next survives.
+        store.crash();
+        assert_eq!(everything(&store), synced);
+        store.apply(&batch(&[(b"a", None), (b"e", Some(b"1"))])).unwrap();
+        store.sync().unwrap();
+        store.apply(&batch(&[(b"e", Some(b"2"))])).unwrap();
+        store.crash();
+        assert_eq!(everything(&store), vec![(b"b".to_vec(), b"1".to_vec()), (b"e".to_vec(), b"1".to_vec())]);
     }
 }
