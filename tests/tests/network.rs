@@ -137,3 +137,30 @@ fn a_node_outside_the_directory_cannot_connect_or_deliver() {
     let _ = process.wait();
     assert_eq!(network.agency_serials(), Vec::<u64>::new(), "nothing from the rogue reached the agency");
 }
+
+/// A merchant holding a QUIC connection to an agency that is killed with SIGKILL and
+/// started again reaches the new life at once: the new life recognises the old
+/// connection's ids as its own (its connection-id and stateless-reset keys come from its
+/// node key), resets the connection, and the merchant's request goes through on a new
+/// one. With quinn's per-start random keys the new life dropped those packets and the
+/// session failed with "no answer within 10s" until the connection idled out (30 s).
+#[test]
+fn a_peer_killed_and_restarted_is_reached_at_once_over_a_new_connection() {
+    let mut network = Network::set_up();
+    network.ssc.start();
+    network.agency.start();
+    network.merchant.start();
+    network.push(&support::receipt("KASSA-1", 1));
+    network.wait_for_agency(&[1]);
+
+    network.agency.kill9();
+    network.agency.start();
+    let body = serde_json::json!({ "peer": AGENCY_ORG }).to_string();
+    let sessions = network.merchant.expect(200, "POST", "/v1/sync", &network.merchant.operator, Some(body));
+    assert_eq!(
+        sessions[0]["ok"],
+        true,
+        "the first session after the restart: {sessions}\n{}",
+        network.logs()
+    );
+}

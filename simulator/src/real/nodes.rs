@@ -27,6 +27,12 @@ const STOP_PATIENCE: Duration = Duration::from_secs(15);
 /// Sled's cache per node, in MiB: many nodes share one machine.
 const NODE_CACHE_MIB: u64 = 16;
 
+/// The environment variable that sets the nodes' `RUST_LOG` (quinn's debug lines, say).
+pub const NODE_LOG_ENV: &str = "KVITT_SIM_NODE_LOG";
+
+/// The nodes' `RUST_LOG` unless [`NODE_LOG_ENV`] says otherwise.
+const DEFAULT_NODE_LOG: &str = "warn,kvitt_node=info";
+
 /// The person of every merchant's till token.
 pub const TILL: &str = "till-1";
 
@@ -125,7 +131,7 @@ impl RealNode {
         let child = Command::new(kvitt)
             .arg("run")
             .arg(format!("--data={}", self.data.display()))
-            .env("RUST_LOG", "warn,kvitt_node=info")
+            .env("RUST_LOG", std::env::var(NODE_LOG_ENV).unwrap_or_else(|_| DEFAULT_NODE_LOG.into()))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)
