@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use kvitt_node::ledger::{Ledger, MAX_SCAN_ENTRIES};
 use kvitt_node::store::Store;
 use kvitt_protocol::channel::{claim_parties, parties, Parties};
+use kvitt_protocol::claim::Claim;
 use kvitt_protocol::event::Status;
 use kvitt_protocol::evidence::Slot;
 use kvitt_protocol::receipt::Payment;
-use kvitt_protocol::{AnyRecord, RecordId};
+use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
 use crate::workload::{Acknowledged, Equivocation};
 use crate::world::World;
@@ -157,48 +158,59 @@ fn channels_converged(world: &World, found: &mut Vec<Violation>) {
     }
 }
 
+/// What one node has paid so far: each receipt and card payment with the claim that paid
+/// it. Fed claim by claim, it names a second payment of either.
+#[derive(Default)]
+pub struct PaidClaims {
+    receipts: BTreeMap<RecordId, RecordId>,
+    cards: BTreeMap<String, RecordId>,
+}
+
+impl PaidClaims {
+    /// Notes that node `node` paid `claim`, whose receipts `ledger` holds; the violations
+    /// if a receipt or a card payment of it was paid before (or twice within it).
+    pub fn paid(&mut self, node: usize, ledger: &Ledger, claim: &Signed<Claim>) -> Vec<Violation> {
+        let mut found = Vec::new();
+        for receipt in claim.body().receipts() {
+            if let Ok(Some(AnyRecord::Receipt(held))) = ledger.record(&receipt) {
+                for payment in &held.body().payments {
+                    if let Payment::Card { terminal, rrn, approval_code, .. } = payment {
+                        let card = format!("{terminal}/{rrn}/{approval_code}");
+                        if let Some(other) = self.cards.insert(card.clone(), claim.id()) {
+                            let claims = if other == claim.id() {
+                                format!("twice in paid claim {other}")
+                            } else {
+                                format!("in paid claims {other} and {}", claim.id())
+                            };
+                            found.push(violation(
+                                "no card payment is paid twice",
+                                format!("node {node}: card payment {card} (receipt {receipt}) is {claims}"),
+                            ));
+                        }
+                    }
+                }
+            }
+            if let Some(other) = self.receipts.insert(receipt, claim.id()) {
+                found.push(violation(
+                    "no receipt is in two paid claims",
+                    format!("node {node}: receipt {receipt} is in paid claims {other} and {}", claim.id()),
+                ));
+            }
+        }
+        found
+    }
+}
+
 fn no_receipt_paid_twice(world: &World, found: &mut Vec<Violation>) {
     for (node, sim) in world.nodes.iter().enumerate() {
         let ledger = Ledger::new(sim.store.clone());
-        let mut paid_in: BTreeMap<RecordId, RecordId> = BTreeMap::new();
-        let mut cards: BTreeMap<String, RecordId> = BTreeMap::new();
+        let mut paid = PaidClaims::default();
         for state in ledger.claim_states(MAX_SCAN_ENTRIES).unwrap_or_default() {
             if state.status != Status::Paid {
                 continue;
             }
-            let Ok(Some(AnyRecord::Claim(claim))) = ledger.record(&state.claim) else {
-                continue;
-            };
-            for receipt in claim.body().receipts() {
-                if let Ok(Some(AnyRecord::Receipt(held))) = ledger.record(&receipt) {
-                    for payment in &held.body().payments {
-                        if let Payment::Card { terminal, rrn, approval_code, .. } = payment {
-                            let card = format!("{terminal}/{rrn}/{approval_code}");
-                            if let Some(other) = cards.insert(card.clone(), claim.id()) {
-                                let claims = if other == claim.id() {
-                                    format!("twice in paid claim {other}")
-                                } else {
-                                    format!("in paid claims {other} and {}", claim.id())
-                                };
-                                found.push(violation(
-                                    "no card payment is paid twice",
-                                    format!(
-                                        "node {node}: card payment {card} (receipt {receipt}) is {claims}"
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                }
-                if let Some(other) = paid_in.insert(receipt, claim.id()) {
-                    found.push(violation(
-                        "no receipt is in two paid claims",
-                        format!(
-                            "node {node}: receipt {receipt} is in paid claims {other} and {}",
-                            claim.id()
-                        ),
-                    ));
-                }
+            if let Ok(Some(AnyRecord::Claim(claim))) = ledger.record(&state.claim) {
+                found.extend(paid.paid(node, &ledger, &claim));
             }
         }
     }
@@ -360,4 +372,100 @@ pub fn ledger_hash(world: &World) -> String {
         }
     }
     hex::encode(hash.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kvitt_node::store::{Batch, MemoryStore, Store};
+    use kvitt_protocol::sample;
+
+    use super::*;
+
+    fn key(seed: u8) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+    }
+
+    /// A ledger holding `receipts`, signed by one merchant key.
+    fn ledger_with(receipts: &[kvitt_protocol::receipt::Receipt]) -> (Ledger, Vec<RecordId>) {
+        let store = Arc::new(MemoryStore::new());
+        let mut batch = Batch::new();
+        let mut ids = Vec::new();
+        for receipt in receipts {
+            let signed = Signed::sign(receipt.clone(), &key(1)).unwrap();
+            batch.insert(kvitt_node::ledger::keys::record(&signed.id()), signed.bytes().to_vec());
+            ids.push(signed.id());
+        }
+        store.apply(&batch).unwrap();
+        (Ledger::new(store), ids)
+    }
+
+    fn claim_of(receipts: &[RecordId]) -> Signed<Claim> {
+        let mut claim = sample::claim(receipts[0], 162_400);
+        let item = claim.items[0].clone();
+        claim.items = receipts
+            .iter()
+            .map(|id| match item.clone() {
+                kvitt_protocol::claim::ClaimItem::Receipt {
+                    business_purpose,
+                    amount,
+                    booking,
+                    foreign,
+                    participants,
+                    ..
+                } => kvitt_protocol::claim::ClaimItem::Receipt {
+                    receipt: *id,
+                    business_purpose,
+                    amount,
+                    booking,
+                    foreign,
+                    participants,
+                },
+                other => other,
+            })
+            .collect();
+        Signed::sign(claim, &key(2)).unwrap()
+    }
+
+    #[test]
+    fn a_receipt_in_a_second_paid_claim_is_named() {
+        let agency = sample::AGENCY_ORG;
+        let (ledger, ids) = ledger_with(&[
+            sample::receipt(sample::MERCHANT_ORG, agency, "K1", 1),
+            sample::receipt(sample::MERCHANT_ORG, agency, "K1", 2),
+        ]);
+        let mut paid = PaidClaims::default();
+        assert!(paid.paid(0, &ledger, &claim_of(&ids[..1])).is_empty());
+        assert!(
+            paid.paid(0, &ledger, &claim_of(&ids[1..])).is_empty(),
+            "another receipt, another card payment"
+        );
+        let again = claim_of(&ids[..1]);
+        let found = paid.paid(0, &ledger, &{
+            let mut body = again.body().clone();
+            body.purpose = "Samma kvitto igen".into();
+            Signed::sign(body, &key(2)).unwrap()
+        });
+        let broken: Vec<_> = found.iter().map(|violation| violation.invariant).collect();
+        assert_eq!(
+            broken,
+            ["no card payment is paid twice", "no receipt is in two paid claims"],
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn one_card_payment_on_two_receipts_of_one_claim_is_named() {
+        let agency = sample::AGENCY_ORG;
+        let first = sample::paid_by_card(sample::receipt(sample::MERCHANT_ORG, agency, "K1", 1), "T-1", "42");
+        let reissued =
+            sample::paid_by_card(sample::receipt(sample::MERCHANT_ORG, agency, "K1", 2), "T-1", "42");
+        let (ledger, ids) = ledger_with(&[first, reissued]);
+        let found = PaidClaims::default().paid(3, &ledger, &claim_of(&ids));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].invariant, "no card payment is paid twice");
+        assert!(found[0].details.starts_with("node 3: card payment T-1/42/A1B2C3"), "{}", found[0].details);
+        assert!(found[0].details.contains("twice in paid claim"), "{}", found[0].details);
+    }
 }

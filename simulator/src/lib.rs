@@ -21,5 +21,6 @@ pub mod report;
 pub mod rng;
 pub mod run;
 pub mod session;
+pub mod watch;
 pub mod workload;
 pub mod world;

@@ -18,6 +18,7 @@ use crate::node::SimNode;
 use crate::report::Report;
 use crate::rng::SimRng;
 use crate::session;
+use crate::watch::Watch;
 use crate::workload::{Acknowledged, Workload};
 use crate::world::{Event, World};
 
@@ -103,10 +104,12 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     let mut deadline_missed = false;
     let mut quiet_at: Option<i64> = None;
     let workload_started = START_MS;
+    let mut watch = Watch::default();
     while let Some(event) = world.next_event() {
         dispatch(&cast, &mut world, &mut workload, event, interval_ms, &mut restart);
         while !world.answers.is_empty() || !world.stored.is_empty() {
             for (node, id) in std::mem::take(&mut world.stored) {
+                watch.stored(&world, node, &id);
                 workload.stored(&cast, node, id, world.now_ms);
             }
             for (tag, answer) in std::mem::take(&mut world.answers) {
@@ -137,7 +140,10 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     if config.sabotage == Some(Sabotage::DropAcknowledged) {
         drop_one_acknowledged(&world, &workload.acknowledged);
     }
-    let mut violations = check::check(&world, &workload.acknowledged, &workload.equivocations);
+    // What the watch saw while the run went comes first, with its time; the check at the
+    // end finds the same breaches again, without it.
+    let mut violations = watch.violations;
+    violations.extend(check::check(&world, &workload.acknowledged, &workload.equivocations));
     let healed_at = quiet_at.unwrap_or(world.now_ms);
     if deadline_missed || settled_at.is_none() {
         violations.push(Violation {
