@@ -162,15 +162,21 @@ fn channels_converged(world: &World, found: &mut Vec<Violation>) {
 /// it. Fed claim by claim, it names a second payment of either.
 #[derive(Default)]
 pub struct PaidClaims {
+    claims: BTreeSet<RecordId>,
     receipts: BTreeMap<RecordId, RecordId>,
     cards: BTreeMap<String, RecordId>,
 }
 
 impl PaidClaims {
     /// Notes that node `node` paid `claim`, whose receipts `ledger` holds; the violations
-    /// if a receipt or a card payment of it was paid before (or twice within it).
+    /// if a receipt or a card payment of it was paid before (or twice within it). A claim
+    /// noted before is not counted again (its `paid` event may be stored more than once:
+    /// delivered, then found again by reconciliation).
     pub fn paid(&mut self, node: usize, ledger: &Ledger, claim: &Signed<Claim>) -> Vec<Violation> {
         let mut found = Vec::new();
+        if !self.claims.insert(claim.id()) {
+            return found;
+        }
         for receipt in claim.body().receipts() {
             if let Ok(Some(AnyRecord::Receipt(held))) = ledger.record(&receipt) {
                 for payment in &held.body().payments {
@@ -437,6 +443,7 @@ mod tests {
         ]);
         let mut paid = PaidClaims::default();
         assert!(paid.paid(0, &ledger, &claim_of(&ids[..1])).is_empty());
+        assert!(paid.paid(0, &ledger, &claim_of(&ids[..1])).is_empty(), "the same claim noted again");
         assert!(
             paid.paid(0, &ledger, &claim_of(&ids[1..])).is_empty(),
             "another receipt, another card payment"
