@@ -250,15 +250,45 @@ impl Report {
 
     /// The machine-readable last line.
     pub fn result_line(&self, receipts_asked: usize, claims_asked: usize, invariants_ok: bool) -> String {
+        let figures = LastLine {
+            mode: None,
+            seed: self.seed,
+            nodes: self.nodes,
+            faults: &self.faults,
+            wall_s: self.wall_s,
+            receipts_per_s: self.receipts_per_wall_s,
+        };
+        figures.line(receipts_asked, claims_asked, invariants_ok)
+    }
+}
+
+/// What the machine-readable last line of a run of either mode says.
+pub struct LastLine<'a> {
+    /// `Some("real")` for real mode; the deterministic mode names none.
+    pub mode: Option<&'a str>,
+    /// The seed.
+    pub seed: u64,
+    /// Nodes.
+    pub nodes: usize,
+    /// The fault mix.
+    pub faults: &'a str,
+    /// Wall time, seconds.
+    pub wall_s: f64,
+    /// Receipts acknowledged per wall second.
+    pub receipts_per_s: f64,
+}
+
+impl LastLine<'_> {
+    /// `result: [mode=… ]seed=… nodes=… receipts=… claims=… faults=… wall_s=… receipts_per_s=… invariants=ok|violated`.
+    pub fn line(&self, receipts_asked: usize, claims_asked: usize, invariants_ok: bool) -> String {
+        let mode = self.mode.map(|mode| format!("mode={mode} ")).unwrap_or_default();
         format!(
-            "result: seed={} nodes={} receipts={} claims={} faults={} wall_s={:.2} receipts_per_s={:.0} invariants={}",
+            "result: {mode}seed={} nodes={} receipts={receipts_asked} claims={claims_asked} faults={} wall_s={:.2} receipts_per_s={:.0} invariants={}",
             self.seed,
             self.nodes,
-            receipts_asked,
-            claims_asked,
             self.faults,
             self.wall_s,
-            self.receipts_per_wall_s,
+            self.receipts_per_s,
             if invariants_ok { "ok" } else { "violated" }
         )
     }

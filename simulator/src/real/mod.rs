@@ -87,12 +87,13 @@ fn data_directory(options: &RealOptions, seed: u64) -> Result<(PathBuf, bool), S
     }
 }
 
-/// The APIs of the network's people, without holding the nodes' lock.
-struct Directory {
+/// The client APIs of the network's people (address and tokens of each node), read
+/// without holding the nodes' lock.
+struct People {
     apis: Vec<(SocketAddr, std::collections::BTreeMap<String, String>)>,
 }
 
-impl Directory {
+impl People {
     fn api(&self, node: usize, person: &str) -> Api {
         let (address, tokens) = self
             .apis
@@ -135,7 +136,7 @@ pub fn run(
     for node in &mut network {
         node.start(&options.kvitt).map_err(setup("starting"))?;
     }
-    let people = Directory { apis: network.iter().map(|node| (node.api, node.tokens.clone())).collect() };
+    let people = People { apis: network.iter().map(|node| (node.api, node.tokens.clone())).collect() };
     let network = Arc::new(Mutex::new(network));
     let shared = tills::Shared::default();
     let done = AtomicBool::new(false);
@@ -262,7 +263,7 @@ fn wait_for_agencies(shared: &tills::Shared, patience: Duration) {
 /// Asks every node to reconcile with every peer now, round after round, until a whole
 /// round's sessions all finish and find nothing either side lacks: how many rounds it
 /// took, or what was still wrong when [`CONVERGE_PATIENCE`] ran out.
-fn converge(people: &Directory, nodes: usize) -> Result<u64, String> {
+fn converge(people: &People, nodes: usize) -> Result<u64, String> {
     let deadline = Instant::now() + CONVERGE_PATIENCE;
     let mut rounds = 0u64;
     loop {

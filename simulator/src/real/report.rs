@@ -13,7 +13,7 @@ use super::nodes::RealNode;
 use super::relay::RelayStats;
 use super::tills::{push_latency, Pushed};
 use crate::config::SimConfig;
-use crate::report::Latency;
+use crate::report::{LastLine, Latency};
 use crate::workload::WorkloadStats;
 
 /// The run's times.
@@ -169,18 +169,16 @@ impl RealReport {
         out
     }
 
-    /// The machine-readable last line.
+    /// The machine-readable last line, as the deterministic mode's with `mode=real`.
     pub fn result_line(&self, receipts_asked: usize, claims_asked: usize, invariants_ok: bool) -> String {
-        format!(
-            "result: mode=real seed={} nodes={} receipts={} claims={} faults={} wall_s={:.2} receipts_per_s={:.0} invariants={}",
-            self.seed,
-            self.nodes,
-            receipts_asked,
-            claims_asked,
-            self.faults,
-            self.wall_s,
-            self.receipts_per_s,
-            if invariants_ok { "ok" } else { "violated" }
-        )
+        let figures = LastLine {
+            mode: Some("real"),
+            seed: self.seed,
+            nodes: self.nodes,
+            faults: &self.faults,
+            wall_s: self.wall_s,
+            receipts_per_s: self.receipts_per_s,
+        };
+        figures.line(receipts_asked, claims_asked, invariants_ok)
     }
 }
