@@ -11,7 +11,7 @@ use kvitt_protocol::evidence::Slot;
 use kvitt_protocol::receipt::Payment;
 use kvitt_protocol::{AnyRecord, RecordId};
 
-use crate::workload::Workload;
+use crate::workload::{Acknowledged, Equivocation};
 use crate::world::World;
 
 /// One broken guarantee.
@@ -45,22 +45,31 @@ fn records(world: &World, node: usize) -> Vec<AnyRecord> {
     out
 }
 
-/// Every check; at most a few violations of each kind are listed.
-pub fn check(world: &World, workload: &Workload) -> Vec<Violation> {
+/// Every check, given the receipts the tills had acknowledged and the equivocations
+/// injected; at most a few violations of each kind are listed.
+pub fn check(
+    world: &World,
+    acknowledged: &BTreeMap<RecordId, Acknowledged>,
+    equivocations: &[Equivocation],
+) -> Vec<Violation> {
     let mut found = Vec::new();
     found.extend(world.failures.iter().cloned());
-    acknowledged_at_agency(world, workload, &mut found);
+    acknowledged_at_agency(world, acknowledged, &mut found);
     channels_converged(world, &mut found);
     let held: Vec<Vec<AnyRecord>> = (0..world.nodes.len()).map(|node| records(world, node)).collect();
     no_receipt_paid_twice(world, &mut found);
     paid_claims_book_into_balanced_vouchers(world, &mut found);
-    equivocations_caught(workload, &held, &mut found);
+    equivocations_caught(equivocations, &held, &mut found);
     records_within_channels(world, &held, &mut found);
     found
 }
 
-fn acknowledged_at_agency(world: &World, workload: &Workload, found: &mut Vec<Violation>) {
-    for (id, ack) in &workload.acknowledged {
+fn acknowledged_at_agency(
+    world: &World,
+    acknowledged: &BTreeMap<RecordId, Acknowledged>,
+    found: &mut Vec<Violation>,
+) {
+    for (id, ack) in acknowledged {
         let held = world
             .nodes
             .get(ack.agency)
@@ -256,8 +265,8 @@ fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violat
     }
 }
 
-fn equivocations_caught(workload: &Workload, held: &[Vec<AnyRecord>], found: &mut Vec<Violation>) {
-    for injected in &workload.equivocations {
+fn equivocations_caught(equivocations: &[Equivocation], held: &[Vec<AnyRecord>], found: &mut Vec<Violation>) {
+    for injected in equivocations {
         for member in &injected.members {
             let caught = held.get(*member).is_some_and(|records| {
                 records.iter().any(|record| match record {

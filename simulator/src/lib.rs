@@ -15,6 +15,7 @@ pub mod config;
 pub mod faults;
 pub mod net;
 pub mod node;
+pub mod real;
 pub mod receipts;
 pub mod report;
 pub mod rng;

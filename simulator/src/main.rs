@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use kvitt_simulator::config::{FaultMix, Sabotage, SimConfig};
+use kvitt_simulator::real::RealOptions;
 use kvitt_simulator::run::{run, Outcome};
 
 const LONG_ABOUT: &str = "\
@@ -19,7 +20,14 @@ from hotels, restaurants, taxis, trains, fuel stations and hotels abroad; claims
 approvals, rejections, booking and payment; a receipt claimed twice; a merchant that \
 signs two receipts with one serial), checks the network's guarantees and reports \
 throughput and latency. Every run takes a seed and prints it; a failure prints the \
-command that reproduces it.";
+command that reproduces it.
+
+With --real, the same cast runs as separate `kvitt run` processes on loopback (real \
+QUIC, TLS and sled ledgers), listed in the directory at the fronts of a fault-injecting \
+UDP relay that drops, duplicates, delays and cuts their datagrams; tills, employees, \
+approvers and SSC staff use the client API while nodes are killed with SIGKILL and \
+restarted. After the faults heal the nodes reconcile on demand until nothing is \
+missing, are stopped, and the checks read copies of their ledgers.";
 
 #[derive(Debug, Parser)]
 #[command(name = "kvitt-sim", version, about = "Simulates a whole kvitt network on one machine.", long_about = LONG_ABOUT)]
@@ -45,13 +53,31 @@ struct Cli {
     /// Virtual days over which the receipts are bought.
     #[arg(long, default_value_t = 2)]
     days: u32,
-    /// How often each node reconciles with each peer, in virtual seconds.
-    #[arg(long, default_value_t = 1800)]
-    reconcile_interval_s: i64,
+    /// How often each node reconciles with each peer, in seconds (virtual; wall time
+    /// with --real). Default: 1800, with --real 15.
+    #[arg(long)]
+    reconcile_interval_s: Option<i64>,
     /// Faults: none, lossy, partitions, crashes, all, or mixed (each seed its own mix:
     /// the one at seed mod 5 in that list).
     #[arg(long, default_value = "all")]
     faults: String,
+    /// Real mode: separate `kvitt run` processes on loopback with real QUIC and sled,
+    /// driven through the client API, killed with SIGKILL and restarted, their datagrams
+    /// passed through a fault-injecting UDP relay.
+    #[arg(long)]
+    real: bool,
+    /// With --real: the kvitt binary (default: `kvitt` beside this program, which
+    /// `cargo build -p kvitt-node` puts there).
+    #[arg(long, requires = "real")]
+    kvitt: Option<std::path::PathBuf>,
+    /// With --real: an empty directory for the nodes' data and logs, kept after the run
+    /// (default: a temporary one, removed after a run without violations).
+    #[arg(long, requires = "real")]
+    data: Option<std::path::PathBuf>,
+    /// With --real: the seconds over which the tills spread their purchases, while the
+    /// faults go on (0: push as fast as the nodes answer, to measure their capacity).
+    #[arg(long, requires = "real", default_value_t = 20)]
+    duration_s: u64,
     /// Write the report of the (last) run as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -102,7 +128,7 @@ fn config(cli: &Cli, seed: u64) -> anyhow::Result<SimConfig> {
         claims: cli.claims,
         employees_per_agency: cli.employees.max(1),
         days: cli.days.max(1),
-        reconcile_interval_s: cli.reconcile_interval_s.max(1),
+        reconcile_interval_s: cli.reconcile_interval_s.unwrap_or(if cli.real { 15 } else { 1800 }).max(1),
         fault_mix,
         sabotage,
     })
@@ -133,12 +159,65 @@ fn main() -> ExitCode {
     }
 }
 
+/// The `kvitt` binary real mode runs: `--kvitt`, else the one beside this program.
+fn kvitt_binary(cli: &Cli) -> anyhow::Result<std::path::PathBuf> {
+    if let Some(path) = &cli.kvitt {
+        return Ok(path.clone());
+    }
+    let exe = std::env::current_exe().context("finding this program's path")?;
+    let folder = exe.parent().context("this program's folder")?;
+    Ok(folder.join(format!("kvitt{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// One real-mode run of `config`: its report, violations and result line; whether it kept
+/// every guarantee.
+fn one_real(cli: &Cli, config: &SimConfig, sweep: bool) -> anyhow::Result<bool> {
+    let options = RealOptions {
+        kvitt: kvitt_binary(cli)?,
+        data: cli.data.clone(),
+        reconcile_interval_secs: u64::try_from(config.reconcile_interval_s).unwrap_or(1),
+        duration: std::time::Duration::from_secs(cli.duration_s),
+    };
+    let reproduce = format!("{} --real --duration-s {}", config.reproduce(), cli.duration_s);
+    eprintln!("kvitt-sim: seed={} ({reproduce})", config.seed);
+    let bar = if sweep { ProgressBar::hidden() } else { ProgressBar::new(config.receipts as u64) };
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} receipts acknowledged by real nodes {per_sec}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let outcome = kvitt_simulator::real::run(config, &options, &|receipts| bar.set_position(receipts))?;
+    bar.finish_and_clear();
+    let ok = outcome.violations.is_empty();
+    if !sweep || !ok {
+        print!("{}", outcome.report.table());
+    }
+    for violation in &outcome.violations {
+        println!("VIOLATION: {}\n  {}", violation.invariant, violation.details);
+    }
+    if !ok {
+        println!("the nodes' data and logs: {}", outcome.data.display());
+        println!("reproduce with: {reproduce}");
+    }
+    if let Some(path) = &cli.json {
+        let json = serde_json::json!({"report": outcome.report, "violations": outcome.violations});
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("{}", outcome.report.result_line(config.receipts, config.claims, ok));
+    Ok(ok)
+}
+
 fn main_with(cli: &Cli) -> anyhow::Result<bool> {
     let seeds = seeds(cli)?;
     let sweep = seeds.end - seeds.start > 1;
     let mut all_ok = true;
     for seed in seeds {
         let config = config(cli, seed)?;
+        if cli.real {
+            all_ok &= one_real(cli, &config, sweep)?;
+            continue;
+        }
         let outcome = one(&config, sweep)?;
         let ok = outcome.violations.is_empty();
         if !sweep || !ok {

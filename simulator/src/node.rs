@@ -51,10 +51,20 @@ impl SimNode {
         config: CoreConfig,
         directory: &Signed<Directory>,
     ) -> Result<SimNode, StartError> {
+        SimNode::over(party, Arc::new(MemoryStore::new()), config, directory)
+    }
+
+    /// A node over `store` (a copy of a real node's ledger, say), started.
+    pub fn over(
+        party: Party,
+        store: Arc<MemoryStore>,
+        config: CoreConfig,
+        directory: &Signed<Directory>,
+    ) -> Result<SimNode, StartError> {
         let mut node = SimNode {
             party,
             core: None,
-            store: Arc::new(MemoryStore::new()),
+            store,
             index: ChannelIndex::default(),
             life: 0,
             waiting: Vec::new(),

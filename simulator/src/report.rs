@@ -25,8 +25,15 @@ pub struct Latency {
     pub max_ms: u64,
 }
 
+/// An empty latency histogram (milliseconds, three significant figures).
+#[allow(clippy::expect_used)] // Three significant figures are always valid (1 to 5 are).
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant figures")
+}
+
 impl Latency {
-    fn of(histogram: &Histogram<u64>) -> Latency {
+    /// The percentiles of `histogram`.
+    pub fn of(histogram: &Histogram<u64>) -> Latency {
         Latency {
             count: histogram.len(),
             p50_ms: histogram.value_at_quantile(0.5),

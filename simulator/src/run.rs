@@ -2,10 +2,12 @@
 //! handled in virtual-time order until the workload is done, the faults have healed and
 //! every channel has converged (or a deadline passes), then the checks.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use kvitt_node::core::Input;
 use kvitt_node::store::{Batch, Store};
+use kvitt_protocol::RecordId;
 
 use crate::cast::Cast;
 use crate::check::{self, Violation};
@@ -16,7 +18,7 @@ use crate::node::SimNode;
 use crate::report::Report;
 use crate::rng::SimRng;
 use crate::session;
-use crate::workload::Workload;
+use crate::workload::{Acknowledged, Workload};
 use crate::world::{Event, World};
 
 /// Where virtual time starts: Monday 2026-05-04 00:00 UTC.
@@ -133,9 +135,9 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     }
     progress(workload.stats.receipts);
     if config.sabotage == Some(Sabotage::DropAcknowledged) {
-        drop_one_acknowledged(&world, &workload);
+        drop_one_acknowledged(&world, &workload.acknowledged);
     }
-    let mut violations = check::check(&world, &workload);
+    let mut violations = check::check(&world, &workload.acknowledged, &workload.equivocations);
     let healed_at = quiet_at.unwrap_or(world.now_ms);
     if deadline_missed || settled_at.is_none() {
         violations.push(Violation {
@@ -185,8 +187,8 @@ fn dispatch(
 
 /// The deliberate bug of [`Sabotage::DropAcknowledged`]: one acknowledged receipt is
 /// deleted from its agency's ledger.
-fn drop_one_acknowledged(world: &World, workload: &Workload) {
-    let Some((id, ack)) = workload.acknowledged.iter().next() else {
+pub(crate) fn drop_one_acknowledged(world: &World, acknowledged: &BTreeMap<RecordId, Acknowledged>) {
+    let Some((id, ack)) = acknowledged.iter().next() else {
         return;
     };
     if let Some(sim) = world.nodes.get(ack.agency) {

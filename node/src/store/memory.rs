@@ -153,7 +153,9 @@ mod tests {
         assert_eq!(synced, vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), b"1".to_vec())]);
         // Unsynced: a overwritten twice, then deleted and written again; b deleted and
         // re-created; c created, overwritten, deleted; d created; within and across batches.
-        store.apply(&batch(&[(b"a", Some(b"2")), (b"a", Some(b"3")), (b"b", None), (b"c", Some(b"2"))])).unwrap();
+        store
+            .apply(&batch(&[(b"a", Some(b"2")), (b"a", Some(b"3")), (b"b", None), (b"c", Some(b"2"))]))
+            .unwrap();
         store.apply(&batch(&[(b"a", None), (b"b", Some(b"2")), (b"c", Some(b"3"))])).unwrap();
         store.apply(&batch(&[(b"a", Some(b"4")), (b"c", None), (b"d", Some(b"1"))])).unwrap();
         assert_eq!(store.unsynced_batches(), 3);

@@ -155,6 +155,22 @@ impl Drop for Counted<'_> {
     }
 }
 
+/// The key of this node's QUIC stateless resets, derived (HKDF-SHA256) from its node key so
+/// that it is the same in every life of the node. A peer still holding a connection to a
+/// previous life (the node was killed, not shut down) then gets a stateless reset it
+/// recognises for its next packet and reconnects at once, instead of waiting out
+/// [`MAX_IDLE_TIMEOUT`]; with a random key per start it ignored the reset.
+pub fn reset_key(node_key: &SigningKey) -> ring::hmac::Key {
+    let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"kvitt QUIC stateless reset key v1");
+    let pseudo_random = salt.extract(node_key.as_bytes());
+    match pseudo_random.expand(&[], ring::hmac::HMAC_SHA256) {
+        Ok(okm) => ring::hmac::Key::from(okm),
+        // HKDF fails only for outputs over 255 hash lengths; this one is one. Should it
+        // ever fail, a key from the node key's own hash still survives restarts.
+        Err(_) => ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &node_key.to_bytes()),
+    }
+}
+
 fn transport_parameters(accepted_bidi_streams: u32) -> quinn::TransportConfig {
     let mut parameters = quinn::TransportConfig::default();
     let idle_ms = u32::try_from(MAX_IDLE_TIMEOUT.as_millis()).unwrap_or(u32::MAX);
@@ -223,7 +239,12 @@ impl Transport {
         client.transport_config(Arc::new(transport_parameters(0)));
 
         let bind_error = |source: io::Error| TransportError::Bind { address: config.listen, source };
-        let mut endpoint = Endpoint::server(server, config.listen).map_err(bind_error)?;
+        let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_error)?;
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| setup("no tokio runtime to run the QUIC endpoint in".into()))?;
+        let endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key(&config.key)));
+        let mut endpoint =
+            Endpoint::new(endpoint_config, Some(server), socket, runtime).map_err(bind_error)?;
         endpoint.set_default_client_config(client);
         let local_addr = endpoint.local_addr().map_err(bind_error)?;
 
@@ -344,6 +365,27 @@ impl Transport {
         let outgoing = self.outgoing(peer);
         let _slot = outgoing.inflight.acquire().await.map_err(|_| TransportError::Closed)?;
         let connection = self.connection(&outgoing, peer, address).await?;
+        match self.exchange_on(&connection, peer, address, request).await {
+            // The peer was restarted since this connection opened: its new life answered with
+            // a stateless reset. Once more on a new connection (every request is safe to
+            // repeat, spec/node.md §Connections and streams).
+            Err(_) if matches!(connection.close_reason(), Some(ConnectionError::Reset)) => {
+                tracing::info!(peer = %peer.short(), "connection reset by the peer's new life; reconnecting");
+                let connection = self.connection(&outgoing, peer, address).await?;
+                self.exchange_on(&connection, peer, address, request).await
+            }
+            result => result,
+        }
+    }
+
+    /// One request and its answer on `connection`.
+    async fn exchange_on(
+        &self,
+        connection: &Connection,
+        peer: PublicKey,
+        address: SocketAddr,
+        request: &[u8],
+    ) -> Result<Vec<u8>, TransportError> {
         let (mut send, mut recv) =
             connection.open_bi().await.map_err(|error| connection_error(peer, address, error, false))?;
         write_frame(&mut send, request)

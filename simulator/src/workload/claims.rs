@@ -135,25 +135,7 @@ impl Workload {
     pub(super) fn item(&self, receipt: RecordId) -> ClaimItem {
         let (total, currency) =
             self.acknowledged.get(&receipt).map_or((0, "SEK".into()), |ack| ack.total.clone());
-        let foreign = (currency != "SEK").then(|| ForeignAmount {
-            amount: total,
-            currency: currency.clone(),
-            rate: ExchangeRate { value: 114_523, scale: 4 },
-            rate_date: "2026-05-04".into(),
-            rate_source: "riksbanken".into(),
-        });
-        let amount = match &foreign {
-            Some(foreign) => foreign.rate.convert(total, &currency).unwrap_or(0),
-            None => total.max(0),
-        };
-        ClaimItem::Receipt {
-            receipt,
-            business_purpose: "Resa i tjänsten".into(),
-            amount,
-            booking: Booking { account: 5800, cost_center: "CC-4100".into(), project: None },
-            foreign,
-            participants: vec![],
-        }
+        claim_item(receipt, total, &currency)
     }
 
     pub(super) fn flow_answered(
@@ -271,6 +253,30 @@ impl Workload {
                 self.act(world, at, Act::Flow(index));
             }
         }
+    }
+}
+
+/// The claim item an employee makes of a receipt of `total` in `currency`: a foreign
+/// amount converted at a fixed rate, booked to 5800.
+pub fn claim_item(receipt: RecordId, total: i64, currency: &str) -> ClaimItem {
+    let foreign = (currency != "SEK").then(|| ForeignAmount {
+        amount: total,
+        currency: currency.to_owned(),
+        rate: ExchangeRate { value: 114_523, scale: 4 },
+        rate_date: "2026-05-04".into(),
+        rate_source: "riksbanken".into(),
+    });
+    let amount = match &foreign {
+        Some(foreign) => foreign.rate.convert(total, currency).unwrap_or(0),
+        None => total.max(0),
+    };
+    ClaimItem::Receipt {
+        receipt,
+        business_purpose: "Resa i tjänsten".into(),
+        amount,
+        booking: Booking { account: 5800, cost_center: "CC-4100".into(), project: None },
+        foreign,
+        participants: vec![],
     }
 }
 

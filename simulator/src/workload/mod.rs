@@ -24,6 +24,7 @@ use crate::world::{ClientAnswer, Event, World};
 
 mod claims;
 
+pub use claims::claim_item;
 use claims::ClaimFlow;
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
@@ -163,11 +164,6 @@ pub struct Workload {
     pub end_ms: i64,
 }
 
-#[allow(clippy::expect_used)] // Three significant figures are always valid (1 to 5 are).
-fn histogram() -> Histogram<u64> {
-    Histogram::new(3).expect("3 significant figures")
-}
-
 fn till() -> Caller {
     Caller { person: "till-1".into(), role: CallerRole::Till }
 }
@@ -226,8 +222,8 @@ impl Workload {
             at_agency: BTreeMap::new(),
             unclaimed: BTreeMap::new(),
             equivocations: Vec::new(),
-            push_latency: histogram(),
-            paid_latency: histogram(),
+            push_latency: crate::report::histogram(),
+            paid_latency: crate::report::histogram(),
             stats: WorkloadStats::default(),
             end_ms,
         };
