@@ -27,7 +27,8 @@
 //! | exceptions | `exception/` evidence or record id | empty |
 //! | node metadata | `meta/` name | value |
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use kvitt_protocol::event::{ClaimState, Status};
 use kvitt_protocol::evidence::Slot;
@@ -58,6 +59,61 @@ pub enum LedgerError {
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<dyn Store>,
+    cache: Option<Arc<RecordCache>>,
+}
+
+/// Most records a [`RecordCache`] holds: a few megabytes, enough for the claims a busy
+/// agency has in flight and their receipts.
+pub const RECORD_CACHE_ENTRIES: usize = 1024;
+
+/// The records a node decoded most recently, by id, so that reading one again (a claim's
+/// receipts as its draft grows, a claim as each of its events arrives) costs a comparison
+/// of its stored bytes instead of a decode. A cached record is returned only if the bytes
+/// the store holds now are exactly the ones it was decoded from, so a record the store
+/// lost (a simulated crash) or a damaged one is never served from here. At most
+/// [`RECORD_CACHE_ENTRIES`]; the oldest entry goes first.
+#[derive(Debug, Default)]
+pub struct RecordCache {
+    state: Mutex<CacheState>,
+}
+
+#[derive(Debug, Default)]
+struct CacheState {
+    records: HashMap<RecordId, AnyRecord>,
+    /// Ids in the order they were cached, oldest first.
+    order: VecDeque<RecordId>,
+}
+
+impl RecordCache {
+    /// An empty cache.
+    pub fn new() -> RecordCache {
+        RecordCache::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        // Every operation leaves the map and the order consistent before it can panic.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached record with `id`, if it was decoded from exactly `bytes`.
+    fn get(&self, id: &RecordId, bytes: &[u8]) -> Option<AnyRecord> {
+        self.lock().records.get(id).filter(|record| record.bytes() == bytes).cloned()
+    }
+
+    fn insert(&self, record: &AnyRecord) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if state.records.contains_key(&record.id()) {
+            return;
+        }
+        if state.records.len() >= RECORD_CACHE_ENTRIES {
+            if let Some(oldest) = state.order.pop_front() {
+                state.records.remove(&oldest);
+            }
+        }
+        state.records.insert(record.id(), record.clone());
+        state.order.push_back(record.id());
+    }
 }
 
 /// Builds the keys of the ledger; one function per family.
@@ -202,9 +258,15 @@ pub mod keys {
 }
 
 impl Ledger {
-    /// The ledger kept in `store`.
+    /// The ledger kept in `store`; every record read is decoded.
     pub fn new(store: Arc<dyn Store>) -> Ledger {
-        Ledger { store }
+        Ledger { store, cache: None }
+    }
+
+    /// The ledger kept in `store`, reading records through `cache` (which a node keeps
+    /// across its steps).
+    pub fn with_cache(store: Arc<dyn Store>, cache: Arc<RecordCache>) -> Ledger {
+        Ledger { store, cache: Some(cache) }
     }
 
     /// The store underneath, for the group committer.
@@ -214,16 +276,24 @@ impl Ledger {
 
     /// The record with `id`, checked: its bytes hash to `id` and decode as a valid record.
     /// The signature is not verified again: it was when the record was accepted, and the
-    /// hash shows these are the same bytes.
+    /// hash shows these are the same bytes. Bytes equal to those of a record in the cache
+    /// are that record, without hashing or decoding them again.
     pub fn record(&self, id: &RecordId) -> Result<Option<AnyRecord>, LedgerError> {
         let Some(bytes) = self.store.get(&keys::record(id))? else {
             return Ok(None);
         };
+        if let Some(record) = self.cache.as_ref().and_then(|cache| cache.get(id, &bytes)) {
+            return Ok(Some(record));
+        }
         let damaged = |why: String| LedgerError::Damaged { key: format!("rec/{id}"), why };
         if RecordId::of(&bytes) != *id {
             return Err(damaged("its bytes do not hash to its id".into()));
         }
-        AnyRecord::decode_trusted(&bytes).map(Some).map_err(|error| damaged(error.to_string()))
+        let record = AnyRecord::decode_trusted(&bytes).map_err(|error| damaged(error.to_string()))?;
+        if let Some(cache) = &self.cache {
+            cache.insert(&record);
+        }
+        Ok(Some(record))
     }
 
     /// Whether a record with `id` is stored.
@@ -606,6 +676,44 @@ mod tests {
         let ledger = Ledger::new(store);
         assert_eq!(ledger.record(&forged_id).unwrap().map(|record| record.id()), Some(forged_id));
         assert!(matches!(ledger.record(&receipt.id()), Err(LedgerError::Damaged { .. })));
+    }
+
+    #[test]
+    fn a_cached_record_is_served_only_while_the_store_holds_its_bytes() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let receipt = |serial| {
+            let body = kvitt_protocol::sample::receipt("556016-0680", "202100-5489", "KASSA-1", serial);
+            AnyRecord::Receipt(kvitt_protocol::Signed::sign(body, &key).unwrap())
+        };
+        let receipts: Vec<AnyRecord> = (1..=RECORD_CACHE_ENTRIES as u64 + 1).map(receipt).collect();
+        let store = Arc::new(MemoryStore::new());
+        let ledger = Ledger::with_cache(store.clone(), Arc::new(RecordCache::new()));
+        let mut batch = Batch::new();
+        for receipt in &receipts {
+            put_record(&mut batch, receipt);
+        }
+        store.apply(&batch).unwrap();
+        store.sync().unwrap();
+        for receipt in &receipts {
+            assert_eq!(ledger.record(&receipt.id()).unwrap().as_ref(), Some(receipt));
+            assert_eq!(ledger.record(&receipt.id()).unwrap().as_ref(), Some(receipt));
+        }
+        // Cached, then lost by the store (applied, never synced, crashed): not served.
+        let lost = receipt(0);
+        let mut batch = Batch::new();
+        put_record(&mut batch, &lost);
+        store.apply(&batch).unwrap();
+        assert_eq!(ledger.record(&lost.id()).unwrap().as_ref(), Some(&lost));
+        store.crash();
+        assert_eq!(ledger.record(&lost.id()).unwrap(), None);
+        // Cached, then damaged in the store: reported, not served.
+        let last = receipts.last().unwrap();
+        let mut damage = Batch::new();
+        damage.insert(keys::record(&last.id()), receipts[1].bytes().to_vec());
+        store.apply(&damage).unwrap();
+        assert!(matches!(ledger.record(&last.id()), Err(LedgerError::Damaged { .. })));
+        // The first receipts were evicted since; they are decoded again.
+        assert_eq!(ledger.record(&receipts[0].id()).unwrap().as_ref(), receipts.first());
     }
 
     #[test]

@@ -328,8 +328,8 @@ impl AnyRecord {
     /// Only for bytes the caller already knows to be ones that passed [`AnyRecord::decode`]
     /// (or were signed here), because their SHA-256 equals an id recorded when they did: a
     /// node's own ledger, which stores each accepted record under its id and checks the hash
-    /// on every read. Verifying the signature again there costs a third of a busy node's CPU
-    /// and proves nothing the hash does not. Never use it for bytes from a peer, a client or
+    /// on every read. Verifying the signature again there cost a third of the simulator's
+    /// CPU and proves nothing the hash does not. Never use it for bytes from a peer, a client or
     /// a file: those go through [`AnyRecord::decode`].
     pub fn decode_trusted(bytes: &[u8]) -> Result<AnyRecord> {
         AnyRecord::decode_with(bytes, true, SignatureCheck::Skip)

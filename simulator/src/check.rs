@@ -57,12 +57,30 @@ pub fn check(
     found.extend(world.failures.iter().cloned());
     acknowledged_at_agency(world, acknowledged, &mut found);
     channels_converged(world, &mut found);
-    let held: Vec<Vec<AnyRecord>> = (0..world.nodes.len()).map(|node| records(world, node)).collect();
     no_receipt_paid_twice(world, &mut found);
     paid_claims_book_into_balanced_vouchers(world, &mut found);
-    equivocations_caught(equivocations, &held, &mut found);
-    records_within_channels(world, &held, &mut found);
+    // One node's records decoded at a time: all of them at once were the run's peak memory.
+    let mut evidence = Vec::with_capacity(world.nodes.len());
+    let mut outside = Vec::new();
+    for node in 0..world.nodes.len() {
+        let records = records(world, node);
+        evidence.push(evidence_slots(&records));
+        records_within_channels(world, node, &records, &mut outside);
+    }
+    equivocations_caught(equivocations, &evidence, &mut found);
+    found.extend(outside);
     found
+}
+
+/// The slots that the evidence among `records` proves were signed twice.
+fn evidence_slots(records: &[AnyRecord]) -> Vec<Slot> {
+    records
+        .iter()
+        .filter_map(|record| match record {
+            AnyRecord::Evidence(evidence) => evidence.body().slot().ok(),
+            _ => None,
+        })
+        .collect()
 }
 
 fn acknowledged_at_agency(
@@ -283,17 +301,12 @@ fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violat
     }
 }
 
-fn equivocations_caught(equivocations: &[Equivocation], held: &[Vec<AnyRecord>], found: &mut Vec<Violation>) {
+/// Whether every member of each injected equivocation's channel holds evidence of it;
+/// `evidence` has, for each node, the slots its evidence records prove.
+fn equivocations_caught(equivocations: &[Equivocation], evidence: &[Vec<Slot>], found: &mut Vec<Violation>) {
     for injected in equivocations {
         for member in &injected.members {
-            let caught = held.get(*member).is_some_and(|records| {
-                records.iter().any(|record| match record {
-                    AnyRecord::Evidence(evidence) => {
-                        evidence.body().slot().ok().as_ref() == Some(&injected.slot)
-                    }
-                    _ => false,
-                })
-            });
+            let caught = evidence.get(*member).is_some_and(|slots| slots.contains(&injected.slot));
             if !caught {
                 let Slot::Receipt { register, serial, .. } = &injected.slot else {
                     continue;
@@ -310,49 +323,48 @@ fn equivocations_caught(equivocations: &[Equivocation], held: &[Vec<AnyRecord>],
     }
 }
 
-fn records_within_channels(world: &World, held: &[Vec<AnyRecord>], found: &mut Vec<Violation>) {
-    for (node, records) in held.iter().enumerate() {
-        let Some(sim) = world.nodes.get(node) else {
-            continue;
+/// Whether every record `node` holds (`records`) belongs to a channel it is in.
+fn records_within_channels(world: &World, node: usize, records: &[AnyRecord], found: &mut Vec<Violation>) {
+    let Some(sim) = world.nodes.get(node) else {
+        return;
+    };
+    let Some(core) = &sim.core else {
+        return;
+    };
+    let directory = core.directory().body();
+    let me = sim.party.key();
+    let claims: BTreeMap<RecordId, String> = records
+        .iter()
+        .filter_map(|record| match record {
+            AnyRecord::Claim(claim) => Some((claim.id(), claim.body().agency.clone())),
+            _ => None,
+        })
+        .collect();
+    let claimed: BTreeSet<RecordId> = records
+        .iter()
+        .filter_map(|record| match record {
+            AnyRecord::Claim(claim) => Some(claim.body().receipts()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut outside = 0usize;
+    for record in records {
+        let members: BTreeSet<_> = match parties(record, directory) {
+            Parties::Members(members) => members,
+            Parties::OfClaim(claim) => {
+                claims.get(&claim).map(|agency| claim_parties(agency, directory)).unwrap_or_default()
+            }
         };
-        let Some(core) = &sim.core else {
-            continue;
-        };
-        let directory = core.directory().body();
-        let me = sim.party.key();
-        let claims: BTreeMap<RecordId, String> = records
-            .iter()
-            .filter_map(|record| match record {
-                AnyRecord::Claim(claim) => Some((claim.id(), claim.body().agency.clone())),
-                _ => None,
-            })
-            .collect();
-        let claimed: BTreeSet<RecordId> = records
-            .iter()
-            .filter_map(|record| match record {
-                AnyRecord::Claim(claim) => Some(claim.body().receipts()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        let mut outside = 0usize;
-        for record in records {
-            let members: BTreeSet<_> = match parties(record, directory) {
-                Parties::Members(members) => members,
-                Parties::OfClaim(claim) => {
-                    claims.get(&claim).map(|agency| claim_parties(agency, directory)).unwrap_or_default()
-                }
-            };
-            // A receipt a claim attaches is in the claim's channel too.
-            let in_claim = matches!(record, AnyRecord::Receipt(_)) && claimed.contains(&record.id());
-            if !members.contains(&me) && !in_claim {
-                outside += 1;
-                if outside <= 3 {
-                    found.push(violation(
-                        "no record reached a node outside its channel",
-                        format!("node {node} holds {} {}", record.kind(), record.id()),
-                    ));
-                }
+        // A receipt a claim attaches is in the claim's channel too.
+        let in_claim = matches!(record, AnyRecord::Receipt(_)) && claimed.contains(&record.id());
+        if !members.contains(&me) && !in_claim {
+            outside += 1;
+            if outside <= 3 {
+                found.push(violation(
+                    "no record reached a node outside its channel",
+                    format!("node {node} holds {} {}", record.kind(), record.id()),
+                ));
             }
         }
     }

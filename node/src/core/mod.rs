@@ -32,7 +32,7 @@ use kvitt_protocol::wire::{Refusal, RefusalCode, Request, RequestBody, Response,
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 use time::OffsetDateTime;
 
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{Ledger, LedgerError, RecordCache};
 use crate::store::{Batch, Store};
 
 pub use claims::{ClaimView, Draft, RATE_HELD};
@@ -197,6 +197,8 @@ pub struct NodeCore {
     config: CoreConfig,
     directory: Signed<Directory>,
     store: Arc<dyn Store>,
+    /// Records decoded in earlier steps, which later steps read again.
+    records: Arc<RecordCache>,
     outbox: outbox::Outbox,
     next_exchange: ExchangeId,
     /// When to next ask the SSCs for a newer directory (ms since the epoch; 0: at once).
@@ -248,6 +250,7 @@ impl NodeCore {
             config,
             directory,
             store,
+            records: Arc::new(RecordCache::new()),
             outbox,
             next_exchange: 1,
             next_directory_poll_ms: 0,
@@ -273,8 +276,8 @@ impl NodeCore {
     /// Handles one input at time `now` and returns what the driver must do.
     pub fn handle(&mut self, now: OffsetDateTime, input: Input) -> Vec<Effect> {
         let overlay = Arc::new(Overlay::new(Arc::clone(&self.store)));
-        let mut step =
-            Step { ledger: Ledger::new(overlay.clone()), effects: Vec::new(), durable: Vec::new(), now };
+        let ledger = Ledger::with_cache(overlay.clone(), Arc::clone(&self.records));
+        let mut step = Step { ledger, effects: Vec::new(), durable: Vec::new(), now };
         if let Some(offered) = self.offered_at_start.take() {
             // Usually an older directory.cbor than the one learned since: nothing to do.
             if let Verdict::Refused { refusal } = self.accept_directory_bytes(&mut step, offered.bytes()) {
