@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::cert::{key_of_certificate, node_certificate, node_dns_name};
 use super::frame::{read_frame, read_header, read_payload, write_frame, FrameError};
+use super::restart_keys;
 use super::verify::{NodeClientVerifier, NodeServerVerifier, PeerKeys};
 use super::{code, FrameKind, TransportError};
 use super::{
@@ -155,36 +156,6 @@ impl Drop for Counted<'_> {
     }
 }
 
-/// The QUIC endpoint settings that must be the same in every life of the node, derived
-/// from its node key: the stateless-reset key (HKDF-SHA256) and the key of its keyed
-/// connection ids (HMAC-SHA256 under the reset key). A peer still holding a connection to
-/// a previous life (the node was killed, not shut down) sends its next packet to a
-/// connection id the new life recognises as its own, gets a stateless reset it can verify,
-/// and reconnects at once instead of waiting out [`MAX_IDLE_TIMEOUT`]. With quinn's
-/// defaults both keys are random per start: the new life dropped such packets as carrying
-/// an invalid connection id, and a reset it did send was not recognised.
-fn endpoint_config(node_key: &SigningKey) -> quinn::EndpointConfig {
-    let reset = reset_key(node_key);
-    let tag = ring::hmac::sign(&reset, b"kvitt QUIC connection id key v1");
-    let cid_key =
-        tag.as_ref().get(..8).and_then(|bytes| <[u8; 8]>::try_from(bytes).ok()).map_or(0, u64::from_le_bytes);
-    let mut config = quinn::EndpointConfig::new(Arc::new(reset));
-    config.cid_generator(move || Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key)));
-    config
-}
-
-/// The key of this node's QUIC stateless resets: HKDF-SHA256 of the node key.
-fn reset_key(node_key: &SigningKey) -> ring::hmac::Key {
-    let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"kvitt QUIC stateless reset key v1");
-    let pseudo_random = salt.extract(node_key.as_bytes());
-    match pseudo_random.expand(&[], ring::hmac::HMAC_SHA256) {
-        Ok(okm) => ring::hmac::Key::from(okm),
-        // HKDF fails only for outputs over 255 hash lengths; this one is one. Should it
-        // ever fail, a key from the node key itself still survives restarts.
-        Err(_) => ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &node_key.to_bytes()),
-    }
-}
-
 fn transport_parameters(accepted_bidi_streams: u32) -> quinn::TransportConfig {
     let mut parameters = quinn::TransportConfig::default();
     let idle_ms = u32::try_from(MAX_IDLE_TIMEOUT.as_millis()).unwrap_or(u32::MAX);
@@ -257,7 +228,8 @@ impl Transport {
         let runtime = quinn::default_runtime()
             .ok_or_else(|| setup("no tokio runtime to run the QUIC endpoint in".into()))?;
         let mut endpoint =
-            Endpoint::new(endpoint_config(&config.key), Some(server), socket, runtime).map_err(bind_error)?;
+            Endpoint::new(restart_keys::endpoint_config(&config.key), Some(server), socket, runtime)
+                .map_err(bind_error)?;
         endpoint.set_default_client_config(client);
         let local_addr = endpoint.local_addr().map_err(bind_error)?;
 

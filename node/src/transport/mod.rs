@@ -49,6 +49,7 @@
 pub mod cert;
 mod endpoint;
 mod frame;
+mod restart_keys;
 pub mod runtime_link;
 pub mod verify;
 
