@@ -18,7 +18,7 @@ pub mod tills;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::cast::Cast;
@@ -137,7 +137,7 @@ pub fn run(
         node.start(&options.kvitt).map_err(setup("starting"))?;
     }
     let people = People { apis: network.iter().map(|node| (node.api, node.tokens.clone())).collect() };
-    let network = Arc::new(Mutex::new(network));
+    let network = Mutex::new(network);
     let shared = tills::Shared::default();
     let done = AtomicBool::new(false);
     let workload_done = AtomicBool::new(false);
@@ -205,10 +205,7 @@ pub fn run(
             details: why.clone(),
         });
     }
-    let mut network = match Arc::try_unwrap(network) {
-        Ok(network) => network.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
-        Err(_) => return Err(SetupError("the nodes are still in use".into())),
-    };
+    let mut network = network.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     for node in &mut network {
         node.stop().map_err(setup("stopping"))?;
         violations.extend(node.panics().into_iter().map(|line| Violation {

@@ -235,6 +235,14 @@ fn folder(role: MemberRole) -> &'static str {
     }
 }
 
+/// A node still running when the run ends early (an error in setting up, a panic) is
+/// killed rather than left behind.
+impl Drop for RealNode {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
 /// The tokens a party's node gets: the operator's, and its people's in their roles.
 fn people(party: &Party) -> Vec<(String, CallerRole)> {
     let mut people = vec![("operator".to_owned(), CallerRole::Operator)];
