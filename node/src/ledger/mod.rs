@@ -27,8 +27,7 @@
 //! | exceptions | `exception/` evidence or record id | empty |
 //! | node metadata | `meta/` name | value |
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use kvitt_protocol::event::{ClaimState, Status};
 use kvitt_protocol::evidence::Slot;
@@ -38,6 +37,11 @@ use crate::store::{Batch, Store, StoreError};
 
 /// Most entries one scan of the ledger returns; callers page beyond it.
 pub const MAX_SCAN_ENTRIES: usize = 10_000;
+
+mod cache;
+pub mod keys;
+
+pub use cache::{RecordCache, RECORD_CACHE_ENTRIES};
 
 /// Why the ledger could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -60,201 +64,6 @@ pub enum LedgerError {
 pub struct Ledger {
     store: Arc<dyn Store>,
     cache: Option<Arc<RecordCache>>,
-}
-
-/// Most records a [`RecordCache`] holds: a few megabytes, enough for the claims a busy
-/// agency has in flight and their receipts.
-pub const RECORD_CACHE_ENTRIES: usize = 1024;
-
-/// The records a node decoded most recently, by id, so that reading one again (a claim's
-/// receipts as its draft grows, a claim as each of its events arrives) costs a comparison
-/// of its stored bytes instead of a decode. A cached record is returned only if the bytes
-/// the store holds now are exactly the ones it was decoded from, so a record the store
-/// lost (a simulated crash) or a damaged one is never served from here. At most
-/// [`RECORD_CACHE_ENTRIES`]; the oldest entry goes first.
-#[derive(Debug, Default)]
-pub struct RecordCache {
-    state: Mutex<CacheState>,
-}
-
-#[derive(Debug, Default)]
-struct CacheState {
-    records: HashMap<RecordId, AnyRecord>,
-    /// Ids in the order they were cached, oldest first.
-    order: VecDeque<RecordId>,
-}
-
-impl RecordCache {
-    /// An empty cache.
-    pub fn new() -> RecordCache {
-        RecordCache::default()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
-        // Every operation leaves the map and the order consistent before it can panic.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The cached record with `id`, if it was decoded from exactly `bytes`.
-    fn get(&self, id: &RecordId, bytes: &[u8]) -> Option<AnyRecord> {
-        self.lock().records.get(id).filter(|record| record.bytes() == bytes).cloned()
-    }
-
-    fn insert(&self, record: &AnyRecord) {
-        let mut guard = self.lock();
-        let state = &mut *guard;
-        if state.records.contains_key(&record.id()) {
-            return;
-        }
-        if state.records.len() >= RECORD_CACHE_ENTRIES {
-            if let Some(oldest) = state.order.pop_front() {
-                state.records.remove(&oldest);
-            }
-        }
-        state.records.insert(record.id(), record.clone());
-        state.order.push_back(record.id());
-    }
-}
-
-/// Builds the keys of the ledger; one function per family.
-pub mod keys {
-    use super::*;
-
-    /// Where a record's bytes live.
-    pub fn record(id: &RecordId) -> Vec<u8> {
-        [b"rec/".as_slice(), id.as_bytes()].concat()
-    }
-
-    /// Where the holder of a slot is noted.
-    pub fn slot(slot: &Slot) -> Vec<u8> {
-        let mut key = b"slot/".to_vec();
-        match slot {
-            Slot::Receipt { signer, register, serial } => {
-                key.push(b'r');
-                key.extend_from_slice(signer.as_bytes());
-                key.extend_from_slice(register.as_bytes());
-                key.push(0);
-                key.extend_from_slice(&serial.to_be_bytes());
-            }
-            Slot::Claim { signer, number } => {
-                key.push(b'c');
-                key.extend_from_slice(signer.as_bytes());
-                key.extend_from_slice(number.as_bytes());
-            }
-            Slot::ClaimEvent { signer, claim, previous } => {
-                key.push(b'e');
-                key.extend_from_slice(signer.as_bytes());
-                key.extend_from_slice(claim.as_bytes());
-                key.extend_from_slice(previous.as_ref().map_or(&[0u8; 32], |previous| previous.as_bytes()));
-            }
-            Slot::Directory { signer, version } => {
-                key.push(b'd');
-                key.extend_from_slice(signer.as_bytes());
-                key.extend_from_slice(&version.to_be_bytes());
-            }
-        }
-        key
-    }
-
-    /// The prefix of an agency's receipts, optionally of one employee.
-    pub fn buyer_prefix(agency: &str, employee: Option<&str>) -> Vec<u8> {
-        let mut key = [b"buyer/".as_slice(), agency.as_bytes(), b"\0"].concat();
-        if let Some(employee) = employee {
-            key.extend_from_slice(employee.as_bytes());
-            key.push(0);
-        }
-        key
-    }
-
-    /// A receipt in its buyer's index, ordered by time of sale (UTC seconds).
-    pub fn buyer(agency: &str, employee: Option<&str>, issued_unix: i64, id: &RecordId) -> Vec<u8> {
-        let mut key = buyer_prefix(agency, Some(employee.unwrap_or("")));
-        // Flip the sign bit so that byte order is numeric order for negative times too.
-        key.extend_from_slice(&(issued_unix as u64 ^ (1 << 63)).to_be_bytes());
-        key.extend_from_slice(id.as_bytes());
-        key
-    }
-
-    /// The last serial issued on a register of this node.
-    pub fn serial(register: &str) -> Vec<u8> {
-        [b"serial/".as_slice(), register.as_bytes()].concat()
-    }
-
-    /// Which claim holds a receipt.
-    pub fn held(receipt: &RecordId) -> Vec<u8> {
-        [b"held/".as_slice(), receipt.as_bytes()].concat()
-    }
-
-    /// A claim's state.
-    pub fn claim(claim: &RecordId) -> Vec<u8> {
-        [b"claim/".as_slice(), claim.as_bytes()].concat()
-    }
-
-    /// A claim by its agency and number.
-    pub fn claim_number(agency: &str, number: &str) -> Vec<u8> {
-        [b"claimno/".as_slice(), agency.as_bytes(), b"\0", number.as_bytes()].concat()
-    }
-
-    /// The prefix of one peer's outbox.
-    pub fn outbox_prefix(peer: &PublicKey) -> Vec<u8> {
-        [b"out/".as_slice(), peer.as_bytes()].concat()
-    }
-
-    /// One outbox entry.
-    pub fn outbox(peer: &PublicKey, sequence: u64) -> Vec<u8> {
-        [outbox_prefix(peer).as_slice(), &sequence.to_be_bytes()].concat()
-    }
-
-    /// The prefix of the channel index (every channel's records).
-    pub const CHANNEL_PREFIX: &[u8] = b"chan/";
-
-    /// A record in the channel shared with `peer`, at its place in (time, id) order.
-    pub fn channel(peer: &PublicKey, time: u64, id: &RecordId) -> Vec<u8> {
-        [CHANNEL_PREFIX, peer.as_bytes(), &time.to_be_bytes(), id.as_bytes()].concat()
-    }
-
-    /// An approved claim no SSC served when it was approved: sent once a directory names
-    /// one.
-    pub fn waiting(claim: &RecordId) -> Vec<u8> {
-        [b"waiting/".as_slice(), claim.as_bytes()].concat()
-    }
-
-    /// A claim being put together (not yet signed), by its number.
-    pub fn draft(number: &str) -> Vec<u8> {
-        [b"draft/".as_slice(), number.as_bytes()].concat()
-    }
-
-    /// The prefix of a claim's events in chain order.
-    pub fn chain_prefix(claim: &RecordId) -> Vec<u8> {
-        [b"chain/".as_slice(), claim.as_bytes()].concat()
-    }
-
-    /// The `position`-th event of a claim.
-    pub fn chain(claim: &RecordId, position: u32) -> Vec<u8> {
-        [chain_prefix(claim).as_slice(), &position.to_be_bytes()].concat()
-    }
-
-    /// A card transaction (terminal, retrieval reference, approval code): which claim paid
-    /// for it. Two receipts for one card payment are one expense.
-    pub fn card(terminal: &str, rrn: &str, approval_code: &str) -> Vec<u8> {
-        [b"card/".as_slice(), terminal.as_bytes(), b"\0", rrn.as_bytes(), b"\0", approval_code.as_bytes()]
-            .concat()
-    }
-
-    /// An exception for staff to look at.
-    pub fn exception(id: &RecordId) -> Vec<u8> {
-        [b"exception/".as_slice(), id.as_bytes()].concat()
-    }
-
-    /// A claim exported in an SIE file (SSC): the date of the export.
-    pub fn sie(claim: &RecordId) -> Vec<u8> {
-        [b"sie/".as_slice(), claim.as_bytes()].concat()
-    }
-
-    /// A metadata value.
-    pub fn meta(name: &str) -> Vec<u8> {
-        [b"meta/".as_slice(), name.as_bytes()].concat()
-    }
 }
 
 impl Ledger {
