@@ -10,13 +10,12 @@ use std::time::Duration;
 use ed25519_dalek::SigningKey;
 use kvitt_protocol::PublicKey;
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
-use quinn::{
-    Connection, ConnectionError, Endpoint, Incoming, RecvStream, SendStream, TransportErrorCode, VarInt,
-};
+use quinn::{Connection, ConnectionError, Endpoint, Incoming, RecvStream, SendStream, VarInt};
 use rustls::pki_types::CertificateDer;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::cert::{key_of_certificate, node_certificate, node_dns_name};
+use super::errors::{connection_error, frame_error};
 use super::frame::{read_frame, read_header, read_payload, write_frame, FrameError};
 use super::restart_keys;
 use super::verify::{NodeClientVerifier, NodeServerVerifier, PeerKeys};
@@ -451,90 +450,6 @@ fn peer_key(connection: &Connection) -> Option<PublicKey> {
     let identity = connection.peer_identity()?;
     let chain = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
     key_of_certificate(chain.first()?).ok()
-}
-
-fn is_crypto_error(code: TransportErrorCode) -> bool {
-    (0x100..0x200).contains(&u64::from(code))
-}
-
-/// What a quinn connection error means for an exchange with `peer`.
-fn connection_error(
-    peer: PublicKey,
-    address: SocketAddr,
-    error: ConnectionError,
-    connecting: bool,
-) -> TransportError {
-    match &error {
-        // The peer's TLS stack refused us (typically our certificate) with an alert.
-        ConnectionError::ConnectionClosed(close) if is_crypto_error(close.error_code) => {
-            TransportError::Refused { peer, address, reason: error.to_string() }
-        }
-        ConnectionError::ConnectionClosed(close)
-            if close.error_code == TransportErrorCode::CONNECTION_REFUSED =>
-        {
-            TransportError::Busy { peer, address }
-        }
-        ConnectionError::ApplicationClosed(close)
-            if close.error_code == VarInt::from_u32(code::CLOSE_REMOVED) =>
-        {
-            TransportError::Refused { peer, address, reason: error.to_string() }
-        }
-        // Our TLS stack refused the peer: our verifier's reason is in the message.
-        ConnectionError::TransportError(local) if is_crypto_error(local.code) => {
-            TransportError::Untrusted { peer, address, reason: local.reason.clone() }
-        }
-        ConnectionError::TimedOut if connecting => {
-            TransportError::Unreachable { peer, address, reason: "no answer to the handshake".to_string() }
-        }
-        ConnectionError::LocallyClosed => TransportError::Closed,
-        _ => TransportError::ConnectionLost { peer, address, source: error },
-    }
-}
-
-/// What a frame error means for an exchange with `peer`.
-fn frame_error(peer: PublicKey, address: SocketAddr, kind: FrameKind, error: FrameError) -> TransportError {
-    match error {
-        FrameError::TooLarge { bytes, limit } => TransportError::FrameTooLarge { peer, kind, bytes, limit },
-        FrameError::Truncated { expected, received } => TransportError::Malformed {
-            peer,
-            reason: format!("{kind} frame ends after {received} of {expected} bytes"),
-        },
-        FrameError::Trailing => {
-            TransportError::Malformed { peer, reason: format!("bytes after the {kind} frame") }
-        }
-        FrameError::Io(error) => stream_error(peer, address, error),
-    }
-}
-
-/// Unpacks the quinn error inside a stream's `io::Error`.
-fn stream_error(peer: PublicKey, address: SocketAddr, error: io::Error) -> TransportError {
-    let reason = error.to_string();
-    let inner = error.into_inner();
-    let inner = inner.as_deref();
-    let abandoned = |code: VarInt| TransportError::Abandoned {
-        peer,
-        code: code.into_inner(),
-        meaning: code::stream_meaning(code.into_inner()),
-    };
-    if let Some(read) = inner.and_then(|inner| inner.downcast_ref::<quinn::ReadError>()) {
-        match read {
-            quinn::ReadError::Reset(code) => return abandoned(*code),
-            quinn::ReadError::ConnectionLost(lost) => {
-                return connection_error(peer, address, lost.clone(), false)
-            }
-            _ => {}
-        }
-    }
-    if let Some(write) = inner.and_then(|inner| inner.downcast_ref::<quinn::WriteError>()) {
-        match write {
-            quinn::WriteError::Stopped(code) => return abandoned(*code),
-            quinn::WriteError::ConnectionLost(lost) => {
-                return connection_error(peer, address, lost.clone(), false)
-            }
-            _ => {}
-        }
-    }
-    TransportError::Stream { peer, reason }
 }
 
 /// Accepts connection attempts, within the limits, until the endpoint closes.

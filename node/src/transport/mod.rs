@@ -48,6 +48,7 @@
 
 pub mod cert;
 mod endpoint;
+mod errors;
 mod frame;
 mod restart_keys;
 pub mod runtime_link;
