@@ -32,7 +32,8 @@ const MAX_POLLS: usize = 200;
 /// The seven members of every problem document.
 const PROBLEM_MEMBERS: [&str; 7] = ["type", "title", "status", "detail", "code", "path", "retry"];
 
-/// An answer of the API: status, content type, `Allow`/`WWW-Authenticate` headers, body.
+/// An answer of the API: status, content type, `Allow`/`WWW-Authenticate`/`Connection`
+/// headers, body.
 struct Answer {
     status: u16,
     content_type: String,
@@ -116,7 +117,7 @@ impl Network {
             response.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned()
         };
         let content_type = header("content-type");
-        let headers = ["allow", "www-authenticate", "kvitt-vouchers"]
+        let headers = ["allow", "www-authenticate", "kvitt-vouchers", "connection"]
             .into_iter()
             .filter(|name| response.headers().contains_key(*name))
             .map(|name| (name.to_owned(), header(name)))
@@ -213,8 +214,55 @@ fn authentication_comes_before_bodies_ids_queries_and_routes() {
                 Some("Bearer"),
                 "{answer:?}"
             );
+            if body.is_some() {
+                // The body was not read: the connection is not kept for another request.
+                assert_eq!(answer.headers.get("connection").map(String::as_str), Some("close"), "{answer:?}");
+            }
         }
     }
+}
+
+/// A request head sent over a new connection, with `body` (which may fall short of the
+/// `Content-Length` the head declares); everything the node sends until it closes.
+fn raw_exchange(address: std::net::SocketAddr, head: &str, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    String::from_utf8(answer).unwrap()
+}
+
+#[test]
+fn an_answer_given_before_the_body_is_read_closes_the_connection() {
+    let network = Network::start();
+    let agency = network.nodes.apis["agency"];
+
+    // 401 while the body declared is still on its way: `Connection: close`, then closed.
+    let head = "POST /v1/drafts HTTP/1.1\r\nhost: kvitt\r\ncontent-length: 100\r\n\r\n";
+    let answer = raw_exchange(agency, head, b"");
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("\r\nconnection: close\r\n"), "{answer}");
+
+    // A route that takes no body, given one: answered, and the connection closed.
+    let bearer = "authorization: Bearer staff-token\r\n";
+    let head =
+        format!("POST /v1/claims/zz/book HTTP/1.1\r\nhost: kvitt\r\n{bearer}content-length: 5\r\n\r\n");
+    let answer = raw_exchange(network.nodes.apis["ssc"], &head, b"{}");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("\r\nconnection: close\r\n"), "{answer}");
+
+    // A body read to its end keeps the connection, and so does a request without one.
+    let bearer = Some("Bearer employee-token");
+    let body = serde_json::to_vec(&json!({ "purpose": "Konferens" })).unwrap();
+    let answer = network.call("agency", "POST", "/v1/drafts", bearer, Some(body));
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.headers.get("connection"), None, "{answer:?}");
+    let answer = network.call("agency", "GET", "/v1/claims", None, None);
+    assert_eq!(answer.status, 401, "{answer:?}");
+    assert_eq!(answer.headers.get("connection"), None, "{answer:?}");
 }
 
 #[test]

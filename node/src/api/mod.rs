@@ -64,6 +64,7 @@ mod admin;
 mod claims;
 mod records;
 mod ssc;
+mod unread_body;
 
 use admin::{directory, install_directory, sync};
 pub use claims::claim_json;
@@ -90,7 +91,8 @@ struct ApiState {
 ///
 /// Every request is authenticated first (the `authenticate` layer wraps every route, the
 /// fallback for unknown paths and the answer to a method a route lacks), so a request
-/// without a valid token is answered `401` whatever its path, query or body.
+/// without a valid token is answered `401` whatever its path, query or body. An answer
+/// given before the body was read closes the connection (see [`unread_body`]).
 pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
     let tokens = tokens
         .iter()
@@ -120,6 +122,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(unread_body::close_if_body_unread))
         .with_state(state)
 }
 
