@@ -16,6 +16,7 @@ pub mod demo;
 pub mod handle;
 pub mod ledger;
 pub mod local_link;
+pub mod loopback;
 pub mod policy;
 pub mod runtime;
 pub mod setup;

@@ -3,7 +3,6 @@
 //! ledger), under a directory the operator published, and running as `kvitt run` does
 //! (QUIC on loopback, client API on a loopback port).
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 
 use kvitt_protocol::directory::{Directory, MemberRole};
@@ -12,6 +11,7 @@ use kvitt_protocol::Signed;
 use super::day::{Cast, Org};
 use crate::core::CallerRole;
 use crate::daemon::{self, RunError, RunningNode};
+use crate::loopback;
 use crate::setup::{self, InitOptions, SetupError};
 
 /// The members of the demo, in the order their nodes start: role, organisation number,
@@ -93,17 +93,6 @@ impl DemoNetwork {
     }
 }
 
-/// A loopback address with a port free for UDP (`udp`) or TCP, found by binding port 0.
-fn free_address(udp: bool) -> Result<SocketAddr, StartError> {
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    if udp {
-        UdpSocket::bind(any).and_then(|socket| socket.local_addr())
-    } else {
-        TcpListener::bind(any).and_then(|listener| listener.local_addr())
-    }
-    .map_err(StartError::Port)
-}
-
 /// Sets the six nodes up in `base` (one data directory each), publishes the directory
 /// and starts them.
 pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
@@ -115,12 +104,12 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
     let mut members = Vec::new();
     for (role, org, name, folder) in MEMBERS {
         let data = base.join(folder);
-        let listen = free_address(true)?;
+        let listen = loopback::free_address().map_err(StartError::Port)?;
         let mut options = InitOptions::new(role, org, name);
         options.network = NETWORK.into();
         options.listen = listen;
         options.address = listen.to_string();
-        options.api = free_address(false)?;
+        options.api = loopback::free_address().map_err(StartError::Port)?;
         options.operator_key = operator_key;
         let made = setup::init(&data, &options).map_err(setup_error(name))?;
         operator_key = Some(made.operator_key);

@@ -124,7 +124,7 @@ pub fn run(
     let cast = Cast::new(config).map_err(|error| SetupError(format!("the directory: {error}")))?;
     let (base, temporary) = data_directory(options, config.seed)?;
     let listen = (0..cast.parties.len())
-        .map(|_| nodes::free_address(true))
+        .map(|_| nodes::free_address())
         .collect::<Result<Vec<_>, _>>()
         .map_err(setup("ports"))?;
     let relay = relay::Relay::start(&listen, config.seed)

@@ -4,7 +4,7 @@
 //! process that can be killed with SIGKILL and started again.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,6 +58,18 @@ pub enum NodesError {
         /// What went wrong.
         message: String,
     },
+    /// A node's process exited before its API answered.
+    #[error("{node} exited ({status}) before its API answered: {last_line}; see {log}")]
+    ExitedAtStart {
+        /// The node's name.
+        node: String,
+        /// How its process ended.
+        status: std::process::ExitStatus,
+        /// The last line of its log (why, as kvitt said it).
+        last_line: String,
+        /// Its log.
+        log: String,
+    },
     /// A node's API did not answer after it was started.
     #[error("{node} did not answer on {api} within {seconds} s after starting; see {log}")]
     NotStarted {
@@ -77,15 +89,10 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodesError {
     move |source| NodesError::Io { what, source }
 }
 
-/// A free loopback port for UDP (`udp`) or TCP, found by binding port 0.
-pub fn free_address(udp: bool) -> Result<SocketAddr, NodesError> {
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    if udp {
-        UdpSocket::bind(any).and_then(|socket| socket.local_addr())
-    } else {
-        TcpListener::bind(any).and_then(|listener| listener.local_addr())
-    }
-    .map_err(io("finding a free loopback port"))
+/// A loopback address for a node to listen on, kept free of the ports the kernel hands to
+/// clients (see [`kvitt_node::loopback`]): a node restarted after a kill binds it again.
+pub fn free_address() -> Result<SocketAddr, NodesError> {
+    kvitt_node::loopback::free_address().map_err(io("finding a free loopback port"))
 }
 
 /// One real node.
@@ -143,6 +150,15 @@ impl RealNode {
         while Instant::now() < deadline {
             if api.get("/v1/directory").is_ok() {
                 return Ok(());
+            }
+            if let Some(status) = self.exited() {
+                let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(NodesError::ExitedAtStart {
+                    node: self.name.clone(),
+                    status,
+                    last_line: text.lines().last().unwrap_or_default().to_owned(),
+                    log: log_path.display().to_string(),
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -290,7 +306,7 @@ pub fn set_up(
             .map_err(|error| setup_error(error.to_string()))?;
         let tokens: BTreeMap<String, String> =
             people(party).iter().map(|(person, _)| (person.clone(), setup::new_token())).collect();
-        let api = free_address(false)?;
+        let api = free_address()?;
         let node_config = NodeConfig {
             role: party.identity.role,
             org: party.identity.org.clone(),
@@ -323,4 +339,40 @@ pub fn set_up(
         });
     }
     Ok(nodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_whose_process_exits_at_start_is_reported_at_once_with_its_last_words() {
+        let data = tempfile::tempdir().unwrap();
+        let mut node = RealNode {
+            name: "Hotel".into(),
+            data: data.path().to_owned(),
+            api: free_address().unwrap(),
+            tokens: BTreeMap::new(),
+            process: None,
+            starts: 0,
+            peak_rss_kib: 0,
+        };
+        // A stand-in for kvitt that says why it cannot start and exits.
+        let script = data.path().join("kvitt");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho 'kvitt: cannot listen on 127.0.0.1:1: in use' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let began = Instant::now();
+        let error = node.start(&script).unwrap_err();
+        assert!(began.elapsed() < START_PATIENCE / 2, "waited {:?}", began.elapsed());
+        let NodesError::ExitedAtStart { node: name, last_line, .. } = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(name, "Hotel");
+        assert_eq!(last_line, "kvitt: cannot listen on 127.0.0.1:1: in use");
+        assert!(!node.is_running());
+    }
 }

@@ -4,7 +4,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -76,12 +76,10 @@ pub fn kvitt(args: &[&str]) -> String {
     stdout
 }
 
-fn free_udp() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-fn free_tcp() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+/// A loopback address for a node: the ports the kernel hands to clients are avoided, so a
+/// node restarted after a kill can bind it again.
+fn free_address() -> SocketAddr {
+    kvitt_node::loopback::free_address().unwrap()
 }
 
 /// The value after `label` on the line of `output` that starts with it.
@@ -149,7 +147,7 @@ impl Node {
     /// `kvitt init` for a new node in `root/name`, with an operator token.
     fn init(root: &Path, name: &'static str, role: &str, org: &str, operator_key: Option<&str>) -> Node {
         let data = root.join(name);
-        let (peer, api) = (free_udp(), free_tcp());
+        let (peer, api) = (free_address(), free_address());
         let mut args = vec![
             "init".to_owned(),
             format!("--data={}", data.display()),
