@@ -404,7 +404,8 @@ fn start_on_own_runtime(listen: SocketAddr) -> (tokio::runtime::Runtime, Transpo
 fn a_request_to_a_peer_killed_and_restarted_goes_through_on_a_new_connection() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let (a, _a_requests) = runtime.block_on(async { start(A, &[B]) });
-    let (first_life, b) = start_on_own_runtime(loopback());
+    // Below the ephemeral range: no socket of another test takes the port between lives.
+    let (first_life, b) = start_on_own_runtime(kvitt_node::loopback::free_address().unwrap());
     let address = b.local_addr();
     let ask = |bytes: &[u8]| {
         runtime.block_on(a.request(public(B), address, bytes.to_vec(), Duration::from_secs(10)))
