@@ -231,6 +231,11 @@ async fn an_operator_reconciles_on_demand_and_sees_what_the_session_found() {
     })
     .await;
 
+    // Equal again in one round trip: the agency's summary under the merchant's hello salt,
+    // kept since the last session, took the receipt in as it was stored.
+    let summary = reconciled(sync(&operator, AGENCY_ORG).await.unwrap());
+    assert_eq!((summary.have.len(), summary.need, summary.frames_sent), (0, 0, 1), "{summary:?}");
+
     // Only the operator may ask, only for a member, only for one it shares a channel with.
     let till = Caller { person: "till-1".into(), role: CallerRole::Till };
     let refusal = sync(&till, AGENCY_ORG).await.unwrap_err();

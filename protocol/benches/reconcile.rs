@@ -9,6 +9,11 @@
 //! - `scattered_100`: 100 anywhere;
 //! - `scattered_10000`: 10,000 anywhere.
 //!
+//! kvitt runs twice: hashing each side's items for the hello (`ours`), and with hello
+//! summaries both sides keep under a reused initiator salt (`ours kept`, spec/reconcile.md
+//! §Keys and hashes; the summaries are made before the clock starts, as a node keeps them
+//! while its channel grows).
+//!
 //! For each implementation it prints round trips (frames both ways, halved and rounded up:
 //! negentropy's initiator learns the difference when its last answer arrives; kvitt's
 //! sessions end with both sides knowing it), bytes each way, and the CPU time of each side
@@ -22,7 +27,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use kvitt_protocol::reconcile::{Initiator, Item, Outcome, Responder, Salt, Step};
+use kvitt_protocol::reconcile::{HelloSummary, Initiator, Item, Outcome, Responder, Salt, Step};
 use kvitt_protocol::RecordId;
 use negentropy::{Id, Negentropy, NegentropyStorageVector};
 
@@ -135,10 +140,31 @@ impl Cost {
     }
 }
 
-fn run_ours(scenario: &Scenario, stream: &mut Stream) -> Cost {
+/// Whether both sides keep their hello summaries under the initiator's salt.
+#[derive(Clone, Copy, PartialEq)]
+enum Hello {
+    Hashed,
+    Kept,
+}
+
+fn run_ours(scenario: &Scenario, stream: &mut Stream, hello: Hello) -> Cost {
     let mut cost = Cost::default();
-    let mut initiator = Initiator::new(&scenario.ours, stream.salt()).unwrap();
-    let mut responder = Responder::new(&scenario.theirs, stream.salt()).unwrap();
+    let (initiator_salt, responder_salt) = (stream.salt(), stream.salt());
+    let (mut initiator, mut responder) = match hello {
+        Hello::Hashed => (
+            Initiator::new(&scenario.ours, initiator_salt).unwrap(),
+            Responder::new(&scenario.theirs, responder_salt).unwrap(),
+        ),
+        Hello::Kept => (
+            Initiator::with_hello(&scenario.ours, HelloSummary::of(&scenario.ours, initiator_salt)).unwrap(),
+            Responder::with_hello(
+                &scenario.theirs,
+                responder_salt,
+                HelloSummary::of(&scenario.theirs, initiator_salt),
+            )
+            .unwrap(),
+        ),
+    };
     let clock = Instant::now();
     let mut to_responder = Some(initiator.start().unwrap());
     cost.initiator_time += clock.elapsed();
@@ -259,8 +285,10 @@ fn main() {
             scenario.expected.have.len(),
             scenario.expected.need.len()
         );
-        let ours = run_ours(scenario, &mut stream);
+        let ours = run_ours(scenario, &mut stream, Hello::Hashed);
         describe("ours", &ours);
+        let kept = run_ours(scenario, &mut stream, Hello::Kept);
+        describe("ours kept", &kept);
         let negentropy = run_negentropy(scenario);
         describe("negentropy", &negentropy);
         results.push(format!(

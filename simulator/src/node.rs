@@ -10,6 +10,7 @@ use kvitt_node::core::{CoreConfig, Effect, ExchangeId, NodeCore, ReplyId, RetryP
 use kvitt_node::store::{MemoryStore, Store};
 use kvitt_node::sync::ChannelIndex;
 use kvitt_protocol::directory::Directory;
+use kvitt_protocol::reconcile::Salt;
 use kvitt_protocol::{PublicKey, Signed};
 
 use crate::cast::Party;
@@ -42,6 +43,9 @@ pub struct SimNode {
     pub initiating: BTreeSet<usize>,
     /// Peers whose last session did not finish.
     pub unreached: BTreeSet<usize>,
+    /// The salt of this node's hellos to each peer and when (virtual ms) it was drawn, as
+    /// the node's `Reconciler` keeps them.
+    pub hello_salts: BTreeMap<usize, (Salt, i64)>,
 }
 
 impl SimNode {
@@ -75,6 +79,7 @@ impl SimNode {
             wakes: BTreeSet::new(),
             initiating: BTreeSet::new(),
             unreached: BTreeSet::new(),
+            hello_salts: BTreeMap::new(),
         };
         node.start(config, directory)?;
         Ok(node)
@@ -115,6 +120,7 @@ impl SimNode {
         self.wakes.clear();
         self.initiating.clear();
         self.unreached.clear();
+        self.hello_salts.clear();
         self.life += 1;
     }
 

@@ -12,11 +12,30 @@
 use kvitt_node::core::{Input, PeerRequest};
 use kvitt_node::runtime::decode_peer_request;
 use kvitt_node::sync::exchange::{self, ResponderSession};
+use kvitt_node::sync::{SaltOf, HELLO_SALT_LIFETIME};
 use kvitt_protocol::reconcile::Salt;
 use kvitt_protocol::RecordId;
 
 use crate::net::{Kind, REQUEST_TIMEOUT_MS};
 use crate::world::{Event, World};
+
+/// The salt of `node`'s hellos to `peer`: a new one from the run's random numbers if it
+/// has none or its salt is older than the node's [`HELLO_SALT_LIFETIME`].
+fn hello_salt(world: &mut World, node: usize, peer: usize) -> Salt {
+    let lifetime_ms = HELLO_SALT_LIFETIME.as_millis() as i64;
+    let now_ms = world.now_ms;
+    let kept = world.nodes.get(node).and_then(|sim| sim.hello_salts.get(&peer).copied());
+    match kept {
+        Some((salt, drawn_ms)) if now_ms - drawn_ms < lifetime_ms => salt,
+        _ => {
+            let salt = Salt(world.rng.bytes16());
+            if let Some(sim) = world.nodes.get_mut(node) {
+                sim.hello_salts.insert(peer, (salt, now_ms));
+            }
+            salt
+        }
+    }
+}
 
 /// A session's result, delivered when it ends.
 #[derive(Debug)]
@@ -95,11 +114,21 @@ pub fn start(world: &mut World, node: usize, peer: usize) {
         .get(node)
         .and_then(|sim| sim.core.as_ref())
         .map_or(0, |core| core.directory().body().version);
+    let initiator_salt = hello_salt(world, node, peer);
     let ours =
         world.nodes.get(node).map(|sim| sim.index.snapshot(&peer_key).into_items()).unwrap_or_default();
+    let ours_hello =
+        world.nodes.get_mut(node).map(|sim| sim.index.hello(&peer_key, SaltOf::ThisNode, initiator_salt));
     let peer_up = world.is_up(peer);
     let theirs =
         world.nodes.get(peer).map(|sim| sim.index.snapshot(&initiator_key).into_items()).unwrap_or_default();
+    // The responder finds its summary under the hello's salt when the hello arrives; here,
+    // with its snapshot, at the session's start.
+    let mut theirs_hello = world
+        .nodes
+        .get_mut(peer)
+        .filter(|sim| sim.is_up())
+        .map(|sim| sim.index.hello(&initiator_key, SaltOf::Peer, initiator_salt));
     let peer_version = world
         .nodes
         .get(peer)
@@ -111,10 +140,10 @@ pub fn start(world: &mut World, node: usize, peer: usize) {
     let mut responder: Option<ResponderSession<'_>> = None;
     let mut responder_have = Vec::new();
     let mut responder_salt = Salt(rng.bytes16());
-    let initiator_salt = Salt(rng.bytes16());
     let mut number = 0u64;
     let result = exchange::initiate(
         &ours,
+        ours_hello,
         directory_version,
         None,
         || initiator_salt,
@@ -140,7 +169,8 @@ pub fn start(world: &mut World, node: usize, peer: usize) {
             if responder.is_none() {
                 let salt = std::mem::replace(&mut responder_salt, Salt([0; 16]));
                 responder = Some(
-                    ResponderSession::new(&theirs, salt, peer_version).map_err(|error| error.to_string())?,
+                    ResponderSession::new(&theirs, salt, theirs_hello.take(), peer_version)
+                        .map_err(|error| error.to_string())?,
                 );
             }
             let session = responder.as_mut().ok_or("no responder")?;
@@ -183,7 +213,10 @@ pub fn end(world: &mut World, ended: Ended) {
         sim.initiating.remove(&peer);
         match &result {
             Ok(_) => sim.unreached.remove(&peer),
-            Err(_) => sim.unreached.insert(peer),
+            Err(_) => {
+                sim.hello_salts.remove(&peer);
+                sim.unreached.insert(peer)
+            }
         };
     }
     let Ok(have) = result else {

@@ -5,7 +5,7 @@
 //! these on blocking threads over QUIC; the simulator runs them over its simulated
 //! network. Salts and session numbers come from the caller, so a simulation replays.
 
-use kvitt_protocol::reconcile::{Initiator, Item, ReconcileError, Responder, Salt, Step};
+use kvitt_protocol::reconcile::{HelloSummary, Initiator, Item, ReconcileError, Responder, Salt, Step};
 use kvitt_protocol::wire::{
     RecordBytes, Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Window,
 };
@@ -56,11 +56,13 @@ pub fn refused(directory_version: u64, message: String) -> Vec<u8> {
 
 /// Runs the initiator side until it ends: up to [`MAX_SESSION_ATTEMPTS`] sessions, a new
 /// one (new salt from `salt`, new number from `session`) only when the outcome failed
-/// verification. `exchange` carries one encoded request to the peer and returns its
+/// verification. The first session says hello under `hello`'s salt and summary if given
+/// (this node's kept hello summary of `items`), else under a salt from `salt`. `exchange` carries one encoded request to the peer and returns its
 /// encoded answer; every request names `window` (the record times `items` cover, all if
 /// none).
 pub fn initiate(
     items: &[Item],
+    mut hello: Option<HelloSummary>,
     directory_version: u64,
     window: Option<Window>,
     mut salt: impl FnMut() -> Salt,
@@ -82,7 +84,11 @@ pub fn initiate(
                 other => Err(format!("unexpected answer {other:?}")),
             }
         };
-        run_initiator(items, salt(), frame_exchange)
+        let initiator = match hello.take() {
+            Some(kept) => Initiator::with_hello(items, kept),
+            None => Initiator::new(items, salt()),
+        };
+        run_initiator(initiator?, frame_exchange)
     })
 }
 
@@ -104,8 +110,7 @@ fn with_attempts(mut session: impl FnMut() -> Result<Summary, Failure>) -> Resul
 /// Runs one initiator session: `exchange` sends a frame and returns the peer's answer
 /// frame.
 fn run_initiator(
-    items: &[Item],
-    salt: Salt,
+    mut initiator: Initiator<'_>,
     mut exchange: impl FnMut(Vec<u8>) -> Result<Option<Vec<u8>>, String>,
 ) -> Result<Summary, Failure> {
     let mut summary = Summary::default();
@@ -116,7 +121,6 @@ fn run_initiator(
         summary.bytes_received += answer.as_ref().map_or(0, Vec::len);
         Ok::<_, Failure>(answer)
     };
-    let mut initiator = Initiator::new(items, salt)?;
     let mut frame = initiator.start()?;
     loop {
         let Some(answer) = send(frame, &mut summary)? else {
@@ -195,9 +199,18 @@ pub struct Answered {
 }
 
 impl<'a> ResponderSession<'a> {
-    /// A responder over `items` (sorted), answering with `directory_version`.
-    pub fn new(items: &'a [Item], salt: Salt, directory_version: u64) -> Result<Self, ReconcileError> {
-        let responder = Responder::new(items, salt)?;
+    /// A responder over `items` (sorted), answering with `directory_version`; `hello` is
+    /// the kept hello summary of `items` under the salt of the peer's hello, if known.
+    pub fn new(
+        items: &'a [Item],
+        salt: Salt,
+        hello: Option<HelloSummary>,
+        directory_version: u64,
+    ) -> Result<Self, ReconcileError> {
+        let responder = match hello {
+            Some(kept) => Responder::with_hello(items, salt, kept)?,
+            None => Responder::new(items, salt)?,
+        };
         Ok(ResponderSession { responder, summary: Summary::default(), directory_version })
     }
 
@@ -240,10 +253,11 @@ mod tests {
     #[test]
     fn an_initiator_and_a_responder_agree_through_encoded_frames() {
         let (ours, theirs) = (items(0..50), items(10..60));
-        let mut responder = ResponderSession::new(&theirs, Salt([2; 16]), 1).unwrap();
+        let mut responder = ResponderSession::new(&theirs, Salt([2; 16]), None, 1).unwrap();
         let mut responder_end = None;
         let summary = initiate(
             &ours,
+            None,
             1,
             None,
             || Salt([1; 16]),
@@ -295,7 +309,7 @@ mod tests {
     #[test]
     fn a_failed_exchange_ends_the_session_with_its_reason() {
         let failure =
-            initiate(&items(0..5), 1, None, || Salt([1; 16]), || 1, |_| Err("cut".into())).unwrap_err();
+            initiate(&items(0..5), None, 1, None, || Salt([1; 16]), || 1, |_| Err("cut".into())).unwrap_err();
         assert_eq!(failure.to_string(), "cut");
     }
 

@@ -6,11 +6,15 @@
 //! up to date from every committed batch ([`ChannelIndex::note`]), so that a session never
 //! scans the ledger: it takes a [`ChannelSnapshot`] (two reference counts and a copy of the
 //! few newest items) and sorts it into the session's list on its own thread.
+//!
+//! Each channel also keeps the hello summaries ([`HelloSummary`]) of its items under the
+//! salts this node's hellos to the peer and the peer's hellos to it use, adding every new
+//! item to them, so that a session between equal channels hashes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use kvitt_protocol::reconcile::Item;
+use kvitt_protocol::reconcile::{HelloSummary, Item, Salt};
 use kvitt_protocol::{PublicKey, RecordId};
 
 use crate::ledger::{keys, LedgerError, MAX_SCAN_ENTRIES};
@@ -21,12 +25,46 @@ use crate::store::{Batch, Store};
 /// each insert a bounded, small amount of copying on average.
 const MERGE_AT_LEAST: usize = 4096;
 
-/// The channel of one peer: a sorted list shared with running sessions, and the items
-/// added since, in arrival order.
+/// Whose hello salt a summary is under: each side of a channel rotates its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaltOf {
+    /// This node's, in the hellos it sends the peer.
+    ThisNode,
+    /// The peer's, in the hellos it sends this node.
+    Peer,
+}
+
+/// The channel of one peer: a sorted list shared with running sessions, the items added
+/// since, and hello summaries of all of them.
 #[derive(Default)]
 struct Channel {
     sorted: Arc<Vec<Item>>,
-    recent: Vec<Item>,
+    /// Shared with snapshots until the next item arrives.
+    recent: Arc<BTreeSet<Item>>,
+    /// The summary under this node's hello salt for the peer, and under the peer's.
+    hellos: [Option<HelloSummary>; 2],
+}
+
+impl Channel {
+    /// Adds `item` unless the channel holds it; whether it was new.
+    fn add(&mut self, item: Item) -> bool {
+        if self.sorted.binary_search(&item).is_ok() || self.recent.contains(&item) {
+            return false;
+        }
+        Arc::make_mut(&mut self.recent).insert(item);
+        for hello in self.hellos.iter_mut().flatten() {
+            hello.add(&item.id);
+        }
+        if self.recent.len() >= MERGE_AT_LEAST.max(self.sorted.len() / 16) {
+            let recent = std::mem::take(&mut self.recent);
+            self.sorted = Arc::new(merged(&self.sorted, &recent));
+        }
+        true
+    }
+
+    fn snapshot(&self) -> ChannelSnapshot {
+        ChannelSnapshot { sorted: Arc::clone(&self.sorted), recent: Arc::clone(&self.recent) }
+    }
 }
 
 /// The items of every channel this node is in, by peer.
@@ -39,34 +77,42 @@ pub struct ChannelIndex {
 /// turns it into the sorted list a session needs.
 pub struct ChannelSnapshot {
     sorted: Arc<Vec<Item>>,
-    recent: Vec<Item>,
+    recent: Arc<BTreeSet<Item>>,
 }
 
 impl ChannelSnapshot {
+    /// How many items.
+    pub fn len(&self) -> usize {
+        self.sorted.len() + self.recent.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The items in strictly ascending (time, id) order, without duplicates. Costs a copy
     /// of the channel only if items arrived since its last merge.
     pub fn into_items(self) -> Arc<Vec<Item>> {
         if self.recent.is_empty() {
             return self.sorted;
         }
-        Arc::new(merged(&self.sorted, self.recent))
+        Arc::new(merged(&self.sorted, &self.recent))
     }
 }
 
-/// `sorted` (ascending, no duplicates) merged with `recent` (any order, maybe duplicates).
-fn merged(sorted: &[Item], mut recent: Vec<Item>) -> Vec<Item> {
-    recent.sort_unstable();
-    recent.dedup();
+/// `sorted` and `recent`, both ascending without duplicates, merged.
+fn merged(sorted: &[Item], recent: &BTreeSet<Item>) -> Vec<Item> {
     let mut out = Vec::with_capacity(sorted.len() + recent.len());
-    let (mut old, mut new) = (sorted.iter().peekable(), recent.into_iter().peekable());
+    let (mut old, mut new) = (sorted.iter().peekable(), recent.iter().peekable());
     loop {
         let next = match (old.peek(), new.peek()) {
-            (Some(a), Some(b)) if **a < *b => old.next().copied(),
-            (Some(a), Some(b)) if **a == *b => {
+            (Some(a), Some(b)) if a < b => old.next().copied(),
+            (Some(a), Some(b)) if a == b => {
                 new.next();
                 old.next().copied()
             }
-            (Some(_), Some(_)) | (None, Some(_)) => new.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => new.next().copied(),
             (Some(_), None) => old.next().copied(),
             (None, None) => return out,
         };
@@ -104,24 +150,34 @@ impl ChannelIndex {
                 continue;
             }
             if let Some((peer, item)) = parse_channel_key(key) {
-                let channel = self.channels.entry(peer).or_default();
-                channel.recent.push(item);
-                if channel.recent.len() >= MERGE_AT_LEAST.max(channel.sorted.len() / 16) {
-                    let recent = std::mem::take(&mut channel.recent);
-                    channel.sorted = Arc::new(merged(&channel.sorted, recent));
-                }
+                self.channels.entry(peer).or_default().add(item);
             }
         }
     }
 
     /// The channel shared with `peer` as it is now (empty if none).
     pub fn snapshot(&self, peer: &PublicKey) -> ChannelSnapshot {
-        match self.channels.get(peer) {
-            Some(channel) => {
-                ChannelSnapshot { sorted: Arc::clone(&channel.sorted), recent: channel.recent.clone() }
-            }
-            None => ChannelSnapshot { sorted: Arc::default(), recent: Vec::new() },
+        self.channels.get(peer).map_or_else(|| Channel::default().snapshot(), Channel::snapshot)
+    }
+
+    /// The hello summary of the channel shared with `peer` under `salt`, `whose` salt it
+    /// is, as the channel is now. Kept up to date from then on; a new salt of the same side
+    /// replaces the old one (and costs one hash of every item).
+    pub fn hello(&mut self, peer: &PublicKey, whose: SaltOf, salt: Salt) -> HelloSummary {
+        let channel = self.channels.entry(*peer).or_default();
+        let slot = match whose {
+            SaltOf::ThisNode => 0,
+            SaltOf::Peer => 1,
+        };
+        let kept = channel.hellos.get(slot).and_then(Option::as_ref).filter(|kept| kept.salt() == salt);
+        if let Some(kept) = kept {
+            return kept.clone();
         }
+        let computed = HelloSummary::of(&channel.snapshot().into_items(), salt);
+        if let Some(kept) = channel.hellos.get_mut(slot) {
+            *kept = Some(computed.clone());
+        }
+        computed
     }
 
     /// Items in all channels (an item in two channels counts twice), counting duplicates
@@ -189,11 +245,47 @@ mod tests {
     }
 
     #[test]
+    fn kept_hello_summaries_stay_those_of_the_channel_as_items_arrive_again_and_again() {
+        let (a, b) = (PublicKey([1; 32]), PublicKey([2; 32]));
+        let (ours, theirs, third) = (Salt([1; 16]), Salt([2; 16]), Salt([3; 16]));
+        let mut index = ChannelIndex::default();
+        index.hello(&a, SaltOf::ThisNode, ours);
+        index.hello(&a, SaltOf::Peer, theirs);
+        for round in 0..3u64 {
+            let mut batch = Batch::new();
+            // Repeats within a batch, across batches and after merges.
+            for n in (0..3000u64).rev() {
+                insert(&mut batch, &a, Item { time: n % 97, id: RecordId([(n % 251) as u8; 32]) });
+                insert(&mut batch, &b, item(round, 9));
+            }
+            index.note(&batch);
+            for (whose, salt) in [(SaltOf::ThisNode, ours), (SaltOf::Peer, theirs)] {
+                let kept = index.hello(&a, whose, salt);
+                let fresh = HelloSummary::of(&index.snapshot(&a).into_items(), salt);
+                assert_eq!(format!("{kept:?}"), format!("{fresh:?}"));
+                assert_eq!(summary_bytes(&kept), summary_bytes(&fresh), "round {round}");
+            }
+        }
+        // The peer's new salt takes the place of its old one; this node's stays.
+        index.hello(&a, SaltOf::Peer, third);
+        let salts = index.channels[&a].hellos.iter().map(|kept| kept.as_ref().map(HelloSummary::salt));
+        assert_eq!(salts.collect::<Vec<_>>(), [Some(ours), Some(third)]);
+    }
+
+    /// What a hello under `kept` would say: its frame, built by an initiator over no items
+    /// but the summary's own (the count check passes only for the summary's count).
+    fn summary_bytes(kept: &HelloSummary) -> Vec<u8> {
+        let items: Vec<Item> = (0..kept.count()).map(|n| Item { time: n, id: RecordId([0; 32]) }).collect();
+        let mut initiator = kvitt_protocol::reconcile::Initiator::with_hello(&items, kept.clone()).unwrap();
+        initiator.start().unwrap()
+    }
+
+    #[test]
     fn merging_keeps_order_and_drops_repeats() {
         let sorted = vec![item(1, 1), item(2, 2), item(4, 4)];
-        let recent = vec![item(5, 5), item(2, 2), item(0, 0), item(3, 3), item(5, 5)];
+        let recent = BTreeSet::from([item(5, 5), item(2, 2), item(0, 0), item(3, 3)]);
         assert_eq!(
-            merged(&sorted, recent),
+            merged(&sorted, &recent),
             vec![item(0, 0), item(1, 1), item(2, 2), item(3, 3), item(4, 4), item(5, 5)]
         );
     }

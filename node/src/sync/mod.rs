@@ -17,7 +17,7 @@ mod sessions;
 use std::time::Duration;
 
 pub use exchange::Summary;
-pub use index::{ChannelIndex, ChannelSnapshot};
+pub use index::{ChannelIndex, ChannelSnapshot, SaltOf};
 pub use reconciler::{ClientReply, Reconciler};
 pub use sessions::{Finished, IncomingFrame, Sessions, Side};
 
@@ -42,6 +42,11 @@ pub const MAX_RESPONDER_SESSIONS_PER_PEER: usize = 2;
 /// in time windows of about this many items, one session each (the peer with more items
 /// starts sessions of its own too, windowed by its own counts).
 pub const WINDOW_ITEMS: usize = kvitt_protocol::reconcile::MAX_RECONCILE_ITEMS / 2;
+
+/// How long a node uses one hello salt with one peer (spec/reconcile.md §Keys and hashes):
+/// the channel's hello summary under it is kept, so sessions between equal channels hash
+/// nothing. A session with the peer that fails ends the salt early.
+pub const HELLO_SALT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Sessions an initiator runs when its outcome fails the final fingerprint check, each
 /// with new salts: an honest failure (two ids sharing a 64-bit tag, about n²/2⁶⁴) does

@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kvitt_protocol::reconcile::Salt;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{PublicKey, RecordId};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ChannelIndex, ChannelSnapshot, Finished, IncomingFrame, Sessions, Side};
+use super::{
+    ChannelIndex, ChannelSnapshot, Finished, IncomingFrame, SaltOf, Sessions, Side, HELLO_SALT_LIFETIME,
+};
 use crate::core::{Caller, CallerRole, ClientResponse, NodeCore, PeerReconciliation};
 use crate::runtime::PeerTransport;
 use crate::store::{Batch, Store};
@@ -48,6 +51,8 @@ pub struct Reconciler {
     started: BTreeMap<PublicKey, u64>,
     /// Peers an operator asked for while a session with them ran: one more follows it.
     again: BTreeSet<PublicKey>,
+    /// The salt of this node's hellos to each peer, and when it was drawn.
+    hello_salts: BTreeMap<PublicKey, (Salt, Instant)>,
     waiters: Vec<Waiter>,
 }
 
@@ -81,6 +86,7 @@ impl Reconciler {
             unreached: BTreeSet::new(),
             started: BTreeMap::new(),
             again: BTreeSet::new(),
+            hello_salts: BTreeMap::new(),
             waiters: Vec::new(),
         }
     }
@@ -122,13 +128,17 @@ impl Reconciler {
 
     /// Hands a peer's frame to its session.
     pub fn respond(&mut self, incoming: IncomingFrame) {
-        let Some(index) = &self.index else {
+        let Some(index) = &mut self.index else {
             let answer = super::exchange::refused(incoming.directory_version, INDEX_UNREADABLE.into());
             let _ = incoming.reply.send(answer);
             return;
         };
         let peer = incoming.peer;
-        self.sessions.respond(incoming, || index.snapshot(&peer), self.finished_tx.clone());
+        let open = |salt: Option<Salt>| {
+            let hello = salt.map(|salt| index.hello(&peer, SaltOf::Peer, salt));
+            (index.snapshot(&peer), hello)
+        };
+        self.sessions.respond(incoming, open, self.finished_tx.clone());
     }
 
     /// An operator's `kvitt sync`: sessions with `peer` (an organisation number or a node
@@ -202,25 +212,45 @@ impl Reconciler {
 
     /// Starts a session with `peer` unless one is running.
     fn initiate(&mut self, core: &NodeCore, peer: PublicKey) {
-        let Some(index) = &self.index else {
-            return;
-        };
-        if self.sessions.is_initiating(&peer) {
+        if self.index.is_none() || self.sessions.is_initiating(&peer) {
             return;
         }
+        let salt = self.hello_salt(peer);
+        let Some(index) = &mut self.index else {
+            return;
+        };
         let directory = core.directory().body();
         let addresses =
             directory.member_by_key(&peer).map(|member| member.addresses.clone()).unwrap_or_default();
         let snapshot: ChannelSnapshot = index.snapshot(&peer);
+        // A channel sessions cover in windows is not said hello to whole.
+        let hello = (snapshot.len() <= self.sessions.window_items())
+            .then(|| index.hello(&peer, SaltOf::ThisNode, salt));
         *self.started.entry(peer).or_default() += 1;
         self.sessions.initiate(
             peer,
             addresses,
-            snapshot,
+            (snapshot, hello),
             directory.version,
             Arc::clone(&self.transport),
             self.finished_tx.clone(),
         );
+    }
+
+    /// The salt of this node's hellos to `peer`: a new one if it has none or its salt is
+    /// older than [`HELLO_SALT_LIFETIME`].
+    fn hello_salt(&mut self, peer: PublicKey) -> Salt {
+        let now = Instant::now();
+        let (salt, _) = self
+            .hello_salts
+            .entry(peer)
+            .and_modify(|(salt, drawn)| {
+                if now.duration_since(*drawn) >= HELLO_SALT_LIFETIME {
+                    (*salt, *drawn) = (super::sessions::random_salt(), now);
+                }
+            })
+            .or_insert_with(|| (super::sessions::random_salt(), now));
+        *salt
     }
 
     /// Notes a session's end and answers the operators waiting for it; returns the ids the
@@ -233,6 +263,8 @@ impl Reconciler {
                 self.unreached.remove(&peer);
             } else {
                 self.unreached.insert(peer);
+                // Whatever went wrong, the next session says hello under a new salt.
+                self.hello_salts.remove(&peer);
             }
             self.answer_waiters(core, peer, &result);
             if self.again.remove(&peer) {

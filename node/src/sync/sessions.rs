@@ -10,7 +10,7 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use kvitt_protocol::reconcile::{Item, Salt};
+use kvitt_protocol::reconcile::{HelloSummary, Item, Message, Salt};
 use kvitt_protocol::wire::Window;
 use kvitt_protocol::PublicKey;
 use tokio::sync::{mpsc, oneshot};
@@ -81,7 +81,8 @@ pub struct Sessions {
     window_items: usize,
 }
 
-fn random_salt() -> Salt {
+/// 16 bytes from the operating system's secure random source.
+pub(super) fn random_salt() -> Salt {
     let mut salt = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
     Salt(salt)
@@ -99,12 +100,14 @@ impl Sessions {
         }
     }
 
-    /// Hands a peer's frame to its session, starting a responder over the channel
-    /// `snapshot` gives (taken only for a new session) if the frame opens one.
+    /// Hands a peer's frame to its session, starting a responder if the frame opens one,
+    /// over the channel and kept hello summary `open` gives for the salt of the peer's
+    /// hello (called only for a new session; the salt only if the session covers the
+    /// whole channel).
     pub fn respond(
         &mut self,
         incoming: IncomingFrame,
-        snapshot: impl FnOnce() -> ChannelSnapshot,
+        open: impl FnOnce(Option<Salt>) -> (ChannelSnapshot, Option<HelloSummary>),
         finished: mpsc::UnboundedSender<Finished>,
     ) {
         let IncomingFrame { peer, session, frame, window, reply, directory_version } = incoming;
@@ -113,21 +116,34 @@ impl Sessions {
             let _ = sender.send((frame, reply));
             return;
         }
-        let open = self.responders.keys().filter(|(other, _)| *other == peer).count();
-        if open >= MAX_RESPONDER_SESSIONS_PER_PEER {
-            let _ = reply.send(refused(directory_version, format!("{open} sessions open already")));
+        let running = self.responders.keys().filter(|(other, _)| *other == peer).count();
+        if running >= MAX_RESPONDER_SESSIONS_PER_PEER {
+            let _ = reply.send(refused(directory_version, format!("{running} sessions open already")));
             return;
         }
-        let snapshot = snapshot();
+        let hello_salt = match window {
+            None => Message::decode(&frame).ok().and_then(|message| match message {
+                Message::Hello { salt, .. } => Some(salt),
+                _ => None,
+            }),
+            Some(_) => None,
+        };
+        let (snapshot, hello) = open(hello_salt);
         let (sender, frames) = std_mpsc::channel::<Frame>();
         let _ = sender.send((frame, reply));
         self.responders.insert((peer, session), sender);
         tokio::task::spawn_blocking(move || {
             let items = snapshot.into_items();
-            let result = run_responder(exchange::in_window(&items, window), &frames, directory_version);
+            let result =
+                run_responder(exchange::in_window(&items, window), hello, &frames, directory_version);
             let leftover = Some(Leftover { frames, directory_version });
             let _ = finished.send(Finished { peer, side: Side::Responder(session), result, leftover });
         });
+    }
+
+    /// Most of its items a session this node starts covers.
+    pub fn window_items(&self) -> usize {
+        self.window_items
     }
 
     /// Whether a session this node started with `peer` is running.
@@ -135,15 +151,17 @@ impl Sessions {
         self.initiating.contains(peer)
     }
 
-    /// Starts a session with `peer` over `snapshot` unless one is running: one per time
-    /// window if the channel holds more than the window size. A session whose outcome fails
+    /// Starts a session with `peer` over `channel` unless one is running: one per time
+    /// window if the channel holds more than the window size, else one whose hello uses
+    /// the kept summary `channel` comes with (this node's, under its salt for the peer),
+    /// if any. A session whose outcome fails
     /// verification is run again with new salts, up to [`super::MAX_SESSION_ATTEMPTS`] in
     /// all.
     pub fn initiate(
         &mut self,
         peer: PublicKey,
         addresses: Vec<String>,
-        snapshot: ChannelSnapshot,
+        channel: (ChannelSnapshot, Option<HelloSummary>),
         directory_version: u64,
         transport: Arc<dyn PeerTransport>,
         finished: mpsc::UnboundedSender<Finished>,
@@ -151,6 +169,7 @@ impl Sessions {
         if !self.initiating.insert(peer) {
             return;
         }
+        let (snapshot, mut hello) = channel;
         let numbers = Arc::clone(&self.next_session);
         let window_items = self.window_items;
         let runtime = tokio::runtime::Handle::current();
@@ -169,8 +188,12 @@ impl Sessions {
                 .into_iter()
                 .try_fold(Summary::default(), |mut total, window| {
                     let within = exchange::in_window(&items, window);
+                    // A kept summary is of the whole channel: only a session over all of it
+                    // uses it.
+                    let kept = if window.is_none() { hello.take() } else { None };
                     let found = exchange::initiate(
                         within,
+                        kept,
                         directory_version,
                         window,
                         random_salt,
@@ -210,11 +233,12 @@ impl Sessions {
 /// Runs a responder session over its frames.
 fn run_responder(
     items: &[Item],
+    hello: Option<HelloSummary>,
     frames: &std_mpsc::Receiver<Frame>,
     directory_version: u64,
 ) -> Result<Summary, String> {
     let idle = || format!("no frame for {} s", SESSION_IDLE_TIMEOUT.as_secs());
-    let mut session = match ResponderSession::new(items, random_salt(), directory_version) {
+    let mut session = match ResponderSession::new(items, random_salt(), hello, directory_version) {
         Ok(session) => session,
         Err(error) => {
             if let Ok((_, reply)) = frames.recv_timeout(SESSION_IDLE_TIMEOUT) {

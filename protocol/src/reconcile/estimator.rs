@@ -51,6 +51,16 @@ impl Summary {
         (Summary { count, fingerprint, counters }, digests)
     }
 
+    /// Adds one item, by its digest, to a summary of a set that did not hold it.
+    pub(crate) fn add(&mut self, digest: &HelloDigest) {
+        self.count += 1;
+        self.fingerprint = self.fingerprint.wrapping_add(digest.summand);
+        for (j, counter) in self.counters.iter_mut().enumerate() {
+            let bit = digest.tail.get(j / 8).is_some_and(|byte| byte >> (j % 8) & 1 == 1);
+            *counter += if bit { 1 } else { -1 };
+        }
+    }
+
     /// The fingerprint of the set after removing `removed` and adding `added`.
     pub(crate) fn fingerprint_after(&self, key: &HelloKey, removed: &[RecordId], added: &[RecordId]) -> u128 {
         let removed = removed.iter().fold(0u128, |sum, id| sum.wrapping_add(key.digest(id).summand));
@@ -194,6 +204,17 @@ mod tests {
         let estimate = estimate_difference(&a, b.count, &read_counters(&b.estimator_bytes()));
         assert!((1_400..=2_600).contains(&estimate), "{estimate} for 2000");
         assert_eq!(estimate_difference(&a, a.count, &read_counters(&a.estimator_bytes())), 0);
+    }
+
+    #[test]
+    fn a_summary_built_item_by_item_equals_one_of_the_whole_set() {
+        let key = HelloKey::new(&Salt([4; 16]));
+        let set = items(0..300);
+        let mut built = Summary::of(&[], &key).0;
+        for item in &set {
+            built.add(&key.digest(&item.id));
+        }
+        assert_eq!(built, Summary::of(&set, &key).0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! each side lacks.
 
 use super::estimator::Summary;
+use super::hello::HelloSummary;
 use super::keys::{HelloDigest, HelloKey, SessionKeys};
 use super::list::ListExchange;
 use super::message::{Fingerprint, Message};
@@ -20,6 +21,8 @@ const MIN_MORE_SYMBOLS: usize = 16;
 pub struct Initiator<'a> {
     items: &'a [Item],
     salt: Salt,
+    /// The hello summary of `items` under `salt`, if the caller keeps one.
+    kept: Option<HelloSummary>,
     /// Messages sent so far, the hello included.
     rounds: usize,
     state: State<'a>,
@@ -28,8 +31,9 @@ pub struct Initiator<'a> {
 enum State<'a> {
     /// Built; the hello not yet made.
     Ready,
-    /// The hello went out; the items' hello digests wait for the session key.
-    Hello(Box<Hello>, Vec<HelloDigest>),
+    /// The hello went out; the items' hello digests (if they were computed for it) wait
+    /// for the session key.
+    Hello(Box<Hello>, Option<Vec<HelloDigest>>),
     /// Receiving coded symbols.
     Decoding(Box<Decoding>),
     /// Decoded; exchanging items and tags.
@@ -87,17 +91,25 @@ impl<'a> Initiator<'a> {
     /// most [`MAX_RECONCILE_ITEMS`]; `salt` must be fresh random bytes.
     pub fn new(items: &'a [Item], salt: Salt) -> Result<Initiator<'a>, ReconcileError> {
         check_local_items(items)?;
-        Ok(Initiator { items, salt, rounds: 0, state: State::Ready })
+        Ok(Initiator { items, salt, kept: None, rounds: 0, state: State::Ready })
+    }
+
+    /// A session over `items` under the salt of `hello`, a summary of `items` the caller
+    /// keeps for sessions with this peer (spec/reconcile.md §Keys and hashes): the hello
+    /// then costs no hashing, and the items are hashed only if the sets differ. A summary
+    /// whose count is not that of `items` is not used.
+    pub fn with_hello(items: &'a [Item], hello: HelloSummary) -> Result<Initiator<'a>, ReconcileError> {
+        check_local_items(items)?;
+        Ok(Initiator { items, salt: hello.salt(), kept: Some(hello), rounds: 0, state: State::Ready })
     }
 
     /// The first frame, the hello: the item count, the salted fingerprint and the
-    /// difference estimator. Hashes every item once.
+    /// difference estimator. Hashes every item once, unless a kept summary says it all.
     pub fn start(&mut self) -> Result<Vec<u8>, ReconcileError> {
         if !matches!(self.state, State::Ready) {
             return Err(ReconcileError::Unexpected { kind: "hello", state: "already started" });
         }
-        let key = HelloKey::new(&self.salt);
-        let (summary, digests) = Summary::of(self.items, &key);
+        let (key, summary, digests) = HelloSummary::summarise(self.kept.take(), self.items, self.salt);
         let hello = Message::Hello {
             version: RECONCILE_VERSION,
             salt: self.salt,
@@ -146,6 +158,7 @@ impl<'a> Initiator<'a> {
             ) => {
                 check_peer_count(count)?;
                 let keys = SessionKeys::new(&self.salt, &salt);
+                let digests = digests.unwrap_or_else(|| hello.key.digests(self.items));
                 let coder = Coder::new(&digests, &keys);
                 drop(digests);
                 let peer = Peer { count, fingerprint: fingerprint.sum() };

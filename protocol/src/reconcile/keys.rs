@@ -67,6 +67,11 @@ impl HelloKey {
         HelloKey(state)
     }
 
+    /// The digest of every one of `items`, in their order.
+    pub(crate) fn digests(&self, items: &[super::Item]) -> Vec<HelloDigest> {
+        items.iter().map(|item| self.digest(&item.id)).collect()
+    }
+
     /// SHA-256(key ‖ 32 zero bytes ‖ id): the key padded to one block, then the id.
     pub(crate) fn digest(&self, id: &RecordId) -> HelloDigest {
         let mut state = self.0.clone();

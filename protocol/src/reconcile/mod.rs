@@ -65,6 +65,7 @@ use crate::id::RecordId;
 
 mod error;
 mod estimator;
+mod hello;
 mod initiator;
 mod keys;
 mod list;
@@ -76,6 +77,7 @@ mod symbol;
 mod transfer;
 
 pub use error::ReconcileError;
+pub use hello::HelloSummary;
 pub use initiator::Initiator;
 pub use message::{Fingerprint, Message};
 pub use responder::Responder;

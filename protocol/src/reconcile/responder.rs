@@ -3,6 +3,7 @@
 //! list exchange; then it resolves the tags the initiator lacks and checks the outcome.
 
 use super::estimator::{estimate_difference, plausible, read_counters, Summary};
+use super::hello::HelloSummary;
 use super::initiator::check_peer_count;
 use super::keys::{HelloKey, SessionKeys};
 use super::list::ListExchange;
@@ -24,6 +25,9 @@ const FIRST_BATCH_EXTRA: u64 = 12;
 pub struct Responder<'a> {
     items: &'a [Item],
     salt: Salt,
+    /// The hello summary of `items` under the salt the caller expects the initiator to
+    /// use, if it keeps one.
+    kept: Option<HelloSummary>,
     /// Frames received so far (each is one initiator message).
     rounds: usize,
     state: State<'a>,
@@ -68,7 +72,21 @@ impl<'a> Responder<'a> {
     /// most [`super::MAX_RECONCILE_ITEMS`]; `salt` must be fresh random bytes.
     pub fn new(items: &'a [Item], salt: Salt) -> Result<Responder<'a>, ReconcileError> {
         check_local_items(items)?;
-        Ok(Responder { items, salt, rounds: 0, state: State::Ready })
+        Ok(Responder { items, salt, kept: None, rounds: 0, state: State::Ready })
+    }
+
+    /// A session over `items` as [`Responder::new`], with `hello`, a summary of `items` the
+    /// caller keeps under the salt this peer's hellos use (spec/reconcile.md §Keys and
+    /// hashes): a hello under that salt then costs no hashing, and the items are hashed
+    /// only if the sets differ. A summary under another salt, or whose count is not that
+    /// of `items`, is not used.
+    pub fn with_hello(
+        items: &'a [Item],
+        salt: Salt,
+        hello: HelloSummary,
+    ) -> Result<Responder<'a>, ReconcileError> {
+        check_local_items(items)?;
+        Ok(Responder { items, salt, kept: Some(hello), rounds: 0, state: State::Ready })
     }
 
     /// How many frames this side has received.
@@ -160,8 +178,7 @@ impl<'a> Responder<'a> {
         their_fingerprint: Fingerprint,
         their_counters: &[u16],
     ) -> Result<Step, ReconcileError> {
-        let key = HelloKey::new(&their_salt);
-        let (summary, digests) = Summary::of(self.items, &key);
+        let (key, summary, digests) = HelloSummary::summarise(self.kept.take(), self.items, their_salt);
         if summary.count == their_count && summary.fingerprint == their_fingerprint.sum() {
             let frame = Message::Same { salt: self.salt }.encode()?;
             return Ok(Step::Done { last: Some(frame), outcome: Outcome::default() });
@@ -174,8 +191,7 @@ impl<'a> Responder<'a> {
             return Ok(Step::Send(frame));
         }
         let keys = SessionKeys::new(&their_salt, &self.salt);
-        let mut coder = Coder::new(&digests, &keys);
-        drop(digests);
+        let mut coder = Coder::new(&digests.unwrap_or_else(|| key.digests(self.items)), &keys);
         let batch = difference
             .saturating_mul(FIRST_BATCH_TENTHS_PER_DIFFERENCE)
             .div_ceil(10)

@@ -5,9 +5,10 @@
 use std::collections::BTreeSet;
 
 use kvitt_protocol::reconcile::{
-    Initiator, Item, Message, Outcome, ReconcileError, Responder, Salt, Step, ESTIMATOR_COUNTERS, ID_BYTES,
-    ITEM_BYTES, MAX_IDS_PER_FRAME, MAX_ITEMS_PER_FRAME, MAX_RECONCILE_FRAME_BYTES, MAX_RECONCILE_ITEMS,
-    MAX_RECONCILE_ROUNDS, MAX_RECONCILE_SYMBOLS, MAX_SYMBOLS_PER_FRAME, SYMBOL_BYTES, TAG_BYTES,
+    HelloSummary, Initiator, Item, Message, Outcome, ReconcileError, Responder, Salt, Step,
+    ESTIMATOR_COUNTERS, ID_BYTES, ITEM_BYTES, MAX_IDS_PER_FRAME, MAX_ITEMS_PER_FRAME,
+    MAX_RECONCILE_FRAME_BYTES, MAX_RECONCILE_ITEMS, MAX_RECONCILE_ROUNDS, MAX_RECONCILE_SYMBOLS,
+    MAX_SYMBOLS_PER_FRAME, SYMBOL_BYTES, TAG_BYTES,
 };
 use kvitt_protocol::RecordId;
 use proptest::prelude::*;
@@ -73,6 +74,8 @@ struct Run {
     frames: usize,
     bytes: usize,
     largest_frame: usize,
+    /// Every frame, in the order sent.
+    transcript: Vec<Vec<u8>>,
 }
 
 impl Run {
@@ -89,8 +92,13 @@ enum Failure {
 }
 
 fn run(ours: &[Item], theirs: &[Item], salts: (Salt, Salt)) -> Result<Run, Failure> {
-    let mut initiator = Initiator::new(ours, salts.0).map_err(Failure::Initiator)?;
-    let mut responder = Responder::new(theirs, salts.1).map_err(Failure::Responder)?;
+    let initiator = Initiator::new(ours, salts.0).map_err(Failure::Initiator)?;
+    let responder = Responder::new(theirs, salts.1).map_err(Failure::Responder)?;
+    run_sides(initiator, responder)
+}
+
+fn run_sides(mut initiator: Initiator<'_>, mut responder: Responder<'_>) -> Result<Run, Failure> {
+    let mut transcript = Vec::new();
     let (mut initiator_outcome, mut responder_outcome) = (None, None);
     let (mut frames, mut bytes, mut largest_frame, mut initiator_frames) = (0, 0, 0, 0);
     let mut to_responder = Some(initiator.start().map_err(Failure::Initiator)?);
@@ -98,6 +106,7 @@ fn run(ours: &[Item], theirs: &[Item], salts: (Salt, Salt)) -> Result<Run, Failu
         let Some(frame) = to_responder.take() else { break };
         (frames, bytes, largest_frame, initiator_frames) =
             (frames + 1, bytes + frame.len(), largest_frame.max(frame.len()), initiator_frames + 1);
+        transcript.push(frame.clone());
         let to_initiator = match responder.receive(&frame).map_err(Failure::Responder)? {
             Step::Send(bytes) => Some(bytes),
             Step::Done { last, outcome } => {
@@ -107,6 +116,7 @@ fn run(ours: &[Item], theirs: &[Item], salts: (Salt, Salt)) -> Result<Run, Failu
         };
         let Some(frame) = to_initiator else { break };
         (frames, bytes, largest_frame) = (frames + 1, bytes + frame.len(), largest_frame.max(frame.len()));
+        transcript.push(frame.clone());
         match initiator.receive(&frame).map_err(Failure::Initiator)? {
             Step::Send(bytes) => to_responder = Some(bytes),
             Step::Done { last, outcome } => {
@@ -124,6 +134,7 @@ fn run(ours: &[Item], theirs: &[Item], salts: (Salt, Salt)) -> Result<Run, Failu
         frames,
         bytes,
         largest_frame,
+        transcript,
     })
 }
 
@@ -290,3 +301,47 @@ mod golden;
 mod lying;
 mod spec;
 mod vectors;
+
+/// A hello summary built item by item, as a node keeps one while its channel grows.
+fn kept_summary(items: &[Item], salt: Salt) -> HelloSummary {
+    let mut kept = HelloSummary::of(&[], salt);
+    for item in items {
+        kept.add(&item.id);
+    }
+    kept
+}
+
+#[test]
+fn kept_hello_summaries_give_the_frames_hashing_gives() {
+    // Equal sets (one round trip), a few differences (symbols), most different (lists).
+    for (seed, common, only_ours, only_theirs) in [(1, 500, 0, 0), (2, 500, 7, 3), (3, 20, 300, 200)] {
+        let (ours, theirs, expected) = sets(seed, common, only_ours, only_theirs, 50);
+        let (ours_salt, theirs_salt) = salts(seed as u8);
+        let hashed = run(&ours, &theirs, (ours_salt, theirs_salt)).unwrap();
+        let initiator = Initiator::with_hello(&ours, kept_summary(&ours, ours_salt)).unwrap();
+        let responder =
+            Responder::with_hello(&theirs, theirs_salt, kept_summary(&theirs, ours_salt)).unwrap();
+        let kept = run_sides(initiator, responder).unwrap();
+        assert_eq!(kept.initiator, expected, "seed {seed}");
+        assert_eq!(kept.transcript, hashed.transcript, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_kept_summary_of_another_salt_or_size_is_not_used() {
+    let (ours, theirs, expected) = sets(4, 300, 5, 5, 50);
+    let (ours_salt, theirs_salt) = salts(4);
+    let hashed = run(&ours, &theirs, (ours_salt, theirs_salt)).unwrap();
+    let other_salt = Salt([0xee; 16]);
+    let short = &ours[..ours.len() - 1];
+    for (initiator_kept, responder_kept) in [
+        (kept_summary(short, ours_salt), kept_summary(&theirs, other_salt)),
+        (kept_summary(&ours, ours_salt), kept_summary(&theirs[1..], ours_salt)),
+    ] {
+        let initiator = Initiator::with_hello(&ours, initiator_kept).unwrap();
+        let responder = Responder::with_hello(&theirs, theirs_salt, responder_kept).unwrap();
+        let kept = run_sides(initiator, responder).unwrap();
+        assert_eq!(kept.initiator, expected);
+        assert_eq!(kept.transcript, hashed.transcript);
+    }
+}
