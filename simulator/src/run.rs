@@ -108,8 +108,10 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     while let Some(event) = world.next_event() {
         dispatch(&cast, &mut world, &mut workload, event, interval_ms, &mut restart);
         while !world.answers.is_empty() || !world.stored.is_empty() {
-            for (node, id) in std::mem::take(&mut world.stored) {
+            for (node, id) in std::mem::take(&mut world.stored_events) {
                 watch.stored(&world, node, &id);
+            }
+            for (node, id) in std::mem::take(&mut world.stored) {
                 workload.stored(&cast, node, id, world.now_ms);
             }
             for (tag, answer) in std::mem::take(&mut world.answers) {

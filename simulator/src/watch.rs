@@ -19,7 +19,7 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Node `node` stored record `id`: if it is a `paid` event, check its claim.
+    /// Node `node` stored claim event `id`: if it is a `paid` event, check its claim.
     pub fn stored(&mut self, world: &World, node: usize, id: &RecordId) {
         let Some(sim) = world.nodes.get(node) else {
             return;

@@ -106,9 +106,12 @@ pub fn draft(number: &str) -> Vec<u8> {
     [b"draft/".as_slice(), number.as_bytes()].concat()
 }
 
+/// The prefix of every claim's chain keys, whose values are the events' ids.
+pub const CHAIN_PREFIX: &[u8] = b"chain/";
+
 /// The prefix of a claim's events in chain order.
 pub fn chain_prefix(claim: &RecordId) -> Vec<u8> {
-    [b"chain/".as_slice(), claim.as_bytes()].concat()
+    [CHAIN_PREFIX, claim.as_bytes()].concat()
 }
 
 /// The `position`-th event of a claim.
