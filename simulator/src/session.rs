@@ -115,13 +115,11 @@ pub fn start(world: &mut World, node: usize, peer: usize) {
         .and_then(|sim| sim.core.as_ref())
         .map_or(0, |core| core.directory().body().version);
     let initiator_salt = hello_salt(world, node, peer);
-    let ours =
-        world.nodes.get(node).map(|sim| sim.index.snapshot(&peer_key).into_items()).unwrap_or_default();
+    let ours = world.nodes.get_mut(node).map(|sim| sim.index.items(&peer_key)).unwrap_or_default();
     let ours_hello =
         world.nodes.get_mut(node).map(|sim| sim.index.hello(&peer_key, SaltOf::ThisNode, initiator_salt));
     let peer_up = world.is_up(peer);
-    let theirs =
-        world.nodes.get(peer).map(|sim| sim.index.snapshot(&initiator_key).into_items()).unwrap_or_default();
+    let theirs = world.nodes.get_mut(peer).map(|sim| sim.index.items(&initiator_key)).unwrap_or_default();
     // The responder finds its summary under the hello's salt when the hello arrives; here,
     // with its snapshot, at the session's start.
     let mut theirs_hello = world

@@ -160,6 +160,21 @@ impl ChannelIndex {
         self.channels.get(peer).map_or_else(|| Channel::default().snapshot(), Channel::snapshot)
     }
 
+    /// The channel shared with `peer` as it is now, its recent items merged into its sorted
+    /// list first (kept so, so that the next caller finds them merged): for a caller that
+    /// runs its sessions on this thread, like the simulator, where a snapshot would merge
+    /// the same items again for every session until the index merges them itself.
+    pub fn items(&mut self, peer: &PublicKey) -> Arc<Vec<Item>> {
+        let Some(channel) = self.channels.get_mut(peer) else {
+            return Arc::default();
+        };
+        if !channel.recent.is_empty() {
+            let recent = std::mem::take(&mut channel.recent);
+            channel.sorted = Arc::new(merged(&channel.sorted, &recent));
+        }
+        Arc::clone(&channel.sorted)
+    }
+
     /// The hello summary of the channel shared with `peer` under `salt`, `whose` salt it
     /// is, as the channel is now. Kept up to date from then on; a new salt of the same side
     /// replaces the old one (and costs one hash of every item).
@@ -266,6 +281,7 @@ mod tests {
                 assert_eq!(summary_bytes(&kept), summary_bytes(&fresh), "round {round}");
             }
         }
+        assert_eq!(index.items(&a), index.snapshot(&a).into_items());
         // The peer's new salt takes the place of its old one; this node's stays.
         index.hello(&a, SaltOf::Peer, third);
         let salts = index.channels[&a].hellos.iter().map(|kept| kept.as_ref().map(HelloSummary::salt));
