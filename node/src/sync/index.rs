@@ -46,20 +46,24 @@ struct Channel {
 }
 
 impl Channel {
-    /// Adds `item` unless the channel holds it; whether it was new.
-    fn add(&mut self, item: Item) -> bool {
+    /// Adds `item` unless the channel holds it.
+    fn add(&mut self, item: Item) {
         if self.sorted.binary_search(&item).is_ok() || self.recent.contains(&item) {
-            return false;
+            return;
         }
         Arc::make_mut(&mut self.recent).insert(item);
         for hello in self.hellos.iter_mut().flatten() {
             hello.add(&item.id);
         }
         if self.recent.len() >= MERGE_AT_LEAST.max(self.sorted.len() / 16) {
-            let recent = std::mem::take(&mut self.recent);
-            self.sorted = Arc::new(merged(&self.sorted, &recent));
+            self.merge_recent();
         }
-        true
+    }
+
+    /// Merges the recent items into the sorted list.
+    fn merge_recent(&mut self) {
+        let recent = std::mem::take(&mut self.recent);
+        self.sorted = Arc::new(merged(&self.sorted, &recent));
     }
 
     fn snapshot(&self) -> ChannelSnapshot {
@@ -169,8 +173,7 @@ impl ChannelIndex {
             return Arc::default();
         };
         if !channel.recent.is_empty() {
-            let recent = std::mem::take(&mut channel.recent);
-            channel.sorted = Arc::new(merged(&channel.sorted, &recent));
+            channel.merge_recent();
         }
         Arc::clone(&channel.sorted)
     }
