@@ -193,11 +193,7 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let api_address =
         listener.local_addr().map_err(|source| RunError::Api { address: config.api, source })?;
     let router = crate::api::router(handle.clone(), &config.tokens);
-    let api = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::error!(%error, "the client API stopped");
-        }
-    });
+    let api = tokio::spawn(crate::api::serve::start(listener, router));
     tracing::info!(
         key = %key.short(),
         role = ?config.role,

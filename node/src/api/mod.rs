@@ -3,9 +3,11 @@
 //! Every caller sends `Authorization: Bearer <token>` (the scheme in any case); the token
 //! (from config.toml) says who they are and in which role. The token is checked first, on
 //! every path and method, before a path id, query string or body is read. Every error,
-//! the HTTP layer's too (unknown route, wrong method, body over [`MAX_BODY_BYTES`], a query
-//! string or body that does not parse), is an RFC 9457 `application/problem+json` with the
-//! protocol's error code, the field path and whether to retry. Query parameters a route
+//! the HTTP layer's too (unknown route, wrong method, body over [`MAX_BODY_BYTES`] or late,
+//! a query string or body that does not parse, a request head hyper cannot parse or hold:
+//! [`hyper_errors`]), is an RFC 9457 `application/problem+json` with the protocol's error
+//! code, the field path and whether to retry. [`serve`] serves the router with read
+//! timeouts and a connection cap. Query parameters a route
 //! does not take are refused. Routes (spec/api.md):
 //!
 //! | method | path | who | does |
@@ -62,7 +64,9 @@ use crate::policy::Finding;
 
 mod admin;
 mod claims;
+mod hyper_errors;
 mod records;
+pub mod serve;
 mod ssc;
 mod unread_body;
 
@@ -142,9 +146,10 @@ impl Problem {
     }
 }
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let body = json!({
+impl Problem {
+    /// The problem document's JSON text (RFC 9457, the seven members of spec/api.md §Errors).
+    fn document(&self) -> String {
+        json!({
             "type": format!("https://kvitt.invalid/problems/{}", self.refusal.code),
             "title": self.refusal.code,
             "status": self.status.as_u16(),
@@ -152,10 +157,19 @@ impl IntoResponse for Problem {
             "code": self.refusal.code,
             "path": self.refusal.path,
             "retry": self.refusal.retry,
-        });
+        })
+        .to_string()
+    }
+}
+
+/// The media type of every error the API answers.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = self.document();
         let mut response =
-            (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string())
-                .into_response();
+            (self.status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §11.6.1: a 401 names the scheme it wants.
             response
@@ -268,10 +282,31 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
                 "",
                 format!("the request body is over the limit of {MAX_BODY_BYTES} bytes"),
             )
+        } else if let Some(timeout) = timed_out(&rejection) {
+            let mut problem = Problem::with_status(
+                StatusCode::REQUEST_TIMEOUT,
+                RefusalCode::BadRequest,
+                "",
+                timeout.to_string(),
+            );
+            problem.refusal.retry = true;
+            problem
         } else {
             bad_request(format!("the request body could not be read: {}", rejection.body_text()))
         }
     })
+}
+
+/// The body timeout behind a body that could not be read, if that is why.
+fn timed_out(rejection: &BytesRejection) -> Option<&serve::BodyTimedOut> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = cause {
+        if let Some(timeout) = error.downcast_ref::<serve::BodyTimedOut>() {
+            return Some(timeout);
+        }
+        cause = error.source();
+    }
+    None
 }
 
 /// The request body as UTF-8 text (JSON bodies).

@@ -6,8 +6,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use kvitt_node::api::serve::ServeLimits;
 use kvitt_node::config::TokenConfig;
-use kvitt_node::core::{CallerRole, CoreConfig, Identity, NodeCore, RetryPolicy};
+use kvitt_node::core::{
+    Caller, CallerRole, ClientRequest, ClientResponse, CoreConfig, Identity, NodeCore, RetryPolicy,
+};
+use kvitt_node::handle::NodeHandle;
 use kvitt_node::local_link::LocalNetwork;
 use kvitt_node::store::group_commit::GroupCommit;
 use kvitt_node::store::{MemoryStore, Store};
@@ -35,6 +39,8 @@ pub fn tokens_of(tokens: &[Token], node: &str) -> Vec<TokenConfig> {
 pub struct ApiNodes {
     /// The API address of "merchant", "agency" and "ssc".
     pub apis: BTreeMap<&'static str, SocketAddr>,
+    /// In-process access to the same nodes' cores.
+    pub handles: BTreeMap<&'static str, NodeHandle>,
     // Dropped last: the nodes run on it.
     _runtime: tokio::runtime::Runtime,
 }
@@ -47,11 +53,18 @@ impl ApiNodes {
 
     /// Starts the three nodes with `tokens`, the agency applying `policy`.
     pub fn start_with_policy(tokens: &[Token], policy: kvitt_node::policy::Policy) -> ApiNodes {
+        ApiNodes::start_with(tokens, policy, ServeLimits::for_open_files(None))
+    }
+
+    /// Starts the three nodes with `tokens`, the agency applying `policy`, each API
+    /// serving within `limits`.
+    pub fn start_with(tokens: &[Token], policy: kvitt_node::policy::Policy, limits: ServeLimits) -> ApiNodes {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let apis = runtime.block_on(async {
+        let (apis, handles) = runtime.block_on(async {
             let link = LocalNetwork::new();
             let mut apis = BTreeMap::new();
+            let mut handles = BTreeMap::new();
             for (party, org, role) in [
                 ("merchant", MERCHANT_ORG, MemberRole::Merchant),
                 ("agency", AGENCY_ORG, MemberRole::Agency),
@@ -74,11 +87,22 @@ impl ApiNodes {
                 link.attach(super::public(party), inbox);
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 apis.insert(party, listener.local_addr().unwrap());
+                handles.insert(party, handle.clone());
                 let router = kvitt_node::api::router(handle, &tokens_of(tokens, party));
-                tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+                tokio::spawn(kvitt_node::api::serve::serve(listener, router, limits));
             }
-            apis
+            (apis, handles)
         });
-        ApiNodes { apis, _runtime: runtime }
+        ApiNodes { apis, handles, _runtime: runtime }
+    }
+
+    /// Asks `node`'s core in-process, as `caller`, and waits for the answer.
+    pub fn ask(
+        &self,
+        node: &str,
+        caller: Caller,
+        request: ClientRequest,
+    ) -> Result<ClientResponse, kvitt_protocol::wire::Refusal> {
+        self._runtime.block_on(self.handles[node].ask(caller, request))
     }
 }
