@@ -17,6 +17,7 @@ pub mod handle;
 pub mod ledger;
 pub mod local_link;
 pub mod loopback;
+pub mod offline;
 pub mod policy;
 pub mod runtime;
 pub mod setup;

@@ -276,8 +276,11 @@ pub enum DirectoryCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Take a published directory into this node's data directory (it must be signed by
-    /// the node's operator key, of its network, and newer than the one it holds).
+    /// Take a published directory into this node's data directory (it must be at most
+    /// 512 KiB, signed by the node's operator key, of its network, list this node, and be
+    /// newer than the one it holds). Another directory of the version it holds is the
+    /// operator signing two with one number: the stopped node keeps both as evidence
+    /// (`kvitt exceptions`) and the import is refused.
     Import {
         /// The signed directory file `publish` wrote.
         #[arg(value_name = "FILE")]

@@ -43,7 +43,19 @@ pub enum SetupError {
     /// A directory offered for import or publication is not acceptable.
     #[error("{0}")]
     Directory(String),
+    /// The stopped node's core could not be asked to judge a directory.
+    #[error(transparent)]
+    Offline(Box<crate::offline::OfflineError>),
 }
+
+impl From<crate::offline::OfflineError> for SetupError {
+    fn from(error: crate::offline::OfflineError) -> SetupError {
+        SetupError::Offline(Box::new(error))
+    }
+}
+
+/// Largest directory file `kvitt directory import` reads: a directory record at its limit.
+pub const MAX_DIRECTORY_FILE_BYTES: usize = kvitt_protocol::limits::MAX_DIRECTORY_BYTES;
 
 /// What `kvitt init` needs.
 #[derive(Clone, Debug)]
@@ -287,14 +299,20 @@ pub fn publish(data: &Path, issued_at: String) -> Result<Signed<Directory>, Setu
     Ok(signed)
 }
 
-/// Takes a signed directory from `file` into a node's data directory: it must be signed by
-/// the node's operator key, be of its network and newer than the one in `directory.cbor`.
-/// The ledger (a running node holds it open) is not read here: the node judges the file
-/// when it next starts, as any directory offered, so one of a version its ledger holds
-/// another directory of is caught then as equivocation (core `NodeCore::start`).
+/// Takes a signed directory from `file` into a node's data directory: it must be at most
+/// [`MAX_DIRECTORY_FILE_BYTES`], signed by the node's operator key, of its network, list
+/// this node, and be newer than the one in `directory.cbor`; the node judges it again when
+/// it next starts, as any directory offered (core `NodeCore::start`: one of a version its
+/// ledger holds another directory of is caught then as equivocation).
+///
+/// A directory of the version in `directory.cbor` but another content is the operator
+/// signing two directories with one number: the stopped node's core judges it now
+/// ([`crate::offline`]), which keeps both as evidence (listed by `kvitt exceptions`, sent
+/// to the members when the node runs), and the import is refused; `directory.cbor` stays.
 pub fn import(data: &Path, file: &Path) -> Result<Signed<Directory>, SetupError> {
     let config = NodeConfig::load(data)?;
-    let bytes = fs::read(file).map_err(|source| ConfigError::Io { path: file.to_owned(), source })?;
+    let own_key = PublicKey::from(config::read_key(&data.join(NODE_KEY_FILE))?.verifying_key());
+    let bytes = read_bounded(file, MAX_DIRECTORY_FILE_BYTES)?;
     let directory = Signed::<Directory>::decode(&bytes).map_err(|error| {
         SetupError::Directory(format!("{}: not a signed directory: {error}", file.display()))
     })?;
@@ -314,18 +332,77 @@ pub fn import(data: &Path, file: &Path) -> Result<Signed<Directory>, SetupError>
             config.network
         )));
     }
+    if directory.body().member_by_key(&own_key).is_none() {
+        return Err(SetupError::Directory(format!(
+            "{} (version {}) does not list this node ({}): a node cannot run on a directory without \
+             its own key; ask the operator to add it",
+            file.display(),
+            directory.body().version,
+            own_key.short()
+        )));
+    }
     if let Ok(current) = crate::daemon::read_directory(data) {
-        if directory.body().version <= current.body().version {
+        let version = directory.body().version;
+        if version == current.body().version && directory.id() != current.id() {
+            return Err(judge_conflict(data, file, &directory, &current));
+        }
+        if version <= current.body().version {
             return Err(SetupError::Directory(format!(
-                "{} is version {}; this node already holds version {}",
+                "{} is version {version}; this node already holds version {}",
                 file.display(),
-                directory.body().version,
                 current.body().version
             )));
         }
     }
     write_atomically(&data.join(DIRECTORY_FILE), directory.bytes())?;
     Ok(directory)
+}
+
+/// The stopped node's core judges `directory`, another of the version of `current`: it
+/// keeps both as evidence. The error says so (or why the core could not be asked).
+fn judge_conflict(
+    data: &Path,
+    file: &Path,
+    directory: &Signed<Directory>,
+    current: &Signed<Directory>,
+) -> SetupError {
+    let request = crate::core::ClientRequest::InstallDirectory { bytes: directory.bytes().to_vec() };
+    match crate::offline::ask_as_operator(data, request) {
+        Err(error) => error.into(),
+        Ok(Ok(_)) => SetupError::Directory(format!(
+            "{} conflicts with the directory this node holds, yet the node took it: report this",
+            file.display()
+        )),
+        Ok(Err(refusal)) => SetupError::Directory(format!(
+            "{} is another version {} than the one this node holds ({} here, {} there): the operator \
+             signed two directories with one number. The node refused it ({}: {}); `kvitt exceptions` \
+             lists the evidence, and directory.cbor is unchanged",
+            file.display(),
+            directory.body().version,
+            current.id().short(),
+            directory.id().short(),
+            refusal.code,
+            refusal.message
+        )),
+    }
+}
+
+/// The bytes of `file`, refused if over `limit` (never read past it: the file may be a
+/// device or a pipe without end).
+fn read_bounded(file: &Path, limit: usize) -> Result<Vec<u8>, SetupError> {
+    use std::io::Read;
+    let io = |source| SetupError::Config(ConfigError::Io { path: file.to_owned(), source });
+    let mut bytes = Vec::new();
+    fs::File::open(file)
+        .and_then(|opened| opened.take(limit as u64 + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() > limit {
+        return Err(SetupError::Directory(format!(
+            "{} is over the limit of {limit} bytes for a directory",
+            file.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The configuration file of a data directory, for messages.
@@ -377,6 +454,88 @@ mod tests {
         let error = import(&ours, &theirs.join(DIRECTORY_FILE)).unwrap_err().to_string();
         assert!(error.contains("not by this node's operator"), "{error}");
         assert!(!ours.join(DIRECTORY_FILE).exists());
+    }
+
+    /// An operator's SSC and an agency it serves, with directory version 1 published and
+    /// imported at the agency: (root, ssc dir, agency dir, the agency's member entry).
+    fn published_network() -> (tempfile::TempDir, PathBuf, PathBuf, Member) {
+        let root = tempfile::tempdir().unwrap();
+        let (ssc_dir, agency_dir) = (root.path().join("ssc"), root.path().join("agency"));
+        let operator = ssc(&ssc_dir);
+        let mut options = InitOptions::new(MemberRole::Agency, "202100-5489", "Verket för tjänsteresor");
+        options.operator_key = Some(operator.operator_key);
+        let agency = init(&agency_dir, &options).unwrap();
+        add_member(&ssc_dir, agency.member.clone()).unwrap();
+        publish(&ssc_dir, "2026-11-30T09:00:00+01:00".into()).unwrap();
+        import(&agency_dir, &ssc_dir.join(DIRECTORY_FILE)).unwrap();
+        (root, ssc_dir, agency_dir, agency.member)
+    }
+
+    #[test]
+    fn import_refuses_a_directory_that_does_not_list_this_node() {
+        let (_root, ssc_dir, agency_dir, agency) = published_network();
+        remove_member(&ssc_dir, &agency.key).unwrap();
+        publish(&ssc_dir, "2026-11-30T10:00:00+01:00".into()).unwrap();
+        let error = import(&agency_dir, &ssc_dir.join(DIRECTORY_FILE)).unwrap_err().to_string();
+        assert!(error.contains("does not list this node"), "{error}");
+        assert_eq!(crate::daemon::read_directory(&agency_dir).unwrap().body().version, 1, "unchanged");
+    }
+
+    #[test]
+    fn import_reads_no_more_than_a_directory_can_be() {
+        let (root, _ssc_dir, agency_dir, _agency) = published_network();
+        let big = root.path().join("big.cbor");
+        fs::write(&big, vec![0u8; MAX_DIRECTORY_FILE_BYTES + 1]).unwrap();
+        let error = import(&agency_dir, &big).unwrap_err().to_string();
+        assert!(error.contains(&format!("over the limit of {MAX_DIRECTORY_FILE_BYTES} bytes")), "{error}");
+        // At the limit the file is read, and judged as a directory.
+        fs::write(&big, vec![0u8; MAX_DIRECTORY_FILE_BYTES]).unwrap();
+        let error = import(&agency_dir, &big).unwrap_err().to_string();
+        assert!(error.contains("not a signed directory"), "{error}");
+        // A file without end is read only up to the limit.
+        let zero = Path::new("/dev/zero");
+        if zero.exists() {
+            let error = import(&agency_dir, zero).unwrap_err().to_string();
+            assert!(error.contains("over the limit"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_conflicting_directory_of_the_same_version_is_kept_as_evidence() {
+        let (root, ssc_dir, agency_dir, _agency) = published_network();
+        let held = crate::daemon::read_directory(&agency_dir).unwrap();
+        let mut other = held.body().clone();
+        other.issued_at = "2026-11-30T09:30:00+01:00".into();
+        let operator = config::read_key(&ssc_dir.join(OPERATOR_KEY_FILE)).unwrap();
+        let conflicting = Signed::sign(other, &operator).unwrap();
+        let file = root.path().join("conflicting.cbor");
+        fs::write(&file, conflicting.bytes()).unwrap();
+
+        let error = import(&agency_dir, &file).unwrap_err().to_string();
+        assert!(error.contains("two directories with one number"), "{error}");
+        assert!(error.contains("ledger.equivocation"), "{error}");
+        assert_eq!(
+            crate::daemon::read_directory(&agency_dir).unwrap().id(),
+            held.id(),
+            "directory.cbor stays"
+        );
+        let request = crate::core::ClientRequest::Exceptions { limit: 10, all: true };
+        let Ok(crate::core::ClientResponse::Exceptions(exceptions)) =
+            crate::offline::ask_as_operator(&agency_dir, request).unwrap()
+        else {
+            panic!("the stopped node lists its exceptions");
+        };
+        let kinds: Vec<_> = exceptions.iter().map(|exception| exception.kind).collect();
+        assert_eq!(kinds, [crate::core::ExceptionKind::Equivocation], "{exceptions:?}");
+        // Offered again: the same evidence, not a second one.
+        import(&agency_dir, &file).unwrap_err();
+        let request = crate::core::ClientRequest::Exceptions { limit: 10, all: true };
+        let Ok(crate::core::ClientResponse::Exceptions(again)) =
+            crate::offline::ask_as_operator(&agency_dir, request).unwrap()
+        else {
+            panic!("the stopped node lists its exceptions");
+        };
+        assert_eq!(again, exceptions);
     }
 
     #[test]

@@ -56,7 +56,10 @@ impl SledStore {
         }
     }
 
-    fn open_exact(path: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
+    /// Opens (or creates) the ledger at `path` as it is: a ledger sled cannot open is an
+    /// error, never moved aside. For commands that work on a stopped node's ledger (sled's
+    /// lock refuses a ledger a running node holds).
+    pub fn open_exact(path: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
         let db = sled::Config::new().path(path).cache_capacity(cache_bytes).open()?;
         let store = SledStore { db, path: path.to_owned() };
         // The directory entry of a new database must itself be durable.
