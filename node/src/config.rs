@@ -95,12 +95,12 @@ pub struct TokenConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// What the system said.
-        source: std::io::Error,
+        /// What the system said (in the message, not a `source()`: the chain says it once).
+        error: std::io::Error,
     },
     /// config.toml is not valid.
     #[error("{path}: {message}")]
@@ -116,7 +116,7 @@ pub enum ConfigError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
-    move |source| ConfigError::Io { path: path.to_owned(), source }
+    move |error| ConfigError::Io { path: path.to_owned(), error }
 }
 
 /// Writes a new secret key file readable by the owner only (0600), refusing to overwrite.

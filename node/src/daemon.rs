@@ -21,10 +21,10 @@ use crate::transport::{runtime_link, PeerKeys, Transport, TransportConfig, Trans
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The data directory's key or configuration is missing or invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
     /// `policy.toml` is unreadable or wrong, or is given to a node that is no agency.
-    #[error("{0}")]
+    #[error(transparent)]
     Policy(#[from] crate::policy::PolicyError),
     /// `rates.json` is unreadable or not a valid reference-rates table.
     #[error("{path}: {message}")]
@@ -43,26 +43,26 @@ pub enum RunError {
         message: String,
     },
     /// The ledger could not be opened.
-    #[error("ledger {path}: {source}")]
+    #[error("ledger {path}: {error}")]
     Ledger {
         /// The ledger folder.
         path: PathBuf,
         /// What sled said.
-        source: StoreError,
+        error: StoreError,
     },
     /// The core refused to start (for instance, the directory does not list this node).
     #[error("{0}")]
     Core(String),
     /// The QUIC endpoint could not start.
-    #[error("{0}")]
+    #[error(transparent)]
     Transport(#[from] TransportError),
     /// The client API could not listen.
-    #[error("client API on {address}: {source}")]
+    #[error("client API on {address}: {error}")]
     Api {
         /// The configured address.
         address: SocketAddr,
         /// What the system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -139,7 +139,7 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         .map(|elapsed| elapsed.as_secs())
         .unwrap_or(0);
     let opened = SledStore::open(&ledger_path, config.cache_mib.saturating_mul(1024 * 1024), now)
-        .map_err(|source| RunError::Ledger { path: ledger_path.clone(), source })?;
+        .map_err(|source| RunError::Ledger { path: ledger_path.clone(), error: source })?;
     if let Some((aside, reason)) = &opened.damaged {
         tracing::error!(
             aside = %aside.display(),
@@ -189,9 +189,9 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
 
     let listener = tokio::net::TcpListener::bind(config.api)
         .await
-        .map_err(|source| RunError::Api { address: config.api, source })?;
+        .map_err(|source| RunError::Api { address: config.api, error: source })?;
     let api_address =
-        listener.local_addr().map_err(|source| RunError::Api { address: config.api, source })?;
+        listener.local_addr().map_err(|source| RunError::Api { address: config.api, error: source })?;
     let router = crate::api::router(handle.clone(), &config.tokens);
     let api = tokio::spawn(crate::api::serve::start(listener, router));
     tracing::info!(

@@ -32,7 +32,7 @@ pub const DEFAULT_NETWORK: &str = "kvitt";
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// A file could not be read or written, or is invalid.
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
     /// The member described is not valid (the protocol's own check).
     #[error("{0}")]
@@ -150,7 +150,7 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
         serves: Vec::new(),
     };
     member.validate().map_err(SetupError::Member)?;
-    fs::create_dir_all(data).map_err(|source| ConfigError::Io { path: data.to_owned(), source })?;
+    fs::create_dir_all(data).map_err(|source| ConfigError::Io { path: data.to_owned(), error: source })?;
     config::write_key(&data.join(NODE_KEY_FILE), &key)?;
     let operator_key = match options.operator_key {
         Some(operator) => operator,
@@ -211,7 +211,8 @@ pub fn load_draft(data: &Path) -> Result<Draft, SetupError> {
         )));
     }
     let path = draft_path(data);
-    let text = fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
+    let text =
+        fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), error: source })?;
     toml::from_str(&text).map_err(|error| ConfigError::Invalid { path, message: error.to_string() }.into())
 }
 
@@ -227,7 +228,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
     let temporary = path.with_extension("tmp");
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| SetupError::Config(ConfigError::Io { path, source })
+        move |source| SetupError::Config(ConfigError::Io { path, error: source })
     };
     {
         let mut file = fs::File::create(&temporary).map_err(io(&temporary))?;
@@ -391,7 +392,7 @@ fn judge_conflict(
 /// device or a pipe without end).
 fn read_bounded(file: &Path, limit: usize) -> Result<Vec<u8>, SetupError> {
     use std::io::Read;
-    let io = |source| SetupError::Config(ConfigError::Io { path: file.to_owned(), source });
+    let io = |source| SetupError::Config(ConfigError::Io { path: file.to_owned(), error: source });
     let mut bytes = Vec::new();
     fs::File::open(file)
         .and_then(|opened| opened.take(limit as u64 + 1).read_to_end(&mut bytes))

@@ -214,3 +214,24 @@ fn demo_plays_the_day_and_prints_the_summary() {
     assert!(stdout.contains("policy.self_approval (error): chef-cecilia may not approve"), "{stdout}");
     assert!(stdout.contains("exceptions at the SSC: 1"), "{stdout}");
 }
+
+#[test]
+fn an_error_names_its_cause_once_through_every_layer() {
+    let empty = tempfile::tempdir().unwrap();
+    let data = empty.path().display().to_string();
+    let missing = empty.path().join("missing.cbor").display().to_string();
+    // RunError → ConfigError → io::Error; SetupError → ConfigError → io::Error; the
+    // operator's draft (SetupError::Usage) and a directory file of `show`.
+    for args in [
+        vec!["run", "--data", &data],
+        vec!["directory", "import", &missing, "--data", &data],
+        vec!["token", "add", "--data", &data, "--person", "anna", "--role", "employee"],
+        vec!["directory", "show", &missing],
+    ] {
+        let output = kvitt(&args, b"");
+        assert_exit(&output, 2);
+        let stderr = text(&output.stderr);
+        assert_eq!(stderr.matches("No such file").count(), 1, "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    }
+}

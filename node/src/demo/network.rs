@@ -54,20 +54,20 @@ const DEMO_CACHE_MIB: u64 = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// Setting a node up failed.
-    #[error("setting up {name}: {source}")]
+    #[error("setting up {name}: {error}")]
     Setup {
         /// The member.
         name: String,
         /// What went wrong.
-        source: SetupError,
+        error: SetupError,
     },
     /// A node did not start.
-    #[error("starting {name}: {source}")]
+    #[error("starting {name}: {error}")]
     Run {
         /// The member.
         name: String,
         /// What went wrong.
-        source: Box<RunError>,
+        error: Box<RunError>,
     },
     /// No free loopback port could be found.
     #[error("finding a free loopback port: {0}")]
@@ -98,7 +98,7 @@ impl DemoNetwork {
 pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
     let setup_error = |name: &str| {
         let name = name.to_owned();
-        move |source| StartError::Setup { name, source }
+        move |error| StartError::Setup { name, error }
     };
     let mut operator_key = None;
     let mut members = Vec::new();
@@ -114,9 +114,9 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
         let made = setup::init(&data, &options).map_err(setup_error(name))?;
         operator_key = Some(made.operator_key);
         let mut config = crate::config::NodeConfig::load(&data)
-            .map_err(|error| StartError::Setup { name: name.into(), source: error.into() })?;
+            .map_err(|error| StartError::Setup { name: name.into(), error: error.into() })?;
         config.cache_mib = DEMO_CACHE_MIB;
-        config.save(&data).map_err(|error| StartError::Setup { name: name.into(), source: error.into() })?;
+        config.save(&data).map_err(|error| StartError::Setup { name: name.into(), error: error.into() })?;
         for (person, caller_role) in people(role, folder) {
             setup::add_token(&data, person, *caller_role).map_err(setup_error(name))?;
         }
@@ -136,7 +136,7 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
     std::fs::write(&rates, kvitt_protocol::books::rates::EXAMPLE_RATES_JSON).map_err(|error| {
         StartError::Setup {
             name: "the operator".into(),
-            source: crate::config::ConfigError::Io { path: rates, source: error }.into(),
+            error: crate::config::ConfigError::Io { path: rates, error }.into(),
         }
     })?;
     for data in folders {
@@ -146,7 +146,7 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
     for ((_, _, name, _), (data, _)) in MEMBERS.iter().zip(members) {
         let node = daemon::start(&data)
             .await
-            .map_err(|source| StartError::Run { name: (*name).into(), source: Box::new(source) })?;
+            .map_err(|source| StartError::Run { name: (*name).into(), error: Box::new(source) })?;
         nodes.push((data, node));
     }
     let mut orgs = MEMBERS.iter().zip(&nodes).map(|((_, org, name, _), (_, node))| Org {

@@ -131,12 +131,12 @@ pub const POLICY_REFUSED: &str = "claim.policy";
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// The file exists but could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// What the system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The text is not TOML of the policy's shape (unknown field, wrong type, …).
     #[error("{path}: {message}")]
@@ -182,7 +182,7 @@ impl Policy {
         match std::fs::read_to_string(&path) {
             Ok(text) => Policy::parse(&path, &text),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Policy::default()),
-            Err(source) => Err(PolicyError::Io { path, source }),
+            Err(source) => Err(PolicyError::Io { path, error: source }),
         }
     }
 

@@ -18,18 +18,25 @@ pub use sled_store::{OpenOutcome, SledStore, DEFAULT_CACHE_BYTES};
 pub enum StoreError {
     /// sled reported an error (I/O, or a corrupt database).
     #[error("ledger storage: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
     /// A file operation around sled failed (fsync, moving a damaged ledger aside).
-    #[error("ledger file {path}: {source}")]
+    #[error("ledger file {path}: {error}")]
     Io {
         /// The file or directory concerned.
         path: std::path::PathBuf,
         /// What the operating system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The store was closed or crashed (simulation) and takes no more work.
     #[error("the ledger store is closed")]
     Closed,
+}
+
+impl From<sled::Error> for StoreError {
+    /// sled's error, named in the message (not as a `source()`, so a chain says it once).
+    fn from(error: sled::Error) -> StoreError {
+        StoreError::Sled(error)
+    }
 }
 
 /// One atomic group of writes: all of them become visible together, or none.

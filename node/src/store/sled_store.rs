@@ -48,7 +48,7 @@ impl SledStore {
             )) => {
                 let aside = path.with_extension(format!("damaged-{unix_seconds}"));
                 std::fs::rename(path, &aside)
-                    .map_err(|source| StoreError::Io { path: aside.clone(), source })?;
+                    .map_err(|source| StoreError::Io { path: aside.clone(), error: source })?;
                 let store = Self::open_exact(path, cache_bytes)?;
                 Ok(OpenOutcome { store, damaged: Some((aside, error.to_string())) })
             }
@@ -73,7 +73,7 @@ impl SledStore {
     fn fsync(&self, path: &Path) -> Result<(), StoreError> {
         File::open(path)
             .and_then(|file| file.sync_all())
-            .map_err(|source| StoreError::Io { path: path.to_owned(), source })
+            .map_err(|source| StoreError::Io { path: path.to_owned(), error: source })
     }
 
     /// Bytes sled occupies on disk.

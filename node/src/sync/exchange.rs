@@ -34,7 +34,7 @@ pub struct Summary {
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// The state machine ended it.
-    #[error("{0}")]
+    #[error(transparent)]
     Reconcile(#[from] ReconcileError),
     /// The peer could not be reached, refused, or answered out of turn.
     #[error("{0}")]

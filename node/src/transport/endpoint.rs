@@ -222,7 +222,7 @@ impl Transport {
         // Peers never open streams on a connection this node dialled.
         client.transport_config(Arc::new(transport_parameters(0)));
 
-        let bind_error = |source: io::Error| TransportError::Bind { address: config.listen, source };
+        let bind_error = |source: io::Error| TransportError::Bind { address: config.listen, error: source };
         let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_error)?;
         let runtime = quinn::default_runtime()
             .ok_or_else(|| setup("no tokio runtime to run the QUIC endpoint in".into()))?;

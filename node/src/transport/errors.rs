@@ -45,7 +45,7 @@ pub(super) fn connection_error(
             TransportError::Unreachable { peer, address, reason: "no answer to the handshake".to_string() }
         }
         ConnectionError::LocallyClosed => TransportError::Closed,
-        _ => TransportError::ConnectionLost { peer, address, source: error },
+        _ => TransportError::ConnectionLost { peer, address, error },
     }
 }
 

@@ -203,13 +203,12 @@ impl std::fmt::Display for FrameKind {
 #[non_exhaustive]
 pub enum TransportError {
     /// The UDP socket could not be bound (or no tokio runtime is running).
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}: {error}")]
     Bind {
         /// The address asked for.
         address: SocketAddr,
         /// What the operating system said.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// This node's key could not be made into its certificate and TLS configuration.
     #[error("cannot set up TLS for node key {}: {reason}", .key.short())]
@@ -279,15 +278,14 @@ pub enum TransportError {
         address: SocketAddr,
     },
     /// The connection broke during the exchange.
-    #[error("connection to {} at {address} lost: {source}", .peer.short())]
+    #[error("connection to {} at {address} lost: {error}", .peer.short())]
     ConnectionLost {
         /// The peer.
         peer: PublicKey,
         /// Where.
         address: SocketAddr,
         /// What quinn reported.
-        #[source]
-        source: quinn::ConnectionError,
+        error: quinn::ConnectionError,
     },
     /// The peer abandoned the exchange with a stream code (see [`code`]).
     #[error("{} abandoned the exchange: {meaning} (stream code {code})", .peer.short())]

@@ -43,12 +43,12 @@ pub const SSC_STAFF: &str = "ssc-staff";
 #[derive(Debug, thiserror::Error)]
 pub enum NodesError {
     /// A file or process could not be made.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Io {
         /// What was being done.
         what: String,
         /// What the system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Writing a node's configuration or directory failed.
     #[error("setting up {node}: {message}")]
@@ -86,7 +86,7 @@ pub enum NodesError {
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodesError {
     let what = what.into();
-    move |source| NodesError::Io { what, source }
+    move |error| NodesError::Io { what, error }
 }
 
 /// A loopback address for a node to listen on, kept free of the ports the kernel hands to
