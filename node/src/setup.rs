@@ -520,17 +520,17 @@ mod tests {
             held.id(),
             "directory.cbor stays"
         );
-        let request = crate::core::ClientRequest::Exceptions { limit: 10, all: true };
+        let request = crate::core::ClientRequest::Exceptions { limit: 10, all: true, after: None };
         let Ok(crate::core::ClientResponse::Exceptions(exceptions)) =
             crate::offline::ask_as_operator(&agency_dir, request).unwrap()
         else {
             panic!("the stopped node lists its exceptions");
         };
-        let kinds: Vec<_> = exceptions.iter().map(|exception| exception.kind).collect();
+        let kinds: Vec<_> = exceptions.items.iter().map(|exception| exception.kind).collect();
         assert_eq!(kinds, [crate::core::ExceptionKind::Equivocation], "{exceptions:?}");
         // Offered again: the same evidence, not a second one.
         import(&agency_dir, &file).unwrap_err();
-        let request = crate::core::ClientRequest::Exceptions { limit: 10, all: true };
+        let request = crate::core::ClientRequest::Exceptions { limit: 10, all: true, after: None };
         let Ok(crate::core::ClientResponse::Exceptions(again)) =
             crate::offline::ask_as_operator(&agency_dir, request).unwrap()
         else {

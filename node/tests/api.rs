@@ -117,7 +117,7 @@ impl Network {
             response.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned()
         };
         let content_type = header("content-type");
-        let headers = ["allow", "www-authenticate", "kvitt-vouchers", "connection"]
+        let headers = ["allow", "www-authenticate", "kvitt-vouchers", "connection", "kvitt-next"]
             .into_iter()
             .filter(|name| response.headers().contains_key(*name))
             .map(|name| (name.to_owned(), header(name)))
@@ -442,7 +442,7 @@ fn query_parameters_are_checked_and_limit_0_lists_nothing() {
         let problem = network.get("agency", "approver-token", path).problem(400, "request.invalid");
         assert_eq!(problem["path"], parameter, "{path}: {problem}");
         if path == "/v1/claims?employee=emp-42" {
-            let detail = "unknown query parameter \"employee\": this route takes only limit";
+            let detail = "unknown query parameter \"employee\": this route takes only limit, after";
             assert_eq!(problem["detail"], detail);
         }
         assert!(problem["detail"].as_str().unwrap().contains(parameter), "{problem}");
@@ -466,6 +466,22 @@ fn query_parameters_are_checked_and_limit_0_lists_nothing() {
     let listed = network.get("agency", "approver-token", "/v1/receipts?employee=emp-17&limit=5").ok();
     assert_eq!(listed[0]["id"], receipt.as_str());
     assert_eq!(network.get("agency", "approver-token", "/v1/receipts?employee=emp-42").ok(), json!([]));
+
+    // Pages: the answer names where the next starts (kvitt-next), the last page does not.
+    let second = network.push_receipt(2, Some("emp-17"));
+    network.await_at_agency(&second);
+    let first_page = network.get("agency", "approver-token", "/v1/receipts?limit=1");
+    assert_eq!(first_page.ok().as_array().unwrap().len(), 1);
+    let next = first_page.headers.get("kvitt-next").cloned().expect("a next page");
+    let last_page = network.get("agency", "approver-token", &format!("/v1/receipts?limit=1&after={next}"));
+    assert_eq!(last_page.ok().as_array().unwrap().len(), 1);
+    assert_ne!(last_page.ok()[0]["id"], first_page.ok()[0]["id"]);
+    assert_eq!(last_page.headers.get("kvitt-next"), None, "{last_page:?}");
+    for cursor in ["zz", "", "00"] {
+        let path = format!("/v1/receipts?after={cursor}");
+        let problem = network.get("agency", "approver-token", &path).problem(400, "request.invalid");
+        assert_eq!(problem["path"], "after", "{path}: {problem}");
+    }
 
     // An employee lists their own receipts; naming another employee is refused, not ignored.
     assert_eq!(

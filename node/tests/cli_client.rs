@@ -642,3 +642,47 @@ fn ssc_staff_resolve_a_held_claim_and_others_may_not() {
         network.kvitt("ssc", "staff-token", &["ssc", "resolve", &claim, "--decision", "keep", "--note", "x"]);
     assert_exit(&output, 2);
 }
+
+#[test]
+fn receipt_list_follows_pages_and_an_employee_may_name_only_themselves() {
+    let network = Network::start();
+    let ids: Vec<String> = [1042, 1043].into_iter().map(|serial| network.push_receipt(serial)).collect();
+    for id in &ids {
+        network.await_receipt_at_agency(id);
+    }
+    let first = network.kvitt("agency", "approver-token", &["receipt", "list", "--limit", "1", "--json"]);
+    assert_exit(&first, 0);
+    let first_ids: Vec<Value> =
+        json(&first).as_array().unwrap().iter().map(|entry| entry["id"].clone()).collect();
+    assert_eq!(first_ids.len(), 1);
+    let stderr = text(&first.stderr);
+    let cursor = stderr
+        .strip_prefix("kvitt: more follow: give --after ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no cursor in {stderr:?}"));
+    let rest = network.kvitt("agency", "approver-token", &["receipt", "list", "--after", cursor, "--json"]);
+    assert_exit(&rest, 0);
+    assert_eq!(text(&rest.stderr), "", "the list ended");
+    let mut listed: Vec<String> = first_ids
+        .iter()
+        .chain(json(&rest).as_array().unwrap().iter().map(|entry| &entry["id"]))
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    // Without --limit, every page: both receipts.
+    let all = network.kvitt("agency", "approver-token", &["receipt", "list", "--json"]);
+    assert_eq!(json(&all).as_array().unwrap().len(), 2);
+
+    // What --help says of --employee is what an employee gets.
+    let help = text(&kvitt(&["receipt", "list", "--help"], b"").stdout).to_owned();
+    assert!(help.contains("naming another is refused"), "{help}");
+    let refused = network.kvitt("agency", "employee-token", &["receipt", "list", "--employee", "emp-42"]);
+    assert_exit(&refused, 1);
+    assert!(text(&refused.stderr).contains("auth.forbidden"), "{}", text(&refused.stderr));
+    let own =
+        network.kvitt("agency", "employee-token", &["receipt", "list", "--employee", "emp-17", "--json"]);
+    assert_eq!(json(&own).as_array().unwrap().len(), 2);
+}

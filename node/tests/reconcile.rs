@@ -296,8 +296,10 @@ fn lose_outbox(store: &Arc<MemoryStore>, peer: &kvitt_protocol::PublicKey) {
 /// The ids a node lists as equivocation exceptions.
 async fn equivocations(node: &NodeHandle) -> Vec<kvitt_protocol::RecordId> {
     let operator = Caller { person: "op".into(), role: CallerRole::Operator };
-    match node.ask(operator, ClientRequest::Exceptions { limit: 100, all: true }).await.unwrap() {
+    match node.ask(operator, ClientRequest::Exceptions { limit: 100, all: true, after: None }).await.unwrap()
+    {
         ClientResponse::Exceptions(list) => list
+            .items
             .into_iter()
             .filter(|exception| exception.kind == kvitt_node::core::ExceptionKind::Equivocation)
             .map(|exception| exception.id)

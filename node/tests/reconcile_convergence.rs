@@ -341,9 +341,12 @@ fn an_agency_restored_from_an_empty_ledger_gets_all_two_thousand_receipts_back()
 fn exceptions(node: &Node) -> Vec<(RecordId, String)> {
     let caller =
         kvitt_node::core::Caller { person: "operator".into(), role: kvitt_node::core::CallerRole::Operator };
-    match node.ask(caller, kvitt_node::core::ClientRequest::Exceptions { limit: 100, all: true }).unwrap() {
+    match node
+        .ask(caller, kvitt_node::core::ClientRequest::Exceptions { limit: 100, all: true, after: None })
+        .unwrap()
+    {
         kvitt_node::core::ClientResponse::Exceptions(exceptions) => {
-            exceptions.into_iter().map(|exception| (exception.id, exception.why)).collect()
+            exceptions.items.into_iter().map(|exception| (exception.id, exception.why)).collect()
         }
         other => panic!("{other:?}"),
     }

@@ -82,9 +82,9 @@ pub(super) async fn list_claims(
     Authenticated(caller): Authenticated,
     query: QueryPairs,
 ) -> Result<Response, Problem> {
-    let ListParams { limit, .. } = query_params(query, &["limit"])?;
-    match ask(&state, caller, ClientRequest::ListClaims { limit }).await? {
-        ClientResponse::Claims(claims) => Ok(Json::<Vec<ClaimSummary>>(claims).into_response()),
+    let ListParams { limit, after, .. } = query_params(query, &["limit", "after"])?;
+    match ask(&state, caller, ClientRequest::ListClaims { limit, after }).await? {
+        ClientResponse::Claims(page) => Ok(page_response(&page.items, page.next.as_ref())),
         other => Err(unexpected(&other)),
     }
 }

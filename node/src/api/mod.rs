@@ -56,9 +56,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::TokenConfig;
-use crate::core::{
-    Caller, ClaimSummary, ClaimView, ClientRequest, ClientResponse, Draft, Resolution, SieExport,
-};
+use crate::core::{Caller, ClaimView, ClientRequest, ClientResponse, Cursor, Draft, Resolution, SieExport};
 use crate::handle::NodeHandle;
 use crate::policy::Finding;
 
@@ -328,13 +326,30 @@ struct ListParams {
     employee: Option<String>,
     limit: usize,
     all: bool,
+    after: Option<Cursor>,
+}
+
+/// The header of a list's answer that says where the next page starts (the list's `after`
+/// for it); absent on the last page.
+pub const NEXT_HEADER: &str = "kvitt-next";
+
+/// A page of a list as JSON: the entries as an array, and [`NEXT_HEADER`] if more follow.
+fn page_response<T: Serialize>(items: &[T], next: Option<&Cursor>) -> Response {
+    let mut response = Json(items).into_response();
+    if let Some(value) =
+        next.and_then(|Cursor(bytes)| header::HeaderValue::from_str(&hex::encode(bytes)).ok())
+    {
+        response.headers_mut().insert(header::HeaderName::from_static(NEXT_HEADER), value);
+    }
+    response
 }
 
 /// Reads the query string of a route that takes the parameters `known` (a subset of
-/// `employee`, `limit` and `all`); any other parameter, or one given twice, is refused.
+/// `employee`, `limit`, `all` and `after`); any other parameter, or one given twice, is
+/// refused.
 fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem> {
     let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
-    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT, all: false };
+    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT, all: false, after: None };
     let mut seen = BTreeSet::new();
     for (name, value) in pairs {
         if !known.contains(&name.as_str()) {
@@ -360,6 +375,15 @@ fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem
                 })?;
             }
             "employee" => params.employee = Some(value),
+            "after" => {
+                let bytes = hex::decode(&value).ok().filter(|bytes| !bytes.is_empty());
+                params.after = Some(Cursor(bytes.ok_or_else(|| {
+                    bad_parameter(
+                        "after",
+                        format!("after {value:?} is not a cursor (the {NEXT_HEADER} of a page)"),
+                    )
+                })?));
+            }
             "all" => {
                 params.all = match value.as_str() {
                     "true" => true,

@@ -32,10 +32,11 @@ pub(super) async fn list_receipts(
     Authenticated(caller): Authenticated,
     query: QueryPairs,
 ) -> Result<Response, Problem> {
-    let ListParams { employee, limit, .. } = query_params(query, &["employee", "limit"])?;
-    match ask(&state, caller, ClientRequest::ListReceipts { employee, limit }).await? {
-        ClientResponse::Receipts(receipts) => {
-            let views: Vec<ReceiptView<'_>> = receipts
+    let ListParams { employee, limit, after, .. } = query_params(query, &["employee", "limit", "after"])?;
+    match ask(&state, caller, ClientRequest::ListReceipts { employee, limit, after }).await? {
+        ClientResponse::Receipts(page) => {
+            let views: Vec<ReceiptView<'_>> = page
+                .items
                 .iter()
                 .map(|receipt| ReceiptView {
                     id: receipt.id(),
@@ -43,7 +44,7 @@ pub(super) async fn list_receipts(
                     receipt: receipt.body(),
                 })
                 .collect();
-            Ok(Json(views).into_response())
+            Ok(page_response(&views, page.next.as_ref()))
         }
         other => Err(unexpected(&other)),
     }

@@ -8,9 +8,9 @@ pub(super) async fn exceptions(
     Authenticated(caller): Authenticated,
     query: QueryPairs,
 ) -> Result<Response, Problem> {
-    let ListParams { limit, all, .. } = query_params(query, &["limit", "all"])?;
-    match ask(&state, caller, ClientRequest::Exceptions { limit, all }).await? {
-        ClientResponse::Exceptions(list) => Ok(Json(list).into_response()),
+    let ListParams { limit, all, after, .. } = query_params(query, &["limit", "all", "after"])?;
+    match ask(&state, caller, ClientRequest::Exceptions { limit, all, after }).await? {
+        ClientResponse::Exceptions(page) => Ok(page_response(&page.items, page.next.as_ref())),
         other => Err(unexpected(&other)),
     }
 }

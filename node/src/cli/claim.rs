@@ -15,8 +15,9 @@ use kvitt_protocol::RecordId;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client::{encode, query, Client, ClientOptions, Failure};
+use super::client::{encode, Client, ClientOptions, Failure};
 use super::output::{self, sek, table, Align, Output};
+use super::pages::{self, Paging};
 use super::{input, run, READERS};
 
 /// `kvitt claim …`.
@@ -125,9 +126,8 @@ Examples:
     /// Prints one line a claim: its id (what approve, reject, show and the SSC commands
     /// take), number, agency, claimant, status and total.
     List {
-        /// At most this many claims (the node's default: 1000).
-        #[arg(long, value_name = "N")]
-        limit: Option<usize>,
+        #[command(flatten)]
+        paging: Paging,
     },
 }
 
@@ -336,9 +336,9 @@ pub fn main(args: &ClaimArgs) -> anyhow::Result<ExitCode> {
             output.answer(&client.get(&format!("/v1/claims/{id}"))?, |shown: Shown| show_text(&shown))?;
             Ok(ExitCode::SUCCESS)
         }),
-        ClaimCommand::List { limit } => run(options, READERS, |client, output| {
-            let path = format!("/v1/claims{}", query(&[("limit", limit.map(|limit| limit.to_string()))]));
-            output.answer(&client.get(&path)?, |claims: Vec<Listed>| list_text(&claims))?;
+        ClaimCommand::List { paging } => run(options, READERS, |client, output| {
+            let listed = pages::gather(client, "/v1/claims", &[], paging)?;
+            pages::print(output, listed, |claims: Vec<Listed>| list_text(&claims))?;
             Ok(ExitCode::SUCCESS)
         }),
     }

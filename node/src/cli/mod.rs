@@ -11,6 +11,7 @@ pub mod claim;
 mod client;
 mod input;
 mod output;
+mod pages;
 pub mod receipt;
 pub mod record;
 pub mod ssc;

@@ -11,8 +11,9 @@ use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::RecordId;
 use serde::Deserialize;
 
-use super::client::{query, ClientOptions};
+use super::client::ClientOptions;
 use super::output::{table, Align};
+use super::pages::{self, Paging};
 use super::{input, run, READERS};
 
 /// `kvitt receipt …`.
@@ -50,12 +51,12 @@ Examples:
     /// receipt: its id (what `kvitt claim add --receipt` takes), date, seller, employee
     /// and total.
     List {
-        /// Only the receipts of this employee (ignored for an employee, who sees their own).
+        /// Only the receipts of this employee. An employee may name only themselves:
+        /// naming another is refused (auth.forbidden, exit 1).
         #[arg(long, value_name = "EMPLOYEE")]
         employee: Option<String>,
-        /// At most this many receipts (the node's default: 1000).
-        #[arg(long, value_name = "N")]
-        limit: Option<usize>,
+        #[command(flatten)]
+        paging: Paging,
     },
 }
 
@@ -88,12 +89,9 @@ pub fn main(args: &ReceiptArgs) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }),
-        ReceiptCommand::List { employee, limit } => run(&args.options, READERS, |client, output| {
-            let path = format!(
-                "/v1/receipts{}",
-                query(&[("employee", employee.clone()), ("limit", limit.map(|limit| limit.to_string()))])
-            );
-            output.answer(&client.get(&path)?, |receipts: Vec<Listed>| list(&receipts))?;
+        ReceiptCommand::List { employee, paging } => run(&args.options, READERS, |client, output| {
+            let listed = pages::gather(client, "/v1/receipts", &[("employee", employee.clone())], paging)?;
+            pages::print(output, listed, |receipts: Vec<Listed>| list(&receipts))?;
             Ok(ExitCode::SUCCESS)
         }),
     }

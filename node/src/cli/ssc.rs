@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::claim::decide;
 use super::client::{query, ClientOptions};
 use super::output::{table, Align};
+use super::pages::{self, Paging};
 use super::{input, run};
 
 /// `kvitt ssc …`.
@@ -112,9 +113,8 @@ enum SscCommand {
 /// The flags of `kvitt exceptions` and `kvitt ssc exceptions`.
 #[derive(Debug, clap::Args)]
 pub struct ListFlags {
-    /// At most this many (the node's default: 1000).
-    #[arg(long, value_name = "N")]
-    limit: Option<usize>,
+    #[command(flatten)]
+    paging: Paging,
     /// Resolved exceptions too, not only the open ones.
     #[arg(long)]
     all: bool,
@@ -233,14 +233,9 @@ pub fn exceptions(args: &ExceptionsArgs) -> anyhow::Result<ExitCode> {
 fn list_exceptions(options: &ClientOptions, flags: &ListFlags) -> anyhow::Result<ExitCode> {
     let roles = &[CallerRole::SscStaff, CallerRole::Approver, CallerRole::Operator];
     run(options, roles, |client, output| {
-        let path = format!(
-            "/v1/exceptions{}",
-            query(&[
-                ("limit", flags.limit.map(|limit| limit.to_string())),
-                ("all", flags.all.then(|| "true".to_owned())),
-            ])
-        );
-        output.answer(&client.get(&path)?, |exceptions: Vec<Exception>| {
+        let params = [("all", flags.all.then(|| "true".to_owned()))];
+        let listed = pages::gather(client, "/v1/exceptions", &params, &flags.paging)?;
+        pages::print(output, listed, |exceptions: Vec<Exception>| {
             if exceptions.is_empty() {
                 return if flags.all { "no exceptions" } else { "no open exceptions" }.to_owned();
             }

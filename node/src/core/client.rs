@@ -41,12 +41,14 @@ pub enum CallerRole {
 pub enum ClientRequest {
     /// A till pushes a receipt to its merchant node, which signs, stores and delivers it.
     PushReceipt(Box<Receipt>),
-    /// Receipts held for this agency (all, or one employee's), oldest sale first.
+    /// Receipts held for this agency (all, or one employee's), oldest sale first: a page.
     ListReceipts {
         /// Only this employee's receipts.
         employee: Option<String>,
         /// At most this many.
         limit: usize,
+        /// Where the page starts: the `next` of the page before.
+        after: Option<Cursor>,
     },
     /// One record by id.
     Record(RecordId),
@@ -97,10 +99,12 @@ pub enum ClientRequest {
         /// The claim.
         claim: RecordId,
     },
-    /// Claims the node holds (an employee sees their own), at most `limit`.
+    /// Claims the node holds (an employee sees their own), in claim id order: a page.
     ListClaims {
         /// At most this many.
         limit: usize,
+        /// Where the page starts: the `next` of the page before.
+        after: Option<Cursor>,
     },
     /// Records held as exceptions (duplicate claims, equivocation evidence, refusals),
     /// each with what to do next.
@@ -109,6 +113,8 @@ pub enum ClientRequest {
         limit: usize,
         /// Resolved ones too, not only those still open.
         all: bool,
+        /// Where the page starts: the `next` of the page before.
+        after: Option<Cursor>,
     },
     /// SSC staff resolve a claim held for an exception: reject it, or book it anyway.
     Resolve {
@@ -147,7 +153,7 @@ pub enum ClientResponse {
         duplicate: bool,
     },
     /// Receipts, verified on reading.
-    Receipts(Vec<Signed<Receipt>>),
+    Receipts(Page<Signed<Receipt>>),
     /// One record.
     Record(Box<AnyRecord>),
     /// A claim draft as it now stands, and what the agency's policy says of it today.
@@ -176,9 +182,9 @@ pub enum ClientResponse {
     /// An SIE file and the claims it books.
     Sie(Box<SieFile>),
     /// Claims: id, number, claimant, status, total in öre.
-    Claims(Vec<ClaimSummary>),
+    Claims(Page<ClaimSummary>),
     /// Exceptions, with their kind and what to do next.
-    Exceptions(Vec<Exception>),
+    Exceptions(Page<Exception>),
     /// The directory in force (after an install: the one installed, or the one kept if
     /// the same was offered again).
     Directory {
@@ -189,6 +195,22 @@ pub enum ClientResponse {
     },
     /// How each session of a [`ClientRequest::Reconcile`] went.
     Reconciled(Vec<PeerReconciliation>),
+}
+
+/// Where a list goes on: a position in the node's order of that list, opaque to clients,
+/// who take it from one page and give it back for the next (hex on the client API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor(pub Vec<u8>);
+
+/// One page of a list: its entries, and where the next page starts if the list goes on.
+/// A page may hold fewer entries than asked for (each page looks at a bounded part of the
+/// node's index): only `next: None` means the list has ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The entries, in the list's order.
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` at the end of the list.
+    pub next: Option<Cursor>,
 }
 
 /// How reconciliation with one peer went.

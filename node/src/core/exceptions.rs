@@ -18,7 +18,7 @@ use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, RecordId};
 use serde::{Deserialize, Serialize};
 
-use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
+use super::{forbidden, unavailable, Caller, CallerRole, Cursor, NodeCore, Page, Step};
 
 /// The refusal code of booking a claim whose exception is open: resolve it instead.
 pub const EXCEPTION_OPEN: &str = "claim.exception_open";
@@ -127,28 +127,26 @@ pub enum Resolution {
 }
 
 impl NodeCore {
-    /// The exceptions the node holds, at most `limit`; only the open ones unless `all`.
+    /// A page of the exceptions the node holds, in id order; only the open ones unless `all`.
     pub(super) fn list_exceptions(
         &self,
         step: &Step,
         caller: &Caller,
         limit: usize,
         all: bool,
-    ) -> Result<Vec<Exception>, Refusal> {
+        after: Option<Cursor>,
+    ) -> Result<Page<Exception>, Refusal> {
         if !matches!(caller.role, CallerRole::SscStaff | CallerRole::Operator | CallerRole::Approver) {
             return Err(forbidden(caller, "list exceptions"));
         }
-        let mut exceptions = Vec::new();
-        for id in step.ledger.exceptions(crate::ledger::MAX_SCAN_ENTRIES).map_err(unavailable)? {
-            if exceptions.len() >= limit {
-                break;
-            }
-            let exception = self.exception(step, &id)?;
-            if all || exception.open {
-                exceptions.push(exception);
-            }
-        }
-        Ok(exceptions)
+        let scan =
+            |after: Option<&RecordId>, limit| step.ledger.exceptions_after(after, limit).map_err(unavailable);
+        let keep = |id: &RecordId| {
+            let exception = self.exception(step, id)?;
+            Ok((all || exception.open).then_some(exception))
+        };
+        let (items, next) = super::lists::page(super::lists::cursor_id(after)?, limit, scan, keep)?;
+        Ok(Page { items, next: next.map(|id| Cursor(id.as_bytes().to_vec())) })
     }
 
     /// SSC staff resolve the claim `id` held for an exception: a signed event, sent back to

@@ -17,6 +17,7 @@ mod claims;
 mod client;
 mod exceptions;
 mod export;
+mod lists;
 mod outbox;
 mod overlay;
 mod push;
@@ -36,9 +37,12 @@ use crate::ledger::{Ledger, LedgerError, RecordCache};
 use crate::store::{Batch, Store};
 
 pub use claims::{ClaimView, Draft, RATE_HELD};
-pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, PeerReconciliation};
+pub use client::{
+    Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page, PeerReconciliation,
+};
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{SieExport, SieFile, BOOKING_REFUSED, SIE_REFUSED, VOUCHER_SERIES};
+pub use lists::MAX_PAGE_ENTRIES;
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
 
@@ -325,30 +329,8 @@ impl NodeCore {
     ) -> Result<ClientResponse, Refusal> {
         match request {
             ClientRequest::PushReceipt(receipt) => self.push_receipt(step, caller, *receipt),
-            ClientRequest::ListReceipts { employee, limit } => {
-                let employee = match caller.role {
-                    // An employee lists their own receipts; naming another is refused, not
-                    // quietly answered with their own.
-                    CallerRole::Employee => match employee {
-                        Some(other) if other != caller.person => {
-                            return Err(forbidden(caller, &format!("list the receipts of {other:?}")))
-                        }
-                        _ => Some(caller.person.clone()),
-                    },
-                    CallerRole::Approver | CallerRole::Operator | CallerRole::SscStaff => employee,
-                    CallerRole::Till => return Err(forbidden(caller, "list receipts")),
-                };
-                let ids = step
-                    .ledger
-                    .receipts_of_buyer(&self.identity.org, employee.as_deref(), limit)
-                    .map_err(unavailable)?;
-                let mut receipts = Vec::with_capacity(ids.len());
-                for id in ids {
-                    if let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&id).map_err(unavailable)? {
-                        receipts.push(receipt);
-                    }
-                }
-                Ok(ClientResponse::Receipts(receipts))
+            ClientRequest::ListReceipts { employee, limit, after } => {
+                self.list_receipts(step, caller, employee, limit, after).map(ClientResponse::Receipts)
             }
             ClientRequest::Record(id) => {
                 // Staff read every record the node holds; an employee only their receipts,
@@ -425,11 +407,11 @@ impl NodeCore {
                 view.findings = self.view_findings(step, caller, &view)?;
                 Ok(ClientResponse::Claim(Box::new(view)))
             }
-            ClientRequest::ListClaims { limit } => {
-                self.list_claims(step, caller, limit).map(ClientResponse::Claims)
+            ClientRequest::ListClaims { limit, after } => {
+                self.list_claims(step, caller, limit, after).map(ClientResponse::Claims)
             }
-            ClientRequest::Exceptions { limit, all } => {
-                self.list_exceptions(step, caller, limit, all).map(ClientResponse::Exceptions)
+            ClientRequest::Exceptions { limit, all, after } => {
+                self.list_exceptions(step, caller, limit, all, after).map(ClientResponse::Exceptions)
             }
             ClientRequest::Resolve { claim, resolution, note } => {
                 self.resolve(step, caller, claim, resolution, &note).map(ClientResponse::Status)
@@ -453,39 +435,6 @@ impl NodeCore {
                 Err(Refusal::new(RefusalCode::Unavailable, "reconciliation sessions are not run here"))
             }
         }
-    }
-
-    fn list_claims(&self, step: &Step, caller: &Caller, limit: usize) -> Result<Vec<ClaimSummary>, Refusal> {
-        if caller.role == CallerRole::Till {
-            return Err(forbidden(caller, "list claims"));
-        }
-        let mut summaries = Vec::new();
-        if limit == 0 {
-            return Ok(summaries);
-        }
-        for state in step.ledger.claim_states(crate::ledger::MAX_SCAN_ENTRIES).map_err(unavailable)? {
-            let Some(AnyRecord::Claim(claim)) = step.ledger.record(&state.claim).map_err(unavailable)? else {
-                continue;
-            };
-            let body = claim.body();
-            if caller.role == CallerRole::Employee
-                && (body.claimant != caller.person || body.agency != self.identity.org)
-            {
-                continue;
-            }
-            summaries.push(ClaimSummary {
-                id: claim.id(),
-                number: body.number.clone(),
-                agency: body.agency.clone(),
-                claimant: body.claimant.clone(),
-                status: state.status,
-                total: body.total(),
-            });
-            if summaries.len() >= limit {
-                break;
-            }
-        }
-        Ok(summaries)
     }
 
     fn peer(&mut self, step: &mut Step, from: PublicKey, request: PeerRequest) -> ResponseBody {

@@ -171,10 +171,11 @@ async fn export_sie(
 async fn wait_for_receipts(agency: &Org, expected: usize) -> Result<(), DayError> {
     let deadline = tokio::time::Instant::now() + DELIVERY_DEADLINE;
     loop {
-        let request = ClientRequest::ListReceipts { employee: None, limit: 10_000 };
-        if let ClientResponse::Receipts(receipts) =
+        let request = ClientRequest::ListReceipts { employee: None, limit: 10_000, after: None };
+        if let ClientResponse::Receipts(listed) =
             ask(&agency.node, "list receipts", caller("operator", CallerRole::Operator), request).await?
         {
+            let receipts = listed.items;
             if receipts.len() >= expected {
                 return Ok(());
             }
@@ -440,10 +441,10 @@ async fn settle(
             *report.paid.entry(agency.name.to_owned()).or_default() += view.claim.body().total();
         }
     }
-    if let ClientResponse::Exceptions(exceptions) =
-        ask(&cast.ssc.node, "exceptions", staff, ClientRequest::Exceptions { limit: 100, all: true }).await?
-    {
+    let request = ClientRequest::Exceptions { limit: 100, all: true, after: None };
+    if let ClientResponse::Exceptions(exceptions) = ask(&cast.ssc.node, "exceptions", staff, request).await? {
         report.exceptions = exceptions
+            .items
             .into_iter()
             .map(|exception| format!("{}: {}", exception.id.short(), exception.why))
             .collect();

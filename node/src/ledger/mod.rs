@@ -156,18 +156,32 @@ impl Ledger {
         employee: Option<&str>,
         limit: usize,
     ) -> Result<Vec<RecordId>, LedgerError> {
+        let entries = self.buyer_entries_after(agency, employee, None, limit)?;
+        Ok(entries.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// A page of an agency's receipts (optionally one employee's), oldest sale first: each
+    /// with its key in the buyer index, the position to continue after.
+    pub fn buyer_entries_after(
+        &self,
+        agency: &str,
+        employee: Option<&str>,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, RecordId)>, LedgerError> {
         let entries =
-            self.store.scan(&keys::buyer_prefix(agency, employee), None, limit.min(MAX_SCAN_ENTRIES))?;
+            self.store.scan(&keys::buyer_prefix(agency, employee), after, limit.min(MAX_SCAN_ENTRIES))?;
         entries
             .into_iter()
             .map(|(key, _)| {
-                key.get(key.len().saturating_sub(32)..)
-                    .and_then(|tail| <[u8; 32]>::try_from(tail).ok())
-                    .map(RecordId)
-                    .ok_or_else(|| LedgerError::Damaged {
-                        key: hex::encode(&key),
-                        why: "short buyer key".into(),
-                    })
+                let id =
+                    key.get(key.len().saturating_sub(32)..).and_then(|tail| <[u8; 32]>::try_from(tail).ok());
+                match id {
+                    Some(id) => Ok((key, RecordId(id))),
+                    None => {
+                        Err(LedgerError::Damaged { key: hex::encode(&key), why: "short buyer key".into() })
+                    }
+                }
             })
             .collect()
     }
@@ -279,8 +293,18 @@ impl Ledger {
 
     /// Ids noted as exceptions (evidence, duplicate claims), in id order.
     pub fn exceptions(&self, limit: usize) -> Result<Vec<RecordId>, LedgerError> {
+        self.exceptions_after(None, limit)
+    }
+
+    /// Ids noted as exceptions after `after` (from the first if none), in id order: a page.
+    pub fn exceptions_after(
+        &self,
+        after: Option<&RecordId>,
+        limit: usize,
+    ) -> Result<Vec<RecordId>, LedgerError> {
         let prefix = b"exception/";
-        let entries = self.store.scan(prefix, None, limit.min(MAX_SCAN_ENTRIES))?;
+        let after_key = after.map(keys::exception);
+        let entries = self.store.scan(prefix, after_key.as_deref(), limit.min(MAX_SCAN_ENTRIES))?;
         Ok(entries
             .into_iter()
             .filter_map(|(key, _)| key.get(prefix.len()..).and_then(|tail| <[u8; 32]>::try_from(tail).ok()))

@@ -123,9 +123,12 @@ fn a_second_directory_of_a_version_held_is_kept_as_evidence_and_sent_to_every_me
     for peer in ["merchant", "ssc"] {
         assert_eq!(exceptions(&net, peer), caught, "the {peer} has the evidence");
     }
-    let listed = net.client("agency", operator(), ClientRequest::Exceptions { limit: 10, all: false });
+    let listed =
+        net.client("agency", operator(), ClientRequest::Exceptions { limit: 10, all: false, after: None });
     net.run();
-    let Ok(ClientResponse::Exceptions(listed)) = net.reply(listed) else { panic!("{:?}", net.reply(listed)) };
+    let Ok(ClientResponse::Exceptions(crate::core::Page { items: listed, .. })) = net.reply(listed) else {
+        panic!("{:?}", net.reply(listed))
+    };
     let listed: Vec<_> = listed
         .iter()
         .map(|exception| (exception.id, exception.kind, exception.why.as_str(), exception.open))

@@ -21,8 +21,8 @@ fn duplicate_claims(net: &mut Net) -> (RecordId, RecordId) {
 }
 
 fn exceptions(net: &mut Net, all: bool) -> Vec<Exception> {
-    match net.ask("ssc", ssc_staff(), ClientRequest::Exceptions { limit: 10, all }) {
-        Ok(ClientResponse::Exceptions(list)) => list,
+    match net.ask("ssc", ssc_staff(), ClientRequest::Exceptions { limit: 10, all, after: None }) {
+        Ok(ClientResponse::Exceptions(list)) => list.items,
         other => panic!("{other:?}"),
     }
 }
@@ -129,7 +129,8 @@ fn only_ssc_staff_resolve_and_only_with_a_note() {
     let none = resolve(&mut net, ssc_staff(), first, Resolution::Reject);
     assert!(matches!(&none, Err(refusal) if refusal.code == "request.not_found"), "{none:?}");
     assert_eq!(net.status_at("ssc", second), Status::Approved, "nothing changed");
-    let listed = net.ask("ssc", employee("emp-1"), ClientRequest::Exceptions { limit: 10, all: false });
+    let listed =
+        net.ask("ssc", employee("emp-1"), ClientRequest::Exceptions { limit: 10, all: false, after: None });
     assert!(matches!(&listed, Err(refusal) if refusal.code == "auth.forbidden"), "{listed:?}");
 }
 

@@ -33,8 +33,8 @@ impl Net {
     }
 
     fn claims_of_emp(&mut self) -> usize {
-        match self.ask("agency", employee("emp-1"), ClientRequest::ListClaims { limit: 10 }) {
-            Ok(ClientResponse::Claims(claims)) => claims.len(),
+        match self.ask("agency", employee("emp-1"), ClientRequest::ListClaims { limit: 10, after: None }) {
+            Ok(ClientResponse::Claims(claims)) => claims.items.len(),
             other => panic!("list: {other:?}"),
         }
     }

@@ -1,0 +1,148 @@
+//! The client's lists (receipts, claims, exceptions), in pages: each page walks the
+//! ledger's index from where the last one stopped, keeps what the caller may see, and
+//! says where the next page starts. A page looks at most at [`MAX_SCAN_ENTRIES`] index
+//! entries, so a caller who may see few of many (an employee among thousands of claims)
+//! gets short pages rather than a node that stalls or a list that silently stops.
+
+use kvitt_protocol::event::Status;
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::wire::{Refusal, RefusalCode};
+use kvitt_protocol::{AnyRecord, RecordId, Signed};
+
+use super::{forbidden, unavailable, Caller, CallerRole, ClaimSummary, Cursor, NodeCore, Page, Step};
+use crate::ledger::{keys, MAX_SCAN_ENTRIES};
+
+/// Most entries one page holds; a larger `limit` is cut to it.
+pub const MAX_PAGE_ENTRIES: usize = 10_000;
+
+/// Walks an index from `after` in its order, keeping what `keep` makes of each entry,
+/// until `limit` entries are kept or [`MAX_SCAN_ENTRIES`] were looked at; the position
+/// of the last entry looked at comes back if the index goes on after it.
+pub(super) fn page<K, T>(
+    after: Option<K>,
+    limit: usize,
+    mut scan: impl FnMut(Option<&K>, usize) -> Result<Vec<K>, Refusal>,
+    mut keep: impl FnMut(&K) -> Result<Option<T>, Refusal>,
+) -> Result<(Vec<T>, Option<K>), Refusal> {
+    let limit = limit.min(MAX_PAGE_ENTRIES);
+    let mut items = Vec::new();
+    let mut position = after;
+    let mut looked = 0usize;
+    loop {
+        let wanted = limit.saturating_sub(items.len()).min(MAX_SCAN_ENTRIES.saturating_sub(looked));
+        if wanted == 0 {
+            let more = !scan(position.as_ref(), 1)?.is_empty();
+            return Ok((items, position.filter(|_| more)));
+        }
+        let entries = scan(position.as_ref(), wanted)?;
+        let ended = entries.len() < wanted;
+        for entry in entries {
+            looked += 1;
+            if let Some(item) = keep(&entry)? {
+                items.push(item);
+            }
+            position = Some(entry);
+        }
+        if ended {
+            return Ok((items, None));
+        }
+    }
+}
+
+/// The record id a cursor of an id-ordered list holds.
+pub(super) fn cursor_id(cursor: Option<Cursor>) -> Result<Option<RecordId>, Refusal> {
+    cursor
+        .map(|Cursor(bytes)| <[u8; 32]>::try_from(bytes.as_slice()).map(RecordId).map_err(|_| bad_cursor()))
+        .transpose()
+}
+
+/// A cursor that no page of this list gave.
+pub(super) fn bad_cursor() -> Refusal {
+    let mut refusal = Refusal::new(RefusalCode::BadRequest, "after is not a cursor of this list");
+    refusal.path = "after".into();
+    refusal
+}
+
+impl NodeCore {
+    /// A page of the receipts bought by this node's organisation (one employee's, or an
+    /// employee's own), oldest sale first.
+    pub(super) fn list_receipts(
+        &self,
+        step: &Step,
+        caller: &Caller,
+        employee: Option<String>,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Signed<Receipt>>, Refusal> {
+        let employee = match caller.role {
+            // An employee lists their own receipts; naming another is refused, not
+            // quietly answered with their own.
+            CallerRole::Employee => match employee {
+                Some(other) if other != caller.person => {
+                    return Err(forbidden(caller, &format!("list the receipts of {other:?}")))
+                }
+                _ => Some(caller.person.clone()),
+            },
+            CallerRole::Approver | CallerRole::Operator | CallerRole::SscStaff => employee,
+            CallerRole::Till => return Err(forbidden(caller, "list receipts")),
+        };
+        let org = self.identity.org.as_str();
+        let prefix = keys::buyer_prefix(org, employee.as_deref());
+        let after = match after {
+            Some(Cursor(key)) if key.starts_with(&prefix) => Some((key, RecordId([0; 32]))),
+            Some(_) => return Err(bad_cursor()),
+            None => None,
+        };
+        let scan = |after: Option<&(Vec<u8>, RecordId)>, limit| {
+            let after = after.map(|(key, _)| key.as_slice());
+            step.ledger.buyer_entries_after(org, employee.as_deref(), after, limit).map_err(unavailable)
+        };
+        let keep = |(_, id): &(Vec<u8>, RecordId)| match step.ledger.record(id).map_err(unavailable)? {
+            Some(AnyRecord::Receipt(receipt)) => Ok(Some(receipt)),
+            _ => Ok(None),
+        };
+        let (items, next) = page(after, limit, scan, keep)?;
+        Ok(Page { items, next: next.map(|(key, _)| Cursor(key)) })
+    }
+
+    /// A page of the claims the node holds (an employee's own), in claim id order.
+    pub(super) fn list_claims(
+        &self,
+        step: &Step,
+        caller: &Caller,
+        limit: usize,
+        after: Option<Cursor>,
+    ) -> Result<Page<ClaimSummary>, Refusal> {
+        if caller.role == CallerRole::Till {
+            return Err(forbidden(caller, "list claims"));
+        }
+        // The status comes with the claim's id from the index; the one of a cursor is not read.
+        let after = cursor_id(after)?.map(|id| (id, Status::Draft));
+        let scan = |after: Option<&(RecordId, Status)>, limit| {
+            let states =
+                step.ledger.claim_states_after(after.map(|(id, _)| id), limit).map_err(unavailable)?;
+            Ok(states.into_iter().map(|state| (state.claim, state.status)).collect())
+        };
+        let keep = |(claim_id, status): &(RecordId, Status)| {
+            let Some(AnyRecord::Claim(claim)) = step.ledger.record(claim_id).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            let body = claim.body();
+            if caller.role == CallerRole::Employee
+                && (body.claimant != caller.person || body.agency != self.identity.org)
+            {
+                return Ok(None);
+            }
+            Ok(Some(ClaimSummary {
+                id: claim.id(),
+                number: body.number.clone(),
+                agency: body.agency.clone(),
+                claimant: body.claimant.clone(),
+                status: *status,
+                total: body.total(),
+            }))
+        };
+        let (items, next) = page(after, limit, scan, keep)?;
+        Ok(Page { items, next: next.map(|(id, _)| Cursor(id.as_bytes().to_vec())) })
+    }
+}

@@ -1,0 +1,142 @@
+//! Lists in pages: every claim, receipt and exception reachable however many the node
+//! holds (the first 10,000 were once all a list looked at), each once, in order; a caller
+//! who may see few of many gets short pages that still lead to the end; a cursor that no
+//! page gave is refused.
+
+use kvitt_protocol::claim::Claim;
+use kvitt_protocol::event::ClaimState;
+
+use super::claims::employee;
+use super::*;
+use crate::ledger::{encode_claim_state, keys, put_record, MAX_SCAN_ENTRIES};
+use crate::store::{Batch, Store};
+
+fn operator() -> Caller {
+    Caller { person: "olof".into(), role: CallerRole::Operator }
+}
+
+/// Stores `count` submitted claims straight into the agency's ledger, every `mine`-th of
+/// them by emp-1 and the others by emp-2; their ids.
+fn many_claims(net: &mut Net, count: usize, mine: usize) -> (Vec<RecordId>, Vec<RecordId>) {
+    let agency = key("agency");
+    let (mut theirs, mut ours) = (Vec::new(), Vec::new());
+    let mut batch = Batch::new();
+    for n in 0..count {
+        let claimant = if n % mine == 0 { "emp-1" } else { "emp-2" };
+        let body = Claim {
+            number: format!("2026-{n:06}"),
+            claimant: claimant.into(),
+            ..kvitt_protocol::sample::claim(RecordId([7; 32]), 100)
+        };
+        let claim = Signed::sign(body, &agency).unwrap();
+        put_record(&mut batch, &AnyRecord::Claim(claim.clone()));
+        batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(&claim)));
+        if claimant == "emp-1" {
+            ours.push(claim.id())
+        } else {
+            theirs.push(claim.id())
+        }
+    }
+    net.nodes[&Net::key_of("agency")].store.apply(&batch).unwrap();
+    (theirs, ours)
+}
+
+/// Every page of GET /v1/claims for `caller`, `limit` a page, following `next`.
+fn claim_pages(net: &mut Net, caller: &Caller, limit: usize) -> Vec<Vec<RecordId>> {
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let request = ClientRequest::ListClaims { limit, after: after.take() };
+        let Ok(ClientResponse::Claims(page)) = net.ask("agency", caller.clone(), request) else {
+            panic!("a page of claims");
+        };
+        pages.push(page.items.iter().map(|claim| claim.id).collect());
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return pages,
+        }
+        assert!(pages.len() < 1000, "the pages do not end");
+    }
+}
+
+#[test]
+fn every_claim_is_listed_once_in_id_order_beyond_the_scan_limit() {
+    let mut net = Net::new();
+    let count = MAX_SCAN_ENTRIES + 50;
+    let (theirs, ours) = many_claims(&mut net, count, 100);
+    let mut all: Vec<RecordId> = theirs.iter().chain(&ours).copied().collect();
+    all.sort();
+
+    let pages = claim_pages(&mut net, &operator(), 3000);
+    assert!(pages.iter().all(|page| page.len() <= 3000));
+    assert_eq!(pages.concat(), all, "all {count} claims, each once, in id order");
+    // At the default page size and at the largest, too.
+    assert_eq!(claim_pages(&mut net, &operator(), MAX_PAGE_ENTRIES + 1).concat(), all);
+
+    // emp-1 holds one claim in a hundred: pages look at a bounded part of the index, so
+    // some come back short, yet following them reaches every one of emp-1's claims.
+    let mut ours_sorted = ours.clone();
+    ours_sorted.sort();
+    let pages = claim_pages(&mut net, &employee("emp-1"), 1000);
+    assert!(pages.len() >= 2, "the scan limit cut the walk into pages: {}", pages.len());
+    assert_eq!(pages.concat(), ours_sorted);
+}
+
+#[test]
+fn receipts_and_exceptions_page_too_and_a_foreign_cursor_is_refused() {
+    let mut net = Net::new();
+    let ids: Vec<RecordId> = (1..=5).map(|serial| net.push(receipt(serial))).collect();
+    net.run();
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let request = ClientRequest::ListReceipts { employee: None, limit: 2, after: after.take() };
+        let Ok(ClientResponse::Receipts(page)) = net.ask("agency", operator(), request) else {
+            panic!("a page of receipts");
+        };
+        assert!(page.items.len() <= 2);
+        listed.extend(page.items.iter().map(|receipt| receipt.id()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut sorted = listed.clone();
+    sorted.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(sorted, expected, "each receipt once: {listed:?}");
+
+    // Three exceptions (noted straight into the ledger), one a page.
+    let mut batch = Batch::new();
+    for n in 1..=3u8 {
+        batch.insert(keys::exception(&RecordId([n; 32])), b"refused by peer: test".to_vec());
+    }
+    net.nodes[&Net::key_of("agency")].store.apply(&batch).unwrap();
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let request = ClientRequest::Exceptions { limit: 1, all: true, after: after.take() };
+        let Ok(ClientResponse::Exceptions(page)) = net.ask("agency", operator(), request) else {
+            panic!("a page of exceptions");
+        };
+        pages.push(page.items.iter().map(|exception| exception.id).collect::<Vec<_>>());
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(pages, [[RecordId([1; 32])], [RecordId([2; 32])], [RecordId([3; 32])]]);
+
+    // A cursor of another list, or of no list, is refused with its parameter named.
+    for cursor in [Cursor(vec![1, 2, 3]), Cursor(b"buyer/556677-8899\0".to_vec())] {
+        let request = ClientRequest::ListReceipts { employee: None, limit: 2, after: Some(cursor.clone()) };
+        let Err(refusal) = net.ask("agency", operator(), request) else { panic!("{cursor:?} taken") };
+        assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("request.invalid", "after"));
+        let request = ClientRequest::Exceptions { limit: 2, all: true, after: Some(cursor.clone()) };
+        if cursor.0.len() != 32 {
+            let Err(refusal) = net.ask("agency", operator(), request) else { panic!("{cursor:?} taken") };
+            assert_eq!(refusal.path, "after");
+        }
+    }
+}
