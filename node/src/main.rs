@@ -227,18 +227,26 @@ fn print_keep_help(demo: &kvitt_node::demo::network::DemoNetwork) {
         println!("  {:<34} {}  (API http://{})", node.config.name, data.display(), node.api_address);
     }
     if let (Some((agency, _)), Some((ssc, _))) = (demo.nodes.get(1), demo.nodes.first()) {
-        let (agency, ssc) = (agency.display(), ssc.display());
         println!("\nTry, in another terminal:");
-        println!("  kvitt receipt list --data {agency} --as anna");
-        println!("  kvitt claim list --data {agency} --as chef-cecilia");
-        println!("  kvitt ssc exceptions --data {ssc} --as ssc-greta");
-        let year = time::OffsetDateTime::now_utc().year();
-        println!(
-            "  kvitt ssc export-sie --data {ssc} --as ssc-greta --agency 202100-5489 --from {year}-01-01 --to {year}-12-31 --again --out - | iconv -f CP437 -t UTF-8"
-        );
-        println!("  kvitt directory show --data {ssc}");
+        for hint in keep_hints(agency, ssc, time::OffsetDateTime::now_utc().year()) {
+            println!("  {hint}");
+        }
         println!("Each node's config.toml lists its people and their tokens.");
     }
+}
+
+/// The commands a kept demo suggests, for the agency's and the SSC's data directories.
+fn keep_hints(agency: &std::path::Path, ssc: &std::path::Path, year: i32) -> Vec<String> {
+    let (agency, ssc) = (agency.display(), ssc.display());
+    vec![
+        format!("kvitt receipt list --data {agency} --as anna"),
+        format!("kvitt claim list --data {agency} --as chef-cecilia"),
+        format!("kvitt exceptions --data {ssc} --as ssc-greta"),
+        format!(
+            "kvitt ssc export-sie --data {ssc} --as ssc-greta --agency 202100-5489 --from {year}-01-01 --to {year}-12-31 --again --out - | iconv -f CP437 -t UTF-8"
+        ),
+        format!("kvitt directory show --data {ssc}"),
+    ]
 }
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -273,4 +281,25 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
                 .downcast_ref::<serde_json::Error>()
                 .is_some_and(|error| error.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_a_kept_demo_suggests_parses() {
+        let hints =
+            keep_hints(std::path::Path::new("/tmp/demo/agency"), std::path::Path::new("/tmp/demo/ssc"), 2026);
+        assert!(!hints.is_empty());
+        for hint in hints {
+            // The kvitt part of a pipeline; the paths hold no spaces.
+            let command = hint.split(" | ").next().unwrap_or_default();
+            let words: Vec<&str> = command.split_whitespace().collect();
+            assert_eq!(words.first(), Some(&"kvitt"), "{hint}");
+            if let Err(error) = Cli::try_parse_from(&words) {
+                panic!("`{command}` does not parse:\n{error}");
+            }
+        }
+    }
 }
