@@ -130,6 +130,7 @@ fn read_rates(data: &Path) -> Result<Option<kvitt_protocol::books::ReferenceRate
 /// Starts the node whose data directory is `data`, on the current tokio runtime.
 pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let config = NodeConfig::load(data)?;
+    crate::permissions::secure_data_dir(data);
     let signing_key = config::read_key(&data.join(NODE_KEY_FILE))?;
     let directory = read_directory(data)?;
     let policy = crate::policy::Policy::load_for(data, config.role)?;

@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod local_link;
 pub mod loopback;
 pub mod offline;
+pub mod permissions;
 pub mod policy;
 pub mod runtime;
 pub mod setup;

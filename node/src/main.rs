@@ -126,6 +126,8 @@ struct VerifyArgs {
 }
 
 fn main() -> ExitCode {
+    // Keys, tokens, ledgers, directories, SIE files: nothing kvitt writes is for other users.
+    kvitt_node::permissions::restrict_umask();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -211,7 +213,8 @@ fn write_sie_files(
     println!("\nThe SSC's SIE files (SIE 4I, PC8; read them with `iconv -f CP437 -t UTF-8 FILE`):");
     for file in &report.sie {
         let path = ssc.join(format!("sie-{}.se", file.org));
-        std::fs::write(&path, &file.bytes).with_context(|| format!("writing {}", path.display()))?;
+        kvitt_node::permissions::write_private(&path, &file.bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("  {:<34} {:>2} vouchers  {}", file.name, file.vouchers, path.display());
     }
     if temporary {

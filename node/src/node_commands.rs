@@ -99,6 +99,9 @@ pub fn init(args: &InitArgs) -> anyhow::Result<ExitCode> {
     println!("  node key      {}", made.member.key);
     println!("  peers         {} (listed as {})", args.listen, options.address);
     println!("  client API    http://{}", args.api);
+    if let Some(warning) = kvitt_node::api::serve::exposure_warning(args.api) {
+        eprintln!("kvitt: warning: {warning}");
+    }
     println!("  operator API token: {}", made.operator_token);
     if made.is_operator {
         println!("\nThis node operates the network. Operator key: {}", made.operator_key);
@@ -354,7 +357,7 @@ pub fn directory(command: &DirectoryCommand) -> anyhow::Result<ExitCode> {
             let issued_at = kvitt_protocol::fields::format_time(time::OffsetDateTime::now_utc());
             let directory = setup::publish(&data.data, issued_at)?;
             if let Some(out) = out {
-                std::fs::write(out, directory.bytes())
+                kvitt_node::permissions::write_private(out, directory.bytes())
                     .with_context(|| format!("writing {}", out.display()))?;
             }
             println!(

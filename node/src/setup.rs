@@ -150,7 +150,8 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
         serves: Vec::new(),
     };
     member.validate().map_err(SetupError::Member)?;
-    fs::create_dir_all(data).map_err(|source| ConfigError::Io { path: data.to_owned(), error: source })?;
+    crate::permissions::create_private_dir(data)
+        .map_err(|source| ConfigError::Io { path: data.to_owned(), error: source })?;
     config::write_key(&data.join(NODE_KEY_FILE), &key)?;
     let operator_key = match options.operator_key {
         Some(operator) => operator,
@@ -231,7 +232,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
         move |source| SetupError::Config(ConfigError::Io { path, error: source })
     };
     {
-        let mut file = fs::File::create(&temporary).map_err(io(&temporary))?;
+        let mut file = crate::permissions::private_file()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temporary)
+            .map_err(io(&temporary))?;
         std::io::Write::write_all(&mut file, bytes).map_err(io(&temporary))?;
         file.sync_all().map_err(io(&temporary))?;
     }
@@ -470,6 +476,28 @@ mod tests {
         publish(&ssc_dir, "2026-11-30T09:00:00+01:00".into()).unwrap();
         import(&agency_dir, &ssc_dir.join(DIRECTORY_FILE)).unwrap();
         (root, ssc_dir, agency_dir, agency.member)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_node_s_folder_and_files_are_private_to_its_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let (_root, ssc_dir, agency_dir, _agency) = published_network();
+        for dir in [&ssc_dir, &agency_dir] {
+            assert_eq!(mode(dir), 0o700, "{}", dir.display());
+        }
+        for file in [
+            ssc_dir.join(NODE_KEY_FILE),
+            ssc_dir.join(OPERATOR_KEY_FILE),
+            ssc_dir.join(CONFIG_FILE),
+            ssc_dir.join(DRAFT_FILE),
+            ssc_dir.join(DIRECTORY_FILE),
+            agency_dir.join(DIRECTORY_FILE),
+            agency_dir.join(CONFIG_FILE),
+        ] {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
     }
 
     #[test]

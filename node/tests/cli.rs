@@ -235,3 +235,35 @@ fn an_error_names_its_cause_once_through_every_layer() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn init_makes_a_private_node_and_warns_of_an_api_off_loopback() {
+    let root = tempfile::tempdir().unwrap();
+    let init = |name: &str, api: &str| {
+        let data = root.path().join(name).display().to_string();
+        let args =
+            ["init", "--data", &data, "--role", "ssc", "--org", "202100-6255", "--name", "SSC", "--api", api];
+        kvitt(&args, b"")
+    };
+    let quiet = init("quiet", "127.0.0.1:8400");
+    assert_exit(&quiet, 0);
+    assert_eq!(text(&quiet.stderr), "");
+    let loud = init("loud", "0.0.0.0:8400");
+    assert_exit(&loud, 0);
+    let stderr = text(&loud.stderr);
+    assert!(
+        stderr.contains("warning")
+            && stderr.contains("0.0.0.0:8400")
+            && stderr.contains("not a loopback address"),
+        "{stderr}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: PathBuf| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(root.path().join("quiet")), 0o700);
+        for file in ["node.key", "operator.key", "config.toml", "directory-draft.toml"] {
+            assert_eq!(mode(root.path().join("quiet").join(file)), 0o600, "{file}");
+        }
+    }
+}

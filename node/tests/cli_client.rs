@@ -316,6 +316,12 @@ fn a_paid_claim_is_exported_as_an_sie_file_once_and_again_when_asked() {
         "{}",
         text(&output.stdout)
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the SIE file is for its user only");
+    }
     let bytes = std::fs::read(&file).unwrap();
     let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|window| window == needle);
     assert!(bytes.starts_with(b"#FLAGGA 0\r\n#PROGRAM \"kvitt\" "), "{}", String::from_utf8_lossy(&bytes));

@@ -148,6 +148,8 @@ fn one(config: &SimConfig, sweep: bool) -> anyhow::Result<Outcome> {
 }
 
 fn main() -> ExitCode {
+    // The real mode's nodes, ledgers and logs are private, as `kvitt`'s are.
+    kvitt_node::permissions::restrict_umask();
     let cli = Cli::parse();
     match main_with(&cli) {
         Ok(true) => ExitCode::SUCCESS,

@@ -185,7 +185,8 @@ pub fn main(args: &SscArgs) -> anyhow::Result<ExitCode> {
                     .and_then(|()| std::io::stdout().flush())
                     .map_err(|error| anyhow!("standard output: {error}"))?;
             } else {
-                std::fs::write(out, &bytes).map_err(|error| anyhow!("{}: {error}", out.display()))?;
+                kvitt_node::permissions::write_private(out, &bytes)
+                    .map_err(|error| anyhow!("{}: {error}", out.display()))?;
             }
             // With `--out -` the file is standard output, so what is said goes to stderr.
             let to_stdout = out.as_os_str() == "-";
