@@ -163,7 +163,7 @@ impl NodeCore {
         if caller.role != allowed {
             return Err(forbidden(caller, &format!("record {}", action.name())));
         }
-        let claim = self.claim(step, &claim_id)?;
+        let claim = self.visible_claim(step, caller, &claim_id)?;
         let actor = Actor { person: caller.person.clone(), role };
         let status = self.record_event(step, &claim, actor, action)?;
         Ok(status)
@@ -467,12 +467,15 @@ impl NodeCore {
 
     /// An employee may claim a receipt bought by this agency for them, held by no live claim.
     fn check_claimable(&self, step: &Step, caller: &Caller, receipt_id: &RecordId) -> Result<(), Refusal> {
+        let not_found =
+            || Refusal::new(RefusalCode::NotFound, format!("no receipt {receipt_id} at this agency"));
         let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(receipt_id).map_err(unavailable)? else {
-            return Err(Refusal::new(
-                RefusalCode::NotFound,
-                format!("no receipt {receipt_id} at this agency"),
-            ));
+            return Err(not_found());
         };
+        // Another employee's receipt is none of the caller's business: as if not held.
+        if self.is_others_receipt(caller, receipt.body()) {
+            return Err(not_found());
+        }
         let buyer = &receipt.body().buyer;
         if buyer.agency != self.identity.org
             || buyer.employee.as_deref().is_some_and(|employee| employee != caller.person)

@@ -24,6 +24,7 @@ mod push;
 mod relay;
 #[cfg(test)]
 mod tests;
+mod visibility;
 
 use std::sync::Arc;
 
@@ -394,16 +395,8 @@ impl NodeCore {
                 if caller.role == CallerRole::Till {
                     return Err(forbidden(caller, "read claims"));
                 }
+                self.visible_claim(step, caller, &claim)?;
                 let mut view = self.claim_view(step, &claim)?;
-                let body = view.claim.body();
-                if caller.role == CallerRole::Employee
-                    && (body.claimant != caller.person || body.agency != self.identity.org)
-                {
-                    return Err(Refusal::new(
-                        RefusalCode::NotFound,
-                        format!("no claim {claim} of {}", caller.person),
-                    ));
-                }
                 view.findings = self.view_findings(step, caller, &view)?;
                 Ok(ClientResponse::Claim(Box::new(view)))
             }

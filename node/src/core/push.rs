@@ -22,6 +22,13 @@ impl NodeCore {
         if caller.role != CallerRole::Till || self.identity.role != MemberRole::Merchant {
             return Err(forbidden(caller, "push receipts to this node"));
         }
+        // The receipt's own fields first (an org number that fails its check digit is a
+        // mistake no retry fixes), then what the directory says of its parties. Signing
+        // checks every rule and is deterministic: the same receipt pushed twice has the
+        // same id.
+        let signed =
+            Signed::sign(receipt, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
+        let receipt = signed.body();
         if receipt.merchant.org != self.identity.org {
             return Err(Refusal::new(
                 RefusalCode::Misrouted,
@@ -42,9 +49,6 @@ impl NodeCore {
                 ),
             ));
         };
-        // Signing is deterministic: the same receipt pushed twice has the same id.
-        let signed =
-            Signed::sign(receipt, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
         if step.ledger.contains(&signed.id()).map_err(unavailable)? {
             return Ok(ClientResponse::Pushed { id: signed.id(), duplicate: true });
         }

@@ -9,6 +9,7 @@ mod exceptions;
 mod export;
 mod lists;
 mod policy;
+mod visibility;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
