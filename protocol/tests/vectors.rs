@@ -779,6 +779,21 @@ fn generate() -> Vec<Vector> {
         ),
         SSC,
     );
+    let reversed = sign(
+        event(
+            claim_id,
+            Some(paid.id()),
+            "2026-06-03T10:15:00+02:00",
+            "ssc-handl-3",
+            Role::Ssc,
+            Action::Reversed {
+                reason: "Utbetalt två gånger: samma hotellnatt finns i räkning 2026-000031.".into(),
+                series: "R".into(),
+                number: 4_790,
+            },
+        ),
+        SSC,
+    );
     let directory = sign(network_directory(), OPERATOR);
     let hotel_without_breakfast = sign(
         computed(Receipt { lines: vec![common::receipt().lines[0].clone()], ..common::receipt() }),
@@ -898,6 +913,12 @@ fn generate() -> Vec<Vector> {
         ("claim-event-valid-withdrawn", &withdrawn, AGENCY, "The claimant withdraws the submitted claim."),
         ("claim-event-valid-booked", &booked, SSC, "The SSC books the claim as voucher R 4711."),
         ("claim-event-valid-paid", &paid, SSC, "The SSC pays the claim, with a payment reference."),
+        (
+            "claim-event-valid-reversed",
+            &reversed,
+            SSC,
+            "The SSC reverses the paid claim with a reason, as reversing voucher R 4790.",
+        ),
     ] {
         vectors.push(valid(name, "claim_event", description, record, key_name));
     }
@@ -1022,6 +1043,113 @@ fn generate() -> Vec<Vector> {
             &[submitted.bytes(), approved.bytes(), booked.bytes(), paid.bytes(), reviewed_after_paid.bytes()],
         )
         .fails_at_event(4, E::Transition, "action"),
+    );
+
+    vectors.push(
+        Vector::history(
+            "claim-history-valid-reversed",
+            "submitted → approved → booked → paid → reversed: a wrong payment taken back by the SSC; reversed is final.",
+            claim.bytes(),
+            &[submitted.bytes(), approved.bytes(), booked.bytes(), paid.bytes(), reversed.bytes()],
+        )
+        .ends_in("reversed"),
+    );
+    let reversed_unpaid = sign(
+        event(
+            claim_id,
+            Some(booked.id()),
+            "2026-05-27T08:00:00+02:00",
+            "ssc-handl-3",
+            Role::Ssc,
+            Action::Reversed {
+                reason: "Bokförd på fel konto; den anställda skickar en rättad räkning.".into(),
+                series: "R".into(),
+                number: 4_712,
+            },
+        ),
+        SSC,
+    );
+    vectors.push(
+        Vector::history(
+            "claim-history-valid-reversed-before-payment",
+            "submitted → approved → booked → reversed: a booking found wrong before payment is reversed too.",
+            claim.bytes(),
+            &[submitted.bytes(), approved.bytes(), booked.bytes(), reversed_unpaid.bytes()],
+        )
+        .ends_in("reversed"),
+    );
+    let reversed_by_approver = sign(
+        event(
+            claim_id,
+            Some(paid.id()),
+            "2026-06-03T10:15:00+02:00",
+            "chef-4",
+            Role::Approver,
+            Action::Reversed { reason: "Fel belopp.".into(), series: "R".into(), number: 4_790 },
+        ),
+        AGENCY,
+    );
+    vectors.push(
+        Vector::history(
+            "claim-history-invalid-reversed-by-approver",
+            "The approver reverses the paid claim: only the SSC reverses.",
+            claim.bytes(),
+            &[
+                submitted.bytes(),
+                approved.bytes(),
+                booked.bytes(),
+                paid.bytes(),
+                reversed_by_approver.bytes(),
+            ],
+        )
+        .fails_at_event(4, E::Transition, "action"),
+    );
+    let reversed_when_submitted = sign(
+        event(
+            claim_id,
+            Some(submitted.id()),
+            "2026-05-22T10:00:00+02:00",
+            "ssc-handl-3",
+            Role::Ssc,
+            Action::Reversed { reason: "Fel belopp.".into(), series: "R".into(), number: 4_790 },
+        ),
+        SSC,
+    );
+    vectors.push(
+        Vector::history(
+            "claim-history-invalid-reversed-when-submitted",
+            "The SSC reverses a claim that is only submitted: nothing was booked to reverse.",
+            claim.bytes(),
+            &[submitted.bytes(), reversed_when_submitted.bytes()],
+        )
+        .fails_at_event(1, E::Transition, "action"),
+    );
+    let reviewed_after_reversed = sign(
+        event(
+            claim_id,
+            Some(reversed.id()),
+            "2026-06-04T10:00:00+02:00",
+            "chef-4",
+            Role::Approver,
+            Action::Reviewed { note: None },
+        ),
+        AGENCY,
+    );
+    vectors.push(
+        Vector::history(
+            "claim-history-invalid-after-reversed",
+            "A note after the claim was reversed: reversed is final, nothing may follow.",
+            claim.bytes(),
+            &[
+                submitted.bytes(),
+                approved.bytes(),
+                booked.bytes(),
+                paid.bytes(),
+                reversed.bytes(),
+                reviewed_after_reversed.bytes(),
+            ],
+        )
+        .fails_at_event(5, E::Transition, "action"),
     );
 
     // ---- Encoding faults (on the two-rates receipt; the signature stays valid) ----
@@ -1484,6 +1612,14 @@ fn generate() -> Vec<Vector> {
         MERCHANT,
         E::Text,
         "body.lines[0].description",
+    ));
+    vectors.push(receipt_fault(
+        "receipt-invalid-merchant-name-bidi",
+        "The merchant's name holds U+202E RIGHT-TO-LEFT OVERRIDE, which would display \"Hotell Kvitt \" followed by the rest reversed: bidirectional formatting characters are refused in every text.",
+        hotel_with(&|r| r.merchant.name = "Hotell Kvitt \u{202E}BA nilreB".into()),
+        MERCHANT,
+        E::TextBidi,
+        "body.merchant.name",
     ));
     vectors.push(receipt_fault(
         "receipt-invalid-amount-over-max",

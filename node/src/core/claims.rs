@@ -13,7 +13,8 @@ use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role, Status};
 use kvitt_protocol::evidence::Slot;
-use kvitt_protocol::fields::{format_date, format_time};
+use kvitt_protocol::fields::{check_text, format_date, format_time};
+use kvitt_protocol::limits::MAX_FREE_TEXT_BYTES;
 use kvitt_protocol::receipt::Payment;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, Record, RecordId, Signed};
@@ -68,6 +69,8 @@ impl NodeCore {
         purpose: String,
     ) -> Result<Draft, Refusal> {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "open claims")?;
+        // The claim's own rule for its purpose, now: a draft holds nothing its claim may not.
+        check_text("purpose", &purpose, MAX_FREE_TEXT_BYTES).map_err(|error| Refusal::invalid(&error))?;
         let next = step.ledger.counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)? + 1;
         let draft = Draft {
             number: format!("{}-{next:06}", step.now.year()),

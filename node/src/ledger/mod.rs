@@ -381,7 +381,7 @@ fn decode_claim_state(claim: RecordId, bytes: &[u8]) -> Option<ClaimState> {
     Some(ClaimState { claim, status, head })
 }
 
-const STATUSES: [Status; 7] = [
+const STATUSES: [Status; 8] = [
     Status::Draft,
     Status::Submitted,
     Status::Approved,
@@ -389,6 +389,7 @@ const STATUSES: [Status; 7] = [
     Status::Withdrawn,
     Status::Booked,
     Status::Paid,
+    Status::Reversed,
 ];
 
 fn status_byte(status: Status) -> u8 {
@@ -400,6 +401,7 @@ fn status_byte(status: Status) -> u8 {
         Status::Withdrawn => 4,
         Status::Booked => 5,
         Status::Paid => 6,
+        Status::Reversed => 7,
     }
 }
 

@@ -130,6 +130,45 @@ fn a_claim_that_cannot_be_booked_fails_the_export_and_nothing_is_noted() {
 }
 
 #[test]
+fn text_outside_code_page_437_is_transliterated_and_never_fails_the_export() {
+    let mut net = Net::new();
+    let taxi = receipt(1);
+    let coffee = Receipt {
+        merchant: kvitt_protocol::receipt::Merchant {
+            name: "McDonald’s ☕ “Kaffe” – 5 €".into(),
+            ..taxi.merchant.clone()
+        },
+        ..taxi
+    };
+    let (claim, _) = booked_claim(&mut net, coffee, 5800);
+    let file = sie(&mut net, false);
+    assert_eq!(file.claims, vec![claim]);
+    assert!(
+        contains(&file.bytes, b"\"McDonald's ? \\\"Kaffe\\\" - 5 EUR kvitto "),
+        "{:?}",
+        lines(&file.bytes)
+    );
+}
+
+#[test]
+fn a_bidi_control_in_a_merchant_name_is_refused_at_the_till() {
+    let mut net = Net::new();
+    let taxi = receipt(1);
+    let disguised = Receipt {
+        merchant: kvitt_protocol::receipt::Merchant {
+            name: "Taxi \u{202E}BA ttivK".into(),
+            ..taxi.merchant.clone()
+        },
+        ..taxi
+    };
+    let Err(refusal) = net.ask("merchant", till(), ClientRequest::PushReceipt(Box::new(disguised))) else {
+        panic!("a bidi override must be refused");
+    };
+    assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("text.bidi", "body.merchant.name"));
+    assert_eq!(net.receipts_at_agency(), 0);
+}
+
+#[test]
 fn only_ssc_staff_export_and_only_for_an_agency_the_ssc_serves_in_one_fiscal_year() {
     let mut net = Net::new();
     let refused = net.ask("ssc", approver("boss"), export(AGENCY, false));
