@@ -1,4 +1,5 @@
-//! Claim drafts, claims and the decisions on them (approve, reject, withdraw, book, pay).
+//! Claim drafts, claims and the decisions on them (approve, reject, withdraw, book, pay,
+//! reverse).
 
 use super::*;
 
@@ -229,4 +230,16 @@ pub(super) async fn pay(
 ) -> Result<Response, Problem> {
     let claim = decision_claim(id, query)?;
     decide(&state, caller, claim, |claim| ClientRequest::Pay { claim }).await
+}
+
+pub(super) async fn reverse(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let claim = decision_claim(id, query)?;
+    let Reason { reason } = parse_json(&body_text(body)?)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Reverse { claim, reason }).await
 }

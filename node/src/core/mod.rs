@@ -23,6 +23,7 @@ mod push;
 mod relay;
 #[cfg(test)]
 mod tests;
+mod vouchers;
 
 use std::sync::Arc;
 
@@ -38,9 +39,10 @@ use crate::store::{Batch, Store};
 pub use claims::{ClaimView, Draft, RATE_HELD};
 pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, PeerReconciliation};
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
-pub use export::{SieExport, SieFile, BOOKING_REFUSED, SIE_REFUSED, VOUCHER_SERIES};
+pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
+pub use vouchers::{BOOKING_REFUSED, VOUCHER_SERIES};
 
 /// Who this node is.
 #[derive(Clone)]
@@ -405,6 +407,9 @@ impl NodeCore {
             }
             ClientRequest::Book { claim } => self.book(step, caller, claim).map(ClientResponse::Status),
             ClientRequest::Pay { claim } => self.pay(step, caller, claim).map(ClientResponse::Status),
+            ClientRequest::Reverse { claim, reason } => {
+                self.reverse(step, caller, claim, &reason).map(ClientResponse::Status)
+            }
             ClientRequest::ExportSie(export) => {
                 self.export_sie(step, caller, &export).map(|file| ClientResponse::Sie(Box::new(file)))
             }

@@ -24,7 +24,9 @@
 //! | outbox | `out/` peer key, sequence (u64) | record id |
 //! | claims waiting for an SSC | `waiting/` claim id | empty |
 //! | channels | `chan/` peer key, record time (u64), record id | empty |
-//! | exceptions | `exception/` evidence or record id | empty |
+//! | exceptions | `exception/` evidence or record id | why, UTF-8 |
+//! | kept vouchers (SSC) | `voucher/` claim id, `b` (booking) or `r` (reversal) | the voucher, CBOR ([`vouchers`]) |
+//! | SIE exports (SSC) | `sie/` claim id (booking) · `sie/` claim id `r` (reversal) | date of the last export holding it |
 //! | node metadata | `meta/` name | value |
 
 use std::sync::Arc;
@@ -40,8 +42,10 @@ pub const MAX_SCAN_ENTRIES: usize = 10_000;
 
 mod cache;
 pub mod keys;
+mod vouchers;
 
 pub use cache::{RecordCache, RECORD_CACHE_ENTRIES};
+pub use vouchers::{encode_voucher, VoucherOf};
 
 /// Why the ledger could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -260,11 +264,6 @@ impl Ledger {
     /// The value noted with an exception (why it is one), if `id` is one.
     pub fn exception(&self, id: &RecordId) -> Result<Option<String>, LedgerError> {
         Ok(self.store.get(&keys::exception(id))?.map(|why| String::from_utf8_lossy(&why).into_owned()))
-    }
-
-    /// When a claim was last exported in an SIE file (`YYYY-MM-DD`), if it was.
-    pub fn exported(&self, claim: &RecordId) -> Result<Option<String>, LedgerError> {
-        Ok(self.store.get(&keys::sie(claim))?.map(|date| String::from_utf8_lossy(&date).into_owned()))
     }
 
     /// Reads a big-endian counter from the metadata; absent counts as zero.

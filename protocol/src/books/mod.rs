@@ -13,6 +13,7 @@
 //! ```
 
 pub mod allowances;
+pub mod numbered;
 pub mod rates;
 pub mod sie;
 pub mod table;
@@ -22,6 +23,7 @@ pub use allowances::{
     AllowanceTables, Allowances, AllowancesError, MealReductions, MileageLimits, PerDiemDays, PerDiemLimits,
     TaxSplit, ALLOWANCES_2025_JSON, ALLOWANCES_2026_JSON, ALLOWANCES_FORMAT_VERSION,
 };
+pub use numbered::{book_numbered, reverse};
 pub use rates::{
     check_rates, format_basis_points, parse_rate, RateFinding, RatesError, Reference, ReferenceRates,
     EXAMPLE_RATES_JSON, RATES_FORMAT_VERSION,

@@ -281,16 +281,18 @@ pub fn to_pc8(text: &str) -> String {
     for character in text.chars() {
         if pc8_byte(character).is_some() {
             written.push(character);
-        } else if let Ok(index) =
-            TRANSLITERATIONS.binary_search_by(|(candidate, _)| candidate.cmp(&character))
-        {
-            written.push_str(TRANSLITERATIONS.get(index).map_or("?", |(_, replacement)| replacement));
-        } else if invisible(character) {
-        } else if matches!(character, '\t' | '\n' | '\r' | '\u{2028}' | '\u{2029}') {
-            written.push(' ');
-        } else {
-            written.push('?');
+            continue;
         }
+        if invisible(character) {
+            continue;
+        }
+        let listed = TRANSLITERATIONS.binary_search_by(|(candidate, _)| candidate.cmp(&character)).ok();
+        let replacement = match listed.and_then(|index| TRANSLITERATIONS.get(index)) {
+            Some((_, replacement)) => replacement,
+            None if matches!(character, '\t' | '\n' | '\r' | '\u{2028}' | '\u{2029}') => " ",
+            None => "?",
+        };
+        written.push_str(replacement);
     }
     written
 }
