@@ -1054,103 +1054,70 @@ fn generate() -> Vec<Vector> {
         )
         .ends_in("reversed"),
     );
-    let reversed_unpaid = sign(
-        event(
-            claim_id,
-            Some(booked.id()),
-            "2026-05-27T08:00:00+02:00",
-            "ssc-handl-3",
-            Role::Ssc,
-            Action::Reversed {
-                reason: "Bokförd på fel konto; den anställda skickar en rättad räkning.".into(),
-                series: "R".into(),
-                number: 4_712,
-            },
-        ),
-        SSC,
+    // An SSC event (or, to break the rules, an approver's) of the claim after `previous`.
+    let later = |previous: &Signed<ClaimEvent>, at: &str, person: &str, role: Role, action: Action| {
+        let key_name = if role == Role::Ssc { SSC } else { AGENCY };
+        sign(event(claim_id, Some(previous.id()), at, person, role, action), key_name)
+    };
+    let reversal =
+        |reason: &str, number: u64| Action::Reversed { reason: reason.into(), series: "R".into(), number };
+    let reversed_unpaid = later(
+        &booked,
+        "2026-05-27T08:00:00+02:00",
+        "ssc-handl-3",
+        Role::Ssc,
+        reversal("Bokförd på fel konto; den anställda skickar en rättad räkning.", 4_712),
     );
-    vectors.push(
-        Vector::history(
+    let paid_history = [submitted.bytes(), approved.bytes(), booked.bytes(), paid.bytes()];
+    let reversed_by_approver =
+        later(&paid, "2026-06-03T10:15:00+02:00", "chef-4", Role::Approver, reversal("Fel belopp.", 4_790));
+    let reversed_when_submitted = later(
+        &submitted,
+        "2026-05-22T10:00:00+02:00",
+        "ssc-handl-3",
+        Role::Ssc,
+        reversal("Fel belopp.", 4_790),
+    );
+    let reviewed_after_reversed = later(
+        &reversed,
+        "2026-06-04T10:00:00+02:00",
+        "chef-4",
+        Role::Approver,
+        Action::Reviewed { note: None },
+    );
+    // Each ends reversed, or its event at the index given is refused (event.transition).
+    for (name, description, events, refused_at) in [
+        (
             "claim-history-valid-reversed-before-payment",
             "submitted → approved → booked → reversed: a booking found wrong before payment is reversed too.",
-            claim.bytes(),
-            &[submitted.bytes(), approved.bytes(), booked.bytes(), reversed_unpaid.bytes()],
-        )
-        .ends_in("reversed"),
-    );
-    let reversed_by_approver = sign(
-        event(
-            claim_id,
-            Some(paid.id()),
-            "2026-06-03T10:15:00+02:00",
-            "chef-4",
-            Role::Approver,
-            Action::Reversed { reason: "Fel belopp.".into(), series: "R".into(), number: 4_790 },
+            vec![submitted.bytes(), approved.bytes(), booked.bytes(), reversed_unpaid.bytes()],
+            None,
         ),
-        AGENCY,
-    );
-    vectors.push(
-        Vector::history(
+        (
             "claim-history-invalid-reversed-by-approver",
             "The approver reverses the paid claim: only the SSC reverses.",
-            claim.bytes(),
-            &[
-                submitted.bytes(),
-                approved.bytes(),
-                booked.bytes(),
-                paid.bytes(),
-                reversed_by_approver.bytes(),
-            ],
-        )
-        .fails_at_event(4, E::Transition, "action"),
-    );
-    let reversed_when_submitted = sign(
-        event(
-            claim_id,
-            Some(submitted.id()),
-            "2026-05-22T10:00:00+02:00",
-            "ssc-handl-3",
-            Role::Ssc,
-            Action::Reversed { reason: "Fel belopp.".into(), series: "R".into(), number: 4_790 },
+            [&paid_history[..], &[reversed_by_approver.bytes()]].concat(),
+            Some(4),
         ),
-        SSC,
-    );
-    vectors.push(
-        Vector::history(
+        (
             "claim-history-invalid-reversed-when-submitted",
             "The SSC reverses a claim that is only submitted: nothing was booked to reverse.",
-            claim.bytes(),
-            &[submitted.bytes(), reversed_when_submitted.bytes()],
-        )
-        .fails_at_event(1, E::Transition, "action"),
-    );
-    let reviewed_after_reversed = sign(
-        event(
-            claim_id,
-            Some(reversed.id()),
-            "2026-06-04T10:00:00+02:00",
-            "chef-4",
-            Role::Approver,
-            Action::Reviewed { note: None },
+            vec![submitted.bytes(), reversed_when_submitted.bytes()],
+            Some(1),
         ),
-        AGENCY,
-    );
-    vectors.push(
-        Vector::history(
+        (
             "claim-history-invalid-after-reversed",
             "A note after the claim was reversed: reversed is final, nothing may follow.",
-            claim.bytes(),
-            &[
-                submitted.bytes(),
-                approved.bytes(),
-                booked.bytes(),
-                paid.bytes(),
-                reversed.bytes(),
-                reviewed_after_reversed.bytes(),
-            ],
-        )
-        .fails_at_event(5, E::Transition, "action"),
-    );
+            [&paid_history[..], &[reversed.bytes(), reviewed_after_reversed.bytes()]].concat(),
+            Some(5),
+        ),
+    ] {
+        let history = Vector::history(name, description, claim.bytes(), &events);
+        vectors.push(match refused_at {
+            Some(event) => history.fails_at_event(event, E::Transition, "action"),
+            None => history.ends_in("reversed"),
+        });
+    }
 
     // ---- Encoding faults (on the two-rates receipt; the signature stays valid) ----
     let good = hotel.bytes().to_vec();

@@ -152,18 +152,19 @@ fn the_export_writes_the_voucher_kept_at_booking_even_if_a_record_is_gone_since(
     assert_eq!(after.bytes, before.bytes, "the kept voucher, not a new booking");
 }
 
+/// Receipt 1, its merchant named `name`.
+fn sold_by(name: &str) -> Receipt {
+    let taxi = receipt(1);
+    Receipt {
+        merchant: kvitt_protocol::receipt::Merchant { name: name.into(), ..taxi.merchant.clone() },
+        ..taxi
+    }
+}
+
 #[test]
 fn text_outside_code_page_437_is_transliterated_and_never_fails_the_export() {
     let mut net = Net::new();
-    let taxi = receipt(1);
-    let coffee = Receipt {
-        merchant: kvitt_protocol::receipt::Merchant {
-            name: "McDonald’s ☕ “Kaffe” – 5 €".into(),
-            ..taxi.merchant.clone()
-        },
-        ..taxi
-    };
-    let (claim, _) = booked_claim(&mut net, coffee, 5800);
+    let (claim, _) = booked_claim(&mut net, sold_by("McDonald’s ☕ “Kaffe” – 5 €"), 5800);
     let file = sie(&mut net, false);
     assert_eq!(file.vouchers, vec![(claim, Booking)]);
     assert!(
@@ -176,14 +177,7 @@ fn text_outside_code_page_437_is_transliterated_and_never_fails_the_export() {
 #[test]
 fn a_bidi_control_in_a_merchant_name_is_refused_at_the_till() {
     let mut net = Net::new();
-    let taxi = receipt(1);
-    let disguised = Receipt {
-        merchant: kvitt_protocol::receipt::Merchant {
-            name: "Taxi \u{202E}BA ttivK".into(),
-            ..taxi.merchant.clone()
-        },
-        ..taxi
-    };
+    let disguised = sold_by("Taxi \u{202E}BA ttivK");
     let Err(refusal) = net.ask("merchant", till(), ClientRequest::PushReceipt(Box::new(disguised))) else {
         panic!("a bidi override must be refused");
     };
