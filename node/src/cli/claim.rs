@@ -56,7 +56,7 @@ Examples:
   kvitt claim add 2026-000001 --receipt 6ad7e490…c479 --purpose \"Logi under konferensen\" \\
       --account 5831 --cost-center CC-100
   kvitt claim add 2026-000001 --mileage 74 --date 2026-05-04 --route \"Uppsala-Arlanda\" \\
-      --rate 2.50 --purpose \"Till flyget\" --account 5611 --cost-center CC-100
+      --rate 2.50 --purpose \"Till flyget\" --account 7331 --cost-center CC-100
   kvitt claim add 2026-000001 --json-item per-diem.json")]
     Add(Box<AddArgs>),
     /// Show one's claim draft, and what the agency's policy says of it today.
