@@ -5,8 +5,8 @@
 //! approves or rejects; an approved claim goes to the SSC with its receipts and events.
 //! SSC: a claim whose receipt is already in another claim (by id, or by the card payment
 //! it records) is held as an exception: staff resolve it (core::exceptions) by rejecting
-//! or booking it, and book (voucher series per agency) and pay the others; every event
-//! goes back to the agency.
+//! or booking it, and book (into a kept voucher of the agency's series, core::vouchers),
+//! pay and, if found wrong, reverse the others; every event goes back to the agency.
 
 use kvitt_protocol::books::check_rates;
 use kvitt_protocol::claim::{Claim, ClaimItem};
