@@ -191,6 +191,11 @@ pub fn add_token(data: &Path, person: &str, role: CallerRole) -> Result<String, 
     if person.trim().is_empty() {
         return Err(SetupError::Usage("--person must name someone".into()));
     }
+    // The person signs events as `actor.person`: a text the records take (≤ 64 bytes, no
+    // control or bidirectional formatting characters), refused here rather than at their
+    // first decision.
+    kvitt_protocol::fields::check_text("person", person, kvitt_protocol::limits::MAX_CODE_BYTES)
+        .map_err(|error| SetupError::Usage(format!("--person: {error}")))?;
     let mut config = NodeConfig::load(data)?;
     let token = new_token();
     config.tokens.retain(|existing| existing.person != person || existing.role != role);
@@ -594,5 +599,23 @@ mod tests {
         let tokens = NodeConfig::load(root.path()).unwrap().tokens;
         let saras: Vec<_> = tokens.iter().filter(|token| token.person == "sara").map(|t| &t.token).collect();
         assert_eq!(saras, vec![&second, &operator], "one token per role, the newest");
+    }
+
+    #[test]
+    fn a_person_a_record_could_not_name_gets_no_token() {
+        let root = tempfile::tempdir().unwrap();
+        ssc(root.path());
+        for person in ["anna\u{202E}", "a\tb", &"x".repeat(65)] {
+            let refused = add_token(root.path(), person, CallerRole::SscStaff);
+            assert!(
+                matches!(&refused, Err(SetupError::Usage(why)) if why.starts_with("--person: ")),
+                "{refused:?}"
+            );
+        }
+        assert!(add_token(root.path(), &"x".repeat(64), CallerRole::SscStaff).is_ok());
+        assert_eq!(
+            NodeConfig::load(root.path()).unwrap().tokens.iter().filter(|t| t.person.len() == 64).count(),
+            1
+        );
     }
 }

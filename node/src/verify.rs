@@ -395,13 +395,17 @@ fn describe_slot(slot: &Slot) -> String {
     }
 }
 
-/// What a claim event's action did, in words: `rejected (reason)`, `booked as voucher K 7`.
+/// What a claim event's action did, in words: `rejected (reason)`, `booked as voucher K 7`,
+/// `reversed as voucher K 9 (reason)`.
 pub fn describe_action(action: &Action) -> String {
     match action {
         Action::Rejected { reason } => format!("rejected ({reason})"),
         Action::Reviewed { note: Some(note) } => format!("reviewed ({note})"),
         Action::Booked { series, number } => format!("booked as voucher {series} {number}"),
         Action::Paid { date, .. } => format!("paid on {date}"),
+        Action::Reversed { reason, series, number } => {
+            format!("reversed as voucher {series} {number} ({reason})")
+        }
         other => other.name().to_owned(),
     }
 }

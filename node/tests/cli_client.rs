@@ -231,7 +231,7 @@ fn a_claim_goes_from_draft_to_paid() {
         "--purpose",
         "Till flyget",
         "--account",
-        "5611",
+        "7331",
         "--cost-center",
         "CC-100",
     ];
@@ -312,7 +312,7 @@ fn a_paid_claim_is_exported_as_an_sie_file_once_and_again_when_asked() {
     let output = export(false, out);
     assert_exit(&output, 0);
     assert!(
-        text(&output.stdout).starts_with(&format!("1 vouchers of {AGENCY_ORG} booked ")),
+        text(&output.stdout).starts_with(&format!("1 vouchers of {AGENCY_ORG} dated ")),
         "{}",
         text(&output.stdout)
     );

@@ -65,6 +65,8 @@ error_codes! {
     Empty => "limit.empty",
     /// A text is longer than its limit, empty where required, or holds control characters.
     Text => "text.invalid",
+    /// A text holds a bidirectional formatting character (embedding, override, isolate).
+    TextBidi => "text.bidi",
     /// An amount, quantity or number is out of its allowed range or sign.
     Range => "limit.range",
     /// An organisation number is not `NNNNNN-NNNN`, or a foreign id is not `CC:id`.

@@ -88,6 +88,17 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// The SSC reversed the booking (and the payment, if made) of a booked or paid claim:
+    /// a reversing voucher, numbered in the series like any voucher, cancels the booked
+    /// one. The claim's receipts are free again for a corrected claim.
+    Reversed {
+        /// Why, in words the employee and an auditor can follow.
+        reason: String,
+        /// Voucher series of the reversing voucher.
+        series: String,
+        /// Its number within the series.
+        number: u64,
+    },
 }
 
 impl Action {
@@ -101,6 +112,7 @@ impl Action {
             Action::Withdrawn => "withdrawn",
             Action::Booked { .. } => "booked",
             Action::Paid { .. } => "paid",
+            Action::Reversed { .. } => "reversed",
         }
     }
 }
@@ -117,16 +129,23 @@ impl Record for ClaimEvent {
                 check_optional_text("action.note", note.as_deref(), MAX_FREE_TEXT_BYTES)
             }
             Action::Rejected { reason } => check_text("action.reason", reason, MAX_FREE_TEXT_BYTES),
-            Action::Booked { series, number } => {
-                check_code("action.series", series, MAX_CODE_BYTES)?;
-                check_range("action.number", i64::try_from(*number).unwrap_or(i64::MAX), 1, i64::MAX)
-            }
+            Action::Booked { series, number } => check_voucher(series, *number),
             Action::Paid { date, reference } => {
                 parse_date("action.date", date)?;
                 check_optional_text("action.reference", reference.as_deref(), MAX_NAME_BYTES)
             }
+            Action::Reversed { reason, series, number } => {
+                check_text("action.reason", reason, MAX_FREE_TEXT_BYTES)?;
+                check_voucher(series, *number)
+            }
         }
     }
+}
+
+/// A voucher's series (a code) and number (at least 1), as `booked` and `reversed` name it.
+fn check_voucher(series: &str, number: u64) -> Result<()> {
+    check_code("action.series", series, MAX_CODE_BYTES)?;
+    check_range("action.number", i64::try_from(number).unwrap_or(i64::MAX), 1, i64::MAX)
 }
 
 /// Where a claim stands, as its event chain says.
@@ -145,8 +164,19 @@ pub enum Status {
     Withdrawn,
     /// Booked by the SSC, waiting for payment.
     Booked,
-    /// Paid; final.
+    /// Paid; final unless reversed.
     Paid,
+    /// Its booking reversed by the SSC (after booking or payment); final.
+    Reversed,
+}
+
+impl Status {
+    /// Whether the claim still stands: not rejected, withdrawn or reversed. A claim's
+    /// receipts count as claimed (against another claim of them, or of more than they
+    /// total) only while it is live.
+    pub fn is_live(self) -> bool {
+        !matches!(self, Status::Rejected | Status::Withdrawn | Status::Reversed)
+    }
 }
 
 /// A claim's state: its status and the id of its latest event.
@@ -172,9 +202,9 @@ impl ClaimState {
     /// the claimant's (as employee); approved and rejected are an approver's who is not the
     /// claimant (no self-approval), or rejected by the SSC after approval; booked and paid
     /// are the SSC's. Reviewed notes may come from anyone while the claim is submitted,
-    /// approved or booked. Whether the event's signer may act in the role it names (an
-    /// SSC event signed by the SSC's node key, say) needs the directory: the node checks
-    /// that, not this function.
+    /// approved or booked. Reversed is the SSC's, from booked or paid, and final. Whether
+    /// the event's signer may act in the role it names (an SSC event signed by the SSC's
+    /// node key, say) needs the directory: the node checks that, not this function.
     pub fn apply(&self, claim: &Claim, event: &Signed<ClaimEvent>) -> Result<ClaimState> {
         let body = event.body();
         if body.claim != self.claim {
@@ -212,6 +242,7 @@ impl ClaimState {
             (Action::Rejected { .. }, Status::Approved, Role::Ssc) => Status::Rejected,
             (Action::Booked { .. }, Status::Approved, Role::Ssc) => Status::Booked,
             (Action::Paid { .. }, Status::Booked, Role::Ssc) => Status::Paid,
+            (Action::Reversed { .. }, Status::Booked | Status::Paid, Role::Ssc) => Status::Reversed,
             (Action::Reviewed { .. }, Status::Submitted | Status::Approved | Status::Booked, _) => {
                 self.status
             }

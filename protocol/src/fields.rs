@@ -8,7 +8,19 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use crate::error::{Error, ErrorCode, Result};
 use crate::limits::MAX_AMOUNT_MINOR;
 
-/// Checks a text: not empty, at most `max_bytes` of UTF-8, no control characters.
+/// The bidirectional formatting characters a text may not hold: the embeddings and
+/// overrides U+202A–U+202E and the isolates U+2066–U+2069. Invisible, they reorder what is
+/// displayed around them, so a purpose or a merchant name could show other words than it
+/// holds ("Trojan Source", CVE-2021-42574). The marks U+200E, U+200F and U+061C are
+/// allowed: they reorder no strong letters, only neutral characters beside them, and
+/// right-to-left text needs them to show punctuation right.
+pub const BIDI_CONTROLS: [char; 9] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}',
+];
+
+/// Checks a text: not empty, at most `max_bytes` of UTF-8, no control characters, no
+/// bidirectional formatting characters ([`BIDI_CONTROLS`]).
 pub fn check_text(path: &str, text: &str, max_bytes: usize) -> Result<()> {
     if text.is_empty() {
         return Err(Error::new(ErrorCode::Text, path, "empty, a value is required"));
@@ -21,6 +33,17 @@ pub fn check_text(path: &str, text: &str, max_bytes: usize) -> Result<()> {
             ErrorCode::Text,
             path,
             format!("control character U+{:04X} is not allowed", u32::from(control)),
+        ));
+    }
+    if let Some((position, bidi)) = text.chars().enumerate().find(|(_, c)| BIDI_CONTROLS.contains(c)) {
+        return Err(Error::new(
+            ErrorCode::TextBidi,
+            path,
+            format!(
+                "bidirectional formatting character U+{:04X} at character {position} is not allowed: \
+                 it could make the text display as other words than it holds",
+                u32::from(bidi)
+            ),
         ));
     }
     Ok(())
@@ -427,6 +450,25 @@ mod tests {
         assert!(parse_time("t", "2026-04-01T12:30:00-14:00").is_ok());
         assert!(parse_date("d", "2028-02-29").is_ok());
         assert!(parse_date("d", "2027-02-29").is_err());
+    }
+
+    #[test]
+    fn bidi_formatting_characters_are_refused_after_the_other_text_checks() {
+        for bidi in BIDI_CONTROLS {
+            let error = check_text("merchant.name", &format!("Taxi {bidi}BA"), 64).unwrap_err();
+            assert_eq!((error.code(), error.path()), (ErrorCode::TextBidi, "merchant.name"), "{bidi:?}");
+            assert!(error.detail().contains("at character 5"), "{error}");
+            assert_eq!(check_code("c", &format!("A{bidi}"), 64).unwrap_err().code(), ErrorCode::TextBidi);
+        }
+        // Just outside the two ranges, and the marks right-to-left text needs: allowed.
+        for allowed in ['\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{200E}', '\u{200F}', '\u{061C}'] {
+            let text = format!("مقهى{allowed} 42");
+            let verdict = check_text("t", &text, 64).map_err(|error| error.code());
+            assert_ne!(verdict, Err(ErrorCode::TextBidi), "{allowed:?}");
+        }
+        // Length first, then control characters, then bidi.
+        assert_eq!(check_text("t", "\u{202E}\u{0007}", 64).unwrap_err().code(), ErrorCode::Text);
+        assert_eq!(check_text("t", "\u{202E}abc", 3).unwrap_err().code(), ErrorCode::Text);
     }
 
     #[test]

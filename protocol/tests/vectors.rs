@@ -779,6 +779,21 @@ fn generate() -> Vec<Vector> {
         ),
         SSC,
     );
+    let reversed = sign(
+        event(
+            claim_id,
+            Some(paid.id()),
+            "2026-06-03T10:15:00+02:00",
+            "ssc-handl-3",
+            Role::Ssc,
+            Action::Reversed {
+                reason: "Utbetalt två gånger: samma hotellnatt finns i räkning 2026-000031.".into(),
+                series: "R".into(),
+                number: 4_790,
+            },
+        ),
+        SSC,
+    );
     let directory = sign(network_directory(), OPERATOR);
     let hotel_without_breakfast = sign(
         computed(Receipt { lines: vec![common::receipt().lines[0].clone()], ..common::receipt() }),
@@ -898,6 +913,12 @@ fn generate() -> Vec<Vector> {
         ("claim-event-valid-withdrawn", &withdrawn, AGENCY, "The claimant withdraws the submitted claim."),
         ("claim-event-valid-booked", &booked, SSC, "The SSC books the claim as voucher R 4711."),
         ("claim-event-valid-paid", &paid, SSC, "The SSC pays the claim, with a payment reference."),
+        (
+            "claim-event-valid-reversed",
+            &reversed,
+            SSC,
+            "The SSC reverses the paid claim with a reason, as reversing voucher R 4790.",
+        ),
     ] {
         vectors.push(valid(name, "claim_event", description, record, key_name));
     }
@@ -1023,6 +1044,80 @@ fn generate() -> Vec<Vector> {
         )
         .fails_at_event(4, E::Transition, "action"),
     );
+
+    vectors.push(
+        Vector::history(
+            "claim-history-valid-reversed",
+            "submitted → approved → booked → paid → reversed: a wrong payment taken back by the SSC; reversed is final.",
+            claim.bytes(),
+            &[submitted.bytes(), approved.bytes(), booked.bytes(), paid.bytes(), reversed.bytes()],
+        )
+        .ends_in("reversed"),
+    );
+    // An SSC event (or, to break the rules, an approver's) of the claim after `previous`.
+    let later = |previous: &Signed<ClaimEvent>, at: &str, person: &str, role: Role, action: Action| {
+        let key_name = if role == Role::Ssc { SSC } else { AGENCY };
+        sign(event(claim_id, Some(previous.id()), at, person, role, action), key_name)
+    };
+    let reversal =
+        |reason: &str, number: u64| Action::Reversed { reason: reason.into(), series: "R".into(), number };
+    let reversed_unpaid = later(
+        &booked,
+        "2026-05-27T08:00:00+02:00",
+        "ssc-handl-3",
+        Role::Ssc,
+        reversal("Bokförd på fel konto; den anställda skickar en rättad räkning.", 4_712),
+    );
+    let paid_history = [submitted.bytes(), approved.bytes(), booked.bytes(), paid.bytes()];
+    let reversed_by_approver =
+        later(&paid, "2026-06-03T10:15:00+02:00", "chef-4", Role::Approver, reversal("Fel belopp.", 4_790));
+    let reversed_when_submitted = later(
+        &submitted,
+        "2026-05-22T10:00:00+02:00",
+        "ssc-handl-3",
+        Role::Ssc,
+        reversal("Fel belopp.", 4_790),
+    );
+    let reviewed_after_reversed = later(
+        &reversed,
+        "2026-06-04T10:00:00+02:00",
+        "chef-4",
+        Role::Approver,
+        Action::Reviewed { note: None },
+    );
+    // Each ends reversed, or its event at the index given is refused (event.transition).
+    for (name, description, events, refused_at) in [
+        (
+            "claim-history-valid-reversed-before-payment",
+            "submitted → approved → booked → reversed: a booking found wrong before payment is reversed too.",
+            vec![submitted.bytes(), approved.bytes(), booked.bytes(), reversed_unpaid.bytes()],
+            None,
+        ),
+        (
+            "claim-history-invalid-reversed-by-approver",
+            "The approver reverses the paid claim: only the SSC reverses.",
+            [&paid_history[..], &[reversed_by_approver.bytes()]].concat(),
+            Some(4),
+        ),
+        (
+            "claim-history-invalid-reversed-when-submitted",
+            "The SSC reverses a claim that is only submitted: nothing was booked to reverse.",
+            vec![submitted.bytes(), reversed_when_submitted.bytes()],
+            Some(1),
+        ),
+        (
+            "claim-history-invalid-after-reversed",
+            "A note after the claim was reversed: reversed is final, nothing may follow.",
+            [&paid_history[..], &[reversed.bytes(), reviewed_after_reversed.bytes()]].concat(),
+            Some(5),
+        ),
+    ] {
+        let history = Vector::history(name, description, claim.bytes(), &events);
+        vectors.push(match refused_at {
+            Some(event) => history.fails_at_event(event, E::Transition, "action"),
+            None => history.ends_in("reversed"),
+        });
+    }
 
     // ---- Encoding faults (on the two-rates receipt; the signature stays valid) ----
     let good = hotel.bytes().to_vec();
@@ -1484,6 +1579,14 @@ fn generate() -> Vec<Vector> {
         MERCHANT,
         E::Text,
         "body.lines[0].description",
+    ));
+    vectors.push(receipt_fault(
+        "receipt-invalid-merchant-name-bidi",
+        "The merchant's name holds U+202E RIGHT-TO-LEFT OVERRIDE, which would display \"Hotell Kvitt \" followed by the rest reversed: bidirectional formatting characters are refused in every text.",
+        hotel_with(&|r| r.merchant.name = "Hotell Kvitt \u{202E}BA nilreB".into()),
+        MERCHANT,
+        E::TextBidi,
+        "body.merchant.name",
     ));
     vectors.push(receipt_fault(
         "receipt-invalid-amount-over-max",

@@ -59,6 +59,7 @@ pub fn check(
     channels_converged(world, &mut found);
     no_receipt_paid_twice(world, &mut found);
     paid_claims_book_into_balanced_vouchers(world, &mut found);
+    reversals_negate_their_bookings(world, &mut found);
     // One node's records decoded at a time: all of them at once were the run's peak memory.
     let mut evidence = Vec::with_capacity(world.nodes.len());
     let mut outside = Vec::new();
@@ -223,6 +224,14 @@ impl PaidClaims {
         }
         found
     }
+
+    /// Notes that `claim` was reversed: its payment was taken back, so its receipts and
+    /// card payments may be paid in a corrected claim. (It stays noted as seen, so that
+    /// its `paid` event stored again is not counted as a new payment.)
+    pub fn reversed(&mut self, claim: &RecordId) {
+        self.receipts.retain(|_, holder| holder != claim);
+        self.cards.retain(|_, holder| holder != claim);
+    }
 }
 
 fn no_receipt_paid_twice(world: &World, found: &mut Vec<Violation>) {
@@ -296,6 +305,44 @@ fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violat
                     "every paid claim books into a balanced voucher",
                     format!("node {node}: paid claim {} ({}) {problem}", claim.id(), claim.body().number),
                 ));
+            }
+        }
+    }
+}
+
+/// Every reversed claim at a node that keeps vouchers (the SSC) keeps both its booking and
+/// its reversing voucher, and the reversal's rows are the booking's, negated: the books
+/// show the claim as never booked. A node that keeps neither (an agency) is not judged.
+fn reversals_negate_their_bookings(world: &World, found: &mut Vec<Violation>) {
+    use kvitt_node::ledger::VoucherOf;
+    const RULE: &str = "every reversing voucher negates its claim's booking";
+    for (node, sim) in world.nodes.iter().enumerate() {
+        let ledger = Ledger::new(sim.store.clone());
+        for state in ledger.claim_states(MAX_SCAN_ENTRIES).unwrap_or_default() {
+            if state.status != Status::Reversed {
+                continue;
+            }
+            let claim = state.claim;
+            let problem = match (
+                ledger.voucher(&claim, VoucherOf::Booking),
+                ledger.voucher(&claim, VoucherOf::Reversal),
+            ) {
+                (Ok(None), Ok(None)) => None,
+                (Ok(Some(booking)), Ok(Some(reversal))) => {
+                    let negated: Vec<(u16, i64)> =
+                        booking.rows.iter().map(|row| (row.account, -row.amount)).collect();
+                    let rows: Vec<(u16, i64)> =
+                        reversal.rows.iter().map(|row| (row.account, row.amount)).collect();
+                    (rows != negated).then(|| format!("reverses {negated:?} as {rows:?}"))
+                }
+                (booking, reversal) => Some(format!(
+                    "keeps booking {:?} and reversal {:?}",
+                    booking.map(|voucher| voucher.map(|voucher| voucher.number)),
+                    reversal.map(|voucher| voucher.map(|voucher| voucher.number))
+                )),
+            };
+            if let Some(problem) = problem {
+                found.push(violation(RULE, format!("node {node}: reversed claim {claim} {problem}")));
             }
         }
     }
@@ -472,6 +519,25 @@ mod tests {
             ["no card payment is paid twice", "no receipt is in two paid claims"],
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_receipt_of_a_reversed_claim_may_be_paid_again_in_a_corrected_claim() {
+        let agency = sample::AGENCY_ORG;
+        let (ledger, ids) = ledger_with(&[sample::receipt(sample::MERCHANT_ORG, agency, "K1", 1)]);
+        let mut paid = PaidClaims::default();
+        let first = claim_of(&ids);
+        assert!(paid.paid(0, &ledger, &first).is_empty());
+        paid.reversed(&first.id());
+        assert!(paid.paid(0, &ledger, &first).is_empty(), "its paid event stored again is no payment");
+        let mut body = first.body().clone();
+        body.purpose = "Rättad räkning".into();
+        let corrected = Signed::sign(body, &key(2)).unwrap();
+        assert!(paid.paid(0, &ledger, &corrected).is_empty(), "the reversed payment was taken back");
+        let mut body = first.body().clone();
+        body.purpose = "En gång till".into();
+        let third = Signed::sign(body, &key(2)).unwrap();
+        assert_eq!(paid.paid(0, &ledger, &third).len(), 2, "but the corrected one is paid");
     }
 
     #[test]

@@ -188,12 +188,13 @@ impl Report {
             (
                 "claims",
                 format!(
-                    "{} submitted, {} approved, {} rejected, {} rejected by SSC, {} paid, {} abandoned",
+                    "{} submitted, {} approved, {} rejected, {} rejected by SSC, {} paid ({} reversed since), {} abandoned",
                     w.claims_submitted,
                     w.claims_approved,
                     w.claims_rejected,
                     w.claims_rejected_by_ssc,
                     w.claims_paid,
+                    w.claims_reversed,
                     w.claims_abandoned
                 ),
             ),

@@ -1,7 +1,7 @@
 //! The guarantees checked while a run goes, where that is cheap: each `paid` event a node
-//! stores is checked at once against what that node paid before, so a receipt or card
-//! payment paid twice is reported with the virtual moment it happened (the check at the
-//! end finds it too, without the when).
+//! stores is checked at once against what that node paid before (less what it reversed
+//! since), so a receipt or card payment paid twice is reported with the virtual moment it
+//! happened (the check at the end finds it too, without the when).
 
 use kvitt_node::ledger::Ledger;
 use kvitt_protocol::event::Action;
@@ -19,7 +19,8 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Node `node` stored claim event `id`: if it is a `paid` event, check its claim.
+    /// Node `node` stored claim event `id`: if it is a `paid` event, check its claim; if a
+    /// `reversed` one, its payment no longer counts.
     pub fn stored(&mut self, world: &World, node: usize, id: &RecordId) {
         let Some(sim) = world.nodes.get(node) else {
             return;
@@ -28,16 +29,20 @@ impl Watch {
         let Ok(Some(AnyRecord::ClaimEvent(event))) = ledger.record(id) else {
             return;
         };
-        if !matches!(event.body().action, Action::Paid { .. }) {
+        if !matches!(event.body().action, Action::Paid { .. } | Action::Reversed { .. }) {
             return;
         }
-        let Ok(Some(AnyRecord::Claim(claim))) = ledger.record(&event.body().claim) else {
-            return;
-        };
         if self.paid.len() <= node {
             self.paid.resize_with(node + 1, PaidClaims::default);
         }
         let Some(paid) = self.paid.get_mut(node) else {
+            return;
+        };
+        if matches!(event.body().action, Action::Reversed { .. }) {
+            paid.reversed(&event.body().claim);
+            return;
+        }
+        let Ok(Some(AnyRecord::Claim(claim))) = ledger.record(&event.body().claim) else {
             return;
         };
         for mut violation in paid.paid(node, &ledger, &claim) {

@@ -32,6 +32,7 @@ fn assert_keeps_its_guarantees(fault_mix: FaultMix) {
     let workload = &outcome.report.workload;
     assert_eq!(workload.receipts, 80, "every receipt acknowledged in the end: {workload:?}");
     assert!(workload.claims_submitted > 0 && workload.claims_paid > 0, "{workload:?}");
+    assert!(workload.claims_reversed > 0, "the first paid claim is reversed: {workload:?}");
     assert_eq!(workload.double_claims_accepted, 0, "{workload:?}");
 }
 

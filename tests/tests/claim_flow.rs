@@ -120,6 +120,27 @@ fn a_claim_goes_from_the_till_to_paid_through_the_kvitt_commands() {
     assert_eq!(events[3]["event"]["previous"], booked["id"], "the events form one chain");
     let shown = agency.cli_ok(&network.employee, &["claim", "show", &claim_id]);
     assert_eq!((shown["status"].as_str(), shown["id"].as_str()), (Some("paid"), Some(claim_id.as_str())));
+
+    // The payment was wrong: SSC staff reverse it, and the agency sees why.
+    let reason = "Utbetald två gånger: samma resa finns i 2026-000031";
+    let (code, problem) = agency.cli(&network.approver, &["ssc", "reverse", &claim_id, "--reason", reason]);
+    assert_eq!((code, problem["code"].as_str()), (1, Some("auth.forbidden")), "not at the agency: {problem}");
+    let reversed = network.ssc.cli_ok(&network.ssc_staff, &["ssc", "reverse", &claim_id, "--reason", reason]);
+    assert_eq!(reversed["status"], "reversed");
+    let claim = network.wait_for_claim(&network.agency, &network.employee, &claim_id, "reversed");
+    assert_eq!(event_kinds(&claim), vec!["submitted", "approved", "booked", "paid", "reversed"]);
+    assert_eq!(
+        claim["events"][4]["event"]["action"],
+        json!({"kind": "reversed", "reason": reason, "series": "K", "number": 2}),
+        "{claim}"
+    );
+    let api = format!("--api=http://{}", agency.api);
+    let token = format!("--token={}", network.employee);
+    let text = support::kvitt(&["claim", "show", &claim_id, &api, &token]);
+    let status = text.lines().find(|line| line.starts_with("status")).unwrap_or_default();
+    assert_eq!(status.split_whitespace().collect::<Vec<_>>(), ["status", "reversed"], "{text}");
+    let why = text.lines().find(|line| line.starts_with("reversed ")).unwrap_or_default();
+    assert!(why.contains(reason) && why.contains("ssc-anna") && why.contains("voucher K 2"), "{text}");
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Claim drafts, claims and the decisions on them (approve, reject, withdraw, book, pay).
+//! Claim drafts, claims and the decisions on them (approve, reject, withdraw, book, pay,
+//! reverse).
 
 use super::*;
 
@@ -185,6 +186,17 @@ struct Reason {
     reason: String,
 }
 
+/// The claim id and the reason of a decision that takes `{"reason": "<text>"}`.
+fn reasoned(
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(RecordId, String), Problem> {
+    let claim = decision_claim(id, query)?;
+    let Reason { reason } = parse_json(&body_text(body)?)?;
+    Ok((claim, reason))
+}
+
 pub(super) async fn reject(
     State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
@@ -192,13 +204,9 @@ pub(super) async fn reject(
     query: QueryPairs,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let claim = decision_claim(id, query)?;
-    let Reason { reason } = parse_json(&body_text(body)?)?;
-    decide(&state, caller, claim, |claim| ClientRequest::Decide {
-        claim,
-        action: Action::Rejected { reason },
-    })
-    .await
+    let (claim, reason) = reasoned(id, query, body)?;
+    let action = Action::Rejected { reason };
+    decide(&state, caller, claim, |claim| ClientRequest::Decide { claim, action }).await
 }
 
 pub(super) async fn withdraw(
@@ -229,4 +237,15 @@ pub(super) async fn pay(
 ) -> Result<Response, Problem> {
     let claim = decision_claim(id, query)?;
     decide(&state, caller, claim, |claim| ClientRequest::Pay { claim }).await
+}
+
+pub(super) async fn reverse(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    id: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let (claim, reason) = reasoned(id, query, body)?;
+    decide(&state, caller, claim, |claim| ClientRequest::Reverse { claim, reason }).await
 }

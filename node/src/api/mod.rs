@@ -23,6 +23,7 @@
 //! | GET | /v1/claims/{id} | all but tills | one claim with status and events |
 //! | POST | /v1/claims/{id}/approve, /reject, /withdraw | approver, employee, staff | decide |
 //! | POST | /v1/claims/{id}/book, /pay | SSC staff | book, pay |
+//! | POST | /v1/claims/{id}/reverse | SSC staff | reverse a booked or paid claim, with a reason |
 //! | GET | /v1/exceptions | staff, approver, operator | open exceptions (`all=true`: resolved too), with the next step |
 //! | POST | /v1/exceptions/{id}/resolve | SSC staff | reject or book a claim held for an exception |
 //! | GET | /v1/sie | SSC staff | one agency's booked claims as an SIE 4I file (PC8 bytes) |
@@ -71,12 +72,13 @@ mod unread_body;
 use admin::{directory, install_directory, sync};
 pub use claims::claim_json;
 use claims::{
-    add_item, approve, book, list_claims, new_draft, pay, reject, show_claim, show_draft, submit, withdraw,
+    add_item, approve, book, list_claims, new_draft, pay, reject, reverse, show_claim, show_draft, submit,
+    withdraw,
 };
 pub use records::record_json;
 use records::{list_receipts, push_receipt, record};
 use ssc::{exceptions, resolve, sie};
-pub use ssc::{SIE_CONTENT_TYPE, SIE_VOUCHERS_HEADER};
+pub use ssc::{SIE_CONTENT_TYPE, SIE_LEFT_OUT_HEADER, SIE_VOUCHERS_HEADER};
 
 /// Largest request body the API reads, in bytes (a receipt at its 1000-line limit fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -115,6 +117,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/claims/{id}/withdraw", post(withdraw))
         .route("/v1/claims/{id}/book", post(book))
         .route("/v1/claims/{id}/pay", post(pay))
+        .route("/v1/claims/{id}/reverse", post(reverse))
         .route("/v1/exceptions", get(exceptions))
         .route("/v1/exceptions/{id}/resolve", post(resolve))
         .route("/v1/sie", get(sie))

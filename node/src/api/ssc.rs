@@ -38,8 +38,14 @@ pub(super) async fn resolve(
 /// The content type of an SIE file: text in code page 437 (SIE's PC8).
 pub const SIE_CONTENT_TYPE: &str = "text/plain; charset=IBM437";
 
-/// The header of a GET /v1/sie answer that says how many vouchers (claims) the file holds.
+/// The header of a GET /v1/sie answer that says how many vouchers the file holds.
 pub const SIE_VOUCHERS_HEADER: &str = "kvitt-vouchers";
+
+/// The header of a GET /v1/sie answer that names the claims whose vouchers of the range
+/// were left out (they cannot be computed from the records; each is a `booking`
+/// exception, GET /v1/exceptions says why): claim ids, comma-separated, each once.
+/// Absent when nothing was left out.
+pub const SIE_LEFT_OUT_HEADER: &str = "kvitt-left-out";
 
 /// GET /v1/sie?agency=ORG&from=DATE&to=DATE[&again=true]: the SIE 4I file of one
 /// agency's claims booked from..=to; claims exported before only with `again=true`.
@@ -79,14 +85,27 @@ pub(super) async fn sie(
     };
     let export = SieExport { agency: required("agency")?, from: date("from")?, to: date("to")?, again };
     match ask(&state, caller, ClientRequest::ExportSie(export)).await? {
-        ClientResponse::Sie(file) => Ok((
-            [
-                (header::CONTENT_TYPE, SIE_CONTENT_TYPE.to_owned()),
-                (header::HeaderName::from_static(SIE_VOUCHERS_HEADER), file.claims.len().to_string()),
-            ],
-            file.bytes,
-        )
-            .into_response()),
+        ClientResponse::Sie(file) => {
+            let mut response = (
+                [
+                    (header::CONTENT_TYPE, SIE_CONTENT_TYPE.to_owned()),
+                    (header::HeaderName::from_static(SIE_VOUCHERS_HEADER), file.vouchers.len().to_string()),
+                ],
+                file.bytes,
+            )
+                .into_response();
+            let left_out: BTreeSet<String> =
+                file.left_out.iter().map(|left| left.claim.to_string()).collect();
+            if !left_out.is_empty() {
+                let ids = left_out.into_iter().collect::<Vec<_>>().join(", ");
+                if let Ok(value) = header::HeaderValue::from_str(&ids) {
+                    response
+                        .headers_mut()
+                        .insert(header::HeaderName::from_static(SIE_LEFT_OUT_HEADER), value);
+                }
+            }
+            Ok(response)
+        }
         other => Err(unexpected(&other)),
     }
 }

@@ -10,7 +10,7 @@ use kvitt_node::core::{CallerRole, Draft};
 use kvitt_node::policy::Finding;
 use kvitt_node::verify::{describe_action, role_name};
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, Vehicle};
-use kvitt_protocol::event::ClaimEvent;
+use kvitt_protocol::event::{Action, ClaimEvent};
 use kvitt_protocol::RecordId;
 use serde::Deserialize;
 use serde_json::json;
@@ -57,7 +57,7 @@ Examples:
   kvitt claim add 2026-000001 --receipt 6ad7e490…c479 --purpose \"Logi under konferensen\" \\
       --account 5831 --cost-center CC-100
   kvitt claim add 2026-000001 --mileage 74 --date 2026-05-04 --route \"Uppsala-Arlanda\" \\
-      --rate 2.50 --purpose \"Till flyget\" --account 5611 --cost-center CC-100
+      --rate 2.50 --purpose \"Till flyget\" --account 7331 --cost-center CC-100
   kvitt claim add 2026-000001 --json-item per-diem.json")]
     Add(Box<AddArgs>),
     /// Show one's claim draft, and what the agency's policy says of it today.
@@ -473,6 +473,17 @@ fn show_text(shown: &Shown) -> String {
     ];
     if let Some(exception) = &shown.exception {
         fields.push(("exception", exception.clone()));
+    }
+    // A reversal says why on its own line: the claim's last word.
+    let reversal = shown.events.iter().rev().find_map(|ShownEvent { event }| match &event.action {
+        Action::Reversed { reason, series, number } => Some(format!(
+            "{reason} (by {} on {}, reversing voucher {series} {number})",
+            event.actor.person, event.at
+        )),
+        _ => None,
+    });
+    if let Some(reversal) = reversal {
+        fields.push(("reversed", reversal));
     }
     let mut text: String = fields.iter().map(|(label, value)| format!("{label:<10} {value}\n")).collect();
     text.push('\n');

@@ -1,5 +1,5 @@
-//! `kvitt ssc …`: the shared service center's staff book and pay approved claims, export
-//! an agency's booked claims as an SIE file, look at the exceptions (a receipt claimed
+//! `kvitt ssc …`: the shared service center's staff book and pay approved claims, reverse
+//! a wrong one, export an agency's vouchers as an SIE file, look at the exceptions (a receipt claimed
 //! twice, a party that signed two versions of a record) and resolve a claim held for one.
 
 use std::io::Write;
@@ -40,6 +40,25 @@ enum SscCommand {
         #[arg(value_name = "ID", value_parser = input::record_id)]
         id: RecordId,
     },
+    /// Reverse a booked or paid claim that was wrong, with a reason.
+    ///
+    /// The SSC node signs a `reversed` event with the reason and the next voucher number of
+    /// the agency's series, and keeps a reversing voucher: the booking's rows negated, its
+    /// text naming the original voucher. It goes into the next SIE export of its date. The
+    /// claim is then final (`reversed`), its receipts free for a corrected claim, and the
+    /// event goes back to the agency, where `kvitt claim show` shows it. Needs an SSC staff
+    /// token.
+    #[command(
+        after_help = "Example:\n  kvitt ssc reverse ID --reason \"Utbetald två gånger, se 2026-000031\" --data DIR --as ssc-anna"
+    )]
+    Reverse {
+        /// The claim's id.
+        #[arg(value_name = "CLAIM_ID", value_parser = input::record_id)]
+        id: RecordId,
+        /// Why, in words the employee and an auditor can follow (1 to 2000 bytes).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// Mark a booked claim paid today.
     ///
     /// The SSC node signs a `paid` event and sends it back to the agency. Needs an SSC
@@ -49,14 +68,17 @@ enum SscCommand {
         #[arg(value_name = "ID", value_parser = input::record_id)]
         id: RecordId,
     },
-    /// Export an agency's booked claims as an SIE 4I file for its accounting system.
+    /// Export an agency's vouchers as an SIE 4I file for its accounting system.
     ///
-    /// One voucher per claim booked from --from to --to (by the date of its `booked`
-    /// event), numbered as booked, with the receipt ids in the texts; PC8 (code page 437)
-    /// bytes. A claim goes into one export: later exports of the same dates leave it out
-    /// unless --again. A claim that cannot be booked fails the export, naming the claim and
-    /// why, and nothing is written. The range must lie in one calendar (fiscal) year.
-    /// Needs an SSC staff token.
+    /// The vouchers kept when claims were booked, and the reversing vouchers of claims
+    /// reversed, dated --from to --to (the date of the `booked` or `reversed` event),
+    /// numbered as their events say, with the receipt ids in the texts; PC8 (code page 437)
+    /// bytes, text PC8 lacks transliterated. A voucher goes into one export: later exports
+    /// of the same dates leave it out unless --again. A voucher the SSC does not keep (it
+    /// got the claim back from the agency after losing its ledger) is computed from the
+    /// records; one that cannot be is left out, named here and listed by `kvitt
+    /// exceptions`; it never fails the export. The range must lie in one calendar (fiscal)
+    /// year. Needs an SSC staff token.
     #[command(
         name = "export-sie",
         after_help = "Examples:\n  kvitt ssc export-sie --agency 202100-5489 --from 2026-05-01 --to 2026-05-31 --out maj.se\n  \
@@ -151,6 +173,10 @@ pub fn main(args: &SscArgs) -> anyhow::Result<ExitCode> {
         SscCommand::Pay { id } => {
             run(options, STAFF, |client, output| decide(client, output, id, "pay", None))
         }
+        SscCommand::Reverse { id, reason } => run(options, STAFF, |client, output| {
+            let body = serde_json::json!({ "reason": reason }).to_string();
+            decide(client, output, id, "reverse", Some(&body))
+        }),
         SscCommand::Exceptions(flags) => list_exceptions(options, flags),
         SscCommand::Resolve { id, decision, note } => run(options, STAFF, |client, output| {
             let decision = match decision {
@@ -179,6 +205,11 @@ pub fn main(args: &SscArgs) -> anyhow::Result<ExitCode> {
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or("?")
                 .to_owned();
+            let left_out: Vec<String> = headers
+                .get(kvitt_node::api::SIE_LEFT_OUT_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .map(|ids| ids.split(", ").map(str::to_owned).collect())
+                .unwrap_or_default();
             if out.as_os_str() == "-" {
                 std::io::stdout()
                     .write_all(&bytes)
@@ -193,11 +224,20 @@ pub fn main(args: &SscArgs) -> anyhow::Result<ExitCode> {
             let said = if output.is_json() {
                 let count: Option<u64> = vouchers.parse().ok();
                 let place = if to_stdout { "-".to_owned() } else { out.display().to_string() };
-                serde_json::json!({ "vouchers": count, "out": place }).to_string()
-            } else if to_stdout {
-                format!("{vouchers} vouchers of {agency} booked {from} to {to}")
+                serde_json::json!({ "vouchers": count, "out": place, "left_out": left_out }).to_string()
             } else {
-                format!("{vouchers} vouchers of {agency} booked {from} to {to} written to {}", out.display())
+                let mut said = format!("{vouchers} vouchers of {agency} dated {from} to {to}");
+                if !to_stdout {
+                    said.push_str(&format!(" written to {}", out.display()));
+                }
+                if !left_out.is_empty() {
+                    said.push_str(&format!(
+                        "\nleft out, their vouchers cannot be computed from the records (kvitt exceptions says \
+                         why): {}",
+                        left_out.join(", ")
+                    ));
+                }
+                said
             };
             if to_stdout {
                 eprintln!("{said}");

@@ -301,6 +301,11 @@ impl NodeCore {
                 }
                 let next = state.apply(claim.body(), event).map_err(|error| Refusal::invalid(&error))?;
                 self.event_writes(step, &claim, event, &next, batch)?;
+                // One of this SSC's own vouchers, back from the agency after a restore: the
+                // agency's voucher series goes on after it, never reusing its number.
+                if event.signer() == self.identity.key() {
+                    super::vouchers::raise_voucher_count(step, &claim, &event.body().action, batch)?;
+                }
                 // Written before what follows, which reads the new state.
                 step.write(&std::mem::take(batch)).map_err(super::unavailable)?;
                 self.after_event(step, &claim, &next)?;

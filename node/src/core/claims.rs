@@ -5,15 +5,16 @@
 //! approves or rejects; an approved claim goes to the SSC with its receipts and events.
 //! SSC: a claim whose receipt is already in another claim (by id, or by the card payment
 //! it records) is held as an exception: staff resolve it (core::exceptions) by rejecting
-//! or booking it, and book (voucher series per agency) and pay the others; every event
-//! goes back to the agency.
+//! or booking it, and book (into a kept voucher of the agency's series, core::vouchers),
+//! pay and, if found wrong, reverse the others; every event goes back to the agency.
 
 use kvitt_protocol::books::check_rates;
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role, Status};
 use kvitt_protocol::evidence::Slot;
-use kvitt_protocol::fields::{format_date, format_time};
+use kvitt_protocol::fields::{check_text, format_date, format_time};
+use kvitt_protocol::limits::MAX_FREE_TEXT_BYTES;
 use kvitt_protocol::receipt::Payment;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, Record, RecordId, Signed};
@@ -68,6 +69,8 @@ impl NodeCore {
         purpose: String,
     ) -> Result<Draft, Refusal> {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "open claims")?;
+        // The claim's own rule for its purpose, now: a draft holds nothing its claim may not.
+        check_text("purpose", &purpose, MAX_FREE_TEXT_BYTES).map_err(|error| Refusal::invalid(&error))?;
         let next = step.ledger.counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)? + 1;
         let draft = Draft {
             number: format!("{}-{next:06}", step.now.year()),
@@ -155,7 +158,8 @@ impl NodeCore {
                 (CallerRole::Approver, Role::Approver)
             }
             (Action::Withdrawn, MemberRole::Agency) => (CallerRole::Employee, Role::Employee),
-            (Action::Booked { .. } | Action::Paid { .. } | Action::Rejected { .. }, MemberRole::Ssc) => {
+            // Booked and reversed are signed only with the voucher they number (core::vouchers).
+            (Action::Paid { .. } | Action::Rejected { .. }, MemberRole::Ssc) => {
                 (CallerRole::SscStaff, Role::Ssc)
             }
             _ => return Err(forbidden(caller, &format!("record {} on this node", action.name()))),
@@ -190,28 +194,7 @@ impl NodeCore {
         }
         let claim = self.claim(step, &claim_id)?;
         self.hold_rate_findings(step, &claim)?;
-        self.book_voucher(step, caller, claim_id)
-    }
-
-    /// Books a claim as the next voucher of its agency's series, exception or not: staff
-    /// resolving an exception by booking have looked at the rate findings already.
-    pub(super) fn book_voucher(
-        &mut self,
-        step: &mut Step,
-        caller: &Caller,
-        claim_id: RecordId,
-    ) -> Result<Status, Refusal> {
-        let claim = self.claim(step, &claim_id)?;
-        let counter = format!("voucher/{}", claim.body().agency);
-        let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
-        let action = Action::Booked { series: super::VOUCHER_SERIES.into(), number };
-        // The number is taken only if the booking is: a refused booking leaves no gap in
-        // the agency's voucher series.
-        let status = self.decide(step, caller, claim_id, action)?;
-        let mut batch = Batch::new();
-        batch.insert(keys::meta(&counter), number.to_be_bytes().to_vec());
-        step.write(&batch).map_err(unavailable)?;
-        Ok(status)
+        self.book_voucher(step, caller, &claim)
     }
 
     /// At the SSC, before booking: a foreign item whose rate the reference rates flag
@@ -273,6 +256,20 @@ impl NodeCore {
         actor: Actor,
         action: Action,
     ) -> Result<Status, Refusal> {
+        let signed = self.sign_event(step, claim, actor, action)?;
+        self.store_event(step, claim, signed, Batch::new())
+    }
+
+    /// Signs an event of this node for `claim` and applies it to the claim's state,
+    /// storing nothing: the event and the state it leads to, or why the claim's state does
+    /// not allow it.
+    pub(super) fn sign_event(
+        &self,
+        step: &Step,
+        claim: &Signed<Claim>,
+        actor: Actor,
+        action: Action,
+    ) -> Result<(Signed<ClaimEvent>, ClaimState), Refusal> {
         let state = step
             .ledger
             .claim_state(&claim.id())
@@ -283,15 +280,27 @@ impl NodeCore {
         let event =
             Signed::sign(event, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
         let next = state.apply(claim.body(), &event).map_err(|error| Refusal::invalid(&error))?;
-        let mut batch = Batch::new();
-        self.event_writes(step, claim, &event, &next, &mut batch)?;
-        step.write(&batch).map_err(unavailable)?;
+        Ok((event, next))
+    }
+
+    /// Stores an event [`Self::sign_event`] signed, with `also` (what the event brings
+    /// with it, such as the voucher it numbers) in the same batch, and does what follows.
+    pub(super) fn store_event(
+        &mut self,
+        step: &mut Step,
+        claim: &Signed<Claim>,
+        (event, next): (Signed<ClaimEvent>, ClaimState),
+        mut also: Batch,
+    ) -> Result<Status, Refusal> {
+        self.event_writes(step, claim, &event, &next, &mut also)?;
+        step.write(&also).map_err(unavailable)?;
         self.after_event(step, claim, &next)?;
         Ok(next.status)
     }
 
     /// The writes of an accepted event: the record, its slot, its place in the chain, the
-    /// claim's new state, and the receipts released if the claim ended unpaid.
+    /// claim's new state, and the receipts released if the claim is no longer live
+    /// (rejected, withdrawn or reversed).
     pub(super) fn event_writes(
         &self,
         step: &Step,
@@ -309,7 +318,7 @@ impl NodeCore {
             u32::try_from(step.ledger.chain(&claim.id()).map_err(unavailable)?.len()).unwrap_or(u32::MAX);
         batch.insert(keys::chain(&claim.id(), position), event.id().as_bytes().to_vec());
         batch.insert(keys::claim(&claim.id()), encode_claim_state(next));
-        if matches!(next.status, Status::Rejected | Status::Withdrawn) {
+        if !next.status.is_live() {
             for receipt in claim.body().receipts() {
                 if step.ledger.claim_holding(&receipt).map_err(unavailable)? == Some(claim.id()) {
                     batch.remove(keys::held(&receipt));

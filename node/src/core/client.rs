@@ -91,8 +91,16 @@ pub enum ClientRequest {
         /// The claim.
         claim: RecordId,
     },
-    /// SSC staff export one agency's booked claims as an SIE 4I file; claims exported
-    /// before are left out unless `again`.
+    /// SSC staff reverse a booked or paid claim found wrong: a signed `reversed` event
+    /// and a reversing voucher (the next voucher number of the agency's series).
+    Reverse {
+        /// The claim.
+        claim: RecordId,
+        /// Why, in words the employee and an auditor can follow.
+        reason: String,
+    },
+    /// SSC staff export one agency's vouchers (bookings and reversals) as an SIE 4I file;
+    /// vouchers exported before are left out unless `again`.
     ExportSie(SieExport),
     /// A claim with its status, events and any exception.
     ShowClaim {

@@ -37,6 +37,10 @@ pub enum ExceptionKind {
     Policy,
     /// A claim whose exchange rate is off the reference rates (the why begins `rate:`).
     Rate,
+    /// A booked claim whose voucher an SIE export could not compute from its records (an
+    /// SSC that got its events back by reconciliation): left out of the file (the why
+    /// begins `booking:`).
+    Booking,
     /// Anything else a node noted.
     Other,
 }
@@ -51,6 +55,7 @@ impl ExceptionKind {
             ("outbox entry without its record", ExceptionKind::Delivery),
             ("policy:", ExceptionKind::Policy),
             ("rate:", ExceptionKind::Rate),
+            (super::BOOKING_EXCEPTION, ExceptionKind::Booking),
         ];
         prefixes
             .iter()
@@ -72,6 +77,11 @@ impl ExceptionKind {
             ExceptionKind::Rate => {
                 "check the rate against the reference rates for its date; reject the claim for a \
                  corrected one, or book it (kvitt ssc resolve ID --decision reject|book --note …)"
+            }
+            ExceptionKind::Booking => {
+                "the voucher is not in the SIE files: book it by hand in the agency's accounting \
+                 system from the claim (kvitt claim show ID), or reverse the claim (kvitt ssc reverse \
+                 ID --reason …) once its booking can be computed again"
             }
             ExceptionKind::Equivocation => {
                 "the evidence record proves a party signed two versions of one record: keep it, \
@@ -193,9 +203,12 @@ impl NodeCore {
                 self.record_event(step, &claim, actor, Action::Rejected { reason })
             }
             Resolution::Book => {
+                // Refused before the note is signed if the claim cannot be booked: a
+                // resolution is the note and the booking, or nothing.
+                self.check_bookable(step, &claim)?;
                 let note = clip(&format!("exception resolved, booked anyway: {note} ({})", exception.why));
                 self.record_event(step, &claim, actor, Action::Reviewed { note: Some(note) })?;
-                self.book_voucher(step, caller, id)
+                self.book_voucher(step, caller, &claim)
             }
         }
     }
@@ -220,8 +233,19 @@ impl NodeCore {
             }
             _ => None,
         };
-        let open =
-            claim.as_ref().is_none_or(|held| matches!(held.status, Status::Submitted | Status::Approved));
+        let open = match (&claim, kind) {
+            (None, _) => true,
+            // Open while the claim stands booked without a voucher the export can write.
+            (Some(held), ExceptionKind::Booking) => {
+                matches!(held.status, Status::Booked | Status::Paid)
+                    && step
+                        .ledger
+                        .voucher(id, crate::ledger::VoucherOf::Booking)
+                        .map_err(unavailable)?
+                        .is_none()
+            }
+            (Some(held), _) => matches!(held.status, Status::Submitted | Status::Approved),
+        };
         Ok(Exception { id: *id, kind, why, next: kind.next(), open, claim })
     }
 

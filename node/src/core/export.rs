@@ -1,70 +1,76 @@
-//! SIE export at the SSC: the booked claims of one agency, by booked date, as one SIE 4I
-//! file (kvitt_protocol::books, spec/books.md). Each claim is booked again from its signed
-//! records with the series and number its `booked` event gave, so the file is a pure
-//! function of the ledger: the same claims give the same bytes. Exported claims are noted
-//! (`sie/` claim id → date of the export) and left out of later exports unless asked again.
+//! SIE export at the SSC: one agency's vouchers dated in a range, as one SIE 4I file
+//! (kvitt_protocol::books, spec/books.md). A claim's vouchers are those kept when it was
+//! booked and, if it was, reversed (core::vouchers): the file is written from them, never
+//! booked again, so the same vouchers give the same bytes and no record that was accepted
+//! makes an export fail. A voucher the ledger does not keep (an SSC that got its events
+//! back by reconciliation) is computed from the records and kept; one that cannot be is
+//! left out, noted as a `booking` exception and named in the answer. Exported vouchers are
+//! noted (`sie/`) and left out of later exports unless asked again.
 
-use kvitt_protocol::books::{self, AgencyBooks, AllowanceTables, BookingTable, SieHeader, Voucher};
+use kvitt_protocol::books::{self, check_voucher, SieHeader, Voucher};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
-use kvitt_protocol::event::{Action, ClaimState, Status};
-use kvitt_protocol::fields::{format_date, parse_time};
-use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::event::{ClaimState, Status};
+use kvitt_protocol::fields::format_date;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 use time::{Date, Month};
 
+use super::vouchers::tables;
 use super::{unavailable, Caller, CallerRole, NodeCore, Step};
-use crate::ledger::keys;
+use crate::ledger::{keys, VoucherOf};
 use crate::store::Batch;
 
-/// The voucher series the SSC books every agency's claims in. There is no per-agency
-/// booking configuration yet: an agency's books are its directory entry (organisation
-/// number, name), this series and no corporate cards.
-pub const VOUCHER_SERIES: &str = "K";
-
-/// The refusal code of a claim that cannot be booked (its booking error in the detail).
-pub const BOOKING_REFUSED: &str = "books.booking";
-
-/// The refusal code of vouchers the SIE writer refuses (its error in the detail).
+/// The refusal code of an SIE file whose header cannot be written (the agency's
+/// organisation number as the directory gives it is not an SIE identifier). Vouchers and
+/// text never give it.
 pub const SIE_REFUSED: &str = "books.sie";
 
-/// What `ClientRequest::ExportSie` asks: one agency's booked claims, booked `from..=to`.
+/// The words a `booking` exception's why begins with (core::exceptions).
+pub const BOOKING_EXCEPTION: &str = "booking:";
+
+/// What `ClientRequest::ExportSie` asks: one agency's vouchers dated `from..=to`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SieExport {
     /// The agency's organisation number.
     pub agency: String,
-    /// First booked date.
+    /// First voucher date.
     pub from: Date,
-    /// Last booked date; in the same calendar year (the fiscal year) as `from`.
+    /// Last voucher date; in the same calendar year (the fiscal year) as `from`.
     pub to: Date,
-    /// Include claims exported before.
+    /// Include vouchers exported before.
     pub again: bool,
 }
 
-/// An SIE file and what is in it.
+/// An SIE file, what is in it, and what was left out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SieFile {
     /// The file, SIE 4I in PC8.
     pub bytes: Vec<u8>,
-    /// The claims it books, in voucher order.
-    pub claims: Vec<RecordId>,
+    /// Its vouchers, in voucher order: each claim's booking, or its reversal.
+    pub vouchers: Vec<(RecordId, VoucherOf)>,
+    /// Vouchers of the range that are not in the file because they cannot be computed
+    /// from the records, each with why; each is noted as a `booking` exception too.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// A voucher an export left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The claim.
+    pub claim: RecordId,
+    /// Which of its vouchers.
+    pub of: VoucherOf,
+    /// Why it cannot be written.
+    pub why: String,
 }
 
 /// Claim states read at a time when looking for booked claims.
 const PAGE: usize = crate::ledger::MAX_SCAN_ENTRIES;
 
-/// A booked claim found for export.
-struct Booked {
-    claim: Signed<Claim>,
-    series: String,
-    number: u64,
-    date: Date,
-}
-
 impl NodeCore {
-    /// Writes the SIE file of `export` and notes its claims as exported; a claim that
-    /// cannot be booked refuses the whole export, which then notes nothing.
+    /// Writes the SIE file of `export` and notes its vouchers as exported; vouchers that
+    /// cannot be had are left out and noted as exceptions, never failing the file.
     pub(super) fn export_sie(
         &mut self,
         step: &mut Step,
@@ -76,16 +82,37 @@ impl NodeCore {
         }
         let fiscal_year = fiscal_year(export)?;
         let books = self.agency_books(&export.agency)?;
-        let table = BookingTable::default_table()
-            .map_err(|error| Refusal::new(RefusalCode::Unavailable, format!("booking table: {error}")))?;
-        let allowances = AllowanceTables::default_tables()
-            .map_err(|error| Refusal::new(RefusalCode::Unavailable, error.to_string()))?;
-        let mut found = self.booked_claims(step, export)?;
-        found.sort_by(|a, b| (&a.series, a.number, a.claim.id()).cmp(&(&b.series, b.number, b.claim.id())));
-        let mut vouchers = Vec::with_capacity(found.len());
-        for booked in &found {
-            vouchers.push(self.voucher(step, (&table, &allowances), &books, booked)?);
+        let (table, _) = tables()?;
+        let mut writes = Batch::new();
+        let mut found: Vec<(Voucher, RecordId, VoucherOf)> = Vec::new();
+        let mut left_out = Vec::new();
+        for claim in self.booked_claims(step, &export.agency)? {
+            let numbered = self.numbered(step, &claim.id())?;
+            for of in [VoucherOf::Booking, VoucherOf::Reversal] {
+                let Some(date) = numbered.of(of).map(|numbered| numbered.date) else {
+                    continue;
+                };
+                if date < export.from || date > export.to {
+                    continue;
+                }
+                if !export.again && step.ledger.exported(&claim.id(), of).map_err(unavailable)?.is_some() {
+                    continue;
+                }
+                let voucher =
+                    self.kept_or_computed(step, &claim, &numbered, of, &mut writes)?.and_then(|voucher| {
+                        check_voucher(0, table, &voucher, Some(fiscal_year))
+                            .map_err(|error| error.to_string())?;
+                        Ok(voucher)
+                    });
+                match voucher {
+                    Ok(voucher) => found.push((voucher, claim.id(), of)),
+                    Err(why) => left_out.push(self.leave_out(step, &claim, of, why, &mut writes)?),
+                }
+            }
         }
+        found.sort_by(|(a, a_claim, a_of), (b, b_claim, b_of)| {
+            (&a.series, a.number, a_claim, a_of).cmp(&(&b.series, b.number, b_claim, b_of))
+        });
         let header = SieHeader {
             program: "kvitt".into(),
             program_version: env!("CARGO_PKG_VERSION").into(),
@@ -94,123 +121,82 @@ impl NodeCore {
             company_name: books.name.clone(),
             fiscal_year: Some(fiscal_year),
         };
-        let bytes = books::write_sie(&header, &table, &vouchers).map_err(|error| Refusal {
+        let vouchers: Vec<Voucher> = found.iter().map(|(voucher, _, _)| voucher.clone()).collect();
+        let bytes = books::write_sie(&header, table, &vouchers).map_err(|error| Refusal {
             code: SIE_REFUSED.into(),
             path: String::new(),
             message: format!("the SIE file of {} cannot be written: {error}", books.org),
             retry: false,
         })?;
-        let claims: Vec<RecordId> = found.iter().map(|booked| booked.claim.id()).collect();
-        let mut batch = Batch::new();
-        for claim in &claims {
-            batch.insert(keys::sie(claim), format_date(step.now.date()).into_bytes());
+        let exported = format_date(step.now.date());
+        for (_, claim, of) in &found {
+            writes.insert(keys::sie(claim, *of), exported.clone().into_bytes());
         }
-        step.write(&batch).map_err(unavailable)?;
-        tracing::info!(agency = %books.org, vouchers = claims.len(), again = export.again, "SIE exported");
-        Ok(SieFile { bytes, claims })
+        step.write(&writes).map_err(unavailable)?;
+        tracing::info!(
+            agency = %books.org,
+            vouchers = found.len(),
+            left_out = left_out.len(),
+            again = export.again,
+            "SIE exported"
+        );
+        let vouchers = found.into_iter().map(|(_, claim, of)| (claim, of)).collect();
+        Ok(SieFile { bytes, vouchers, left_out })
     }
 
-    /// The books of an agency this SSC serves, from the directory (see [`VOUCHER_SERIES`]).
-    fn agency_books(&self, agency: &str) -> Result<AgencyBooks, Refusal> {
-        let directory = self.directory.body();
-        let served = directory.ssc_of(agency).is_some_and(|ssc| ssc.key == self.identity.key());
-        match directory.member_by_org(agency) {
-            Some(member) if member.role == MemberRole::Agency && served => Ok(AgencyBooks {
-                org: member.org.clone(),
-                name: member.name.clone(),
-                series: VOUCHER_SERIES.into(),
-                corporate_cards: Vec::new(),
-            }),
-            _ => Err(Refusal {
-                path: "agency".into(),
-                ..Refusal::new(RefusalCode::NotFound, format!("no agency {agency} served by this SSC"))
-            }),
-        }
-    }
-
-    /// The agency's claims booked in the range (and not yet exported, unless again).
-    fn booked_claims(&self, step: &Step, export: &SieExport) -> Result<Vec<Booked>, Refusal> {
-        let mut found = Vec::new();
+    /// The agency's claims that were ever booked (booked, paid or reversed), every page.
+    fn booked_claims(&self, step: &Step, agency: &str) -> Result<Vec<Signed<Claim>>, Refusal> {
+        let mut claims = Vec::new();
         // Every claim, page by page: an export that silently stopped at a scan limit would
         // leave vouchers out of the books.
-        let mut states = Vec::new();
+        let mut after: Option<RecordId> = None;
         loop {
-            let page = step
-                .ledger
-                .claim_states_after(states.last().map(|state: &ClaimState| &state.claim), PAGE)
-                .map_err(unavailable)?;
+            let page = step.ledger.claim_states_after(after.as_ref(), PAGE).map_err(unavailable)?;
             let done = page.len() < PAGE;
-            states.extend(page);
+            after = page.last().map(|state: &ClaimState| state.claim);
+            for state in page {
+                if !matches!(state.status, Status::Booked | Status::Paid | Status::Reversed) {
+                    continue;
+                }
+                if let Some(AnyRecord::Claim(claim)) =
+                    step.ledger.record(&state.claim).map_err(unavailable)?
+                {
+                    if claim.body().agency == agency {
+                        claims.push(claim);
+                    }
+                }
+            }
             if done {
-                break;
+                return Ok(claims);
             }
         }
-        for state in states {
-            if !matches!(state.status, Status::Booked | Status::Paid) {
-                continue;
-            }
-            let Some(AnyRecord::Claim(claim)) = step.ledger.record(&state.claim).map_err(unavailable)? else {
-                continue;
-            };
-            if claim.body().agency != export.agency {
-                continue;
-            }
-            if !export.again && step.ledger.exported(&claim.id()).map_err(unavailable)?.is_some() {
-                continue;
-            }
-            let Some((series, number, date)) = booked_event(step, &claim.id())? else {
-                continue;
-            };
-            if date >= export.from && date <= export.to {
-                found.push(Booked { claim, series, number, date });
-            }
-        }
-        Ok(found)
     }
 
-    /// Books one claim with its receipts, numbered as its `booked` event says.
-    fn voucher(
+    /// Notes a voucher that cannot be written as a `booking` exception of its claim (after
+    /// any earlier why of that claim) and says so in the log.
+    fn leave_out(
         &self,
         step: &Step,
-        (table, allowances): (&BookingTable, &AllowanceTables),
-        books: &AgencyBooks,
-        booked: &Booked,
-    ) -> Result<Voucher, Refusal> {
-        let claim_id = booked.claim.id();
-        let refuse = |why: String| Refusal {
-            code: BOOKING_REFUSED.into(),
-            path: String::new(),
-            message: format!("claim {claim_id} ({}) cannot be booked: {why}", booked.claim.body().number),
-            retry: false,
-        };
-        let mut receipts: Vec<Signed<Receipt>> = Vec::new();
-        for id in booked.claim.body().receipts() {
-            if let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&id).map_err(unavailable)? {
-                receipts.push(receipt);
-            }
+        claim: &Signed<Claim>,
+        of: VoucherOf,
+        why: String,
+        writes: &mut Batch,
+    ) -> Result<LeftOut, Refusal> {
+        let number = &claim.body().number;
+        let mut noted = format!(
+            "{BOOKING_EXCEPTION} the {} voucher of claim {number} cannot be computed from its records: {why}; \
+             it is left out of SIE exports",
+            of.name()
+        );
+        match step.ledger.exception(&claim.id()).map_err(unavailable)? {
+            Some(earlier) if earlier.starts_with(BOOKING_EXCEPTION) => noted = earlier,
+            Some(earlier) => noted = format!("{noted} (earlier: {earlier})"),
+            None => {}
         }
-        let books = AgencyBooks { series: booked.series.clone(), ..books.clone() };
-        let mut voucher = books::book(table, allowances, &books, &booked.claim, &receipts, booked.date)
-            .map_err(|error| refuse(error.to_string()))?;
-        let number = u32::try_from(booked.number)
-            .map_err(|_| refuse(format!("voucher number {} is above what SIE numbers", booked.number)))?;
-        voucher.number = Some(number);
-        Ok(voucher)
+        writes.insert(keys::exception(&claim.id()), noted.into_bytes());
+        tracing::error!(claim = %claim.id().short(), %number, voucher = of.name(), %why, "voucher left out of the SIE export");
+        Ok(LeftOut { claim: claim.id(), of, why })
     }
-}
-
-/// The series, number and date (in the event's own offset) of a claim's `booked` event.
-fn booked_event(step: &Step, claim: &RecordId) -> Result<Option<(String, u64, Date)>, Refusal> {
-    for id in step.ledger.chain(claim).map_err(unavailable)? {
-        let Some(AnyRecord::ClaimEvent(event)) = step.ledger.record(&id).map_err(unavailable)? else {
-            continue;
-        };
-        if let Action::Booked { series, number } = &event.body().action {
-            let at = parse_time("at", &event.body().at).map_err(|error| Refusal::invalid(&error))?;
-            return Ok(Some((series.clone(), *number, at.date())));
-        }
-    }
-    Ok(None)
 }
 
 /// The fiscal year (`#RAR 0`) of an export: the calendar year of its range, which must

@@ -25,6 +25,7 @@ mod relay;
 #[cfg(test)]
 mod tests;
 mod visibility;
+mod vouchers;
 
 use std::sync::Arc;
 
@@ -42,10 +43,11 @@ pub use client::{
     Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page, PeerReconciliation,
 };
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
-pub use export::{SieExport, SieFile, BOOKING_REFUSED, SIE_REFUSED, VOUCHER_SERIES};
+pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
 pub use lists::MAX_PAGE_ENTRIES;
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
+pub use vouchers::{BOOKING_REFUSED, VOUCHER_SERIES};
 
 /// Who this node is.
 #[derive(Clone)]
@@ -388,6 +390,9 @@ impl NodeCore {
             }
             ClientRequest::Book { claim } => self.book(step, caller, claim).map(ClientResponse::Status),
             ClientRequest::Pay { claim } => self.pay(step, caller, claim).map(ClientResponse::Status),
+            ClientRequest::Reverse { claim, reason } => {
+                self.reverse(step, caller, claim, &reason).map(ClientResponse::Status)
+            }
             ClientRequest::ExportSie(export) => {
                 self.export_sie(step, caller, &export).map(|file| ClientResponse::Sie(Box::new(file)))
             }

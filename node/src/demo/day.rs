@@ -154,12 +154,12 @@ async fn export_sie(
         let staff = caller("ssc-greta", CallerRole::SscStaff);
         match ask(&cast.ssc.node, "export SIE", staff, request).await? {
             ClientResponse::Sie(file) => {
-                say(format!("  the SSC exported {} vouchers of {} as SIE", file.claims.len(), agency.name));
+                say(format!("  the SSC exported {} vouchers of {} as SIE", file.vouchers.len(), agency.name));
                 report.sie.push(AgencySie {
                     org: agency.org.to_owned(),
                     name: agency.name.to_owned(),
                     bytes: file.bytes,
-                    vouchers: file.claims.len(),
+                    vouchers: file.vouchers.len(),
                 });
             }
             other => return Err(DayError::Unexpected(format!("export SIE: {other:?}"))),

@@ -131,9 +131,20 @@ pub fn exception(id: &RecordId) -> Vec<u8> {
     [b"exception/".as_slice(), id.as_bytes()].concat()
 }
 
-/// A claim exported in an SIE file (SSC): the date of the export.
-pub fn sie(claim: &RecordId) -> Vec<u8> {
-    [b"sie/".as_slice(), claim.as_bytes()].concat()
+/// A claim's booking or reversal voucher exported in an SIE file (SSC): the date of the
+/// export. The booking's key is the claim id alone (as before reversals existed), the
+/// reversal's ends in `r`.
+pub fn sie(claim: &RecordId, of: VoucherOf) -> Vec<u8> {
+    let mut key = [b"sie/".as_slice(), claim.as_bytes()].concat();
+    if of == VoucherOf::Reversal {
+        key.push(of.tag());
+    }
+    key
+}
+
+/// The voucher an SSC keeps for a claim's booking or reversal.
+pub fn voucher(claim: &RecordId, of: VoucherOf) -> Vec<u8> {
+    [b"voucher/".as_slice(), claim.as_bytes(), &[of.tag()]].concat()
 }
 
 /// A metadata value.

@@ -24,7 +24,9 @@
 //! | outbox | `out/` peer key, sequence (u64) | record id |
 //! | claims waiting for an SSC | `waiting/` claim id | empty |
 //! | channels | `chan/` peer key, record time (u64), record id | empty |
-//! | exceptions | `exception/` evidence or record id | empty |
+//! | exceptions | `exception/` evidence or record id | why, UTF-8 |
+//! | kept vouchers (SSC) | `voucher/` claim id, `b` (booking) or `r` (reversal) | the voucher, CBOR ([`vouchers`]) |
+//! | SIE exports (SSC) | `sie/` claim id (booking) · `sie/` claim id `r` (reversal) | date of the last export holding it |
 //! | node metadata | `meta/` name | value |
 
 use std::sync::Arc;
@@ -40,8 +42,10 @@ pub const MAX_SCAN_ENTRIES: usize = 10_000;
 
 mod cache;
 pub mod keys;
+mod vouchers;
 
 pub use cache::{RecordCache, RECORD_CACHE_ENTRIES};
+pub use vouchers::{encode_voucher, VoucherOf};
 
 /// Why the ledger could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -276,11 +280,6 @@ impl Ledger {
         Ok(self.store.get(&keys::exception(id))?.map(|why| String::from_utf8_lossy(&why).into_owned()))
     }
 
-    /// When a claim was last exported in an SIE file (`YYYY-MM-DD`), if it was.
-    pub fn exported(&self, claim: &RecordId) -> Result<Option<String>, LedgerError> {
-        Ok(self.store.get(&keys::sie(claim))?.map(|date| String::from_utf8_lossy(&date).into_owned()))
-    }
-
     /// Reads a big-endian counter from the metadata; absent counts as zero.
     pub fn counter(&self, name: &str) -> Result<u64, LedgerError> {
         match self.meta(name)? {
@@ -405,7 +404,7 @@ fn decode_claim_state(claim: RecordId, bytes: &[u8]) -> Option<ClaimState> {
     Some(ClaimState { claim, status, head })
 }
 
-const STATUSES: [Status; 7] = [
+const STATUSES: [Status; 8] = [
     Status::Draft,
     Status::Submitted,
     Status::Approved,
@@ -413,6 +412,7 @@ const STATUSES: [Status; 7] = [
     Status::Withdrawn,
     Status::Booked,
     Status::Paid,
+    Status::Reversed,
 ];
 
 fn status_byte(status: Status) -> u8 {
@@ -424,6 +424,7 @@ fn status_byte(status: Status) -> u8 {
         Status::Withdrawn => 4,
         Status::Booked => 5,
         Status::Paid => 6,
+        Status::Reversed => 7,
     }
 }
 

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod allowances;
+pub mod numbered;
 pub mod rates;
 pub mod sie;
 pub mod table;
@@ -22,11 +23,15 @@ pub use allowances::{
     AllowanceTables, Allowances, AllowancesError, MealReductions, MileageLimits, PerDiemDays, PerDiemLimits,
     TaxSplit, ALLOWANCES_2025_JSON, ALLOWANCES_2026_JSON, ALLOWANCES_FORMAT_VERSION,
 };
+pub use numbered::{book_numbered, reverse};
 pub use rates::{
     check_rates, format_basis_points, parse_rate, RateFinding, RatesError, Reference, ReferenceRates,
     EXAMPLE_RATES_JSON, RATES_FORMAT_VERSION,
 };
-pub use sie::{encode_pc8, format_amount, format_date, quote, write_sie, SieError, SieHeader};
+pub use sie::{
+    check_voucher, encode_pc8, format_amount, format_date, is_pc8, quote, to_pc8, write_sie, SieError,
+    SieHeader,
+};
 pub use table::{
     BookingTable, BuyerNamedBy, Category, ItemKind, SimplifiedInvoice, TableError, VatRule,
     BOOKING_TABLE_FORMAT_VERSION, DEFAULT_BOOKING_TABLE_JSON,

@@ -294,9 +294,9 @@ impl BookingTable {
                     TableError::AccountFormat { field: field.clone(), account: key.clone() }
                 })?;
             check_account(&field, account)?;
-            // The name is written in SIE #KONTO, so it must have PC8 bytes: refuse it here,
-            // when the table is loaded, rather than at the first export.
-            let writable = crate::books::sie::encode_pc8(&field, &name).is_ok();
+            // The name is written in SIE #KONTO: refuse one PC8 cannot hold as written when
+            // the table is loaded, rather than transliterate an account's own name.
+            let writable = crate::books::sie::is_pc8(&name);
             if name.trim().is_empty() || !writable {
                 return Err(TableError::AccountNameText { account });
             }

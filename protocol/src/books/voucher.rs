@@ -194,6 +194,15 @@ pub enum BookingError {
         /// The item.
         item: usize,
     },
+    /// The voucher number is above what SIE numbers (u32).
+    #[error("number: voucher number {number} is above {max}, the most SIE numbers", max = u32::MAX)]
+    Number {
+        /// The number.
+        number: u64,
+    },
+    /// The SIE writer would refuse the voucher (it never refuses text).
+    #[error("voucher: {0}")]
+    Unwritable(crate::books::sie::SieError),
 }
 
 /// One deductible VAT figure: the rate in basis points and the VAT in öre.

@@ -9,6 +9,7 @@
 
 mod allowances;
 mod examples;
+mod numbered;
 mod properties;
 mod rates;
 mod refusals;

@@ -3,7 +3,7 @@
 //! byte for byte.
 
 use kvitt_protocol::books::{
-    encode_pc8, format_amount, format_date, quote, write_sie, SieError, SieHeader, VoucherRow,
+    encode_pc8, format_amount, format_date, is_pc8, quote, to_pc8, write_sie, SieError, SieHeader, VoucherRow,
 };
 
 use super::*;
@@ -105,46 +105,51 @@ fn swedish_letters_are_their_code_page_437_bytes() {
         ("Växjö Café", &[b'V', 0x84, b'x', b'j', 0x94, b' ', b'C', b'a', b'f', 0x82]),
     ];
     for (text, bytes) in cases {
-        assert_eq!(encode_pc8("t", text).unwrap(), bytes, "{text}");
+        assert_eq!(encode_pc8(text), bytes, "{text}");
     }
 }
 
 #[test]
-fn a_character_outside_code_page_437_is_named() {
-    let error = encode_pc8("vouchers[0].text", "Kaffe 3 €").unwrap_err();
-    assert_eq!(
-        error,
-        SieError::Unmappable {
-            field: "vouchers[0].text".into(), character: '€', code: 0x20AC, position: 8
-        }
-    );
-    assert_eq!(
-        error.to_string(),
-        "vouchers[0].text: '€' (U+20AC) at character 8 has no code page 437 (PC8) byte"
-    );
-    // The en dash, common in pasted text, is not in the code page either.
-    assert!(matches!(encode_pc8("t", "a – b"), Err(SieError::Unmappable { character: '–', .. })));
-}
-
-#[test]
-fn control_characters_are_refused() {
-    for (text, code) in [("a\tb", 9), ("a\nb", 10), ("a\rb", 13), ("a\u{7f}b", 0x7f)] {
-        assert_eq!(
-            encode_pc8("f", text),
-            Err(SieError::ControlCharacter { field: "f".into(), code, position: 1 }),
-            "{text:?}"
-        );
+fn what_code_page_437_lacks_is_transliterated_never_refused() {
+    for (text, written) in [
+        ("McDonald’s", "McDonald's"),
+        ("‘Fika’ „Bar“ “Café”", "'Fika' \"Bar\" \"Café\""),
+        ("Kaffe 3 €", "Kaffe 3 EUR"),
+        ("Uppsala – Stockholm — åter", "Uppsala - Stockholm - åter"),
+        ("Vänta…", "Vänta..."),
+        ("1\u{a0}000 kr", "1 000 kr"),
+        ("Østerbro Kø", "Osterbro Ko"),
+        ("Łódź Škoda Čapek", "Lódz Skoda Capek"),
+        ("São Paulo Ångström", "Sao Paulo Ångström"),
+        // A decomposed é keeps its letter and loses the combining accent.
+        ("Cafe\u{301}", "Cafe"),
+        // An emoji (with its variation selector) and other scripts: one ? a character.
+        ("Kaffe ☕\u{fe0f}", "Kaffe ?"),
+        ("Кафе 東京", "???? ??"),
+        // Tab and line break: a space. Bidi marks: invisible, left out.
+        ("a\tb\nc", "a b c"),
+        ("\u{200f}مقهى", "????"),
+        ("", ""),
+    ] {
+        assert_eq!(to_pc8(text), written, "{text:?}");
+        assert!(is_pc8(written), "{written:?}");
+        assert_eq!(encode_pc8(text).len(), written.chars().count(), "one byte a character: {text:?}");
     }
+    assert!(!is_pc8("€"));
+    assert!(!is_pc8("a\tb"));
+    assert!(is_pc8("Ingående moms"));
 }
 
 #[test]
-fn an_unmappable_row_text_names_the_row() {
+fn a_row_text_pc8_lacks_is_written_transliterated_and_quoted_after() {
     let mut vouchers = vouchers();
-    vouchers[1].rows[0].text = "Bro – tull".into();
-    let error = write_sie(&header(), &table(), &vouchers).unwrap_err();
+    vouchers[1].rows[0].text = "Bro – tull ”Öresund” ☕".into();
+    let written = write_sie(&header(), &table(), &vouchers).unwrap();
+    let expected: &[u8] = b"\"Bro - tull \\\"\x99resund\\\" ?\"\r\n";
     assert!(
-        matches!(&error, SieError::Unmappable { field, position: 4, .. } if field == "vouchers[1].rows[0].text"),
-        "{error}"
+        written.windows(expected.len()).any(|window| window == expected),
+        "{}",
+        String::from_utf8_lossy(&written)
     );
 }
 

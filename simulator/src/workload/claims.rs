@@ -1,6 +1,7 @@
 //! Claims in the workload: an employee files a claim over their receipts some days after
 //! buying, the approver decides, the SSC books (resolving what it holds as an exception)
-//! and pays; each step is one client request, and its answer moves the claim on.
+//! and pays, and reverses one paid claim in [`REVERSE_EVERY`] an hour later (found paid
+//! wrongly); each step is one client request, and its answer moves the claim on.
 
 use super::*;
 
@@ -16,7 +17,13 @@ pub(super) enum Stage {
     /// twice).
     Resolve,
     Pay,
+    /// SSC staff reverse a paid claim found wrong.
+    Reverse,
 }
+
+/// One paid claim in this many, counting from the first, is reversed an hour after its
+/// payment. Counted, not drawn, so that the run's random stream is the one it was.
+pub(super) const REVERSE_EVERY: u64 = 10;
 
 pub(super) struct ClaimFlow {
     agency: usize,
@@ -125,6 +132,10 @@ impl Workload {
                 (cast.ssc(), staff(), ClientRequest::Resolve { claim, resolution: Resolution::Reject, note })
             }
             (Stage::Pay, _, Some(claim)) => (cast.ssc(), staff(), ClientRequest::Pay { claim }),
+            (Stage::Reverse, _, Some(claim)) => {
+                let reason = "Utbetald fel: beloppet stämmer inte med kvittot; ny räkning behövs.".into();
+                (cast.ssc(), staff(), ClientRequest::Reverse { claim, reason })
+            }
             _ => return,
         };
         let tag = self.tag();
@@ -231,6 +242,10 @@ impl Workload {
             (Stage::Pay, Ok(ClientResponse::Status(Status::Paid))) => {
                 self.stats.claims_paid += 1;
                 let _ = self.paid_latency.record(u64::try_from(now - flow.submitted_ms).unwrap_or(0));
+                (self.stats.claims_paid % REVERSE_EVERY == 1).then_some((Stage::Reverse, now + HOUR_MS))
+            }
+            (Stage::Reverse, Ok(ClientResponse::Status(Status::Reversed))) => {
+                self.stats.claims_reversed += 1;
                 None
             }
             (stage, answer) => {

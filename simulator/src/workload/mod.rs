@@ -122,6 +122,8 @@ pub struct WorkloadStats {
     pub claims_rejected_by_ssc: u64,
     /// Claims paid.
     pub claims_paid: u64,
+    /// Paid claims reversed by the SSC (one in `REVERSE_EVERY`).
+    pub claims_reversed: u64,
     /// Claim flows given up (a crash lost an answer, or nothing to claim).
     pub claims_abandoned: u64,
     /// Attempts to claim a receipt another claim holds, refused.

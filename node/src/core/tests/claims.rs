@@ -378,3 +378,15 @@ fn a_rate_far_from_the_reference_holds_the_booking_as_an_exception() {
     };
     assert_eq!(net.ask("ssc", ssc_staff(), resolve), Ok(ClientResponse::Status(Status::Booked)));
 }
+
+#[test]
+fn a_draft_whose_purpose_holds_a_bidi_control_is_refused_before_it_is_stored() {
+    let mut net = Net::new();
+    let purpose = "Konferens \u{2067}i Berlin\u{2069}".to_owned();
+    let Err(refusal) = net.ask("agency", employee("emp-1"), ClientRequest::NewClaim { purpose }) else {
+        panic!("a bidi isolate in a purpose must be refused");
+    };
+    assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("text.bidi", "purpose"));
+    let agency = Ledger::new(net.nodes[&Net::key_of("agency")].store.clone());
+    assert_eq!(agency.counter("claim-number").unwrap(), 0, "no claim number taken");
+}

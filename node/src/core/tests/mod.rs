@@ -9,6 +9,7 @@ mod exceptions;
 mod export;
 mod lists;
 mod policy;
+mod reversal;
 mod visibility;
 
 use std::collections::{BTreeMap, VecDeque};
