@@ -149,6 +149,19 @@ pub enum Status {
     Paid,
 }
 
+impl Status {
+    /// Whether a claim in this status holds its receipts: every status but the final
+    /// ones that undo the claim (rejected, withdrawn). A live claim's items count against
+    /// what their receipts support (spec/protocol.md §Claim amounts), and its receipts
+    /// may go into no other claim; a claim that is no longer live frees them.
+    pub fn is_live(self) -> bool {
+        match self {
+            Status::Draft | Status::Submitted | Status::Approved | Status::Booked | Status::Paid => true,
+            Status::Rejected | Status::Withdrawn => false,
+        }
+    }
+}
+
 /// A claim's state: its status and the id of its latest event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClaimState {
