@@ -585,7 +585,7 @@ fn travel_claim(stockholm: &Signed<Receipt>, berlin: &Signed<Receipt>) -> Claim 
                 receipt: berlin.id(),
                 business_purpose: "Logi under studiebesöket i Berlin".into(),
                 amount: 170_330,
-                booking: booking(5831, Some("P-BERLIN-26")),
+                booking: booking(5832, Some("P-BERLIN-26")),
                 foreign: Some(ForeignAmount {
                     amount: berlin.body().total,
                     currency: "EUR".into(),
@@ -615,7 +615,7 @@ fn travel_claim(stockholm: &Signed<Receipt>, berlin: &Signed<Receipt>) -> Claim 
                 meals: MealsProvided { breakfasts: 0, lunches: 1, dinners: 0 },
                 meal_reduction: 28_000,
                 amount: 212_000,
-                booking: booking(7322, Some("P-BERLIN-26")),
+                booking: booking(7323, Some("P-BERLIN-26")),
             },
         ],
     }

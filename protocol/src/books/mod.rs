@@ -8,7 +8,8 @@
 //!
 //! let table = BookingTable::default_table().unwrap();
 //! assert_eq!(table.account_name(5831), Some("Kost och logi i Sverige"));
-//! assert_eq!(table.suggested_account("hotel"), Some(5831));
+//! assert_eq!(table.suggested_account("hotel", false), Some(5831));
+//! assert_eq!(table.suggested_account("hotel", true), Some(5832));
 //! assert_eq!(format_amount(-9_900), "-99.00");
 //! ```
 
@@ -28,7 +29,7 @@ pub use rates::{
 };
 pub use sie::{encode_pc8, format_amount, format_date, quote, write_sie, SieError, SieHeader};
 pub use table::{
-    BookingTable, BuyerNamedBy, Category, ItemKind, SimplifiedInvoice, TableError, VatRule,
+    BookingTable, BuyerNamedBy, Category, ItemKind, Place, SimplifiedInvoice, TableError, VatRule,
     BOOKING_TABLE_FORMAT_VERSION, DEFAULT_BOOKING_TABLE_JSON,
 };
-pub use voucher::{book, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};
+pub use voucher::{book, check_place, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};

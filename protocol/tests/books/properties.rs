@@ -125,7 +125,12 @@ fn build(specs: &[Spec]) -> (Vec<ClaimItem>, Vec<Signed<Receipt>>) {
                 };
                 body.serial = index as u64; // distinct ids for identical baskets
                 let receipt = sign(body);
-                let account = RECEIPT_ACCOUNTS[*account];
+                // Lodging and meals go to the account of where the receipt was sold.
+                let account = match (RECEIPT_ACCOUNTS[*account], *euro) {
+                    (5831, true) => 5832,
+                    (5832, false) => 5831,
+                    (account, _) => account,
+                };
                 let people: Vec<String> = (0..*participants).map(|n| format!("Gäst {n}")).collect();
                 let people: Vec<&str> = people.iter().map(String::as_str).collect();
                 let people = if account == 6071 { people } else { vec![] };
