@@ -17,6 +17,7 @@ mod claims;
 mod client;
 mod exceptions;
 mod export;
+mod money;
 mod outbox;
 mod overlay;
 mod push;
@@ -39,6 +40,7 @@ pub use claims::{ClaimView, Draft, RATE_HELD};
 pub use client::{Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, PeerReconciliation};
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{SieExport, SieFile, BOOKING_REFUSED, SIE_REFUSED, VOUCHER_SERIES};
+pub use money::{OVER_CLAIM_PREFIX, PLACE_REFUSED};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
 
