@@ -108,18 +108,7 @@ fn build(specs: &[Spec]) -> (Vec<ClaimItem>, Vec<Signed<Receipt>>) {
                     _ => Paid::Split { card: gross * card_share_percent / 100 },
                 };
                 let mut body = if *euro {
-                    let merchant = Merchant {
-                        name: "Hotel am Spreeufer".into(),
-                        org: "DE:HRB-12345".into(),
-                        vat_number: None,
-                        address: Address {
-                            street: "Uferstraße 5".into(),
-                            postal_code: "10117".into(),
-                            city: "Berlin".into(),
-                            country: "DE".into(),
-                        },
-                    };
-                    receipt_in(merchant, "EUR", lines, paid, *employee)
+                    receipt_in(spreeufer(), "EUR", lines, paid, *employee)
                 } else {
                     swedish_receipt("Butik", lines, paid, *employee)
                 };

@@ -53,17 +53,7 @@ fn a_receipt_as_per_diem_is_refused() {
 #[test]
 fn lodging_abroad_booked_as_lodging_in_sweden_is_refused_and_the_other_way_round() {
     let berlin = sign(receipt_in(
-        Merchant {
-            name: "Hotel am Spreeufer".into(),
-            org: "DE:HRB-12345".into(),
-            vat_number: None,
-            address: Address {
-                street: "Uferstraße 5".into(),
-                postal_code: "10117".into(),
-                city: "Berlin".into(),
-                country: "DE".into(),
-            },
-        },
+        spreeufer(),
         "EUR",
         vec![line("Zimmer", "hotel", 2000, 12_000, 700)],
         Paid::CorporateCard,
