@@ -28,6 +28,14 @@ impl NodeCore {
         claim_id: RecordId,
         action: Action,
     ) -> Result<(Status, Vec<Finding>), Refusal> {
+        if let Action::Booked { .. } = action {
+            // Booking takes the voucher number and checks the claim (core::claims::book):
+            // a client never signs a `booked` event of its own making.
+            return Err(super::forbidden(
+                caller,
+                "record booked directly: book the claim, which checks it and numbers its voucher",
+            ));
+        }
         let mut findings = Vec::new();
         if action == Action::Approved
             && self.identity.role == MemberRole::Agency

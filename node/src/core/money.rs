@@ -94,6 +94,13 @@ impl NodeCore {
         claim: &Claim,
         this: Option<RecordId>,
     ) -> Result<Vec<Finding>, Refusal> {
+        // A rejected or withdrawn claim holds nothing: its items count nowhere.
+        if let Some(id) = this {
+            if step.ledger.claim_state(&id).map_err(unavailable)?.is_some_and(|state| !state.status.is_live())
+            {
+                return Ok(Vec::new());
+            }
+        }
         let mut findings: Vec<Finding> = self
             .amount_errors(step, claim, this, None)?
             .iter()

@@ -221,6 +221,35 @@ fn a_return_after_submission_refuses_the_approval() {
 }
 
 #[test]
+fn a_booked_event_is_made_only_by_booking() {
+    let mut net = Net::new();
+    let original = net.push(receipt(1));
+    let claim = net.approved_claim(original, fare(1));
+    let action = Action::Booked { series: "K".into(), number: 77 };
+    let booked = net.ask("ssc", ssc_staff(), ClientRequest::Decide { claim, action });
+    assert!(matches!(&booked, Err(refusal) if refusal.code == "auth.forbidden"), "{booked:?}");
+    assert_eq!(net.status_at("ssc", claim), Status::Approved);
+}
+
+#[test]
+fn a_rejected_claim_shows_no_amount_finding_once_a_corrected_one_holds_the_receipt() {
+    let mut net = Net::new();
+    let original = net.push(receipt(1));
+    let number = net.open_draft();
+    net.add(&number, item(original, fare(1), 5800)).unwrap();
+    let Ok(ClientResponse::Submitted { claim }) = net.submit(&number) else { panic!("submit") };
+    let reject = Action::Rejected { reason: "Fel kostnadsställe".into() };
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: reject }).unwrap();
+    net.approved_claim(original, fare(1));
+    let Ok(ClientResponse::Claim(view)) =
+        net.ask("agency", approver("boss"), ClientRequest::ShowClaim { claim })
+    else {
+        panic!()
+    };
+    assert!(view.findings.is_empty(), "{:?}", view.findings);
+}
+
+#[test]
 fn the_ssc_holds_an_arriving_over_claim_and_never_books_it() {
     let mut net = Net::new();
     net.run();
