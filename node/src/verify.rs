@@ -20,7 +20,6 @@ use std::io::{self, Read};
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Role};
 use kvitt_protocol::evidence::Slot;
-use kvitt_protocol::fields::currency_exponent;
 use kvitt_protocol::limits::MAX_RECORD_BYTES;
 use kvitt_protocol::{AnyRecord, Error, ErrorCode, PublicKey, RecordId, RecordType};
 use serde::ser::SerializeStruct;
@@ -427,20 +426,9 @@ fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {
     }
 }
 
-/// An amount in minor units written in major units with its currency: `162400, "SEK"` →
-/// `1624.00 SEK`, `-500, "JPY"` → `-500 JPY`.
-pub fn format_amount(minor: i64, currency: &str) -> String {
-    let exponent = currency_exponent(currency);
-    let sign = if minor < 0 { "-" } else { "" };
-    let magnitude = minor.unsigned_abs();
-    if exponent == 0 {
-        return format!("{sign}{magnitude} {currency}");
-    }
-    // currency_exponent is 0, 2 or 3.
-    let scale = 10u64.pow(exponent);
-    let width = exponent as usize;
-    format!("{sign}{}.{:0width$} {currency}", magnitude / scale, magnitude % scale)
-}
+/// An amount in minor units written in major units with its currency (the protocol's
+/// message form): `162400, "SEK"` → `1624.00 SEK`.
+pub use kvitt_protocol::fields::format_money as format_amount;
 
 fn display<T: fmt::Display, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(value)

@@ -404,6 +404,24 @@ fn a_refusal_exits_1_and_names_its_code() {
     let output = network.kvitt("agency", "employee-token", &["record", "show", "abc"]);
     assert_exit(&output, 2);
     assert!(text(&output.stderr).contains("not a record id (64 hex digits)"), "{}", text(&output.stderr));
+
+    // Regression: a 1,624.00 SEK receipt claimed at 9,999,999.99 SEK went all the way to paid.
+    let receipt = network.push_receipt(2);
+    network.await_receipt_at_agency(&receipt);
+    let output =
+        network.kvitt("agency", "employee-token", &["claim", "new", "--purpose", "Konferens", "--json"]);
+    let number = json(&output)["number"].as_str().unwrap().to_owned();
+    let add = ["claim", "add", &number, "--receipt", &receipt, "--amount", "9999999.99"];
+    let add =
+        [add.as_slice(), &["--purpose", "Logi", "--account", "5831", "--cost-center", "CC-100"]].concat();
+    let output = network.kvitt("agency", "employee-token", &add);
+    assert_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("refused: claim.over_claim at items[0].amount: 9999999.99 SEK claimed on receipt"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("which supports 1624.00 SEK"), "{stderr}");
 }
 
 #[test]

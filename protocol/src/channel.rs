@@ -10,6 +10,7 @@
 //! | claim | the agency that signed it and, once the agency has approved it, the SSC that serves that agency |
 //! | claim event | its claim's |
 //! | a receipt attached to a claim | also its claim's (the SSC verifies the receipt) |
+//! | a return of an attached receipt (its `original`) | also that claim's (the SSC nets it, spec/protocol.md §Claim amounts) |
 //! | directory | every member it lists |
 //! | evidence | that of the records it holds |
 //!

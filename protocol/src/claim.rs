@@ -58,8 +58,10 @@ pub enum ClaimItem {
         receipt: RecordId,
         /// The business purpose of this expense.
         business_purpose: String,
-        /// Amount claimed in SEK öre: for a Swedish receipt at most its total (checked by
-        /// the node holding the receipt); for a foreign one exactly `foreign`'s conversion.
+        /// Amount claimed in SEK öre: for a foreign receipt exactly `foreign`'s conversion.
+        /// Across every live claim, the items on a receipt claim at most what it supports,
+        /// its total less its returns, in its own currency: checked by the node holding the
+        /// receipt ([`crate::claim_amounts`], spec/protocol.md §Claim amounts).
         amount: i64,
         /// Where it is booked.
         booking: Booking,

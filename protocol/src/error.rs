@@ -107,6 +107,13 @@ error_codes! {
     Account => "claim.account",
     /// One receipt appears twice in one claim.
     DuplicateReceipt => "claim.duplicate_receipt",
+    /// A receipt item's currency is not its receipt's (a `foreign` amount on a SEK
+    /// receipt, none or another currency on a foreign one), or a return of the receipt is
+    /// in another currency than the receipt (spec/protocol.md §Claim amounts).
+    ReceiptCurrency => "claim.receipt_currency",
+    /// The items on a receipt, across every live claim, claim more than it supports: its
+    /// total less what its returns refunded (spec/protocol.md §Claim amounts).
+    OverClaim => "claim.over_claim",
     /// Dates that must be ordered are not (a per-diem trip ending before it starts).
     DateOrder => "date.order",
     /// A claim event's action is not allowed from the claim's current state.

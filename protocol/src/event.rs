@@ -171,11 +171,15 @@ pub enum Status {
 }
 
 impl Status {
-    /// Whether the claim still stands: not rejected, withdrawn or reversed. A claim's
-    /// receipts count as claimed (against another claim of them, or of more than they
-    /// total) only while it is live.
+    /// Whether a claim in this status holds its receipts: every status but the final
+    /// ones that undo the claim (rejected, withdrawn, reversed). A live claim's items count against
+    /// what their receipts support (spec/protocol.md §Claim amounts), and its receipts
+    /// may go into no other claim; a claim that is no longer live frees them.
     pub fn is_live(self) -> bool {
-        !matches!(self, Status::Rejected | Status::Withdrawn | Status::Reversed)
+        match self {
+            Status::Draft | Status::Submitted | Status::Approved | Status::Booked | Status::Paid => true,
+            Status::Rejected | Status::Withdrawn | Status::Reversed => false,
+        }
     }
 }
 

@@ -270,6 +270,21 @@ pub fn currency_exponent(currency: &str) -> u32 {
     }
 }
 
+/// An amount in minor units written in major units with its currency, for messages:
+/// `162400, "SEK"` → `1624.00 SEK`, `-500, "JPY"` → `-500 JPY`.
+pub fn format_money(minor: i64, currency: &str) -> String {
+    let exponent = currency_exponent(currency);
+    let sign = if minor < 0 { "-" } else { "" };
+    let magnitude = minor.unsigned_abs();
+    if exponent == 0 {
+        return format!("{sign}{magnitude} {currency}");
+    }
+    // currency_exponent is 0, 2 or 3.
+    let scale = 10u64.pow(exponent);
+    let width = exponent as usize;
+    format!("{sign}{}.{:0width$} {currency}", magnitude / scale, magnitude % scale)
+}
+
 /// Parses a time `YYYY-MM-DDTHH:MM:SS±HH:MM`: seconds precision, a numeric UTC offset
 /// within ±14:00 (never `Z`, so each instant-and-offset has one spelling).
 pub fn parse_time(path: &str, text: &str) -> Result<OffsetDateTime> {

@@ -24,6 +24,7 @@ pub mod books;
 pub mod cbor;
 pub mod channel;
 pub mod claim;
+pub mod claim_amounts;
 pub mod directory;
 pub mod envelope;
 pub mod error;

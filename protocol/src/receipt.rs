@@ -287,6 +287,14 @@ impl Record for Receipt {
 }
 
 impl Receipt {
+    /// Whether the sale happened abroad: the place of sale is outside Sweden
+    /// (`merchant.address.country` is not `SE`) or the receipt is in another currency than
+    /// SEK. Lodging and meals abroad are booked apart from those in Sweden (BAS 5832,
+    /// spec/books.md §Booking rules).
+    pub fn sold_abroad(&self) -> bool {
+        self.merchant.address.country != "SE" || self.currency != "SEK"
+    }
+
     /// The receipt with every derived figure filled in from the lines: each priced line's
     /// amount, the VAT breakdown and the total (with the current rounding). Payments are
     /// left as they are. For tills, the demo and the simulator, which know the lines.

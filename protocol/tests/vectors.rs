@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use ciborium::value::Value;
 use ed25519_dalek::{Signer, SigningKey};
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
+use kvitt_protocol::claim_amounts::ReceiptClaims;
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
 use kvitt_protocol::envelope::signing_input;
 use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role};
@@ -59,6 +60,7 @@ struct Vector {
 enum Input {
     Record(Vec<u8>),
     History { claim: Vec<u8>, events: Vec<Vec<u8>> },
+    Amounts { claim: Vec<u8>, receipts: Vec<Vec<u8>>, other_claims: Vec<Vec<u8>> },
 }
 
 enum Expected {
@@ -83,6 +85,10 @@ struct VectorFile<'a> {
     claim: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     events: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipts: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_claims: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,6 +140,26 @@ impl Vector {
     }
 
     /// The signer is the named test key, which others can reproduce from its seed.
+    /// A claim-amounts vector (spec/protocol.md §Claim amounts), not yet given a verdict:
+    /// the claim, the receipts it names with their returns, and the other live claims.
+    fn amounts(
+        name: &str,
+        description: &str,
+        claim: &[u8],
+        receipts: &[&[u8]],
+        other_claims: &[&[u8]],
+    ) -> Vector {
+        let hex_list = |records: &[&[u8]]| records.iter().map(|record| record.to_vec()).collect();
+        Vector {
+            input: Input::Amounts {
+                claim: claim.to_vec(),
+                receipts: hex_list(receipts),
+                other_claims: hex_list(other_claims),
+            },
+            ..Vector::record(name, "claim_amounts", description, vec![])
+        }
+    }
+
     fn signed_by(self, key_name: &str) -> Vector {
         let key = common::key(key_name);
         Vector { public_key: Some(key.verifying_key().to_bytes()), secret_seed: Some(key.to_bytes()), ..self }
@@ -157,13 +183,17 @@ impl Vector {
 
     /// The vector's file: pretty JSON, two-space indent, keys in a fixed order, final newline.
     fn render(&self) -> String {
+        let hex_list = |records: &[Vec<u8>]| Some(records.iter().map(hex::encode).collect::<Vec<_>>());
         let (cbor, claim, events, id) = match &self.input {
             Input::Record(bytes) => {
                 (Some(hex::encode(bytes)), None, None, Some(RecordId::of(bytes).to_string()))
             }
-            Input::History { claim, events } => {
-                (None, Some(hex::encode(claim)), Some(events.iter().map(hex::encode).collect()), None)
-            }
+            Input::History { claim, events } => (None, Some(hex::encode(claim)), hex_list(events), None),
+            Input::Amounts { claim, .. } => (None, Some(hex::encode(claim)), None, None),
+        };
+        let (receipts, other_claims) = match &self.input {
+            Input::Amounts { receipts, other_claims, .. } => (hex_list(receipts), hex_list(other_claims)),
+            _ => (None, None),
         };
         let expected = match &self.expected {
             Expected::Valid => {
@@ -201,6 +231,8 @@ impl Vector {
             cbor,
             claim,
             events,
+            receipts,
+            other_claims,
             public_key: self.public_key.map(hex::encode),
             secret_seed: self.secret_seed.map(hex::encode),
             signing_input: self.signing_input.as_ref().map(hex::encode),
@@ -553,7 +585,7 @@ fn travel_claim(stockholm: &Signed<Receipt>, berlin: &Signed<Receipt>) -> Claim 
                 receipt: berlin.id(),
                 business_purpose: "Logi under studiebesöket i Berlin".into(),
                 amount: 170_330,
-                booking: booking(5831, Some("P-BERLIN-26")),
+                booking: booking(5832, Some("P-BERLIN-26")),
                 foreign: Some(ForeignAmount {
                     amount: berlin.body().total,
                     currency: "EUR".into(),
@@ -583,7 +615,7 @@ fn travel_claim(stockholm: &Signed<Receipt>, berlin: &Signed<Receipt>) -> Claim 
                 meals: MealsProvided { breakfasts: 0, lunches: 1, dinners: 0 },
                 meal_reduction: 28_000,
                 amount: 212_000,
-                booking: booking(7322, Some("P-BERLIN-26")),
+                booking: booking(7323, Some("P-BERLIN-26")),
             },
         ],
     }
@@ -1711,6 +1743,97 @@ fn generate() -> Vec<Vector> {
         "body.items",
     ));
 
+    // ---- Claim amounts ----
+    // Each claim its own number, so that two of them can be live together.
+    let amounts_claim = |number: u32, edit: &dyn Fn(&mut Claim)| {
+        let mut body = travel_claim(&hotel, &berlin);
+        body.number = format!("2026-{number:06}");
+        edit(&mut body);
+        sign(body, AGENCY)
+    };
+    let grocery_item = |amount: i64| ClaimItem::Receipt {
+        receipt: grocery.id(),
+        business_purpose: "Fika till workshoppen".into(),
+        amount,
+        booking: booking(6990, None),
+        foreign: None,
+        participants: vec![],
+    };
+    let trip = [hotel.bytes(), berlin.bytes()];
+    vectors.push(Vector::amounts(
+        "claim-amounts-valid-whole-receipts",
+        "The travel claim claims the Stockholm receipt whole (162400 öre) and the Berlin one whole in euro (14850 cents; its SEK amount is never compared). No other live claim names them.",
+        amounts_claim(101, &|_| {}).bytes(),
+        &trip,
+        &[],
+    ));
+    vectors.push(Vector::amounts(
+        "claim-amounts-invalid-over-claim",
+        "The Stockholm receipt (1624.00 SEK) is claimed at 9999999.99 SEK: each item claims at most what its receipt supports.",
+        amounts_claim(102, &|c| {
+            if let ClaimItem::Receipt { amount, .. } = &mut c.items[0] {
+                *amount = 999_999_999;
+            }
+        })
+        .bytes(),
+        &trip,
+        &[],
+    )
+    .fails(E::OverClaim, "items[0].amount"));
+    let over_in_euro = |c: &mut Claim| {
+        if let ClaimItem::Receipt { amount, foreign: Some(foreign), .. } = &mut c.items[1] {
+            foreign.amount += 1;
+            *amount = foreign.rate.convert(foreign.amount, &foreign.currency).expect("fits");
+        }
+    };
+    vectors.push(Vector::amounts(
+        "claim-amounts-invalid-foreign-over-claim",
+        "The Berlin receipt totals 148.50 EUR; the item claims 148.51 EUR (converted correctly to SEK): a foreign receipt is compared in its own currency.",
+        amounts_claim(103, &over_in_euro).bytes(),
+        &trip,
+        &[],
+    )
+    .fails(E::OverClaim, "items[1].foreign.amount"));
+    vectors.push(Vector::amounts(
+        "claim-amounts-invalid-receipt-currency",
+        "The Berlin receipt is in EUR, but its item's foreign amount is in USD (the claim's own rules accept any currency but SEK there).",
+        amounts_claim(104, &|c| {
+            if let ClaimItem::Receipt { amount, foreign: Some(foreign), .. } = &mut c.items[1] {
+                foreign.currency = "USD".into();
+                *amount = foreign.rate.convert(foreign.amount, &foreign.currency).expect("fits");
+            }
+        })
+        .bytes(),
+        &trip,
+        &[],
+    )
+    .fails(E::ReceiptCurrency, "items[1].foreign.currency"));
+    let groceries = [grocery.bytes(), refund.bytes()];
+    vectors.push(Vector::amounts(
+        "claim-amounts-valid-return-netted",
+        "The groceries total 317.00 SEK; the cable (149.50 SEK) was returned on a receipt naming them as original, so they support 167.50 SEK, and the claim claims exactly that.",
+        amounts_claim(105, &|c| c.items = vec![grocery_item(16_750)]).bytes(),
+        &groceries,
+        &[],
+    ));
+    vectors.push(Vector::amounts(
+        "claim-amounts-invalid-return-netted",
+        "The groceries support 317.00 SEK less the 149.50 SEK returned; the claim claims one öre more than the 167.50 SEK left.",
+        amounts_claim(106, &|c| c.items = vec![grocery_item(16_751)]).bytes(),
+        &groceries,
+        &[],
+    )
+    .fails(E::OverClaim, "items[0].amount"));
+    let other_live = amounts_claim(107, &|c| c.items = vec![grocery_item(10_000)]);
+    vectors.push(Vector::amounts(
+        "claim-amounts-invalid-other-live-claim",
+        "Another live claim claims 100.00 SEK of the groceries (which support 167.50 SEK after the return); this one claims 70.00 SEK more, 2.50 SEK over.",
+        amounts_claim(108, &|c| c.items = vec![grocery_item(7_000)]).bytes(),
+        &groceries,
+        &[other_live.bytes()],
+    )
+    .fails(E::OverClaim, "items[0].amount"));
+
     // ---- Directory rules ----
     let directory_fault =
         |name: &str, description: &str, edit: &dyn Fn(&mut Directory), code: ErrorCode, path: &str| {
@@ -1912,6 +2035,10 @@ fn check_vector(file_name: &str, json: &serde_json::Value) -> Result<Option<Stri
         check_history(json, expected, valid)?;
         return Ok(code);
     }
+    if decoder == "claim_amounts" {
+        check_amounts(json, expected, valid)?;
+        return Ok(code);
+    }
     let bytes = hex_field(json, "cbor")?;
     match (decode_as(decoder, &bytes)?, valid) {
         (Ok(record), true) => {
@@ -1975,6 +2102,50 @@ fn check_history(json: &serde_json::Value, expected: &serde_json::Value, valid: 
         return Err(format!("final status {status}, expected {}", field(expected, "status")?));
     }
     Ok(())
+}
+
+/// The signed records of type `T` in the hex array `key`.
+fn records<T: Record>(json: &serde_json::Value, key: &str) -> Result<Vec<Signed<T>>, String> {
+    let list = json.get(key).and_then(serde_json::Value::as_array).ok_or(format!("no {key} array"))?;
+    list.iter()
+        .enumerate()
+        .map(|(index, hex_text)| {
+            let bytes = hex::decode(hex_text.as_str().ok_or(format!("{key}[{index}] is not text"))?)
+                .map_err(|error| format!("{key}[{index}]: {error}"))?;
+            Signed::<T>::decode(&bytes).map_err(|error| format!("{key}[{index}]: {error}"))
+        })
+        .collect()
+}
+
+/// Claim amounts: the claim and every record decode; then, for each receipt the claim
+/// names in the order of its first item, the rule of spec/protocol.md §Claim amounts with
+/// that receipt, the given receipts naming it as `original` and the other claims.
+fn check_amounts(json: &serde_json::Value, expected: &serde_json::Value, valid: bool) -> Result<(), String> {
+    let claim =
+        Signed::<Claim>::decode(&hex_field(json, "claim")?).map_err(|error| format!("claim: {error}"))?;
+    let receipts = records::<kvitt_protocol::receipt::Receipt>(json, "receipts")?;
+    let other_claims = records::<Claim>(json, "other_claims")?;
+    let mut named: Vec<RecordId> = Vec::new();
+    for id in claim.body().receipts() {
+        if !named.contains(&id) {
+            named.push(id);
+        }
+    }
+    let verdict = named.iter().try_for_each(|id| {
+        let receipt = receipts
+            .iter()
+            .find(|receipt| receipt.id() == *id)
+            .ok_or(Err(format!("receipt {id} is not given")))?;
+        let claims = ReceiptClaims { receipt, returns: &receipts, other_claims: &other_claims };
+        claims.check(claim.body()).map_err(Ok)
+    });
+    match (verdict, valid) {
+        (Ok(()), true) => Ok(()),
+        (Ok(()), false) => Err("every amount holds, expected a refusal".into()),
+        (Err(Err(malformed)), _) => Err(malformed),
+        (Err(Ok(error)), true) => Err(format!("refused: {error}")),
+        (Err(Ok(error)), false) => check_error(expected, &error),
+    }
 }
 
 #[test]

@@ -156,7 +156,8 @@ struct ReceiptItem {
     /// A receipt the agency holds, by id (`kvitt receipt list` shows them).
     #[arg(long, value_name = "ID", value_parser = input::record_id)]
     receipt: Option<RecordId>,
-    /// The amount claimed in kronor, at most the receipt's total [default: its total].
+    /// The amount claimed in kronor, at most what the receipt supports: its total less
+    /// its returns, less what other claims of it claim [default: its total].
     #[arg(long, value_name = "KRONOR", value_parser = input::kronor, requires = "receipt")]
     amount: Option<i64>,
     /// A participant, for representation (repeat for each).

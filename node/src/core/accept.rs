@@ -215,6 +215,15 @@ impl NodeCore {
                     ),
                     Vec::new(),
                 );
+                if let Some(original) = body.original {
+                    batch.insert(keys::return_of(&original, &receipt.id()), Vec::new());
+                    // A return of a receipt in a claim the SSC has: the SSC nets it too.
+                    if self.identity.role == MemberRole::Agency {
+                        for peer in self.sharing_original(step, receipt)? {
+                            self.outbox.enqueue(step, peer, receipt.id()).map_err(super::unavailable)?;
+                        }
+                    }
+                }
                 // One of this merchant's own receipts, back from the agency after a restore:
                 // the register's series goes on after it, never reusing its serial.
                 if receipt.signer() == self.identity.key() {
@@ -255,7 +264,21 @@ impl NodeCore {
                 }
                 batch.insert(keys::claim_number(&body.agency, &body.number), claim.id().as_bytes().to_vec());
                 batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(claim)));
-                self.check_duplicates(step, claim, batch)?;
+                for receipt in body.receipts() {
+                    batch.insert(keys::claim_of_receipt(&receipt, &claim.id()), Vec::new());
+                }
+                // Stored all the same, and held for staff: an over-claim first (it can only
+                // be rejected), then a duplicate.
+                let why: Vec<String> =
+                    [self.over_claim_on_arrival(step, claim)?, self.check_duplicates(step, claim, batch)?]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                if !why.is_empty() {
+                    let why = why.join("; ");
+                    tracing::warn!(claim = %claim.id().short(), number = %body.number, %why, "claim held as an exception");
+                    batch.insert(keys::exception(&claim.id()), why.into_bytes());
+                }
             }
             AnyRecord::ClaimEvent(event) => {
                 let claim_id = event.body().claim;

@@ -6,6 +6,7 @@ use kvitt_protocol::channel::{claim_parties, parties, record_time, Parties};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, ClaimEvent};
+use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 
@@ -15,8 +16,8 @@ use crate::store::Batch;
 
 impl NodeCore {
     /// Writes `record` and places it in its channels with this node's peers. A claim's
-    /// receipts join the claim's channel too. At an agency, a claim joins its SSC's channel
-    /// only when it is approved (see [`NodeCore::unshared_ssc`]).
+    /// receipts, and their returns, join the claim's channel too. At an agency, a claim
+    /// joins its SSC's channel only when it is approved (see [`NodeCore::unshared_ssc`]).
     pub(super) fn put(&self, step: &Step, record: &AnyRecord, batch: &mut Batch) -> Result<(), Refusal> {
         put_record(batch, record);
         let time = record_time(record);
@@ -28,6 +29,11 @@ impl NodeCore {
         }
         match record {
             AnyRecord::Claim(claim) => self.place_receipts(step, claim, &peers, batch)?,
+            AnyRecord::Receipt(receipt) => {
+                for peer in self.sharing_original(step, receipt)? {
+                    batch.insert(keys::channel(&peer, time, &record.id()), Vec::new());
+                }
+            }
             AnyRecord::ClaimEvent(event)
                 if matches!(event.body().action, Action::Approved)
                     && self.identity.role == MemberRole::Agency =>
@@ -104,8 +110,9 @@ impl NodeCore {
         Ok(())
     }
 
-    /// Places the receipts `claim` attaches, as far as this node holds them, in the
-    /// channels with `peers`.
+    /// Places the receipts `claim` attaches, and the returns of them, as far as this node
+    /// holds them, in the channels with `peers`: the SSC judges the claim's amounts with
+    /// the returns netted (spec/protocol.md §Claim amounts).
     fn place_receipts(
         &self,
         step: &Step,
@@ -114,14 +121,42 @@ impl NodeCore {
         batch: &mut Batch,
     ) -> Result<(), Refusal> {
         for receipt in claim.body().receipts() {
-            let Some(held) = step.ledger.record(&receipt).map_err(unavailable)? else {
-                continue;
-            };
-            for peer in peers {
-                batch.insert(keys::channel(peer, record_time(&held), &receipt), Vec::new());
+            let returns = step.ledger.returns_of(&receipt).map_err(unavailable)?;
+            for id in std::iter::once(receipt).chain(returns) {
+                let Some(held) = step.ledger.record(&id).map_err(unavailable)? else {
+                    continue;
+                };
+                for peer in peers {
+                    batch.insert(keys::channel(peer, record_time(&held), &id), Vec::new());
+                }
             }
         }
         Ok(())
+    }
+
+    /// The peers of the channel of a claim of `receipt`'s buyer (the agency and its SSC)
+    /// with whom this node shares the receipt `receipt` names as `original`: a return
+    /// follows its original into a claim's channel, even when it comes after the claim.
+    pub(super) fn sharing_original(
+        &self,
+        step: &Step,
+        receipt: &Signed<Receipt>,
+    ) -> Result<Vec<PublicKey>, Refusal> {
+        let Some(original) = receipt.body().original else {
+            return Ok(Vec::new());
+        };
+        let Some(held) = step.ledger.record(&original).map_err(unavailable)? else {
+            return Ok(Vec::new());
+        };
+        let time = record_time(&held);
+        let mut sharing = Vec::new();
+        for peer in self.peers_in(claim_parties(&receipt.body().buyer.agency, self.directory.body())) {
+            let key = keys::channel(&peer, time, &original);
+            if step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))?.is_some() {
+                sharing.push(peer);
+            }
+        }
+        Ok(sharing)
     }
 
     /// The peers `record` is shared with: the other members of its channel, if this node

@@ -1,5 +1,6 @@
 //! The agency's policy at the core: the facts its rules need from the ledger (the dates
-//! of sale of a claim's receipts), and refusing what a policy error blocks.
+//! of sale of a claim's receipts), and refusing what a policy error blocks. The findings
+//! of the money rules (core::money), errors whatever the policy, are shown beside them.
 //!
 //! The rules themselves are pure (crate::policy::rules); this module only feeds them.
 
@@ -27,12 +28,23 @@ impl NodeCore {
         claim_id: RecordId,
         action: Action,
     ) -> Result<(Status, Vec<Finding>), Refusal> {
+        if let Action::Booked { .. } = action {
+            // Booking takes the voucher number and checks the claim (core::claims::book):
+            // a client never signs a `booked` event of its own making.
+            return Err(super::forbidden(
+                caller,
+                "record booked directly: book the claim, which checks it and numbers its voucher",
+            ));
+        }
         let mut findings = Vec::new();
         if action == Action::Approved
             && self.identity.role == MemberRole::Agency
             && caller.role == CallerRole::Approver
         {
             let claim = self.claim(step, &claim_id)?;
+            // A return may have come since submission: nothing is approved beyond what the
+            // receipts support.
+            self.check_amounts(step, claim.body(), Some(claim_id), None)?;
             findings = self.approval_findings(claim.body(), &caller.person);
             let what = format!("approval of claim {} by {}", claim.body().number, caller.person);
             refuse_errors(&findings, &self.config.policy, &what)?;
@@ -43,7 +55,7 @@ impl NodeCore {
 
     /// A draft as the client API answers it: with what the policy says of it today.
     pub(super) fn draft_response(&self, step: &Step, draft: Draft) -> Result<ClientResponse, Refusal> {
-        let findings = self.claim_findings(step, &draft.items, step.now.date())?;
+        let findings = self.claim_findings(step, &self.claim_of(&draft), None, step.now.date())?;
         Ok(ClientResponse::Draft { draft: Box::new(draft), findings })
     }
 
@@ -53,16 +65,19 @@ impl NodeCore {
         self.draft(step, caller, number)
     }
 
-    /// What the agency's policy says of a draft's items if it were submitted `today`.
+    /// What the agency's policy and the money rules say of a claim (or a draft's claim)
+    /// if it were submitted `today`; `this` is its id once signed.
     pub(super) fn claim_findings(
         &self,
         step: &Step,
-        items: &[ClaimItem],
+        claim: &Claim,
+        this: Option<RecordId>,
         today: Date,
     ) -> Result<Vec<Finding>, Refusal> {
         if self.identity.role != MemberRole::Agency {
             return Ok(Vec::new());
         }
+        let items = &claim.items;
         let mut sale_dates = BTreeMap::new();
         for item in items {
             if let ClaimItem::Receipt { receipt, .. } = item {
@@ -71,7 +86,9 @@ impl NodeCore {
                 }
             }
         }
-        Ok(check_claim(&self.config.policy, items, &sale_dates, today))
+        let mut findings = self.money_findings(step, claim, this)?;
+        findings.extend(check_claim(&self.config.policy, items, &sale_dates, today));
+        Ok(findings)
     }
 
     /// What the agency's policy says of `approver` approving `claim`.
@@ -92,7 +109,7 @@ impl NodeCore {
             .first()
             .and_then(|event| parse_time("at", &event.body().at).ok())
             .map_or_else(|| step.now.date(), |at| at.date());
-        let mut findings = self.claim_findings(step, &view.claim.body().items, submitted)?;
+        let mut findings = self.claim_findings(step, view.claim.body(), Some(view.claim.id()), submitted)?;
         if self.identity.role == MemberRole::Agency
             && caller.role == CallerRole::Approver
             && view.status == Status::Submitted

@@ -95,12 +95,21 @@ impl NodeCore {
     ) -> Result<Draft, Refusal> {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "edit claims")?;
         let mut draft = self.draft(step, caller, number)?;
-        if let ClaimItem::Receipt { receipt, .. } = &item {
+        let receipt = match &item {
+            ClaimItem::Receipt { receipt, .. } => Some(*receipt),
+            _ => None,
+        };
+        if let Some(receipt) = &receipt {
             self.check_claimable(step, caller, receipt)?;
         }
         draft.items.push(item);
-        // The claim's own rules (limits, arithmetic) are checked now, not at submission.
-        self.claim_of(&draft).validate().map_err(|error| Refusal::invalid(&error))?;
+        // The claim's own rules (limits, arithmetic) are checked now, not at submission,
+        // and so is what its receipt supports (spec/protocol.md §Claim amounts).
+        let claim = self.claim_of(&draft);
+        claim.validate().map_err(|error| Refusal::invalid(&error))?;
+        if receipt.is_some() {
+            self.check_amounts(step, &claim, None, receipt)?;
+        }
         let mut batch = Batch::new();
         self.put_draft(&mut batch, &draft)?;
         step.write(&batch).map_err(unavailable)?;
@@ -120,7 +129,8 @@ impl NodeCore {
             self.check_claimable(step, caller, &receipt)?;
         }
         // Refused before anything is signed or written: the draft stays as it was.
-        let findings = self.claim_findings(step, &claim.items, step.now.date())?;
+        self.check_amounts(step, &claim, None, None)?;
+        let findings = self.claim_findings(step, &claim, None, step.now.date())?;
         refuse_errors(&findings, &self.config.policy, &format!("submission of claim {number}"))?;
         let claim =
             Signed::sign(claim, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
@@ -137,6 +147,7 @@ impl NodeCore {
         batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(&claim)));
         for receipt in claim.body().receipts() {
             batch.insert(keys::held(&receipt), claim.id().as_bytes().to_vec());
+            batch.insert(keys::claim_of_receipt(&receipt, &claim.id()), Vec::new());
         }
         batch.remove(keys::draft(number));
         step.write(&batch).map_err(unavailable)?;
@@ -193,6 +204,7 @@ impl NodeCore {
             });
         }
         let claim = self.claim(step, &claim_id)?;
+        self.check_amounts_and_place(step, &claim)?;
         self.hold_rate_findings(step, &claim)?;
         self.book_voucher(step, caller, &claim)
     }
@@ -362,13 +374,17 @@ impl NodeCore {
         Ok(())
     }
 
-    /// Queues an approved claim, its receipts and its events for the SSC serving this
-    /// agency; false if the directory names none.
+    /// Queues an approved claim, its receipts with their returns, and its events for the
+    /// SSC serving this agency; false if the directory names none.
     fn send_to_ssc(&mut self, step: &mut Step, claim: &Signed<Claim>) -> Result<bool, Refusal> {
         let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) else {
             return Ok(false);
         };
-        let mut ids: Vec<RecordId> = claim.body().receipts().collect();
+        let mut ids: Vec<RecordId> = Vec::new();
+        for receipt in claim.body().receipts() {
+            ids.push(receipt);
+            ids.extend(step.ledger.returns_of(&receipt).map_err(unavailable)?);
+        }
         ids.push(claim.id());
         ids.extend(step.ledger.chain(&claim.id()).map_err(unavailable)?);
         for id in ids {
@@ -409,14 +425,15 @@ impl NodeCore {
     }
 
     /// At the SSC, on storing a claim: its receipts and card payments must not be in
-    /// another claim; if they are, the claim is held as an exception until staff resolve
-    /// it. Returns the writes that mark the receipts as held.
+    /// another claim; if they are, the claim is to be held as an exception until staff
+    /// resolve it, and this says why (`duplicate: …`). Adds the writes that mark the
+    /// receipts as held.
     pub(super) fn check_duplicates(
         &self,
         step: &Step,
         claim: &Signed<Claim>,
         batch: &mut Batch,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Option<String>, Refusal> {
         let mut reasons = Vec::new();
         // Card payments of this claim's receipts so far: a receipt and its reissue (one
         // card payment) in the same claim are one payment claimed twice too.
@@ -457,12 +474,7 @@ impl NodeCore {
                 }
             }
         }
-        if !reasons.is_empty() {
-            let why = format!("duplicate: {}", reasons.join("; "));
-            tracing::warn!(claim = %claim.id().short(), number = %claim.body().number, %why, "claim held as an exception");
-            batch.insert(keys::exception(&claim.id()), why.into_bytes());
-        }
-        Ok(())
+        Ok((!reasons.is_empty()).then(|| format!("duplicate: {}", reasons.join("; "))))
     }
 
     fn claim_label(&self, step: &Step, claim: &RecordId) -> String {
@@ -513,7 +525,8 @@ impl NodeCore {
         Ok(())
     }
 
-    fn claim_of(&self, draft: &Draft) -> Claim {
+    /// The claim a draft would be, unsigned.
+    pub(super) fn claim_of(&self, draft: &Draft) -> Claim {
         Claim {
             number: draft.number.clone(),
             agency: self.identity.org.clone(),

@@ -29,6 +29,10 @@ pub const EXCEPTION_OPEN: &str = "claim.exception_open";
 pub enum ExceptionKind {
     /// A claim whose receipt or card payment is already in another claim.
     Duplicate,
+    /// A claim that claims more than its receipts support, or not in their currency
+    /// (spec/protocol.md §Claim amounts; the why begins `over-claim:`). It cannot be
+    /// booked: staff reject it.
+    OverClaim,
     /// Evidence that a party signed two versions of one record.
     Equivocation,
     /// A record a peer refused, or an outbox entry whose record is gone.
@@ -50,6 +54,7 @@ impl ExceptionKind {
     pub fn of(why: &str) -> ExceptionKind {
         let prefixes = [
             ("duplicate:", ExceptionKind::Duplicate),
+            (super::money::OVER_CLAIM_PREFIX, ExceptionKind::OverClaim),
             ("equivocation", ExceptionKind::Equivocation),
             ("refused by peer:", ExceptionKind::Delivery),
             ("outbox entry without its record", ExceptionKind::Delivery),
@@ -69,6 +74,12 @@ impl ExceptionKind {
             ExceptionKind::Duplicate => {
                 "compare with the claim named; reject this one (kvitt ssc resolve ID --decision reject \
                  --note …), or book it if the other claim is the wrong one (--decision book)"
+            }
+            ExceptionKind::OverClaim => {
+                "the claim asks more than its receipts support (returns netted, other live claims \
+                 counted) or not in their currency; it cannot be booked: reject it with a note the \
+                 employee can act on (kvitt ssc resolve ID --decision reject --note …), which frees \
+                 the receipts for a corrected claim"
             }
             ExceptionKind::Policy => {
                 "check the claim against the agency's policy; reject it with a note the employee can \
@@ -203,8 +214,10 @@ impl NodeCore {
                 self.record_event(step, &claim, actor, Action::Rejected { reason })
             }
             Resolution::Book => {
-                // Refused before the note is signed if the claim cannot be booked: a
-                // resolution is the note and the booking, or nothing.
+                // Refused before the note is signed if the claim cannot be booked (money
+                // beyond the receipts, the wrong side of the border, a voucher that cannot
+                // be had): a resolution is the note and the booking, or nothing.
+                self.check_amounts_and_place(step, &claim)?;
                 self.check_bookable(step, &claim)?;
                 let note = clip(&format!("exception resolved, booked anyway: {note} ({})", exception.why));
                 self.record_event(step, &claim, actor, Action::Reviewed { note: Some(note) })?;

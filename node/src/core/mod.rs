@@ -18,6 +18,7 @@ mod client;
 mod exceptions;
 mod export;
 mod lists;
+mod money;
 mod outbox;
 mod overlay;
 mod push;
@@ -45,6 +46,7 @@ pub use client::{
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
 pub use lists::MAX_PAGE_ENTRIES;
+pub use money::{OVER_CLAIM_PREFIX, PLACE_REFUSED};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
 pub use vouchers::{BOOKING_REFUSED, VOUCHER_SERIES};

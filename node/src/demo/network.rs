@@ -193,5 +193,14 @@ mod tests {
             let vers = file.bytes.windows(5).filter(|window| window == b"#VER ").count();
             assert_eq!(vers, file.vouchers, "{}", file.name);
         }
+        // Regression: anna's Berlin hotel was booked to 5831 Kost och logi i Sverige.
+        let first = &report.sie[0];
+        let abroad = first.bytes.windows(13).filter(|window| window == b"#TRANS 5832 {").count();
+        assert_eq!(
+            abroad,
+            1,
+            "the Berlin hotel is lodging abroad: {}",
+            String::from_utf8_lossy(&first.bytes)
+        );
     }
 }

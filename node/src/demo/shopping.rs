@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use kvitt_protocol::books::BookingTable;
 use kvitt_protocol::claim::{ExchangeRate, ForeignAmount};
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::RecordId;
@@ -85,13 +86,9 @@ fn line(description: &str, category: &str, quantity_milli: i64, unit_price: i64,
     }
 }
 
-/// A foreign line: no Swedish category, the seller's own rate.
+/// A foreign hotel line: goods category `hotel`, the seller's own rate.
 fn foreign_line(description: &str, nights: i64, unit_price: i64, rate: u32) -> Line {
-    Line {
-        category: None,
-        unit: Some("Nacht".into()),
-        ..line(description, "hotel", nights * 1000, unit_price, rate)
-    }
+    Line { unit: Some("Nacht".into()), ..line(description, "hotel", nights * 1000, unit_price, rate) }
 }
 
 /// Pushes a receipt through a merchant's till and returns its id.
@@ -271,6 +268,13 @@ pub(super) async fn buy(
         1201,
     );
     let berlin_total = berlin.total;
+    // Lodging abroad: the booking table suggests 5832 Kost och logi i utlandet.
+    let berlin_account = BookingTable::default_table()
+        .ok()
+        .and_then(|table| table.suggested_account_for(&berlin))
+        .ok_or_else(|| {
+            DayError::Unexpected("the booking table suggests no account for the Berlin hotel".into())
+        })?;
     let berlin_id = push(report, &cast.berlin, berlin).await?;
     let rate = ExchangeRate { value: 114_523, scale: 4 };
     let foreign = ForeignAmount {
@@ -282,7 +286,12 @@ pub(super) async fn buy(
     };
     if let Some(entries) = purchases.by_employee.get_mut(&(0, "anna".to_owned())) {
         let amount = rate.convert(berlin_total, "EUR").unwrap_or(0);
-        entries.push(Claimable { receipt: berlin_id, amount, foreign: Some(foreign), account: 5831 });
+        entries.push(Claimable {
+            receipt: berlin_id,
+            amount,
+            foreign: Some(foreign),
+            account: berlin_account,
+        });
     }
     say(format!(
         "  {} issued a receipt of {}.{:02} EUR to anna of {}",

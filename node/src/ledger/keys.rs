@@ -67,6 +67,26 @@ pub fn held(receipt: &RecordId) -> Vec<u8> {
     [b"held/".as_slice(), receipt.as_bytes()].concat()
 }
 
+/// The prefix of the returns of a receipt.
+pub fn returns_prefix(original: &RecordId) -> Vec<u8> {
+    [b"return/".as_slice(), original.as_bytes()].concat()
+}
+
+/// A receipt that names `original` as the receipt it returns or corrects.
+pub fn return_of(original: &RecordId, refund: &RecordId) -> Vec<u8> {
+    [returns_prefix(original).as_slice(), refund.as_bytes()].concat()
+}
+
+/// The prefix of the claims that name a receipt.
+pub fn claims_of_receipt_prefix(receipt: &RecordId) -> Vec<u8> {
+    [b"claimed/".as_slice(), receipt.as_bytes()].concat()
+}
+
+/// A claim that names `receipt` in an item, whatever its status.
+pub fn claim_of_receipt(receipt: &RecordId, claim: &RecordId) -> Vec<u8> {
+    [claims_of_receipt_prefix(receipt).as_slice(), claim.as_bytes()].concat()
+}
+
 /// A claim's state.
 pub fn claim(claim: &RecordId) -> Vec<u8> {
     [b"claim/".as_slice(), claim.as_bytes()].concat()

@@ -19,6 +19,8 @@
 //! | receipts of a buyer | `buyer/` agency `\0` employee `\0` issued-at (i64) id | empty |
 //! | register series | `serial/` register | last serial (u64) |
 //! | receipt's claim | `held/` receipt id | claim id |
+//! | returns of a receipt | `return/` original id, return id | empty |
+//! | claims of a receipt | `claimed/` receipt id, claim id | empty |
 //! | claim state | `claim/` claim id | status byte, head id |
 //! | claim numbers | `claimno/` agency `\0` number | claim id |
 //! | outbox | `out/` peer key, sequence (u64) | record id |
@@ -135,6 +137,35 @@ impl Ledger {
     /// The claim holding a receipt, if any.
     pub fn claim_holding(&self, receipt: &RecordId) -> Result<Option<RecordId>, LedgerError> {
         self.read_id(&keys::held(receipt))
+    }
+
+    /// The receipts the ledger holds that name `receipt` as their `original` (returns
+    /// and corrections), at most [`MAX_SCAN_ENTRIES`].
+    pub fn returns_of(&self, receipt: &RecordId) -> Result<Vec<RecordId>, LedgerError> {
+        self.ids_after_prefix(&keys::returns_prefix(receipt))
+    }
+
+    /// The claims the ledger holds that name `receipt` in an item, live or not, at most
+    /// [`MAX_SCAN_ENTRIES`].
+    pub fn claims_of_receipt(&self, receipt: &RecordId) -> Result<Vec<RecordId>, LedgerError> {
+        self.ids_after_prefix(&keys::claims_of_receipt_prefix(receipt))
+    }
+
+    /// The ids that end the keys under `prefix` (a prefix and one id), in id order.
+    fn ids_after_prefix(&self, prefix: &[u8]) -> Result<Vec<RecordId>, LedgerError> {
+        self.store
+            .scan(prefix, None, MAX_SCAN_ENTRIES)?
+            .into_iter()
+            .map(|(key, _)| {
+                key.get(prefix.len()..)
+                    .and_then(|tail| <[u8; 32]>::try_from(tail).ok())
+                    .map(RecordId)
+                    .ok_or_else(|| LedgerError::Damaged {
+                        key: hex::encode(&key),
+                        why: "not a prefix and an id".into(),
+                    })
+            })
+            .collect()
     }
 
     /// The state of a claim the ledger holds.

@@ -67,6 +67,19 @@ pub enum Rule {
     /// The approver may not approve the cost center, or nobody may.
     #[serde(rename = "policy.approver")]
     Approver,
+    /// The items on a receipt claim more than it supports (spec/protocol.md §Claim
+    /// amounts); not the agency's policy but the protocol's, so always an error.
+    #[serde(rename = "claim.over_claim")]
+    OverClaim,
+    /// A receipt item is not in its receipt's currency (spec/protocol.md §Claim amounts);
+    /// always an error.
+    #[serde(rename = "claim.receipt_currency")]
+    ReceiptCurrency,
+    /// A receipt item's account is for expenses in Sweden and the receipt was sold abroad,
+    /// or the other way round (spec/books.md): the SSC would refuse to book it; always an
+    /// error.
+    #[serde(rename = "books.place")]
+    Place,
 }
 
 impl Rule {
@@ -79,6 +92,9 @@ impl Rule {
             Rule::RepresentationPurpose => "policy.representation.purpose",
             Rule::SelfApproval => "policy.self_approval",
             Rule::Approver => "policy.approver",
+            Rule::OverClaim => "claim.over_claim",
+            Rule::ReceiptCurrency => "claim.receipt_currency",
+            Rule::Place => "books.place",
         }
     }
 }

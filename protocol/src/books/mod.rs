@@ -8,7 +8,8 @@
 //!
 //! let table = BookingTable::default_table().unwrap();
 //! assert_eq!(table.account_name(5831), Some("Kost och logi i Sverige"));
-//! assert_eq!(table.suggested_account("hotel"), Some(5831));
+//! assert_eq!(table.suggested_account("hotel", false), Some(5831));
+//! assert_eq!(table.suggested_account("hotel", true), Some(5832));
 //! assert_eq!(format_amount(-9_900), "-99.00");
 //! ```
 
@@ -33,7 +34,7 @@ pub use sie::{
     SieHeader,
 };
 pub use table::{
-    BookingTable, BuyerNamedBy, Category, ItemKind, SimplifiedInvoice, TableError, VatRule,
+    BookingTable, BuyerNamedBy, Category, ItemKind, Place, SimplifiedInvoice, TableError, VatRule,
     BOOKING_TABLE_FORMAT_VERSION, DEFAULT_BOOKING_TABLE_JSON,
 };
-pub use voucher::{book, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};
+pub use voucher::{book, check_place, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
+use crate::receipt::Receipt;
 use crate::vat::RateTable;
 
 /// The default table, as committed in spec/books/booking-table-v1.json.
@@ -91,6 +92,50 @@ pub struct Category {
     /// amount goes to `account` and nothing is split for payroll.
     #[serde(default)]
     pub taxable_account: Option<u16>,
+    /// Where its expenses are incurred, for the categories whose BAS accounts are split
+    /// between Sweden and abroad (5831/5832 lodging and meals, 7321/7323 per diem).
+    #[serde(default)]
+    pub place: Place,
+    /// For a category of expenses in Sweden: the category of the same expenses abroad
+    /// (`lodging` → `lodging_abroad`), which a receipt sold abroad is suggested and
+    /// booked to instead.
+    #[serde(default)]
+    pub abroad: Option<String>,
+}
+
+/// Where the expenses of a category are incurred. A receipt item is booked to a
+/// category whose place fits where the receipt was sold ([`Receipt::sold_abroad`]);
+/// per diem and mileage items carry no place, so their category is the claimant's word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    /// Expenses wherever incurred (BAS has one account: 5800 travel, 6071 representation).
+    #[default]
+    Anywhere,
+    /// Expenses in Sweden only (5831 *Kost och logi i Sverige*).
+    Sweden,
+    /// Expenses abroad only (5832 *Kost och logi i utlandet*).
+    Abroad,
+}
+
+impl Place {
+    /// Whether a receipt sold abroad (`abroad`) or in Sweden may be booked here.
+    pub fn admits(self, abroad: bool) -> bool {
+        match self {
+            Place::Anywhere => true,
+            Place::Sweden => !abroad,
+            Place::Abroad => abroad,
+        }
+    }
+
+    /// The place as messages say it: `anywhere`, `in Sweden`, `abroad`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Place::Anywhere => "anywhere",
+            Place::Sweden => "in Sweden",
+            Place::Abroad => "abroad",
+        }
+    }
 }
 
 /// How the VAT of an expense category is treated.
@@ -221,6 +266,16 @@ pub enum TableError {
     TaxableAccountKinds {
         /// The category.
         category: String,
+    },
+    /// A category's `abroad` is wrong: on a category that is not for Sweden, naming a
+    /// category that is missing, not for abroad, or does not take the same kinds; or a
+    /// category for Sweden that takes receipts has none.
+    #[error("booking table: categories.{category}.abroad: {why}")]
+    Abroad {
+        /// The category.
+        category: String,
+        /// What is wrong.
+        why: String,
     },
     /// A limit is out of range.
     #[error("booking table: {field}: {value} öre, expected {range}")]
@@ -368,6 +423,9 @@ impl BookingTable {
                 return Err(TableError::ReservedAccount { field, account, category: (*category).into() });
             }
         }
+        for (name, category) in &file.categories {
+            check_abroad(name, category, &file.categories)?;
+        }
         for kind in ItemKind::ALL {
             if !file.categories.values().any(|category| category.kinds.contains(&kind)) {
                 return Err(TableError::KindUnmapped { kind: kind.as_str() });
@@ -441,6 +499,25 @@ impl BookingTable {
             .map(|(name, category)| (name.as_str(), category))
     }
 
+    /// The category of the same expenses on the other side of the border: for a category
+    /// for Sweden, its `abroad` category; for one for abroad, the category for Sweden that
+    /// names it. None for a category for anywhere.
+    pub fn counterpart(&self, name: &str) -> Option<(&str, &Category)> {
+        let category = self.categories.get(name)?;
+        match category.place {
+            Place::Anywhere => None,
+            Place::Sweden => {
+                let abroad = category.abroad.as_deref()?;
+                self.categories.get_key_value(abroad).map(|(name, category)| (name.as_str(), category))
+            }
+            Place::Abroad => self
+                .categories
+                .iter()
+                .find(|(_, other)| other.abroad.as_deref() == Some(name))
+                .map(|(name, category)| (name.as_str(), category)),
+        }
+    }
+
     /// The category named `name`.
     pub fn category(&self, name: &str) -> Option<&Category> {
         self.categories.get(name)
@@ -452,9 +529,67 @@ impl BookingTable {
     }
 
     /// The expense account suggested for a receipt line of goods category `line_category`
-    /// (for the agency's claim form; booking uses the account the claim item names).
-    pub fn suggested_account(&self, line_category: &str) -> Option<u16> {
-        let category = self.line_categories.get(line_category)?;
-        self.categories.get(category).map(|category| category.account)
+    /// sold abroad or in Sweden (for the agency's claim form; booking uses the account the
+    /// claim item names): the mapped category's, or its `abroad` category's for a line
+    /// sold abroad.
+    pub fn suggested_account(&self, line_category: &str, abroad: bool) -> Option<u16> {
+        let mut category = self.categories.get(self.line_categories.get(line_category)?)?;
+        if abroad {
+            if let Some(instead) = category.abroad.as_ref().and_then(|name| self.categories.get(name)) {
+                category = instead;
+            }
+        }
+        Some(category.account)
+    }
+
+    /// The expense account suggested for a whole receipt: that of its priced line with
+    /// the largest amount (the first of equals) whose goods category the table maps, for
+    /// where the receipt was sold ([`Receipt::sold_abroad`]). None if no line has a mapped
+    /// category (a foreign till need not name one).
+    pub fn suggested_account_for(&self, receipt: &Receipt) -> Option<u16> {
+        let abroad = receipt.sold_abroad();
+        let mut best: Option<(i64, u16)> = None;
+        for line in &receipt.lines {
+            let (Some(category), Some(amount)) = (&line.category, line.amount) else {
+                continue;
+            };
+            if let Some(account) = self.suggested_account(category, abroad) {
+                if best.is_none_or(|(largest, _)| amount > largest) {
+                    best = Some((amount, account));
+                }
+            }
+        }
+        best.map(|(_, account)| account)
+    }
+}
+
+/// A category's `abroad`: only on a category for Sweden, naming a category for abroad
+/// that takes every kind this one takes; and a category for Sweden that takes receipts
+/// has one, so that a receipt sold abroad always has an account to go to.
+fn check_abroad(name: &str, category: &Category, all: &BTreeMap<String, Category>) -> Result<(), TableError> {
+    let refuse = |why: String| Err(TableError::Abroad { category: name.into(), why });
+    let Some(abroad) = &category.abroad else {
+        if category.place == Place::Sweden && category.kinds.contains(&ItemKind::Receipt) {
+            return refuse(
+                "missing: a category for Sweden that takes receipts names its category abroad".into(),
+            );
+        }
+        return Ok(());
+    };
+    if category.place != Place::Sweden {
+        return refuse(format!(
+            "only a category with place \"sweden\" names one (this is {:?})",
+            category.place
+        ));
+    }
+    match all.get(abroad) {
+        None => refuse(format!("{abroad:?} is not a category of the table")),
+        Some(other) if other.place != Place::Abroad => {
+            refuse(format!("{abroad:?} does not have place \"abroad\""))
+        }
+        Some(other) if !category.kinds.is_subset(&other.kinds) => {
+            refuse(format!("{abroad:?} does not take every kind {name} takes"))
+        }
+        Some(_) => Ok(()),
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::books::allowances::{AllowanceTables, AllowancesError, TaxSplit};
-use crate::books::table::{BookingTable, BuyerNamedBy, ItemKind, VatRule};
+use crate::books::table::{BookingTable, BuyerNamedBy, ItemKind, Place, VatRule};
 use crate::claim::{Claim, ClaimItem};
 use crate::fields::{divide_rounded, OrgId};
 use crate::id::RecordId;
@@ -171,6 +171,26 @@ pub enum BookingError {
         /// What does not fit.
         reason: String,
     },
+    /// A receipt sold abroad is booked to a category for expenses in Sweden, or one sold
+    /// in Sweden to a category for expenses abroad (5831 *Kost och logi i Sverige* against
+    /// 5832 *Kost och logi i utlandet*).
+    #[error("items[{item}].booking.account: {account} ({category}) is for expenses {place}, but receipt {receipt} was sold {sold}{instead}", place = place.describe(), sold = if *sold_abroad { "abroad" } else { "in Sweden" }, instead = instead.map(|account| format!(": book it to {account}")).unwrap_or_default())]
+    Place {
+        /// The item.
+        item: usize,
+        /// Its account.
+        account: u16,
+        /// The category of that account.
+        category: String,
+        /// Where that category's expenses are incurred.
+        place: Place,
+        /// The receipt's id.
+        receipt: RecordId,
+        /// Whether the receipt was sold abroad ([`Receipt::sold_abroad`]).
+        sold_abroad: bool,
+        /// The account of the same expenses where the receipt was sold, if the table has one.
+        instead: Option<u16>,
+    },
     /// A representation item lists no participants, so no VAT base can be computed.
     #[error("items[{item}].participants: representation lists no participants")]
     Participants {
@@ -278,6 +298,7 @@ pub fn book(
                     .iter()
                     .find(|signed| signed.id() == *receipt_id)
                     .ok_or(BookingError::ReceiptMissing { item: item_index, receipt: *receipt_id })?;
+                check_place(table, item_index, account, *receipt_id, signed.body())?;
                 let booked = ReceiptItem {
                     table,
                     books,
@@ -330,6 +351,35 @@ pub fn book(
             .into_iter()
             .map(|(item, kind, split)| PayrollLine { item, kind, claimant: body.claimant.clone(), split })
             .collect(),
+    })
+}
+
+/// Whether receipt item `item`, booked to `account`, is booked to a category for where
+/// `receipt` was sold (spec/books.md §Booking rules, rule 3): a receipt sold abroad goes to
+/// no category for Sweden and one sold in Sweden to no category for abroad. An account the
+/// table does not map is not this check's business (rule 2 refuses it).
+pub fn check_place(
+    table: &BookingTable,
+    item: usize,
+    account: u16,
+    receipt_id: RecordId,
+    receipt: &Receipt,
+) -> Result<(), BookingError> {
+    let Some((name, category)) = table.category_by_account(account) else {
+        return Ok(());
+    };
+    let sold_abroad = receipt.sold_abroad();
+    if category.place.admits(sold_abroad) {
+        return Ok(());
+    }
+    Err(BookingError::Place {
+        item,
+        account,
+        category: name.into(),
+        place: category.place,
+        receipt: receipt_id,
+        sold_abroad,
+        instead: table.counterpart(name).map(|(_, other)| other.account),
     })
 }
 

@@ -213,17 +213,7 @@ fn exactly_4000_sek_without_the_buyer_still_deducts() {
 fn foreign_eur_hotel_deducts_no_vat() {
     // 2 nights × 120.00 EUR (German VAT 7 %) = 240.00 EUR at 11.4523 SEK/EUR:
     // 240 × 11.4523 = 2748.552 SEK → 274855 öre. Foreign VAT is never deducted.
-    let merchant = Merchant {
-        name: "Hotel am Spreeufer".into(),
-        org: "DE:HRB-12345".into(),
-        vat_number: Some("DE123456789".into()),
-        address: Address {
-            street: "Uferstraße 5".into(),
-            postal_code: "10117".into(),
-            city: "Berlin".into(),
-            country: "DE".into(),
-        },
-    };
+    let merchant = Merchant { vat_number: Some("DE123456789".into()), ..spreeufer() };
     let receipt = sign(receipt_in(
         merchant,
         "EUR",

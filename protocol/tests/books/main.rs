@@ -103,6 +103,21 @@ fn swedish_receipt(name: &str, lines: Vec<Line>, paid: Paid, employee: bool) -> 
     )
 }
 
+/// A hotel in Berlin, a German seller without a VAT number on its receipts.
+fn spreeufer() -> Merchant {
+    Merchant {
+        name: "Hotel am Spreeufer".into(),
+        org: "DE:HRB-12345".into(),
+        vat_number: None,
+        address: Address {
+            street: "Uferstraße 5".into(),
+            postal_code: "10117".into(),
+            city: "Berlin".into(),
+            country: "DE".into(),
+        },
+    }
+}
+
 fn receipt_in(merchant: Merchant, currency: &str, lines: Vec<Line>, paid: Paid, employee: bool) -> Receipt {
     let receipt = Receipt {
         merchant,

@@ -108,24 +108,18 @@ fn build(specs: &[Spec]) -> (Vec<ClaimItem>, Vec<Signed<Receipt>>) {
                     _ => Paid::Split { card: gross * card_share_percent / 100 },
                 };
                 let mut body = if *euro {
-                    let merchant = Merchant {
-                        name: "Hotel am Spreeufer".into(),
-                        org: "DE:HRB-12345".into(),
-                        vat_number: None,
-                        address: Address {
-                            street: "Uferstraße 5".into(),
-                            postal_code: "10117".into(),
-                            city: "Berlin".into(),
-                            country: "DE".into(),
-                        },
-                    };
-                    receipt_in(merchant, "EUR", lines, paid, *employee)
+                    receipt_in(spreeufer(), "EUR", lines, paid, *employee)
                 } else {
                     swedish_receipt("Butik", lines, paid, *employee)
                 };
                 body.serial = index as u64; // distinct ids for identical baskets
                 let receipt = sign(body);
-                let account = RECEIPT_ACCOUNTS[*account];
+                // Lodging and meals go to the account of where the receipt was sold.
+                let account = match (RECEIPT_ACCOUNTS[*account], *euro) {
+                    (5831, true) => 5832,
+                    (5832, false) => 5831,
+                    (account, _) => account,
+                };
                 let people: Vec<String> = (0..*participants).map(|n| format!("Gäst {n}")).collect();
                 let people: Vec<&str> = people.iter().map(String::as_str).collect();
                 let people = if account == 6071 { people } else { vec![] };

@@ -49,6 +49,51 @@ fn a_receipt_as_per_diem_is_refused() {
     assert!(matches!(error, BookingError::KindNotAllowed { kind: "receipt", .. }), "{error}");
 }
 
+/// Regression: the demo's Berlin hotel was booked to 5831 *Kost och logi i Sverige*.
+#[test]
+fn lodging_abroad_booked_as_lodging_in_sweden_is_refused_and_the_other_way_round() {
+    let berlin = sign(receipt_in(
+        spreeufer(),
+        "EUR",
+        vec![line("Zimmer", "hotel", 2000, 12_000, 700)],
+        Paid::CorporateCard,
+        true,
+    ));
+    let item = foreign_item(&berlin, ExchangeRate { value: 114_523, scale: 4 }, 5831);
+    let error = book_with(vec![item], std::slice::from_ref(&berlin)).unwrap_err();
+    assert_eq!(
+        error,
+        BookingError::Place {
+            item: 0,
+            account: 5831,
+            category: "lodging".into(),
+            place: kvitt_protocol::books::Place::Sweden,
+            receipt: berlin.id(),
+            sold_abroad: true,
+            instead: Some(5832),
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "items[0].booking.account: 5831 (lodging) is for expenses in Sweden, but receipt {} was sold abroad: book it to 5832",
+            berlin.id()
+        )
+    );
+    let stockholm = hotel();
+    let error = book_with(vec![whole(&stockholm, 5832)], std::slice::from_ref(&stockholm)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "items[0].booking.account: 5832 (lodging_abroad) is for expenses abroad, but receipt {} was sold in Sweden: book it to 5831",
+            stockholm.id()
+        )
+    );
+    // Travel has one account wherever it is incurred.
+    let item = foreign_item(&berlin, ExchangeRate { value: 114_523, scale: 4 }, 5800);
+    assert!(book_with(vec![item], &[berlin]).is_ok());
+}
+
 #[test]
 fn a_missing_receipt_is_refused() {
     let receipt = hotel();

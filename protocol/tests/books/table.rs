@@ -1,7 +1,7 @@
 //! The booking table as data: the committed default parses and maps everything; each
 //! broken table is refused with the error that names the field.
 
-use kvitt_protocol::books::{ItemKind, TableError, VatRule, DEFAULT_BOOKING_TABLE_JSON};
+use kvitt_protocol::books::{ItemKind, Place, TableError, VatRule, DEFAULT_BOOKING_TABLE_JSON};
 use kvitt_protocol::vat::RateTable;
 
 use super::*;
@@ -23,11 +23,16 @@ fn the_default_table_maps_every_kind_and_goods_category() {
         assert!(table.categories().any(|(_, category)| category.kinds.contains(&kind)), "{kind:?}");
     }
     for goods in RateTable::sweden().categories() {
-        assert!(table.suggested_account(goods).is_some(), "{goods}");
+        for abroad in [false, true] {
+            let account = table.suggested_account(goods, abroad);
+            let place = account.and_then(|account| table.category_by_account(account)).map(|(_, c)| c.place);
+            assert!(place.is_some_and(|place| place.admits(abroad)), "{goods} abroad {abroad}: {account:?}");
+        }
     }
-    assert_eq!(table.suggested_account("hotel"), Some(5831));
-    assert_eq!(table.suggested_account("fuel"), Some(5611));
-    assert_eq!(table.suggested_account("passenger_transport"), Some(5800));
+    assert_eq!(table.suggested_account("hotel", false), Some(5831));
+    assert_eq!(table.suggested_account("restaurant", false), Some(5831));
+    assert_eq!(table.suggested_account("fuel", false), Some(5611));
+    assert_eq!(table.suggested_account("passenger_transport", false), Some(5800));
     let representation = table.category("representation").unwrap();
     assert_eq!(representation.account, 6071);
     assert_eq!(
@@ -182,11 +187,18 @@ fn spec_books_md_shows_the_default_table() {
     for (name, category) in table.categories() {
         let row =
             format!("| {name} | {} {}", category.account, table.account_name(category.account).unwrap());
+        let place = match (category.place, &category.abroad) {
+            (Place::Anywhere, _) => "anywhere".to_owned(),
+            (Place::Abroad, _) => "abroad".to_owned(),
+            (Place::Sweden, Some(abroad)) => format!("sweden; abroad: {abroad}"),
+            (Place::Sweden, None) => "sweden".to_owned(),
+        };
         let shown = spec.lines().any(|line| {
             line.strip_prefix(row.as_str())
                 .is_some_and(|rest| rest.starts_with(" |") || rest.starts_with(';'))
+                && line.ends_with(&format!("| {place} |"))
         });
-        assert!(shown, "spec/books.md lacks the row for {name}: {row}");
+        assert!(shown, "spec/books.md lacks the row for {name}: {row} … | {place} |");
     }
     for (field, account) in [
         ("input_vat_account", table.input_vat_account()),
@@ -198,4 +210,100 @@ fn spec_books_md_shows_the_default_table() {
             "{field}"
         );
     }
+}
+
+/// Regression: a hotel abroad was suggested, and booked, as lodging in Sweden (5831).
+#[test]
+fn lodging_and_meals_abroad_are_suggested_to_the_account_abroad() {
+    let table = table();
+    for goods in ["hotel", "restaurant", "food", "catering", "take_away"] {
+        assert_eq!(table.suggested_account(goods, true), Some(5832), "{goods}");
+    }
+    // Travel, fuel, representation and the rest have one account wherever incurred.
+    for (goods, account) in
+        [("passenger_transport", 5800), ("fuel", 5611), ("alcohol", 6071), ("books", 6970)]
+    {
+        assert_eq!(table.suggested_account(goods, true), Some(account), "{goods}");
+        assert_eq!(table.suggested_account(goods, false), Some(account), "{goods}");
+    }
+    let place = |name: &str| table.category(name).unwrap().place;
+    assert_eq!((place("lodging"), place("lodging_abroad")), (Place::Sweden, Place::Abroad));
+    assert_eq!((place("per_diem"), place("per_diem_abroad")), (Place::Sweden, Place::Abroad));
+    assert_eq!(table.counterpart("lodging").map(|(name, _)| name), Some("lodging_abroad"));
+    assert_eq!(table.counterpart("per_diem_abroad").map(|(name, _)| name), Some("per_diem"));
+    assert_eq!(table.counterpart("travel"), None);
+}
+
+#[test]
+fn a_receipt_is_suggested_the_account_of_its_largest_line_for_where_it_was_sold() {
+    let table = table();
+    let stockholm = swedish_receipt(
+        "Hotell Kvitt AB",
+        vec![
+            line("Frukost", "restaurant", 1000, 12_900, 1200),
+            line("Enkelrum", "hotel", 1000, 149_500, 1200),
+        ],
+        Paid::OwnCard,
+        true,
+    );
+    assert_eq!(table.suggested_account_for(&stockholm), Some(5831));
+    let taxi = swedish_receipt(
+        "Taxi",
+        vec![
+            line("Taxi", "passenger_transport", 1000, 40_000, 600),
+            line("Vatten", "food", 1000, 2_000, 600),
+        ],
+        Paid::OwnCard,
+        true,
+    );
+    assert_eq!(table.suggested_account_for(&taxi), Some(5800));
+    let berlin = Receipt {
+        merchant: Merchant {
+            address: Address {
+                country: "DE".into(),
+                city: "Berlin".into(),
+                ..stockholm.merchant.address.clone()
+            },
+            ..stockholm.merchant.clone()
+        },
+        ..stockholm.clone()
+    };
+    assert!(berlin.sold_abroad());
+    assert_eq!(table.suggested_account_for(&berlin), Some(5832));
+    // In Sweden but in euro: abroad too.
+    assert_eq!(
+        table.suggested_account_for(&Receipt { currency: "EUR".into(), ..stockholm.clone() }),
+        Some(5832)
+    );
+    let unnamed = Receipt {
+        lines: stockholm.lines.iter().map(|line| Line { category: None, ..line.clone() }).collect(),
+        ..stockholm
+    };
+    assert_eq!(table.suggested_account_for(&unnamed), None);
+}
+
+#[test]
+fn the_abroad_category_is_checked() {
+    let error = edited(",\n      \"abroad\": \"lodging_abroad\"", "").unwrap_err();
+    assert!(
+        matches!(&error, TableError::Abroad { category, why } if category == "lodging" && why.starts_with("missing")),
+        "{error}"
+    );
+    let error = edited("\"abroad\": \"lodging_abroad\"", "\"abroad\": \"hotel_abroad\"").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "booking table: categories.lodging.abroad: \"hotel_abroad\" is not a category of the table"
+    );
+    let error = edited("\"abroad\": \"lodging_abroad\"", "\"abroad\": \"travel\"").unwrap_err();
+    assert!(matches!(&error, TableError::Abroad { why, .. } if why.contains("place \"abroad\"")), "{error}");
+    let error = edited("\"abroad\": \"lodging_abroad\"", "\"abroad\": \"per_diem_abroad\"").unwrap_err();
+    assert!(matches!(&error, TableError::Abroad { why, .. } if why.contains("every kind")), "{error}");
+    let error =
+        edited("\"place\": \"abroad\" }", "\"place\": \"abroad\", \"abroad\": \"lodging\" }").unwrap_err();
+    assert!(matches!(&error, TableError::Abroad { category, .. } if category == "lodging_abroad"), "{error}");
+    let error = edited("\"place\": \"sweden\",", "\"place\": \"moon\",").unwrap_err();
+    assert!(
+        matches!(&error, TableError::Format { path, .. } if path == "categories.lodging.place"),
+        "{error}"
+    );
 }

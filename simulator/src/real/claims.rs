@@ -179,8 +179,12 @@ pub fn run(
     let mut unclaimed: BTreeMap<(usize, String), Vec<Claimable>> = BTreeMap::new();
     {
         let pushed = lock(shared);
+        // A refunded receipt is not claimed: its claim would ask more than it supports
+        // (spec/protocol.md §Claim amounts).
+        let refunded: std::collections::BTreeSet<RecordId> =
+            pushed.acknowledged.values().filter_map(|ack| ack.original).collect();
         for (id, ack) in &pushed.acknowledged {
-            if !ack.refund && pushed.at_agency.contains_key(id) {
+            if !ack.is_refund() && !refunded.contains(id) && pushed.at_agency.contains_key(id) {
                 let entry = unclaimed.entry((ack.agency, ack.employee.clone())).or_default();
                 entry.push((*id, ack.total.0, ack.total.1.clone()));
             }

@@ -76,7 +76,7 @@ impl RealReport {
     ) -> RealReport {
         let mut workload = claims.stats.clone();
         workload.receipts = pushed.acknowledged.len() as u64;
-        workload.refunds = pushed.acknowledged.values().filter(|ack| ack.refund).count() as u64;
+        workload.refunds = pushed.acknowledged.values().filter(|ack| ack.is_refund()).count() as u64;
         workload.pushes_retried = pushed.retried;
         let mib = |kib: u64| kib as f64 / 1024.0;
         RealReport {

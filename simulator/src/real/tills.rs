@@ -167,7 +167,7 @@ pub fn run(cast: &Cast, load: &Load<'_>, shared: &Shared, started: Instant) {
                                     pushed_ms: i64::try_from(pushed.duration_since(started).as_millis())
                                         .unwrap_or(i64::MAX),
                                     total: total.clone(),
-                                    refund: refund.is_some(),
+                                    original: refund.map(|(original, _)| original),
                                 },
                             );
                             last_sale = if refund.is_some() { None } else { Some((id, total.0)) };

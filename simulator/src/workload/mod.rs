@@ -72,8 +72,15 @@ pub struct Acknowledged {
     pub pushed_ms: i64,
     /// Its total and currency.
     pub total: (i64, String),
+    /// For a refund: the receipt it returns (its `original`).
+    pub original: Option<RecordId>,
+}
+
+impl Acknowledged {
     /// Whether it is a refund.
-    pub refund: bool,
+    pub fn is_refund(&self) -> bool {
+        self.original.is_some()
+    }
 }
 
 /// A receipt signed twice for one slot, injected at an agency.
@@ -319,12 +326,19 @@ impl Workload {
                 };
                 let buyer_org =
                     cast.parties.get(purchase.agency).map_or("", |party| party.identity.org.as_str());
+                // Only a receipt nobody has claimed yet is refunded, and it is claimed no
+                // more: a claim of it would ask more than it supports (spec/protocol.md
+                // §Claim amounts) once the refund reached the agency.
+                let unclaimed = &mut self.unclaimed;
                 let returning = match (purchase.refund, register.last) {
-                    (true, Some(last)) => self
-                        .acknowledged
-                        .get(&last)
-                        .filter(|ack| !ack.refund)
-                        .map(|ack| (last, ack.total.0 / 2)),
+                    (true, Some(last)) => {
+                        self.acknowledged.get(&last).filter(|ack| !ack.is_refund()).and_then(|ack| {
+                            let left = unclaimed.get_mut(&(ack.agency, ack.employee.clone()))?;
+                            let at = left.iter().position(|id| *id == last)?;
+                            left.remove(at);
+                            Some((last, ack.total.0 / 2))
+                        })
+                    }
                     _ => None,
                 };
                 // A refund goes to the buyer of the original.
@@ -372,6 +386,7 @@ impl Workload {
                         .unwrap_or(0);
                     let employee = receipt.buyer.employee.clone().unwrap_or_default();
                     let refund = receipt.original.is_some();
+                    let original = receipt.original;
                     self.stats.receipts += 1;
                     self.stats.refunds += u64::from(refund);
                     if !refund {
@@ -386,7 +401,7 @@ impl Workload {
                             employee,
                             pushed_ms,
                             total: (receipt.total, receipt.currency.clone()),
-                            refund,
+                            original,
                         },
                     );
                     if let Some(at) = self.at_agency.get(&id) {
@@ -457,7 +472,7 @@ impl Workload {
         }
         let candidate = self.acknowledged.iter().find(|(id, ack)| {
             self.at_agency.contains_key(*id)
-                && !ack.refund
+                && !ack.is_refund()
                 && cast.parties.get(ack.merchant).is_some_and(|party| party.kind == Some(MerchantKind::Taxi))
         });
         let Some((&original, ack)) = candidate else {

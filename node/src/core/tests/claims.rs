@@ -260,7 +260,7 @@ fn each_pair_of_nodes_indexes_the_same_channel_and_nothing_of_others() {
 }
 
 /// The ids `node` indexes in the channel it shares with `peer`.
-fn channel_ids(net: &Net, node: &str, peer: &str) -> std::collections::BTreeSet<RecordId> {
+pub(super) fn channel_ids(net: &Net, node: &str, peer: &str) -> std::collections::BTreeSet<RecordId> {
     crate::sync::ChannelIndex::load(net.nodes[&Net::key_of(node)].store.as_ref())
         .unwrap()
         .snapshot(&Net::key_of(peer))

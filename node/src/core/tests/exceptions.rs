@@ -138,6 +138,7 @@ fn only_ssc_staff_resolve_and_only_with_a_note() {
 fn every_kind_is_read_from_its_words_and_has_a_next_step() {
     for (why, kind) in [
         ("duplicate: receipt 1a2b is already in claim 2026-000001", ExceptionKind::Duplicate),
+        ("over-claim: items[0].amount: 9999999.99 SEK claimed on receipt 1a2b", ExceptionKind::OverClaim),
         ("equivocation", ExceptionKind::Equivocation),
         ("refused by peer: auth.signer", ExceptionKind::Delivery),
         ("outbox entry without its record", ExceptionKind::Delivery),

@@ -1,13 +1,15 @@
 //! Cores wired to each other in one thread over memory stores: the effects carried out
 //! exactly as a driver must (writes at once, answers only after a sync), with crashes.
 //! This module holds the harness and the tests of delivery and the directory; [`claims`]
-//! the tests of the claim flow; [`directory`] those of directory equivocation.
+//! the tests of the claim flow; [`directory`] those of directory equivocation; [`money`]
+//! those of claim amounts and booking places.
 
 mod claims;
 mod directory;
 mod exceptions;
 mod export;
 mod lists;
+mod money;
 mod policy;
 mod reversal;
 mod visibility;
