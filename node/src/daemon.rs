@@ -164,6 +164,16 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
             "the ledger holds records whose bytes do not match their checksum"
         );
     }
+    let outbox = crate::ledger::Ledger::new(Arc::clone(&store))
+        .index_outbox()
+        .map_err(|error| RunError::Core(format!("indexing the outbox: {error}")))?;
+    if outbox.removed > 0 {
+        tracing::warn!(
+            kept = outbox.kept,
+            removed = outbox.removed,
+            "the outbox queued records more than once; one entry each is kept"
+        );
+    }
     let commit =
         Arc::new(GroupCommit::start(Arc::clone(&store)).map_err(|error| RunError::Core(error.to_string()))?);
     let identity = Identity { signing_key: signing_key.clone(), org: config.org.clone(), role: config.role };

@@ -68,7 +68,7 @@ impl NodeCore {
         purpose: String,
     ) -> Result<Draft, Refusal> {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "open claims")?;
-        let next = step.ledger.counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)? + 1;
+        let next = step.ledger.next_counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)?;
         let draft = Draft {
             number: format!("{}-{next:06}", step.now.year()),
             claimant: caller.person.clone(),
@@ -203,7 +203,7 @@ impl NodeCore {
     ) -> Result<Status, Refusal> {
         let claim = self.claim(step, &claim_id)?;
         let counter = format!("voucher/{}", claim.body().agency);
-        let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
+        let number = step.ledger.next_counter(&counter).map_err(unavailable)?;
         let action = Action::Booked { series: super::VOUCHER_SERIES.into(), number };
         // The number is taken only if the booking is: a refused booking leaves no gap in
         // the agency's voucher series.

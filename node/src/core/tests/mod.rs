@@ -7,6 +7,7 @@ mod claims;
 mod directory;
 mod exceptions;
 mod export;
+mod outbox;
 mod policy;
 
 use std::collections::{BTreeMap, VecDeque};
