@@ -286,6 +286,14 @@ impl Outbox {
         }
     }
 
+    /// Every peer with entries backs off as after a failed delivery.
+    pub(super) fn back_off_all(&mut self, now_ms: i64) {
+        let peers: Vec<PublicKey> = self.peers.keys().copied().collect();
+        for peer in peers {
+            self.back_off(peer, now_ms);
+        }
+    }
+
     fn back_off(&mut self, peer: PublicKey, now_ms: i64) {
         let jitter = self.next_random();
         let policy = &self.policy;
