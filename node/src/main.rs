@@ -1,5 +1,6 @@
 //! `kvitt`, the kvitt command. Thin: it parses flags, reads the input and prints what
-//! [`kvitt_node`] decides. Exit status 0 valid, 1 invalid, 2 usage or input error.
+//! [`kvitt_node`] decides. Exit status 0 valid, 1 invalid, 2 usage or input error; `kvitt
+//! run` exits 3 when a failure stops the node (kvitt_node::fatal).
 
 use std::fs::File;
 use std::io::{self, Write};
