@@ -62,6 +62,11 @@ pub struct NodeConfig {
     /// sled's cache, in MiB.
     #[serde(default = "default_cache_mib")]
     pub cache_mib: u64,
+    /// The free space, in MiB, the node keeps on the file system of its ledger: a write
+    /// that would leave less is refused (`node.disk_full`) until space is freed
+    /// (crate::store::SpaceGuard). 0 turns the check off.
+    #[serde(default = "default_disk_floor_mib")]
+    pub disk_floor_mib: u64,
     /// How often the node reconciles its ledger with each peer, in seconds (from
     /// `MIN_RECONCILE_INTERVAL` to `MAX_RECONCILE_INTERVAL` in crate::sync).
     #[serde(default = "default_reconcile_interval_secs")]
@@ -73,6 +78,10 @@ pub struct NodeConfig {
 
 fn default_cache_mib() -> u64 {
     crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024)
+}
+
+fn default_disk_floor_mib() -> u64 {
+    crate::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024)
 }
 
 fn default_reconcile_interval_secs() -> u64 {
@@ -170,6 +179,11 @@ impl NodeConfig {
         std::time::Duration::from_secs(self.reconcile_interval_secs)
     }
 
+    /// The free space the node keeps on its ledger's file system, in bytes (0: unchecked).
+    pub fn disk_floor_bytes(&self) -> u64 {
+        self.disk_floor_mib.saturating_mul(1024 * 1024)
+    }
+
     /// Writes `DIR/config.toml` (mode 0600: it holds the API tokens).
     pub fn save(&self, data: &Path) -> Result<(), ConfigError> {
         let path = data.join(CONFIG_FILE);
@@ -228,6 +242,7 @@ mod tests {
             api: "127.0.0.1:8402".parse().unwrap(),
             operator_key: PublicKey::from(SigningKey::from_bytes(&[1; 32]).verifying_key()),
             cache_mib: 64,
+            disk_floor_mib: 0,
             reconcile_interval_secs: 90,
             tokens: vec![TokenConfig {
                 token: "t0k3n".into(),
@@ -254,6 +269,8 @@ mod tests {
             NodeConfig::load(dir.path())
         };
         assert_eq!(load("").unwrap().reconcile_interval(), crate::sync::DEFAULT_RECONCILE_INTERVAL);
+        assert_eq!(load("").unwrap().disk_floor_bytes(), crate::store::DEFAULT_DISK_FLOOR_BYTES);
+        assert_eq!(load("disk_floor_mib = 1\n").unwrap().disk_floor_bytes(), 1024 * 1024);
         for edge in [crate::sync::MIN_RECONCILE_INTERVAL, crate::sync::MAX_RECONCILE_INTERVAL] {
             let config = load(&format!("reconcile_interval_secs = {}\n", edge.as_secs())).unwrap();
             assert_eq!(config.reconcile_interval(), edge);

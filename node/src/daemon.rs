@@ -14,7 +14,7 @@ use crate::config::{self, ConfigError, NodeConfig, DIRECTORY_FILE, LEDGER_DIR, N
 use crate::core::{CoreConfig, Identity, NodeCore, RetryPolicy};
 use crate::handle::NodeHandle;
 use crate::store::group_commit::GroupCommit;
-use crate::store::{SledStore, Store, StoreError};
+use crate::store::{SledStore, SpaceGuard, Store, StoreError};
 use crate::transport::{runtime_link, PeerKeys, Transport, TransportConfig, TransportError};
 
 /// Why a node could not start.
@@ -165,6 +165,18 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
             "the ledger holds records whose bytes do not match their checksum"
         );
     }
+    let outbox = crate::ledger::Ledger::new(Arc::clone(&store))
+        .index_outbox()
+        .map_err(|error| RunError::Core(format!("indexing the outbox: {error}")))?;
+    if outbox.removed > 0 {
+        tracing::warn!(
+            kept = outbox.kept,
+            removed = outbox.removed,
+            "the outbox queued records more than once; one entry each is kept"
+        );
+    }
+    // From here on, a write that would leave less than the floor free is refused.
+    let store: Arc<dyn Store> = Arc::new(SpaceGuard::new(store, &ledger_path, config.disk_floor_bytes()));
     let commit =
         Arc::new(GroupCommit::start(Arc::clone(&store)).map_err(|error| RunError::Core(error.to_string()))?);
     let identity = Identity { signing_key: signing_key.clone(), org: config.org.clone(), role: config.role };

@@ -5,6 +5,7 @@ use kvitt_protocol::wire::{Refusal, RefusalCode};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{Caller, ClientRequest, ClientResponse};
+use crate::fatal::Fatal;
 
 /// Most client requests waiting for the core; beyond it callers wait (backpressure).
 pub const CLIENT_QUEUE: usize = 1024;
@@ -23,20 +24,39 @@ pub struct ClientCommand {
 #[derive(Clone)]
 pub struct NodeHandle {
     commands: mpsc::Sender<ClientCommand>,
+    fatal: Fatal,
 }
 
 impl NodeHandle {
     /// A handle feeding `commands`, and the receiving end for the actor.
     pub fn channel() -> (NodeHandle, mpsc::Receiver<ClientCommand>) {
         let (commands, receiver) = mpsc::channel(CLIENT_QUEUE);
-        (NodeHandle { commands }, receiver)
+        (NodeHandle { commands, fatal: Fatal::new() }, receiver)
     }
 
-    /// Asks the core and waits for its answer (sent only once any write is durable).
+    /// Asks the core and waits for its answer (sent only once any write is durable). A
+    /// node that stopped on a failure answers `node.unavailable` naming the failure.
     pub async fn ask(&self, caller: Caller, request: ClientRequest) -> Result<ClientResponse, Refusal> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || Refusal::new(RefusalCode::Unavailable, "the node is stopping");
+        let stopped = || {
+            let message = match self.fatal.cause() {
+                Some(cause) => format!("the node stopped: {cause}"),
+                None => "the node is stopping".to_owned(),
+            };
+            Refusal::new(RefusalCode::Unavailable, message)
+        };
         self.commands.send(ClientCommand { caller, request, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// The node's stop signal: raised when a failure stops it (crate::fatal).
+    pub fn fatal(&self) -> &Fatal {
+        &self.fatal
+    }
+
+    /// Waits until a failure stops the node; its cause. Never returns for a node that
+    /// runs well.
+    pub async fn stopped(&self) -> String {
+        self.fatal.stopped().await
     }
 }

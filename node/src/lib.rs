@@ -13,6 +13,7 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod demo;
+pub mod fatal;
 pub mod handle;
 pub mod ledger;
 pub mod local_link;

@@ -1,5 +1,6 @@
 //! `kvitt`, the kvitt command. Thin: it parses flags, reads the input and prints what
-//! [`kvitt_node`] decides. Exit status 0 valid, 1 invalid, 2 usage or input error.
+//! [`kvitt_node`] decides. Exit status 0 valid, 1 invalid, 2 usage or input error; `kvitt
+//! run` exits 3 when a failure stops the node (kvitt_node::fatal).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -187,13 +188,21 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             demo.directory.id().short()
         );
         let started = std::time::Instant::now();
-        let report = kvitt_node::demo::day::play(&demo.cast, &mut |line| println!("{line}")).await?;
+        // A node that stops on a failure ends the demo at once, with the cause.
+        let mut print = |line: String| println!("{line}");
+        let report = tokio::select! {
+            report = kvitt_node::demo::day::play(&demo.cast, &mut print) => report?,
+            cause = demo.stopped() => anyhow::bail!("a node stopped: {cause}"),
+        };
         print!("{}", kvitt_node::demo::summary(&report));
         write_sie_files(&demo, &report, args.data.is_none())?;
         println!("\nThe day took {:.1} s.", started.elapsed().as_secs_f64());
         if args.keep {
             print_keep_help(&demo);
-            node_commands::wait_for_shutdown().await;
+            tokio::select! {
+                () = node_commands::wait_for_shutdown() => {}
+                cause = demo.stopped() => anyhow::bail!("a node stopped: {cause}"),
+            }
         }
         demo.stop().await;
         anyhow::Ok(ExitCode::SUCCESS)

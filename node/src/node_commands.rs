@@ -138,11 +138,21 @@ Run the node in DIR until interrupted (Ctrl-C or SIGTERM).
 It opens its sled ledger, listens for peers over QUIC (TLS 1.3, mutual authentication \
 pinned to the directory's node keys) and for clients over HTTP, delivers what it owes its \
 peers with retries, and acknowledges only what it has fsynced. Logs go to standard error; \
-RUST_LOG=debug shows more.";
+RUST_LOG=debug shows more.
+
+While the disk holding the ledger has less free space than `disk_floor_mib` of \
+config.toml (64 MiB unless set), writes are refused with 503 node.disk_full and the node \
+goes on serving reads; it takes writes again by itself once space is freed.
+
+Exit status: 0 after Ctrl-C or SIGTERM; 2 if the node could not start; 3 if a failure \
+stopped it (a panic in its core, a ledger write or fsync that failed), with the cause on \
+standard error: everything it acknowledged is on disk, and a supervisor (systemd \
+Restart=on-failure) should start it again.";
 
 /// `kvitt run`: starts the node and serves until a signal.
 pub fn run(args: &DataArg) -> anyhow::Result<ExitCode> {
     init_logging();
+    kvitt_node::fatal::log_panics();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
@@ -166,7 +176,15 @@ pub fn run(args: &DataArg) -> anyhow::Result<ExitCode> {
             "kvitt node {} ({}) running: peers on {} (QUIC), client API on http://{}",
             node.config.name, node.key, node.peer_address, node.api_address
         );
-        wait_for_shutdown().await;
+        tokio::select! {
+            () = wait_for_shutdown() => {}
+            cause = node.handle.stopped() => {
+                eprintln!("kvitt: the node stopped: {cause}");
+                // At once, without unwinding anything: all it acknowledged is durable, and
+                // a ledger that failed is best left as it is for the restart to recover.
+                std::process::exit(i32::from(kvitt_node::fatal::FATAL_EXIT_CODE));
+            }
+        }
         println!("stopping");
         node.stop().await;
         anyhow::Ok(ExitCode::SUCCESS)

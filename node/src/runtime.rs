@@ -19,8 +19,10 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{ClientRequest, ClientResponse, Effect, ExchangeId, Input, NodeCore, PeerRequest, ReplyId};
+use crate::fatal::{panic_message, Fatal};
 use crate::handle::ClientCommand;
 use crate::store::group_commit::GroupCommit;
+use crate::store::StoreError;
 use crate::sync::Reconciler;
 
 /// How long the driver waits for a peer's answer.
@@ -156,9 +158,28 @@ pub fn spawn_with(
     config: RuntimeConfig,
 ) -> (crate::handle::NodeHandle, PeerInbox) {
     let (handle, clients) = crate::handle::NodeHandle::channel();
-    let (driver, inbox) = Driver::new(core, commit, transport, clients, &config);
-    tokio::spawn(driver.run());
+    let fatal = handle.fatal().clone();
+    let (driver, inbox) = Driver::new(core, Arc::clone(&commit), transport, clients, fatal.clone(), &config);
+    let driver = tokio::spawn(driver.run());
+    tokio::spawn(watch(driver, commit, fatal));
     (handle, inbox)
+}
+
+/// Stops the node on a failure it cannot go on after (crate::fatal): the driver's task
+/// ending in a panic (a panic in the core unwinds out of the actor, whose state is then
+/// unknown: neither it nor a copy may go on), or the group commit failing to sync.
+async fn watch(driver: tokio::task::JoinHandle<()>, commit: Arc<GroupCommit>, fatal: Fatal) {
+    tokio::select! {
+        ended = driver => {
+            if let Err(error) = ended {
+                if error.is_panic() {
+                    let message = panic_message(error.into_panic().as_ref());
+                    fatal.raise(format!("the node's core panicked: {message}"));
+                }
+            }
+        }
+        why = commit.failed() => fatal.raise(why),
+    }
 }
 
 /// The running actor's inputs.
@@ -174,8 +195,10 @@ pub struct Driver {
     peer_replies: BTreeMap<ReplyId, oneshot::Sender<Vec<u8>>>,
     next_reply: ReplyId,
     wake_at_ms: Option<i64>,
-    /// Whether the current step's write failed: its answers must then say so.
-    write_failed: bool,
+    /// Why the current step's write failed, if it did: its answers say so instead.
+    write_refusal: Option<Refusal>,
+    /// Raised on a failure after which the node stops.
+    fatal: Fatal,
     reconciler: Reconciler,
 }
 
@@ -186,6 +209,7 @@ impl Driver {
         commit: Arc<GroupCommit>,
         transport: Arc<dyn PeerTransport>,
         clients: mpsc::Receiver<ClientCommand>,
+        fatal: Fatal,
         config: &RuntimeConfig,
     ) -> (Driver, PeerInbox) {
         let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
@@ -203,7 +227,8 @@ impl Driver {
             peer_replies: BTreeMap::new(),
             next_reply: 1,
             wake_at_ms: Some(0),
-            write_failed: false,
+            write_refusal: None,
+            fatal,
             reconciler,
         };
         (driver, PeerInbox { sender: peer_sender })
@@ -214,11 +239,15 @@ impl Driver {
         self.core.directory()
     }
 
-    /// Runs until every client handle and the peer inbox are dropped.
+    /// Runs until every client handle and the peer inbox are dropped, or until a failure
+    /// stops the node (its handle then tells clients why).
     pub async fn run(mut self) {
         self.transport
             .set_members(self.core.directory().body().members.iter().map(|member| member.key).collect());
         loop {
+            if self.fatal.cause().is_some() {
+                return;
+            }
             let sleep = match self.wake_at_ms {
                 Some(at) => {
                     let wait = (at - now_ms()).max(0);
@@ -227,7 +256,9 @@ impl Driver {
                 None => tokio::time::sleep(std::time::Duration::from_secs(3600)),
             };
             let next_round = self.reconciler.next_round();
+            let fatal = self.fatal.clone();
             let event = tokio::select! {
+                _ = fatal.stopped() => return,
                 Some(command) = self.clients.recv() => Event::Client(command),
                 Some(input) = self.peers.recv() => Event::Peer(input),
                 Some(event) = self.answers.recv() => event,
@@ -262,8 +293,20 @@ impl Driver {
                 other => other,
             };
             let input = self.input(event);
-            let effects = self.core.handle(OffsetDateTime::now_utc(), input);
-            self.write_failed = false;
+            // A panic in the core leaves its state unknown: the node stops, and the cause
+            // is raised before the waiting callers' reply channels close, so they hear it.
+            let core = &mut self.core;
+            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                core.handle(OffsetDateTime::now_utc(), input)
+            }));
+            let effects = match step {
+                Ok(effects) => effects,
+                Err(panic) => {
+                    self.fatal.raise(format!("the node's core panicked: {}", panic_message(panic.as_ref())));
+                    return;
+                }
+            };
+            self.write_refusal = None;
             self.carry_out(effects);
         }
     }
@@ -318,10 +361,7 @@ impl Driver {
             match effect {
                 Effect::Write(batch) => match self.commit.apply(&batch) {
                     Ok(_) => self.reconciler.note(&batch),
-                    Err(error) => {
-                        self.write_failed = true;
-                        tracing::error!(%error, "ledger write failed; this step acknowledges nothing");
-                    }
+                    Err(error) => self.write_failed(error),
                 },
                 Effect::WhenDurable(effects) => self.when_durable(effects),
                 Effect::Send { to, exchange, request } => self.send(to, exchange, request),
@@ -333,11 +373,35 @@ impl Driver {
         }
     }
 
+    /// The step's batch was not applied, so its answers must say why. A full disk is
+    /// refused before anything is written ([`crate::store::SpaceGuard`]): the node goes on
+    /// and takes writes again once space is freed, and its deliveries back off meanwhile.
+    /// Any other failure stops the node: sled's state is not to be trusted after an I/O
+    /// error (crate::store::space).
+    fn write_failed(&mut self, error: StoreError) {
+        let refusal = match error {
+            StoreError::DiskFull { .. } => {
+                self.core.write_refused(OffsetDateTime::now_utc());
+                Refusal::new(RefusalCode::DiskFull, error.to_string())
+            }
+            StoreError::Closed => {
+                // The commit thread failed before: its reason is the cause.
+                self.fatal.raise(self.commit.failure().unwrap_or_else(|| error.to_string()));
+                not_durable()
+            }
+            other => {
+                self.fatal.raise(format!("a ledger write failed: {other}"));
+                not_durable()
+            }
+        };
+        self.write_refusal = Some(refusal);
+    }
+
     /// Releases answers once everything written so far is on disk.
     fn when_durable(&mut self, effects: Vec<Effect>) {
         let ticket = self.commit.current();
         let commit = Arc::clone(&self.commit);
-        let write_failed = self.write_failed;
+        let write_refusal = self.write_refusal.clone();
         let mut releases = Vec::with_capacity(effects.len());
         for effect in effects {
             match effect {
@@ -359,9 +423,12 @@ impl Driver {
             }
         }
         tokio::spawn(async move {
-            let durable = !write_failed && commit.durable(ticket).await.is_ok();
+            let refusal = match write_refusal {
+                Some(refusal) => Some(refusal),
+                None => commit.durable(ticket).await.err().map(|_| not_durable()),
+            };
             for release in releases {
-                release.send(durable);
+                release.send(refusal.as_ref());
             }
         });
     }
@@ -382,7 +449,7 @@ impl Driver {
             _ => None,
         };
         if let Some(release) = release {
-            release.send(true);
+            release.send(None);
         }
     }
 
@@ -451,27 +518,31 @@ enum Release {
     Peer(oneshot::Sender<Vec<u8>>, Response),
 }
 
+/// The refusal of a step whose write did not become durable.
+fn not_durable() -> Refusal {
+    Refusal::new(
+        RefusalCode::Unavailable,
+        "the ledger could not make the write durable; nothing is acknowledged",
+    )
+}
+
 impl Release {
-    /// Sends the answer, or a refusal saying nothing was stored if the commit failed.
-    fn send(self, durable: bool) {
-        let lost = || {
-            Refusal::new(
-                RefusalCode::Unavailable,
-                "the ledger could not make the write durable; nothing is acknowledged",
-            )
-        };
+    /// Sends the answer, or `refusal` (saying why nothing was stored) instead.
+    fn send(self, refusal: Option<&Refusal>) {
         match self {
             Release::Client(sender, result) => {
-                let _ = sender.send(if durable { result } else { Err(lost()) });
+                let _ = sender.send(match refusal {
+                    None => result,
+                    Some(refusal) => Err(refusal.clone()),
+                });
             }
             Release::Peer(sender, response) => {
-                let response = if durable {
-                    response
-                } else {
-                    Response {
+                let response = match refusal {
+                    None => response,
+                    Some(refusal) => Response {
                         directory_version: response.directory_version,
-                        body: ResponseBody::Refused { refusal: lost() },
-                    }
+                        body: ResponseBody::Refused { refusal: refusal.clone() },
+                    },
                 };
                 match response.encode() {
                     Ok(bytes) => {

@@ -172,6 +172,7 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
         api: options.api,
         operator_key,
         cache_mib: crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024),
+        disk_floor_mib: crate::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),
         reconcile_interval_secs: crate::sync::DEFAULT_RECONCILE_INTERVAL.as_secs(),
         tokens: vec![TokenConfig {
             token: operator_token.clone(),

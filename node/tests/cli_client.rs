@@ -440,6 +440,7 @@ fn data_and_as_read_the_address_and_token_from_config_toml() {
         api: network.nodes.apis["agency"],
         operator_key: common::public("ssc"),
         cache_mib: 16,
+        disk_floor_mib: 0,
         reconcile_interval_secs: 60,
         tokens: common::api_nodes::tokens_of(&TOKENS, "agency"),
     };
@@ -498,6 +499,7 @@ fn without_a_node_the_commands_say_what_to_start() {
         api: address,
         operator_key: common::public("ssc"),
         cache_mib: 16,
+        disk_floor_mib: 0,
         reconcile_interval_secs: 60,
         tokens: common::api_nodes::tokens_of(&TOKENS, "ssc"),
     };

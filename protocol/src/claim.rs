@@ -178,11 +178,12 @@ pub struct ExchangeRate {
 }
 
 impl ExchangeRate {
-    /// SEK öre for `amount` minor units of `currency`, rounded half away from zero.
+    /// SEK öre for `amount` minor units of `currency`, rounded half away from zero; `None`
+    /// if it is out of range.
     pub fn convert(&self, amount: i64, currency: &str) -> Option<i64> {
         let exponent = currency_exponent(currency);
         // öre = amount / 10^exponent units × value / 10^scale SEK/unit × 100 öre/SEK
-        let numerator = i128::from(amount) * i128::from(self.value) * 100;
+        let numerator = i128::from(amount).checked_mul(i128::from(self.value))?.checked_mul(100)?;
         let denominator = 10i128.checked_pow(exponent + self.scale)?;
         i64::try_from(divide_rounded(numerator, denominator)).ok()
     }

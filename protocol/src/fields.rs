@@ -105,11 +105,16 @@ pub fn divide_rounded(numerator: i128, denominator: i128) -> i128 {
     if denominator <= 0 {
         return 0;
     }
-    let magnitude = (2 * numerator.abs() + denominator) / (2 * denominator);
+    // In u128, where no numerator overflows: |i128::MIN| does not fit an i128, and twice a
+    // large numerator would not either.
+    let (magnitude, divisor) = (numerator.unsigned_abs(), denominator.unsigned_abs());
+    let (quotient, remainder) = (magnitude / divisor, magnitude % divisor);
+    // Half away from zero: up when the remainder is at least half the divisor.
+    let rounded = if remainder >= divisor - remainder { quotient.saturating_add(1) } else { quotient };
     if numerator < 0 {
-        -magnitude
+        0i128.checked_sub_unsigned(rounded).unwrap_or(i128::MIN)
     } else {
-        magnitude
+        i128::try_from(rounded).unwrap_or(i128::MAX)
     }
 }
 

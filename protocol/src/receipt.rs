@@ -305,7 +305,10 @@ impl Receipt {
             }
         }
         self.vat = self.expected_vat();
-        self.total = self.lines.iter().filter_map(|line| line.amount).sum::<i64>() + self.rounding;
+        // Saturating: lines out of range make a total that validation refuses, not an
+        // overflow.
+        let lines = self.lines.iter().filter_map(|line| line.amount).fold(0i64, i64::saturating_add);
+        self.total = lines.saturating_add(self.rounding);
         self
     }
 

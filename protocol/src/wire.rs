@@ -207,6 +207,9 @@ refusal_codes! {
     Equivocation => "ledger.equivocation", retry: false,
     /// The node's storage is failing; nothing was stored.
     Unavailable => "node.unavailable", retry: true,
+    /// The disk holding the node's ledger is full: nothing was stored, and the node takes
+    /// writes again by itself once space is freed.
+    DiskFull => "node.disk_full", retry: true,
     /// A directory that is not newer, of another network, or not signed by the operator.
     DirectoryVersion => "directory.not_accepted", retry: false,
     /// The message is not a valid request (malformed, over a limit).

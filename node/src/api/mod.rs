@@ -193,7 +193,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "auth.forbidden" => StatusCode::FORBIDDEN,
         "auth.unauthenticated" => StatusCode::UNAUTHORIZED,
         "request.not_found" => StatusCode::NOT_FOUND,
-        "node.unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "node.unavailable" | "node.disk_full" => StatusCode::SERVICE_UNAVAILABLE,
         "receipt.serial"
         | "claim.receipt_taken"
         | "claim.exception_open"

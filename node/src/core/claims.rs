@@ -71,7 +71,7 @@ impl NodeCore {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "open claims")?;
         // The claim's own rule for its purpose, now: a draft holds nothing its claim may not.
         check_text("purpose", &purpose, MAX_FREE_TEXT_BYTES).map_err(|error| Refusal::invalid(&error))?;
-        let next = step.ledger.counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)? + 1;
+        let next = step.ledger.next_counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)?;
         let draft = Draft {
             number: format!("{}-{next:06}", step.now.year()),
             claimant: caller.person.clone(),

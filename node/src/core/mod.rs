@@ -326,6 +326,13 @@ impl NodeCore {
         effects
     }
 
+    /// The driver could not apply the batch of the last step (a full disk): nothing of it
+    /// was written. Deliveries back off, so that records whose settlement could not be
+    /// written are not sent again at once, and again, while the disk stays full.
+    pub fn write_refused(&mut self, now: OffsetDateTime) {
+        self.outbox.back_off_all(unix_ms(now));
+    }
+
     fn client(
         &mut self,
         step: &mut Step,
@@ -544,12 +551,17 @@ pub(crate) struct Step {
 
 impl Step {
     fn now_ms(&self) -> i64 {
-        i64::try_from(self.now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+        unix_ms(self.now)
     }
 
     fn write(&self, batch: &Batch) -> Result<(), LedgerError> {
         Ok(self.ledger.store().apply(batch)?)
     }
+}
+
+/// `now` in milliseconds since 1970 (UTC), as the outbox's timers count.
+fn unix_ms(now: OffsetDateTime) -> i64 {
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn unavailable(error: LedgerError) -> Refusal {

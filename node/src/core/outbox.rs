@@ -71,23 +71,50 @@ impl Outbox {
         self.peers.is_empty()
     }
 
-    /// Adds `record` to `peer`'s outbox in this step's batch.
+    /// Adds `record` to `peer`'s outbox in this step's batch, unless it is queued for
+    /// `peer` already: one entry per record and peer, whatever queues it (a push, an
+    /// approval, each reconciliation that finds the peer lacking it while its delivery is
+    /// still waiting). The outbox index (`keys::queued`) says which records are queued.
     pub(super) fn enqueue(
         &mut self,
         step: &mut Step,
         peer: PublicKey,
         record: RecordId,
     ) -> Result<(), LedgerError> {
-        let sequence = match step.ledger.meta(SEQUENCE_META)? {
-            Some(bytes) => <[u8; 8]>::try_from(bytes.as_slice()).map(u64::from_be_bytes).unwrap_or(0),
-            None => 0,
-        };
+        self.peers.entry(peer).or_default().pending = true;
+        let index = keys::queued(&peer, &record);
+        if Self::still_queued(step, &peer, &record, step.ledger.store().get(&index)?)? {
+            return Ok(());
+        }
+        let sequence = step.ledger.counter(SEQUENCE_META)?;
+        let next = step.ledger.next_counter(SEQUENCE_META)?;
         let mut batch = Batch::new();
         batch.insert(keys::outbox(&peer, sequence), record.as_bytes().to_vec());
-        batch.insert(keys::meta(SEQUENCE_META), (sequence + 1).to_be_bytes().to_vec());
-        step.write(&batch)?;
-        self.peers.entry(peer).or_default().pending = true;
-        Ok(())
+        batch.insert(index, sequence.to_be_bytes().to_vec());
+        batch.insert(keys::meta(SEQUENCE_META), next.to_be_bytes().to_vec());
+        step.write(&batch)
+    }
+
+    /// Whether the entry the outbox index names (`indexed`, a sequence) still queues
+    /// `record`: an index key whose entry is gone (a damaged or badly restored ledger) must
+    /// not keep the record from being queued again.
+    fn still_queued(
+        step: &Step,
+        peer: &PublicKey,
+        record: &RecordId,
+        indexed: Option<Vec<u8>>,
+    ) -> Result<bool, LedgerError> {
+        let Some(sequence) = indexed.and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok()) else {
+            return Ok(false);
+        };
+        let entry = step.ledger.store().get(&keys::outbox(peer, u64::from_be_bytes(sequence)))?;
+        Ok(entry.is_some_and(|queued| queued.as_slice() == record.as_bytes()))
+    }
+
+    /// Removes an outbox entry and its index key in `batch`.
+    fn dequeue(batch: &mut Batch, peer: &PublicKey, sequence: u64, record: &RecordId) {
+        batch.remove(keys::outbox(peer, sequence));
+        batch.remove(keys::queued(peer, record));
     }
 
     /// Sends what is due; asks to be woken for what is not.
@@ -168,7 +195,7 @@ impl Outbox {
                 }
                 Ok(None) => {
                     tracing::error!(peer = %peer.short(), id = %id.short(), "outbox names a record the ledger lacks; dropped from the outbox");
-                    lost.remove(keys::outbox(peer, sequence));
+                    Self::dequeue(&mut lost, peer, sequence, &id);
                     lost.insert(keys::exception(&id), b"outbox entry without its record".to_vec());
                 }
                 Err(error) => {
@@ -222,7 +249,7 @@ impl Outbox {
         for ((sequence, id), verdict) in entries.iter().zip(results) {
             match verdict {
                 Verdict::Stored { .. } | Verdict::Duplicate { .. } => {
-                    batch.remove(keys::outbox(&peer, *sequence))
+                    Self::dequeue(&mut batch, &peer, *sequence, id)
                 }
                 Verdict::Refused { refusal } if refusal.retry => {
                     tracing::info!(peer = %peer.short(), id = %id.short(), %refusal, "peer asks to retry later");
@@ -231,7 +258,7 @@ impl Outbox {
                 Verdict::Refused { refusal } => {
                     let exception = refusal.code == RefusalCode::Equivocation.as_str();
                     tracing::warn!(peer = %peer.short(), id = %id.short(), %refusal, "peer refused a record for good");
-                    batch.remove(keys::outbox(&peer, *sequence));
+                    Self::dequeue(&mut batch, &peer, *sequence, id);
                     batch.insert(keys::exception(id), format!("refused by peer: {refusal}").into_bytes());
                     if exception {
                         tracing::error!(id = %id.short(), "this node's own record conflicts with another it signed");
@@ -256,6 +283,14 @@ impl Outbox {
         if let Some(delivery) = self.peers.get_mut(peer) {
             delivery.attempt = 0;
             delivery.next_at_ms = 0;
+        }
+    }
+
+    /// Every peer with entries backs off as after a failed delivery.
+    pub(super) fn back_off_all(&mut self, now_ms: i64) {
+        let peers: Vec<PublicKey> = self.peers.keys().copied().collect();
+        for peer in peers {
+            self.back_off(peer, now_ms);
         }
     }
 

@@ -55,16 +55,23 @@ impl NodeCore {
         let body = signed.body();
         let last = step.ledger.last_serial(&body.register).map_err(unavailable)?;
         if let Some(last) = last {
-            if body.serial != last + 1 {
-                let why = if body.serial <= last { "is already used" } else { "leaves a gap" };
+            // A series that reached u64::MAX has no next serial: the register must be
+            // replaced (a new register name), never wrapped around to reuse serials.
+            let Some(next) = last.checked_add(1) else {
                 return Err(Refusal::new(
                     RefusalCode::SerialOrder,
                     format!(
-                        "serial {} on register {} {why}; the next is {}",
-                        body.serial,
-                        body.register,
-                        last + 1
+                        "register {} has used its last serial ({last}); no serial follows it: \
+                         continue on a register with another name",
+                        body.register
                     ),
+                ));
+            };
+            if body.serial != next {
+                let why = if body.serial <= last { "is already used" } else { "leaves a gap" };
+                return Err(Refusal::new(
+                    RefusalCode::SerialOrder,
+                    format!("serial {} on register {} {why}; the next is {next}", body.serial, body.register),
                 ));
             }
         }

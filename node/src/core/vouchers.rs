@@ -251,10 +251,7 @@ impl NodeCore {
 
 /// The next number of the claim's agency's voucher series at this SSC.
 fn next_voucher_number(step: &Step, claim: &Signed<Claim>) -> Result<u64, Refusal> {
-    let last = step.ledger.counter(&counter(&claim.body().agency)).map_err(unavailable)?;
-    last.checked_add(1).ok_or_else(|| {
-        booking_refusal(claim, &format!("the voucher series of {} is used up", claim.body().agency))
-    })
+    step.ledger.next_counter(&counter(&claim.body().agency)).map_err(unavailable)
 }
 
 /// At an SSC that gets one of its own `booked` or `reversed` events back (after losing its

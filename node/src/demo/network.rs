@@ -85,6 +85,19 @@ pub struct DemoNetwork {
 }
 
 impl DemoNetwork {
+    /// Waits until a failure stops one of the nodes (crate::fatal): its name and the cause.
+    pub async fn stopped(&self) -> String {
+        let mut waiting = tokio::task::JoinSet::new();
+        for (_, node) in &self.nodes {
+            let (handle, name) = (node.handle.clone(), node.config.name.clone());
+            waiting.spawn(async move { format!("{name}: {}", handle.stopped().await) });
+        }
+        match waiting.join_next().await {
+            Some(Ok(cause)) => cause,
+            _ => std::future::pending().await,
+        }
+    }
+
     /// Stops every node.
     pub async fn stop(self) {
         for (_, node) in self.nodes {

@@ -107,6 +107,17 @@ pub fn outbox(peer: &PublicKey, sequence: u64) -> Vec<u8> {
     [outbox_prefix(peer).as_slice(), &sequence.to_be_bytes()].concat()
 }
 
+/// The outbox index: the sequence of the one outbox entry that queues `record` for
+/// `peer`, so that queueing a record again (a reconciliation, a restart, a peer coming
+/// back) finds it already queued instead of adding a second entry. Written and removed in
+/// the same batch as the entry.
+pub fn queued(peer: &PublicKey, record: &RecordId) -> Vec<u8> {
+    [QUEUED_PREFIX, peer.as_bytes(), record.as_bytes()].concat()
+}
+
+/// The prefix of the outbox index.
+pub const QUEUED_PREFIX: &[u8] = b"queued/";
+
 /// The prefix of the channel index (every channel's records).
 pub const CHANNEL_PREFIX: &[u8] = b"chan/";
 

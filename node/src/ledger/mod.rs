@@ -24,6 +24,7 @@
 //! | claim state | `claim/` claim id | status byte, head id |
 //! | claim numbers | `claimno/` agency `\0` number | claim id |
 //! | outbox | `out/` peer key, sequence (u64) | record id |
+//! | outbox index | `queued/` peer key, record id | sequence (u64) of the record's one entry for the peer |
 //! | claims waiting for an SSC | `waiting/` claim id | empty |
 //! | channels | `chan/` peer key, record time (u64), record id | empty |
 //! | exceptions | `exception/` evidence or record id | why, UTF-8 |
@@ -44,9 +45,11 @@ pub const MAX_SCAN_ENTRIES: usize = 10_000;
 
 mod cache;
 pub mod keys;
+mod outbox_index;
 mod vouchers;
 
 pub use cache::{RecordCache, RECORD_CACHE_ENTRIES};
+pub use outbox_index::{OutboxIndexReport, OUTBOX_INDEXED};
 pub use vouchers::{encode_voucher, VoucherOf};
 
 /// Why the ledger could not answer.
@@ -223,8 +226,20 @@ impl Ledger {
 
     /// Up to `limit` entries of a peer's outbox: (sequence, record id), oldest first.
     pub fn outbox(&self, peer: &PublicKey, limit: usize) -> Result<Vec<(u64, RecordId)>, LedgerError> {
+        self.outbox_after(peer, None, limit)
+    }
+
+    /// Up to `limit` entries of a peer's outbox after sequence `after` (from the oldest if
+    /// none): a page, for walking a whole outbox.
+    pub fn outbox_after(
+        &self,
+        peer: &PublicKey,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, RecordId)>, LedgerError> {
         let prefix = keys::outbox_prefix(peer);
-        let entries = self.store.scan(&prefix, None, limit.min(MAX_SCAN_ENTRIES))?;
+        let after = after.map(|sequence| keys::outbox(peer, sequence));
+        let entries = self.store.scan(&prefix, after.as_deref(), limit.min(MAX_SCAN_ENTRIES))?;
         entries
             .into_iter()
             .map(|(key, value)| {
@@ -319,6 +334,17 @@ impl Ledger {
                 LedgerError::Damaged { key: format!("meta/{name}"), why: "not an 8-byte counter".into() }
             }),
         }
+    }
+
+    /// The value after counter `name` (1 if it is absent); an error naming the counter if
+    /// it is at `u64::MAX` already, which only a damaged ledger can hold: no count of
+    /// anything a node does reaches it.
+    pub fn next_counter(&self, name: &str) -> Result<u64, LedgerError> {
+        let current = self.counter(name)?;
+        current.checked_add(1).ok_or_else(|| LedgerError::Damaged {
+            key: format!("meta/{name}"),
+            why: format!("the counter is at its largest value ({current}); no number follows"),
+        })
     }
 
     /// Ids noted as exceptions (evidence, duplicate claims), in id order.

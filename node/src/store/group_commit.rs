@@ -61,7 +61,11 @@ impl GroupCommit {
         let shared =
             Arc::new(Shared { store, state: Mutex::new(State::default()), work: Condvar::new(), progress });
         let worker = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name("kvitt-commit".into()).spawn(move || worker.run())?;
+        let thread = std::thread::Builder::new().name("kvitt-commit".into()).spawn(move || {
+            // Should the thread panic, waiters must hear of it rather than wait forever.
+            let _failed = FailOnPanic(&worker);
+            worker.run();
+        })?;
         Ok(GroupCommit { shared, durable, thread: Some(thread) })
     }
 
@@ -111,6 +115,20 @@ impl GroupCommit {
         }
     }
 
+    /// Waits until syncing fails; why. Never returns while syncs succeed.
+    pub async fn failed(&self) -> String {
+        let mut receiver = self.durable.clone();
+        let failed = match receiver.wait_for(|progress| matches!(progress, Progress::Failed(_))).await {
+            Ok(progress) => progress.clone(),
+            // The sender lives as long as this committer: it cannot be dropped while this waits.
+            Err(_) => Progress::DurableUpTo(0),
+        };
+        match failed {
+            Progress::Failed(why) => why,
+            Progress::DurableUpTo(_) => std::future::pending().await,
+        }
+    }
+
     /// Batches applied and fsyncs run so far.
     pub fn stats(&self) -> CommitStats {
         self.shared.lock().stats
@@ -124,6 +142,17 @@ impl Drop for GroupCommit {
         if let Some(thread) = self.thread.take() {
             // The thread finishes its last sync first, so nothing applied is left unsynced.
             let _ = thread.join();
+        }
+    }
+}
+
+/// Marks syncing failed if the commit thread unwinds from a panic.
+struct FailOnPanic<'a>(&'a Shared);
+
+impl Drop for FailOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.progress.send_replace(Progress::Failed("the ledger's commit thread panicked".into()));
         }
     }
 }
@@ -146,7 +175,16 @@ impl Shared {
                 state.applied
             };
             if let Err(error) = self.store.sync() {
-                self.progress.send_replace(Progress::Failed(error.to_string()));
+                // Never retried. After a failed fsync the kernel may already have dropped
+                // the dirty pages it could not write and marked them clean, so a second
+                // fsync can succeed without the data being on disk ("fsyncgate", 2018):
+                // PostgreSQL since 12 therefore panics on a failed fsync
+                // (data_sync_retry = off) and recovers from its log on restart. Likewise
+                // this node acknowledges nothing more and stops (crate::fatal); on restart
+                // sled recovers from what is really on disk, and peers send again what
+                // was not acknowledged.
+                tracing::error!(%error, "fsync of the ledger failed: nothing more is acknowledged, the node stops");
+                self.progress.send_replace(Progress::Failed(format!("fsync of the ledger failed: {error}")));
                 return;
             }
             let mut state = self.lock();

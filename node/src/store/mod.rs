@@ -9,9 +9,11 @@
 pub mod group_commit;
 mod memory;
 mod sled_store;
+mod space;
 
 pub use memory::MemoryStore;
 pub use sled_store::{OpenOutcome, SledStore, DEFAULT_CACHE_BYTES};
+pub use space::{FreeSpace, SpaceGuard, DEFAULT_DISK_FLOOR_BYTES};
 
 /// A failure of the storage underneath the ledger.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,23 @@ pub enum StoreError {
     /// The store was closed or crashed (simulation) and takes no more work.
     #[error("the ledger store is closed")]
     Closed,
+    /// The file system holding the ledger has less free space than the write needs on
+    /// top of the floor the node keeps free ([`SpaceGuard`]): refused before anything
+    /// was written, so nothing is lost; writes go through again once space is freed.
+    #[error(
+        "the disk holding the ledger {path} is full: {free_bytes} bytes free, \
+         {needed_bytes} needed (the write and the {floor_bytes} bytes kept free)"
+    )]
+    DiskFull {
+        /// The ledger's folder.
+        path: std::path::PathBuf,
+        /// Bytes free for the node's user.
+        free_bytes: u64,
+        /// The floor the node keeps free.
+        floor_bytes: u64,
+        /// The floor plus the write's keys and values.
+        needed_bytes: u64,
+    },
 }
 
 impl From<sled::Error> for StoreError {

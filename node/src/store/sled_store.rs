@@ -117,10 +117,15 @@ impl Store for SledStore {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
         // sled keeps its log and pages in `db`; `conf` never changes after creation, and
         // `blobs/` and `snap.*` are rebuilt from the log if lost.
-        self.fsync(&self.path.join("db"))
+        let db = self.path.join("db");
+        // An I/O error of the flush names the file and what the system said (a full disk).
+        self.db.flush().map_err(|error| match error {
+            sled::Error::Io(source) => StoreError::Io { path: db.clone(), source },
+            other => StoreError::Sled(other),
+        })?;
+        self.fsync(&db)
     }
 }
 

@@ -24,7 +24,7 @@ use kvitt_node::store::group_commit::GroupCommit;
 use kvitt_node::store::{MemoryStore, Store};
 use kvitt_protocol::claim::{Booking, ClaimItem};
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
-use kvitt_protocol::wire::{Refusal, Request, RequestBody, Response, ResponseBody, Verdict};
+use kvitt_protocol::wire::{Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Verdict};
 use kvitt_protocol::{sample, AnyRecord, PublicKey, RecordId, Signed};
 use tokio::sync::oneshot;
 
@@ -159,6 +159,7 @@ struct HubState {
     attached: u64,
     fakes: BTreeMap<PublicKey, Handler>,
     reconciliation_blocked: bool,
+    deliveries_refused: bool,
     lose: Option<Lose>,
     sent: Vec<Sent>,
 }
@@ -210,6 +211,12 @@ impl Hub {
         self.lock().reconciliation_blocked = blocked;
     }
 
+    /// While refused, every delivery is answered `node.unavailable` (retry true), as a busy
+    /// or failing peer answers; reconciliation goes on.
+    pub fn refuse_deliveries(&self, refused: bool) {
+        self.lock().deliveries_refused = refused;
+    }
+
     /// Loses the records `lose` picks on their way (or none).
     pub fn lose(&self, lose: Option<Lose>) {
         self.lock().lose = lose;
@@ -228,13 +235,14 @@ impl Hub {
     /// Carries `bytes` from `from` to `to` and returns the answer.
     pub async fn request(&self, from: PublicKey, to: PublicKey, bytes: Vec<u8>) -> Result<Vec<u8>, String> {
         let request = Request::decode(&bytes).ok();
-        let (inbox, fake, lose, blocked) = {
+        let (inbox, fake, lose, blocked, refused) = {
             let state = self.lock();
             (
                 state.inboxes.get(&to).map(|(_, inbox)| inbox.clone()),
                 state.fakes.get(&to).cloned(),
                 state.lose.clone(),
                 state.reconciliation_blocked,
+                state.deliveries_refused,
             )
         };
         let mut bytes = bytes;
@@ -242,6 +250,14 @@ impl Hub {
         match &request {
             Some(Request { body: RequestBody::Reconcile { .. }, .. }) if blocked => {
                 return Err("reconciliation is blocked on this network".into());
+            }
+            Some(Request { directory_version, body: RequestBody::Deliver { .. } }) if refused => {
+                let refusal =
+                    Refusal::new(RefusalCode::Unavailable, "deliveries are refused on this network");
+                let body = ResponseBody::Refused { refusal };
+                return Response { directory_version: *directory_version, body }
+                    .encode()
+                    .map_err(|error| error.to_string());
             }
             Some(Request { directory_version, body: RequestBody::Deliver { records } }) => {
                 let mut kept = Vec::new();

@@ -393,3 +393,25 @@ fn times_and_dates_from_year_0000_to_9999() {
         refused(&mileage_on(bad), ErrorCode::DateFormat, "items[0].date", bad);
     }
 }
+
+#[test]
+fn arithmetic_on_the_largest_inputs_gives_a_result_or_a_refusal_never_an_overflow() {
+    use kvitt_protocol::fields::divide_rounded;
+    assert_eq!(divide_rounded(i128::MIN, 1), i128::MIN);
+    assert_eq!(divide_rounded(i128::MIN, 2), -(1i128 << 126));
+    assert_eq!(divide_rounded(i128::MAX, 2), 1i128 << 126, "2^126 - 1/2 rounds away from zero");
+    assert_eq!(divide_rounded(i128::MAX, i128::MAX), 1);
+    assert_eq!((divide_rounded(5, 10), divide_rounded(-5, 10), divide_rounded(4, 10)), (1, -1, 0));
+
+    let rate = ExchangeRate { value: u64::MAX, scale: 0 };
+    assert_eq!(rate.convert(i64::MAX, "EUR"), None, "out of range, not wrapped");
+    assert_eq!(rate.convert(i64::MIN, "EUR"), None);
+    assert_eq!(ExchangeRate { value: 114_523, scale: 4 }.convert(100, "EUR"), Some(1145));
+
+    // Two lines of i64::MAX each: the builder's total saturates and validation refuses it.
+    let line = Line { amount: None, ..sale(1000, i64::MAX) };
+    let receipt =
+        Receipt { lines: vec![line.clone(), line], ..receipt_of(sale(1000, 100)) }.with_computed_totals();
+    assert_eq!(receipt.total, i64::MAX);
+    refused(&receipt, ErrorCode::Range, "lines[0].unit_price", "i64::MAX per line");
+}

@@ -316,6 +316,7 @@ pub fn set_up(
             api,
             operator_key: operator,
             cache_mib: NODE_CACHE_MIB,
+            disk_floor_mib: kvitt_node::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),
             reconcile_interval_secs,
             tokens: people(party)
                 .into_iter()

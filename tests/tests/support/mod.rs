@@ -223,6 +223,20 @@ impl Node {
         }
     }
 
+    /// Waits for the node's process to end by itself (at most [`PATIENCE`]); its exit
+    /// status, or `None` if it is still running.
+    pub fn wait_for_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if let Some(status) = self.process.as_mut().and_then(|child| child.try_wait().unwrap()) {
+                self.process = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Everything the node's runs logged, for failure messages.
     pub fn logs(&self) -> String {
         (1..=self.starts)

@@ -390,3 +390,34 @@ fn a_draft_whose_purpose_holds_a_bidi_control_is_refused_before_it_is_stored() {
     let agency = Ledger::new(net.nodes[&Net::key_of("agency")].store.clone());
     assert_eq!(agency.counter("claim-number").unwrap(), 0, "no claim number taken");
 }
+
+#[test]
+fn a_claim_or_voucher_counter_at_its_largest_value_is_refused_by_name_not_overflowed() {
+    use kvitt_protocol::event::{Action, Status};
+    let mut net = Net::new();
+    let receipt = net.push(receipt(1));
+    let claim = net.claim("emp-1", &[receipt]);
+    net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved }).unwrap();
+    let at_largest = |net: &Net, node: &str, counter: &str| {
+        let mut batch = Batch::new();
+        batch.insert(crate::ledger::keys::meta(counter), u64::MAX.to_be_bytes().to_vec());
+        net.nodes[&Net::key_of(node)].store.apply(&batch).unwrap();
+    };
+    at_largest(&net, "agency", "claim-number");
+    let Err(refusal) =
+        net.ask("agency", employee("emp-1"), ClientRequest::NewClaim { purpose: "Resa".into() })
+    else {
+        panic!("no claim number follows u64::MAX")
+    };
+    assert!(
+        refusal.message.contains("meta/claim-number") && refusal.message.contains("largest value"),
+        "{refusal}"
+    );
+
+    at_largest(&net, "ssc", &format!("voucher/{AGENCY}"));
+    let Err(refusal) = net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }) else {
+        panic!("no voucher number follows u64::MAX")
+    };
+    assert!(refusal.message.contains(&format!("meta/voucher/{AGENCY}")), "{refusal}");
+    assert_eq!(net.status_at("ssc", claim), Status::Approved, "the refused booking changed nothing");
+}

@@ -10,6 +10,7 @@ mod exceptions;
 mod export;
 mod lists;
 mod money;
+mod outbox;
 mod policy;
 mod reversal;
 mod visibility;
@@ -312,6 +313,31 @@ fn serials_must_continue_the_register_series() {
     let Err(refusal) = net.reply(gap) else { panic!("a gap is refused") };
     assert_eq!(refusal.code, "receipt.serial");
     assert!(matches!(net.reply(next), Ok(ClientResponse::Pushed { .. })));
+}
+
+#[test]
+fn a_register_at_the_largest_serial_refuses_the_next_receipt_and_the_node_goes_on() {
+    let mut net = Net::new();
+    let last = net.client(
+        "merchant",
+        till(),
+        ClientRequest::PushReceipt(Box::new(Receipt { serial: u64::MAX, ..receipt(1) })),
+    );
+    let after = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(2))));
+    let other_register = Receipt { register: "CAR-8".into(), ..receipt(3) };
+    let other = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(other_register)));
+    net.run();
+    assert!(
+        matches!(net.reply(last), Ok(ClientResponse::Pushed { duplicate: false, .. })),
+        "{:?}",
+        net.reply(last)
+    );
+    let Err(refusal) = net.reply(after) else { panic!("no serial follows u64::MAX: {:?}", net.reply(after)) };
+    assert_eq!(refusal.code, "receipt.serial");
+    assert!(refusal.message.contains("CAR-7 has used its last serial (18446744073709551615)"), "{refusal}");
+    assert!(!refusal.retry);
+    assert!(matches!(net.reply(other), Ok(ClientResponse::Pushed { .. })), "{:?}", net.reply(other));
+    assert_eq!(net.receipts_at_agency(), 2);
 }
 
 #[test]
