@@ -249,6 +249,31 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 
+    /// A whole request of `length` bytes from `from`, received and not yet answered.
+    async fn unanswered(budget: &Arc<ReceiveBudget>, from: [u8; 32], length: usize) -> Held {
+        let (mut writer, reading) = stream(budget, from);
+        let writing = tokio::spawn(async move {
+            announce(&mut writer, length, length).await;
+            writer.shutdown().await.unwrap();
+            writer
+        });
+        let (payload, held) = reading.await.unwrap().unwrap();
+        assert_eq!(payload.len(), length);
+        drop(writing.await.unwrap());
+        held
+    }
+
+    /// A one-byte request from `from` waits until one of `unanswered` is answered.
+    async fn waits_for_an_answer(budget: &Arc<ReceiveBudget>, from: [u8; 32], unanswered: &mut Vec<Held>) {
+        let (mut writer, reading) = stream(budget, from);
+        announce(&mut writer, 1, 1).await;
+        writer.shutdown().await.unwrap();
+        settle().await;
+        assert!(!reading.is_finished());
+        unanswered.pop();
+        assert_eq!(reading.await.unwrap().unwrap().0, [7]);
+    }
+
     fn node_held(budget: &ReceiveBudget) -> usize {
         budget.sizes.node_bytes - budget.bytes.available_permits()
     }
@@ -350,57 +375,29 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_peers_share_is_exactly_its_slots_of_the_largest_frame() {
         let budget = Arc::new(ReceiveBudget::new(Sizes::default()));
-        let mut unanswered = Vec::new();
+        let mut held = Vec::new();
         for _ in 0..MAX_READING_STREAMS_PER_PEER {
-            let (mut writer, reading) = stream(&budget, A);
-            let writing = tokio::spawn(async move {
-                announce(&mut writer, MAX_FRAME_BYTES, MAX_FRAME_BYTES).await;
-                writer.shutdown().await.unwrap();
-                writer
-            });
-            unanswered.push(reading.await.unwrap().unwrap().1);
-            drop(writing);
+            held.push(unanswered(&budget, A, MAX_FRAME_BYTES).await);
         }
         assert_eq!(peer_held(&budget, A), PEER_BUFFERED_REQUEST_BYTES);
-        let (mut writer, reading) = stream(&budget, A);
-        announce(&mut writer, 1, 1).await;
-        writer.shutdown().await.unwrap();
-        settle().await;
-        assert!(!reading.is_finished());
-        unanswered.pop();
-        assert_eq!(reading.await.unwrap().unwrap().0, [7]);
+        waits_for_an_answer(&budget, A, &mut held).await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_node_budget_is_shared_and_waits_when_spent() {
         let budget = Arc::new(ReceiveBudget::new(small()));
-        let mut unanswered = Vec::new();
+        let mut held = Vec::new();
         for from in [A, A, B, B] {
-            let (mut writer, reading) = stream(&budget, from);
-            announce(&mut writer, 1000, 1000).await;
-            writer.shutdown().await.unwrap();
-            unanswered.push(reading.await.unwrap().unwrap().1);
+            held.push(unanswered(&budget, from, 1000).await);
         }
         assert_eq!(node_held(&budget), budget.sizes.node_bytes);
-        let (mut writer, reading) = stream(&budget, [3; 32]);
-        announce(&mut writer, 1, 1).await;
-        writer.shutdown().await.unwrap();
-        settle().await;
-        assert!(!reading.is_finished());
-        unanswered.pop();
-        assert_eq!(reading.await.unwrap().unwrap().0, [7]);
+        waits_for_an_answer(&budget, [3; 32], &mut held).await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_peers_requests_together_hold_at_most_its_share() {
         let budget = Arc::new(ReceiveBudget::new(small()));
-        let mut answered_later = Vec::new();
-        for _ in 0..2 {
-            let (mut writer, reading) = stream(&budget, A);
-            announce(&mut writer, 1000, 1000).await;
-            writer.shutdown().await.unwrap();
-            answered_later.push(reading.await.unwrap().unwrap().1);
-        }
+        let mut held = vec![unanswered(&budget, A, 1000).await, unanswered(&budget, A, 1000).await];
         assert_eq!(peer_held(&budget, A), 2000);
         // A's share is spent: its next request gets a slot but no byte of buffer.
         let (mut writer, reading) = stream(&budget, A);
@@ -411,14 +408,10 @@ mod tests {
         assert_eq!(node_held(&budget), 2000);
         // B is not held up, and A's request goes on once one of its own is answered, however
         // long that took: waiting for budget is not stalling.
-        let (mut other, other_reading) = stream(&budget, B);
-        announce(&mut other, 1000, 1000).await;
-        other.shutdown().await.unwrap();
-        drop(other_reading.await.unwrap().unwrap());
+        drop(unanswered(&budget, B, 1000).await);
         tokio::time::sleep(budget.sizes.stall * 10).await;
-        drop(answered_later.pop());
-        let (payload, _held) = reading.await.unwrap().unwrap();
-        assert_eq!(payload.len(), 1000);
+        held.pop();
+        assert_eq!(reading.await.unwrap().unwrap().0.len(), 1000);
     }
 
     #[tokio::test(start_paused = true)]
