@@ -7,9 +7,11 @@
 //!
 //! Decoding is strict and runs the checks in the order spec/protocol.md §Decoding fixes, so
 //! every implementation reports the same first error: well-formed, no trailing bytes, depth,
-//! allowed types, no duplicate keys, and finally byte-for-byte equality with the
-//! re-encoding, which rejects every other non-deterministic form (`0x18 0x01` for 1,
-//! unsorted keys, indefinite lengths).
+//! count of data items, allowed types, no duplicate keys, and finally byte-for-byte
+//! equality with the re-encoding, which rejects every other non-deterministic form
+//! (`0x18 0x01` for 1, unsorted keys, indefinite lengths). The first four are judged from
+//! the bytes alone (module `scan`), so a value is built only for an input of bounded depth and
+//! size.
 
 use ciborium::value::{Integer, Value};
 use serde::de::{self, DeserializeOwned, IntoDeserializer};
