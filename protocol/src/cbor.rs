@@ -7,16 +7,20 @@
 //!
 //! Decoding is strict and runs the checks in the order spec/protocol.md §Decoding fixes, so
 //! every implementation reports the same first error: well-formed, no trailing bytes, depth,
-//! allowed types, no duplicate keys, and finally byte-for-byte equality with the
-//! re-encoding, which rejects every other non-deterministic form (`0x18 0x01` for 1,
-//! unsorted keys, indefinite lengths).
+//! count of data items, allowed types, no duplicate keys, and finally byte-for-byte
+//! equality with the re-encoding, which rejects every other non-deterministic form
+//! (`0x18 0x01` for 1, unsorted keys, indefinite lengths). The first four are judged from
+//! the bytes alone (module `scan`), so a value is built only for an input of bounded depth and
+//! size.
 
 use ciborium::value::{Integer, Value};
 use serde::de::{self, DeserializeOwned, IntoDeserializer};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::limits::MAX_CBOR_DEPTH;
+use crate::limits::{MAX_CBOR_DEPTH, MAX_CBOR_ITEMS};
+
+mod scan;
 
 /// Deterministic encoding of any serde value in the profile.
 ///
@@ -87,7 +91,7 @@ fn in_canonical_order(value: &Value) -> bool {
 
 /// Decodes one value and checks that `bytes` is its one deterministic encoding.
 pub fn decode(bytes: &[u8]) -> Result<Value> {
-    let scan = scan(bytes)?;
+    let scan = scan::scan(bytes)?;
     if scan.end != bytes.len() {
         return Err(Error::new(
             ErrorCode::TrailingBytes,
@@ -95,11 +99,18 @@ pub fn decode(bytes: &[u8]) -> Result<Value> {
             format!("{} bytes follow the CBOR item", bytes.len() - scan.end),
         ));
     }
-    if scan.depth > MAX_CBOR_DEPTH {
+    if scan.too_deep {
         return Err(Error::new(
             ErrorCode::TooDeep,
             "",
-            format!("nesting depth {}, limit {MAX_CBOR_DEPTH}", scan.depth),
+            format!("nested deeper than the limit of {MAX_CBOR_DEPTH}"),
+        ));
+    }
+    if scan.items > MAX_CBOR_ITEMS {
+        return Err(Error::new(
+            ErrorCode::TooManyItems,
+            "",
+            format!("{} data items, limit {MAX_CBOR_ITEMS}", scan.items),
         ));
     }
     let forbidden = || {
@@ -109,7 +120,8 @@ pub fn decode(bytes: &[u8]) -> Result<Value> {
             "a tag, float, null, undefined or simple value other than true/false is not allowed in kvitt CBOR",
         )
     };
-    // The item is well-formed and shallow, so ciborium cannot fail on its structure or depth.
+    // The item is well-formed, shallow and of bounded size, so ciborium cannot fail on its
+    // structure or depth, and the value it builds costs a bounded multiple of the input.
     // It does read tags 2 and 3 over short byte strings as integers and refuses simple values
     // it does not know; `scan` saw those as forbidden already.
     let mut rest = bytes;
@@ -136,159 +148,6 @@ pub fn decode(bytes: &[u8]) -> Result<Value> {
         ));
     }
     Ok(value)
-}
-
-/// What [`scan`] learned about the data item at the start of its input.
-struct Scan {
-    /// Where the item ends.
-    end: usize,
-    /// The depth of its deepest data item: the item itself is depth 1; the elements of an
-    /// array, the keys and values of a map and the content of a tag are one deeper.
-    depth: usize,
-    /// Whether it holds a tag, a float, or a simple value other than true and false.
-    forbidden: bool,
-}
-
-/// An array, map or tag whose content [`scan`] is reading.
-enum Open {
-    /// A definite-length array or map, or a tag: how many data items it still expects.
-    Definite(u64),
-    /// An indefinite-length array or map: whether it is a map, and the items read so far.
-    Indefinite { map: bool, items: u64 },
-}
-
-/// Checks that `bytes` starts with one well-formed data item (RFC 8949 §3, text strings
-/// valid UTF-8) and measures it. It recurses on nothing: a stack of the open containers
-/// holds what each still expects, so an item of any depth is read to its end before its
-/// depth is judged, and malformed input is reported as such however deep it nests.
-fn scan(bytes: &[u8]) -> Result<Scan> {
-    let malformed = |why: &str| Error::new(ErrorCode::Malformed, "", format!("not well-formed CBOR: {why}"));
-    let mut open: Vec<Open> = Vec::new();
-    let mut at = 0;
-    let (mut depth, mut forbidden) = (0, false);
-    loop {
-        let (major, info, argument) = head(bytes, &mut at)?;
-        let complete = if (major, info) == (7, 31) {
-            // A break ends the innermost open container, which must be indefinite (and a
-            // map must hold whole pairs); that container is then an item of its parent.
-            match open.pop() {
-                Some(Open::Indefinite { map, items }) if !map || items % 2 == 0 => true,
-                _ => return Err(malformed("a break where none may stand")),
-            }
-        } else {
-            depth = depth.max(open.len() + 1);
-            let remaining = (bytes.len() - at) as u64;
-            match (major, argument) {
-                (0 | 1, Some(_)) => true,
-                (2 | 3, Some(length)) => {
-                    string(bytes, &mut at, major, length)?;
-                    true
-                }
-                (2 | 3, None) => {
-                    // Chunks: definite-length strings of the same major type, then a break.
-                    loop {
-                        match head(bytes, &mut at)? {
-                            (7, 31, _) => break,
-                            (chunk_major, _, Some(length)) if chunk_major == major => {
-                                string(bytes, &mut at, major, length)?
-                            }
-                            _ => return Err(malformed("an indefinite-length string holds a foreign chunk")),
-                        }
-                    }
-                    true
-                }
-                (4 | 5, Some(0)) => true,
-                (4 | 5, Some(count)) if count > remaining => {
-                    return Err(malformed("more items announced than bytes remain"))
-                }
-                (4, Some(count)) => {
-                    open.push(Open::Definite(count));
-                    false
-                }
-                (5, Some(count)) => {
-                    open.push(Open::Definite(count.saturating_mul(2)));
-                    false
-                }
-                (4 | 5, None) => {
-                    open.push(Open::Indefinite { map: major == 5, items: 0 });
-                    false
-                }
-                (6, Some(_)) => {
-                    forbidden = true;
-                    open.push(Open::Definite(1));
-                    false
-                }
-                (7, Some(value)) => {
-                    if info == 24 && value < 32 {
-                        return Err(malformed("a two-byte simple value below 32"));
-                    }
-                    forbidden |= !matches!(info, 20 | 21);
-                    true
-                }
-                _ => return Err(malformed("an indefinite length where none may stand")),
-            }
-        };
-        if complete {
-            // The item just read may fill its container, and that one its own, and so on.
-            loop {
-                match open.last_mut() {
-                    None => return Ok(Scan { end: at, depth, forbidden }),
-                    Some(Open::Definite(expected)) if *expected > 1 => {
-                        *expected -= 1;
-                        break;
-                    }
-                    Some(Open::Definite(_)) => {
-                        open.pop();
-                    }
-                    Some(Open::Indefinite { items, .. }) => {
-                        *items += 1;
-                        break;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Reads one head at `at`: major type, additional information, and the argument (`None`
-/// for an indefinite length, additional information 31).
-fn head(bytes: &[u8], at: &mut usize) -> Result<(u8, u8, Option<u64>)> {
-    let truncated =
-        || Error::new(ErrorCode::Malformed, "", "not well-formed CBOR: the input ends inside an item");
-    let initial = *bytes.get(*at).ok_or_else(truncated)?;
-    *at += 1;
-    let (major, info) = (initial >> 5, initial & 0x1f);
-    let size = match info {
-        0..=23 => return Ok((major, info, Some(u64::from(info)))),
-        24 => 1,
-        25 => 2,
-        26 => 4,
-        27 => 8,
-        31 if matches!(major, 2..=5 | 7) => return Ok((major, info, None)),
-        _ => {
-            return Err(Error::new(
-                ErrorCode::Malformed,
-                "",
-                format!("not well-formed CBOR: additional information {info} for major type {major}"),
-            ))
-        }
-    };
-    let argument = bytes.get(*at..*at + size).ok_or_else(truncated)?;
-    *at += size;
-    Ok((major, info, Some(argument.iter().fold(0, |value, byte| value << 8 | u64::from(*byte)))))
-}
-
-/// Skips the content of a definite-length byte (major 2) or text (major 3) string.
-fn string(bytes: &[u8], at: &mut usize, major: u8, length: u64) -> Result<()> {
-    let content =
-        usize::try_from(length).ok().and_then(|length| bytes.get(*at..at.checked_add(length)?)).ok_or_else(
-            || Error::new(ErrorCode::Malformed, "", "not well-formed CBOR: a string runs past the input"),
-        )?;
-    if major == 3 && std::str::from_utf8(content).is_err() {
-        return Err(Error::new(ErrorCode::Malformed, "", "not well-formed CBOR: a text string is not UTF-8"));
-    }
-    *at += content.len();
-    Ok(())
 }
 
 /// Where a checked value sits, rendered into a field path (`lines[2].vat_rate`) only when
@@ -644,6 +503,35 @@ mod tests {
         assert_eq!(code(&[0x7f, 0x41, 0x61, 0xff]), ErrorCode::Malformed);
         assert_eq!(code(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), ErrorCode::Malformed);
         assert_eq!(code(&[0xbf, 0x61, 0x61, 0x01, 0xff]), ErrorCode::NonCanonical);
+        // The same beyond the depth limit, where a count replaces the stack: indefinite
+        // arrays closed, one break short, followed by a byte; half a pair in an indefinite
+        // map, and a break inside a definite array, 20 levels down.
+        let indefinite = |breaks: usize| [vec![0x9f; 100], vec![0xff; breaks]].concat();
+        assert_eq!(code(&indefinite(100)), ErrorCode::TooDeep);
+        assert_eq!(code(&indefinite(99)), ErrorCode::Malformed);
+        assert_eq!(code(&[indefinite(100), vec![0x00]].concat()), ErrorCode::TrailingBytes);
+        let under = |inner: &[u8]| [&[0x81; 20][..], inner].concat();
+        assert_eq!(code(&under(&[0xbf, 0x00, 0x00, 0xff])), ErrorCode::TooDeep);
+        assert_eq!(code(&under(&[0xbf, 0x00, 0xff])), ErrorCode::Malformed);
+        assert_eq!(code(&under(&[0x82, 0x00, 0xff])), ErrorCode::Malformed);
+        assert_eq!(code(&under(&[0x9f, 0x82, 0x00, 0x9f, 0xff, 0xff])), ErrorCode::TooDeep);
+        assert_eq!(code(&under(&[0x9f, 0x82, 0x00, 0x9f, 0xff])), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn item_count_limit_is_exact_and_comes_after_depth() {
+        let zeros = |count: usize| encode_value(&Value::Array(vec![Value::Integer(0.into()); count]));
+        // The array and its elements.
+        assert!(decode(&zeros(MAX_CBOR_ITEMS - 1)).is_ok());
+        assert_eq!(code(&zeros(MAX_CBOR_ITEMS)), ErrorCode::TooManyItems);
+        // Not canonical either (the length written in 8 bytes): the count is judged first.
+        let count = (MAX_CBOR_ITEMS as u64).to_be_bytes();
+        let wide = [&[0x9b][..], &count, &vec![0x00; MAX_CBOR_ITEMS]].concat();
+        assert_eq!(code(&wide), ErrorCode::TooManyItems);
+        // Too deep as well: depth first.
+        assert_eq!(code(&[vec![0x81; MAX_CBOR_DEPTH], zeros(MAX_CBOR_ITEMS)].concat()), ErrorCode::TooDeep);
+        // A forbidden type as well: the count first.
+        assert_eq!(code(&[vec![0x82, 0xf6], zeros(MAX_CBOR_ITEMS)].concat()), ErrorCode::TooManyItems);
     }
 
     #[test]

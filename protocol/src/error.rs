@@ -39,6 +39,8 @@ error_codes! {
     TrailingBytes => "encoding.trailing_bytes",
     /// Arrays and maps nest deeper than `MAX_CBOR_DEPTH`.
     TooDeep => "encoding.too_deep",
+    /// The item holds more than `MAX_CBOR_ITEMS` data items.
+    TooManyItems => "encoding.too_many_items",
     /// A float, tag, null, undefined or simple value other than true/false.
     ForbiddenType => "encoding.forbidden_type",
     /// A map holds the same key twice.

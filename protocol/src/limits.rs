@@ -19,6 +19,11 @@ pub const MAX_RECORD_BYTES: usize = MAX_EVIDENCE_BYTES;
 
 /// Deepest nesting of CBOR arrays and maps in a record (the top-level item is depth 1).
 pub const MAX_CBOR_DEPTH: usize = 16;
+/// Most data items in one CBOR item, itself and every element, key, value and tag content
+/// at any depth: what decoding may build is bounded by this, not by the input's length
+/// (an array of four million zeros is four megabytes, its decoded value a hundred and
+/// more). The largest directory holds about 44 000.
+pub const MAX_CBOR_ITEMS: usize = 65_536;
 
 /// Most records in one `deliver` request between nodes.
 pub const MAX_RECORDS_PER_DELIVERY: usize = 512;

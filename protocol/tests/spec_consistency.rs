@@ -86,6 +86,7 @@ fn limits() -> Vec<(&'static str, i128)> {
         ("MAX_EVIDENCE_BYTES", size(limits::MAX_EVIDENCE_BYTES)),
         ("MAX_RECORD_BYTES", size(limits::MAX_RECORD_BYTES)),
         ("MAX_CBOR_DEPTH", size(limits::MAX_CBOR_DEPTH)),
+        ("MAX_CBOR_ITEMS", size(limits::MAX_CBOR_ITEMS)),
         ("MAX_RECORDS_PER_DELIVERY", size(limits::MAX_RECORDS_PER_DELIVERY)),
         ("MAX_MESSAGE_BYTES", size(limits::MAX_MESSAGE_BYTES)),
         ("MAX_DELIVERY_RECORD_BYTES", size(limits::MAX_DELIVERY_RECORD_BYTES)),

@@ -1864,6 +1864,19 @@ fn generate() -> Vec<Vector> {
         E::Address,
         "body.members[0].addresses[0]",
     ));
+    let mut too_many_items = body_value(&network_directory());
+    *at(&mut too_many_items, "members[0].addresses") =
+        Value::Array(vec![Value::Integer(0.into()); kvitt_protocol::limits::MAX_CBOR_ITEMS]);
+    vectors.push(
+        Vector::record(
+            "encoding-too-many-items",
+            "directory",
+            "A member's addresses are 65,536 zeros, so the directory holds more than MAX_CBOR_ITEMS (65,536) data items in 66 KB, within its size limit. The item count is checked after depth and before types and schema.",
+            forge("directory", too_many_items, OPERATOR),
+        )
+        .signed_by(OPERATOR)
+        .fails(E::TooManyItems, ""),
+    );
 
     // ---- Evidence rules ----
     let evidence_fault =

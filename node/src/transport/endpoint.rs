@@ -12,18 +12,19 @@ use kvitt_protocol::PublicKey;
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use quinn::{Connection, ConnectionError, Endpoint, Incoming, RecvStream, SendStream, VarInt};
 use rustls::pki_types::CertificateDer;
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use super::budget::{ReceiveBudget, Sizes};
 use super::cert::{key_of_certificate, node_certificate, node_dns_name};
 use super::errors::{connection_error, frame_error};
-use super::frame::{read_frame, read_header, read_payload, write_frame, FrameError};
+use super::frame::{read_frame, write_frame, FrameError};
 use super::restart_keys;
 use super::verify::{NodeClientVerifier, NodeServerVerifier, PeerKeys};
 use super::{code, FrameKind, TransportError};
 use super::{
     ALPN, HANDSHAKE_TIMEOUT, HELLO, HELLO_OK, HELLO_TIMEOUT, INCOMING_BUFFER_BYTES, INCOMING_QUEUE,
-    KEEP_ALIVE_INTERVAL, MAX_BUFFERED_REQUEST_BYTES, MAX_CONCURRENT_BIDI_STREAMS, MAX_CONCURRENT_UNI_STREAMS,
-    MAX_CONNECTIONS_PER_PEER, MAX_FRAME_BYTES, MAX_HANDSHAKES, MAX_IDLE_TIMEOUT, MAX_INCOMING_CONNECTIONS,
+    KEEP_ALIVE_INTERVAL, MAX_CONCURRENT_BIDI_STREAMS, MAX_CONCURRENT_UNI_STREAMS, MAX_CONNECTIONS_PER_PEER,
+    MAX_FRAME_BYTES, MAX_HANDSHAKES, MAX_IDLE_TIMEOUT, MAX_INCOMING_CONNECTIONS,
     MAX_INFLIGHT_REQUESTS_PER_PEER, RECEIVE_WINDOW_BYTES, REQUEST_READ_TIMEOUT, RETRY_ABOVE_HANDSHAKES,
     SEND_WINDOW_BYTES, STREAM_RECEIVE_WINDOW_BYTES,
 };
@@ -117,7 +118,7 @@ struct Listener {
     connections: AtomicUsize,
     by_peer: Mutex<HashMap<PublicKey, Vec<Connection>>>,
     requests: mpsc::Sender<IncomingRequest>,
-    buffered: Arc<Semaphore>,
+    budget: ReceiveBudget,
 }
 
 /// The dialling side's state for one peer.
@@ -240,7 +241,7 @@ impl Transport {
             connections: AtomicUsize::new(0),
             by_peer: Mutex::new(HashMap::new()),
             requests: sender,
-            buffered: Arc::new(Semaphore::new(MAX_BUFFERED_REQUEST_BYTES.max(MAX_FRAME_BYTES))),
+            budget: ReceiveBudget::new(Sizes::default()),
         });
         tokio::spawn(accept_loop(endpoint.clone(), Arc::clone(&listener)));
         tracing::info!(%local_addr, key = %key.short(), "QUIC transport listening");
@@ -544,8 +545,8 @@ async fn answer_hello(connection: &Connection) -> Result<(), String> {
 /// Serves one exchange: reads the request, hands it to the node, writes its answer.
 async fn serve_stream(peer: PublicKey, mut send: SendStream, mut recv: RecvStream, listener: Arc<Listener>) {
     let request =
-        tokio::time::timeout(REQUEST_READ_TIMEOUT, read_request(&mut recv, &listener.buffered)).await;
-    let (bytes, _buffered) = match request {
+        tokio::time::timeout(REQUEST_READ_TIMEOUT, listener.budget.read_request(peer, &mut recv)).await;
+    let (bytes, held) = match request {
         Ok(Ok(request)) => request,
         Ok(Err(FrameError::TooLarge { bytes, limit })) => {
             tracing::info!(peer = %peer.short(), bytes, limit, "refused an oversized request frame");
@@ -554,6 +555,10 @@ async fn serve_stream(peer: PublicKey, mut send: SendStream, mut recv: RecvStrea
         Ok(Err(FrameError::Io(error))) => {
             tracing::debug!(peer = %peer.short(), %error, "request stream failed");
             return;
+        }
+        Ok(Err(FrameError::Stalled { after })) => {
+            tracing::info!(peer = %peer.short(), ?after, "request frame stalled");
+            return abandon(&mut send, &mut recv, code::STREAM_STALLED);
         }
         Ok(Err(error)) => {
             tracing::info!(peer = %peer.short(), ?error, "refused a malformed request frame");
@@ -574,6 +579,8 @@ async fn serve_stream(peer: PublicKey, mut send: SendStream, mut recv: RecvStrea
         // The dialler gave up (timeout) or the connection closed: stop waiting.
         _ = send.stopped() => return,
     };
+    // Answered: the request's bytes are gone, and so is their budget.
+    drop(held);
     match answer {
         None => abandon(&mut send, &mut recv, code::STREAM_NO_ANSWER),
         Some(answer) if answer.len() > MAX_FRAME_BYTES => {
@@ -588,21 +595,6 @@ async fn serve_stream(peer: PublicKey, mut send: SendStream, mut recv: RecvStrea
             let _ = send.finish();
         }
     }
-}
-
-/// Reads a request frame, holding its size in the shared budget of buffered bytes.
-async fn read_request(
-    recv: &mut RecvStream,
-    buffered: &Arc<Semaphore>,
-) -> Result<(Vec<u8>, OwnedSemaphorePermit), FrameError> {
-    let length = read_header(recv, MAX_FRAME_BYTES).await?;
-    let permits = u32::try_from(length).unwrap_or(u32::MAX);
-    let permit = Arc::clone(buffered)
-        .acquire_many_owned(permits)
-        .await
-        .map_err(|_| FrameError::Io(io::Error::other("request budget closed")))?;
-    let payload = read_payload(recv, length).await?;
-    Ok((payload, permit))
 }
 
 /// Gives up an exchange with `code` on both halves of its stream.

@@ -65,6 +65,7 @@ pub(super) fn frame_error(
         FrameError::Trailing => {
             TransportError::Malformed { peer, reason: format!("bytes after the {kind} frame") }
         }
+        FrameError::Stalled { after } => TransportError::TimedOut { peer, after },
         FrameError::Io(error) => stream_error(peer, address, error),
     }
 }

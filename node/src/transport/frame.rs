@@ -1,15 +1,14 @@
 //! Frames: a 4-byte big-endian length, then that many payload bytes; one per stream side.
 
 use std::io;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::READ_CHUNK_BYTES;
+
 /// Bytes of the length prefix.
 pub(crate) const HEADER_BYTES: usize = 4;
-
-/// Payload bytes reserved up front; more is allocated only as data arrives, so a length
-/// prefix alone never costs memory.
-const INITIAL_CAPACITY_BYTES: usize = 64 * 1024;
 
 /// Why a frame could not be read or written.
 #[derive(Debug)]
@@ -20,6 +19,8 @@ pub(crate) enum FrameError {
     Truncated { expected: u64, received: u64 },
     /// Bytes followed the frame before the end of the stream.
     Trailing,
+    /// No byte of the frame arrived for this long.
+    Stalled { after: Duration },
     /// The stream failed (a quinn read or write error inside).
     Io(io::Error),
 }
@@ -56,7 +57,7 @@ pub(crate) async fn read_payload<R: AsyncRead + Unpin>(
     reader: &mut R,
     length: usize,
 ) -> Result<Vec<u8>, FrameError> {
-    let mut payload = Vec::with_capacity(length.min(INITIAL_CAPACITY_BYTES));
+    let mut payload = Vec::with_capacity(length.min(READ_CHUNK_BYTES));
     let expected = length as u64;
     let received = (&mut *reader).take(expected).read_to_end(&mut payload).await? as u64;
     if received < expected {

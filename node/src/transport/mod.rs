@@ -44,8 +44,10 @@
 //! windows, requests in flight per peer on the dialling side, handshakes in progress and
 //! connections open on the listening side (beyond [`RETRY_ABOVE_HANDSHAKES`] handshakes in
 //! progress, a client must prove its address with a QUIC Retry first), bytes of requests
-//! buffered, and every wait has a timeout.
+//! buffered, each peer's share of them and of the streams receiving at once,
+//! and every wait has a timeout.
 
+mod budget;
 pub mod cert;
 mod endpoint;
 mod errors;
@@ -136,10 +138,36 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a peer has to deliver a whole request frame once it opened the stream.
 pub const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Requests received and handed to the node, waiting for their answers, bytes in total
-/// over all peers; a request waits (and its stream stalls) until its bytes fit. At least
-/// [`MAX_FRAME_BYTES`].
+/// Bytes of requests this node holds for all peers together: payloads being received and
+/// requests waiting for their answers. Reserved as bytes arrive, never as lengths are
+/// announced (spec/node.md §Framing); a stream whose next bytes do not fit waits, and QUIC flow
+/// control holds back its sender.
 pub const MAX_BUFFERED_REQUEST_BYTES: usize = 128 * 1024 * 1024;
+
+/// One peer's share of [`MAX_BUFFERED_REQUEST_BYTES`]: its streams, over all its
+/// connections, together hold at most this many bytes, so that one peer cannot take the
+/// budget from the others.
+pub const PEER_BUFFERED_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// Request streams receiving their payload at once, all peers together: as many frames of
+/// [`MAX_FRAME_BYTES`] as [`MAX_BUFFERED_REQUEST_BYTES`] holds, so that each can finish.
+/// Streams beyond wait for a slot after their length prefix, holding no budget.
+pub const MAX_READING_STREAMS: usize = MAX_BUFFERED_REQUEST_BYTES / MAX_FRAME_BYTES;
+
+/// Request streams of one peer receiving their payload at once: as many frames of
+/// [`MAX_FRAME_BYTES`] as [`PEER_BUFFERED_REQUEST_BYTES`] holds. A peer's slow streams
+/// take at most these of the [`MAX_READING_STREAMS`].
+pub const MAX_READING_STREAMS_PER_PEER: usize = PEER_BUFFERED_REQUEST_BYTES / MAX_FRAME_BYTES;
+
+/// A request stream receiving its payload that gets no byte for this long is cut
+/// ([`code::STREAM_STALLED`]), and its slot and bytes go to others. Waiting for budget does
+/// not count: that is this node's doing, not the peer's.
+pub const REQUEST_STALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bytes a request's buffer holds at first, and the budget it reserves for them; the
+/// buffer doubles each time it is full, up to the frame's announced length, so a length
+/// prefix alone never costs more.
+pub const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// Requests waiting in the channel to the node before the transport waits for room.
 pub const INCOMING_QUEUE: usize = 256;
@@ -156,6 +184,8 @@ pub mod code {
     pub const STREAM_MALFORMED: u32 = 4;
     /// Stream: the node's answer exceeds [`super::MAX_FRAME_BYTES`] and was not sent.
     pub const STREAM_ANSWER_TOO_LARGE: u32 = 5;
+    /// Stream: no byte of the request frame arrived for [`super::REQUEST_STALL_TIMEOUT`].
+    pub const STREAM_STALLED: u32 = 6;
 
     /// Connection: closed on shutdown.
     pub const CLOSE_SHUTDOWN: u32 = 0;
@@ -175,6 +205,7 @@ pub mod code {
             Ok(STREAM_READ_TIMEOUT) => "the frame did not arrive in time",
             Ok(STREAM_MALFORMED) => "the frame was malformed",
             Ok(STREAM_ANSWER_TOO_LARGE) => "the answer exceeds the frame limit",
+            Ok(STREAM_STALLED) => "the frame stalled",
             _ => "unknown stream code",
         }
     }

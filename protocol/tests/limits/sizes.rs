@@ -1,4 +1,5 @@
-//! Sizes: the nesting depth of CBOR, and each record type's size in bytes.
+//! Sizes: the nesting depth of CBOR, its count of data items, and each record type's size
+//! in bytes.
 
 use std::ops::RangeInclusive;
 use std::sync::LazyLock;
@@ -48,6 +49,46 @@ fn cbor_depth_up_to_max_cbor_depth() {
         failed(Signed::<Receipt>::decode(&depth(1)), ErrorCode::TooDeep, "", "depth MAX_CBOR_DEPTH + 1");
         failed(AnyRecord::decode(&depth(1)), ErrorCode::TooDeep, "", "depth MAX_CBOR_DEPTH + 1, any type");
     }
+}
+
+/// Data items in `value`, itself included (spec/protocol.md §Decoding, step 4a).
+fn items(value: &Value) -> usize {
+    1 + match value {
+        Value::Array(elements) => elements.iter().map(items).sum(),
+        Value::Map(entries) => entries.iter().map(|(key, item)| items(key) + items(item)).sum(),
+        Value::Tag(_, content) => items(content),
+        _ => 0,
+    }
+}
+
+#[test]
+fn cbor_items_up_to_max_cbor_items() {
+    // A directory (the one type large enough) with a field "x" of zeros that makes the
+    // envelope hold exactly MAX_CBOR_ITEMS data items, then one more.
+    let with_zeros = |count: usize| {
+        let mut body = cbor::to_value(&common::directory()).unwrap();
+        let Value::Map(fields) = &mut body else { panic!("the body is a map") };
+        fields.push((Value::Text("x".into()), Value::Array(vec![Value::Integer(0.into()); count])));
+        forge_value(RecordType::Directory, body, &common::key("operator"))
+    };
+    let envelope: Value = ciborium::from_reader(with_zeros(0).as_slice()).unwrap();
+    let at_limit = MAX_CBOR_ITEMS - items(&envelope);
+    assert!(with_zeros(at_limit + 1).len() <= MAX_DIRECTORY_BYTES);
+    // At the limit, decoding gets past the item count to the schema, which knows no "x".
+    failed(Signed::<Directory>::decode(&with_zeros(at_limit)), ErrorCode::Schema, "body.x", "MAX_CBOR_ITEMS");
+    failed(AnyRecord::decode(&with_zeros(at_limit)), ErrorCode::Schema, "body.x", "MAX_CBOR_ITEMS, any type");
+    let over = with_zeros(at_limit + 1);
+    failed(Signed::<Directory>::decode(&over), ErrorCode::TooManyItems, "", "MAX_CBOR_ITEMS + 1");
+    failed(AnyRecord::decode(&over), ErrorCode::TooManyItems, "", "MAX_CBOR_ITEMS + 1, any type");
+    // Depth is judged first: the same items one level too deep are too deep.
+    let mut deep = cbor::to_value(&common::directory()).unwrap();
+    let Value::Map(fields) = &mut deep else { panic!("the body is a map") };
+    fields.push((
+        Value::Text("x".into()),
+        nested(MAX_CBOR_DEPTH, Some(Value::Array(vec![Value::Integer(0.into()); at_limit + 1]))),
+    ));
+    let deep = forge_value(RecordType::Directory, deep, &common::key("operator"));
+    failed(AnyRecord::decode(&deep), ErrorCode::TooDeep, "", "too deep and too many items");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-//! The decoding order, against a model of spec/protocol.md §Decoding steps 4-7.
+//! The decoding order, against a model of spec/protocol.md §Decoding steps 4-7 (4a included).
 
 use kvitt_protocol::{cbor, Error, ErrorCode};
 use proptest::collection::vec;
@@ -165,14 +165,18 @@ impl Raw {
         }
     }
 
-    /// The verdict of §Decoding steps 4-7 on this well-formed item: depth, forbidden types,
-    /// duplicate keys (two keys of one deterministic encoding, in any map of the item, those
-    /// inside keys included), and finally whether these bytes are the deterministic encoding.
+    /// The verdict of §Decoding steps 4-7 on this well-formed item: depth, count of data
+    /// items, forbidden types, duplicate keys (two keys of one deterministic encoding, in any
+    /// map of the item, those inside keys included), and finally whether these bytes are the
+    /// deterministic encoding.
     fn verdict(&self) -> Result<(), ErrorCode> {
         if self.depth() > kvitt_protocol::limits::MAX_CBOR_DEPTH {
             return Err(ErrorCode::TooDeep);
         }
         let items = self.items();
+        if items.len() > kvitt_protocol::limits::MAX_CBOR_ITEMS {
+            return Err(ErrorCode::TooManyItems);
+        }
         if items.iter().any(|item| matches!(item, Raw::Tag(..) | Raw::Forbidden(_))) {
             return Err(ErrorCode::ForbiddenType);
         }
