@@ -46,7 +46,7 @@ struct Faulty {
 
 impl Faulty {
     fn io_error() -> StoreError {
-        StoreError::Io { path: PathBuf::from(LEDGER_DB), source: std::io::Error::from_raw_os_error(5) }
+        StoreError::Io { path: PathBuf::from(LEDGER_DB), error: std::io::Error::from_raw_os_error(5) }
     }
 }
 

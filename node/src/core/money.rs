@@ -136,7 +136,11 @@ impl NodeCore {
     /// exception): the amounts, with every return and live claim the SSC holds now, and
     /// each receipt item's account for where its receipt was sold. An over-claim is held
     /// as an exception too, so that staff see it and reject it; nothing is booked.
-    pub(super) fn check_amounts_and_place(&self, step: &mut Step, claim: &Signed<Claim>) -> Result<(), Refusal> {
+    pub(super) fn check_amounts_and_place(
+        &self,
+        step: &mut Step,
+        claim: &Signed<Claim>,
+    ) -> Result<(), Refusal> {
         let errors = self.amount_errors(step, claim.body(), Some(claim.id()), None)?;
         if let (Some(first), Some(why)) = (errors.first(), held_for(&errors)) {
             tracing::warn!(claim = %claim.id().short(), number = %claim.body().number, %why, "booking refused and the claim held");

@@ -122,7 +122,7 @@ impl Store for SledStore {
         let db = self.path.join("db");
         // An I/O error of the flush names the file and what the system said (a full disk).
         self.db.flush().map_err(|error| match error {
-            sled::Error::Io(source) => StoreError::Io { path: db.clone(), source },
+            sled::Error::Io(error) => StoreError::Io { path: db.clone(), error },
             other => StoreError::Sled(other),
         })?;
         self.fsync(&db)

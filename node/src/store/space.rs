@@ -65,7 +65,7 @@ impl SpaceGuard {
             return Ok(());
         }
         let free_bytes = (self.free_space)(&self.path)
-            .map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
+            .map_err(|error| StoreError::Io { path: self.path.clone(), error })?;
         let written = batch.operations().iter().fold(0u64, |total, (key, value)| {
             let bytes = key.len().saturating_add(value.as_ref().map_or(0, Vec::len));
             total.saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX))

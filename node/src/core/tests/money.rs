@@ -111,8 +111,14 @@ impl Net {
     }
 
     fn exception_at_ssc(&mut self, claim: RecordId) -> Option<Exception> {
-        match self.ask_now("ssc", ssc_staff(), ClientRequest::Exceptions { limit: 10, all: true, after: None }) {
-            Ok(ClientResponse::Exceptions(list)) => list.items.into_iter().find(|exception| exception.id == claim),
+        match self.ask_now(
+            "ssc",
+            ssc_staff(),
+            ClientRequest::Exceptions { limit: 10, all: true, after: None },
+        ) {
+            Ok(ClientResponse::Exceptions(list)) => {
+                list.items.into_iter().find(|exception| exception.id == claim)
+            }
             other => panic!("{other:?}"),
         }
     }
