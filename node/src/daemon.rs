@@ -149,9 +149,16 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     }
     let store: Arc<dyn Store> = Arc::new(opened.store);
     let checked = std::time::Instant::now();
-    let report = crate::ledger::Ledger::new(Arc::clone(&store))
-        .check_checksums()
-        .map_err(|error| RunError::Core(format!("checking the ledger: {error}")))?;
+    let (_, report) = crate::ledger::Floor::survey(
+        store.as_ref(),
+        &crate::core::Identity {
+            signing_key: signing_key.clone(),
+            org: config.org.clone(),
+            role: config.role,
+        }
+        .key(),
+    )
+    .map_err(|error| RunError::Core(format!("checking the ledger: {error}")))?;
     if report.damaged.is_empty() {
         tracing::info!(records = report.records, bytes = report.bytes, took = ?checked.elapsed(), "ledger checked");
     } else {

@@ -74,6 +74,7 @@ impl NodeCore {
             }
         }
         let mut batch = Batch::new();
+        self.raise_numbers(step, record, &mut batch)?;
         self.index(step, peer, record, &mut batch)?;
         self.put(step, record, &mut batch)?;
         if let Some(slot) = Slot::of(record) {

@@ -58,8 +58,6 @@ pub struct ClaimView {
 /// The refusal code of a booking held for rate findings (their text in the detail).
 pub const RATE_HELD: &str = "books.rate";
 
-const CLAIM_NUMBER_COUNTER: &str = "claim-number";
-
 impl NodeCore {
     pub(super) fn new_draft(
         &mut self,
@@ -68,7 +66,9 @@ impl NodeCore {
         purpose: String,
     ) -> Result<Draft, Refusal> {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "open claims")?;
-        let next = step.ledger.counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)? + 1;
+        // A draft takes the next claim number, which a lost claim may hold.
+        self.may_sign()?;
+        let next = step.ledger.counter(keys::CLAIM_NUMBER_COUNTER).map_err(unavailable)? + 1;
         let draft = Draft {
             number: format!("{}-{next:06}", step.now.year()),
             claimant: caller.person.clone(),
@@ -77,7 +77,7 @@ impl NodeCore {
             items: Vec::new(),
         };
         let mut batch = Batch::new();
-        batch.insert(keys::meta(CLAIM_NUMBER_COUNTER), next.to_be_bytes().to_vec());
+        batch.insert(keys::meta(keys::CLAIM_NUMBER_COUNTER), next.to_be_bytes().to_vec());
         self.put_draft(&mut batch, &draft)?;
         step.write(&batch).map_err(unavailable)?;
         Ok(draft)
@@ -119,6 +119,7 @@ impl NodeCore {
         // Refused before anything is signed or written: the draft stays as it was.
         let findings = self.claim_findings(step, &claim.items, step.now.date())?;
         refuse_errors(&findings, &self.config.policy, &format!("submission of claim {number}"))?;
+        self.may_sign()?;
         let claim =
             Signed::sign(claim, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
         let record = AnyRecord::Claim(claim.clone());
@@ -202,7 +203,7 @@ impl NodeCore {
         claim_id: RecordId,
     ) -> Result<Status, Refusal> {
         let claim = self.claim(step, &claim_id)?;
-        let counter = format!("voucher/{}", claim.body().agency);
+        let counter = keys::voucher_counter(&claim.body().agency);
         let number = step.ledger.counter(&counter).map_err(unavailable)? + 1;
         let action = Action::Booked { series: super::VOUCHER_SERIES.into(), number };
         // The number is taken only if the booking is: a refused booking leaves no gap in
@@ -278,6 +279,7 @@ impl NodeCore {
             .claim_state(&claim.id())
             .map_err(unavailable)?
             .unwrap_or_else(|| ClaimState::new(claim));
+        self.may_sign()?;
         let event =
             ClaimEvent { claim: claim.id(), previous: state.head, at: format_time(step.now), actor, action };
         let event =

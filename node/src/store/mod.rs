@@ -6,10 +6,12 @@
 //! [`group_commit`]), so many records share one fsync. Production uses [`SledStore`];
 //! the simulator uses [`MemoryStore`], which loses what was not synced when a node crashes.
 
+pub mod floor_file;
 pub mod group_commit;
 mod memory;
 mod sled_store;
 
+pub use floor_file::{FloorFile, FloorKeeper, FlooredStore, MemoryFloor};
 pub use memory::MemoryStore;
 pub use sled_store::{OpenOutcome, SledStore, DEFAULT_CACHE_BYTES};
 

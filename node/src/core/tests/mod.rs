@@ -8,6 +8,7 @@ mod directory;
 mod exceptions;
 mod export;
 mod policy;
+mod recovery;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
