@@ -199,7 +199,8 @@ impl NodeCore {
         let unsettled: Vec<String> =
             peers.iter().filter(|peer| peer.lacking != Some(0)).map(|peer| peer.org.clone()).collect();
         let records_now = count_records(&step.ledger).map_err(unavailable)?;
-        if !unsettled.is_empty() && !(partial && recovery.floor.is_some()) {
+        let settled = unsettled.is_empty() || (partial && recovery.floor.is_some());
+        if !settled {
             if partial {
                 return Err(Refusal::new(
                     kvitt_protocol::wire::RefusalCode::BadRequest,

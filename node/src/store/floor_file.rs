@@ -99,19 +99,25 @@ impl FloorKeeper for FloorFile {
 /// A floor kept in memory: for the simulator and tests, where the store is in memory too.
 #[derive(Debug, Default)]
 pub struct MemoryFloor {
-    kept: Mutex<Option<Floor>>,
+    kept: Mutex<(Option<Floor>, u64)>,
 }
 
 impl MemoryFloor {
     /// The floor last kept, if any.
     pub fn kept(&self) -> Option<Floor> {
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).0.clone()
+    }
+
+    /// How many times a floor was kept.
+    pub fn writes(&self) -> u64 {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).1
     }
 }
 
 impl FloorKeeper for MemoryFloor {
     fn keep(&self, floor: &Floor) -> Result<(), StoreError> {
-        *self.kept.lock().unwrap_or_else(PoisonError::into_inner) = Some(floor.clone());
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        *kept = (Some(floor.clone()), kept.1 + 1);
         Ok(())
     }
 }
@@ -134,15 +140,9 @@ struct Tracked {
 
 impl FlooredStore {
     /// Wraps `inner`, whose contents `floor` describes (as [`Floor::survey`] found them);
-    /// the next sync writes it to `keeper` unless `kept` says the keeper holds it already.
-    pub fn new(
-        inner: Arc<dyn Store>,
-        keeper: Arc<dyn FloorKeeper>,
-        floor: Floor,
-        kept: bool,
-    ) -> FlooredStore {
-        let version = u64::from(!kept);
-        FlooredStore { inner, keeper, state: Mutex::new(Tracked { floor, version, kept: 0 }) }
+    /// the next sync writes it to `keeper`.
+    pub fn new(inner: Arc<dyn Store>, keeper: Arc<dyn FloorKeeper>, floor: Floor) -> FlooredStore {
+        FlooredStore { inner, keeper, state: Mutex::new(Tracked { floor, version: 1, kept: 0 }) }
     }
 
     /// The floor of what has been applied so far.
@@ -246,11 +246,13 @@ mod tests {
     fn a_sync_keeps_the_floor_of_what_it_made_durable_and_only_when_it_changed() {
         let store = Arc::new(MemoryStore::new());
         let keeper = Arc::new(MemoryFloor::default());
-        let floored = FlooredStore::new(store.clone(), keeper.clone(), Floor::default(), true);
+        let floored = FlooredStore::new(store.clone(), keeper.clone(), Floor::default());
         floored.sync().unwrap();
-        assert_eq!(keeper.kept(), None, "nothing changed: nothing written");
+        assert_eq!(keeper.kept(), Some(Floor::default()), "the first sync writes the floor");
+        floored.sync().unwrap();
+        assert_eq!(keeper.writes(), 1, "nothing changed since: nothing written");
         floored.apply(&record_batch(b"one", 1)).unwrap();
-        assert_eq!(keeper.kept(), None, "applied, not yet synced");
+        assert_eq!(keeper.kept(), Some(Floor::default()), "applied, not yet synced");
         floored.sync().unwrap();
         assert_eq!(keeper.kept().map(|floor| floor.records), Some(1));
         // Applied but not synced when the node crashes: the floor still says one record,
@@ -260,14 +262,5 @@ mod tests {
         let kept = keeper.kept().unwrap();
         let signer = kvitt_protocol::PublicKey([1; 32]);
         assert!(kept.shortfalls(&Floor::survey(store.as_ref(), &signer).unwrap().0).is_empty());
-    }
-
-    #[test]
-    fn a_floor_not_yet_kept_is_written_at_the_first_sync() {
-        let keeper = Arc::new(MemoryFloor::default());
-        let floor = Floor { records: 9, ..Floor::default() };
-        let floored = FlooredStore::new(Arc::new(MemoryStore::new()), keeper.clone(), floor.clone(), false);
-        floored.sync().unwrap();
-        assert_eq!(keeper.kept(), Some(floor));
     }
 }

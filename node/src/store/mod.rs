@@ -8,12 +8,13 @@
 
 pub mod floor_file;
 pub mod group_commit;
+pub mod ledger_start;
 mod memory;
 mod sled_store;
 
 pub use floor_file::{FloorFile, FloorKeeper, FlooredStore, MemoryFloor};
 pub use memory::MemoryStore;
-pub use sled_store::{OpenOutcome, SledStore, DEFAULT_CACHE_BYTES};
+pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, LOCK_RELEASE_WAIT};
 
 /// A failure of the storage underneath the ledger.
 #[derive(Debug, thiserror::Error)]
