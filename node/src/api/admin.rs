@@ -1,4 +1,5 @@
-//! The operator's routes: the directory in force, installing a newer one, reconciling now.
+//! The operator's routes: the directory in force, installing a newer one, reconciling now,
+//! recovering a damaged ledger.
 
 use super::*;
 
@@ -81,6 +82,33 @@ pub(super) async fn sync(
                 .collect();
             Ok(Json(sessions).into_response())
         }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// The body of POST /v1/recover (an empty body: `partial` false).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverRequest {
+    /// Finish even though some peers are not settled (core::recovery).
+    #[serde(default)]
+    partial: bool,
+}
+
+/// One round of `kvitt recover`: the node reconciles with every peer and finishes its
+/// recovery if they are all settled; the answer is the recovery's state as JSON.
+pub(super) async fn recover(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    let text = body_text(body)?;
+    let RecoverRequest { partial } =
+        if text.trim().is_empty() { RecoverRequest::default() } else { parse_json(&text)? };
+    match ask(&state, caller, ClientRequest::Recover { partial, sessions: Vec::new() }).await? {
+        ClientResponse::Recovery(status) => Ok(Json(status).into_response()),
         other => Err(unexpected(&other)),
     }
 }

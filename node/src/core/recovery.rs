@@ -94,7 +94,7 @@ pub struct RecoveryReport {
 }
 
 /// How a `kvitt recover` request stands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RecoveryStatus {
     /// The node is not recovering; the last recovery's report, if there was one.
@@ -108,7 +108,7 @@ pub enum RecoveryStatus {
         recovery: Box<Recovery>,
         /// Records the ledger holds now.
         records_now: u64,
-        /// Each peer: `None` settled (it holds nothing this node lacks), `Some(why)` not.
+        /// What each peer's session found.
         peers: Vec<PeerProgress>,
     },
     /// This request finished the recovery.
@@ -116,7 +116,7 @@ pub enum RecoveryStatus {
 }
 
 /// One peer's part in a recovery round.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerProgress {
     /// The peer's organisation number.
     pub org: String,
