@@ -223,7 +223,7 @@ fn log_ledger_start(finding: &Finding, checksums: &crate::ledger::ChecksumReport
             tracing::error!("the ledger is recovering: this node signs nothing until `kvitt recover` has run")
         }
         Finding::Damaged { aside, damage, salvaged } => tracing::error!(
-            aside = %aside.display(),
+            aside = %aside.as_deref().map_or("(gone)".into(), |aside| aside.display().to_string()),
             %damage,
             salvaged,
             "the ledger was damaged: moved aside (kept), what could be read copied into a new one; this node \

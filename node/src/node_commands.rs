@@ -146,10 +146,12 @@ pub fn run(args: &DataArg) -> anyhow::Result<ExitCode> {
         let node = kvitt_node::daemon::start(&args.data).await?;
         match &node.ledger {
             kvitt_node::store::ledger_start::Finding::Damaged { aside, damage, salvaged } => eprintln!(
-                "kvitt: the ledger was damaged ({damage}); it was moved to {} and {salvaged} readable entries \
-                 copied into a new one. The node signs nothing until `kvitt recover` has fetched its records \
-                 back from its peers.",
-                aside.display()
+                "kvitt: the ledger was damaged ({damage}){}. The node signs nothing until `kvitt recover` has \
+                 fetched its records back from its peers.",
+                aside.as_deref().map_or(String::new(), |aside| format!(
+                    "; it was moved to {} and {salvaged} readable entries copied into a new one",
+                    aside.display()
+                ))
             ),
             kvitt_node::store::ledger_start::Finding::FloorLost(why) => eprintln!(
                 "kvitt: the ledger's floor is lost ({why}). The node signs nothing until `kvitt recover` has \

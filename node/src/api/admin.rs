@@ -52,10 +52,7 @@ pub(super) async fn sync(
     query: QueryPairs,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    no_params(query)?;
-    let text = body_text(body)?;
-    let SyncRequest { peer } =
-        if text.trim().is_empty() { SyncRequest::default() } else { parse_json(&text)? };
+    let SyncRequest { peer } = optional_body(query, body)?;
     match ask(&state, caller, ClientRequest::Reconcile { peer }).await? {
         ClientResponse::Reconciled(sessions) => {
             let sessions: Vec<Value> = sessions
@@ -103,12 +100,24 @@ pub(super) async fn recover(
     query: QueryPairs,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    no_params(query)?;
-    let text = body_text(body)?;
-    let RecoverRequest { partial } =
-        if text.trim().is_empty() { RecoverRequest::default() } else { parse_json(&text)? };
+    let RecoverRequest { partial } = optional_body(query, body)?;
     match ask(&state, caller, ClientRequest::Recover { partial, sessions: Vec::new() }).await? {
         ClientResponse::Recovery(status) => Ok(Json(status).into_response()),
         other => Err(unexpected(&other)),
+    }
+}
+
+/// The JSON body of an operator's route that takes no query parameters and whose body may
+/// be empty (then its defaults).
+fn optional_body<T: Default + serde::de::DeserializeOwned>(
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Problem> {
+    no_params(query)?;
+    let text = body_text(body)?;
+    if text.trim().is_empty() {
+        Ok(T::default())
+    } else {
+        parse_json(&text)
     }
 }

@@ -63,6 +63,8 @@ pub enum Damage {
     Panicked(String),
     /// A previous start stopped (killed, aborted) while opening it.
     DiedOpening,
+    /// It is gone, while its floor says it held records.
+    Missing,
     /// It holds less than its floor says.
     Short(Vec<Shortfall>),
 }
@@ -73,6 +75,7 @@ impl std::fmt::Display for Damage {
             Damage::WontOpen(why) => write!(f, "sled cannot open it: {why}"),
             Damage::Panicked(why) => write!(f, "sled panicked reading it: {why}"),
             Damage::DiedOpening => f.write_str("a previous start stopped while opening it"),
+            Damage::Missing => f.write_str("it is gone, while its floor says it held records"),
             Damage::Short(shortfalls) => {
                 let list: Vec<String> = shortfalls.iter().map(ToString::to_string).collect();
                 write!(f, "it holds less than its floor: {}", list.join("; "))
@@ -95,8 +98,8 @@ pub enum Finding {
     /// The ledger was damaged: moved aside, what could be read of it copied into a new one,
     /// and a recovery begun.
     Damaged {
-        /// Where it is now.
-        aside: PathBuf,
+        /// Where it is now (none if it was gone).
+        aside: Option<PathBuf>,
         /// What was wrong.
         damage: Damage,
         /// Entries copied from it into the new ledger.
@@ -135,7 +138,11 @@ pub fn open_ledger(
     let judged = if marker.exists() {
         Judged::Damaged(Damage::DiedOpening, None)
     } else if !path.exists() {
-        Judged::New
+        match &kept {
+            Ok(None) => Judged::New,
+            Ok(Some(floor)) if *floor == Floor::default() => Judged::New,
+            _ => Judged::Damaged(Damage::Missing, None),
+        }
     } else {
         let _opening = Marker::set(&marker)?;
         judge(&path, cache_bytes, node, &kept)?
@@ -152,12 +159,12 @@ pub fn open_ledger(
             (Arc::new(store) as Arc<dyn Store>, finding, recovery)
         }
         Judged::Damaged(damage, damaged) => {
-            let aside = move_aside(&path, now)?;
+            let aside = if path.exists() { Some(move_aside(&path, now)?) } else { None };
             let fresh = SledStore::open(&path, cache_bytes)?;
             let salvaged = damaged.map_or(0, |(damaged, report)| salvage(&damaged, &fresh, &report));
             let floor = kept.as_ref().ok().cloned().flatten();
             let reason = format!("the ledger was damaged ({damage})");
-            let recovery = recovery(reason, Some(&aside), floor, now);
+            let recovery = recovery(reason, aside.as_deref(), floor, now);
             (Arc::new(fresh) as Arc<dyn Store>, Finding::Damaged { aside, damage, salvaged }, Some(recovery))
         }
     };
@@ -446,7 +453,9 @@ mod tests {
             store.apply(&cut).unwrap();
         });
         let start = open(data.path());
-        let Finding::Damaged { aside, damage: Damage::Short(shortfalls), salvaged } = &start.finding else {
+        let Finding::Damaged { aside: Some(aside), damage: Damage::Short(shortfalls), salvaged } =
+            &start.finding
+        else {
             panic!("{:?}", start.finding);
         };
         assert_eq!(
@@ -498,7 +507,9 @@ mod tests {
         build(data.path(), 10);
         std::fs::write(data.path().join(LEDGER_DIR).join("conf"), b"\xff\xff not a sled config").unwrap();
         let start = open(data.path());
-        let Finding::Damaged { aside, damage: Damage::WontOpen(_), salvaged: 0 } = &start.finding else {
+        let Finding::Damaged { aside: Some(aside), damage: Damage::WontOpen(_), salvaged: 0 } =
+            &start.finding
+        else {
             panic!("{:?}", start.finding);
         };
         assert!(aside.join("db").exists());
@@ -513,11 +524,23 @@ mod tests {
         let before = file_hash(&db);
         std::fs::write(data.path().join(OPENING_MARKER), b"").unwrap();
         let start = open(data.path());
-        let Finding::Damaged { aside, damage: Damage::DiedOpening, salvaged: 0 } = &start.finding else {
+        let Finding::Damaged { aside: Some(aside), damage: Damage::DiedOpening, salvaged: 0 } =
+            &start.finding
+        else {
             panic!("{:?}", start.finding);
         };
         assert_eq!(file_hash(&aside.join("db")), before, "moved aside without being opened");
         assert!(!data.path().join(OPENING_MARKER).exists());
+    }
+
+    #[test]
+    fn a_ledger_gone_while_its_floor_says_it_held_records_is_recovered() {
+        let data = tempfile::tempdir().unwrap();
+        build(data.path(), 5);
+        std::fs::remove_dir_all(data.path().join(LEDGER_DIR)).unwrap();
+        let start = open(data.path());
+        assert_eq!(start.finding, Finding::Damaged { aside: None, damage: Damage::Missing, salvaged: 0 });
+        assert_eq!(recovery_of(&start).unwrap().floor.map(|floor| floor.records), Some(5));
     }
 
     #[test]
@@ -578,7 +601,7 @@ mod tests {
             }
             std::fs::write(&path, bytes).unwrap();
             let start = open(data.path());
-            let Finding::Damaged { aside, damage, .. } = start.finding.clone() else {
+            let Finding::Damaged { aside: Some(aside), damage, .. } = start.finding.clone() else {
                 // sled read past the flip: everything the floor says is there.
                 assert_eq!(start.finding, Finding::Sound, "flip at {numerator}/{denominator}");
                 continue;
