@@ -147,16 +147,19 @@ pub fn open_ledger(
         let _opening = Marker::set(&marker)?;
         judge(&path, cache_bytes, node, &kept)?
     };
-    let (store, finding, recovery) = match judged {
-        Judged::New => (Arc::new(SledStore::open(&path, cache_bytes)?) as Arc<dyn Store>, Finding::New, None),
-        Judged::Opened(store, finding) => {
+    let (store, finding, recovery, (floor, checksums)) = match judged {
+        Judged::New => {
+            let store = SledStore::open(&path, cache_bytes)?;
+            (store, Finding::New, None, (Floor::default(), ChecksumReport::default()))
+        }
+        Judged::Opened(store, finding, survey) => {
             let recovery = match &finding {
                 Finding::FloorLost(why) => {
                     Some(recovery(format!("the ledger's floor is lost: {why}"), None, None, now))
                 }
                 _ => None,
             };
-            (Arc::new(store) as Arc<dyn Store>, finding, recovery)
+            (store, finding, recovery, survey)
         }
         Judged::Damaged(damage, damaged) => {
             let aside = if path.exists() { Some(move_aside(&path, now)?) } else { None };
@@ -165,10 +168,11 @@ pub fn open_ledger(
             let floor = kept.as_ref().ok().cloned().flatten();
             let reason = format!("the ledger was damaged ({damage})");
             let recovery = recovery(reason, aside.as_deref(), floor, now);
-            (Arc::new(fresh) as Arc<dyn Store>, Finding::Damaged { aside, damage, salvaged }, Some(recovery))
+            let survey = Floor::survey(&fresh, node)?;
+            (fresh, Finding::Damaged { aside, damage, salvaged }, Some(recovery), survey)
         }
     };
-    let (floor, checksums) = Floor::survey(store.as_ref(), node)?;
+    let store: Arc<dyn Store> = Arc::new(store);
     let store = Arc::new(FlooredStore::new(store, Arc::new(floor_file), floor.clone()));
     let ledger = Ledger::new(store.clone());
     let mut batch = Batch::new();
@@ -193,7 +197,8 @@ pub fn open_ledger(
 /// What opening and surveying the ledger found, before anything is moved.
 enum Judged {
     New,
-    Opened(SledStore, Finding),
+    /// Opened and surveyed: the floor of what it holds, and its damaged records.
+    Opened(SledStore, Finding, (Floor, ChecksumReport)),
     /// Damaged; the ledger still open if it opened, with what its survey found.
     Damaged(Damage, Option<(SledStore, ChecksumReport)>),
 }
@@ -233,7 +238,7 @@ fn judge(
         Ok(None) => Finding::FloorStarted,
         Err(error) => Finding::FloorLost(error.to_string()),
     };
-    Ok(Judged::Opened(store, finding))
+    Ok(Judged::Opened(store, finding, (held, report)))
 }
 
 fn recovery(reason: String, aside: Option<&Path>, floor: Option<Floor>, now: OffsetDateTime) -> Recovery {
