@@ -86,7 +86,11 @@ impl FloorKeeper for FloorFile {
             let path = path.to_owned();
             move |source| StoreError::Io { path, source }
         };
-        let mut file = File::create(&temporary).map_err(io(&temporary))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temporary).map_err(io(&temporary))?;
         file.write_all(&floor.encode()).map_err(io(&temporary))?;
         file.sync_all().map_err(io(&temporary))?;
         drop(file);
