@@ -33,7 +33,7 @@ fn main() {
 
     let filled = Instant::now();
     {
-        let store = SledStore::open(&path, DEFAULT_CACHE_BYTES, 0).expect("open sled").store;
+        let store = SledStore::open(&path, DEFAULT_CACHE_BYTES).expect("open sled");
         for first in (0..ITEMS).step_by(BATCH as usize) {
             let mut batch = Batch::new();
             for n in first..first + BATCH {
@@ -46,7 +46,7 @@ fn main() {
     }
     println!("filled a sled ledger with {ITEMS} channel keys in {:.1} s", filled.elapsed().as_secs_f64());
 
-    let store = SledStore::open(&path, DEFAULT_CACHE_BYTES, 0).expect("reopen sled").store;
+    let store = SledStore::open(&path, DEFAULT_CACHE_BYTES).expect("reopen sled");
     let started = Instant::now();
     let mut index = ChannelIndex::load(&store).expect("load the index");
     let load = started.elapsed();

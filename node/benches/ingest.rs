@@ -106,7 +106,7 @@ fn start(
     directory: &Signed<Directory>,
     network: &LocalNetwork,
 ) -> (kvitt_node::handle::NodeHandle, PeerInbox, Arc<GroupCommit>) {
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.join(org), 256 << 20, 0).unwrap().store);
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.join(org), 256 << 20).unwrap());
     let commit = Arc::new(GroupCommit::start(Arc::clone(&store)).unwrap());
     let identity = Identity { signing_key: key(seed), org: org.into(), role };
     let config = CoreConfig {

@@ -14,7 +14,8 @@ use crate::config::{self, ConfigError, NodeConfig, DIRECTORY_FILE, LEDGER_DIR, N
 use crate::core::{CoreConfig, Identity, NodeCore, RetryPolicy};
 use crate::handle::NodeHandle;
 use crate::store::group_commit::GroupCommit;
-use crate::store::{SledStore, SpaceGuard, Store, StoreError};
+use crate::store::ledger_start::{self, Finding, LedgerStartError};
+use crate::store::{SpaceGuard, Store};
 use crate::transport::{runtime_link, PeerKeys, Transport, TransportConfig, TransportError};
 
 /// Why a node could not start.
@@ -47,8 +48,8 @@ pub enum RunError {
     Ledger {
         /// The ledger folder.
         path: PathBuf,
-        /// What sled said.
-        error: StoreError,
+        /// What went wrong.
+        error: LedgerStartError,
     },
     /// The core refused to start (for instance, the directory does not list this node).
     #[error("{0}")]
@@ -78,11 +79,13 @@ pub struct RunningNode {
     pub peer_address: SocketAddr,
     /// Where clients reach it (HTTP).
     pub api_address: SocketAddr,
-    /// Set if the ledger was damaged on start: where it was moved and why. The node
-    /// started with an empty ledger and must recover from its peers.
-    pub damaged: Option<(PathBuf, String)>,
+    /// What the start found of the ledger: sound, new, or damaged and moved aside (the
+    /// node then recovers: it signs nothing until `kvitt recover`).
+    pub ledger: Finding,
     /// What the start-up checksum scan of every record found.
     pub checksums: crate::ledger::ChecksumReport,
+    /// The data directory's lock, held while the node runs.
+    _lock: std::fs::File,
     transport: Transport,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -135,36 +138,18 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let directory = read_directory(data)?;
     let policy = crate::policy::Policy::load_for(data, config.role)?;
     let ledger_path = data.join(LEDGER_DIR);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0);
-    let opened = SledStore::open(&ledger_path, config.cache_mib.saturating_mul(1024 * 1024), now)
-        .map_err(|source| RunError::Ledger { path: ledger_path.clone(), error: source })?;
-    if let Some((aside, reason)) = &opened.damaged {
-        tracing::error!(
-            aside = %aside.display(),
-            %reason,
-            "the ledger was damaged and has been moved aside; starting empty, recover from peers"
-        );
-    }
-    let store: Arc<dyn Store> = Arc::new(opened.store);
+    let identity = Identity { signing_key: signing_key.clone(), org: config.org.clone(), role: config.role };
+    let key = identity.key();
     let checked = std::time::Instant::now();
-    let report = crate::ledger::Ledger::new(Arc::clone(&store))
-        .check_checksums()
-        .map_err(|error| RunError::Core(format!("checking the ledger: {error}")))?;
-    if report.damaged.is_empty() {
-        tracing::info!(records = report.records, bytes = report.bytes, took = ?checked.elapsed(), "ledger checked");
-    } else {
-        // Not fatal: reads of these records fail with a precise error, the rest of the
-        // ledger serves, and reconciliation with peers can bring intact copies back.
-        tracing::error!(
-            damaged = report.damaged.len(),
-            first = %report.damaged.first().map(String::as_str).unwrap_or(""),
-            records = report.records,
-            "the ledger holds records whose bytes do not match their checksum"
-        );
-    }
+    let opened = ledger_start::open_ledger(
+        data,
+        config.cache_mib.saturating_mul(1024 * 1024),
+        &key,
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(|error| RunError::Ledger { path: ledger_path.clone(), error })?;
+    log_ledger_start(&opened.finding, &opened.checksums, checked.elapsed());
+    let store: Arc<dyn Store> = opened.store.clone();
     let outbox = crate::ledger::Ledger::new(Arc::clone(&store))
         .index_outbox()
         .map_err(|error| RunError::Core(format!("indexing the outbox: {error}")))?;
@@ -179,8 +164,6 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let store: Arc<dyn Store> = Arc::new(SpaceGuard::new(store, &ledger_path, config.disk_floor_bytes()));
     let commit =
         Arc::new(GroupCommit::start(Arc::clone(&store)).map_err(|error| RunError::Core(error.to_string()))?);
-    let identity = Identity { signing_key: signing_key.clone(), org: config.org.clone(), role: config.role };
-    let key = identity.key();
     let core_config = CoreConfig {
         operator: config.operator_key,
         retry: RetryPolicy::default(),
@@ -219,13 +202,57 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         key,
         peer_address: transport.local_addr(),
         api_address,
-        damaged: opened.damaged,
-        checksums: report,
+        ledger: opened.finding,
+        checksums: opened.checksums,
+        _lock: opened.lock,
         config,
         handle,
         transport,
         tasks: vec![forward, api],
     })
+}
+
+/// Says what the start found of the ledger: loudly if it was damaged.
+fn log_ledger_start(finding: &Finding, checksums: &crate::ledger::ChecksumReport, took: std::time::Duration) {
+    match finding {
+        Finding::New => tracing::info!("new ledger"),
+        Finding::Sound => {
+            tracing::info!(
+                records = checksums.records,
+                bytes = checksums.bytes,
+                ?took,
+                "ledger checked against its floor"
+            )
+        }
+        Finding::FloorStarted => tracing::warn!(
+            records = checksums.records,
+            "the ledger had no floor yet (a node from before floors were kept): it is kept from now on"
+        ),
+        Finding::Recovering => {
+            tracing::error!("the ledger is recovering: this node signs nothing until `kvitt recover` has run")
+        }
+        Finding::Damaged { aside, damage, salvaged } => tracing::error!(
+            aside = %aside.as_deref().map_or("(gone)".into(), |aside| aside.display().to_string()),
+            %damage,
+            salvaged,
+            "the ledger was damaged: moved aside (kept), what could be read copied into a new one; this node \
+             signs nothing until `kvitt recover` has fetched its records back from its peers"
+        ),
+        Finding::FloorLost(why) => tracing::error!(
+            %why,
+            "the ledger's floor is lost: this node signs nothing until `kvitt recover` has checked its ledger \
+             against its peers"
+        ),
+    }
+    if !checksums.damaged.is_empty() {
+        // Not counted in the floor: a ledger holding them is short of it and was moved aside.
+        tracing::error!(
+            damaged = checksums.damaged.len(),
+            first = %checksums.damaged.first().map(String::as_str).unwrap_or(""),
+            records = checksums.records,
+            "the ledger held records whose bytes do not match their checksum"
+        );
+    }
 }
 
 #[cfg(test)]

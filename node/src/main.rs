@@ -81,6 +81,10 @@ enum Command {
     /// (the node also does so on start and every `reconcile_interval_secs` of its
     /// config.toml, 60 by default).
     Sync(cli::sync::SyncArgs),
+    /// Fetch a damaged ledger's records back from the peers (the node signs nothing until
+    /// then), report what none of them holds, and sign again above everything it had
+    /// issued.
+    Recover(cli::recover::RecoverArgs),
 }
 
 const DEMO_LONG_ABOUT: &str = "\
@@ -155,6 +159,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ssc(args) => cli::ssc::main(&args),
         Command::Exceptions(args) => cli::ssc::exceptions(&args),
         Command::Sync(args) => cli::sync::main(&args),
+        Command::Recover(args) => cli::recover::main(&args),
     }
 }
 

@@ -157,20 +157,23 @@ pub fn run(args: &DataArg) -> anyhow::Result<ExitCode> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
         let node = kvitt_node::daemon::start(&args.data).await?;
-        if let Some((aside, reason)) = &node.damaged {
-            eprintln!(
-                "kvitt: the ledger was damaged ({reason}); it was moved to {} and the node starts empty",
-                aside.display()
-            );
-        }
-        if !node.checksums.damaged.is_empty() {
-            eprintln!(
-                "kvitt: {} of {} records in the ledger do not match their checksum (first: {}); \
-                 they are refused on reading and must come back from peers",
-                node.checksums.damaged.len(),
-                node.checksums.records,
-                node.checksums.damaged.join(", ").chars().take(200).collect::<String>()
-            );
+        match &node.ledger {
+            kvitt_node::store::ledger_start::Finding::Damaged { aside, damage, salvaged } => eprintln!(
+                "kvitt: the ledger was damaged ({damage}){}. The node signs nothing until `kvitt recover` has \
+                 fetched its records back from its peers.",
+                aside.as_deref().map_or(String::new(), |aside| format!(
+                    "; it was moved to {} and {salvaged} readable entries copied into a new one",
+                    aside.display()
+                ))
+            ),
+            kvitt_node::store::ledger_start::Finding::FloorLost(why) => eprintln!(
+                "kvitt: the ledger's floor is lost ({why}). The node signs nothing until `kvitt recover` has \
+                 checked its ledger against its peers."
+            ),
+            kvitt_node::store::ledger_start::Finding::Recovering => eprintln!(
+                "kvitt: the ledger is recovering; the node signs nothing until `kvitt recover` has run."
+            ),
+            _ => {}
         }
         println!(
             "kvitt node {} ({}) running: peers on {} (QUIC), client API on http://{}",

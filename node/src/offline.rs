@@ -14,7 +14,7 @@ use crate::core::{
     Caller, CallerRole, ClientRequest, ClientResponse, CoreConfig, Effect, Identity, Input, NodeCore,
     RetryPolicy,
 };
-use crate::store::{SledStore, Store};
+use crate::store::Store;
 
 /// Why a stopped node could not be asked.
 #[derive(Debug, thiserror::Error)]
@@ -48,10 +48,17 @@ pub fn ask_as_operator(
     let signing_key = config::read_key(&data.join(NODE_KEY_FILE)).map_err(crate::daemon::RunError::from)?;
     let directory = crate::daemon::read_directory(data)?;
     let path = data.join(LEDGER_DIR);
-    let store = SledStore::open_exact(&path, crate::store::DEFAULT_CACHE_BYTES)
-        .map_err(|error| OfflineError::Ledger { path: path.clone(), why: error.to_string() })?;
-    let store: Arc<dyn Store> = Arc::new(store);
     let identity = Identity { signing_key, org: config.org.clone(), role: config.role };
+    // Opened as `kvitt run` opens it: under the data directory's lock (a running node
+    // holds it), judged against its floor, and kept in step with the floor as it writes.
+    let opened = crate::store::ledger_start::open_ledger(
+        data,
+        crate::store::DEFAULT_CACHE_BYTES,
+        &identity.key(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(|error| OfflineError::Ledger { path: path.clone(), why: error.to_string() })?;
+    let store: Arc<dyn Store> = opened.store.clone();
     let core_config = CoreConfig {
         operator: config.operator_key,
         retry: RetryPolicy::default(),

@@ -81,11 +81,21 @@ pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) 
 
 enum Event {
     Client(ClientCommand),
+    /// A client request the runtime prepared (a `kvitt recover` with its sessions run):
+    /// straight to the core.
+    Prepared(ClientCommand),
     Peer(PeerInput),
-    Answer { to: PublicKey, exchange: ExchangeId, answer: Result<Response, String> },
+    Answer {
+        to: PublicKey,
+        exchange: ExchangeId,
+        answer: Result<Response, String>,
+    },
     Tick,
     Finished(crate::sync::Finished),
-    Reconciled { peer: PublicKey, have: Vec<kvitt_protocol::RecordId> },
+    Reconciled {
+        peer: PublicKey,
+        have: Vec<kvitt_protocol::RecordId>,
+    },
     ReconcileDue,
 }
 
@@ -280,6 +290,10 @@ impl Driver {
                         self.reconciler.on_demand(&self.core, &command.caller, peer, command.reply);
                         continue;
                     }
+                    ClientRequest::Recover { partial, .. } if self.core.recovering().is_some() => {
+                        self.recover(command.caller, partial, command.reply);
+                        continue;
+                    }
                     request => Event::Client(ClientCommand { request, ..command }),
                 },
                 Event::ReconcileDue => {
@@ -315,7 +329,7 @@ impl Driver {
         let reply = self.next_reply;
         self.next_reply += 1;
         match event {
-            Event::Client(command) => {
+            Event::Client(command) | Event::Prepared(command) => {
                 self.client_replies.insert(reply, command.reply);
                 Input::Client { reply, caller: command.caller, request: command.request }
             }
@@ -337,6 +351,30 @@ impl Driver {
             // Handled in `run` before they get here.
             Event::Finished(_) | Event::ReconcileDue => Input::Tick,
         }
+    }
+
+    /// An operator's `kvitt recover` while the node recovers: a session with every peer,
+    /// then the core judges their outcome (core::recovery).
+    fn recover(&mut self, caller: crate::core::Caller, partial: bool, reply: crate::sync::ClientReply) {
+        let (sessions_tx, sessions) = oneshot::channel();
+        self.reconciler.on_demand(&self.core, &caller, None, sessions_tx);
+        let answers = self.answers_tx.clone();
+        tokio::spawn(async move {
+            match sessions.await {
+                Ok(Ok(ClientResponse::Reconciled(sessions))) => {
+                    let request = ClientRequest::Recover { partial, sessions };
+                    let _ = answers.send(Event::Prepared(ClientCommand { caller, request, reply }));
+                }
+                Ok(Err(refusal)) => {
+                    let _ = reply.send(Err(refusal));
+                }
+                _ => {
+                    let refusal =
+                        Refusal::new(RefusalCode::Unavailable, "the reconciliation sessions did not end");
+                    let _ = reply.send(Err(refusal));
+                }
+            }
+        });
     }
 
     /// Hands a reconciliation frame to its session (answered there, not by the core);

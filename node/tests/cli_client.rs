@@ -603,6 +603,25 @@ fn kvitt_sync_reconciles_now_and_says_what_each_session_found() {
 }
 
 #[test]
+fn kvitt_recover_on_a_sound_node_says_there_is_nothing_to_recover_and_is_for_operators() {
+    let network = Network::start();
+    let output = network.kvitt("agency", "operator-token", &["recover"]);
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).contains("not recovering"), "{}", text(&output.stdout));
+    let output =
+        network.kvitt("agency", "operator-token", &["recover", "--partial", "--timeout", "5", "--json"]);
+    assert_exit(&output, 0);
+    assert_eq!(json(&output), serde_json::json!({"state": "not_recovering", "last": null}));
+    let output = network.kvitt("agency", "approver-token", &["recover"]);
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("auth.forbidden"), "{}", text(&output.stderr));
+    let help = text(&kvitt(&["recover", "--help"], b"").stdout).to_owned();
+    for expected in ["--partial", "--timeout <SECONDS>", "node.recovering", "Examples:", "Exit status"] {
+        assert!(help.contains(expected), "{expected:?} missing from `kvitt recover --help`:\n{help}");
+    }
+}
+
+#[test]
 fn the_employee_sees_the_policy_on_the_draft_and_a_blocking_rule_refuses_submit() {
     let policy = "format = 1\nrevision = \"2026-01\"\n[[max]]\naccount = 5831\nper_item_ore = 100000\n";
     let policy = kvitt_node::policy::Policy::parse(std::path::Path::new("policy.toml"), policy).unwrap();

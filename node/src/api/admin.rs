@@ -1,4 +1,5 @@
-//! The operator's routes: the directory in force, installing a newer one, reconciling now.
+//! The operator's routes: the directory in force, installing a newer one, reconciling now,
+//! recovering a damaged ledger.
 
 use super::*;
 
@@ -51,10 +52,7 @@ pub(super) async fn sync(
     query: QueryPairs,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    no_params(query)?;
-    let text = body_text(body)?;
-    let SyncRequest { peer } =
-        if text.trim().is_empty() { SyncRequest::default() } else { parse_json(&text)? };
+    let SyncRequest { peer } = optional_body(query, body)?;
     match ask(&state, caller, ClientRequest::Reconcile { peer }).await? {
         ClientResponse::Reconciled(sessions) => {
             let sessions: Vec<Value> = sessions
@@ -82,5 +80,44 @@ pub(super) async fn sync(
             Ok(Json(sessions).into_response())
         }
         other => Err(unexpected(&other)),
+    }
+}
+
+/// The body of POST /v1/recover (an empty body: `partial` false).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverRequest {
+    /// Finish even though some peers are not settled (core::recovery).
+    #[serde(default)]
+    partial: bool,
+}
+
+/// One round of `kvitt recover`: the node reconciles with every peer and finishes its
+/// recovery if they are all settled; the answer is the recovery's state as JSON.
+pub(super) async fn recover(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let RecoverRequest { partial } = optional_body(query, body)?;
+    match ask(&state, caller, ClientRequest::Recover { partial, sessions: Vec::new() }).await? {
+        ClientResponse::Recovery(status) => Ok(Json(status).into_response()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// The JSON body of an operator's route that takes no query parameters and whose body may
+/// be empty (then its defaults).
+fn optional_body<T: Default + serde::de::DeserializeOwned>(
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Problem> {
+    no_params(query)?;
+    let text = body_text(body)?;
+    if text.trim().is_empty() {
+        Ok(T::default())
+    } else {
+        parse_json(&text)
     }
 }

@@ -30,6 +30,7 @@
 //! | GET | /v1/directory | anyone | the signed directory in force |
 //! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
 //! | POST | /v1/sync | operator | reconcile now with one peer or all; how each session went |
+//! | POST | /v1/recover | operator | one round of recovering a damaged ledger from the peers; how it stands |
 //!
 //! Who may read which record (`GET /v1/records/{id}`) the core decides: operators, SSC
 //! staff and approvers any the node holds; an employee their receipts, their claims and
@@ -69,7 +70,7 @@ pub mod serve;
 mod ssc;
 mod unread_body;
 
-use admin::{directory, install_directory, sync};
+use admin::{directory, install_directory, recover, sync};
 pub use claims::claim_json;
 use claims::{
     add_item, approve, book, list_claims, new_draft, pay, reject, reverse, show_claim, show_draft, submit,
@@ -123,6 +124,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .route("/v1/sie", get(sie))
         .route("/v1/directory", get(directory).put(install_directory))
         .route("/v1/sync", post(sync))
+        .route("/v1/recover", post(recover))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
@@ -193,7 +195,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "auth.forbidden" => StatusCode::FORBIDDEN,
         "auth.unauthenticated" => StatusCode::UNAUTHORIZED,
         "request.not_found" => StatusCode::NOT_FOUND,
-        "node.unavailable" | "node.disk_full" => StatusCode::SERVICE_UNAVAILABLE,
+        "node.unavailable" | "node.disk_full" | crate::core::RECOVERING => StatusCode::SERVICE_UNAVAILABLE,
         "receipt.serial"
         | "claim.receipt_taken"
         | "claim.exception_open"

@@ -1,4 +1,4 @@
-//! The client commands, `kvitt receipt`, `record`, `claim`, `ssc`, `exceptions` and `sync`: each is a request or
+//! The client commands, `kvitt receipt`, `record`, `claim`, `ssc`, `exceptions`, `sync` and `recover`: each is a request or
 //! two to a running node's HTTP API ([`kvitt_node::api`]), printed as text or, with
 //! `--json`, as the node's JSON. Exit status: 0 done, 1 the node refused (a 4xx problem,
 //! whose code, path and message go to standard error), 2 usage, input or connection error.
@@ -14,6 +14,7 @@ mod output;
 mod pages;
 pub mod receipt;
 pub mod record;
+pub mod recover;
 pub mod ssc;
 pub mod sync;
 

@@ -62,8 +62,8 @@ impl NodeCore {
         if step.ledger.contains(&id).map_err(super::unavailable)? {
             return Ok(Verdict::Duplicate { id });
         }
-        if let AnyRecord::Directory(_) = record {
-            return Ok(self.accept_directory_bytes(step, record.bytes()));
+        if let AnyRecord::Directory(directory) = record {
+            return Ok(self.accept_delivered_directory(step, directory));
         }
         if !self.relayed_within_channel(step, peer, record)? {
             self.authorize(peer, record)?;
@@ -74,6 +74,7 @@ impl NodeCore {
             }
         }
         let mut batch = Batch::new();
+        self.raise_numbers(step, record, &mut batch)?;
         self.index(step, peer, record, &mut batch)?;
         self.put(step, record, &mut batch)?;
         if let Some(slot) = Slot::of(record) {
@@ -390,6 +391,39 @@ impl NodeCore {
             Err(error) => tracing::error!(%error, "could not build equivocation evidence"),
         }
         refusal
+    }
+
+    /// A directory a peer delivered. One newer than the directory in force is judged as any
+    /// offered one ([`Self::accept_directory_bytes`]). The one in force, or an older one,
+    /// signed by the operator for this network and holding no other directory's slot, is
+    /// kept as a record of the channels it lists, without changing the directory in force:
+    /// reconciliation with a peer that holds it then settles (a node recovering its ledger,
+    /// or one that joined at a later version, would otherwise lack it at every session).
+    fn accept_delivered_directory(&mut self, step: &mut Step, directory: &Signed<Directory>) -> Verdict {
+        let current = self.directory.body();
+        let history = directory.body().version <= current.version
+            && directory.signer() == self.config.operator
+            && directory.body().network == current.network;
+        let slot = Slot::Directory { signer: directory.signer(), version: directory.body().version };
+        let holder = match step.ledger.slot_holder(&slot) {
+            Ok(holder) => {
+                holder.or_else(|| (directory.body().version == current.version).then(|| self.directory.id()))
+            }
+            Err(error) => return Verdict::Refused { refusal: super::unavailable(error) },
+        };
+        if !history || holder.is_some_and(|holder| holder != directory.id()) {
+            return self.accept_directory_bytes(step, directory.bytes());
+        }
+        let record = AnyRecord::Directory(directory.clone());
+        let mut batch = Batch::new();
+        if let Err(refusal) = self.put(step, &record, &mut batch) {
+            return Verdict::Refused { refusal };
+        }
+        batch.insert(keys::slot(&slot), directory.id().as_bytes().to_vec());
+        if let Err(error) = step.write(&batch) {
+            return Verdict::Refused { refusal: super::unavailable(error) };
+        }
+        Verdict::Stored { id: directory.id() }
     }
 
     /// The verdict on a directory: accepted only if signed by the operator, of this

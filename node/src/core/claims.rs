@@ -59,8 +59,6 @@ pub struct ClaimView {
 /// The refusal code of a booking held for rate findings (their text in the detail).
 pub const RATE_HELD: &str = "books.rate";
 
-const CLAIM_NUMBER_COUNTER: &str = "claim-number";
-
 impl NodeCore {
     pub(super) fn new_draft(
         &mut self,
@@ -71,7 +69,9 @@ impl NodeCore {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "open claims")?;
         // The claim's own rule for its purpose, now: a draft holds nothing its claim may not.
         check_text("purpose", &purpose, MAX_FREE_TEXT_BYTES).map_err(|error| Refusal::invalid(&error))?;
-        let next = step.ledger.next_counter(CLAIM_NUMBER_COUNTER).map_err(unavailable)?;
+        // A draft takes the next claim number, which a lost claim may hold.
+        self.may_sign()?;
+        let next = step.ledger.next_counter(keys::CLAIM_NUMBER_COUNTER).map_err(unavailable)?;
         let draft = Draft {
             number: format!("{}-{next:06}", step.now.year()),
             claimant: caller.person.clone(),
@@ -80,7 +80,7 @@ impl NodeCore {
             items: Vec::new(),
         };
         let mut batch = Batch::new();
-        batch.insert(keys::meta(CLAIM_NUMBER_COUNTER), next.to_be_bytes().to_vec());
+        batch.insert(keys::meta(keys::CLAIM_NUMBER_COUNTER), next.to_be_bytes().to_vec());
         self.put_draft(&mut batch, &draft)?;
         step.write(&batch).map_err(unavailable)?;
         Ok(draft)
@@ -132,6 +132,7 @@ impl NodeCore {
         self.check_amounts(step, &claim, None, None)?;
         let findings = self.claim_findings(step, &claim, None, step.now.date())?;
         refuse_errors(&findings, &self.config.policy, &format!("submission of claim {number}"))?;
+        self.may_sign()?;
         let claim =
             Signed::sign(claim, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
         let record = AnyRecord::Claim(claim.clone());
@@ -287,6 +288,7 @@ impl NodeCore {
             .claim_state(&claim.id())
             .map_err(unavailable)?
             .unwrap_or_else(|| ClaimState::new(claim));
+        self.may_sign()?;
         let event =
             ClaimEvent { claim: claim.id(), previous: state.head, at: format_time(step.now), actor, action };
         let event =

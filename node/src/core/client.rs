@@ -148,6 +148,16 @@ pub enum ClientRequest {
         /// Only this peer: its organisation number or node key (hex).
         peer: Option<String>,
     },
+    /// The operator's `kvitt recover` (core::recovery): the node's runtime reconciles with
+    /// every peer first and hands the core how each session went; the core finishes the
+    /// recovery once every peer is settled, or says how it stands.
+    Recover {
+        /// Finish even though some peers were not reached or still hold records this node
+        /// lacks (only with a floor to raise serials above).
+        partial: bool,
+        /// How each peer's session went (empty as a client sends it; the runtime fills it).
+        sessions: Vec<PeerReconciliation>,
+    },
 }
 
 /// What a node answers a client.
@@ -203,6 +213,8 @@ pub enum ClientResponse {
     },
     /// How each session of a [`ClientRequest::Reconcile`] went.
     Reconciled(Vec<PeerReconciliation>),
+    /// How a [`ClientRequest::Recover`] stands.
+    Recovery(Box<super::RecoveryStatus>),
 }
 
 /// Where a list goes on: a position in the node's order of that list, opaque to clients,

@@ -22,6 +22,7 @@ mod money;
 mod outbox;
 mod overlay;
 mod push;
+mod recovery;
 mod relay;
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,10 @@ pub use lists::MAX_PAGE_ENTRIES;
 pub use money::{OVER_CLAIM_PREFIX, PLACE_REFUSED};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
+pub use recovery::{
+    LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
+    RECOVERING,
+};
 pub use vouchers::{BOOKING_REFUSED, VOUCHER_SERIES};
 
 /// Who this node is.
@@ -215,6 +220,9 @@ pub struct NodeCore {
     /// The directory the node was started from, when the ledger's is in force instead:
     /// judged at the first step like any directory offered (it may be equivocation).
     offered_at_start: Option<Signed<Directory>>,
+    /// The recovery in progress, noted in the ledger by the start that found it damaged:
+    /// while there is one, the node signs nothing (core::recovery).
+    recovery: Option<Recovery>,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -254,6 +262,10 @@ impl NodeCore {
             return Err(StartError::NotInDirectory(identity.key().to_string()));
         }
         let outbox = outbox::Outbox::load(&ledger, config.retry.clone(), config.seed)?;
+        let recovery = Recovery::stored(&ledger)?;
+        if let Some(recovery) = &recovery {
+            tracing::error!(reason = %recovery.reason, since = %recovery.since, "the ledger is recovering: this node signs nothing until `kvitt recover` has run");
+        }
         Ok(NodeCore {
             identity,
             config,
@@ -264,6 +276,7 @@ impl NodeCore {
             next_exchange: 1,
             next_directory_poll_ms: 0,
             offered_at_start,
+            recovery,
         })
     }
 
@@ -441,6 +454,9 @@ impl NodeCore {
             ClientRequest::Reconcile { .. } => {
                 Err(Refusal::new(RefusalCode::Unavailable, "reconciliation sessions are not run here"))
             }
+            ClientRequest::Recover { partial, sessions } => self
+                .recover(step, caller, partial, &sessions)
+                .map(|status| ClientResponse::Recovery(Box::new(status))),
         }
     }
 

@@ -52,6 +52,9 @@ impl NodeCore {
         if step.ledger.contains(&signed.id()).map_err(unavailable)? {
             return Ok(ClientResponse::Pushed { id: signed.id(), duplicate: true });
         }
+        // A receipt it holds is answered as a duplicate even while recovering: that signs
+        // nothing new. Anything else waits for the recovery.
+        self.may_sign()?;
         let body = signed.body();
         let last = step.ledger.last_serial(&body.register).map_err(unavailable)?;
         if let Some(last) = last {

@@ -56,7 +56,7 @@ pub(super) fn tables() -> Result<&'static Tables, Refusal> {
 
 /// The counter of an agency's voucher numbers at this SSC.
 fn counter(agency: &str) -> String {
-    format!("voucher/{agency}")
+    keys::voucher_counter(agency)
 }
 
 /// What a `booked` or `reversed` event numbers: its series, number and local date.

@@ -4,7 +4,7 @@ use super::*;
 
 /// Where a record's bytes live.
 pub fn record(id: &RecordId) -> Vec<u8> {
-    [b"rec/".as_slice(), id.as_bytes()].concat()
+    [RECORD_PREFIX, id.as_bytes()].concat()
 }
 
 /// Where the holder of a slot is noted.
@@ -59,7 +59,7 @@ pub fn buyer(agency: &str, employee: Option<&str>, issued_unix: i64, id: &Record
 
 /// The last serial issued on a register of this node.
 pub fn serial(register: &str) -> Vec<u8> {
-    [b"serial/".as_slice(), register.as_bytes()].concat()
+    [SERIAL_PREFIX, register.as_bytes()].concat()
 }
 
 /// Which claim holds a receipt.
@@ -178,7 +178,38 @@ pub fn voucher(claim: &RecordId, of: VoucherOf) -> Vec<u8> {
     [b"voucher/".as_slice(), claim.as_bytes(), &[of.tag()]].concat()
 }
 
+/// The prefix of every register's last serial.
+pub const SERIAL_PREFIX: &[u8] = b"serial/";
+
+/// The prefix of a record's key.
+pub const RECORD_PREFIX: &[u8] = b"rec/";
+
+/// The prefix of the metadata values.
+pub const META_PREFIX: &[u8] = b"meta/";
+
+/// The metadata counter of an agency's claim numbers (the last one given to a draft).
+pub const CLAIM_NUMBER_COUNTER: &str = "claim-number";
+
+/// The metadata counter of an agency's voucher series at the SSC (the last voucher
+/// number booked).
+pub fn voucher_counter(agency: &str) -> String {
+    format!("voucher/{agency}")
+}
+
+/// Whether the metadata counter `name` numbers what this node signs: claim numbers and
+/// voucher numbers, which must never be given twice (the ledger floor keeps them).
+pub fn numbers_signed_records(name: &str) -> bool {
+    name == CLAIM_NUMBER_COUNTER || name.starts_with("voucher/")
+}
+
+/// The prefix of the slots of one register's receipts signed by `signer`, in serial order.
+pub fn register_slots(signer: &PublicKey, register: &str) -> Vec<u8> {
+    let mut key = slot(&Slot::Receipt { signer: *signer, register: register.into(), serial: 0 });
+    key.truncate(key.len().saturating_sub(8));
+    key
+}
+
 /// A metadata value.
 pub fn meta(name: &str) -> Vec<u8> {
-    [b"meta/".as_slice(), name.as_bytes()].concat()
+    [META_PREFIX, name.as_bytes()].concat()
 }

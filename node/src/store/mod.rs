@@ -6,13 +6,16 @@
 //! [`group_commit`]), so many records share one fsync. Production uses [`SledStore`];
 //! the simulator uses [`MemoryStore`], which loses what was not synced when a node crashes.
 
+pub mod floor_file;
 pub mod group_commit;
+pub mod ledger_start;
 mod memory;
 mod sled_store;
 mod space;
 
+pub use floor_file::{FloorFile, FloorKeeper, FlooredStore, MemoryFloor};
 pub use memory::MemoryStore;
-pub use sled_store::{OpenOutcome, SledStore, DEFAULT_CACHE_BYTES};
+pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, LOCK_RELEASE_WAIT};
 pub use space::{FreeSpace, SpaceGuard, DEFAULT_DISK_FLOOR_BYTES};
 
 /// A failure of the storage underneath the ledger.

@@ -5,10 +5,8 @@
 //! in our measurements. `sync` therefore follows `flush()` with an fsync of sled's files,
 //! which covers both. An fsync acts on the file (inode), whichever descriptor issues it.
 //!
-//! sled 0.34 has open reports of databases that refuse to open after an abrupt stop. A
-//! ledger that will not open is moved aside (kept for inspection, never deleted) and a
-//! fresh one started, so the node recovers its records from peers instead of
-//! crash-looping; [`OpenOutcome::damaged`] tells the caller to say so loudly.
+//! Whether a ledger is sound enough to open at all, and what is done with one that is not,
+//! is decided at start by [`super::ledger_start`].
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -25,44 +23,30 @@ pub struct SledStore {
     path: PathBuf,
 }
 
-/// What opening a ledger found.
-pub struct OpenOutcome {
-    /// The opened store.
-    pub store: SledStore,
-    /// Where a damaged ledger was moved, if the existing one would not open.
-    pub damaged: Option<(PathBuf, String)>,
-}
+/// How long opening waits for sled's lock on a ledger this process closed a moment ago.
+pub const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl SledStore {
-    /// Opens (or creates) the ledger at `path`; a ledger sled cannot open (corrupt, or in a
-    /// format it does not support) is moved aside to `<path>.damaged-<unix seconds>` and
-    /// replaced by an empty one. I/O errors (permissions, a full disk) are returned as they
-    /// are: moving a healthy ledger aside for them would be wrong.
-    pub fn open(path: &Path, cache_bytes: u64, unix_seconds: u64) -> Result<OpenOutcome, StoreError> {
-        match Self::open_exact(path, cache_bytes) {
-            Ok(store) => Ok(OpenOutcome { store, damaged: None }),
-            Err(StoreError::Sled(
-                error @ (sled::Error::Corruption { .. }
-                | sled::Error::ReportableBug(_)
-                | sled::Error::Unsupported(_)),
-            )) => {
-                let aside = path.with_extension(format!("damaged-{unix_seconds}"));
-                std::fs::rename(path, &aside)
-                    .map_err(|source| StoreError::Io { path: aside.clone(), error: source })?;
-                let store = Self::open_exact(path, cache_bytes)?;
-                Ok(OpenOutcome { store, damaged: Some((aside, error.to_string())) })
+    /// Opens (or creates) the ledger at `path`, and makes a new database's directory
+    /// entries durable. sled 0.34 releases a dropped database's file lock from its flusher
+    /// thread, a moment after the drop, so opening a ledger this process has just closed
+    /// (a restart in the same process, a test) waits up to [`LOCK_RELEASE_WAIT`] for it;
+    /// another process's ledger is kept from by the data directory's lock
+    /// (super::ledger_start) before sled is reached.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
+        let deadline = std::time::Instant::now() + LOCK_RELEASE_WAIT;
+        let db = loop {
+            match sled::Config::new().path(path).cache_capacity(cache_bytes).open() {
+                Err(sled::Error::Io(error))
+                    if error.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
             }
-            Err(other) => Err(other),
-        }
-    }
-
-    /// Opens (or creates) the ledger at `path` as it is: a ledger sled cannot open is an
-    /// error, never moved aside. For commands that work on a stopped node's ledger (sled's
-    /// lock refuses a ledger a running node holds).
-    pub fn open_exact(path: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new().path(path).cache_capacity(cache_bytes).open()?;
+        };
         let store = SledStore { db, path: path.to_owned() };
-        // The directory entry of a new database must itself be durable.
         store.fsync(path)?;
         if let Some(parent) = path.parent() {
             store.fsync(parent)?;
@@ -133,31 +117,11 @@ impl Store for SledStore {
 mod tests {
     use super::*;
 
-    /// Opens the ledger at `path` again in this process. sled 0.34 releases a dropped
-    /// database's file lock from its flusher thread, a moment after the drop, so an
-    /// immediate reopen can find the lock still held (seen in CI under load); a new
-    /// process, as after a restart, never does.
-    fn reopen(path: &Path, unix_seconds: u64) -> OpenOutcome {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match SledStore::open(path, 8 << 20, unix_seconds) {
-                Err(StoreError::Sled(sled::Error::Io(error)))
-                    if error.to_string().contains("could not acquire lock")
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => return other.unwrap(),
-            }
-        }
-    }
-
     #[test]
     fn follows_the_store_contract() {
         let dir = tempfile::tempdir().unwrap();
-        let outcome = SledStore::open(&dir.path().join("ledger"), 8 << 20, 0).unwrap();
-        assert!(outcome.damaged.is_none());
-        super::super::contract::batches_are_atomic_and_ordered(&outcome.store);
+        let store = SledStore::open(&dir.path().join("ledger"), 8 << 20).unwrap();
+        super::super::contract::batches_are_atomic_and_ordered(&store);
     }
 
     #[test]
@@ -165,34 +129,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger");
         {
-            let store = SledStore::open(&path, 8 << 20, 0).unwrap().store;
+            let store = SledStore::open(&path, 8 << 20).unwrap();
             let mut batch = Batch::new();
             batch.insert(b"record".to_vec(), b"bytes".to_vec());
             store.apply(&batch).unwrap();
             store.sync().unwrap();
         }
-        let store = reopen(&path, 0).store;
+        let store = SledStore::open(&path, 8 << 20).unwrap();
         assert_eq!(store.get(b"record").unwrap(), Some(b"bytes".to_vec()));
-    }
-
-    #[test]
-    fn a_ledger_that_will_not_open_is_moved_aside_not_deleted() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger");
-        {
-            let store = SledStore::open(&path, 8 << 20, 0).unwrap().store;
-            let mut batch = Batch::new();
-            batch.insert(b"record".to_vec(), vec![7u8; 4096]);
-            store.apply(&batch).unwrap();
-            store.sync().unwrap();
-        }
-        // Overwrite sled's config with garbage: sled refuses to open it.
-        std::fs::write(path.join("conf"), b"\xff\xff not a sled config").unwrap();
-        let outcome = reopen(&path, 1_700_000_000);
-        let (aside, why) = outcome.damaged.expect("the damaged ledger is reported");
-        assert_eq!(aside, dir.path().join("ledger.damaged-1700000000"));
-        assert!(aside.join("db").exists(), "the damaged files are kept");
-        assert!(!why.is_empty());
-        assert_eq!(outcome.store.get(b"record").unwrap(), None);
     }
 }

@@ -23,18 +23,12 @@ const COPY_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// A copy of the ledger in `node`'s data directory.
 fn copy(node: &RealNode) -> Result<MemoryStore, String> {
     let path = node.data.join(LEDGER_DIR);
-    let unix_seconds =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs());
-    let opened = SledStore::open(&path, COPY_CACHE_BYTES, unix_seconds)
-        .map_err(|error| format!("{}: {error}", path.display()))?;
-    if let Some((aside, why)) = opened.damaged {
-        return Err(format!("{}'s ledger would not open ({why}); moved to {}", node.name, aside.display()));
-    }
+    let opened = SledStore::open(&path, COPY_CACHE_BYTES)
+        .map_err(|error| format!("{}'s ledger {} would not open: {error}", node.name, path.display()))?;
     let memory = MemoryStore::new();
     let mut after: Option<Vec<u8>> = None;
     loop {
         let page = opened
-            .store
             .scan(b"", after.as_deref(), MAX_SCAN_ENTRIES)
             .map_err(|error| format!("reading {}: {error}", path.display()))?;
         let Some((last, _)) = page.last() else {

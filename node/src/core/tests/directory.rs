@@ -194,14 +194,22 @@ fn a_directory_conflicting_with_the_one_the_node_started_from_is_caught_before_a
 }
 
 #[test]
-fn an_older_directory_of_a_version_never_held_is_refused_as_not_newer_without_evidence() {
+fn an_older_directory_delivered_is_kept_as_history_and_installing_one_is_refused_as_not_newer() {
     let mut net = Net::new();
     assert!(matches!(deliver(&mut net, "agency", "ssc", &directory(3)), Verdict::Stored { .. }));
+    // Delivered (a peer's reconciliation sends what this node lacks): kept, not in force.
     let verdict = deliver(&mut net, "agency", "ssc", &directory(2));
-    assert_eq!(refusal_code(&verdict), NOT_ACCEPTED, "{verdict:?}");
-    let Verdict::Refused { refusal } = &verdict else { unreachable!() };
-    assert!(refusal.message.contains("not newer"), "{}", refusal.message);
+    assert!(matches!(verdict, Verdict::Stored { .. }), "{verdict:?}");
+    assert!(ledger(&net, "agency").contains(&directory(2).id()).unwrap());
+    assert!(matches!(deliver(&mut net, "agency", "ssc", &directory(2)), Verdict::Duplicate { .. }));
     assert!(exceptions(&net, "agency").is_empty());
+    assert_eq!(in_force(&net, "agency"), directory(3).id());
+    // Installed by the operator: refused, it would not take force.
+    let operator = Caller { person: "operator-1".into(), role: CallerRole::Operator };
+    let install = ClientRequest::InstallDirectory { bytes: directory(1).bytes().to_vec() };
+    let refusal = net.ask("agency", operator, install).unwrap_err();
+    assert_eq!(refusal.code, NOT_ACCEPTED);
+    assert!(refusal.message.contains("not newer"), "{}", refusal.message);
     assert_eq!(in_force(&net, "agency"), directory(3).id());
 }
 

@@ -214,17 +214,6 @@ impl Net {
         let core = NodeCore::start(identity, old.core.config.clone(), directory(1), store.clone()).unwrap();
         self.nodes.insert(Net::key_of(name), Node { core, store, up: true });
     }
-
-    /// `from` sends `to` every record of the channels they share, as after a
-    /// reconciliation session that found `to` lacking all of them.
-    pub(super) fn reconcile(&mut self, from: &str, to: &str) {
-        let prefix = [crate::ledger::keys::CHANNEL_PREFIX, Net::key_of(to).as_bytes()].concat();
-        let entries = self.nodes[&Net::key_of(from)].store.scan(&prefix, None, 100_000).unwrap();
-        let have =
-            entries.iter().map(|(key, _)| RecordId(key[key.len() - 32..].try_into().unwrap())).collect();
-        self.queue.push_back((Net::key_of(from), Input::Reconciled { peer: Net::key_of(to), have }));
-        self.run();
-    }
 }
 
 #[test]
