@@ -419,7 +419,9 @@ impl Driver {
     fn write_failed(&mut self, error: StoreError) {
         let refusal = match error {
             StoreError::DiskFull { .. } => {
-                self.core.write_refused(OffsetDateTime::now_utc());
+                if let Some(at) = self.core.write_refused(OffsetDateTime::now_utc()) {
+                    self.wake_at_ms = Some(self.wake_at_ms.map_or(at, |current| current.min(at)));
+                }
                 Refusal::new(RefusalCode::DiskFull, error.to_string())
             }
             StoreError::Closed => {

@@ -217,7 +217,12 @@ async fn a_full_disk_is_refused_precisely_and_writes_resume_by_themselves_losing
         }
         false
     };
-    assert!(delivered(&ids).await, "receipts 1 to 4 reached the agency");
+    assert!(
+        delivered(&ids).await,
+        "receipts 1 to 4 reached the agency; the merchant's outbox holds {:?}, the agency lacks {:?}",
+        merchant_ledger.outbox(&common::public("agency"), 100).unwrap(),
+        ids.iter().filter(|id| !agency_ledger.contains(id).unwrap()).collect::<Vec<_>>()
+    );
 
     // The agency's disk fills: it refuses deliveries, the merchant keeps them queued.
     agency_free.store(0, Ordering::SeqCst);

@@ -341,9 +341,13 @@ impl NodeCore {
 
     /// The driver could not apply the batch of the last step (a full disk): nothing of it
     /// was written. Deliveries back off, so that records whose settlement could not be
-    /// written are not sent again at once, and again, while the disk stays full.
-    pub fn write_refused(&mut self, now: OffsetDateTime) {
-        self.outbox.back_off_all(unix_ms(now));
+    /// written are not sent again at once, and again, while the disk stays full; a peer
+    /// the step took for drained is pending again. Returns when to give the core a
+    /// [`Input::Tick`] for them (ms since the epoch).
+    #[must_use]
+    pub fn write_refused(&mut self, now: OffsetDateTime) -> Option<i64> {
+        let ledger = Ledger::new(Arc::clone(&self.store));
+        self.outbox.write_refused(&ledger, unix_ms(now))
     }
 
     fn client(

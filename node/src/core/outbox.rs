@@ -286,12 +286,25 @@ impl Outbox {
         }
     }
 
-    /// Every peer with entries backs off as after a failed delivery.
-    pub(super) fn back_off_all(&mut self, now_ms: i64) {
+    /// After a step whose writes were refused (a full disk): what the step decided from
+    /// writes it saw in its overlay did not happen. A peer it took for drained (its
+    /// settlement was refused) still has entries in the ledger: every peer with entries is
+    /// pending again, and every pending peer backs off as after a failed delivery. Returns
+    /// when the earliest of them is due, for the driver's timer: no step asked for it.
+    pub(super) fn write_refused(&mut self, ledger: &Ledger, now_ms: i64) -> Option<i64> {
+        match ledger.outbox_peers() {
+            Ok(peers) => {
+                for peer in peers {
+                    self.peers.entry(peer).or_default().pending = true;
+                }
+            }
+            Err(error) => tracing::error!(%error, "outbox unreadable after a refused write"),
+        }
         let peers: Vec<PublicKey> = self.peers.keys().copied().collect();
         for peer in peers {
             self.back_off(peer, now_ms);
         }
+        self.peers.values().filter(|delivery| delivery.pending).map(|delivery| delivery.next_at_ms).min()
     }
 
     fn back_off(&mut self, peer: PublicKey, now_ms: i64) {
