@@ -6,31 +6,17 @@
 //! the test shows what the sample runs into next, down to the arithmetic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{fixture, patched, supplement};
 use kvitt_formats::{import, Format, FormatError, Supplement};
-use kvitt_protocol::receipt::Buyer;
 
 fn published(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/fixtures/sdrs/published/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn supplement() -> Supplement {
-    Supplement { buyer: Some(Buyer { agency: "202100-5489".into(), employee: None }), original: None }
-}
-
-fn refused(xml: &str) -> FormatError {
-    import(Format::Sdrs, xml.as_bytes(), &supplement()).expect_err("refused")
+    fixture(&format!("sdrs/published/{name}"))
 }
 
 fn assert_refused(xml: &str, code: &str, path: &str) -> FormatError {
-    let error = refused(xml);
-    assert_eq!((error.code().as_str(), error.path()), (code, path), "{error}");
-    error
-}
-
-/// Replaces exactly one occurrence of `from`.
-fn patched(xml: &str, from: &str, to: &str) -> String {
-    assert_eq!(xml.matches(from).count(), 1, "{from:?} is not in the sample once");
-    xml.replacen(from, to, 1)
+    common::assert_refused(Format::Sdrs, xml, code, path)
 }
 
 const CONTROL_UNIT: &str = "<se:ControlUnit><se:Text Name=\"Kontrollenhetens tillverkningsnummer:\">CU-1</se:Text></se:ControlUnit>\n</nam:DigitalReceipt>";
