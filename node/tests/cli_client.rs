@@ -529,6 +529,7 @@ fn without_a_node_the_commands_say_what_to_start() {
 fn every_client_command_has_help() {
     for command in [
         "receipt push",
+        "receipt import",
         "receipt list",
         "record show",
         "claim new",
