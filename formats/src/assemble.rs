@@ -2,7 +2,7 @@
 //! document (buyer, original), kvitt's own arithmetic, the receipt rules, and every error
 //! told at the element it came from.
 
-use kvitt_protocol::receipt::{Buyer, Line, Merchant, Payment, Receipt};
+use kvitt_protocol::receipt::{Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::vat::format_rate;
 use kvitt_protocol::{ErrorCode, Record, RecordId};
 
@@ -59,6 +59,23 @@ impl Sources {
             // The last noted of equally specific sources wins.
             .max_by_key(|(kvitt, _)| kvitt.len())
             .map_or(self.root.as_str(), |(_, source)| source.as_str())
+    }
+}
+
+/// A line of `kind` with nothing else set, for a mapper to fill in.
+pub(crate) fn bare_line(kind: LineKind) -> Line {
+    Line {
+        kind,
+        description: String::new(),
+        article: None,
+        gtin: None,
+        category: None,
+        quantity: None,
+        unit: None,
+        unit_price: None,
+        discounts: Vec::new(),
+        amount: None,
+        vat_rate: None,
     }
 }
 

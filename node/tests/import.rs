@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use common::AGENCY_ORG;
@@ -40,22 +39,7 @@ fn kvitt(
     let api = format!("http://{}", nodes.apis[node]);
     let mut all = args.to_vec();
     all.extend(["--api", &api, "--token", token]);
-    kvitt_offline(&all, stdin)
-}
-
-/// Runs `kvitt args…` with `stdin` and no connection settings from the environment.
-fn kvitt_offline(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kvitt"))
-        .args(args)
-        .env_remove("KVITT_API")
-        .env_remove("KVITT_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    common::process::kvitt(&all, stdin)
 }
 
 /// Standard output of a command that exited `code`.
@@ -123,7 +107,7 @@ fn an_sdrs_receipt_round_trips_to_a_verified_record() {
         assert!(shown.contains(expected), "{expected:?} missing from:\n{shown}");
     }
     // `kvitt verify`, offline, on the record's bytes.
-    let verified = stdout(&kvitt_offline(&["verify", "--hex", "-"], cbor.as_bytes()), 0);
+    let verified = stdout(&common::process::kvitt(&["verify", "--hex", "-"], cbor.as_bytes()), 0);
     assert!(verified.contains("valid"), "{verified}");
     assert!(verified.contains("Hotell Kvitt AB (556016-0680), register EA38329 serial 1042"), "{verified}");
     assert!(verified.contains("5 lines, total 583.00 SEK, buyer 202100-5489"), "{verified}");
@@ -173,7 +157,7 @@ fn a_kivra_receipt_is_imported_and_a_refusal_names_the_property() {
         b"",
     );
     stdout(&output, 2); // --employee needs --buyer: a usage error, nothing sent
-    let help = stdout(&kvitt_offline(&["receipt", "import", "--help"], b""), 0);
+    let help = stdout(&common::process::kvitt(&["receipt", "import", "--help"], b""), 0);
     for expected in
         ["--format <FORMAT>", "- sdrs:  SDRS", "- kivra: Kivra", "--buyer <ORG>", "--original <ID>"]
     {

@@ -7,7 +7,7 @@ use kvitt_protocol::ErrorCode;
 
 use super::model::{Item, Number, Quantity};
 use super::{non_empty, number};
-use crate::assemble::{Reference, Sources};
+use crate::assemble::{bare_line, Reference, Sources};
 use crate::decimal::{basis_points, minor_units, thousandths};
 use crate::error::{bad_value, missing, required_by_law, unsupported, FormatCode, FormatError};
 
@@ -51,7 +51,7 @@ pub(super) fn read(items: &[Item], currency: &str, sources: &mut Sources) -> Res
                             format!("lines[{}]", read.lines.len()),
                             format!("{path}/text/collection/{row}"),
                         );
-                        read.lines.push(Line { description: text.to_owned(), ..bare(LineKind::Text) });
+                        read.lines.push(Line { description: text.to_owned(), ..bare_line(LineKind::Text) });
                     }
                 }
             }
@@ -64,23 +64,6 @@ pub(super) fn read(items: &[Item], currency: &str, sources: &mut Sources) -> Res
         }
     }
     Ok(read)
-}
-
-/// A line of `kind` with nothing else set.
-fn bare(kind: LineKind) -> Line {
-    Line {
-        kind,
-        description: String::new(),
-        article: None,
-        gtin: None,
-        category: None,
-        quantity: None,
-        unit: None,
-        unit_price: None,
-        discounts: Vec::new(),
-        amount: None,
-        vat_rate: None,
-    }
 }
 
 /// An amount property of an item, required.
@@ -199,7 +182,7 @@ fn priced(
         discounts,
         amount: Some(if kind == LineKind::Return { -extended } else { extended }),
         vat_rate: Some(vat_rate),
-        ..bare(kind)
+        ..bare_line(kind)
     })
 }
 
@@ -273,6 +256,6 @@ fn deposit(
         unit_price: Some(unit_price),
         amount: Some(total),
         vat_rate: Some(vat_rate),
-        ..bare(LineKind::Deposit)
+        ..bare_line(LineKind::Deposit)
     })
 }

@@ -6,7 +6,7 @@ use kvitt_protocol::receipt::{Discount, Line, LineKind};
 use kvitt_protocol::ErrorCode;
 
 use super::xml::{El, ARTS, SE};
-use crate::assemble::{DeclaredVat, Reference, Sources};
+use crate::assemble::{bare_line, DeclaredVat, Reference, Sources};
 use crate::decimal::{basis_points, thousandths, Decimal};
 use crate::error::{missing, required_by_law, unsupported, FormatCode, FormatError};
 
@@ -50,7 +50,8 @@ pub(super) fn read(
             } else if child.is(SE, "ItemText") {
                 for text in child.children(SE, "Text").filter(|text| !text.text().is_empty()) {
                     sources.note(format!("lines[{}]", read.lines.len()), text.path());
-                    read.lines.push(text_line(text.text()));
+                    read.lines
+                        .push(Line { description: text.text().to_owned(), ..bare_line(LineKind::Text) });
                 }
             } else if child.0.tag_name().namespace() == Some(ARTS)
                 && !BOOKKEEPING.contains(&name)
@@ -64,23 +65,6 @@ pub(super) fn read(
         }
     }
     Ok(read)
-}
-
-/// A text line.
-fn text_line(text: &str) -> Line {
-    Line {
-        kind: LineKind::Text,
-        description: text.to_owned(),
-        article: None,
-        gtin: None,
-        category: None,
-        quantity: None,
-        unit: None,
-        unit_price: None,
-        discounts: Vec::new(),
-        amount: None,
-        vat_rate: None,
-    }
 }
 
 /// A `Sale` or `Return` as kvitt line `index`. ARTS: `ActualSalesUnitPrice` is the price
@@ -168,17 +152,16 @@ fn priced(
     sources.note(at("vat_rate"), percent.path());
 
     Ok(Line {
-        kind,
         description: description.text().to_owned(),
         article: article.map(|article| article.text().to_owned()),
         gtin: gtin.map(|gtin| gtin.text().to_owned()),
-        category: None,
         quantity: Some(quantity),
         unit: Some(unit.to_owned()),
         unit_price: Some(unit_price),
         discounts,
         amount: Some(if kind == LineKind::Return { -amount } else { amount }),
         vat_rate: Some(vat_rate),
+        ..bare_line(kind)
     })
 }
 
