@@ -18,7 +18,7 @@ use model::{Document, Number};
 pub(crate) fn read(text: &str) -> Result<Draft, FormatError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let document: Document = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        FormatError::new(FormatCode::Syntax, pointer(&error.path().to_string()), error.inner().to_string())
+        FormatError::new(FormatCode::Syntax, pointer(error.path()), error.inner().to_string())
     })?;
     deserializer.end().map_err(|error| {
         FormatError::new(FormatCode::Syntax, "", format!("not one JSON document: {error}"))
@@ -88,14 +88,18 @@ pub(crate) fn read(text: &str) -> Result<Draft, FormatError> {
     })
 }
 
-/// serde_path_to_error's path (`items[1].quantity`, `.` for the whole) as a JSON pointer.
-fn pointer(path: &str) -> String {
-    if path == "." {
-        return String::new();
-    }
-    path.split('.')
-        .flat_map(|step| step.split('['))
-        .map(|step| format!("/{}", step.trim_end_matches(']')))
+/// serde_path_to_error's path as a JSON pointer (RFC 6901: `~` written `~0`, `/` `~1`).
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                Some(key.replace('~', "~0").replace('/', "~1"))
+            }
+            Segment::Unknown => None,
+        })
+        .map(|step| format!("/{step}"))
         .collect()
 }
 
@@ -175,10 +179,14 @@ pub(crate) fn non_empty(text: Option<&str>) -> Option<&str> {
 mod tests {
     use super::*;
 
+    fn refused_at(json: &str) -> String {
+        read(json).unwrap_err().path().to_owned()
+    }
+
     #[test]
     fn paths_become_pointers() {
-        assert_eq!(pointer("items[1].quantity"), "/items/1/quantity");
-        assert_eq!(pointer("business_unit"), "/business_unit");
-        assert_eq!(pointer("."), "");
+        assert_eq!(refused_at(r#"{"items": [{"type": "sale"}, {"type": 5}]}"#), "/items/1/type");
+        assert_eq!(refused_at(r#"{"a/b~c": 1}"#), "/a~1b~0c");
+        assert_eq!(refused_at("[]"), "");
     }
 }
