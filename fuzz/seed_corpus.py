@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Copies the inputs of spec/vectors/*.json into fuzz/corpus/<target>/ as seeds.
+"""Copies the inputs of spec/vectors/*.json into fuzz/corpus/<target>/ as seeds, and the
+SDRS and Kivra fixtures of formats/fixtures/ into fuzz/corpus/import_sdrs and import_kivra.
 
 Random bytes almost never carry a valid signature; seeded with the vectors, the fuzzers
 start from valid and nearly valid records. Run from anywhere: python3 fuzz/seed_corpus.py
@@ -9,6 +10,7 @@ import pathlib
 
 FUZZ = pathlib.Path(__file__).resolve().parent
 VECTORS = FUZZ.parent / "spec" / "vectors"
+FIXTURES = FUZZ.parent / "formats" / "fixtures"
 TARGETS = {
     "receipt": "decode_receipt",
     "claim": "decode_claim",
@@ -38,4 +40,8 @@ for path in sorted(VECTORS.glob("*.json")):
         for target in {TARGETS.get(decoder), "decode_any", "cbor_decode"} - {None}:
             seed(target, name, hex_bytes)
             count += 1
-print(f"{count} seeds from {VECTORS} in {FUZZ / 'corpus'}")
+for target, pattern in (("import_sdrs", "sdrs/**/*.xml"), ("import_kivra", "kivra/*.json")):
+    for path in sorted(FIXTURES.glob(pattern)):
+        seed(target, path.name, path.read_bytes().hex())
+        count += 1
+print(f"{count} seeds from {VECTORS} and {FIXTURES} in {FUZZ / 'corpus'}")

@@ -46,3 +46,18 @@ fn check<T: Record>(record: &Signed<T>, data: &[u8]) {
     let typed_body = cbor::encode(record.body()).expect("a valid body encodes");
     assert_eq!(typed_body, signed_body, "the typed body re-encodes to other bytes than were signed");
 }
+
+/// Imports `data` as a document of `format` (kvitt_formats): it must not panic, and a
+/// document it accepts must map to a receipt that passes every receipt rule, the same
+/// receipt every time.
+pub fn import(format: kvitt_formats::Format, data: &[u8]) {
+    use kvitt_protocol::Record;
+    let supplement = kvitt_formats::Supplement {
+        buyer: Some(kvitt_protocol::receipt::Buyer { agency: "202100-5489".into(), employee: None }),
+        original: None,
+    };
+    if let Ok(receipt) = kvitt_formats::import(format, data, &supplement) {
+        assert!(receipt.validate().is_ok(), "an imported receipt breaks a rule: {receipt:?}");
+        assert_eq!(kvitt_formats::import(format, data, &supplement).ok(), Some(receipt), "not deterministic");
+    }
+}

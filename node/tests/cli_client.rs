@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
+use common::process::{assert_exit, kvitt, text};
 use common::{AGENCY_ORG, SSC_ORG};
 use kvitt_node::config::NodeConfig;
 use kvitt_node::core::CallerRole;
@@ -102,35 +102,6 @@ impl Network {
         let output = self.kvitt("agency", "employee-token", &["claim", "submit", &number, "--json"]);
         json(&output)["claim"].as_str().unwrap().to_owned()
     }
-}
-
-/// Runs `kvitt args…` with no connection settings from the environment.
-fn kvitt(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kvitt"))
-        .args(args)
-        .env_remove("KVITT_API")
-        .env_remove("KVITT_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap()
-}
-
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 /// Standard output of a successful `--json` command, parsed.
@@ -529,6 +500,7 @@ fn without_a_node_the_commands_say_what_to_start() {
 fn every_client_command_has_help() {
     for command in [
         "receipt push",
+        "receipt import",
         "receipt list",
         "record show",
         "claim new",

@@ -12,7 +12,7 @@
 //!
 //! | method | path | who | does |
 //! |---|---|---|---|
-//! | POST | /v1/receipts | till | push a receipt (JSON), answer its id once durable |
+//! | POST | /v1/receipts | till | push a receipt (kvitt JSON, SDRS XML or Kivra JSON by content type), answer its id once durable |
 //! | GET | /v1/receipts | employee, approver, staff | receipts held (an employee sees their own) |
 //! | GET | /v1/records/{id} | anyone, for what concerns them | one record, verified, with its CBOR |
 //! | POST | /v1/drafts | employee | open a claim draft |
@@ -65,6 +65,7 @@ use crate::policy::Finding;
 mod admin;
 mod claims;
 mod hyper_errors;
+mod import;
 mod records;
 pub mod serve;
 mod ssc;
@@ -349,27 +350,34 @@ fn page_response<T: Serialize>(items: &[T], next: Option<&Cursor>) -> Response {
     response
 }
 
-/// Reads the query string of a route that takes the parameters `known` (a subset of
-/// `employee`, `limit`, `all` and `after`); any other parameter, or one given twice, is
-/// refused.
-fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem> {
+/// The query string's parameters, checked: each one of `known`, none given twice.
+fn checked_pairs(query: QueryPairs, known: &[&str]) -> Result<Vec<(String, String)>, Problem> {
     let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
-    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT, all: false, after: None };
     let mut seen = BTreeSet::new();
-    for (name, value) in pairs {
+    for (name, _) in &pairs {
         if !known.contains(&name.as_str()) {
             let takes = match known {
                 [] => "no query parameters".to_owned(),
                 known => format!("only {}", known.join(", ")),
             };
             return Err(bad_parameter(
-                &name,
+                name,
                 format!("unknown query parameter {name:?}: this route takes {takes}"),
             ));
         }
         if !seen.insert(name.clone()) {
-            return Err(bad_parameter(&name, format!("query parameter {name:?} is given more than once")));
+            return Err(bad_parameter(name, format!("query parameter {name:?} is given more than once")));
         }
+    }
+    Ok(pairs)
+}
+
+/// Reads the query string of a route that takes the parameters `known` (a subset of
+/// `employee`, `limit`, `all` and `after`); any other parameter, or one given twice, is
+/// refused.
+fn query_params(query: QueryPairs, known: &[&str]) -> Result<ListParams, Problem> {
+    let mut params = ListParams { employee: None, limit: DEFAULT_LIST_LIMIT, all: false, after: None };
+    for (name, value) in checked_pairs(query, known)? {
         match name.as_str() {
             "limit" => {
                 params.limit = value.parse().map_err(|_| {

@@ -1,15 +1,24 @@
 //! Receipts and records: a till pushes a receipt; people list receipts and read records.
 
 use super::*;
+use crate::api::import;
 
+/// `POST /v1/receipts`: kvitt's receipt JSON, or a document of a format tills speak
+/// (import.rs) by its `Content-Type`.
 pub(super) async fn push_receipt(
     State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
+    headers: HeaderMap,
     query: QueryPairs,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    no_params(query)?;
-    let receipt: Receipt = parse_json(&body_text(body)?)?;
+    let receipt: Receipt = match import::format_of(&headers) {
+        Some(format) => import::receipt(format, query, body)?,
+        None => {
+            no_params(query)?;
+            parse_json(&body_text(body)?)?
+        }
+    };
     match ask(&state, caller, ClientRequest::PushReceipt(Box::new(receipt))).await? {
         ClientResponse::Pushed { id, duplicate } => {
             let status = if duplicate { StatusCode::OK } else { StatusCode::CREATED };

@@ -183,6 +183,24 @@ impl Client {
         self.answer("POST", &url, result)
     }
 
+    /// `POST path?query` with `body` of `content_type` (a document to import); the
+    /// answer's body on success. The query's values are percent-encoded.
+    pub fn post_document(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<String, Failure> {
+        let url = self.url(path);
+        let mut request = self.agent.post(&url).header("authorization", self.bearer());
+        for (name, value) in query {
+            request = request.query(*name, value);
+        }
+        let result = request.content_type(content_type).send(body);
+        self.answer("POST", &url, result)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -12,21 +12,39 @@ use kvitt_protocol::RecordId;
 /// Reads a JSON document from `path`, or from standard input for `-`, refusing one the
 /// node would not read (over [`MAX_BODY_BYTES`]) or that is not JSON at all.
 pub fn read_json(path: &Path) -> anyhow::Result<String> {
-    let name = if path.as_os_str() == "-" { "standard input".to_owned() } else { path.display().to_string() };
-    let mut text = String::new();
-    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX);
-    let read = if path.as_os_str() == "-" {
-        std::io::stdin().lock().take(limit + 1).read_to_string(&mut text)
-    } else {
-        let file = std::fs::File::open(path).with_context(|| format!("opening {name}"))?;
-        file.take(limit + 1).read_to_string(&mut text)
-    };
-    read.with_context(|| format!("reading {name}"))?;
-    if text.len() > MAX_BODY_BYTES {
-        anyhow::bail!("{name} is larger than the {MAX_BODY_BYTES} bytes the node reads");
-    }
+    let bytes = read_document(path)?;
+    let name = display(path);
+    let text = String::from_utf8(bytes).with_context(|| format!("{name} is not JSON (not UTF-8)"))?;
     serde_json::from_str::<serde::de::IgnoredAny>(&text).with_context(|| format!("{name} is not JSON"))?;
     Ok(text)
+}
+
+/// Reads a document (a receipt to import) from `path`, or from standard input for `-`,
+/// refusing one the node would not read (over [`MAX_BODY_BYTES`]).
+pub fn read_document(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let name = display(path);
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX);
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().lock().take(limit + 1).read_to_end(&mut bytes)
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("opening {name}"))?;
+        file.take(limit + 1).read_to_end(&mut bytes)
+    };
+    read.with_context(|| format!("reading {name}"))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        anyhow::bail!("{name} is larger than the {MAX_BODY_BYTES} bytes the node reads");
+    }
+    Ok(bytes)
+}
+
+/// How a path given on the command line is named in messages.
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// A record id on the command line: 64 hex digits.

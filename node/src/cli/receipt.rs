@@ -1,10 +1,11 @@
-//! `kvitt receipt push` (a till, at a merchant node) and `kvitt receipt list` (at an
-//! agency node).
+//! `kvitt receipt push` and `kvitt receipt import` (a till, at a merchant node) and
+//! `kvitt receipt list` (at an agency node).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use kvitt_formats::Format;
 use kvitt_node::core::CallerRole;
 use kvitt_node::verify::format_amount;
 use kvitt_protocol::receipt::Receipt;
@@ -44,6 +45,36 @@ Examples:
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Push a receipt in a format tills already speak: SDRS or Kivra.
+    ///
+    /// SDRS is the Swedish Digital Receipt Standard (ARTS DigitalReceipt 2.0.0 XML with the
+    /// Swedish extension); kivra is Kivra's retail receipt JSON (schema v1.x). The merchant
+    /// node maps the document onto a kvitt receipt (spec/api.md §Mapping from SDRS/ARTS and
+    /// Kivra-style receipt data), checks, signs, stores and delivers it as for `push`, and
+    /// this prints its id. Neither format names the buyer's agency: give it with --buyer.
+    /// A document the node cannot map is refused naming its element (an XPath-like path
+    /// for SDRS, a JSON pointer for Kivra), exit 1. Needs a till's token.
+    #[command(after_help = "\
+Examples:
+  kvitt receipt import --format sdrs receipt.xml --buyer 202100-5489 --employee emp-17
+  kvitt receipt import --format kivra refund.json --buyer 202100-5489 --original 39a29ff1…")]
+    Import {
+        /// The document's format.
+        #[arg(long, value_enum)]
+        format: ImportFormat,
+        /// The document: a file, or `-` for standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The buyer's agency (its organisation number, NNNNNN-NNNN).
+        #[arg(long, value_name = "ORG")]
+        buyer: Option<String>,
+        /// The agency's reference for the employee who paid.
+        #[arg(long, value_name = "EMPLOYEE", requires = "buyer")]
+        employee: Option<String>,
+        /// For a return: the id of the sale's kvitt receipt (what push or import printed).
+        #[arg(long, value_name = "ID", value_parser = input::record_id)]
+        original: Option<RecordId>,
+    },
     /// List the receipts an agency holds, oldest sale first.
     ///
     /// An employee sees the receipts bought for them; approvers, SSC staff and the operator
@@ -58,6 +89,24 @@ Examples:
         #[command(flatten)]
         paging: Paging,
     },
+}
+
+/// The formats `kvitt receipt import` reads.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ImportFormat {
+    /// SDRS: ARTS DigitalReceipt 2.0.0 XML with the Swedish extension.
+    Sdrs,
+    /// Kivra's retail receipt JSON, schema v1.x.
+    Kivra,
+}
+
+impl From<ImportFormat> for Format {
+    fn from(format: ImportFormat) -> Format {
+        match format {
+            ImportFormat::Sdrs => Format::Sdrs,
+            ImportFormat::Kivra => Format::Kivra,
+        }
+    }
 }
 
 /// What POST /v1/receipts answers.
@@ -80,20 +129,40 @@ pub fn main(args: &ReceiptArgs) -> anyhow::Result<ExitCode> {
         ReceiptCommand::Push { file } => run(&args.options, &[CallerRole::Till], |client, output| {
             let receipt = input::read_json(file)?;
             let answer = client.post("/v1/receipts", Some(&receipt))?;
-            output.answer(&answer, |pushed: Pushed| {
-                if pushed.duplicate {
-                    format!("{} duplicate", pushed.id)
-                } else {
-                    pushed.id.to_string()
-                }
-            })?;
+            output.answer(&answer, pushed)?;
             Ok(ExitCode::SUCCESS)
         }),
+        ReceiptCommand::Import { format, file, buyer, employee, original } => {
+            run(&args.options, &[CallerRole::Till], |client, output| {
+                let document = input::read_document(file)?;
+                let query: Vec<(&str, String)> = [
+                    ("buyer", buyer.clone()),
+                    ("employee", employee.clone()),
+                    ("original", original.map(|id| id.to_string())),
+                ]
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value?)))
+                .collect();
+                let media_type = Format::from(*format).media_type();
+                let answer = client.post_document("/v1/receipts", &query, media_type, &document)?;
+                output.answer(&answer, pushed)?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
         ReceiptCommand::List { employee, paging } => run(&args.options, READERS, |client, output| {
             let listed = pages::gather(client, "/v1/receipts", &[("employee", employee.clone())], paging)?;
             pages::print(output, listed, |receipts: Vec<Listed>| list(&receipts))?;
             Ok(ExitCode::SUCCESS)
         }),
+    }
+}
+
+/// A pushed receipt's line: its id, and "duplicate" if it had been pushed before.
+fn pushed(pushed: Pushed) -> String {
+    if pushed.duplicate {
+        format!("{} duplicate", pushed.id)
+    } else {
+        pushed.id.to_string()
     }
 }
 

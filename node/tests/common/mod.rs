@@ -76,3 +76,4 @@ pub fn tampered_receipt() -> Vec<u8> {
 }
 pub mod api_nodes;
 pub mod network;
+pub mod process;

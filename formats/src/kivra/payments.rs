@@ -1,0 +1,193 @@
+//! Kivra totals (the total paid, VAT per rate, a rounding) and payments.
+
+use kvitt_protocol::receipt::Payment as KvittPayment;
+
+use super::model::{Payment, Total};
+use super::{non_empty, number};
+use crate::assemble::{DeclaredVat, Sources};
+use crate::decimal::{basis_points, minor_units};
+use crate::error::{missing, required_by_law, unsupported, FormatError};
+use crate::text;
+
+/// What `totals` says.
+pub(super) struct Totals {
+    /// The `paid` total, negative when refunded.
+    pub total: i64,
+    pub total_path: String,
+    pub declared_vat: Vec<DeclaredVat>,
+    /// The `vat` total, or `/totals` if there is none.
+    pub vat_path: String,
+    /// A `rounding` total, if one is given.
+    pub rounding_path: Option<String>,
+}
+
+/// Reads `totals`: `paid` is kvitt's total (Kivra's `gross` leaves discounts out), `vat`'s
+/// sub totals the VAT per rate.
+pub(super) fn totals(totals: &[Total], currency: &str) -> Result<Totals, FormatError> {
+    let (index, paid) = totals
+        .iter()
+        .enumerate()
+        .find(|(_, total)| total.kind == "paid")
+        .ok_or_else(|| required_by_law("/totals", "the total (a totals entry of type paid)"))?;
+    let total_path = format!("/totals/{index}/amount");
+    let magnitude = minor_units(&total_path, number(&paid.amount, &total_path)?, currency)?.abs();
+    let mut read = Totals {
+        total: if paid.refund { -magnitude } else { magnitude },
+        total_path,
+        declared_vat: Vec::new(),
+        vat_path: "/totals".to_owned(),
+        rounding_path: None,
+    };
+    for (index, total) in totals.iter().enumerate() {
+        match total.kind.as_str() {
+            "rounding" => read.rounding_path = Some(format!("/totals/{index}")),
+            "vat" => {
+                read.vat_path = format!("/totals/{index}");
+                for (row, sub) in total.sub_totals.iter().enumerate() {
+                    let base = format!("/totals/{index}/sub_totals/{row}");
+                    let rate_path = format!("{base}/tax_percentage");
+                    let rate =
+                        sub.tax_percentage.as_ref().ok_or_else(|| missing(&rate_path, "the VAT rate"))?;
+                    let amount_path = format!("{base}/amount");
+                    read.declared_vat.push(DeclaredVat {
+                        rate: basis_points(&rate_path, number(rate, &rate_path)?)?,
+                        vat: minor_units(&amount_path, number(&sub.amount, &amount_path)?, currency)?.abs(),
+                        path: amount_path,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(read)
+}
+
+/// The payments, and where a payment declares a rounding.
+pub(super) struct Paid {
+    pub payments: Vec<KvittPayment>,
+    pub rounding_path: Option<String>,
+}
+
+/// Reads `payments`: each one's amount applied to the bill, negative when refunded.
+pub(super) fn read(payments: &[Payment], currency: &str, sources: &mut Sources) -> Result<Paid, FormatError> {
+    let mut paid = Paid { payments: Vec::new(), rounding_path: None };
+    for (index, payment) in payments.iter().enumerate() {
+        let path = format!("/payments/{index}");
+        sources.note(format!("payments[{index}]"), path.clone());
+        if payment.foreign_currency_amount.is_some() {
+            return Err(unsupported(
+                format!("{path}/foreign_currency_amount"),
+                "a payment in another currency: kvitt's payments are in the receipt's currency",
+            ));
+        }
+        if payment.rounding.is_some() && paid.rounding_path.is_none() {
+            paid.rounding_path = Some(format!("{path}/rounding"));
+        }
+        let (value, name) = match &payment.amount_applied_to_bill {
+            Some(applied) => (applied, "amount_applied_to_bill"),
+            None => (&payment.amount, "amount"),
+        };
+        let amount_path = format!("{path}/{name}");
+        let magnitude = minor_units(&amount_path, number(value, &amount_path)?, currency)?.abs();
+        sources.note(format!("payments[{index}].amount"), amount_path);
+        let amount = if payment.refund { -magnitude } else { magnitude };
+        paid.payments.push(payment_of(payment, amount, &path, index, sources)?);
+    }
+    Ok(paid)
+}
+
+/// One payment by its tender's type.
+fn payment_of(
+    payment: &Payment,
+    amount: i64,
+    path: &str,
+    index: usize,
+    sources: &mut Sources,
+) -> Result<KvittPayment, FormatError> {
+    let tender = &payment.tender;
+    let base = format!("{path}/tender");
+    let field = |name: &str| format!("payments[{index}].{name}");
+    let required = |value: &Option<String>, name: &str, what: &str| {
+        non_empty(value.as_deref()).map(str::to_owned).ok_or_else(|| missing(format!("{base}/{name}"), what))
+    };
+    Ok(match tender.kind.as_str() {
+        "cash" => KvittPayment::Cash { amount },
+        "creditdebit" => {
+            let masked_pan = required(
+                &tender.bank_identification_number,
+                "bank_identification_number",
+                "the masked card number",
+            )?;
+            let rrn = required(
+                &tender.retrieval_reference_number,
+                "retrieval_reference_number",
+                "the retrieval reference number",
+            )?;
+            let terminal =
+                required(&tender.card_acceptor_terminal_id, "card_acceptor_terminal_id", "the terminal id")?;
+            let approval_code = required(&tender.approval_code, "approval_code", "the approval code")?;
+            let slip =
+                tender.payment_slip.as_ref().map(|slip| slip.collection.as_slice()).unwrap_or_default();
+            let brand = slip.iter().find_map(|line| text::card_brand(line)).ok_or_else(|| {
+                missing(
+                    format!("{base}/payment_slip"),
+                    "the card's brand (a slip line such as Bankkort VISA)",
+                )
+            })?;
+            for (kvitt, name) in [
+                ("masked_pan", "bank_identification_number"),
+                ("rrn", "retrieval_reference_number"),
+                ("terminal", "card_acceptor_terminal_id"),
+                ("approval_code", "approval_code"),
+                ("brand", "payment_slip"),
+            ] {
+                sources.note(field(kvitt), format!("{base}/{name}"));
+            }
+            KvittPayment::Card {
+                amount,
+                masked_pan: text::masked_pan(&masked_pan),
+                brand: brand.to_owned(),
+                rrn,
+                terminal,
+                approval_code,
+            }
+        }
+        "giftcard" => {
+            sources.note(field("reference"), format!("{base}/card_number"));
+            KvittPayment::GiftCard {
+                amount,
+                reference: required(&tender.card_number, "card_number", "the gift card's number")?,
+            }
+        }
+        "mobile" if tender.provider.as_deref().is_some_and(|provider| provider.starts_with("swish")) => {
+            let reference = swish_reference(tender.tender_details.as_ref()).ok_or_else(|| {
+                missing(
+                    format!("{base}/tender_details/collection/paymentReference"),
+                    "Swish's payment reference",
+                )
+            })?;
+            sources.note(field("reference"), format!("{base}/tender_details/collection/paymentReference"));
+            KvittPayment::Swish { amount, reference }
+        }
+        other => {
+            let description = match other {
+                "other" => tender.type_name.clone(),
+                "coupon" => tender.name.clone(),
+                "mobile" => tender.provider.clone(),
+                _ => None,
+            };
+            sources.note(field("description"), format!("{base}/type"));
+            KvittPayment::Other {
+                amount,
+                description: non_empty(description.as_deref()).unwrap_or(other).to_owned(),
+            }
+        }
+    })
+}
+
+/// Swish's `paymentReference` in a tender's details (a `text_map`).
+fn swish_reference(details: Option<&serde_json::Value>) -> Option<String> {
+    let collection = details?.get("collection")?;
+    let reference = collection.get("paymentReference").or_else(|| collection.get("payment_reference"))?;
+    reference.as_str().map(str::to_owned)
+}
