@@ -57,6 +57,10 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     /// Where clients reach this node (HTTP); loopback unless there is a reason.
     pub api: SocketAddr,
+    /// Where a Prometheus scraper reaches the node's metrics (HTTP, `GET /metrics`, no
+    /// token: crate::metrics); none unless set. `kvitt run --metrics` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<SocketAddr>,
     /// The operator key every directory must be signed by (hex).
     pub operator_key: PublicKey,
     /// sled's cache, in MiB.
@@ -240,6 +244,7 @@ mod tests {
             network: "kvitt-demo".into(),
             listen: "127.0.0.1:7402".parse().unwrap(),
             api: "127.0.0.1:8402".parse().unwrap(),
+            metrics_addr: Some("127.0.0.1:9402".parse().unwrap()),
             operator_key: PublicKey::from(SigningKey::from_bytes(&[1; 32]).verifying_key()),
             cache_mib: 64,
             disk_floor_mib: 0,
@@ -269,6 +274,7 @@ mod tests {
             NodeConfig::load(dir.path())
         };
         assert_eq!(load("").unwrap().reconcile_interval(), crate::sync::DEFAULT_RECONCILE_INTERVAL);
+        assert_eq!(load("").unwrap().metrics_addr, None, "no metrics listener unless asked for");
         assert_eq!(load("").unwrap().disk_floor_bytes(), crate::store::DEFAULT_DISK_FLOOR_BYTES);
         assert_eq!(load("disk_floor_mib = 1\n").unwrap().disk_floor_bytes(), 1024 * 1024);
         for edge in [crate::sync::MIN_RECONCILE_INTERVAL, crate::sync::MAX_RECONCILE_INTERVAL] {

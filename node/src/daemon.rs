@@ -57,6 +57,14 @@ pub enum RunError {
     /// The QUIC endpoint could not start.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The metrics listener could not listen.
+    #[error("metrics listener on {address}: {error}")]
+    Metrics {
+        /// The configured address.
+        address: SocketAddr,
+        /// What the system said.
+        error: std::io::Error,
+    },
     /// The client API could not listen.
     #[error("client API on {address}: {error}")]
     Api {
@@ -79,6 +87,8 @@ pub struct RunningNode {
     pub peer_address: SocketAddr,
     /// Where clients reach it (HTTP).
     pub api_address: SocketAddr,
+    /// Where a scraper reaches its metrics (HTTP `GET /metrics`), if it serves them.
+    pub metrics_address: Option<SocketAddr>,
     /// What the start found of the ledger: sound, new, or damaged and moved aside (the
     /// node then recovers: it signs nothing until `kvitt recover`).
     pub ledger: Finding,
@@ -132,7 +142,16 @@ fn read_rates(data: &Path) -> Result<Option<kvitt_protocol::books::ReferenceRate
 
 /// Starts the node whose data directory is `data`, on the current tokio runtime.
 pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
-    let config = NodeConfig::load(data)?;
+    start_with(data, None).await
+}
+
+/// [`start`], serving the metrics on `metrics` rather than config.toml's `metrics_addr`
+/// if it is given (`kvitt run --metrics`).
+pub async fn start_with(data: &Path, metrics: Option<SocketAddr>) -> Result<RunningNode, RunError> {
+    let mut config = NodeConfig::load(data)?;
+    if metrics.is_some() {
+        config.metrics_addr = metrics;
+    }
     crate::permissions::secure_data_dir(data);
     let signing_key = config::read_key(&data.join(NODE_KEY_FILE))?;
     let directory = read_directory(data)?;
@@ -161,7 +180,9 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         );
     }
     // From here on, a write that would leave less than the floor free is refused.
-    let store: Arc<dyn Store> = Arc::new(SpaceGuard::new(store, &ledger_path, config.disk_floor_bytes()));
+    let guard = SpaceGuard::new(store, &ledger_path, config.disk_floor_bytes());
+    let disk = guard.watch();
+    let store: Arc<dyn Store> = Arc::new(guard);
     let commit =
         Arc::new(GroupCommit::start(Arc::clone(&store)).map_err(|error| RunError::Core(error.to_string()))?);
     let core_config = CoreConfig {
@@ -181,7 +202,22 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         ..crate::runtime::RuntimeConfig::default()
     };
     let (handle, inbox) = crate::runtime::spawn_with(core, commit, Arc::new(transport.clone()), runtime);
+    handle.status().watch_disk(disk);
     let forward = runtime_link::forward(requests, inbox);
+    let mut tasks = vec![forward];
+    let metrics_address = match config.metrics_addr {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|error| RunError::Metrics { address, error })?;
+            let bound = listener.local_addr().map_err(|error| RunError::Metrics { address, error })?;
+            let limits = crate::api::serve::ServeLimits::for_open_files(None);
+            let router = crate::api::metrics_router(handle.clone());
+            tasks.push(tokio::spawn(crate::api::serve::serve(listener, router, limits)));
+            Some(bound)
+        }
+        None => None,
+    };
 
     let listener = tokio::net::TcpListener::bind(config.api)
         .await
@@ -189,26 +225,28 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     let api_address =
         listener.local_addr().map_err(|source| RunError::Api { address: config.api, error: source })?;
     let router = crate::api::router(handle.clone(), &config.tokens);
-    let api = tokio::spawn(crate::api::serve::start(listener, router));
+    tasks.push(tokio::spawn(crate::api::serve::start(listener, router)));
     tracing::info!(
         key = %key.short(),
         role = ?config.role,
         org = %config.org,
         peers = %transport.local_addr(),
         api = %api_address,
+        metrics = %metrics_address.map_or_else(|| "off".to_owned(), |address| address.to_string()),
         "node running"
     );
     Ok(RunningNode {
         key,
         peer_address: transport.local_addr(),
         api_address,
+        metrics_address,
         ledger: opened.finding,
         checksums: opened.checksums,
         _lock: opened.lock,
         config,
         handle,
         transport,
-        tasks: vec![forward, api],
+        tasks,
     })
 }
 

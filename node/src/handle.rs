@@ -1,11 +1,15 @@
 //! The way into a running node's core from other tasks: the client API, the transport's
 //! incoming requests, the demo. Each call becomes one input of the core's single actor.
 
+use std::sync::Arc;
+
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{Caller, ClientRequest, ClientResponse};
 use crate::fatal::Fatal;
+use crate::metrics::Metrics;
+use crate::status::NodeStatus;
 
 /// Most client requests waiting for the core; beyond it callers wait (backpressure).
 pub const CLIENT_QUEUE: usize = 1024;
@@ -25,13 +29,21 @@ pub struct ClientCommand {
 pub struct NodeHandle {
     commands: mpsc::Sender<ClientCommand>,
     fatal: Fatal,
+    metrics: Arc<Metrics>,
+    status: Arc<NodeStatus>,
 }
 
 impl NodeHandle {
     /// A handle feeding `commands`, and the receiving end for the actor.
     pub fn channel() -> (NodeHandle, mpsc::Receiver<ClientCommand>) {
         let (commands, receiver) = mpsc::channel(CLIENT_QUEUE);
-        (NodeHandle { commands, fatal: Fatal::new() }, receiver)
+        let node = NodeHandle {
+            commands,
+            fatal: Fatal::new(),
+            metrics: Arc::new(Metrics::new()),
+            status: Arc::new(NodeStatus::default()),
+        };
+        (node, receiver)
     }
 
     /// Asks the core and waits for its answer (sent only once any write is durable). A
@@ -52,6 +64,16 @@ impl NodeHandle {
     /// The node's stop signal: raised when a failure stops it (crate::fatal).
     pub fn fatal(&self) -> &Fatal {
         &self.fatal
+    }
+
+    /// The node's metrics (crate::metrics), counted by its driver, commit and API.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The node's state as its driver last saw it, for readiness (crate::status).
+    pub fn status(&self) -> &Arc<NodeStatus> {
+        &self.status
     }
 
     /// Waits until a failure stops the node; its cause. Never returns for a node that

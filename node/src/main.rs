@@ -56,7 +56,7 @@ enum Command {
     Init(node_commands::InitArgs),
     /// Run a node until interrupted.
     #[command(long_about = node_commands::RUN_LONG_ABOUT)]
-    Run(node_commands::DataArg),
+    Run(node_commands::RunArgs),
     /// Manage the client API's tokens of a node.
     #[command(subcommand)]
     Token(node_commands::TokenCommand),
@@ -103,7 +103,8 @@ the rest booked and paid, and every status back at the agencies. It prints what 
 and a summary, and exits 0 only if every step went as the day expects.
 
 With --keep the network keeps running after the day, and kvitt prints how to use the \
-`kvitt` commands against it; Ctrl-C stops it.";
+`kvitt` commands against it, and where each node serves its Prometheus metrics \
+(`curl http://ADDR/metrics`); Ctrl-C stops it.";
 
 #[derive(Debug, clap::Args)]
 struct DemoArgs {
@@ -114,6 +115,9 @@ struct DemoArgs {
     /// Keep the network running after the day, until Ctrl-C, to try the commands on it.
     #[arg(long)]
     keep: bool,
+    /// The nodes' logs on standard error (warnings and errors unless RUST_LOG says more).
+    #[command(flatten)]
+    log: node_commands::LogArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -164,6 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    node_commands::init_logging(args.log.log_format, "warn");
     let temporary = tempfile::tempdir().context("creating a temporary folder")?;
     let base = match &args.data {
         Some(dir) => {
@@ -242,6 +247,9 @@ fn print_keep_help(demo: &kvitt_node::demo::network::DemoNetwork) {
     println!("\nThe network keeps running (Ctrl-C stops it). Its nodes' data directories:");
     for (data, node) in &demo.nodes {
         println!("  {:<34} {}  (API http://{})", node.config.name, data.display(), node.api_address);
+        if let Some(metrics) = node.metrics_address {
+            println!("  {:<34} metrics: curl http://{metrics}/metrics", "");
+        }
     }
     if let (Some((agency, _)), Some((ssc, _))) = (demo.nodes.get(1), demo.nodes.first()) {
         println!("\nTry, in another terminal:");

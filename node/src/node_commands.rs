@@ -21,6 +21,39 @@ pub struct DataArg {
     pub data: PathBuf,
 }
 
+/// `kvitt run`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Serve the Prometheus metrics (HTTP `GET /metrics`, no token) on this address,
+    /// instead of config.toml's `metrics_addr` (none by default). Keep it off the
+    /// internet: the metrics name the node's peers.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// How the node logs to standard error.
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// `text`: one line per event, coloured only when standard error is a terminal;
+    /// `json`: one JSON object per line (timestamp, level, target and the event's fields),
+    /// for a log collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// The formats of [`LogArgs::log_format`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 pub const INIT_LONG_ABOUT: &str = "\
 Create a node: a new ed25519 node key (DIR/node.key, mode 0600), its configuration \
 (DIR/config.toml) and an API token for the node's operator.
@@ -137,8 +170,15 @@ Run the node in DIR until interrupted (Ctrl-C or SIGTERM).
 
 It opens its sled ledger, listens for peers over QUIC (TLS 1.3, mutual authentication \
 pinned to the directory's node keys) and for clients over HTTP, delivers what it owes its \
-peers with retries, and acknowledges only what it has fsynced. Logs go to standard error; \
-RUST_LOG=debug shows more.
+peers with retries, and acknowledges only what it has fsynced. Logs go to standard error \
+(--log-format text or json; colours only on a terminal); RUST_LOG=debug shows more. Every \
+client API request is logged (target kvitt::access: request id, person, method, route, \
+status, latency; never a token or a body).
+
+GET /healthz and GET /readyz on the client API answer without a token (liveness; \
+readiness: ledger, group commit, directory, disk floor, not recovering), and with \
+--metrics ADDR (or metrics_addr in config.toml) the node serves Prometheus metrics at \
+http://ADDR/metrics. docs/operations.md describes them.
 
 While the disk holding the ledger has less free space than `disk_floor_mib` of \
 config.toml (64 MiB unless set), writes are refused with 503 node.disk_full and the node \
@@ -150,13 +190,13 @@ standard error: everything it acknowledged is on disk, and a supervisor (systemd
 Restart=on-failure) should start it again.";
 
 /// `kvitt run`: starts the node and serves until a signal.
-pub fn run(args: &DataArg) -> anyhow::Result<ExitCode> {
-    init_logging();
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    init_logging(args.log.log_format, "info");
     kvitt_node::fatal::log_panics();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
-        let node = kvitt_node::daemon::start(&args.data).await?;
+        let node = kvitt_node::daemon::start_with(&args.data.data, args.metrics).await?;
         match &node.ledger {
             kvitt_node::store::ledger_start::Finding::Damaged { aside, damage, salvaged } => eprintln!(
                 "kvitt: the ledger was damaged ({damage}){}. The node signs nothing until `kvitt recover` has \
@@ -176,8 +216,12 @@ pub fn run(args: &DataArg) -> anyhow::Result<ExitCode> {
             _ => {}
         }
         println!(
-            "kvitt node {} ({}) running: peers on {} (QUIC), client API on http://{}",
-            node.config.name, node.key, node.peer_address, node.api_address
+            "kvitt node {} ({}) running: peers on {} (QUIC), client API on http://{}{}",
+            node.config.name,
+            node.key,
+            node.peer_address,
+            node.api_address,
+            node.metrics_address.map_or_else(String::new, |address| format!(", metrics on http://{address}/metrics"))
         );
         tokio::select! {
             () = wait_for_shutdown() => {}
@@ -217,11 +261,18 @@ pub async fn wait_for_shutdown() {
     }
 }
 
-/// Logs to standard error, `info` unless RUST_LOG says otherwise.
-pub fn init_logging() {
+/// Logs to standard error in `format`, at `default` (a tracing filter) unless RUST_LOG
+/// says otherwise. Text is coloured only when standard error is a terminal: a file or a
+/// journal gets no escape codes.
+pub fn init_logging(format: LogFormat, default: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => logs.with_ansi(false).json().flatten_event(true).try_init(),
+    };
 }
 
 /// `kvitt token …`.

@@ -13,16 +13,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kvitt_protocol::directory::Directory;
-use kvitt_protocol::wire::{Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody};
+use kvitt_protocol::wire::{Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Verdict};
 use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{ClientRequest, ClientResponse, Effect, ExchangeId, Input, NodeCore, PeerRequest, ReplyId};
 use crate::fatal::{panic_message, Fatal};
-use crate::handle::ClientCommand;
+use crate::handle::{ClientCommand, NodeHandle};
+use crate::metrics::Metrics;
+use crate::status::NodeStatus;
 use crate::store::group_commit::GroupCommit;
-use crate::store::StoreError;
+use crate::store::{Batch, Store, StoreError};
 use crate::sync::Reconciler;
 
 /// How long the driver waits for a peer's answer.
@@ -169,7 +171,8 @@ pub fn spawn_with(
 ) -> (crate::handle::NodeHandle, PeerInbox) {
     let (handle, clients) = crate::handle::NodeHandle::channel();
     let fatal = handle.fatal().clone();
-    let (driver, inbox) = Driver::new(core, Arc::clone(&commit), transport, clients, fatal.clone(), &config);
+    commit.count_into(Arc::clone(handle.metrics()));
+    let (driver, inbox) = Driver::new(core, Arc::clone(&commit), transport, clients, &handle, &config);
     let driver = tokio::spawn(driver.run());
     tokio::spawn(watch(driver, commit, fatal));
     (handle, inbox)
@@ -210,18 +213,27 @@ pub struct Driver {
     /// Raised on a failure after which the node stops.
     fatal: Fatal,
     reconciler: Reconciler,
+    /// What the driver counts of the effects it carries out (crate::metrics).
+    metrics: Arc<Metrics>,
+    /// What a readiness probe reads (crate::status).
+    status: Arc<NodeStatus>,
 }
 
 impl Driver {
-    /// A driver for `core`; returns it and the inbox for the transport's requests.
+    /// A driver for `core` behind `node` (its stop signal, metrics and status); returns it
+    /// and the inbox for the transport's requests.
     pub fn new(
         core: NodeCore,
         commit: Arc<GroupCommit>,
         transport: Arc<dyn PeerTransport>,
         clients: mpsc::Receiver<ClientCommand>,
-        fatal: Fatal,
+        node: &NodeHandle,
         config: &RuntimeConfig,
     ) -> (Driver, PeerInbox) {
+        let metrics = Arc::clone(node.metrics());
+        count_outbox(core.store(), &metrics);
+        let status = Arc::clone(node.status());
+        status.set_recovering(core.recovering().is_some());
         let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
         let (answers_tx, answers) = mpsc::unbounded_channel();
         let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config);
@@ -238,8 +250,10 @@ impl Driver {
             next_reply: 1,
             wake_at_ms: Some(0),
             write_refusal: None,
-            fatal,
+            fatal: node.fatal().clone(),
             reconciler,
+            metrics,
+            status,
         };
         (driver, PeerInbox { sender: peer_sender })
     }
@@ -300,10 +314,12 @@ impl Driver {
                     self.reconciler.round(&self.core);
                     continue;
                 }
-                Event::Finished(finished) => match self.reconciler.ended(&self.core, finished) {
-                    Some((peer, have)) => Event::Reconciled { peer, have },
-                    None => continue,
-                },
+                Event::Finished(finished) => {
+                    match self.reconciler.ended(&self.core, self.counted(finished)) {
+                        Some((peer, have)) => Event::Reconciled { peer, have },
+                        None => continue,
+                    }
+                }
                 other => other,
             };
             let input = self.input(event);
@@ -320,9 +336,21 @@ impl Driver {
                     return;
                 }
             };
+            self.status.set_recovering(self.core.recovering().is_some());
             self.write_refusal = None;
             self.carry_out(effects);
         }
+    }
+
+    /// Counts a reconciliation session that ended.
+    fn counted(&self, finished: crate::sync::Finished) -> crate::sync::Finished {
+        let side = match finished.side {
+            crate::sync::Side::Initiator => "initiator",
+            crate::sync::Side::Responder(_) => "responder",
+        };
+        let bytes = finished.result.as_ref().ok().map(|summary| (summary.bytes_sent, summary.bytes_received));
+        self.metrics.reconcile_ended(side, bytes);
+        finished
     }
 
     fn input(&mut self, event: Event) -> Input {
@@ -334,6 +362,9 @@ impl Driver {
                 Input::Client { reply, caller: command.caller, request: command.request }
             }
             Event::Peer(input) => {
+                if let PeerRequest::Deliver(records) = &input.request {
+                    self.metrics.records_received(records.len());
+                }
                 self.peer_replies.insert(reply, input.reply);
                 Input::Peer {
                     reply,
@@ -398,7 +429,11 @@ impl Driver {
         for effect in effects {
             match effect {
                 Effect::Write(batch) => match self.commit.apply(&batch) {
-                    Ok(_) => self.reconciler.note(&batch),
+                    Ok(_) => {
+                        self.metrics.note_batch(&batch, std::time::Instant::now());
+                        self.status.set_write_refused_disk_full(false);
+                        self.reconciler.note(&batch);
+                    }
                     Err(error) => self.write_failed(error),
                 },
                 Effect::WhenDurable(effects) => self.when_durable(effects),
@@ -419,6 +454,7 @@ impl Driver {
     fn write_failed(&mut self, error: StoreError) {
         let refusal = match error {
             StoreError::DiskFull { .. } => {
+                self.status.set_write_refused_disk_full(true);
                 if let Some(at) = self.core.write_refused(OffsetDateTime::now_utc()) {
                     self.wake_at_ms = Some(self.wake_at_ms.map_or(at, |current| current.min(at)));
                 }
@@ -441,6 +477,7 @@ impl Driver {
     fn when_durable(&mut self, effects: Vec<Effect>) {
         let ticket = self.commit.current();
         let commit = Arc::clone(&self.commit);
+        let metrics = Arc::clone(&self.metrics);
         let write_refusal = self.write_refusal.clone();
         let mut releases = Vec::with_capacity(effects.len());
         for effect in effects {
@@ -468,7 +505,7 @@ impl Driver {
                 None => commit.durable(ticket).await.err().map(|_| not_durable()),
             };
             for release in releases {
-                release.send(refusal.as_ref());
+                release.send(refusal.as_ref(), &metrics);
             }
         });
     }
@@ -489,7 +526,7 @@ impl Driver {
             _ => None,
         };
         if let Some(release) = release {
-            release.send(None);
+            release.send(None, &self.metrics);
         }
     }
 
@@ -509,6 +546,8 @@ impl Driver {
         let transport = Arc::clone(&self.transport);
         let commit = Arc::clone(&self.commit);
         let ticket = self.commit.current();
+        let metrics = Arc::clone(&self.metrics);
+        let delivery = matches!(request.body, RequestBody::Deliver { .. });
         tokio::spawn(async move {
             let answer = async {
                 commit
@@ -520,18 +559,58 @@ impl Driver {
                 })?;
                 let bytes =
                     request.encode().map_err(|error| format!("could not encode the request: {error}"))?;
-                match tokio::time::timeout(PEER_REQUEST_TIMEOUT, transport.request(to, address, bytes)).await
-                {
-                    Err(_) => Err(format!("no answer from {address} within {PEER_REQUEST_TIMEOUT:?}")),
-                    Ok(Err(error)) => Err(error),
-                    Ok(Ok(bytes)) => {
-                        Response::decode(&bytes).map_err(|error| format!("undecodable answer: {error}"))
-                    }
+                let sent = std::time::Instant::now();
+                let answer =
+                    match tokio::time::timeout(PEER_REQUEST_TIMEOUT, transport.request(to, address, bytes))
+                        .await
+                    {
+                        Err(_) => Err(format!("no answer from {address} within {PEER_REQUEST_TIMEOUT:?}")),
+                        Ok(Err(error)) => Err(error),
+                        Ok(Ok(bytes)) => {
+                            Response::decode(&bytes).map_err(|error| format!("undecodable answer: {error}"))
+                        }
+                    };
+                if delivery {
+                    metrics.delivery_took(sent.elapsed());
                 }
+                answer
             };
             let answer = answer.await;
+            if let Ok(Response { body: ResponseBody::Delivered { results }, .. }) = &answer {
+                for verdict in results {
+                    match verdict {
+                        Verdict::Stored { .. } => metrics.record_delivered("stored"),
+                        Verdict::Duplicate { .. } => metrics.record_delivered("duplicate"),
+                        Verdict::Refused { .. } => {}
+                    }
+                }
+            }
             let _ = answers.send(Event::Answer { to, exchange, answer });
         });
+    }
+}
+
+/// Counts the outbox entries the ledger holds at start (crate::metrics::OutboxAges), a
+/// page at a time.
+fn count_outbox(store: &dyn Store, metrics: &Metrics) {
+    const PAGE: usize = 1000;
+    let now = std::time::Instant::now();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let entries = match store.scan(b"out/", after.as_deref(), PAGE) {
+            Ok(entries) => entries,
+            Err(error) => {
+                tracing::warn!(%error, "could not count the outbox for the metrics");
+                return;
+            }
+        };
+        let Some((last, _)) = entries.last() else { return };
+        after = Some(last.clone());
+        let mut batch = Batch::new();
+        for (key, value) in entries {
+            batch.insert(key, value);
+        }
+        metrics.note_batch(&batch, now);
     }
 }
 
@@ -567,14 +646,21 @@ fn not_durable() -> Refusal {
 }
 
 impl Release {
-    /// Sends the answer, or `refusal` (saying why nothing was stored) instead.
-    fn send(self, refusal: Option<&Refusal>) {
+    /// Sends the answer, or `refusal` (saying why nothing was stored) instead, and counts
+    /// it in `metrics`.
+    fn send(self, refusal: Option<&Refusal>, metrics: &Metrics) {
         match self {
             Release::Client(sender, result) => {
-                let _ = sender.send(match refusal {
+                let result = match refusal {
                     None => result,
                     Some(refusal) => Err(refusal.clone()),
-                });
+                };
+                match &result {
+                    Ok(ClientResponse::Pushed { duplicate, .. }) => metrics.receipt_pushed(*duplicate),
+                    Ok(_) => {}
+                    Err(refusal) => metrics.refused("client", &refusal.code),
+                }
+                let _ = sender.send(result);
             }
             Release::Peer(sender, response) => {
                 let response = match refusal {
@@ -584,6 +670,17 @@ impl Release {
                         body: ResponseBody::Refused { refusal: refusal.clone() },
                     },
                 };
+                match &response.body {
+                    ResponseBody::Refused { refusal } => metrics.refused("peer", &refusal.code),
+                    ResponseBody::Delivered { results } => {
+                        for verdict in results {
+                            if let Verdict::Refused { refusal } = verdict {
+                                metrics.refused("peer", &refusal.code);
+                            }
+                        }
+                    }
+                    ResponseBody::Directory { .. } | ResponseBody::Reconcile { .. } => {}
+                }
                 match response.encode() {
                     Ok(bytes) => {
                         let _ = sender.send(bytes);

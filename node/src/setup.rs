@@ -170,6 +170,7 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
         network: options.network.clone(),
         listen: options.listen,
         api: options.api,
+        metrics_addr: None,
         operator_key,
         cache_mib: crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024),
         disk_floor_mib: crate::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),

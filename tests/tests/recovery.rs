@@ -110,6 +110,11 @@ fn a_damaged_merchant_recovers_what_the_agency_holds_and_goes_on(how: Damage) {
         network.logs()
     );
     assert!(refusal["detail"].as_str().unwrap().contains("kvitt recover"), "{refusal}");
+    // Alive, but not ready for writes: the probes say why, without a token.
+    assert_eq!(network.merchant.call("GET", "/healthz", "", None).0, 200);
+    let (status, ready) = network.merchant.call("GET", "/readyz", "", None);
+    assert_eq!((status, &ready["checks"]["recovery"]["ok"]), (503, &false.into()), "{ready}");
+    assert!(ready["checks"]["recovery"]["detail"].as_str().unwrap().contains("node.recovering"), "{ready}");
     let aside: Vec<_> = std::fs::read_dir(&network.merchant.data)
         .unwrap()
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
@@ -120,6 +125,8 @@ fn a_damaged_merchant_recovers_what_the_agency_holds_and_goes_on(how: Damage) {
     network.agency.start();
     let report = network.merchant.cli_ok(&network.merchant.operator, &["recover", "--timeout", "120"]);
     assert_eq!(report["state"], "finished", "{report}");
+    let (status, ready) = network.merchant.call("GET", "/readyz", "", None);
+    assert_eq!(status, 200, "ready again once recovered: {ready}");
     let (held, lost) = held_and_lost(&network);
     assert!(held.iter().copied().eq(1..=held.len() as u64), "{how:?}: a prefix of the day is back: {held:?}");
     assert!(held.len() as u64 >= DELIVERED, "{how:?}: everything the agency held came back: {held:?}");

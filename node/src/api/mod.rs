@@ -31,6 +31,7 @@
 //! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
 //! | POST | /v1/sync | operator | reconcile now with one peer or all; how each session went |
 //! | POST | /v1/recover | operator | one round of recovering a damaged ledger from the peers; how it stands |
+//! | GET | /healthz, /readyz | anyone, no token | liveness and readiness, each check named ([`health`]) |
 //!
 //! Who may read which record (`GET /v1/records/{id}`) the core decides: operators, SSC
 //! staff and approvers any the node holds; an employee their receipts, their claims and
@@ -62,23 +63,29 @@ use crate::core::{Caller, ClaimView, ClientRequest, ClientResponse, Cursor, Draf
 use crate::handle::NodeHandle;
 use crate::policy::Finding;
 
+mod access_log;
 mod admin;
 mod claims;
+mod health;
 mod hyper_errors;
 mod import;
 mod records;
+mod scrape;
 pub mod serve;
 mod ssc;
 mod unread_body;
 
+pub use access_log::{REQUEST_ID_HEADER, UNMATCHED_ROUTE};
 use admin::{directory, install_directory, recover, sync};
 pub use claims::claim_json;
 use claims::{
     add_item, approve, book, list_claims, new_draft, pay, reject, reverse, show_claim, show_draft, submit,
     withdraw,
 };
+pub use health::CORE_ANSWER_TIMEOUT;
 pub use records::record_json;
 use records::{list_receipts, push_receipt, record};
+pub use scrape::{metrics_router, MAX_COUNTED_EXCEPTIONS};
 use ssc::{exceptions, resolve, sie};
 pub use ssc::{SIE_CONTENT_TYPE, SIE_LEFT_OUT_HEADER, SIE_VOUCHERS_HEADER};
 
@@ -97,7 +104,9 @@ struct ApiState {
 ///
 /// Every request is authenticated first (the `authenticate` layer wraps every route, the
 /// fallback for unknown paths and the answer to a method a route lacks), so a request
-/// without a valid token is answered `401` whatever its path, query or body. An answer
+/// without a valid token is answered `401` whatever its path, query or body; only the
+/// probes `/healthz` and `/readyz` ([`health`]) answer without one. Every request is
+/// logged and counted ([`access_log`]). An answer
 /// given before the body was read closes the connection (see [`unread_body`]).
 pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
     let tokens = tokens
@@ -129,6 +138,9 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
+        // The probes need no token: merged after `authenticate`, which does not wrap them.
+        .merge(health::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access_log::access_log))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(unread_body::close_if_body_unread))
         .with_state(state)

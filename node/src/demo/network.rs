@@ -129,6 +129,7 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
         let mut config = crate::config::NodeConfig::load(&data)
             .map_err(|error| StartError::Setup { name: name.into(), error: error.into() })?;
         config.cache_mib = DEMO_CACHE_MIB;
+        config.metrics_addr = Some(loopback::free_address().map_err(StartError::Port)?);
         config.save(&data).map_err(|error| StartError::Setup { name: name.into(), error: error.into() })?;
         for (person, caller_role) in people(role, folder) {
             setup::add_token(&data, person, *caller_role).map_err(setup_error(name))?;

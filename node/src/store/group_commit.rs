@@ -6,12 +6,13 @@
 //! rate of acknowledgements is not capped at the fsync rate (4.6k/s here) but at how many
 //! records one fsync can carry.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 
 use tokio::sync::watch;
 
 use super::{Batch, Store, StoreError};
+use crate::metrics::Metrics;
 
 /// A position in the order of applied batches; durable once `durable()` says so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,6 +45,8 @@ struct Shared {
     state: Mutex<State>,
     work: Condvar,
     progress: watch::Sender<Progress>,
+    /// Where each fsync's time and group size are counted, once the node has set it.
+    metrics: OnceLock<Arc<Metrics>>,
 }
 
 #[derive(Default)]
@@ -58,8 +61,13 @@ impl GroupCommit {
     /// Starts the sync thread for `store`.
     pub fn start(store: Arc<dyn Store>) -> std::io::Result<GroupCommit> {
         let (progress, durable) = watch::channel(Progress::DurableUpTo(0));
-        let shared =
-            Arc::new(Shared { store, state: Mutex::new(State::default()), work: Condvar::new(), progress });
+        let shared = Arc::new(Shared {
+            store,
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            progress,
+            metrics: OnceLock::new(),
+        });
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("kvitt-commit".into()).spawn(move || {
             // Should the thread panic, waiters must hear of it rather than wait forever.
@@ -129,6 +137,11 @@ impl GroupCommit {
         }
     }
 
+    /// Counts every later fsync's time and group size in `metrics` (the first call wins).
+    pub fn count_into(&self, metrics: Arc<Metrics>) {
+        let _ = self.shared.metrics.set(metrics);
+    }
+
     /// Batches applied and fsyncs run so far.
     pub fn stats(&self) -> CommitStats {
         self.shared.lock().stats
@@ -164,7 +177,7 @@ impl Shared {
 
     fn run(&self) {
         loop {
-            let target = {
+            let (target, group) = {
                 let mut state = self.lock();
                 while state.applied == state.durable && !state.stopping {
                     state = self.work.wait(state).unwrap_or_else(PoisonError::into_inner);
@@ -172,9 +185,14 @@ impl Shared {
                 if state.applied == state.durable {
                     return;
                 }
-                state.applied
+                (state.applied, state.applied - state.durable)
             };
-            if let Err(error) = self.store.sync() {
+            let started = std::time::Instant::now();
+            let synced = self.store.sync();
+            if let Some(metrics) = self.metrics.get() {
+                metrics.fsync_took(started.elapsed(), group);
+            }
+            if let Err(error) = synced {
                 // Never retried. After a failed fsync the kernel may already have dropped
                 // the dirty pages it could not write and marked them clean, so a second
                 // fsync can succeed without the data being on disk ("fsyncgate", 2018):
@@ -216,6 +234,8 @@ mod tests {
     async fn every_acknowledged_batch_of_many_writers_is_durable() {
         let store = Arc::new(MemoryStore::new());
         let commit = Arc::new(GroupCommit::start(store.clone()).unwrap());
+        let metrics = Arc::new(Metrics::new());
+        commit.count_into(Arc::clone(&metrics));
         let mut writers = Vec::new();
         for writer in 0..8u32 {
             let commit = Arc::clone(&commit);
@@ -234,6 +254,9 @@ mod tests {
         let stats = commit.stats();
         assert_eq!(stats.batches, 1600);
         assert!(stats.syncs >= 1);
+        let text = metrics.encode(std::time::Instant::now());
+        assert!(text.contains(&format!("kvitt_fsync_seconds_count {}", stats.syncs)), "{text}");
+        assert!(text.contains("kvitt_commit_group_batches_sum 1600.0"), "{text}");
         store.crash();
         assert_eq!(store.scan(b"", None, 10_000).unwrap().len(), 1600);
     }

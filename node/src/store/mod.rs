@@ -16,7 +16,7 @@ mod space;
 pub use floor_file::{FloorFile, FloorKeeper, FlooredStore, MemoryFloor};
 pub use memory::MemoryStore;
 pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, LOCK_RELEASE_WAIT};
-pub use space::{FreeSpace, SpaceGuard, DEFAULT_DISK_FLOOR_BYTES};
+pub use space::{DiskWatch, FreeSpace, SpaceGuard, DEFAULT_DISK_FLOOR_BYTES};
 
 /// A failure of the storage underneath the ledger.
 #[derive(Debug, thiserror::Error)]

@@ -39,7 +39,7 @@ pub struct SpaceGuard {
     inner: Arc<dyn Store>,
     path: PathBuf,
     floor_bytes: u64,
-    free_space: FreeSpace,
+    free_space: Arc<FreeSpace>,
     /// Whether the last batch was refused, so that the change is logged once each way.
     full: AtomicBool,
 }
@@ -57,7 +57,18 @@ impl SpaceGuard {
         floor_bytes: u64,
         free_space: FreeSpace,
     ) -> SpaceGuard {
+        let free_space = Arc::new(free_space);
         SpaceGuard { inner, path: path.to_owned(), floor_bytes, free_space, full: AtomicBool::new(false) }
+    }
+
+    /// A cloneable view of the same measurement and floor, for the node's readiness
+    /// (crate::api::health): whether the ledger's file system is above its floor now.
+    pub fn watch(&self) -> DiskWatch {
+        DiskWatch {
+            path: self.path.clone(),
+            floor_bytes: self.floor_bytes,
+            free_space: Arc::clone(&self.free_space),
+        }
     }
 
     fn check(&self, batch: &Batch) -> Result<(), StoreError> {
@@ -87,6 +98,32 @@ impl SpaceGuard {
             tracing::info!(path = %self.path.display(), free_bytes, "free space is back above the floor: ledger writes resume");
         }
         Ok(())
+    }
+}
+
+/// Measures the free space of a ledger's file system against its floor, as the
+/// [`SpaceGuard`] it came from does before each batch.
+#[derive(Clone)]
+pub struct DiskWatch {
+    path: PathBuf,
+    floor_bytes: u64,
+    free_space: Arc<FreeSpace>,
+}
+
+impl DiskWatch {
+    /// The free bytes if they are at or above the floor (or the floor is 0, which turns the
+    /// check off); otherwise, or if the measurement failed, why not.
+    pub fn check(&self) -> Result<u64, String> {
+        let free_bytes = (self.free_space)(&self.path)
+            .map_err(|error| format!("measuring the free space of {}: {error}", self.path.display()))?;
+        if self.floor_bytes > 0 && free_bytes < self.floor_bytes {
+            return Err(format!(
+                "{} has {free_bytes} bytes free, below the floor of {} (disk_floor_mib)",
+                self.path.display(),
+                self.floor_bytes
+            ));
+        }
+        Ok(free_bytes)
     }
 }
 
@@ -168,5 +205,20 @@ mod tests {
             Box::new(|_| Err(std::io::Error::from(std::io::ErrorKind::NotFound))),
         );
         assert!(matches!(broken.apply(&batch(b"k", 1)), Err(StoreError::Io { .. })));
+        assert!(broken.watch().check().unwrap_err().contains("measuring the free space of /gone"));
+    }
+
+    #[test]
+    fn the_watch_says_whether_the_disk_is_above_the_floor_at_its_edge() {
+        let (guard, _, free) = guarded(1000);
+        let watch = guard.watch();
+        free.store(1000, Ordering::Relaxed);
+        assert_eq!(watch.check(), Ok(1000));
+        free.store(999, Ordering::Relaxed);
+        let why = watch.check().unwrap_err();
+        assert!(why.contains("/ledger has 999 bytes free, below the floor of 1000"), "{why}");
+        let (off, _, free) = guarded(0);
+        free.store(0, Ordering::Relaxed);
+        assert_eq!(off.watch().check(), Ok(0));
     }
 }

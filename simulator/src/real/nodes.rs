@@ -314,6 +314,7 @@ pub fn set_up(
             network: directory.body().network.clone(),
             listen: *listen,
             api,
+            metrics_addr: None,
             operator_key: operator,
             cache_mib: NODE_CACHE_MIB,
             disk_floor_mib: kvitt_node::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),

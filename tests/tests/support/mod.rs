@@ -193,11 +193,17 @@ impl Node {
 
     /// Starts `kvitt run` and waits until its API answers.
     pub fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    /// Starts `kvitt run` with `extra` flags and waits until its API answers.
+    pub fn start_with(&mut self, extra: &[&str]) {
         assert!(self.process.is_none(), "{} is already running", self.name);
         self.starts += 1;
         let log = std::fs::File::create(self.data.join(format!("run-{}.log", self.starts))).unwrap();
         let child = Command::new(kvitt_binary())
             .args(["run", &self.data_arg()])
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
