@@ -115,7 +115,7 @@ struct DemoArgs {
     /// Keep the network running after the day, until Ctrl-C, to try the commands on it.
     #[arg(long)]
     keep: bool,
-    /// The nodes' logs on standard error (warnings and errors unless RUST_LOG says more).
+    /// The nodes' logs on standard error (errors only unless RUST_LOG says more).
     #[command(flatten)]
     log: node_commands::LogArgs,
 }
@@ -168,7 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    node_commands::init_logging(args.log.log_format, "warn");
+    node_commands::init_logging(args.log.log_format, "error");
     let temporary = tempfile::tempdir().context("creating a temporary folder")?;
     let base = match &args.data {
         Some(dir) => {

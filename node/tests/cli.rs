@@ -188,6 +188,50 @@ fn demo_plays_the_day_and_prints_the_summary() {
 }
 
 #[test]
+fn demo_keep_prints_a_metrics_url_per_node_that_a_scraper_reads() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvitt"))
+        .args(["demo", "--keep", "--log-format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut urls = Vec::new();
+    let mut seen = Vec::new();
+    // Ends at the sixth URL, or when the demo exits (a failed day).
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.trim().strip_prefix("metrics: curl ") {
+            urls.push(url.to_owned());
+        }
+        seen.push(line);
+        if urls.len() == kvitt_node::demo::network::MEMBERS.len() {
+            break;
+        }
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let scraped: Vec<(u16, String)> = urls
+        .iter()
+        .map(|url| {
+            let mut response = agent.get(url).call().unwrap();
+            (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
+        })
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(urls.len(), kvitt_node::demo::network::MEMBERS.len(), "{}", seen.join("\n"));
+    for (status, text) in scraped {
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains("kvitt_fsync_seconds_count "), "{text}");
+        assert!(
+            text.contains("kvitt_records_delivered_total{outcome=\"stored\"}"),
+            "every node delivered: {text}"
+        );
+    }
+}
+
+#[test]
 fn an_error_names_its_cause_once_through_every_layer() {
     let empty = tempfile::tempdir().unwrap();
     let data = empty.path().display().to_string();
