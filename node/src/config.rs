@@ -264,6 +264,46 @@ mod tests {
     }
 
     #[test]
+    fn the_operations_guide_names_every_key_of_config_toml() {
+        let config = NodeConfig {
+            role: MemberRole::Ssc,
+            org: "202100-6255".into(),
+            name: "SSC".into(),
+            network: "n".into(),
+            listen: "127.0.0.1:7400".parse().unwrap(),
+            api: "127.0.0.1:8400".parse().unwrap(),
+            metrics_addr: Some("127.0.0.1:9400".parse().unwrap()),
+            operator_key: PublicKey::from(SigningKey::from_bytes(&[1; 32]).verifying_key()),
+            cache_mib: default_cache_mib(),
+            disk_floor_mib: default_disk_floor_mib(),
+            reconcile_interval_secs: default_reconcile_interval_secs(),
+            tokens: vec![TokenConfig { token: "t".into(), person: "p".into(), role: CallerRole::Operator }],
+        };
+        let toml::Value::Table(table) = toml::Value::try_from(&config).unwrap() else {
+            panic!("not a table")
+        };
+        let guide = include_str!("../../docs/operations.md");
+        let mut keys: Vec<String> = table.keys().cloned().collect();
+        keys.extend(["token", "person", "role"].map(|key| format!("tokens.{key}")));
+        assert_eq!(keys.len(), 15);
+        for key in keys {
+            let row = if key == "tokens" { "| `[[tokens]]` |".to_owned() } else { format!("| `{key}` |") };
+            assert!(guide.contains(&row), "docs/operations.md has no row for {key}");
+        }
+        for (key, default) in [
+            ("cache_mib", default_cache_mib()),
+            ("disk_floor_mib", default_disk_floor_mib()),
+            ("reconcile_interval_secs", default_reconcile_interval_secs()),
+        ] {
+            let row = guide.lines().find(|line| line.starts_with(&format!("| `{key}` |"))).unwrap();
+            assert!(
+                row.contains(&format!("| `{default}` |")),
+                "docs/operations.md: {key} defaults to {default}: {row}"
+            );
+        }
+    }
+
+    #[test]
     fn the_reconcile_interval_defaults_to_a_minute_and_is_refused_outside_its_limits() {
         let dir = tempfile::tempdir().unwrap();
         let base = "role = \"merchant\"\norg = \"556677-8899\"\nname = \"M\"\nnetwork = \"n\"\n\

@@ -368,6 +368,61 @@ mod tests {
         assert_eq!(ages.peers[&peer].untracked, 4);
     }
 
+    /// The metric families a registry's text declares (`# TYPE kvitt_x counter`).
+    fn families(text: &str) -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|line| line.split(' ').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The `kvitt_…` names `text` mentions, without the suffixes of a family's samples.
+    fn mentioned(text: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for (start, _) in text.match_indices("kvitt_") {
+            let name: String =
+                text[start..].chars().take_while(|char| char.is_ascii_lowercase() || *char == '_').collect();
+            let family = ["_bucket", "_sum", "_count", "_total"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            names.insert(family.to_owned());
+        }
+        names
+    }
+
+    #[test]
+    fn the_dashboard_and_the_operations_guide_show_every_family_and_no_other() {
+        // A family with labels shows only once a series of it exists: touch each.
+        let metrics = Metrics::new();
+        metrics.receipt_pushed(false);
+        metrics.records_received(1);
+        metrics.record_delivered("stored");
+        metrics.refused("peer", "receipt.sum");
+        metrics.delivery_took(Duration::from_millis(1));
+        metrics.fsync_took(Duration::from_millis(1), 1);
+        metrics.reconcile_ended("responder", Some((1, 1)));
+        metrics.api_request("GET", "/healthz", 200);
+        metrics.outbox_found(PublicKey([2; 32]), [1], Instant::now());
+        let families = families(&metrics.encode(Instant::now()));
+        assert_eq!(families.len(), 13, "{families:?}");
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../deploy/grafana-dashboard.json")).unwrap();
+        let queries: String = dashboard["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|panel| panel["targets"].as_array().unwrap())
+            .map(|target| target["expr"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(mentioned(&queries), families, "deploy/grafana-dashboard.json");
+        let guide = include_str!("../../docs/operations.md");
+        let table = guide.split("### Metrics").nth(1).unwrap().split("### What to watch").next().unwrap();
+        assert_eq!(mentioned(table), families, "docs/operations.md §Metrics");
+    }
+
     #[test]
     fn counters_carry_their_labels_in_the_text() {
         let metrics = Metrics::new();
