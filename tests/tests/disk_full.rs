@@ -115,12 +115,18 @@ fn a_full_disk_is_refused_with_disk_full_and_the_node_takes_writes_again_once_sp
     assert!(detail.contains(&format!("{} is full", disk.path.display())), "{detail}");
     let first = network.merchant.call("GET", "/v1/receipts", &network.merchant.operator, None);
     assert_ne!(first.0, 503, "reads go on: {first:?}");
+    // Not ready for writes, and the probe says why; alive all the same.
+    let (status, ready) = network.merchant.call("GET", "/readyz", "", None);
+    assert_eq!((status, &ready["checks"]["disk"]["ok"]), (503, &false.into()), "{ready}");
+    assert_eq!(network.merchant.call("GET", "/healthz", "", None).0, 200);
 
     std::fs::remove_file(filler).unwrap();
     assert_eq!(push(&network, 6).0, 201, "the same push, without a restart\n{}", network.logs());
     for serial in 7..=8 {
         assert_eq!(push(&network, serial).0, 201);
     }
+    let (status, ready) = network.merchant.call("GET", "/readyz", "", None);
+    assert_eq!(status, 200, "ready again once space is freed: {ready}");
     network.wait_for_agency(&(1..=8).collect::<Vec<_>>());
     assert!(network.merchant.logs().contains("ledger writes resume"), "{}", network.merchant.logs());
 }
