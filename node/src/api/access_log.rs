@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -25,6 +25,23 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The route of a request no route matched, in the log and the metrics (the path itself
 /// could be anything a caller sends: it would make a label per path).
 pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The method label of a request's count: a standard method, or `other` (a caller may
+/// send any token as a method, and each would make a new series).
+pub const OTHER_METHOD: &str = "other";
+
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        _ => OTHER_METHOD,
+    }
+}
 
 /// Numbers the requests of this process.
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
@@ -53,9 +70,20 @@ pub(super) async fn access_log(State(state): State<ApiState>, request: Request, 
         latency_ms,
         "request"
     );
-    state.node.metrics().api_request(method.as_str(), &route, status);
+    state.node.metrics().api_request(method_label(&method), &route, status);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_method_of_the_caller_s_own_making_is_counted_as_other() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), OTHER_METHOD);
+    }
 }
