@@ -1669,6 +1669,22 @@ fn generate() -> Vec<Vector> {
         E::DuplicateReceipt,
         "body.items[1].receipt",
     ));
+    // Two faults on purpose: spec/protocol.md §Claim rules, rule 7, runs an item's own rules
+    // (per kind, then those of every kind) before the duplicate-receipt check.
+    vectors.push(claim_fault(
+        "claim-invalid-order-item-rules-before-duplicate",
+        "Two faults on purpose, to pin their order: the Stockholm receipt is listed twice, and the second listing books on account 9999. An item's own rules, booking included, run before the duplicate check, so the verdict is claim.account.",
+        &|c| {
+            let mut again = c.items[0].clone();
+            if let ClaimItem::Receipt { amount, booking, .. } = &mut again {
+                *amount = 10_000;
+                booking.account = 9999;
+            }
+            c.items.insert(1, again);
+        },
+        E::Account,
+        "body.items[1].booking.account",
+    ));
     vectors.push(claim_fault(
         "claim-invalid-mileage-amount",
         "42 km at 250 öre/km is 10500 öre, but the item claims 10600.",
