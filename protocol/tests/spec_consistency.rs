@@ -192,44 +192,6 @@ fn signing_input_example_matches_the_code() {
     assert!(spec("protocol.md").contains(&input), "spec/protocol.md does not show the signing input {input}");
 }
 
-/// spec/kvitt.cddl as the `cddl` crate should read it. RFC 8610 §3.8.3 makes `.regexp` an
-/// XSD regular expression, which matches the whole text; the crate (0.10.7) calls
-/// `Regex::is_match`, which matches any substring, so `"[A-Z]{3}"` would pass `"SEKX"`.
-/// Each pattern is therefore anchored here, `^(?:…)$`, to validate by the RFC's meaning.
-fn kvitt_cddl() -> String {
-    let document = spec("kvitt.cddl");
-    let mut anchored = String::with_capacity(document.len() + 256);
-    let mut rest = document.as_str();
-    while let Some(at) = rest.find(".regexp \"") {
-        let (before, pattern) = rest.split_at(at + ".regexp \"".len());
-        anchored.push_str(before);
-        // The pattern ends at the first quote not escaped by a backslash.
-        let mut end = 0;
-        let mut escaped = false;
-        for (index, character) in pattern.char_indices() {
-            match character {
-                '"' if !escaped => {
-                    end = index;
-                    break;
-                }
-                '\\' => escaped = !escaped,
-                _ => escaped = false,
-            }
-        }
-        anchored.push_str(&format!("^(?:{})$", &pattern[..end]));
-        rest = &pattern[end..];
-    }
-    anchored.push_str(rest);
-    anchored
-}
-
-/// Validates `bytes` against the root rule of a parsed CDDL document.
-fn validate(schema: &cddl::ast::CDDL<'_>, bytes: &[u8]) -> Result<(), String> {
-    let value: Value = ciborium::from_reader(bytes).map_err(|error| error.to_string())?;
-    let mut validator = cddl::validator::cbor::CBORValidator::new(schema, value.into(), None);
-    cddl::validator::Validator::validate(&mut validator).map_err(|error| error.to_string())
-}
-
 /// A signed record of each type, built from the shared fixtures.
 fn signed_fixtures() -> Vec<(RecordType, Vec<u8>)> {
     let receipt = Signed::sign(common::receipt(), &common::key("merchant")).unwrap();
@@ -280,7 +242,7 @@ fn entry<'a>(map: &'a mut [(Value, Value)], name: &str) -> &'a mut Value {
 
 #[test]
 fn fixtures_and_valid_vectors_match_the_cddl() {
-    let document = kvitt_cddl();
+    let document = common::kvitt_cddl();
     // The first rule is the root (RFC 8610 §3.1): any record.
     let first_rule = document.lines().find(|line| !line.is_empty() && !line.starts_with(';'));
     assert!(
@@ -290,7 +252,7 @@ fn fixtures_and_valid_vectors_match_the_cddl() {
     let schema = cddl::parser::cddl_from_str(&document, false)
         .unwrap_or_else(|error| panic!("spec/kvitt.cddl does not parse: {error}"));
     let assert_valid = |what: &str, bytes: &[u8]| {
-        if let Err(error) = validate(&schema, bytes) {
+        if let Err(error) = common::validate_cddl(&schema, bytes) {
             panic!("{what} does not match spec/kvitt.cddl: {error}");
         }
     };
@@ -367,14 +329,17 @@ fn fixtures_and_valid_vectors_match_the_cddl() {
         ),
     ];
     for (what, bytes) in broken {
-        assert!(validate(&schema, &bytes).is_err(), "a receipt {what} matches spec/kvitt.cddl");
+        assert!(common::validate_cddl(&schema, &bytes).is_err(), "a receipt {what} matches spec/kvitt.cddl");
     }
     let (_, evidence) = &fixtures[4];
     let hollow = changed(evidence, |envelope| {
         let Value::Map(body) = entry(envelope, "body") else { panic!("a body is a map") };
         *entry(body, "first") = Value::Bytes(cbor::encode("not a record").unwrap());
     });
-    assert!(validate(&schema, &hollow).is_err(), "evidence holding a text matches spec/kvitt.cddl");
+    assert!(
+        common::validate_cddl(&schema, &hollow).is_err(),
+        "evidence holding a text matches spec/kvitt.cddl"
+    );
 
     // Every valid vector that is one record (spec/vectors/README.md); none need exist yet.
     let mut files: Vec<PathBuf> = std::fs::read_dir(spec_path("vectors"))
@@ -442,7 +407,7 @@ const BEYOND_CDDL_VECTORS: &[(&str, &str)] = &[
 /// names as beyond CDDL (check digits, leap years, arithmetic, relations between fields…).
 #[test]
 fn invalid_vectors_fail_the_cddl_unless_their_rule_is_beyond_it() {
-    let document = kvitt_cddl();
+    let document = common::kvitt_cddl();
     let schema = cddl::parser::cddl_from_str(&document, false).unwrap();
     let mut files: Vec<PathBuf> = std::fs::read_dir(spec_path("vectors"))
         .unwrap()
@@ -470,7 +435,7 @@ fn invalid_vectors_fail_the_cddl_unless_their_rule_is_beyond_it() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let excused =
             BEYOND_CDDL.contains(&code) || BEYOND_CDDL_VECTORS.iter().any(|(vector, _)| *vector == name);
-        if validate(&schema, &bytes).is_ok() && !excused {
+        if common::validate_cddl(&schema, &bytes).is_ok() && !excused {
             passing.push(format!("{} ({code})", path.file_name().unwrap().to_string_lossy()));
         }
     }

@@ -198,18 +198,44 @@ pub(super) async fn record_vectors(link: &Link, network: &Network, vectors: &Pat
     }
 }
 
+/// Sends each invalid request vector of `messages` (spec/vectors/messages/) as it is: each
+/// must be answered `refused` with the vector's code.
+pub(super) async fn request_vectors(link: &Link, messages: &Path, report: &mut Report) {
+    const SECTION: &str = "node.md §Messages (vectors)";
+    let mut files: Vec<_> = match std::fs::read_dir(messages) {
+        Ok(entries) => entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect(),
+        Err(error) => {
+            report.record(SECTION, format!("read {}", messages.display()), Err(error.to_string()));
+            return;
+        }
+    };
+    files.retain(|path| path.extension().is_some_and(|ext| ext == "json"));
+    files.sort();
+    for path in files {
+        let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+        let Some((bytes, code)) = invalid_vector(&path, &["request"]) else { continue };
+        report.record(SECTION, name, send_expecting_refusal(link, &bytes, &code).await);
+    }
+}
+
 /// The bytes and code of an invalid vector a node judges as it is delivered: one record,
 /// whose code does not depend on a decoder expecting one type (a claim given to the
 /// receipt decoder is a valid claim to a node).
 fn invalid_record(path: &Path) -> Option<(Vec<u8>, String)> {
+    invalid_vector(path, &["receipt", "claim", "claim_event", "directory", "evidence", "any"])
+}
+
+/// The bytes and code of an invalid vector decoded as one of `decoders`, unless its code
+/// comes from a decoder expecting one record type.
+fn invalid_vector(path: &Path, decoders: &[&str]) -> Option<(Vec<u8>, String)> {
     let vector: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     let text = |key: &str| vector.get(key).and_then(serde_json::Value::as_str);
     let expected = vector.get("expected")?;
     let decode_as = text("decode_as")?;
     let code = expected.get("error").and_then(serde_json::Value::as_str)?;
-    let single = ["receipt", "claim", "claim_event", "directory", "evidence", "any"].contains(&decode_as);
     let invalid = expected.get("valid").and_then(serde_json::Value::as_bool) == Some(false);
-    if !invalid || !single || (code == "envelope.type" && decode_as != "any") {
+    let typed = code == "envelope.type" && decode_as != "any" && decode_as != "request";
+    if !invalid || !decoders.contains(&decode_as) || typed {
         return None;
     }
     Some((hex::decode(text("cbor")?).ok()?, code.to_owned()))

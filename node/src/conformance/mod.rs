@@ -108,6 +108,7 @@ pub async fn run(options: &Options) -> Report {
         sessions::check(&link, &network, &receipt, &mut report).await;
     }
     if let Some(vectors) = &options.vectors {
+        messages::request_vectors(&link, &vectors.join("messages"), &mut report).await;
         messages::record_vectors(&link, &network, vectors, &mut report).await;
     }
     transport::framing(&link, &network, &mut report).await;
