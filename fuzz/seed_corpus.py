@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Copies the inputs of spec/vectors/*.json into fuzz/corpus/<target>/ as seeds, and the
+"""Copies the inputs of spec/vectors/*.json and spec/vectors/messages/ into
+fuzz/corpus/<target>/ as seeds, and the
 SDRS and Kivra fixtures of formats/fixtures/ into fuzz/corpus/import_sdrs and import_kivra.
 
 Random bytes almost never carry a valid signature; seeded with the vectors, the fuzzers
@@ -40,6 +41,12 @@ for path in sorted(VECTORS.glob("*.json")):
         for target in {TARGETS.get(decoder), "decode_any", "cbor_decode"} - {None}:
             seed(target, name, hex_bytes)
             count += 1
+# The messages between nodes (spec/vectors/messages/) seed the message decoder.
+for path in sorted((VECTORS / "messages").glob("*.json")):
+    vector = json.loads(path.read_text())
+    for target in ("decode_message", "cbor_decode"):
+        seed(target, vector["name"], vector["cbor"])
+        count += 1
 for target, pattern in (("import_sdrs", "sdrs/**/*.xml"), ("import_kivra", "kivra/*.json")):
     for path in sorted(FIXTURES.glob(pattern)):
         seed(target, path.name, path.read_bytes().hex())

@@ -35,6 +35,26 @@ pub fn cbor_decode(data: &[u8]) {
     }
 }
 
+/// Decodes `data` as a node-to-node request and as a response (spec/node.md §Messages);
+/// a message either accepts is its own re-encoding.
+pub fn decode_message(data: &[u8]) {
+    use kvitt_protocol::wire::{Request, Response};
+    if let Ok(request) = Request::decode(data) {
+        assert_eq!(
+            request.encode().expect("a decoded request encodes"),
+            data,
+            "a request re-encodes to other bytes"
+        );
+    }
+    if let Ok(response) = Response::decode(data) {
+        assert_eq!(
+            response.encode().expect("a decoded response encodes"),
+            data,
+            "a response re-encodes to other bytes"
+        );
+    }
+}
+
 fn check<T: Record>(record: &Signed<T>, data: &[u8]) {
     assert_eq!(record.bytes(), data, "a decoded record keeps other bytes than its input");
     let Ok(Value::Map(fields)) = cbor::decode(data) else { panic!("a valid record is not a CBOR map") };

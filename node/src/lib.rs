@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod config;
+pub mod conformance;
 pub mod core;
 pub mod daemon;
 pub mod demo;

@@ -85,6 +85,9 @@ enum Command {
     /// then), report what none of them holds, and sign again above everything it had
     /// issued.
     Recover(cli::recover::RecoverArgs),
+    /// Check a running node against the spec, as its peer, and print a pass/fail table.
+    #[command(long_about = cli::conformance::LONG_ABOUT)]
+    Conformance(cli::conformance::ConformanceArgs),
 }
 
 const DEMO_LONG_ABOUT: &str = "\
@@ -164,6 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exceptions(args) => cli::ssc::exceptions(&args),
         Command::Sync(args) => cli::sync::main(&args),
         Command::Recover(args) => cli::recover::main(&args),
+        Command::Conformance(args) => cli::conformance::main(&args),
     }
 }
 

@@ -66,23 +66,33 @@ fn start(seed: u8, peers: &[u8]) -> Transport {
     transport
 }
 
-/// A raw QUIC connection from `seed` to the node at `address`, past the hello.
-async fn raw_connection(seed: u8, node: u8, address: SocketAddr) -> (quinn::Endpoint, quinn::Connection) {
-    let (certificate, private_key) = node_certificate(&signing_key(seed)).unwrap();
+/// A raw QUIC client endpoint that pins `node`'s key and presents the node certificate of
+/// `seed`, or no certificate at all.
+fn raw_client(seed: Option<u8>, node: u8) -> quinn::Endpoint {
     let verifier = NodeServerVerifier::new(PeerKeys::new([public(node)]));
-    let mut tls =
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_client_auth_cert(vec![certificate], private_key)
-            .unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut tls = match seed {
+        Some(seed) => {
+            let (certificate, private_key) = node_certificate(&signing_key(seed)).unwrap();
+            tls.with_client_auth_cert(vec![certificate], private_key).unwrap()
+        }
+        None => tls.with_no_client_auth(),
+    };
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
     endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(
         QuicClientConfig::try_from(tls).unwrap(),
     )));
+    endpoint
+}
+
+/// A raw QUIC connection from `seed` to the node at `address`, past the hello.
+async fn raw_connection(seed: u8, node: u8, address: SocketAddr) -> (quinn::Endpoint, quinn::Connection) {
+    let endpoint = raw_client(Some(seed), node);
     let connection = endpoint.connect(address, &node_dns_name(&public(node))).unwrap().await.unwrap();
     let (mut send, mut recv) = connection.open_bi().await.unwrap();
     send.write_all(&[&(HELLO.len() as u32).to_be_bytes()[..], HELLO].concat()).await.unwrap();
@@ -224,4 +234,28 @@ async fn measure_honest_latency_under_attack() {
         let first = latencies[0];
         println!("under attack, {label}: first {first:?}, median {:?} of {ROUNDS}", median(latencies));
     }
+}
+
+/// spec/node.md §QUIC and TLS profile: a client that presents no certificate fails the
+/// handshake with the TLS alert certificate_required (116), a CONNECTION_CLOSE with the
+/// crypto error code 0x0100 + 116; it never reaches the hello, so no application close
+/// code applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_a_certificate_gets_the_alert_certificate_required() {
+    const CERTIFICATE_REQUIRED: u64 = 0x0100 + 116;
+    let node = start(NODE, &[ATTACKER]);
+    let endpoint = raw_client(None, NODE);
+    let connecting = endpoint.connect(node.local_addr(), &node_dns_name(&public(NODE))).unwrap();
+    // TLS 1.3: the client may finish its side before the server judges its (empty)
+    // certificate, so the alert arrives either on the handshake or right after it.
+    let error = match connecting.await {
+        Err(error) => error,
+        Ok(connection) => connection.closed().await,
+    };
+    let code = match &error {
+        quinn::ConnectionError::TransportError(error) => u64::from(error.code),
+        quinn::ConnectionError::ConnectionClosed(close) => u64::from(close.error_code),
+        other => panic!("expected a TLS alert, got {other:?}"),
+    };
+    assert_eq!(code, CERTIFICATE_REQUIRED, "{error}");
 }

@@ -26,6 +26,8 @@ use std::collections::BTreeSet;
 
 use crate::directory::Directory;
 use crate::envelope::AnyRecord;
+use time::OffsetDateTime;
+
 use crate::fields::parse_time;
 use crate::id::{PublicKey, RecordId};
 
@@ -74,6 +76,7 @@ pub fn claim_parties(agency: &str, directory: &Directory) -> BTreeSet<PublicKey>
 /// Where a record sits in the reconciliation order (time, then id): the time the record
 /// states, in seconds since the Unix epoch (a receipt's sale, a claim's creation, an
 /// event's, a directory's issue, evidence's detection). A valid record always has one.
+/// spec/protocol.md §Record time.
 pub fn record_time(record: &AnyRecord) -> u64 {
     let (path, text) = match record {
         AnyRecord::Receipt(receipt) => ("issued_at", &receipt.body().issued_at),
@@ -82,5 +85,11 @@ pub fn record_time(record: &AnyRecord) -> u64 {
         AnyRecord::Directory(directory) => ("issued_at", &directory.body().issued_at),
         AnyRecord::Evidence(evidence) => ("detected_at", &evidence.body().detected_at),
     };
-    parse_time(path, text).map_or(0, |time| u64::try_from(time.unix_timestamp()).unwrap_or(0))
+    parse_time(path, text).map_or(0, |time| item_time(&time))
+}
+
+/// The item time of an instant: whole seconds since 1970-01-01T00:00:00Z, and 0 for an
+/// instant before it (the wire's item time is unsigned; spec/protocol.md §Record time).
+pub fn item_time(time: &OffsetDateTime) -> u64 {
+    u64::try_from(time.unix_timestamp()).unwrap_or(0)
 }

@@ -415,7 +415,11 @@ pub fn check_masked_pan(path: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a network address `host:port`; an IPv6 host is written in brackets.
+/// Checks a network address `host:port`. An IPv6 host is written in brackets in its one
+/// canonical text (RFC 5952: lower case, no leading zeros, the longest run of zero groups
+/// compressed, dotted IPv4 only in an IPv4-mapped address), and a host of digits and dots
+/// is a dotted-quad IPv4 address without leading zeros: each address has one spelling, so
+/// two members' addresses compare as texts (spec/protocol.md §Field formats).
 pub fn check_address(path: &str, text: &str) -> Result<()> {
     let error = || Error::new(ErrorCode::Address, path, format!("{text:?} is not host:port"));
     let (host, port) = text.rsplit_once(':').ok_or_else(error)?;
@@ -423,7 +427,11 @@ pub fn check_address(path: &str, text: &str) -> Result<()> {
         && port.parse::<u16>().is_ok_and(|port| port > 0)
         && !port.starts_with('0');
     let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
-        inner.parse::<std::net::Ipv6Addr>().is_ok()
+        // std's Display of an Ipv6Addr is RFC 5952's text, IPv4-mapped in dotted form.
+        inner.parse::<std::net::Ipv6Addr>().is_ok_and(|address| address.to_string() == inner)
+    } else if host.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.') {
+        // std refuses leading zeros and fewer than four parts.
+        host.parse::<std::net::Ipv4Addr>().is_ok()
     } else {
         !host.is_empty()
             && host.len() <= 253
@@ -438,6 +446,35 @@ pub fn check_address(path: &str, text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_have_one_spelling() {
+        for good in [
+            "[::1]:7400",
+            "[2001:db8::7]:1",
+            "[::ffff:192.0.2.7]:65535",
+            "[2001:db8:0:1:1:1:1:1]:7400",
+            "127.0.0.1:7401",
+            "kvitt.example:7400",
+        ] {
+            assert!(check_address("a", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "[2001:DB8::7]:7400",          // upper case
+            "[2001:0db8::7]:7400",         // a leading zero
+            "[2001:db8:0:0:0:0:0:7]:7400", // zeros not compressed
+            "[2001:db8::0:7]:7400",        // a zero group left beside the compressed run
+            "[2001:db8:0:1::]:7400x",      // port
+            "[::ffff:c000:207]:7400",      // IPv4-mapped in hex
+            "[::192.0.2.7]:7400",          // dotted IPv4 outside the mapped prefix
+            "[fe80::1%eth0]:7400",         // a zone
+            "127.000.0.1:7401",            // IPv4 with leading zeros
+            "10.1:7400",                   // IPv4 of two parts
+            "kvitt.example:07400",         // port with a leading zero
+        ] {
+            assert_eq!(check_address("a", bad).unwrap_err().code(), ErrorCode::Address, "{bad}");
+        }
+    }
 
     #[test]
     fn organisation_numbers() {

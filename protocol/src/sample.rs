@@ -2,7 +2,8 @@
 //! card, the claim that attaches it, its first event and a directory of the three parties.
 //!
 //! Behind the cargo feature `sample`, off by default: a node has no use for it. The crates
-//! of this workspace enable it from their `[dev-dependencies]`. Every value is fixed, so a
+//! of this workspace enable it from their `[dev-dependencies]`, and kvitt-node for the
+//! receipt `kvitt conformance` delivers. Every value is fixed, so a
 //! builder gives the same body on every run, and signed with the same key, the same bytes
 //! and id. Each record is valid as built; change a field and recompute what depends on it
 //! (for a receipt, [`paid_by_card`] recomputes the totals and the payment).

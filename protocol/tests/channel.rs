@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{claim, directory, key, public, receipt, submitted};
-use kvitt_protocol::channel::{claim_parties, parties, record_time, Parties};
+use kvitt_protocol::channel::{claim_parties, item_time, parties, record_time, Parties};
 use kvitt_protocol::evidence::Evidence;
 use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 
@@ -58,4 +58,26 @@ fn a_record_sits_at_the_time_it_states() {
     assert_eq!(receipt().issued_at, "2026-05-04T08:15:00+02:00");
     let stated = time::macros::datetime!(2026-05-04 06:15 UTC);
     assert_eq!(record_time(&record), u64::try_from(stated.unix_timestamp()).unwrap());
+}
+
+/// spec/protocol.md §Record time: every row of the example table (field text, time) is what
+/// the reference gives, the instants before the epoch included.
+#[test]
+fn record_time_examples_match_the_spec() {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/protocol.md")).unwrap();
+    let rows: Vec<(String, u64)> = spec
+        .lines()
+        .skip_while(|line| *line != "### Record time")
+        .take_while(|line| *line != "## Limits")
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let text = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((text.to_owned(), cells.get(2)?.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    for (text, expected) in rows {
+        let time = kvitt_protocol::fields::parse_time("t", &text).unwrap();
+        assert_eq!(item_time(&time), expected, "{text}");
+    }
 }

@@ -961,6 +961,16 @@ fn generate() -> Vec<Vector> {
         &directory,
         OPERATOR,
     ));
+    let mut addressed = network_directory();
+    addressed.members[4].addresses =
+        vec!["[::ffff:192.0.2.7]:7400".into(), "[2001:db8:0:1:1:1:1:1]:7400".into()];
+    vectors.push(valid(
+        "directory-valid-address-forms",
+        "directory",
+        "The SSC's addresses in RFC 5952's canonical text: an IPv4-mapped address in dotted form, and eight groups with no run of zeros to compress.",
+        &sign(addressed, OPERATOR),
+        OPERATOR,
+    ));
     vectors.push(valid(
         "evidence-valid-receipt-serial",
         "evidence",
@@ -1669,6 +1679,22 @@ fn generate() -> Vec<Vector> {
         E::DuplicateReceipt,
         "body.items[1].receipt",
     ));
+    // Two faults on purpose: spec/protocol.md §Claim rules, rule 7, runs an item's own rules
+    // (per kind, then those of every kind) before the duplicate-receipt check.
+    vectors.push(claim_fault(
+        "claim-invalid-order-item-rules-before-duplicate",
+        "Two faults on purpose, to pin their order: the Stockholm receipt is listed twice, and the second listing books on account 9999. An item's own rules, booking included, run before the duplicate check, so the verdict is claim.account.",
+        &|c| {
+            let mut again = c.items[0].clone();
+            if let ClaimItem::Receipt { amount, booking, .. } = &mut again {
+                *amount = 10_000;
+                booking.account = 9999;
+            }
+            c.items.insert(1, again);
+        },
+        E::Account,
+        "body.items[1].booking.account",
+    ));
     vectors.push(claim_fault(
         "claim-invalid-mileage-amount",
         "42 km at 250 öre/km is 10500 öre, but the item claims 10600.",
@@ -1864,6 +1890,35 @@ fn generate() -> Vec<Vector> {
         E::Address,
         "body.members[0].addresses[0]",
     ));
+    // spec/protocol.md §Field formats, Network address: one spelling per address.
+    for (name, address, why) in [
+        ("upper-case", "[2001:DB8::7]:7400", "upper-case hex digits"),
+        ("leading-zeros", "[2001:0db8::7]:7400", "a group with a leading zero"),
+        ("uncompressed", "[2001:db8:0:0:0:0:0:7]:7400", "five zero groups not compressed to ::"),
+        (
+            "ipv4-mapped-hex",
+            "[::ffff:c000:207]:7400",
+            "an IPv4-mapped address in hex, where RFC 5952 writes ::ffff:192.0.2.7",
+        ),
+        (
+            "ipv4-compatible",
+            "[::192.0.2.7]:7400",
+            "dotted IPv4 outside the IPv4-mapped prefix, where RFC 5952 writes ::c000:207",
+        ),
+        (
+            "ipv4-leading-zero",
+            "127.000.0.1:7400",
+            "an IPv4 address with leading zeros, which some resolvers read as octal",
+        ),
+    ] {
+        vectors.push(directory_fault(
+            &format!("directory-invalid-address-{name}"),
+            &format!("The SSC's address {address} has {why}: not the canonical text (RFC 5952 for IPv6)."),
+            &|d| d.members[4].addresses[0] = address.into(),
+            E::Address,
+            "body.members[4].addresses[0]",
+        ));
+    }
     let mut too_many_items = body_value(&network_directory());
     *at(&mut too_many_items, "members[0].addresses") =
         Value::Array(vec![Value::Integer(0.into()); kvitt_protocol::limits::MAX_CBOR_ITEMS]);

@@ -120,11 +120,11 @@ fn records_a_hostile_merchant_sends_are_refused_with_their_codes_and_change_noth
     );
 
     // (b) Signed by another key than the merchant's, though naming the merchant as seller:
-    // only the merchant itself delivers its receipts.
+    // the directory lists another key for the seller (node.md §Authorization).
     let stranger = SigningKey::from_bytes(&[0x5a; 32]);
     let forged = signed(receipt("KASSA-1", 1), &stranger);
     let refused = refusal(peer.verdict(forged.bytes().to_vec()));
-    assert_eq!((refused.code.as_str(), refused.retry), ("auth.forbidden", false), "{refused}");
+    assert_eq!((refused.code.as_str(), refused.retry), ("auth.signer", false), "{refused}");
 
     // (c) Misrouted: bought by another organisation than this agency.
     let mut elsewhere = receipt("KASSA-1", 1);

@@ -9,6 +9,7 @@
 
 pub mod claim;
 mod client;
+pub mod conformance;
 mod input;
 mod output;
 mod pages;

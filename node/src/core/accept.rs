@@ -108,15 +108,19 @@ impl NodeCore {
                     MemberRole::Ssc if !self.serves(&peer.org) => {
                         return misrouted(format!("this SSC does not serve {}", peer.org))
                     }
-                    MemberRole::Agency if peer.key != receipt.signer() => {
-                        return forbidden(format!(
-                            "{} may not deliver receipts signed by another merchant",
-                            peer.org
-                        ))
-                    }
                     _ => {}
                 }
-                self.check_signer(directory, &body.merchant.org, MemberRole::Merchant, receipt.signer())
+                // The signature's authority first: a receipt whose signer is not the key
+                // the directory lists for its seller is forged whoever carries it
+                // (`auth.signer`), and only then may the peer be the wrong carrier.
+                self.check_signer(directory, &body.merchant.org, MemberRole::Merchant, receipt.signer())?;
+                if me.role == MemberRole::Agency && peer.key != receipt.signer() {
+                    return forbidden(format!(
+                        "{} may not deliver receipts signed by another merchant",
+                        peer.org
+                    ));
+                }
+                Ok(())
             }
             (AnyRecord::Claim(claim), MemberRole::Ssc) => {
                 let agency = claim.body().agency.as_str();

@@ -48,3 +48,42 @@ pub fn member(role: MemberRole, org: &str, name: &str, key_name: &str, address: 
         serves: vec![],
     }
 }
+
+/// spec/kvitt.cddl as the `cddl` crate should read it. RFC 8610 §3.8.3 makes `.regexp` an
+/// XSD regular expression, which matches the whole text; the crate (0.10.7) calls
+/// `Regex::is_match`, which matches any substring, so `"[A-Z]{3}"` would pass `"SEKX"`.
+/// Each pattern is therefore anchored here, `^(?:…)$`, to validate by the RFC's meaning.
+pub fn kvitt_cddl() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/kvitt.cddl");
+    let document = std::fs::read_to_string(path).unwrap();
+    let mut anchored = String::with_capacity(document.len() + 256);
+    let mut rest = document.as_str();
+    while let Some(at) = rest.find(".regexp \"") {
+        let (before, pattern) = rest.split_at(at + ".regexp \"".len());
+        anchored.push_str(before);
+        // The pattern ends at the first quote not escaped by a backslash.
+        let mut end = 0;
+        let mut escaped = false;
+        for (index, character) in pattern.char_indices() {
+            match character {
+                '"' if !escaped => {
+                    end = index;
+                    break;
+                }
+                '\\' => escaped = !escaped,
+                _ => escaped = false,
+            }
+        }
+        anchored.push_str(&format!("^(?:{})$", &pattern[..end]));
+        rest = &pattern[end..];
+    }
+    anchored.push_str(rest);
+    anchored
+}
+
+/// Validates `bytes` against the root rule (the first) of a parsed CDDL document.
+pub fn validate_cddl(schema: &cddl::ast::CDDL<'_>, bytes: &[u8]) -> Result<(), String> {
+    let value: ciborium::value::Value = ciborium::from_reader(bytes).map_err(|error| error.to_string())?;
+    let mut validator = cddl::validator::cbor::CBORValidator::new(schema, value.into(), None);
+    cddl::validator::Validator::validate(&mut validator).map_err(|error| error.to_string())
+}

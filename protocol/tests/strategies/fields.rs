@@ -96,10 +96,13 @@ pub fn masked_pan() -> impl Strategy<Value = String> {
     })
 }
 
-/// A network address: a host name, an IPv4 or a bracketed IPv6 address, and a port.
+/// A network address: a host name, an IPv4 or a bracketed IPv6 address (each in its one
+/// canonical text, spec/protocol.md §Field formats), and a port. A host name holds a
+/// letter, so it is never read as an IPv4 address.
 pub fn address() -> impl Strategy<Value = String> {
     prop_oneof![
-        ("[a-z0-9][a-z0-9.-]{0,30}", 1u16..).prop_map(|(host, port)| format!("{host}:{port}")),
+        ("[a-z0-9][a-z0-9.-]{0,15}", "[a-z]", "[a-z0-9.-]{0,15}", 1u16..)
+            .prop_map(|(before, letter, after, port)| format!("{before}{letter}{after}:{port}")),
         (any::<[u8; 4]>(), 1u16..).prop_map(|(ip, port)| format!("{}:{port}", std::net::Ipv4Addr::from(ip))),
         (any::<[u16; 8]>(), 1u16..)
             .prop_map(|(ip, port)| format!("[{}]:{port}", std::net::Ipv6Addr::from(ip))),

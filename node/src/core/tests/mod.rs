@@ -412,7 +412,9 @@ fn a_receipt_signed_by_another_key_than_the_directory_lists_is_refused() {
     let [kvitt_protocol::wire::Verdict::Refused { refusal }] = results.as_slice() else {
         panic!("{results:?}")
     };
-    assert_eq!(refusal.code, "auth.forbidden", "the merchant may not deliver a receipt it did not sign");
+    // Naming the merchant but signed by a stranger: forged whoever carries it (node.md
+    // §Authorization: the signer is checked against the directory before the carrier).
+    assert_eq!(refusal.code, "auth.signer", "the directory lists another key for the seller");
     assert_eq!(net.receipts_at_agency(), 0);
 }
 

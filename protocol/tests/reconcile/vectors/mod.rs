@@ -30,6 +30,7 @@ use crate::golden;
 
 mod generate;
 mod replay;
+mod sizes;
 mod spec_hashes;
 
 use generate::*;
