@@ -488,7 +488,7 @@ fn grocery() -> Receipt {
         rounding: -47,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) },
+        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original: None,
     }
     .with_computed_totals();
@@ -517,7 +517,7 @@ fn grocery_return(original: Option<RecordId>) -> Receipt {
         rounding: 0,
         total: 0,
         payments: vec![card(0)],
-        buyer: Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) },
+        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original,
     })
 }
@@ -553,7 +553,7 @@ fn foreign() -> Receipt {
         rounding: 0,
         total: 0,
         payments: vec![card(0)],
-        buyer: Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) },
+        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original: None,
     })
 }

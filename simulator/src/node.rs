@@ -94,6 +94,7 @@ impl SimNode {
             seed,
             reference_rates: None,
             policy: Default::default(),
+            routing_key: None,
         }
     }
 

@@ -14,6 +14,7 @@
 //! |---|---|---|---|
 //! | POST | /v1/receipts | till | push a receipt (kvitt JSON, SDRS XML or Kivra JSON by content type), answer its id once durable |
 //! | GET | /v1/receipts | employee, approver, staff | receipts held (an employee sees their own) |
+//! | POST | /v1/cards | operator (agency) | replace the agency's enrolled cards at its SSC |
 //! | GET | /v1/records/{id} | anyone, for what concerns them | one record, verified, with its CBOR |
 //! | POST | /v1/drafts | employee | open a claim draft |
 //! | GET | /v1/drafts/{number} | employee | one's draft, with the policy's findings |
@@ -78,7 +79,7 @@ use claims::{
     withdraw,
 };
 pub use records::record_json;
-use records::{list_receipts, push_receipt, record};
+use records::{enrol_cards, list_receipts, push_receipt, record};
 use ssc::{exceptions, resolve, sie};
 pub use ssc::{SIE_CONTENT_TYPE, SIE_LEFT_OUT_HEADER, SIE_VOUCHERS_HEADER};
 
@@ -107,6 +108,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
     let state = ApiState { node, tokens: Arc::new(tokens) };
     Router::new()
         .route("/v1/receipts", post(push_receipt).get(list_receipts))
+        .route("/v1/cards", post(enrol_cards))
         .route("/v1/records/{id}", get(record))
         .route("/v1/drafts", post(new_draft))
         .route("/v1/drafts/{number}", get(show_draft))

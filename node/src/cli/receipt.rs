@@ -177,7 +177,7 @@ fn list(receipts: &[Listed]) -> String {
                 id.to_string(),
                 receipt.issued_at.get(..10).unwrap_or(&receipt.issued_at).to_owned(),
                 receipt.merchant.name.clone(),
-                receipt.buyer.employee.clone().unwrap_or_else(|| "-".to_owned()),
+                receipt.buyer_employee().unwrap_or("-").to_owned(),
                 format_amount(receipt.total, &receipt.currency),
             ]
         })

@@ -49,7 +49,7 @@ fn receipt(
         rounding: 0,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: buyer.0.into(), employee: Some(buyer.1.into()) },
+        buyer: Some(Buyer { agency: buyer.0.into(), employee: Some(buyer.1.into()) }),
         original: None,
     }
     .with_computed_totals();

@@ -382,9 +382,9 @@ impl Workload {
                     let agency = cast
                         .parties
                         .iter()
-                        .position(|party| party.identity.org == receipt.buyer.agency)
+                        .position(|party| receipt.buyer_agency() == Some(party.identity.org.as_str()))
                         .unwrap_or(0);
-                    let employee = receipt.buyer.employee.clone().unwrap_or_default();
+                    let employee = receipt.buyer_employee().unwrap_or_default().to_owned();
                     let refund = receipt.original.is_some();
                     let original = receipt.original;
                     self.stats.receipts += 1;
