@@ -143,6 +143,16 @@ mod tests {
         assert_ne!(RoutingKey::new([8; 32]).card_hash(&reference), CardHash(expected));
     }
 
+    /// spec/routing.md §Card references, worked example: computed independently (Python's
+    /// `hmac`), so a change of the domain or the input order fails here.
+    #[test]
+    fn the_worked_example_of_the_spec_hashes_as_stated() {
+        let key =
+            RoutingKey::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").unwrap();
+        let hash = key.card_hash(&CardReference::parse("card", PAR).unwrap());
+        assert_eq!(hex::encode(hash.0), "0e8a1048c0b9a513459f42582f7b5b553a14aea6de3f16b6c7bfc9eb8bc4d142");
+    }
+
     #[test]
     fn a_card_number_is_refused_and_a_luhn_failing_or_longer_number_is_not() {
         for pan in ["4111111111111111", "4222222222222", "6011000990139424", "3530111333300000"] {

@@ -893,6 +893,14 @@ fn generate() -> Vec<Vector> {
         &berlin,
         MERCHANT_DE,
     ));
+    let unrouted = sign(computed(Receipt { buyer: None, serial: 1_002, ..common::receipt() }), MERCHANT);
+    vectors.push(valid(
+        "receipt-valid-no-buyer",
+        "receipt",
+        "A receipt signed without a buyer (spec/routing.md: the till knew no agency and no enrolled card named one): the buyer field is absent, never null; the receipt stays with the merchant.",
+        &unrouted,
+        MERCHANT,
+    ));
     let first_local_day = sign(
         computed(Receipt {
             issued_at: "2026-04-01T01:30:00+02:00".into(),

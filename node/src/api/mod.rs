@@ -204,8 +204,10 @@ pub fn status_of(code: &str) -> StatusCode {
         | "claim.exception_open"
         | "event.transition"
         | "event.chain"
-        | "ledger.equivocation" => StatusCode::CONFLICT,
+        | "ledger.equivocation"
+        | "routing.card_taken" => StatusCode::CONFLICT,
         "request.invalid" => StatusCode::BAD_REQUEST,
+        "request.rate_limited" => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

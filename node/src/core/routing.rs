@@ -253,10 +253,10 @@ impl NodeCore {
             }
             // Every SSC that answered knows no agency for the card: the merchant keeps it.
             (None, true, _) | (None, false, None) => self.push_receipt(step, &caller, receipt),
-            // No SSC answered: the till pushes again rather than lose the routing.
+            // No SSC answered: nothing is signed; the till pushes again (if the refusal
+            // says retry) rather than lose the routing.
             (None, false, Some(mut refusal)) => {
-                refusal.retry = true;
-                refusal.message = format!("the card lookup failed, push again: {}", refusal.message);
+                refusal.message = format!("the card lookup failed: {}", refusal.message);
                 Err(refusal)
             }
         };

@@ -14,6 +14,7 @@ mod outbox;
 mod policy;
 mod recovery;
 mod reversal;
+mod routing;
 mod visibility;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -151,7 +152,8 @@ impl Net {
                 seed: 7,
                 reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
                 policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
-                routing_key: (role != MemberRole::Ssc).then(|| kvitt_protocol::routing::RoutingKey::new([9; 32])),
+                routing_key: (role != MemberRole::Ssc)
+                    .then(|| kvitt_protocol::routing::RoutingKey::new([9; 32])),
             };
             let core = NodeCore::start(identity.clone(), config, directory(1), store.clone()).unwrap();
             nodes.insert(identity.key(), Node { core, store, up: true });
