@@ -46,15 +46,12 @@ fn a_till_with_only_the_card_payment_gets_its_receipt_to_the_enrolling_agency() 
     network.agency.start();
     network.merchant.start();
 
-    // The agency enrols the employee's card: only its keyed hash reaches the SSC.
+    // The agency's operator enrols the employee's card with the command: only its keyed
+    // hash reaches the SSC.
     let enrolment = json!({ "cards": [{ "reference": PAR, "employee": support::EMPLOYEE }] });
-    let answer = network.agency.expect(
-        200,
-        "POST",
-        "/v1/cards",
-        &network.agency.operator,
-        Some(enrolment.to_string()),
-    );
+    let file = network.agency.data.join("cards.json");
+    std::fs::write(&file, enrolment.to_string()).unwrap();
+    let answer = network.agency.cli_ok(&network.agency.operator, &["cards", "enrol", file.to_str().unwrap()]);
     assert_eq!(answer["cards"], 1, "{answer}");
     // A card number is refused before anything leaves the agency.
     let pan = json!({ "cards": [{ "reference": "4111111111111111" }] });
@@ -90,14 +87,11 @@ fn a_till_with_only_the_card_payment_gets_its_receipt_to_the_enrolling_agency() 
     let view =
         network.merchant.expect(200, "GET", &format!("/v1/records/{kept}"), &network.merchant.operator, None);
     assert!(view["body"].get("buyer").is_none(), "{view}");
-    // A third, routed receipt arrives after it: had the second gone anywhere, it would be first.
-    network.merchant.expect(
-        201,
-        "POST",
-        &format!("/v1/receipts?card={PAR}"),
-        &network.till,
-        Some(buyerless(3)),
-    );
+    // A third, routed receipt (pushed with the command) arrives after it: had the second
+    // gone anywhere, it would be first.
+    let file = network.merchant.data.join("receipt-3.json");
+    std::fs::write(&file, buyerless(3)).unwrap();
+    network.merchant.cli_ok(&network.till, &["receipt", "push", file.to_str().unwrap(), "--card", PAR]);
     network.wait_for_agency(&[1, 3]);
     assert_eq!(network.agency.record_status(&kept.parse().unwrap()), 404, "the agency never got it");
 
