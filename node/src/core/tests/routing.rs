@@ -178,3 +178,39 @@ fn a_new_enrolment_replaces_the_old_and_the_ssc_holds_no_reference() {
         }
     }
 }
+
+#[test]
+fn a_card_another_agency_enrolled_is_refused_naming_only_its_entry() {
+    let mut net = Net::new();
+    enrol(&mut net, &[(PAR, None)]).unwrap();
+    // Version 2 lists a second agency the SSC serves.
+    let mut body = directory(2).body().clone();
+    body.members.push(member(MemberRole::Agency, "202100-5497", "agency-2", 7403));
+    for member in &mut body.members {
+        if member.role == MemberRole::Ssc {
+            member.serves.push("202100-5497".into());
+        }
+    }
+    let v2 = Signed::sign(body, &key("operator")).unwrap();
+    let install = ClientRequest::InstallDirectory { bytes: v2.bytes().to_vec() };
+    assert!(net.ask("ssc", operator(), install).is_ok());
+    let cards = |references: &[&str]| {
+        references
+            .iter()
+            .map(|reference| kvitt_protocol::wire::EnrolledCard { card: hash(reference), employee: None })
+            .collect()
+    };
+    let taken = ask_ssc(&mut net, "agency-2", PeerRequest::Enrol { cards: cards(&[STRANGER, PAR]) });
+    let ResponseBody::Refused { refusal } = &taken else { panic!("not refused: {taken:?}") };
+    assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("routing.card_taken", "body.cards[1]"));
+    assert!(!refusal.message.contains(AGENCY), "{refusal}");
+    // Nothing of the refused enrolment was written: the first agency keeps its card.
+    let answer = lookup(&mut net, "merchant", 1, PAR);
+    assert_eq!(answer, ResponseBody::Routed { agency: Some(AGENCY.into()), employee: None });
+    assert_eq!(
+        lookup(&mut net, "merchant", 2, STRANGER),
+        ResponseBody::Routed { agency: None, employee: None }
+    );
+    let own = ask_ssc(&mut net, "agency-2", PeerRequest::Enrol { cards: cards(&[STRANGER]) });
+    assert_eq!(own, ResponseBody::Enrolled { cards: 1 });
+}
