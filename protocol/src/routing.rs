@@ -28,7 +28,7 @@ pub struct RoutingKey([u8; 32]);
 
 impl RoutingKey {
     /// The key from its 32 bytes.
-    pub fn new(bytes: [u8; 32]) -> RoutingKey {
+    pub const fn new(bytes: [u8; 32]) -> RoutingKey {
         RoutingKey(bytes)
     }
 
