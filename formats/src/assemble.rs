@@ -6,7 +6,7 @@ use kvitt_protocol::receipt::{Buyer, Line, LineKind, Merchant, Payment, Receipt}
 use kvitt_protocol::vat::format_rate;
 use kvitt_protocol::{ErrorCode, Record, RecordId};
 
-use crate::error::{missing, FormatCode, FormatError};
+use crate::error::{FormatCode, FormatError};
 
 /// What a till gives beside the document, since neither format carries it: the buyer's
 /// agency (SDRS `se:Receiver` and Kivra's `customer` identify private persons) and, for a
@@ -137,14 +137,9 @@ impl Draft {
             }
             (None, None) => None,
         };
-        // The buyer is not in either format. Until a receipt may name no buyer (card
-        // routing, issue 14), the till names it beside the document.
-        let buyer = supplement.buyer.clone().ok_or_else(|| {
-            missing(
-                "buyer",
-                "the buyer's agency (neither format carries it: give its organisation number beside the document)",
-            )
-        })?;
+        // The buyer is not in either format: the till names it beside the document, or
+        // leaves it out for the merchant's node to find by card (spec/routing.md).
+        let buyer = supplement.buyer.clone();
         let lines_sum: i64 = self.lines.iter().filter_map(|line| line.amount).fold(0, i64::saturating_add);
         let mut receipt = Receipt {
             merchant: self.merchant,

@@ -62,7 +62,7 @@ fn receipt(merchant: &str, serial: u64) -> Receipt {
             Line { article: Some(format!("ART-{}", serial % 977)), ..line }
         })
         .collect();
-    receipt.buyer.employee = Some(format!("emp-{}", serial % 50));
+    receipt.buyer.as_mut().unwrap().employee = Some(format!("emp-{}", serial % 50));
     sample::paid_by_card(receipt, "T-1", &format!("{serial:012}"))
 }
 
@@ -116,6 +116,7 @@ fn start(
         seed: u64::from(seed),
         reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
         policy: Default::default(),
+        routing_key: None,
     };
     let core = NodeCore::start(identity.clone(), config, directory.clone(), store).unwrap();
     let (handle, inbox) =

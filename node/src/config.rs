@@ -33,6 +33,9 @@ pub const DIRECTORY_FILE: &str = "directory.cbor";
 /// The reference exchange rates an SSC checks foreign claim items against (optional;
 /// spec/books.md §Reference rates).
 pub const RATES_FILE: &str = "rates.json";
+/// The network's routing key, 64 hex digits (optional; merchants and agencies;
+/// spec/routing.md).
+pub const ROUTING_KEY_FILE: &str = "routing.key";
 /// The sled ledger.
 pub const LEDGER_DIR: &str = "ledger";
 

@@ -35,6 +35,14 @@ pub enum RunError {
         /// What is wrong.
         message: String,
     },
+    /// `routing.key` is unreadable or not 64 hex digits.
+    #[error("{path}: {message}")]
+    RoutingKey {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// `directory.cbor` is missing or is not a signed directory.
     #[error("{path}: {message}")]
     Directory {
@@ -140,6 +148,21 @@ fn read_rates(data: &Path) -> Result<Option<kvitt_protocol::books::ReferenceRate
     Ok(Some(rates))
 }
 
+/// The network's routing key from `DIR/routing.key`, if the operator put one there
+/// (merchants and agencies; spec/routing.md).
+fn read_routing_key(data: &Path) -> Result<Option<kvitt_protocol::routing::RoutingKey>, RunError> {
+    let path = data.join(crate::config::ROUTING_KEY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(RunError::RoutingKey { path, message: error.to_string() }),
+    };
+    let key = kvitt_protocol::routing::RoutingKey::from_hex(&text)
+        .map_err(|error| RunError::RoutingKey { path: path.clone(), message: error.detail().to_owned() })?;
+    tracing::info!(file = %path.display(), "routing key loaded: receipts may be routed by card");
+    Ok(Some(key))
+}
+
 /// Starts the node whose data directory is `data`, on the current tokio runtime.
 pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
     start_with(data, None).await
@@ -192,6 +215,7 @@ pub async fn start_with(data: &Path, metrics: Option<SocketAddr>) -> Result<Runn
         seed: rand_core::RngCore::next_u64(&mut rand_core::OsRng),
         reference_rates: read_rates(data)?,
         policy,
+        routing_key: read_routing_key(data)?,
     };
     let core = NodeCore::start(identity, core_config, directory, store)
         .map_err(|error| RunError::Core(error.to_string()))?;

@@ -65,6 +65,8 @@ enum Command {
     Directory(node_commands::DirectoryCommand),
     /// Receipts: push one to a merchant node (tills), list an agency's.
     Receipt(cli::receipt::ReceiptArgs),
+    /// Cards: an agency enrols the cards whose receipts are its own (card routing).
+    Cards(cli::cards::CardsArgs),
     /// One signed record from a node, verified again here.
     Record(cli::record::RecordArgs),
     /// Expense claims: build, check against the policy, submit, approve, reject, withdraw,
@@ -161,6 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(command) => node_commands::token(&command),
         Command::Directory(command) => node_commands::directory(&command),
         Command::Receipt(args) => cli::receipt::main(&args),
+        Command::Cards(args) => cli::cards::main(&args),
         Command::Record(args) => cli::record::main(&args),
         Command::Claim(args) => cli::claim::main(&args),
         Command::Ssc(args) => cli::ssc::main(&args),

@@ -66,6 +66,7 @@ pub fn ask_as_operator(
         seed: 0,
         reference_rates: None,
         policy: crate::policy::Policy::default(),
+        routing_key: None,
     };
     let mut core = NodeCore::start(identity, core_config, directory, Arc::clone(&store))
         .map_err(|error| OfflineError::Core(error.to_string()))?;

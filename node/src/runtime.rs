@@ -71,6 +71,10 @@ pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) 
                 RequestBody::Reconcile { session, frame, window } => {
                     PeerRequest::Reconcile { session, frame: frame.0, window }
                 }
+                RequestBody::Route { register, serial, card } => {
+                    PeerRequest::Route { register, serial, card }
+                }
+                RequestBody::Enrol { cards } => PeerRequest::Enrol { cards },
             };
             (request.directory_version, decoded)
         }
@@ -679,7 +683,10 @@ impl Release {
                             }
                         }
                     }
-                    ResponseBody::Directory { .. } | ResponseBody::Reconcile { .. } => {}
+                    ResponseBody::Directory { .. }
+                    | ResponseBody::Reconcile { .. }
+                    | ResponseBody::Routed { .. }
+                    | ResponseBody::Enrolled { .. } => {}
                 }
                 match response.encode() {
                     Ok(bytes) => {

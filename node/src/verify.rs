@@ -256,7 +256,7 @@ impl Verified {
                     body.lines.len(),
                     plural(body.lines.len(), "line", "lines"),
                     format_amount(body.total, &body.currency),
-                    body.buyer.agency,
+                    body.buyer_agency().unwrap_or("no buyer"),
                 );
                 if let Some(original) = body.original {
                     summary.push_str(&format!(", refers to receipt {}", original.short()));
@@ -270,7 +270,7 @@ impl Verified {
                     currency: body.currency.clone(),
                     total_minor: body.total,
                     lines: body.lines.len(),
-                    buyer: body.buyer.agency.clone(),
+                    buyer: body.buyer_agency().unwrap_or_default().to_owned(),
                     original: body.original,
                 };
                 (summary, details)

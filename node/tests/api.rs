@@ -140,7 +140,7 @@ impl Network {
     /// The till pushes the hotel receipt with `serial`, bought by `employee`; its id.
     fn push_receipt(&self, serial: u64, employee: Option<&str>) -> String {
         let mut receipt = common::receipt_body(serial);
-        receipt.buyer.employee = employee.map(str::to_owned);
+        receipt.buyer.as_mut().unwrap().employee = employee.map(str::to_owned);
         let answer = self.post(
             "merchant",
             "till-token",

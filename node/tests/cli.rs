@@ -181,6 +181,8 @@ fn demo_plays_the_day_and_prints_the_summary() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("Summary of the day"), "{stdout}");
+    // The trips' receipts reach their agencies by the employees' enrolled cards.
+    assert_eq!(stdout.matches("enrolled 3 cards at the SSC").count(), 2, "{stdout}");
     assert!(stdout.contains("the SSC caught a duplicate"), "{stdout}");
     assert!(stdout.contains("tried to approve their own claim: refused (claim.policy)"), "{stdout}");
     assert!(stdout.contains("policy.self_approval (error): chef-cecilia may not approve"), "{stdout}");

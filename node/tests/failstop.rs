@@ -86,6 +86,7 @@ fn start(link: &LocalNetwork, party: &str, org: &str, role: MemberRole, store: A
         seed: 1,
         reference_rates: None,
         policy: Default::default(),
+        routing_key: None,
     };
     let core = NodeCore::start(identity, config, common::directory(), store).unwrap();
     let (handle, inbox) = kvitt_node::runtime::spawn(core, commit, link.endpoint(common::public(party)));

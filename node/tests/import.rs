@@ -186,11 +186,18 @@ fn the_content_type_chooses_the_format_and_the_query_names_the_buyer() {
     let sdrs = std::fs::read(fixture("sdrs/kvitt-sale-card.xml")).unwrap();
     let buyer = format!("?buyer={AGENCY_ORG}");
 
-    let (status, problem) = post(&nodes, "", "application/xml", &sdrs);
+    // Without a buyer the till may route by card; never by a card number, and these
+    // agency-less nodes hold no routing key.
+    let (status, problem) = post(&nodes, "?card=4111111111111111", "application/xml", &sdrs);
     assert_eq!(
         (status, &problem["code"], &problem["path"]),
-        (422, &"format.missing".into(), &"buyer".into())
+        (422, &"payment.masked_pan".into(), &"card".into())
     );
+    let (status, problem) = post(&nodes, "?card=V0010013018209568912345678912", "application/xml", &sdrs);
+    assert_eq!((status, &problem["code"]), (503, &"node.unavailable".into()), "{problem}");
+    let (status, problem) =
+        post(&nodes, &format!("{buyer}&card=V0010013018209568912345678912"), "application/xml", &sdrs);
+    assert_eq!((status, &problem["path"]), (400, &"buyer".into()), "{problem}");
     let (status, problem) = post(&nodes, &format!("{buyer}&tip=5"), "application/xml", &sdrs);
     assert_eq!((status, &problem["code"], &problem["path"]), (400, &"request.invalid".into(), &"tip".into()));
     let (status, problem) = post(&nodes, "?employee=emp-17", "application/xml", &sdrs);
@@ -211,7 +218,7 @@ fn the_content_type_chooses_the_format_and_the_query_names_the_buyer() {
     let (status, answer) = post(&nodes, &buyer, "text/xml; charset=utf-8", &sdrs);
     assert_eq!((status, &answer["duplicate"]), (201, &false.into()), "{answer}");
 
-    // kvitt's own JSON takes no query string; a Kivra document sent as kvitt JSON is read
+    // kvitt's own JSON takes no query string but `card`; a Kivra document sent as kvitt JSON is read
     // as kvitt JSON, and refused as such.
     let kivra = std::fs::read(fixture("kivra/sale-card.json")).unwrap();
     let (status, problem) = post(&nodes, &buyer, "application/json", b"{}");

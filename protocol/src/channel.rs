@@ -46,7 +46,10 @@ pub fn parties(record: &AnyRecord, directory: &Directory) -> Parties {
     let key_of = |org: &str| directory.member_by_org(org).map(|member| member.key);
     let members = match record {
         AnyRecord::Receipt(receipt) => {
-            [Some(receipt.signer()), key_of(&receipt.body().buyer.agency)].into_iter().flatten().collect()
+            [Some(receipt.signer()), receipt.body().buyer_agency().and_then(key_of)]
+                .into_iter()
+                .flatten()
+                .collect()
         }
         AnyRecord::Claim(claim) => claim_parties(&claim.body().agency, directory),
         AnyRecord::ClaimEvent(event) => return Parties::OfClaim(event.body().claim),

@@ -35,6 +35,7 @@ pub mod id;
 pub mod limits;
 pub mod receipt;
 pub mod reconcile;
+pub mod routing;
 pub mod sample;
 pub mod vat;
 pub mod wire;

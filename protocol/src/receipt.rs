@@ -45,8 +45,11 @@ pub struct Receipt {
     pub total: i64,
     /// How it was paid; the amounts add up to `total`.
     pub payments: Vec<Payment>,
-    /// The buyer: the agency whose employee paid, and optionally that employee.
-    pub buyer: Buyer,
+    /// The buyer: the agency whose employee paid, and optionally that employee. Absent
+    /// when the till did not know it and no enrolled card named it (spec/routing.md): the
+    /// receipt then stays with the merchant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<Buyer>,
     /// For a return or correction: the receipt it refers to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<RecordId>,
@@ -265,15 +268,17 @@ impl Record for Receipt {
                 format!("add up to {paid}, expected the total {}", self.total),
             ));
         }
-        let buyer_org = OrgId::parse("buyer.agency", &self.buyer.agency)?;
-        if !buyer_org.is_swedish() {
-            return Err(Error::new(
-                ErrorCode::OrgFormat,
-                "buyer.agency",
-                "an agency has a Swedish organisation number",
-            ));
+        if let Some(buyer) = &self.buyer {
+            let buyer_org = OrgId::parse("buyer.agency", &buyer.agency)?;
+            if !buyer_org.is_swedish() {
+                return Err(Error::new(
+                    ErrorCode::OrgFormat,
+                    "buyer.agency",
+                    "an agency has a Swedish organisation number",
+                ));
+            }
+            check_optional_text("buyer.employee", buyer.employee.as_deref(), MAX_CODE_BYTES)?;
         }
-        check_optional_text("buyer.employee", self.buyer.employee.as_deref(), MAX_CODE_BYTES)?;
         let has_return_line = self.lines.iter().any(|line| line.kind == LineKind::Return);
         if has_return_line && self.original.is_none() {
             return Err(Error::new(
@@ -287,6 +292,16 @@ impl Record for Receipt {
 }
 
 impl Receipt {
+    /// The buyer's agency, if the receipt names one.
+    pub fn buyer_agency(&self) -> Option<&str> {
+        self.buyer.as_ref().map(|buyer| buyer.agency.as_str())
+    }
+
+    /// The buyer's employee, if the receipt names one.
+    pub fn buyer_employee(&self) -> Option<&str> {
+        self.buyer.as_ref().and_then(|buyer| buyer.employee.as_deref())
+    }
+
     /// Whether the sale happened abroad: the place of sale is outside Sweden
     /// (`merchant.address.country` is not `SE`) or the receipt is in another currency than
     /// SEK. Lodging and meals abroad are booked apart from those in Sweden (BAS 5832,

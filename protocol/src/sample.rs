@@ -113,7 +113,7 @@ pub fn receipt(merchant_org: &str, buyer_agency: &str, register: &str, serial: u
         rounding: 0,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: buyer_agency.into(), employee: Some(EMPLOYEE.into()) },
+        buyer: Some(Buyer { agency: buyer_agency.into(), employee: Some(EMPLOYEE.into()) }),
         original: None,
     };
     paid_by_card(receipt, &format!("T-{register}"), &format!("6123456{:05}", serial % 100_000))

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::cbor;
 use crate::error::{Error, ErrorCode, Result};
 use crate::id::{byte_string, RecordId};
+use crate::routing::{CardHash, MAX_ENROLLED_CARDS};
 
 pub use crate::limits::{MAX_DELIVERY_RECORD_BYTES, MAX_MESSAGE_BYTES, MAX_RECORDS_PER_DELIVERY};
 
@@ -50,6 +51,33 @@ pub enum RequestBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         window: Option<Window>,
     },
+    /// A merchant asks an SSC which agency enrolled the card of the receipt it is about to
+    /// sign at `serial` of `register` (spec/routing.md §Lookup).
+    Route {
+        /// The register the receipt is issued on.
+        register: String,
+        /// The serial it will take.
+        serial: u64,
+        /// The keyed hash of the card reference the till presented.
+        card: CardHash,
+    },
+    /// An agency replaces its enrolled cards at the SSC serving it (spec/routing.md
+    /// §Enrolment).
+    Enrol {
+        /// Every card the agency enrols, at most [`MAX_ENROLLED_CARDS`].
+        cards: Vec<EnrolledCard>,
+    },
+}
+
+/// One enrolled card: its keyed hash, and the employee whose card it is, if one is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolledCard {
+    /// The keyed hash of the card reference.
+    pub card: CardHash,
+    /// The agency's reference for the employee; none for a card of the agency itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee: Option<String>,
 }
 
 /// A range of record times (seconds since the Unix epoch, as the reconciliation order has
@@ -107,6 +135,20 @@ pub enum ResponseBody {
         /// The frame ([`crate::reconcile::Message`] bytes).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         frame: Option<RecordBytes>,
+    },
+    /// The agency that enrolled the card looked up, or none: unknown.
+    Routed {
+        /// The agency's organisation number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agency: Option<String>,
+        /// The employee the enrolment names for the card.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        employee: Option<String>,
+    },
+    /// The agency's enrolment is in force, with this many cards.
+    Enrolled {
+        /// The number of cards enrolled.
+        cards: u64,
     },
     /// The whole request was refused.
     Refused {
@@ -216,6 +258,10 @@ refusal_codes! {
     BadRequest => "request.invalid", retry: false,
     /// No such claim, receipt or draft for this caller.
     NotFound => "request.not_found", retry: false,
+    /// The sender made more requests of this kind than the limit allows in its period.
+    RateLimited => "request.rate_limited", retry: true,
+    /// A card in an enrolment is enrolled by another agency.
+    CardTaken => "routing.card_taken", retry: false,
 }
 
 impl Refusal {
@@ -263,14 +309,13 @@ impl Request {
         let value = cbor::decode(bytes)?;
         let request: Request = cbor::from_value(&value)?;
         cbor::check_round_trip(&request, &value)?;
-        if let RequestBody::Deliver { records } = &request.body {
-            if records.len() > MAX_RECORDS_PER_DELIVERY {
-                return Err(Error::new(
-                    ErrorCode::TooMany,
-                    "body.records",
-                    format!("{} records, limit {MAX_RECORDS_PER_DELIVERY}", records.len()),
-                ));
-            }
+        let (path, count, limit) = match &request.body {
+            RequestBody::Deliver { records } => ("body.records", records.len(), MAX_RECORDS_PER_DELIVERY),
+            RequestBody::Enrol { cards } => ("body.cards", cards.len(), MAX_ENROLLED_CARDS),
+            _ => return Ok(request),
+        };
+        if count > limit {
+            return Err(Error::new(ErrorCode::TooMany, path, format!("{count}, limit {limit}")));
         }
         Ok(request)
     }
@@ -337,6 +382,18 @@ mod tests {
         assert!(Request::decode(&request(MAX_RECORDS_PER_DELIVERY).encode().unwrap()).is_ok());
         let error = Request::decode(&request(MAX_RECORDS_PER_DELIVERY + 1).encode().unwrap()).unwrap_err();
         assert_eq!(error.code(), ErrorCode::TooMany);
+    }
+
+    #[test]
+    fn an_enrolment_over_the_limit_is_refused_and_one_at_it_is_not() {
+        let card = EnrolledCard { card: CardHash([1; 32]), employee: None };
+        let request = |count: usize| Request {
+            directory_version: 1,
+            body: RequestBody::Enrol { cards: vec![card.clone(); count] },
+        };
+        assert!(Request::decode(&request(MAX_ENROLLED_CARDS).encode().unwrap()).is_ok());
+        let error = Request::decode(&request(MAX_ENROLLED_CARDS + 1).encode().unwrap()).unwrap_err();
+        assert_eq!((error.code(), error.path()), (ErrorCode::TooMany, "body.cards"));
     }
 
     #[test]

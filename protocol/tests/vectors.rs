@@ -488,7 +488,7 @@ fn grocery() -> Receipt {
         rounding: -47,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) },
+        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original: None,
     }
     .with_computed_totals();
@@ -517,7 +517,7 @@ fn grocery_return(original: Option<RecordId>) -> Receipt {
         rounding: 0,
         total: 0,
         payments: vec![card(0)],
-        buyer: Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) },
+        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original,
     })
 }
@@ -553,7 +553,7 @@ fn foreign() -> Receipt {
         rounding: 0,
         total: 0,
         payments: vec![card(0)],
-        buyer: Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) },
+        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original: None,
     })
 }
@@ -892,6 +892,14 @@ fn generate() -> Vec<Vector> {
         "A German hotel (org DE:HRB12345, foreign VAT number) in EUR at 7 % and 19 %: foreign sellers' rates are only range-checked (0..=5000 bp), not taken from the Swedish table.",
         &berlin,
         MERCHANT_DE,
+    ));
+    let unrouted = sign(computed(Receipt { buyer: None, serial: 1_002, ..common::receipt() }), MERCHANT);
+    vectors.push(valid(
+        "receipt-valid-no-buyer",
+        "receipt",
+        "A receipt signed without a buyer (spec/routing.md: the till knew no agency and no enrolled card named one): the buyer field is absent, never null; the receipt stays with the merchant.",
+        &unrouted,
+        MERCHANT,
     ));
     let first_local_day = sign(
         computed(Receipt {

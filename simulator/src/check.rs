@@ -56,6 +56,7 @@ pub fn check(
     let mut found = Vec::new();
     found.extend(world.failures.iter().cloned());
     acknowledged_at_agency(world, acknowledged, &mut found);
+    card_receipts_only_at_the_enrolling_agency(world, acknowledged, &mut found);
     channels_converged(world, &mut found);
     no_receipt_paid_twice(world, &mut found);
     paid_claims_book_into_balanced_vouchers(world, &mut found);
@@ -102,6 +103,35 @@ fn acknowledged_at_agency(
                     ack.merchant, ack.employee, ack.pushed_ms, ack.agency
                 ),
             ));
+        }
+    }
+}
+
+/// A receipt pushed with only its card reached no agency but the one that enrolled the
+/// card (spec/routing.md): no other agency's node holds it.
+fn card_receipts_only_at_the_enrolling_agency(
+    world: &World,
+    acknowledged: &BTreeMap<RecordId, Acknowledged>,
+    found: &mut Vec<Violation>,
+) {
+    let agencies: Vec<(usize, Ledger)> = world
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, sim)| sim.party.identity.role == kvitt_protocol::directory::MemberRole::Agency)
+        .map(|(index, sim)| (index, Ledger::new(sim.store.clone())))
+        .collect();
+    for (id, ack) in acknowledged.iter().filter(|(_, ack)| ack.by_card) {
+        for (node, ledger) in &agencies {
+            if *node != ack.agency && ledger.contains(id).unwrap_or(false) {
+                found.push(violation(
+                    "a receipt routed by card reaches only the agency that enrolled the card",
+                    format!(
+                        "receipt {id} (card of agency node {}) is held by agency node {node}",
+                        ack.agency
+                    ),
+                ));
+            }
         }
     }
 }

@@ -86,6 +86,8 @@ pub enum Sabotage {
     DropAcknowledged,
     /// The 1000th core step panics.
     PanicInCore,
+    /// Before the checks, copy one receipt routed by card into another agency's ledger.
+    LeakCardReceipt,
 }
 
 /// Everything a run depends on.
@@ -155,6 +157,7 @@ impl SimConfig {
         match self.sabotage {
             Some(Sabotage::DropAcknowledged) => line.push_str(" --sabotage drop-acknowledged"),
             Some(Sabotage::PanicInCore) => line.push_str(" --sabotage panic-in-core"),
+            Some(Sabotage::LeakCardReceipt) => line.push_str(" --sabotage leak-card-receipt"),
             None => {}
         }
         line

@@ -81,7 +81,8 @@ struct Cli {
     /// Write the report of the (last) run as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
-    /// A deliberate bug, to see a violation reported: drop-acknowledged, panic-in-core.
+    /// A deliberate bug, to see a violation reported: drop-acknowledged, panic-in-core,
+    /// leak-card-receipt.
     #[arg(long, hide = true)]
     sabotage: Option<String>,
 }
@@ -116,7 +117,10 @@ fn config(cli: &Cli, seed: u64) -> anyhow::Result<SimConfig> {
         None => None,
         Some("drop-acknowledged") => Some(Sabotage::DropAcknowledged),
         Some("panic-in-core") => Some(Sabotage::PanicInCore),
-        Some(other) => bail!("--sabotage {other:?}: expected drop-acknowledged or panic-in-core"),
+        Some("leak-card-receipt") => Some(Sabotage::LeakCardReceipt),
+        Some(other) => {
+            bail!("--sabotage {other:?}: expected drop-acknowledged, panic-in-core or leak-card-receipt")
+        }
     };
     if cli.nodes < 3 {
         bail!("--nodes {}: at least 3 (an SSC, an agency, a merchant)", cli.nodes);

@@ -94,6 +94,8 @@ impl SimNode {
             seed,
             reference_rates: None,
             policy: Default::default(),
+            // Merchants and agencies use it; an SSC never does (spec/routing.md).
+            routing_key: Some(crate::workload::cards::SIM_ROUTING_KEY),
         }
     }
 

@@ -127,7 +127,7 @@ pub fn receipt(merchant: &Party, sale: &Sale<'_>, rng: &mut SimRng) -> Receipt {
         rounding: 0,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: sale.buyer.0.into(), employee: Some(sale.buyer.1.into()) },
+        buyer: Some(Buyer { agency: sale.buyer.0.into(), employee: Some(sale.buyer.1.into()) }),
         original: sale.returning.map(|(original, _)| original),
     }
     .with_computed_totals();

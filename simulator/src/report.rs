@@ -181,8 +181,8 @@ impl Report {
             (
                 "receipts acknowledged",
                 format!(
-                    "{} ({} refunds, {} reissues, {} pushes retried)",
-                    w.receipts, w.refunds, w.reissues, w.pushes_retried
+                    "{} ({} routed by card, {} refunds, {} reissues, {} pushes retried)",
+                    w.receipts, w.routed_by_card, w.refunds, w.reissues, w.pushes_retried
                 ),
             ),
             (

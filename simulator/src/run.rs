@@ -142,6 +142,9 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     if config.sabotage == Some(Sabotage::DropAcknowledged) {
         drop_one_acknowledged(&world, &workload.acknowledged);
     }
+    if config.sabotage == Some(Sabotage::LeakCardReceipt) {
+        leak_one_card_receipt(&world, &workload.acknowledged);
+    }
     // What the watch saw while the run went comes first, with its time; the check at the
     // end finds the same breaches again, without it.
     let mut violations = watch.violations;
@@ -190,6 +193,26 @@ fn dispatch(
         Event::SessionEnd(ended) => session::end(world, *ended),
         Event::Fault(fault) => inject(world, fault, restart),
         Event::Workload(tag) => workload.run(cast, world, tag),
+    }
+}
+
+/// The deliberate bug of [`Sabotage::LeakCardReceipt`]: one receipt routed by card is
+/// copied into the ledger of an agency that did not enrol the card.
+fn leak_one_card_receipt(world: &World, acknowledged: &BTreeMap<RecordId, Acknowledged>) {
+    let Some((id, ack)) = acknowledged.iter().find(|(_, ack)| ack.by_card) else {
+        return;
+    };
+    let other = world.nodes.iter().enumerate().find(|(index, sim)| {
+        *index != ack.agency && sim.party.identity.role == kvitt_protocol::directory::MemberRole::Agency
+    });
+    let (Some(source), Some((_, other))) = (world.nodes.get(ack.agency), other) else {
+        return;
+    };
+    let key = kvitt_node::ledger::keys::record(id);
+    if let Ok(Some(bytes)) = source.store.get(&key) {
+        let mut batch = Batch::new();
+        batch.insert(key, bytes);
+        let _ = other.store.apply(&batch);
     }
 }
 

@@ -31,6 +31,7 @@ fn assert_keeps_its_guarantees(fault_mix: FaultMix) {
     );
     let workload = &outcome.report.workload;
     assert_eq!(workload.receipts, 80, "every receipt acknowledged in the end: {workload:?}");
+    assert!(workload.routed_by_card > 10, "tills push part of the receipts by card: {workload:?}");
     assert!(workload.claims_submitted > 0 && workload.claims_paid > 0, "{workload:?}");
     assert!(workload.claims_reversed > 0, "the first paid claim is reversed: {workload:?}");
     assert_eq!(workload.double_claims_accepted, 0, "{workload:?}");
@@ -70,6 +71,19 @@ fn the_same_seed_replays_the_same_wire_trace_and_ledgers() {
     let other = outcome(&short(6, FaultMix::All));
     assert_ne!(first.wire_hash, other.wire_hash, "another seed, another run");
     assert_ne!(first.ledger_hash, other.ledger_hash);
+}
+
+#[test]
+fn a_receipt_routed_by_card_at_another_agency_is_a_violation() {
+    // Ten nodes: two agencies, so another agency is there to leak to.
+    let config =
+        SimConfig { sabotage: Some(Sabotage::LeakCardReceipt), nodes: 10, ..short(3, FaultMix::None) };
+    let outcome = outcome(&config);
+    let names: Vec<&str> = outcome.violations.iter().map(|violation| violation.invariant).collect();
+    assert!(
+        names.contains(&"a receipt routed by card reaches only the agency that enrolled the card"),
+        "{names:?}"
+    );
 }
 
 #[test]

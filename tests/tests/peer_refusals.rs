@@ -128,7 +128,7 @@ fn records_a_hostile_merchant_sends_are_refused_with_their_codes_and_change_noth
 
     // (c) Misrouted: bought by another organisation than this agency.
     let mut elsewhere = receipt("KASSA-1", 1);
-    elsewhere.buyer.agency = SSC_ORG.into();
+    elsewhere.buyer.as_mut().unwrap().agency = SSC_ORG.into();
     let misrouted = signed(elsewhere, &merchant_key);
     let refused = refusal(peer.verdict(misrouted.bytes().to_vec()));
     assert_eq!((refused.code.as_str(), refused.retry), ("auth.misrouted", false), "{refused}");

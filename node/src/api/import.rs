@@ -10,7 +10,7 @@ use super::*;
 
 /// The query parameters an imported receipt takes: the buyer's agency, the employee, and
 /// the kvitt id of the sale a return refers to.
-const IMPORT_PARAMETERS: [&str; 3] = ["buyer", "employee", "original"];
+const IMPORT_PARAMETERS: [&str; 4] = ["buyer", "employee", "original", "card"];
 
 /// The format a request's `Content-Type` names, if it is one of the imported ones; any
 /// other type (or none) is kvitt's own receipt JSON.
@@ -21,26 +21,30 @@ pub(super) fn format_of(headers: &HeaderMap) -> Option<Format> {
         .and_then(Format::from_content_type)
 }
 
-/// The receipt a document of `format` maps to, with the query string's buyer and sale.
+/// The receipt a document of `format` maps to, with the query string's buyer and sale,
+/// and the card reference to route it by, if given.
 pub(super) fn receipt(
     format: Format,
     query: QueryPairs,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Receipt, Problem> {
-    let supplement = supplement(query)?;
+) -> Result<(Receipt, Option<String>), Problem> {
+    let (supplement, card) = supplement(query)?;
     let bytes = body_bytes(body)?;
-    kvitt_formats::import(format, &bytes, &supplement).map_err(problem)
+    let receipt = kvitt_formats::import(format, &bytes, &supplement).map_err(problem)?;
+    Ok((receipt, card))
 }
 
-/// `buyer`, `employee` and `original` from the query string.
-fn supplement(query: QueryPairs) -> Result<Supplement, Problem> {
+/// `buyer`, `employee`, `original` and `card` from the query string.
+fn supplement(query: QueryPairs) -> Result<(Supplement, Option<String>), Problem> {
     let mut agency = None;
     let mut employee = None;
     let mut original = None;
+    let mut card = None;
     for (name, value) in checked_pairs(query, &IMPORT_PARAMETERS)? {
         match name.as_str() {
             "buyer" => agency = Some(value),
             "employee" => employee = Some(value),
+            "card" => card = Some(value),
             _ => {
                 original = Some(value.parse().map_err(|_| {
                     bad_parameter(
@@ -61,7 +65,7 @@ fn supplement(query: QueryPairs) -> Result<Supplement, Problem> {
         }
         (None, None) => None,
     };
-    Ok(Supplement { buyer, original })
+    Ok((Supplement { buyer, original }, card))
 }
 
 /// A refused document: `422` with the format's code (or the receipt rule's) and the

@@ -14,6 +14,7 @@
 //! |---|---|---|---|
 //! | POST | /v1/receipts | till | push a receipt (kvitt JSON, SDRS XML or Kivra JSON by content type), answer its id once durable |
 //! | GET | /v1/receipts | employee, approver, staff | receipts held (an employee sees their own) |
+//! | POST | /v1/cards | operator (agency) | replace the agency's enrolled cards at its SSC |
 //! | GET | /v1/records/{id} | anyone, for what concerns them | one record, verified, with its CBOR |
 //! | POST | /v1/drafts | employee | open a claim draft |
 //! | GET | /v1/drafts/{number} | employee | one's draft, with the policy's findings |
@@ -84,7 +85,7 @@ use claims::{
 };
 pub use health::CORE_ANSWER_TIMEOUT;
 pub use records::record_json;
-use records::{list_receipts, push_receipt, record};
+use records::{enrol_cards, list_receipts, push_receipt, record};
 pub use scrape::{metrics_router, MAX_COUNTED_EXCEPTIONS};
 use ssc::{exceptions, resolve, sie};
 pub use ssc::{SIE_CONTENT_TYPE, SIE_LEFT_OUT_HEADER, SIE_VOUCHERS_HEADER};
@@ -116,6 +117,7 @@ pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
     let state = ApiState { node, tokens: Arc::new(tokens) };
     Router::new()
         .route("/v1/receipts", post(push_receipt).get(list_receipts))
+        .route("/v1/cards", post(enrol_cards))
         .route("/v1/records/{id}", get(record))
         .route("/v1/drafts", post(new_draft))
         .route("/v1/drafts/{number}", get(show_draft))
@@ -214,8 +216,10 @@ pub fn status_of(code: &str) -> StatusCode {
         | "claim.exception_open"
         | "event.transition"
         | "event.chain"
-        | "ledger.equivocation" => StatusCode::CONFLICT,
+        | "ledger.equivocation"
+        | "routing.card_taken" => StatusCode::CONFLICT,
         "request.invalid" => StatusCode::BAD_REQUEST,
+        "request.rate_limited" => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

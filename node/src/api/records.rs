@@ -12,18 +12,44 @@ pub(super) async fn push_receipt(
     query: QueryPairs,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
-    let receipt: Receipt = match import::format_of(&headers) {
+    let (receipt, card): (Receipt, Option<String>) = match import::format_of(&headers) {
         Some(format) => import::receipt(format, query, body)?,
         None => {
-            no_params(query)?;
-            parse_json(&body_text(body)?)?
+            let card = checked_pairs(query, &["card"])?.pop().map(|(_, value)| value);
+            (parse_json(&body_text(body)?)?, card)
         }
     };
-    match ask(&state, caller, ClientRequest::PushReceipt(Box::new(receipt))).await? {
+    let request = match card {
+        // Routed by the card (spec/routing.md): answered once the SSCs have answered.
+        Some(card) => ClientRequest::PushCardReceipt { receipt: Box::new(receipt), card },
+        None => ClientRequest::PushReceipt(Box::new(receipt)),
+    };
+    match ask(&state, caller, request).await? {
         ClientResponse::Pushed { id, duplicate } => {
             let status = if duplicate { StatusCode::OK } else { StatusCode::CREATED };
             Ok((status, Json(json!({ "id": id, "duplicate": duplicate }))).into_response())
         }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// `POST /v1/cards`: an agency's operator replaces the agency's enrolled cards at its SSC
+/// (spec/routing.md §Enrolment).
+pub(super) async fn enrol_cards(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Enrolment {
+        cards: Vec<crate::core::CardEnrolment>,
+    }
+    let Enrolment { cards } = parse_json(&body_text(body)?)?;
+    match ask(&state, caller, ClientRequest::Enrol { cards }).await? {
+        ClientResponse::Enrolled { cards } => Ok(Json(json!({ "cards": cards })).into_response()),
         other => Err(unexpected(&other)),
     }
 }

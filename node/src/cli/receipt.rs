@@ -12,7 +12,7 @@ use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::RecordId;
 use serde::Deserialize;
 
-use super::client::ClientOptions;
+use super::client::{query, ClientOptions};
 use super::output::{table, Align};
 use super::pages::{self, Paging};
 use super::{input, run, READERS};
@@ -35,15 +35,22 @@ enum ReceiptCommand {
     /// …). The merchant node checks every rule, signs it with its key, stores it and
     /// delivers it to the buyer's agency. It prints the receipt's id once the receipt is on
     /// the node's disk, followed by "duplicate" when the same receipt had been pushed
-    /// before (pushing again is safe). Needs a till's token.
+    /// before (pushing again is safe). With --card and no buyer in the receipt, the node
+    /// finds the buyer's agency by the card (spec/routing.md), or keeps the receipt if no
+    /// agency enrolled the card. Needs a till's token.
     #[command(after_help = "\
 Examples:
   kvitt receipt push receipt.json --api http://127.0.0.1:8401 --token $TILL_TOKEN
+  kvitt receipt push receipt.json --card V0010013018209568912345678912 --data merchant --as till-1
   till-export | kvitt receipt push - --data /var/lib/kvitt --as kassa-1")]
     Push {
         /// The receipt as JSON: a file, or `-` for standard input.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// The reference of the card that paid (PAR or token reference, never the card
+        /// number): route the receipt, which names no buyer, by it.
+        #[arg(long, value_name = "REF")]
+        card: Option<String>,
     },
     /// Push a receipt in a format tills already speak: SDRS or Kivra.
     ///
@@ -51,7 +58,8 @@ Examples:
     /// Swedish extension); kivra is Kivra's retail receipt JSON (schema v1.x). The merchant
     /// node maps the document onto a kvitt receipt (spec/api.md §Mapping from SDRS/ARTS and
     /// Kivra-style receipt data), checks, signs, stores and delivers it as for `push`, and
-    /// this prints its id. Neither format names the buyer's agency: give it with --buyer.
+    /// this prints its id. Neither format names the buyer's agency: give it with --buyer,
+    /// or route by the card with --card.
     /// A document the node cannot map is refused naming its element (an XPath-like path
     /// for SDRS, a JSON pointer for Kivra), exit 1. Needs a till's token.
     #[command(after_help = "\
@@ -74,6 +82,9 @@ Examples:
         /// For a return: the id of the sale's kvitt receipt (what push or import printed).
         #[arg(long, value_name = "ID", value_parser = input::record_id)]
         original: Option<RecordId>,
+        /// The reference of the card that paid: route the receipt by it (spec/routing.md).
+        #[arg(long, value_name = "REF", conflicts_with = "buyer")]
+        card: Option<String>,
     },
     /// List the receipts an agency holds, oldest sale first.
     ///
@@ -126,19 +137,21 @@ struct Listed {
 /// Runs `kvitt receipt …`.
 pub fn main(args: &ReceiptArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
-        ReceiptCommand::Push { file } => run(&args.options, &[CallerRole::Till], |client, output| {
+        ReceiptCommand::Push { file, card } => run(&args.options, &[CallerRole::Till], |client, output| {
             let receipt = input::read_json(file)?;
-            let answer = client.post("/v1/receipts", Some(&receipt))?;
+            let path = format!("/v1/receipts{}", query(&[("card", card.clone())]));
+            let answer = client.post(&path, Some(&receipt))?;
             output.answer(&answer, pushed)?;
             Ok(ExitCode::SUCCESS)
         }),
-        ReceiptCommand::Import { format, file, buyer, employee, original } => {
+        ReceiptCommand::Import { format, file, buyer, employee, original, card } => {
             run(&args.options, &[CallerRole::Till], |client, output| {
                 let document = input::read_document(file)?;
                 let query: Vec<(&str, String)> = [
                     ("buyer", buyer.clone()),
                     ("employee", employee.clone()),
                     ("original", original.map(|id| id.to_string())),
+                    ("card", card.clone()),
                 ]
                 .into_iter()
                 .filter_map(|(name, value)| Some((name, value?)))
@@ -177,7 +190,7 @@ fn list(receipts: &[Listed]) -> String {
                 id.to_string(),
                 receipt.issued_at.get(..10).unwrap_or(&receipt.issued_at).to_owned(),
                 receipt.merchant.name.clone(),
-                receipt.buyer.employee.clone().unwrap_or_else(|| "-".to_owned()),
+                receipt.buyer_employee().unwrap_or("-").to_owned(),
                 format_amount(receipt.total, &receipt.currency),
             ]
         })

@@ -125,8 +125,12 @@ fn receipt_details(receipt: &Receipt) -> String {
         };
         let _ = writeln!(text, "paid {} by {means}", money(payment.amount()));
     }
-    let employee = receipt.buyer.employee.as_deref().map(|employee| format!(", employee {employee}"));
-    let _ = write!(text, "buyer agency {}{}", receipt.buyer.agency, employee.unwrap_or_default());
+    let employee = receipt.buyer_employee().map(|employee| format!(", employee {employee}"));
+    match receipt.buyer_agency() {
+        Some(agency) => write!(text, "buyer agency {agency}{}", employee.unwrap_or_default()),
+        None => write!(text, "no buyer: kept by the merchant"),
+    }
+    .ok();
     text
 }
 

@@ -94,7 +94,8 @@ impl NodeCore {
         match (record, me.role) {
             (AnyRecord::Receipt(receipt), MemberRole::Agency | MemberRole::Ssc) => {
                 let body = receipt.body();
-                let buyer = body.buyer.agency.as_str();
+                // A receipt without a buyer is the merchant's alone: no agency or SSC takes it.
+                let buyer = body.buyer_agency().unwrap_or_default();
                 match me.role {
                     MemberRole::Agency if buyer != me.org => {
                         return misrouted(format!("receipt for buyer {buyer}, this agency is {}", me.org))
@@ -211,15 +212,17 @@ impl NodeCore {
                 let body = receipt.body();
                 let issued = kvitt_protocol::fields::parse_time("issued_at", &body.issued_at)
                     .map_err(|error| Refusal::invalid(&error))?;
-                batch.insert(
-                    keys::buyer(
-                        &body.buyer.agency,
-                        body.buyer.employee.as_deref(),
-                        issued.unix_timestamp(),
-                        &receipt.id(),
-                    ),
-                    Vec::new(),
-                );
+                if let Some(buyer) = &body.buyer {
+                    batch.insert(
+                        keys::buyer(
+                            &buyer.agency,
+                            buyer.employee.as_deref(),
+                            issued.unix_timestamp(),
+                            &receipt.id(),
+                        ),
+                        Vec::new(),
+                    );
+                }
                 if let Some(original) = body.original {
                     batch.insert(keys::return_of(&original, &receipt.id()), Vec::new());
                     // A return of a receipt in a claim the SSC has: the SSC nets it too.
@@ -242,7 +245,8 @@ impl NodeCore {
                 let body = claim.body();
                 for receipt in body.receipts() {
                     match step.ledger.record(&receipt).map_err(super::unavailable)? {
-                        Some(AnyRecord::Receipt(held)) if held.body().buyer.agency == body.agency => {}
+                        Some(AnyRecord::Receipt(held))
+                            if held.body().buyer_agency() == Some(body.agency.as_str()) => {}
                         Some(AnyRecord::Receipt(held)) => {
                             return Err(Refusal::new(
                                 RefusalCode::Forbidden,
@@ -251,7 +255,7 @@ impl NodeCore {
                                     body.number,
                                     body.agency,
                                     receipt.short(),
-                                    held.body().buyer.agency
+                                    held.body().buyer_agency().unwrap_or("no buyer")
                                 ),
                             ))
                         }

@@ -150,7 +150,9 @@ impl NodeCore {
         };
         let time = record_time(&held);
         let mut sharing = Vec::new();
-        for peer in self.peers_in(claim_parties(&receipt.body().buyer.agency, self.directory.body())) {
+        for peer in self
+            .peers_in(claim_parties(receipt.body().buyer_agency().unwrap_or_default(), self.directory.body()))
+        {
             let key = keys::channel(&peer, time, &original);
             if step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))?.is_some() {
                 sharing.push(peer);

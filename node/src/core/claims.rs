@@ -499,17 +499,16 @@ impl NodeCore {
         if self.is_others_receipt(caller, receipt.body()) {
             return Err(not_found());
         }
-        let buyer = &receipt.body().buyer;
-        if buyer.agency != self.identity.org
-            || buyer.employee.as_deref().is_some_and(|employee| employee != caller.person)
-        {
+        let body = receipt.body();
+        let (agency, employee) = (body.buyer_agency().unwrap_or("no buyer"), body.buyer_employee());
+        if agency != self.identity.org || employee.is_some_and(|employee| employee != caller.person) {
             return Err(Refusal::new(
                 RefusalCode::ReceiptMismatch,
                 format!(
                     "receipt {} was bought by {} {}, not {}",
                     receipt_id.short(),
-                    buyer.agency,
-                    buyer.employee.as_deref().unwrap_or(""),
+                    agency,
+                    employee.unwrap_or(""),
                     caller.person
                 ),
             ));

@@ -41,6 +41,21 @@ pub enum CallerRole {
 pub enum ClientRequest {
     /// A till pushes a receipt to its merchant node, which signs, stores and delivers it.
     PushReceipt(Box<Receipt>),
+    /// A till pushes a receipt without a buyer, with the reference of the card that paid:
+    /// the node asks the SSCs which agency enrolled the card, then signs the receipt for
+    /// it, or for no buyer if none did (spec/routing.md §Lookup).
+    PushCardReceipt {
+        /// The receipt, naming no buyer.
+        receipt: Box<Receipt>,
+        /// The card reference (PAR or token reference), never stored or signed.
+        card: String,
+    },
+    /// An agency's operator replaces the agency's enrolled cards at its SSC: each card
+    /// reference, with the employee whose card it is, if one is.
+    Enrol {
+        /// The cards.
+        cards: Vec<CardEnrolment>,
+    },
     /// Receipts held for this agency (all, or one employee's), oldest sale first: a page.
     ListReceipts {
         /// Only this employee's receipts.
@@ -160,6 +175,17 @@ pub enum ClientRequest {
     },
 }
 
+/// One card an agency enrols.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardEnrolment {
+    /// The card reference (PAR or token reference).
+    pub reference: String,
+    /// The employee whose card it is; none for a card of the agency itself.
+    #[serde(default)]
+    pub employee: Option<String>,
+}
+
 /// What a node answers a client.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientResponse {
@@ -169,6 +195,11 @@ pub enum ClientResponse {
         id: RecordId,
         /// Whether the same receipt was already stored.
         duplicate: bool,
+    },
+    /// The agency's enrolment is in force at its SSC, with this many cards.
+    Enrolled {
+        /// The number of cards.
+        cards: u64,
     },
     /// Receipts, verified on reading.
     Receipts(Page<Signed<Receipt>>),

@@ -24,6 +24,7 @@ mod overlay;
 mod push;
 mod recovery;
 mod relay;
+mod routing;
 #[cfg(test)]
 mod tests;
 mod visibility;
@@ -42,7 +43,8 @@ use crate::store::{Batch, Store};
 
 pub use claims::{ClaimView, Draft, RATE_HELD};
 pub use client::{
-    Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page, PeerReconciliation,
+    Caller, CallerRole, CardEnrolment, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page,
+    PeerReconciliation,
 };
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
@@ -54,6 +56,7 @@ pub use recovery::{
     LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
     RECOVERING,
 };
+pub use routing::ROUTE_LOOKUPS_PER_MINUTE;
 pub use vouchers::{BOOKING_REFUSED, VOUCHER_SERIES};
 
 /// Who this node is.
@@ -91,6 +94,9 @@ pub struct CoreConfig {
     pub reference_rates: Option<kvitt_protocol::books::ReferenceRates>,
     /// The agency's policy (agency nodes; empty elsewhere).
     pub policy: crate::policy::Policy,
+    /// The network's routing key (`DIR/routing.key`, merchants and agencies): hashes the
+    /// card references tills present and agencies enrol (spec/routing.md).
+    pub routing_key: Option<kvitt_protocol::routing::RoutingKey>,
 }
 
 /// An opaque handle the driver uses to route an answer back to whoever asked.
@@ -164,6 +170,20 @@ pub enum PeerRequest {
         /// The record times the session covers (all if none).
         window: Option<kvitt_protocol::wire::Window>,
     },
+    /// A merchant looks up the agency of one card for one serial (spec/routing.md).
+    Route {
+        /// The register.
+        register: String,
+        /// The serial the receipt takes.
+        serial: u64,
+        /// The card's keyed hash.
+        card: kvitt_protocol::routing::CardHash,
+    },
+    /// An agency replaces its enrolled cards.
+    Enrol {
+        /// The cards.
+        cards: Vec<kvitt_protocol::wire::EnrolledCard>,
+    },
     /// The request bytes did not decode.
     Invalid(kvitt_protocol::Error),
 }
@@ -223,6 +243,8 @@ pub struct NodeCore {
     /// The recovery in progress, noted in the ledger by the start that found it damaged:
     /// while there is one, the node signs nothing (core::recovery).
     recovery: Option<Recovery>,
+    /// Card lookups and enrolments in flight, and an SSC's lookup rates.
+    routing: routing::Routing,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -267,6 +289,7 @@ impl NodeCore {
             tracing::error!(reason = %recovery.reason, since = %recovery.since, "the ledger is recovering: this node signs nothing until `kvitt recover` has run");
         }
         Ok(NodeCore {
+            routing: routing::Routing::new(config.routing_key.clone()),
             identity,
             config,
             directory,
@@ -307,6 +330,16 @@ impl NodeCore {
             }
         }
         match input {
+            Input::Client { reply, caller, request: ClientRequest::PushCardReceipt { receipt, card } } => {
+                if let Some(result) = self.push_card_receipt(&mut step, reply, &caller, *receipt, &card) {
+                    step.durable.push(Effect::ToClient { reply, result });
+                }
+            }
+            Input::Client { reply, caller, request: ClientRequest::Enrol { cards } } => {
+                if let Some(result) = self.enrol(&mut step, reply, &caller, cards) {
+                    step.durable.push(Effect::ToClient { reply, result });
+                }
+            }
             Input::Client { reply, caller, request } => {
                 let result = self.client(&mut step, &caller, request);
                 // Answers to clients wait for durability whenever the step wrote anything.
@@ -358,6 +391,11 @@ impl NodeCore {
     ) -> Result<ClientResponse, Refusal> {
         match request {
             ClientRequest::PushReceipt(receipt) => self.push_receipt(step, caller, *receipt),
+            // Answered when the SSC answers (handle).
+            ClientRequest::PushCardReceipt { .. } | ClientRequest::Enrol { .. } => Err(Refusal::new(
+                RefusalCode::Unavailable,
+                "routing requests are answered by the SSC's answer",
+            )),
             ClientRequest::ListReceipts { employee, limit, after } => {
                 self.list_receipts(step, caller, employee, limit, after).map(ClientResponse::Receipts)
             }
@@ -376,8 +414,9 @@ impl NodeCore {
                     (CallerRole::Operator | CallerRole::SscStaff | CallerRole::Approver, _) => true,
                     (CallerRole::Till, AnyRecord::Receipt(receipt)) => receipt.body().merchant.org == org,
                     (CallerRole::Employee, AnyRecord::Receipt(receipt)) => {
-                        let buyer = &receipt.body().buyer;
-                        buyer.agency == org && buyer.employee.as_deref() == Some(caller.person.as_str())
+                        let body = receipt.body();
+                        body.buyer_agency() == Some(org)
+                            && body.buyer_employee() == Some(caller.person.as_str())
                     }
                     (CallerRole::Employee, AnyRecord::Claim(claim)) => {
                         employees_claim(claim.body(), org, caller)
@@ -486,6 +525,12 @@ impl NodeCore {
             PeerRequest::Reconcile { .. } => ResponseBody::Refused {
                 refusal: Refusal::new(RefusalCode::Unavailable, "reconciliation sessions are not open here"),
             },
+            PeerRequest::Route { register, serial, card } => self
+                .route(step, &peer, &register, serial, &card)
+                .unwrap_or_else(|refusal| ResponseBody::Refused { refusal }),
+            PeerRequest::Enrol { cards } => {
+                self.enrolled(step, &peer, &cards).unwrap_or_else(|refusal| ResponseBody::Refused { refusal })
+            }
             PeerRequest::Invalid(error) => ResponseBody::Refused { refusal: Refusal::invalid(&error) },
         }
     }
@@ -497,6 +542,12 @@ impl NodeCore {
         exchange: ExchangeId,
         answer: Result<Response, String>,
     ) {
+        if self.routing_answer(step, exchange, &answer) {
+            if let Ok(response) = &answer {
+                self.learn_directory_version(step, to, response.directory_version);
+            }
+            return;
+        }
         if let Ok(response) = &answer {
             self.learn_directory_version(step, to, response.directory_version);
             if let ResponseBody::Directory { record: Some(bytes) } = &response.body {

@@ -33,7 +33,7 @@ impl NodeCore {
         let directory = self.directory.body();
         match record {
             AnyRecord::Receipt(receipt) => {
-                let buyer = receipt.body().buyer.agency.as_str();
+                let buyer = receipt.body().buyer_agency().unwrap_or_default();
                 let peer_may_hold = self.channel_peers(step, record)?.contains(&peer.key)
                     || claim_parties(buyer, directory).contains(&peer.key);
                 let entitled = self.identity.org == buyer || self.identity.key() == receipt.signer();

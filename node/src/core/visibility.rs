@@ -32,10 +32,9 @@ impl NodeCore {
 
     /// Whether another employee than `caller` bought `receipt`: the caller may not see it.
     pub(super) fn is_others_receipt(&self, caller: &Caller, receipt: &Receipt) -> bool {
-        let buyer = &receipt.buyer;
         caller.role == CallerRole::Employee
-            && buyer.agency == self.identity.org
-            && buyer.employee.as_deref().is_some_and(|employee| employee != caller.person)
+            && receipt.buyer_agency() == Some(self.identity.org.as_str())
+            && receipt.buyer_employee().is_some_and(|employee| employee != caller.person)
     }
 }
 

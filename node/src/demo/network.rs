@@ -106,6 +106,9 @@ impl DemoNetwork {
     }
 }
 
+/// The demo network's routing key (a real network's operator draws one at random).
+const DEMO_ROUTING_KEY: &str = "6b7669747420646d6f20726f7574696e67206b657920666f722063617264732e";
+
 /// Sets the six nodes up in `base` (one data directory each), publishes the directory
 /// and starts them.
 pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
@@ -155,6 +158,13 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
     })?;
     for data in folders {
         setup::import(data, &published).map_err(setup_error(&data.display().to_string()))?;
+        // Merchants and agencies hold the network's routing key; the SSC does not
+        // (spec/routing.md).
+        let key = data.join(crate::config::ROUTING_KEY_FILE);
+        std::fs::write(&key, DEMO_ROUTING_KEY).map_err(|error| StartError::Setup {
+            name: data.display().to_string(),
+            error: crate::config::ConfigError::Io { path: key, error }.into(),
+        })?;
     }
     let mut nodes = Vec::new();
     for ((_, _, name, _), (data, _)) in MEMBERS.iter().zip(members) {

@@ -1,5 +1,7 @@
 //! The demo day's purchases: the receipts the tills push for each employee's trip, built
-//! as a Swedish till would (lines at their VAT rates, totals computed, paid by card).
+//! as a Swedish till would (lines at their VAT rates, totals computed, paid by card). The
+//! agencies enrol their employees' cards first, and the trips' receipts are pushed with
+//! only the card payment: the merchants' nodes find each receipt's agency by the card.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +11,7 @@ use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment,
 use kvitt_protocol::RecordId;
 
 use super::day::{ask, caller, Cast, DayError, DayReport, Org};
-use crate::core::{CallerRole, ClientRequest, ClientResponse};
+use crate::core::{CallerRole, CardEnrolment, ClientRequest, ClientResponse};
 
 /// A merchant's receipt from the till `(register, serial)` for `lines` (amounts
 /// computed), paid by card.
@@ -49,7 +51,7 @@ fn receipt(
         rounding: 0,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: buyer.0.into(), employee: Some(buyer.1.into()) },
+        buyer: Some(Buyer { agency: buyer.0.into(), employee: Some(buyer.1.into()) }),
         original: None,
     }
     .with_computed_totals();
@@ -91,17 +93,70 @@ fn foreign_line(description: &str, nights: i64, unit_price: i64, rate: u32) -> L
     Line { unit: Some("Nacht".into()), ..line(description, "hotel", nights * 1000, unit_price, rate) }
 }
 
+/// The card reference (an EMVCo PAR, 29 characters) of the demo's card `card`.
+fn par(card: u32) -> String {
+    format!("V0010013018209{card:015}")
+}
+
+/// The card of the employee `person_index` of agency `agency_index`.
+fn card_of(agency_index: usize, person_index: usize) -> u32 {
+    1101 + u32::try_from(agency_index * 3 + person_index).unwrap_or(0)
+}
+
+/// Each agency's operator enrols its employees' cards at the SSC (spec/routing.md).
+async fn enrol(cast: &Cast, employees: &[[&str; 3]; 2], say: &mut dyn FnMut(String)) -> Result<(), DayError> {
+    for (agency_index, (agency, people)) in cast.agencies.iter().zip(employees).enumerate() {
+        let cards = people
+            .iter()
+            .enumerate()
+            .map(|(person_index, person)| CardEnrolment {
+                reference: par(card_of(agency_index, person_index)),
+                employee: Some((*person).to_owned()),
+            })
+            .collect();
+        let step = format!("{} enrols its employees' cards", agency.name);
+        match ask(
+            &agency.node,
+            &step,
+            caller("operator", CallerRole::Operator),
+            ClientRequest::Enrol { cards },
+        )
+        .await?
+        {
+            ClientResponse::Enrolled { cards } => {
+                say(format!("  {} enrolled {cards} cards at the SSC", agency.name))
+            }
+            other => return Err(DayError::Unexpected(format!("{step}: answered {other:?}"))),
+        }
+    }
+    Ok(())
+}
+
 /// Pushes a receipt through a merchant's till and returns its id.
 async fn push(report: &mut DayReport, merchant: &Org, receipt: Receipt) -> Result<RecordId, DayError> {
+    push_request(report, merchant, &receipt, ClientRequest::PushReceipt(Box::new(receipt.clone()))).await
+}
+
+/// Pushes a receipt the till knows only the card of: the merchant's node finds the buyer.
+async fn push_by_card(
+    report: &mut DayReport,
+    merchant: &Org,
+    receipt: Receipt,
+    card: u32,
+) -> Result<RecordId, DayError> {
+    let receipt = Receipt { buyer: None, ..receipt };
+    let request = ClientRequest::PushCardReceipt { receipt: Box::new(receipt.clone()), card: par(card) };
+    push_request(report, merchant, &receipt, request).await
+}
+
+async fn push_request(
+    report: &mut DayReport,
+    merchant: &Org,
+    receipt: &Receipt,
+    request: ClientRequest,
+) -> Result<RecordId, DayError> {
     let step = format!("{} pushes receipt {} #{}", merchant.name, receipt.register, receipt.serial);
-    match ask(
-        &merchant.node,
-        &step,
-        caller("till-1", CallerRole::Till),
-        ClientRequest::PushReceipt(Box::new(receipt)),
-    )
-    .await?
-    {
+    match ask(&merchant.node, &step, caller("till-1", CallerRole::Till), request).await? {
         ClientResponse::Pushed { id, .. } => {
             *report.receipts.entry(merchant.name.to_owned()).or_default() += 1;
             Ok(id)
@@ -149,13 +204,15 @@ pub(super) async fn buy(
         *serial += 1;
         *serial
     };
-    let mut card = 1100;
+    enrol(cast, &employees, say).await?;
+    // Every trip is paid with the employee's enrolled card: the tills know only the card
+    // payment, and the merchants' nodes find each receipt's agency by it.
     for (agency_index, (agency, people)) in cast.agencies.iter().zip(&employees).enumerate() {
         for (person_index, person) in people.iter().enumerate() {
             let buyer = (agency.org, *person);
             let mut bought = Vec::new();
             // Morning: train to Stockholm, taxi to the office.
-            card += 1;
+            let card = card_of(agency_index, person_index);
             let train = receipt(
                 &cast.travel,
                 "Stockholm",
@@ -165,7 +222,7 @@ pub(super) async fn buy(
                 vec![line("Tåg Göteborg–Stockholm", "passenger_transport", 1000, 89_500, 600)],
                 card,
             );
-            bought.push((push(report, &cast.travel, train).await?, 5800));
+            bought.push((push_by_card(report, &cast.travel, train, card).await?, 5800));
             let taxi = receipt(
                 &cast.travel,
                 "Stockholm",
@@ -181,7 +238,7 @@ pub(super) async fn buy(
                 )],
                 card,
             );
-            bought.push((push(report, &cast.travel, taxi).await?, 5800));
+            bought.push((push_by_card(report, &cast.travel, taxi, card).await?, 5800));
             // Lunch with the conference, served: 12 %.
             let lunch = receipt(
                 &cast.hotel,
@@ -195,7 +252,7 @@ pub(super) async fn buy(
                 ],
                 card,
             );
-            bought.push((push(report, &cast.hotel, lunch).await?, 5800));
+            bought.push((push_by_card(report, &cast.hotel, lunch, card).await?, 5800));
             // Evening: dinner with wine, then the hotel.
             let dinner = receipt(
                 &cast.hotel,
@@ -209,7 +266,7 @@ pub(super) async fn buy(
                 ],
                 card,
             );
-            bought.push((push(report, &cast.hotel, dinner).await?, 5800));
+            bought.push((push_by_card(report, &cast.hotel, dinner, card).await?, 5800));
             let night = receipt(
                 &cast.hotel,
                 "Stockholm",
@@ -222,7 +279,7 @@ pub(super) async fn buy(
                 ],
                 card,
             );
-            bought.push((push(report, &cast.hotel, night).await?, 5831));
+            bought.push((push_by_card(report, &cast.hotel, night, card).await?, 5831));
             // Two more taxis for everyone: a busy day.
             for hour in [13, 16] {
                 let ride = receipt(
@@ -240,7 +297,7 @@ pub(super) async fn buy(
                     )],
                     card,
                 );
-                bought.push((push(report, &cast.travel, ride).await?, 5800));
+                bought.push((push_by_card(report, &cast.travel, ride, card).await?, 5800));
             }
             // The next afternoon: the train home.
             let home = receipt(
@@ -252,7 +309,7 @@ pub(super) async fn buy(
                 vec![line("Tåg Stockholm–Göteborg", "passenger_transport", 1000, 79_500, 600)],
                 card,
             );
-            bought.push((push(report, &cast.travel, home).await?, 5800));
+            bought.push((push_by_card(report, &cast.travel, home, card).await?, 5800));
             let entries = bought.into_iter().map(|(id, account)| Claimable::swedish(id, account)).collect();
             purchases.by_employee.insert((agency_index, (*person).to_owned()), entries);
         }

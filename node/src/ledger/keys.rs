@@ -213,3 +213,19 @@ pub fn register_slots(signer: &PublicKey, register: &str) -> Vec<u8> {
 pub fn meta(name: &str) -> Vec<u8> {
     [META_PREFIX, name.as_bytes()].concat()
 }
+
+/// Which agency (and employee) enrolled a card, at the SSC: keyed by the card's keyed
+/// hash only (spec/routing.md).
+pub fn enrolled_card(hash: &CardHash) -> Vec<u8> {
+    [b"card/".as_slice(), &hash.0].concat()
+}
+
+/// The card hashes an agency enrolled, at the SSC serving it.
+pub fn enrolment(agency: &str) -> Vec<u8> {
+    [b"enrol/".as_slice(), agency.as_bytes()].concat()
+}
+
+/// The last serial of a merchant's register an SSC answered a lookup for, and its card.
+pub fn route_serial(merchant: &PublicKey, register: &str) -> Vec<u8> {
+    [b"route/".as_slice(), merchant.as_bytes(), register.as_bytes()].concat()
+}

@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use kvitt_protocol::event::{ClaimState, Status};
 use kvitt_protocol::evidence::Slot;
+use kvitt_protocol::routing::CardHash;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
 
 use crate::store::{Batch, Store, StoreError};

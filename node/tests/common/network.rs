@@ -358,6 +358,7 @@ impl Node {
             seed: 1,
             reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
             policy: Default::default(),
+            routing_key: None,
         };
         let core = NodeCore::start(identity, config, directory.clone(), store.clone()).unwrap();
         let (handle, inbox) = {

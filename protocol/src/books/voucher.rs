@@ -445,11 +445,11 @@ impl ReceiptItem<'_> {
         let item = self.item;
         let receipt = self.receipt;
         let id = self.receipt_id;
-        if receipt.buyer.agency != self.claim.agency {
+        if receipt.buyer_agency() != Some(self.claim.agency.as_str()) {
             return Err(BookingError::ReceiptBuyer {
                 item,
                 receipt: id,
-                buyer: receipt.buyer.agency.clone(),
+                buyer: receipt.buyer_agency().unwrap_or("no buyer").to_owned(),
                 agency: self.claim.agency.clone(),
             });
         }
@@ -513,7 +513,7 @@ impl ReceiptItem<'_> {
         let names_buyer = receipt.total <= limit.limit_incl_vat
             || match limit.buyer_named_by {
                 BuyerNamedBy::Agency => true, // buyer.agency is the claim's, checked above
-                BuyerNamedBy::AgencyAndEmployee => receipt.buyer.employee.is_some(),
+                BuyerNamedBy::AgencyAndEmployee => receipt.buyer_employee().is_some(),
             };
         let deductible = swedish_vat && names_buyer;
         let mut deductions: Vec<Deduction> = Vec::new();

@@ -131,7 +131,7 @@ fn receipt_in(merchant: Merchant, currency: &str, lines: Vec<Line>, paid: Paid, 
         rounding: 0,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: AGENCY_ORG.into(), employee: employee.then(|| EMPLOYEE.into()) },
+        buyer: Some(Buyer { agency: AGENCY_ORG.into(), employee: employee.then(|| EMPLOYEE.into()) }),
         original: None,
     }
     .with_computed_totals();

@@ -118,7 +118,7 @@ fn claiming_more_than_the_receipt_is_refused() {
 #[test]
 fn another_agencys_receipt_is_refused() {
     let mut body = hotel().body().clone();
-    body.buyer.agency = kvitt_protocol::sample::SSC_ORG.into();
+    body.buyer.as_mut().unwrap().agency = kvitt_protocol::sample::SSC_ORG.into();
     let receipt = sign(body);
     let error = book_with(vec![whole(&receipt, 5831)], std::slice::from_ref(&receipt)).unwrap_err();
     assert_eq!(

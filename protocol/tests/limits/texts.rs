@@ -227,7 +227,7 @@ fn receipt_texts_at_their_byte_limits() {
             limit: MAX_CODE_BYTES,
             code: false,
             base: common::receipt,
-            set: |receipt, text| receipt.buyer.employee = Some(text),
+            set: |receipt, text| receipt.buyer.as_mut().unwrap().employee = Some(text),
         },
         TextField {
             path: "merchant.vat_number",

@@ -285,7 +285,7 @@ pub fn receipt() -> impl Strategy<Value = Receipt> {
                     rounding,
                     total: 0,
                     payments: vec![],
-                    buyer: Buyer { agency, employee },
+                    buyer: Some(Buyer { agency, employee }),
                     original: (has_return || correction).then_some(original),
                 }
                 .with_computed_totals();

@@ -4,7 +4,7 @@
 //! SSC books and pays; one employee tries to claim a receipt twice; one merchant signs a
 //! second receipt with a serial it already used (equivocation).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use hdrhistogram::Histogram;
 use kvitt_node::core::{Caller, CallerRole, ClientRequest, ClientResponse, Resolution, EXCEPTION_OPEN};
@@ -24,6 +24,7 @@ use crate::world::{ClientAnswer, Event, World};
 
 mod claims;
 
+pub mod cards;
 pub use claims::claim_item;
 use claims::ClaimFlow;
 
@@ -57,6 +58,8 @@ struct Register {
     last: Option<RecordId>,
     /// The last sale acknowledged, for a reissue.
     last_sale: Option<Receipt>,
+    /// Whether the receipt pushed went with only its card (the node found the buyer).
+    by_card: bool,
 }
 
 /// A receipt a till had acknowledged.
@@ -74,6 +77,8 @@ pub struct Acknowledged {
     pub total: (i64, String),
     /// For a refund: the receipt it returns (its `original`).
     pub original: Option<RecordId>,
+    /// Pushed with only its card: `agency` is the agency that enrolled the card.
+    pub by_card: bool,
 }
 
 impl Acknowledged {
@@ -98,6 +103,7 @@ pub struct Equivocation {
 enum Pending {
     Push(usize),
     Flow(usize),
+    Enrol(usize),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -106,6 +112,7 @@ enum Act {
     File { agency: usize, employee: usize, tries: u32 },
     Flow(usize),
     Equivocate,
+    Enrol(usize),
 }
 
 /// What the workload counted.
@@ -129,6 +136,8 @@ pub struct WorkloadStats {
     pub claims_rejected_by_ssc: u64,
     /// Claims paid.
     pub claims_paid: u64,
+    /// Receipts pushed with only the card payment and routed by it.
+    pub routed_by_card: u64,
     /// Paid claims reversed by the SSC (one in `REVERSE_EVERY`).
     pub claims_reversed: u64,
     /// Claim flows given up (a crash lost an answer, or nothing to claim).
@@ -163,6 +172,8 @@ pub struct Workload {
     unclaimed: BTreeMap<(usize, String), Vec<RecordId>>,
     /// Equivocations injected.
     pub equivocations: Vec<Equivocation>,
+    /// The agencies whose cards the SSC has enrolled.
+    enrolled: BTreeSet<usize>,
     /// Push → at the agency, ms.
     pub push_latency: Histogram<u64>,
     /// Submit → paid, ms.
@@ -194,6 +205,7 @@ impl Workload {
                     busy: false,
                     last: None,
                     last_sale: None,
+                    by_card: false,
                 });
             }
         }
@@ -231,6 +243,7 @@ impl Workload {
             at_agency: BTreeMap::new(),
             unclaimed: BTreeMap::new(),
             equivocations: Vec::new(),
+            enrolled: BTreeSet::new(),
             push_latency: crate::report::histogram(),
             paid_latency: crate::report::histogram(),
             stats: WorkloadStats::default(),
@@ -261,6 +274,33 @@ impl Workload {
         if let Some(at) = self.equivocation_at_ms {
             self.act(world, at, Act::Equivocate);
         }
+        for agency in agencies {
+            self.act(world, start_ms, Act::Enrol(agency));
+        }
+    }
+
+    /// An agency's operator enrols its employees' cards; until the SSC confirms, its
+    /// receipts are pushed naming the buyer.
+    fn enrol(&mut self, cast: &Cast, world: &mut World, agency: usize) {
+        let tag = self.tag();
+        self.pending.insert(tag, Pending::Enrol(agency));
+        let operator = Caller { person: "operator".into(), role: CallerRole::Operator };
+        world.client(agency, operator, cards::enrolment(cast, agency), tag);
+    }
+
+    fn enrol_answered(&mut self, world: &mut World, agency: usize, answer: Option<ClientAnswer>) {
+        match answer {
+            Some(Ok(ClientResponse::Enrolled { .. })) => {
+                self.enrolled.insert(agency);
+            }
+            other => {
+                if let Some(Err(refusal)) = &other {
+                    *self.stats.refusals.entry(format!("enrol: {}", refusal.code)).or_default() += 1;
+                }
+                let now = world.now_ms;
+                self.act(world, now + 30_000, Act::Enrol(agency));
+            }
+        }
     }
 
     fn act(&mut self, world: &mut World, at: i64, act: Act) {
@@ -289,6 +329,7 @@ impl Workload {
             Act::File { agency, employee, tries } => self.file(cast, world, agency, employee, tries),
             Act::Flow(flow) => self.advance(cast, world, flow),
             Act::Equivocate => self.equivocate(cast, world),
+            Act::Enrol(agency) => self.enrol(cast, world, agency),
         }
     }
 
@@ -308,6 +349,8 @@ impl Workload {
             self.act(world, at, Act::Push(index));
             return;
         }
+        let (fresh, purchase_agency, reissue) =
+            (register.pushed.is_none(), purchase.agency, purchase.reissue);
         let receipt = match (&register.pushed, &register.last_sale) {
             (Some((receipt, _)), _) => receipt.clone(),
             (None, Some(last)) if purchase.reissue => {
@@ -361,12 +404,29 @@ impl Workload {
                 receipt(merchant, &sale, &mut world.rng)
             }
         };
-        register.pushed = Some((receipt.clone(), now));
+        if fresh {
+            // Every other sale of an enrolled agency's employee is pushed with only its
+            // card payment: the merchant's node finds the buyer by the card.
+            register.by_card = receipt.original.is_none()
+                && !reissue
+                && receipt.serial % 2 == 0
+                && self.enrolled.contains(&purchase_agency);
+        }
+        let request = if register.by_card {
+            let card = cards::card_reference(purchase_agency, receipt.buyer_employee().unwrap_or_default());
+            ClientRequest::PushCardReceipt {
+                receipt: Box::new(Receipt { buyer: None, ..receipt.clone() }),
+                card,
+            }
+        } else {
+            ClientRequest::PushReceipt(Box::new(receipt.clone()))
+        };
+        register.pushed = Some((receipt, now));
         register.busy = true;
         let merchant = register.merchant;
         let tag = self.tag();
         self.pending.insert(tag, Pending::Push(index));
-        world.client(merchant, till(), ClientRequest::PushReceipt(Box::new(receipt)), tag);
+        world.client(merchant, till(), request, tag);
     }
 
     fn pushed(&mut self, cast: &Cast, world: &mut World, index: usize, answer: Option<ClientAnswer>) {
@@ -382,13 +442,14 @@ impl Workload {
                     let agency = cast
                         .parties
                         .iter()
-                        .position(|party| party.identity.org == receipt.buyer.agency)
+                        .position(|party| receipt.buyer_agency() == Some(party.identity.org.as_str()))
                         .unwrap_or(0);
-                    let employee = receipt.buyer.employee.clone().unwrap_or_default();
+                    let employee = receipt.buyer_employee().unwrap_or_default().to_owned();
                     let refund = receipt.original.is_some();
                     let original = receipt.original;
                     self.stats.receipts += 1;
                     self.stats.refunds += u64::from(refund);
+                    self.stats.routed_by_card += u64::from(register.by_card);
                     if !refund {
                         self.unclaimed.entry((agency, employee.clone())).or_default().push(id);
                         register.last_sale = Some(receipt.clone());
@@ -402,6 +463,7 @@ impl Workload {
                             pushed_ms,
                             total: (receipt.total, receipt.currency.clone()),
                             original,
+                            by_card: register.by_card,
                         },
                     );
                     if let Some(at) = self.at_agency.get(&id) {
@@ -417,6 +479,12 @@ impl Workload {
                 register.pushed = None;
                 register.queue.pop_front();
                 self.act(world, now, Act::Push(index));
+            }
+            Some(Err(refusal)) if refusal.retry && register.by_card => {
+                // The card lookup got no answer (the SSC unreachable): nothing was signed,
+                // and the till pushes the same receipt again.
+                self.stats.pushes_retried += 1;
+                self.act(world, now + 30_000, Act::Push(index));
             }
             Some(Err(refusal)) => {
                 *self.stats.refusals.entry(format!("push: {}", refusal.code)).or_default() += 1;
@@ -449,6 +517,7 @@ impl Workload {
         match self.pending.remove(&tag) {
             Some(Pending::Push(register)) => self.pushed(cast, world, register, answer),
             Some(Pending::Flow(flow)) => self.flow_answered(cast, world, flow, answer),
+            Some(Pending::Enrol(agency)) => self.enrol_answered(world, agency, answer),
             None => {}
         }
     }

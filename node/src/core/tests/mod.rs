@@ -14,6 +14,7 @@ mod outbox;
 mod policy;
 mod recovery;
 mod reversal;
+mod routing;
 mod visibility;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -104,7 +105,7 @@ fn receipt(serial: u64) -> Receipt {
         rounding: 0,
         total: 0,
         payments: vec![],
-        buyer: Buyer { agency: AGENCY.into(), employee: Some("emp-1".into()) },
+        buyer: Some(Buyer { agency: AGENCY.into(), employee: Some("emp-1".into()) }),
         original: None,
     }
     .with_computed_totals();
@@ -151,6 +152,8 @@ impl Net {
                 seed: 7,
                 reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
                 policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
+                routing_key: (role != MemberRole::Ssc)
+                    .then(|| kvitt_protocol::routing::RoutingKey::new([9; 32])),
             };
             let core = NodeCore::start(identity.clone(), config, directory(1), store.clone()).unwrap();
             nodes.insert(identity.key(), Node { core, store, up: true });

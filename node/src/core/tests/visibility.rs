@@ -63,7 +63,7 @@ fn another_employee_s_receipt_cannot_be_added_to_a_draft_and_is_not_named() {
 fn a_buyer_org_number_with_a_wrong_check_digit_is_a_field_error_without_retry() {
     let mut net = Net::new();
     let mut wrong = receipt(1);
-    wrong.buyer.agency = "202100-5480".into(); // 202100-5489 with another last digit
+    wrong.buyer.as_mut().unwrap().agency = "202100-5480".into(); // 202100-5489 with another last digit
     let refused = match net.ask("merchant", till(), ClientRequest::PushReceipt(Box::new(wrong))) {
         Err(refusal) => refusal,
         other => panic!("{other:?}"),
@@ -73,7 +73,7 @@ fn a_buyer_org_number_with_a_wrong_check_digit_is_a_field_error_without_retry() 
     assert!(!refused.retry, "{refused:?}");
     // A well-formed number of no member is what auth.not_member (retry) is for.
     let mut stranger = receipt(1);
-    stranger.buyer.agency = "556036-0793".into();
+    stranger.buyer.as_mut().unwrap().agency = "556036-0793".into();
     let refused = match net.ask("merchant", till(), ClientRequest::PushReceipt(Box::new(stranger))) {
         Err(refusal) => refusal,
         other => panic!("{other:?}"),
