@@ -57,6 +57,9 @@ pub enum RunError {
     /// The QUIC endpoint could not start.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// access.json, or the TLS certificate or key, could not be read.
+    #[error("{0}")]
+    Access(String),
     /// The client API could not listen.
     #[error("client API on {address}: {error}")]
     Api {
@@ -77,8 +80,10 @@ pub struct RunningNode {
     pub handle: NodeHandle,
     /// Where peers reach it (QUIC over UDP).
     pub peer_address: SocketAddr,
-    /// Where clients reach it (HTTP).
+    /// Where clients reach it (HTTP, or HTTPS with [`StartOptions::tls`]).
     pub api_address: SocketAddr,
+    /// `http` or `https`: how the API and web app are served.
+    pub scheme: &'static str,
     /// What the start found of the ledger: sound, new, or damaged and moved aside (the
     /// node then recovers: it signs nothing until `kvitt recover`).
     pub ledger: Finding,
@@ -130,10 +135,35 @@ fn read_rates(data: &Path) -> Result<Option<kvitt_protocol::books::ReferenceRate
     Ok(Some(rates))
 }
 
+/// How `kvitt run` serves beyond what config.toml says.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    /// Serve the client API and web app over HTTPS with this certificate chain and key.
+    pub tls: Option<crate::web::tls::TlsFiles>,
+}
+
 /// Starts the node whose data directory is `data`, on the current tokio runtime.
 pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
+    start_with(data, &StartOptions::default()).await
+}
+
+/// Starts the node whose data directory is `data` with `options`.
+pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNode, RunError> {
     let config = NodeConfig::load(data)?;
     crate::permissions::secure_data_dir(data);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let moved = crate::access::migrate_config_tokens(data, now)
+        .map_err(|error| RunError::Access(error.to_string()))?;
+    let config = if moved > 0 { NodeConfig::load(data)? } else { config };
+    if moved > 0 {
+        tracing::warn!(moved, "moved the plain-text tokens of config.toml into access.json, hashed");
+    }
+    let access =
+        Arc::new(crate::access::Access::open(data).map_err(|error| RunError::Access(error.to_string()))?);
+    let tls = match &options.tls {
+        Some(files) => Some(files.acceptor().map_err(|error| RunError::Access(error.to_string()))?),
+        None => None,
+    };
     let signing_key = config::read_key(&data.join(NODE_KEY_FILE))?;
     let directory = read_directory(data)?;
     let policy = crate::policy::Policy::load_for(data, config.role)?;
@@ -188,20 +218,24 @@ pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
         .map_err(|source| RunError::Api { address: config.api, error: source })?;
     let api_address =
         listener.local_addr().map_err(|source| RunError::Api { address: config.api, error: source })?;
-    let router = crate::api::router(handle.clone(), &config.tokens);
-    let api = tokio::spawn(crate::api::serve::start(listener, router));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let settings = crate::web::WebSettings { secure_cookies: tls.is_some(), node_name: config.name.clone() };
+    let router = crate::web::app(handle.clone(), access, settings);
+    let api = tokio::spawn(crate::api::serve::start(listener, router, tls));
     tracing::info!(
         key = %key.short(),
         role = ?config.role,
         org = %config.org,
         peers = %transport.local_addr(),
         api = %api_address,
+        web = %format!("{scheme}://{api_address}/"),
         "node running"
     );
     Ok(RunningNode {
         key,
         peer_address: transport.local_addr(),
         api_address,
+        scheme,
         ledger: opened.finding,
         checksums: opened.checksums,
         _lock: opened.lock,

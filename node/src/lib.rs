@@ -8,6 +8,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod core;
@@ -27,3 +28,4 @@ pub mod store;
 pub mod sync;
 pub mod transport;
 pub mod verify;
+pub mod web;

@@ -1,7 +1,7 @@
 //! The client API: HTTP/JSON on loopback for tills, employees, approvers and SSC staff.
 //!
 //! Every caller sends `Authorization: Bearer <token>` (the scheme in any case); the token
-//! (from config.toml) says who they are and in which role. The token is checked first, on
+//! (kept hashed in access.json, crate::access) says who they are and in which role. The token is checked first, on
 //! every path and method, before a path id, query string or body is read. Every error,
 //! the HTTP layer's too (unknown route, wrong method, body over [`MAX_BODY_BYTES`] or late,
 //! a query string or body that does not parse, a request head hyper cannot parse or hold:
@@ -57,7 +57,7 @@ use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::TokenConfig;
+use crate::access::Access;
 use crate::core::{Caller, ClaimView, ClientRequest, ClientResponse, Cursor, Draft, Resolution, SieExport};
 use crate::handle::NodeHandle;
 use crate::policy::Finding;
@@ -90,21 +90,18 @@ pub const DEFAULT_LIST_LIMIT: usize = 1000;
 #[derive(Clone)]
 struct ApiState {
     node: NodeHandle,
-    tokens: Arc<BTreeMap<String, Caller>>,
+    access: Arc<Access>,
 }
 
 /// The API's routes over a node.
 ///
 /// Every request is authenticated first (the `authenticate` layer wraps every route, the
 /// fallback for unknown paths and the answer to a method a route lacks), so a request
-/// without a valid token is answered `401` whatever its path, query or body. An answer
-/// given before the body was read closes the connection (see [`unread_body`]).
-pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
-    let tokens = tokens
-        .iter()
-        .map(|token| (token.token.clone(), Caller { person: token.person.clone(), role: token.role }))
-        .collect();
-    let state = ApiState { node, tokens: Arc::new(tokens) };
+/// without a valid token is answered `401` whatever its path, query or body. The tokens
+/// are `access`'s as they stand at each request: one revoked is refused from the next.
+/// An answer given before the body was read closes the connection (see [`unread_body`]).
+pub fn router(node: NodeHandle, access: Arc<Access>) -> Router {
+    let state = ApiState { node, access };
     Router::new()
         .route("/v1/receipts", post(push_receipt).get(list_receipts))
         .route("/v1/records/{id}", get(record))
@@ -217,7 +214,8 @@ fn caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Problem> {
         .and_then(|value| value.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim_start_matches(' '));
-    token.and_then(|token| state.tokens.get(token).cloned()).ok_or_else(unauthenticated)
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    token.and_then(|token| state.access.token_caller(token, now)).ok_or_else(unauthenticated)
 }
 
 /// `401` `auth.unauthenticated`.
@@ -227,7 +225,8 @@ fn unauthenticated() -> Problem {
         refusal: Refusal {
             code: "auth.unauthenticated".into(),
             path: String::new(),
-            message: "send Authorization: Bearer <token> with a token from this node's config.toml".into(),
+            message: "send Authorization: Bearer <token> with a token of this node (`kvitt token add`)"
+                .into(),
             retry: false,
         },
     }

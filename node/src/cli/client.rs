@@ -124,16 +124,26 @@ impl Client {
         let (base, token, start_hint) = match (&options.data, &options.person) {
             (Some(data), Some(person)) => {
                 let config = NodeConfig::load(data)?;
-                let token = token_of(&config.tokens, person, roles).ok_or_else(|| {
-                    let people: Vec<&str> = config.tokens.iter().map(|token| token.person.as_str()).collect();
-                    anyhow!(
-                        "{person} has no token in {}; people with tokens: {}",
-                        data.join(CONFIG_FILE).display(),
-                        if people.is_empty() { "none".to_owned() } else { people.join(", ") }
-                    )
-                })?;
+                // A config.toml of an older version, not yet started since, still lists
+                // plain tokens; otherwise a token for this command goes into access.json.
+                let token = match token_of(&config.tokens, person, roles) {
+                    Some(token) => token.token.clone(),
+                    None if !config.tokens.is_empty() => {
+                        let people: Vec<&str> =
+                            config.tokens.iter().map(|token| token.person.as_str()).collect();
+                        anyhow::bail!(
+                            "{person} has no token in {}; people with tokens: {}",
+                            data.join(CONFIG_FILE).display(),
+                            people.join(", ")
+                        )
+                    }
+                    None => {
+                        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                        kvitt_node::access::command_token(data, person, roles, now)?
+                    }
+                };
                 let base = format!("http://{}", reachable(config.api));
-                (base, token.token.clone(), format!("kvitt run --data {}", data.display()))
+                (base, token, format!("kvitt run --data {}", data.display()))
             }
             _ => {
                 let api = options.api.clone().or_else(|| std::env::var(API_ENV).ok());

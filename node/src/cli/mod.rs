@@ -12,6 +12,7 @@ mod client;
 mod input;
 mod output;
 mod pages;
+pub mod people;
 pub mod receipt;
 pub mod record;
 pub mod recover;

@@ -1,0 +1,14 @@
+//! The web app's pages, one module per part: sign-in ([`auth`]), home ([`home`]), and
+//! the employee's receipts and claims.
+
+use axum::Router;
+
+use super::WebState;
+
+pub mod auth;
+pub mod home;
+
+/// Adds the pages' routes to `router`.
+pub fn routes(router: Router<WebState>) -> Router<WebState> {
+    router
+}
