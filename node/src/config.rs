@@ -3,7 +3,8 @@
 //! ```text
 //! DIR/node.key       the node's ed25519 secret seed (32 bytes, mode 0600)
 //! DIR/operator.key   the network operator's key (SSC only, mode 0600)
-//! DIR/config.toml    role, organisation, addresses, operator public key, API tokens
+//! DIR/config.toml    role, organisation, addresses, operator public key
+//! DIR/access.json    people, API tokens, sign-in links, as hashes (crate::access)
 //! DIR/directory.cbor the signed directory the node starts from (until a newer one arrives)
 //! DIR/policy.toml    the agency's expense policy (optional; spec/policy.md)
 //! DIR/rates.json     the reference exchange rates an SSC checks (optional; spec/books.md)
@@ -78,8 +79,10 @@ pub struct NodeConfig {
     /// `MIN_RECONCILE_INTERVAL` to `MAX_RECONCILE_INTERVAL` in crate::sync).
     #[serde(default = "default_reconcile_interval_secs")]
     pub reconcile_interval_secs: u64,
-    /// Bearer tokens of the API's callers.
-    #[serde(default)]
+    /// Plain-text bearer tokens as older versions kept them: a node moves them into
+    /// access.json, hashed, when it starts (crate::access::migrate_config_tokens), and
+    /// config.toml is written without them from then on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<TokenConfig>,
 }
 
@@ -95,7 +98,7 @@ fn default_reconcile_interval_secs() -> u64 {
     crate::sync::DEFAULT_RECONCILE_INTERVAL.as_secs()
 }
 
-/// One bearer token: who holds it and in which role.
+/// One plain-text bearer token of an older config.toml: who holds it and in which role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenConfig {
@@ -191,12 +194,13 @@ impl NodeConfig {
         self.disk_floor_mib.saturating_mul(1024 * 1024)
     }
 
-    /// Writes `DIR/config.toml` (mode 0600: it holds the API tokens).
+    /// Writes `DIR/config.toml` (mode 0600, as every file of a node).
     pub fn save(&self, data: &Path) -> Result<(), ConfigError> {
         let path = data.join(CONFIG_FILE);
         let text = toml::to_string_pretty(self)
             .map_err(|error| ConfigError::Invalid { path: path.clone(), message: error.to_string() })?;
-        let header = "# kvitt node configuration (see `kvitt init --help`). Tokens are secrets.\n";
+        let header =
+            "# kvitt node configuration (see `kvitt init --help`). People and tokens: access.json.\n";
         let temporary = path.with_extension("toml.tmp");
         {
             let mut options = OpenOptions::new();

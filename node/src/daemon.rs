@@ -73,6 +73,9 @@ pub enum RunError {
         /// What the system said.
         error: std::io::Error,
     },
+    /// access.json, or the TLS certificate or key, could not be read.
+    #[error("{0}")]
+    Access(String),
     /// The client API could not listen.
     #[error("client API on {address}: {error}")]
     Api {
@@ -93,10 +96,12 @@ pub struct RunningNode {
     pub handle: NodeHandle,
     /// Where peers reach it (QUIC over UDP).
     pub peer_address: SocketAddr,
-    /// Where clients reach it (HTTP).
+    /// Where clients reach it (HTTP, or HTTPS with [`StartOptions::tls`]).
     pub api_address: SocketAddr,
     /// Where a scraper reaches its metrics (HTTP `GET /metrics`), if it serves them.
     pub metrics_address: Option<SocketAddr>,
+    /// `http` or `https`: how the API and web app are served.
+    pub scheme: &'static str,
     /// What the start found of the ledger: sound, new, or damaged and moved aside (the
     /// node then recovers: it signs nothing until `kvitt recover`).
     pub ledger: Finding,
@@ -163,19 +168,41 @@ fn read_routing_key(data: &Path) -> Result<Option<kvitt_protocol::routing::Routi
     Ok(Some(key))
 }
 
-/// Starts the node whose data directory is `data`, on the current tokio runtime.
-pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
-    start_with(data, None).await
+/// How `kvitt run` serves beyond what config.toml says.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    /// Serve the client API and web app over HTTPS with this certificate chain and key.
+    pub tls: Option<crate::web::tls::TlsFiles>,
+    /// Serve the metrics on this address rather than config.toml's `metrics_addr`
+    /// (`kvitt run --metrics`).
+    pub metrics: Option<SocketAddr>,
 }
 
-/// [`start`], serving the metrics on `metrics` rather than config.toml's `metrics_addr`
-/// if it is given (`kvitt run --metrics`).
-pub async fn start_with(data: &Path, metrics: Option<SocketAddr>) -> Result<RunningNode, RunError> {
-    let mut config = NodeConfig::load(data)?;
-    if metrics.is_some() {
-        config.metrics_addr = metrics;
-    }
+/// Starts the node whose data directory is `data`, on the current tokio runtime.
+pub async fn start(data: &Path) -> Result<RunningNode, RunError> {
+    start_with(data, &StartOptions::default()).await
+}
+
+/// Starts the node whose data directory is `data` with `options`.
+pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNode, RunError> {
+    let config = NodeConfig::load(data)?;
     crate::permissions::secure_data_dir(data);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let moved = crate::access::migrate_config_tokens(data, now)
+        .map_err(|error| RunError::Access(error.to_string()))?;
+    let mut config = if moved > 0 { NodeConfig::load(data)? } else { config };
+    if options.metrics.is_some() {
+        config.metrics_addr = options.metrics;
+    }
+    if moved > 0 {
+        tracing::warn!(moved, "moved the plain-text tokens of config.toml into access.json, hashed");
+    }
+    let access =
+        Arc::new(crate::access::Access::open(data).map_err(|error| RunError::Access(error.to_string()))?);
+    let tls = match &options.tls {
+        Some(files) => Some(files.acceptor().map_err(|error| RunError::Access(error.to_string()))?),
+        None => None,
+    };
     let signing_key = config::read_key(&data.join(NODE_KEY_FILE))?;
     let directory = read_directory(data)?;
     let policy = crate::policy::Policy::load_for(data, config.role)?;
@@ -248,8 +275,10 @@ pub async fn start_with(data: &Path, metrics: Option<SocketAddr>) -> Result<Runn
         .map_err(|source| RunError::Api { address: config.api, error: source })?;
     let api_address =
         listener.local_addr().map_err(|source| RunError::Api { address: config.api, error: source })?;
-    let router = crate::api::router(handle.clone(), &config.tokens);
-    tasks.push(tokio::spawn(crate::api::serve::start(listener, router)));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let settings = crate::web::WebSettings { secure_cookies: tls.is_some(), node_name: config.name.clone() };
+    let router = crate::web::app(handle.clone(), access, settings);
+    tasks.push(tokio::spawn(crate::api::serve::start(listener, router, tls)));
     tracing::info!(
         key = %key.short(),
         role = ?config.role,
@@ -257,6 +286,7 @@ pub async fn start_with(data: &Path, metrics: Option<SocketAddr>) -> Result<Runn
         peers = %transport.local_addr(),
         api = %api_address,
         metrics = %metrics_address.map_or_else(|| "off".to_owned(), |address| address.to_string()),
+        web = %format!("{scheme}://{api_address}/"),
         "node running"
     );
     Ok(RunningNode {
@@ -264,6 +294,7 @@ pub async fn start_with(data: &Path, metrics: Option<SocketAddr>) -> Result<Runn
         peer_address: transport.local_addr(),
         api_address,
         metrics_address,
+        scheme,
         ledger: opened.finding,
         checksums: opened.checksums,
         _lock: opened.lock,

@@ -8,6 +8,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod conformance;
@@ -30,3 +31,4 @@ pub mod store;
 pub mod sync;
 pub mod transport;
 pub mod verify;
+pub mod web;

@@ -57,9 +57,13 @@ enum Command {
     /// Run a node until interrupted.
     #[command(long_about = node_commands::RUN_LONG_ABOUT)]
     Run(node_commands::RunArgs),
-    /// Manage the client API's tokens of a node.
+    /// The people who sign in to a node's web app: add (prints a sign-in link), link,
+    /// list, revoke.
     #[command(subcommand)]
-    Token(node_commands::TokenCommand),
+    User(cli::people::UserCommand),
+    /// The API tokens of a node (tills, scripts): add (prints it once), list, revoke.
+    #[command(subcommand)]
+    Token(cli::people::TokenCommand),
     /// The network's directory: draft, publish, import, show.
     #[command(subcommand, long_about = node_commands::DIRECTORY_LONG_ABOUT)]
     Directory(node_commands::DirectoryCommand),
@@ -160,7 +164,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo(&args),
         Command::Init(args) => node_commands::init(&args),
         Command::Run(args) => node_commands::run(&args),
-        Command::Token(command) => node_commands::token(&command),
+        Command::User(command) => cli::people::user(&command),
+        Command::Token(command) => cli::people::token(&command),
         Command::Directory(command) => node_commands::directory(&command),
         Command::Receipt(args) => cli::receipt::main(&args),
         Command::Cards(args) => cli::cards::main(&args),
@@ -258,12 +263,24 @@ fn print_keep_help(demo: &kvitt_node::demo::network::DemoNetwork) {
             println!("  {:<34} metrics: curl http://{metrics}/metrics", "");
         }
     }
+    match demo.sign_in_links() {
+        Ok(nodes) => {
+            println!("\nIn a browser: each node's web app, and a sign-in link per person (each works once, within 15 minutes; `kvitt user link PERSON --data DIR` makes another):");
+            for node in nodes {
+                println!("  {}  {}", node.name, node.url);
+                for (person, link) in node.links {
+                    println!("    {person:<14} {link}");
+                }
+            }
+        }
+        Err(error) => println!("\n(no sign-in links: {error})"),
+    }
     if let (Some((agency, _)), Some((ssc, _))) = (demo.nodes.get(1), demo.nodes.first()) {
         println!("\nTry, in another terminal:");
         for hint in keep_hints(agency, ssc, time::OffsetDateTime::now_utc().year()) {
             println!("  {hint}");
         }
-        println!("Each node's config.toml lists its people and their tokens.");
+        println!("`kvitt user list --data DIR` and `kvitt token list --data DIR` list each node's people and tokens.");
     }
 }
 

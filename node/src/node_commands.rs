@@ -1,5 +1,5 @@
-//! The commands that set up and run a node on this machine: `kvitt init`, `kvitt run`,
-//! `kvitt token add` and the operator's `kvitt directory …`. They work on a data directory
+//! The commands that set up and run a node on this machine: `kvitt init`, `kvitt run`
+//! and the operator's `kvitt directory …`. They work on a data directory
 //! (`--data DIR`); the user-facing commands (receipts, claims, SSC work) go through a
 //! running node's client API instead.
 
@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use kvitt_node::core::CallerRole;
 use kvitt_node::setup::{self, InitOptions};
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
 use kvitt_protocol::{PublicKey, Signed};
@@ -26,6 +25,12 @@ pub struct DataArg {
 pub struct RunArgs {
     #[command(flatten)]
     pub data: DataArg,
+    /// Serve the API and web app over HTTPS with this certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Serve the Prometheus metrics (HTTP `GET /metrics`, no token) on this address,
     /// instead of config.toml's `metrics_addr` (none by default). Keep it off the
     /// internet: the metrics name the node's peers.
@@ -180,6 +185,10 @@ readiness: ledger, group commit, directory, disk floor, not recovering), and wit
 --metrics ADDR (or metrics_addr in config.toml) the node serves Prometheus metrics at \
 http://ADDR/metrics. docs/operations.md describes them.
 
+The client listener serves the JSON API under /v1 and the web app at / (people sign in with \
+the links `kvitt user add|link` prints). With --tls-cert and --tls-key it serves HTTPS; \
+otherwise plain HTTP, fit for loopback or behind a TLS reverse proxy (README).
+
 While the disk holding the ledger has less free space than `disk_floor_mib` of \
 config.toml (64 MiB unless set), writes are refused with 503 node.disk_full and the node \
 goes on serving reads; it takes writes again by itself once space is freed.
@@ -191,12 +200,19 @@ Restart=on-failure) should start it again.";
 
 /// `kvitt run`: starts the node and serves until a signal.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(kvitt_node::web::tls::TlsFiles { cert: cert.clone(), key: key.clone() })
+        }
+        _ => None,
+    };
+    let options = kvitt_node::daemon::StartOptions { tls, metrics: args.metrics };
     init_logging(args.log.log_format, "info");
     kvitt_node::fatal::log_panics();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
-        let node = kvitt_node::daemon::start_with(&args.data.data, args.metrics).await?;
+        let node = kvitt_node::daemon::start_with(&args.data.data, &options).await?;
         match &node.ledger {
             kvitt_node::store::ledger_start::Finding::Damaged { aside, damage, salvaged } => eprintln!(
                 "kvitt: the ledger was damaged ({damage}){}. The node signs nothing until `kvitt recover` has \
@@ -216,10 +232,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             _ => {}
         }
         println!(
-            "kvitt node {} ({}) running: peers on {} (QUIC), client API on http://{}{}",
+            "kvitt node {} ({}) running: peers on {} (QUIC), client API and web app on {}://{}{}",
             node.config.name,
             node.key,
             node.peer_address,
+            node.scheme,
             node.api_address,
             node.metrics_address.map_or_else(String::new, |address| format!(", metrics on http://{address}/metrics"))
         );
@@ -273,52 +290,6 @@ pub fn init_logging(format: LogFormat, default: &str) {
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).try_init(),
         LogFormat::Json => logs.with_ansi(false).json().flatten_event(true).try_init(),
     };
-}
-
-/// `kvitt token …`.
-#[derive(Debug, clap::Subcommand)]
-pub enum TokenCommand {
-    /// Add (or replace) the API token of a person or till, and print it. The node reads
-    /// its tokens when it starts: restart it to use the new one.
-    Add {
-        #[command(flatten)]
-        data: DataArg,
-        /// Who holds it: an employee id, a till, a staff member.
-        #[arg(long)]
-        person: String,
-        /// What they may do.
-        #[arg(long, value_enum)]
-        role: CallerRoleArg,
-    },
-}
-
-/// The roles a token can carry.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum CallerRoleArg {
-    /// A point-of-sale system pushing receipts (merchant nodes).
-    Till,
-    /// An employee listing receipts and building claims (agency nodes).
-    Employee,
-    /// An approver deciding claims (agency nodes).
-    Approver,
-    /// Shared service center staff (SSC node).
-    SscStaff,
-    /// The node's operator.
-    Operator,
-}
-
-/// `kvitt token add`.
-pub fn token(command: &TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Add { data, person, role } = command;
-    let role = match role {
-        CallerRoleArg::Till => CallerRole::Till,
-        CallerRoleArg::Employee => CallerRole::Employee,
-        CallerRoleArg::Approver => CallerRole::Approver,
-        CallerRoleArg::SscStaff => CallerRole::SscStaff,
-        CallerRoleArg::Operator => CallerRole::Operator,
-    };
-    println!("{}", setup::add_token(&data.data, person, role)?);
-    Ok(ExitCode::SUCCESS)
 }
 
 pub const DIRECTORY_LONG_ABOUT: &str = "\

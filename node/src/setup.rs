@@ -17,8 +17,8 @@ use kvitt_protocol::{PublicKey, Signed};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
-    self, ConfigError, NodeConfig, TokenConfig, CONFIG_FILE, DEFAULT_API_PORT, DEFAULT_PEER_PORT,
-    DIRECTORY_FILE, NODE_KEY_FILE, OPERATOR_KEY_FILE,
+    self, ConfigError, NodeConfig, CONFIG_FILE, DEFAULT_API_PORT, DEFAULT_PEER_PORT, DIRECTORY_FILE,
+    NODE_KEY_FILE, OPERATOR_KEY_FILE,
 };
 use crate::core::CallerRole;
 
@@ -121,9 +121,7 @@ pub struct Draft {
 
 /// A new random API token: 32 random bytes in hex.
 pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-    hex::encode(bytes)
+    crate::access::secret::new_secret()
 }
 
 /// `kvitt init`: creates `data` (if needed) with a new node key (mode 0600), the
@@ -162,7 +160,6 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
             PublicKey::from(operator.verifying_key())
         }
     };
-    let operator_token = new_token();
     let config = NodeConfig {
         role: options.role,
         org: options.org.clone(),
@@ -175,35 +172,26 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
         cache_mib: crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024),
         disk_floor_mib: crate::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),
         reconcile_interval_secs: crate::sync::DEFAULT_RECONCILE_INTERVAL.as_secs(),
-        tokens: vec![TokenConfig {
-            token: operator_token.clone(),
-            person: "operator".into(),
-            role: CallerRole::Operator,
-        }],
+        tokens: Vec::new(),
     };
     config.save(data)?;
+    let (operator_token, _) = add_token(data, "operator", CallerRole::Operator)?;
     Ok(Initialised { member, operator_key, is_operator, operator_token })
 }
 
-/// Adds an API token for `person` in `role` to the node's configuration and returns it,
-/// replacing the token they had in that role (a person may hold tokens in several roles,
-/// an approver who also claims expenses, say). A running node reads its tokens when it
-/// starts.
-pub fn add_token(data: &Path, person: &str, role: CallerRole) -> Result<String, SetupError> {
-    if person.trim().is_empty() {
-        return Err(SetupError::Usage("--person must name someone".into()));
-    }
-    // The person signs events as `actor.person`: a text the records take (≤ 64 bytes, no
-    // control or bidirectional formatting characters), refused here rather than at their
-    // first decision.
-    kvitt_protocol::fields::check_text("person", person, kvitt_protocol::limits::MAX_CODE_BYTES)
-        .map_err(|error| SetupError::Usage(format!("--person: {error}")))?;
-    let mut config = NodeConfig::load(data)?;
-    let token = new_token();
-    config.tokens.retain(|existing| existing.person != person || existing.role != role);
-    config.tokens.push(TokenConfig { token: token.clone(), person: person.into(), role });
-    config.save(data)?;
-    Ok(token)
+/// Adds an API token for `person` in `role` to the node's access.json (hashed) and
+/// returns it with its id; the token is shown only now. A person may hold tokens in
+/// several roles (an approver who also claims expenses, say). A running node sees it at
+/// its next request.
+pub fn add_token(data: &Path, person: &str, role: CallerRole) -> Result<(String, String), SetupError> {
+    // Only into a node's data directory.
+    NodeConfig::load(data)?;
+    crate::access::add_token(data, person, role, time::OffsetDateTime::now_utc().unix_timestamp()).map_err(
+        |error| match error {
+            crate::access::AccessError::Person(why) => SetupError::Usage(format!("--person: {why}")),
+            other => SetupError::Usage(other.to_string()),
+        },
+    )
 }
 
 fn draft_path(data: &Path) -> PathBuf {
@@ -591,16 +579,18 @@ mod tests {
     }
 
     #[test]
-    fn a_token_is_added_per_person_and_role_and_replaces_the_old_one() {
+    fn tokens_are_added_per_person_and_role_hashed_in_the_access_file() {
         let root = tempfile::tempdir().unwrap();
         ssc(root.path());
-        let first = add_token(root.path(), "sara", CallerRole::SscStaff).unwrap();
-        let second = add_token(root.path(), "sara", CallerRole::SscStaff).unwrap();
-        let operator = add_token(root.path(), "sara", CallerRole::Operator).unwrap();
+        let (first, _) = add_token(root.path(), "sara", CallerRole::SscStaff).unwrap();
+        let (second, _) = add_token(root.path(), "sara", CallerRole::Operator).unwrap();
         assert_ne!(first, second);
-        let tokens = NodeConfig::load(root.path()).unwrap().tokens;
-        let saras: Vec<_> = tokens.iter().filter(|token| token.person == "sara").map(|t| &t.token).collect();
-        assert_eq!(saras, vec![&second, &operator], "one token per role, the newest");
+        let access = crate::access::Access::open(root.path()).unwrap();
+        assert_eq!(access.token_caller(&second, 0).unwrap().role, CallerRole::Operator);
+        assert_eq!(access.token_caller(&first, 0).unwrap().role, CallerRole::SscStaff);
+        assert!(NodeConfig::load(root.path()).unwrap().tokens.is_empty(), "none in config.toml");
+        let access_json = fs::read_to_string(root.path().join(crate::access::ACCESS_FILE)).unwrap();
+        assert!(!access_json.contains(&first));
     }
 
     #[test]
@@ -615,9 +605,7 @@ mod tests {
             );
         }
         assert!(add_token(root.path(), &"x".repeat(64), CallerRole::SscStaff).is_ok());
-        assert_eq!(
-            NodeConfig::load(root.path()).unwrap().tokens.iter().filter(|t| t.person.len() == 64).count(),
-            1
-        );
+        let access = crate::access::AccessFile::load(root.path()).unwrap();
+        assert_eq!(access.tokens.iter().filter(|t| t.person.len() == 64).count(), 1);
     }
 }

@@ -307,10 +307,13 @@ fn every_error_is_a_problem_document() {
     let problem =
         network.call("agency", "GET", "/v1/nowhere", bearer, None).problem(404, "request.not_found");
     assert_eq!(problem["detail"], "no route /v1/nowhere");
-    for path in ["/v2/receipts", "/", "/v1/claims/x/y/z"] {
+    for path in ["/v2/receipts", "/nowhere", "/v1/claims/x/y/z"] {
         let answer = network.call("agency", "GET", path, bearer, None);
         answer.problem(404, "request.not_found");
     }
+    // `/` is the web app's (node/src/web), which answers in HTML.
+    let answer = network.call("agency", "GET", "/", bearer, None);
+    assert!(answer.content_type.starts_with("text/html"), "{}", answer.content_type);
 
     let answer = network.call("agency", "DELETE", "/v1/receipts", bearer, None);
     assert_eq!(answer.problem(405, "request.invalid")["detail"], "/v1/receipts does not take DELETE");

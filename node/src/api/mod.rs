@@ -1,7 +1,7 @@
 //! The client API: HTTP/JSON on loopback for tills, employees, approvers and SSC staff.
 //!
 //! Every caller sends `Authorization: Bearer <token>` (the scheme in any case); the token
-//! (from config.toml) says who they are and in which role. The token is checked first, on
+//! (kept hashed in access.json, crate::access) says who they are and in which role. The token is checked first, on
 //! every path and method, before a path id, query string or body is read. Every error,
 //! the HTTP layer's too (unknown route, wrong method, body over [`MAX_BODY_BYTES`] or late,
 //! a query string or body that does not parse, a request head hyper cannot parse or hold:
@@ -59,8 +59,10 @@ use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::TokenConfig;
-use crate::core::{Caller, ClaimView, ClientRequest, ClientResponse, Cursor, Draft, Resolution, SieExport};
+use crate::access::Access;
+use crate::core::{
+    Caller, ClaimAction, ClaimView, ClientRequest, ClientResponse, Cursor, Draft, Resolution, SieExport,
+};
 use crate::handle::NodeHandle;
 use crate::policy::Finding;
 
@@ -98,7 +100,7 @@ pub const DEFAULT_LIST_LIMIT: usize = 1000;
 #[derive(Clone)]
 struct ApiState {
     node: NodeHandle,
-    tokens: Arc<BTreeMap<String, Caller>>,
+    access: Arc<Access>,
 }
 
 /// The API's routes over a node.
@@ -106,15 +108,12 @@ struct ApiState {
 /// Every request is authenticated first (the `authenticate` layer wraps every route, the
 /// fallback for unknown paths and the answer to a method a route lacks), so a request
 /// without a valid token is answered `401` whatever its path, query or body; only the
-/// probes `/healthz` and `/readyz` ([`health`]) answer without one. Every request is
-/// logged and counted ([`access_log`]). An answer
-/// given before the body was read closes the connection (see [`unread_body`]).
-pub fn router(node: NodeHandle, tokens: &[TokenConfig]) -> Router {
-    let tokens = tokens
-        .iter()
-        .map(|token| (token.token.clone(), Caller { person: token.person.clone(), role: token.role }))
-        .collect();
-    let state = ApiState { node, tokens: Arc::new(tokens) };
+/// probes `/healthz` and `/readyz` ([`health`]) answer without one. The tokens are
+/// `access`'s as they stand at each request: one revoked is refused from the next. Every
+/// request is logged and counted ([`access_log`]). An answer given before the body was
+/// read closes the connection (see [`unread_body`]).
+pub fn router(node: NodeHandle, access: Arc<Access>) -> Router {
+    let state = ApiState { node, access };
     Router::new()
         .route("/v1/receipts", post(push_receipt).get(list_receipts))
         .route("/v1/cards", post(enrol_cards))
@@ -233,7 +232,8 @@ fn caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Problem> {
         .and_then(|value| value.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim_start_matches(' '));
-    token.and_then(|token| state.tokens.get(token).cloned()).ok_or_else(unauthenticated)
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    token.and_then(|token| state.access.token_caller(token, now)).ok_or_else(unauthenticated)
 }
 
 /// `401` `auth.unauthenticated`.
@@ -243,7 +243,8 @@ fn unauthenticated() -> Problem {
         refusal: Refusal {
             code: "auth.unauthenticated".into(),
             path: String::new(),
-            message: "send Authorization: Bearer <token> with a token from this node's config.toml".into(),
+            message: "send Authorization: Bearer <token> with a token of this node (`kvitt token add`)"
+                .into(),
             retry: false,
         },
     }

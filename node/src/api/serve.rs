@@ -28,7 +28,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
 use axum::Router;
 use http_body::{Frame, SizeHint};
@@ -36,6 +36,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 use super::hyper_errors::ProblemIo;
 
@@ -119,11 +120,14 @@ pub fn exposure_warning(address: SocketAddr) -> Option<String> {
     })
 }
 
-/// Serves a node's client API on `listener`: raises the open-file limit, warns if the
-/// address is not loopback ([`exposure_warning`]), and serves within the limits that fit.
-pub async fn start(listener: TcpListener, router: Router) {
-    if let Some(warning) = listener.local_addr().ok().and_then(exposure_warning) {
-        tracing::warn!("{warning}");
+/// Serves a node's client API and web app on `listener` (over TLS with `tls`): raises the
+/// open-file limit, warns if plain HTTP is served off loopback ([`exposure_warning`]), and
+/// serves within the limits that fit.
+pub async fn start(listener: TcpListener, router: Router, tls: Option<TlsAcceptor>) {
+    if tls.is_none() {
+        if let Some(warning) = listener.local_addr().ok().and_then(exposure_warning) {
+            tracing::warn!("{warning}");
+        }
     }
     let limits = ServeLimits::for_open_files(raise_open_file_limit());
     tracing::info!(
@@ -132,11 +136,23 @@ pub async fn start(listener: TcpListener, router: Router) {
         body_read_timeout = ?limits.body_read_timeout,
         "client API limits"
     );
-    serve(listener, router, limits).await;
+    serve_with(listener, router, limits, tls).await;
 }
 
 /// Serves `router` on `listener` within `limits` until the task is dropped.
 pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits) {
+    serve_with(listener, router, limits, None).await;
+}
+
+/// Serves `router` on `listener` within `limits`, over TLS with `tls` (the handshake, too,
+/// must end within [`HEADER_READ_TIMEOUT`]), until the task is dropped. Each request
+/// carries its client's address as `ConnectInfo<SocketAddr>` (the web app's sign-in limit).
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    limits: ServeLimits,
+    tls: Option<TlsAcceptor>,
+) {
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -163,12 +179,31 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ServeLimits) {
                 continue;
             }
         };
-        let router = router.clone();
+        let router = router.clone().layer(axum::Extension(ConnectInfo(peer)));
         let builder = Arc::clone(&builder);
+        let tls = tls.clone();
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             let service = TowerToHyperService::new(router);
-            let connection = builder.serve_connection(TokioIo::new(ProblemIo::new(stream)), service);
-            if let Err(error) = connection.await {
+            let ended = match tls {
+                None => builder.serve_connection(TokioIo::new(ProblemIo::new(stream)), service).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            builder.serve_connection(TokioIo::new(ProblemIo::new(stream)), service).await
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%peer, %error, "client API connection ended");
             }
             drop(permit);

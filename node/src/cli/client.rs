@@ -32,14 +32,15 @@ pub struct ClientOptions {
     /// The node's client API, e.g. http://127.0.0.1:8400 [env: KVITT_API].
     #[arg(long, value_name = "URL", global = true, conflicts_with = "data")]
     api: Option<String>,
-    /// Bearer token for the API, from the node's config.toml [env: KVITT_TOKEN].
+    /// Bearer token for the API (`kvitt token add` prints one) [env: KVITT_TOKEN].
     #[arg(long, value_name = "TOKEN", global = true, conflicts_with = "data")]
     token: Option<String>,
     /// Instead of --api/--token: the node's data folder, whose config.toml names the API
-    /// address and the tokens (needs --as).
+    /// address and whose access.json the people (needs --as).
     #[arg(long, value_name = "DIR", global = true, requires = "person")]
     data: Option<PathBuf>,
-    /// With --data: act as this person, with their token from DIR/config.toml.
+    /// With --data: act as this person, with a token for this command (10 minutes) added
+    /// to DIR/access.json for the role they hold there.
     #[arg(long = "as", value_name = "PERSON", global = true, requires = "data")]
     person: Option<String>,
     /// Print the node's JSON answer as it is, one document (a refusal's problem document
@@ -124,16 +125,26 @@ impl Client {
         let (base, token, start_hint) = match (&options.data, &options.person) {
             (Some(data), Some(person)) => {
                 let config = NodeConfig::load(data)?;
-                let token = token_of(&config.tokens, person, roles).ok_or_else(|| {
-                    let people: Vec<&str> = config.tokens.iter().map(|token| token.person.as_str()).collect();
-                    anyhow!(
-                        "{person} has no token in {}; people with tokens: {}",
-                        data.join(CONFIG_FILE).display(),
-                        if people.is_empty() { "none".to_owned() } else { people.join(", ") }
-                    )
-                })?;
+                // A config.toml of an older version, not yet started since, still lists
+                // plain tokens; otherwise a token for this command goes into access.json.
+                let token = match token_of(&config.tokens, person, roles) {
+                    Some(token) => token.token.clone(),
+                    None if !config.tokens.is_empty() => {
+                        let people: Vec<&str> =
+                            config.tokens.iter().map(|token| token.person.as_str()).collect();
+                        anyhow::bail!(
+                            "{person} has no token in {}; people with tokens: {}",
+                            data.join(CONFIG_FILE).display(),
+                            people.join(", ")
+                        )
+                    }
+                    None => {
+                        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                        kvitt_node::access::command_token(data, person, roles, now)?
+                    }
+                };
                 let base = format!("http://{}", reachable(config.api));
-                (base, token.token.clone(), format!("kvitt run --data {}", data.display()))
+                (base, token, format!("kvitt run --data {}", data.display()))
             }
             _ => {
                 let api = options.api.clone().or_else(|| std::env::var(API_ENV).ok());

@@ -14,6 +14,7 @@ pub mod conformance;
 mod input;
 mod output;
 mod pages;
+pub mod people;
 pub mod receipt;
 pub mod record;
 pub mod recover;

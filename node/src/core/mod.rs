@@ -11,6 +11,7 @@
 //! only after the step's batch has been group-committed.
 
 mod accept;
+mod actions;
 mod channels;
 mod checks;
 mod claims;
@@ -41,10 +42,11 @@ use time::OffsetDateTime;
 use crate::ledger::{Ledger, LedgerError, RecordCache};
 use crate::store::{Batch, Store};
 
+pub use actions::ClaimAction;
 pub use claims::{ClaimView, Draft, RATE_HELD};
 pub use client::{
     Caller, CallerRole, CardEnrolment, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page,
-    PeerReconciliation,
+    PeerReconciliation, ReceiptSearch,
 };
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
@@ -399,6 +401,9 @@ impl NodeCore {
             ClientRequest::ListReceipts { employee, limit, after } => {
                 self.list_receipts(step, caller, employee, limit, after).map(ClientResponse::Receipts)
             }
+            ClientRequest::FindReceipts { search, limit, before } => {
+                self.find_receipts(step, caller, search, limit, before).map(ClientResponse::Receipts)
+            }
             ClientRequest::Record(id) => {
                 // Staff read every record the node holds; an employee only their receipts,
                 // their claims and their claims' events; a till only receipts its own
@@ -468,6 +473,7 @@ impl NodeCore {
                 self.visible_claim(step, caller, &claim)?;
                 let mut view = self.claim_view(step, &claim)?;
                 view.findings = self.view_findings(step, caller, &view)?;
+                view.actions = self.claim_actions(step, caller, &view)?;
                 Ok(ClientResponse::Claim(Box::new(view)))
             }
             ClientRequest::ListClaims { limit, after } => {

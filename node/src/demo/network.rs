@@ -28,8 +28,8 @@ pub const MEMBERS: [(MemberRole, &str, &str, &str); 6] = [
 /// The demo's network name.
 pub const NETWORK: &str = "kvitt-demo";
 
-/// The people who get API tokens in each kind of node, for using a kept demo network
-/// with the `kvitt` command.
+/// The people of each kind of node, for using a kept demo network in the browser or with
+/// the `kvitt` command: tills get an API token, the others sign in to the web app.
 fn people(role: MemberRole, folder: &str) -> &'static [(&'static str, CallerRole)] {
     match (role, folder) {
         (MemberRole::Ssc, _) => &[("ssc-greta", CallerRole::SscStaff)],
@@ -74,6 +74,16 @@ pub enum StartError {
     Port(std::io::Error),
 }
 
+/// A node of a kept demo network as a newcomer's browser reaches it.
+pub struct NodeLinks {
+    /// The node's organisation.
+    pub name: String,
+    /// Its web app.
+    pub url: String,
+    /// Each person who signs in there, with a fresh one-time sign-in link.
+    pub links: Vec<(String, String)>,
+}
+
 /// A running demo network.
 pub struct DemoNetwork {
     /// The organisations and their client handles.
@@ -96,6 +106,23 @@ impl DemoNetwork {
             Some(Ok(cause)) => cause,
             _ => std::future::pending().await,
         }
+    }
+
+    /// Per node: its name, its web app's address, and a fresh sign-in link (valid 15
+    /// minutes) for each person of the cast who signs in there.
+    pub fn sign_in_links(&self) -> Result<Vec<NodeLinks>, crate::access::AccessError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut nodes = Vec::new();
+        for (data, node) in &self.nodes {
+            let base = format!("{}://{}", node.scheme, node.api_address);
+            let mut links = Vec::new();
+            for user in crate::access::AccessFile::load(data)?.users {
+                let secret = crate::access::new_link(data, &user.person, now)?;
+                links.push((user.person, format!("{base}/signin/{secret}")));
+            }
+            nodes.push(NodeLinks { name: node.config.name.clone(), url: format!("{base}/"), links });
+        }
+        Ok(nodes)
     }
 
     /// Stops every node.
@@ -135,7 +162,14 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
         config.metrics_addr = Some(loopback::free_address().map_err(StartError::Port)?);
         config.save(&data).map_err(|error| StartError::Setup { name: name.into(), error: error.into() })?;
         for (person, caller_role) in people(role, folder) {
-            setup::add_token(&data, person, *caller_role).map_err(setup_error(name))?;
+            if *caller_role == CallerRole::Till {
+                setup::add_token(&data, person, *caller_role).map_err(setup_error(name))?;
+            } else {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                crate::access::add_user(&data, person, *caller_role, now).map_err(|error| {
+                    StartError::Setup { name: name.into(), error: SetupError::Usage(error.to_string()) }
+                })?;
+            }
         }
         members.push((data, made.member));
     }

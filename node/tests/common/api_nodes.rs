@@ -59,6 +59,18 @@ impl ApiNodes {
     /// Starts the three nodes with `tokens`, the agency applying `policy`, each API
     /// serving within `limits`.
     pub fn start_with(tokens: &[Token], policy: kvitt_node::policy::Policy, limits: ServeLimits) -> ApiNodes {
+        ApiNodes::start_serving(tokens, policy, limits, None)
+    }
+
+    /// Starts the three nodes, each serving the web app and the API; with `access`, each
+    /// node's people and tokens are in `access/<party>/access.json` (its `tokens` put
+    /// there), so that sign-in links work.
+    pub fn start_serving(
+        tokens: &[Token],
+        policy: kvitt_node::policy::Policy,
+        limits: ServeLimits,
+        access: Option<&std::path::Path>,
+    ) -> ApiNodes {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let (apis, handles) = runtime.block_on(async {
@@ -89,7 +101,18 @@ impl ApiNodes {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 apis.insert(party, listener.local_addr().unwrap());
                 handles.insert(party, handle.clone());
-                let router = kvitt_node::api::router(handle, &tokens_of(tokens, party));
+                let access = match access {
+                    Some(dir) => {
+                        let data = dir.join(party);
+                        std::fs::create_dir_all(&data).unwrap();
+                        kvitt_node::access::import_tokens(&data, &tokens_of(tokens, party), 0).unwrap();
+                        kvitt_node::access::Access::open(&data).unwrap()
+                    }
+                    None => kvitt_node::access::Access::fixed(&tokens_of(tokens, party)),
+                };
+                let settings =
+                    kvitt_node::web::WebSettings { secure_cookies: false, node_name: party.into() };
+                let router = kvitt_node::web::app(handle, Arc::new(access), settings);
                 tokio::spawn(kvitt_node::api::serve::serve(listener, router, limits));
             }
             (apis, handles)
