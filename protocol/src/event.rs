@@ -226,10 +226,18 @@ impl ClaimState {
                 format!("{}, expected the latest event {}", show(body.previous), show(self.head)),
             ));
         }
-        let role = body.actor.role;
-        let is_claimant = body.actor.person == claim.claimant;
+        let next = self.next_status(claim, &body.actor, &body.action)?;
+        Ok(ClaimState { claim: self.claim, status: next, head: Some(event.id()) })
+    }
+
+    /// The status `actor` doing `action` would lead to from this state, or why they may
+    /// not (the rules of [`ClaimState::apply`] without the chain): what a node asks to
+    /// offer a person only the actions it would accept.
+    pub fn next_status(&self, claim: &Claim, actor: &Actor, action: &Action) -> Result<Status> {
+        let role = actor.role;
+        let is_claimant = actor.person == claim.claimant;
         let refuse = |why: String| Err(Error::new(ErrorCode::Transition, "action", why));
-        let next = match (&body.action, self.status, role) {
+        let next = match (action, self.status, role) {
             (Action::Submitted, Status::Draft, Role::Employee) if is_claimant => Status::Submitted,
             (Action::Withdrawn, Status::Submitted, Role::Employee) if is_claimant => Status::Withdrawn,
             (Action::Approved | Action::Rejected { .. }, Status::Submitted, Role::Approver)
@@ -237,8 +245,8 @@ impl ClaimState {
             {
                 return refuse(format!(
                     "{} may not {} their own claim",
-                    body.actor.person,
-                    if body.action == Action::Approved { "approve" } else { "reject" }
+                    actor.person,
+                    if *action == Action::Approved { "approve" } else { "reject" }
                 ));
             }
             (Action::Approved, Status::Submitted, Role::Approver) => Status::Approved,
@@ -254,12 +262,12 @@ impl ClaimState {
                 return refuse(format!(
                     "{:?} {} may not record {} on a {:?} claim",
                     role,
-                    body.actor.person,
+                    actor.person,
                     action.name(),
                     status
                 ));
             }
         };
-        Ok(ClaimState { claim: self.claim, status: next, head: Some(event.id()) })
+        Ok(next)
     }
 }

@@ -100,6 +100,8 @@ struct ClaimJson<'a> {
     exception: Option<&'a str>,
     #[serde(skip_serializing_if = "<[Finding]>::is_empty")]
     findings: &'a [Finding],
+    #[serde(skip_serializing_if = "<[ClaimAction]>::is_empty")]
+    actions: &'a [ClaimAction],
 }
 
 #[derive(Serialize)]
@@ -123,6 +125,7 @@ pub fn claim_json(view: &ClaimView) -> Value {
         events,
         exception: view.exception.as_deref(),
         findings: &view.findings,
+        actions: &view.actions,
     };
     serde_json::to_value(claim).unwrap_or(Value::Null)
 }

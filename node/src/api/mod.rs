@@ -58,7 +58,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::access::Access;
-use crate::core::{Caller, ClaimView, ClientRequest, ClientResponse, Cursor, Draft, Resolution, SieExport};
+use crate::core::{
+    Caller, ClaimAction, ClaimView, ClientRequest, ClientResponse, Cursor, Draft, Resolution, SieExport,
+};
 use crate::handle::NodeHandle;
 use crate::policy::Finding;
 

@@ -54,6 +54,9 @@ pub struct ClaimView {
     pub exception: Option<String>,
     /// What the agency's policy says of it (at the agency; empty elsewhere).
     pub findings: Vec<Finding>,
+    /// What the caller who asked may do to it now (core::actions): a client offers
+    /// only these.
+    pub actions: Vec<super::ClaimAction>,
 }
 
 /// The refusal code of a booking held for rate findings (their text in the detail).
@@ -165,16 +168,11 @@ impl NodeCore {
         claim_id: RecordId,
         action: Action,
     ) -> Result<Status, Refusal> {
-        let (allowed, role) = match (&action, self.identity.role) {
-            (Action::Approved | Action::Rejected { .. }, MemberRole::Agency) => {
-                (CallerRole::Approver, Role::Approver)
-            }
-            (Action::Withdrawn, MemberRole::Agency) => (CallerRole::Employee, Role::Employee),
-            // Booked and reversed are signed only with the voucher they number (core::vouchers).
-            (Action::Paid { .. } | Action::Rejected { .. }, MemberRole::Ssc) => {
-                (CallerRole::SscStaff, Role::Ssc)
-            }
-            _ => return Err(forbidden(caller, &format!("record {} on this node", action.name()))),
+        // Booked and reversed are signed only with the voucher they number (core::vouchers).
+        let voucher = matches!(action, Action::Booked { .. } | Action::Reversed { .. });
+        let Some((allowed, role)) = super::actions::decider(&action, self.identity.role).filter(|_| !voucher)
+        else {
+            return Err(forbidden(caller, &format!("record {} on this node", action.name())));
         };
         if caller.role != allowed {
             return Err(forbidden(caller, &format!("record {}", action.name())));
@@ -257,7 +255,7 @@ impl NodeCore {
             }
         }
         let exception = step.ledger.exception(claim_id).map_err(unavailable)?;
-        Ok(ClaimView { claim, status: state, events, exception, findings: Vec::new() })
+        Ok(ClaimView { claim, status: state, events, exception, findings: Vec::new(), actions: Vec::new() })
     }
 
     /// Signs an event of this node for `claim`, applies it and stores it; an event the

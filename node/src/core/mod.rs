@@ -11,6 +11,7 @@
 //! only after the step's batch has been group-committed.
 
 mod accept;
+mod actions;
 mod channels;
 mod checks;
 mod claims;
@@ -40,6 +41,7 @@ use time::OffsetDateTime;
 use crate::ledger::{Ledger, LedgerError, RecordCache};
 use crate::store::{Batch, Store};
 
+pub use actions::ClaimAction;
 pub use claims::{ClaimView, Draft, RATE_HELD};
 pub use client::{
     Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page, PeerReconciliation,
@@ -429,6 +431,7 @@ impl NodeCore {
                 self.visible_claim(step, caller, &claim)?;
                 let mut view = self.claim_view(step, &claim)?;
                 view.findings = self.view_findings(step, caller, &view)?;
+                view.actions = self.claim_actions(step, caller, &view)?;
                 Ok(ClientResponse::Claim(Box::new(view)))
             }
             ClientRequest::ListClaims { limit, after } => {

@@ -5,8 +5,13 @@ use axum::Router;
 
 use super::WebState;
 
+pub mod approver;
 pub mod auth;
 pub mod home;
+pub mod roles;
+pub mod ssc;
+
+pub use roles::menu as role_menu;
 
 /// Adds the pages' routes to `router`.
 pub fn routes(router: Router<WebState>) -> Router<WebState> {
