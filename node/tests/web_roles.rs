@@ -388,3 +388,68 @@ fn each_page_is_for_its_role_only() {
     let home = web.open(&staff, "/").text();
     assert!(["/ssc/rakningar", "/ssc/undantag", "/ssc/sie"].iter().all(|href| home.contains(href)), "{home}");
 }
+
+#[test]
+fn the_operator_sees_the_directory_syncs_now_and_manages_people_and_tokens() {
+    let web = Web::start();
+    let operator = web.sign_in("agency", "olof", CallerRole::Operator);
+    let approver = web.sign_in("agency", "cecilia", CallerRole::Approver);
+    let page = web.open(&operator, "/drift");
+    assert_eq!(page.status, 200);
+    let page = page.text();
+    for org in [common::MERCHANT_ORG, common::AGENCY_ORG, common::SSC_ORG] {
+        assert!(page.contains(org), "{org} in {page}");
+    }
+    assert!(page.contains("<strong>olof</strong>") && page.contains("cecilia"), "{page}");
+    assert_eq!(web.open(&approver, "/drift").status, 403);
+    assert_eq!(web.send(&approver, "/drift/synka", true, &[]).status, 403);
+
+    // Synka nu: as POST /v1/sync, a session per peer.
+    assert_eq!(web.send(&operator, "/drift/synka", false, &[]).status, 403);
+    let synced = web.send(&operator, "/drift/synka", true, &[]);
+    assert_eq!(synced.status, 200);
+    let synced = synced.text();
+    assert!(synced.contains("Avstämning") && synced.contains(common::SSC_ORG), "{synced}");
+
+    // A person added by form: their link, shown once, signs them in; revoked, they are out.
+    let form = [("person", "bo"), ("role", "employee")];
+    assert_eq!(web.send(&operator, "/drift/personer", false, &form).status, 403);
+    let added = web.send(&operator, "/drift/personer", true, &form).text();
+    let start = added.find("/signin/").expect(&added);
+    let link = added[start..].split('<').next().unwrap().to_owned();
+    let signed_in = web.get("agency", &link, None);
+    assert_eq!(signed_in.status, 200);
+    let bo = signed_in.header("set-cookie").split(';').next().unwrap().to_owned();
+    assert_eq!(web.get("agency", "/", Some(&bo)).status, 200);
+    let again = web.send(&operator, "/drift/personer", true, &form);
+    assert_eq!(again.status, 422, "a user already");
+    assert!(again.text().contains("role=\"alert\""));
+    assert_eq!(web.send(&operator, "/drift/personer/aterkalla", true, &[("person", "bo")]).status, 200);
+    assert_eq!(web.get("agency", "/", Some(&bo)).status, 401, "revoked without a restart");
+
+    // A token made by form works on the API until revoked by form.
+    let made =
+        web.send(&operator, "/drift/nycklar", true, &[("person", "olof"), ("role", "operator")]).text();
+    let marker = "<code class=\"secret\">";
+    let start = made.find(marker).expect(&made) + marker.len();
+    let token = made[start..].split('<').next().unwrap().to_owned();
+    let api = |token: &str| {
+        let request = web
+            .agent
+            .get(web.url("agency", "/v1/directory"))
+            .header("authorization", format!("Bearer {token}"));
+        request.call().unwrap().status().as_u16()
+    };
+    assert_eq!(api(&token), 200);
+    let id = kvitt_node::access::AccessFile::load(&web.access.path().join("agency"))
+        .unwrap()
+        .tokens
+        .iter()
+        .find(|held| held.person == "olof")
+        .unwrap()
+        .id
+        .clone();
+    assert!(web.open(&operator, "/drift").text().contains(&id));
+    assert_eq!(web.send(&operator, "/drift/nycklar/aterkalla", true, &[("id", &id)]).status, 200);
+    assert_eq!(api(&token), 401);
+}

@@ -113,7 +113,13 @@ pub fn router(node: NodeHandle, access: Arc<Access>, settings: WebSettings) -> R
         .route(pages::ssc::EXCEPTIONS_PATH, get(pages::ssc::exceptions))
         .route("/ssc/undantag/{id}", post(pages::ssc::resolve))
         .route(pages::ssc::SIE_PATH, get(pages::ssc::sie_form))
-        .route("/ssc/sie/fil", get(pages::ssc::sie_file));
+        .route("/ssc/sie/fil", get(pages::ssc::sie_file))
+        .route(pages::operator::OPERATOR_PATH, get(pages::operator::overview))
+        .route("/drift/synka", post(pages::operator::sync))
+        .route("/drift/personer", post(pages::operator::add_person))
+        .route("/drift/personer/aterkalla", post(pages::operator::revoke_person))
+        .route("/drift/nycklar", post(pages::operator::add_token))
+        .route("/drift/nycklar/aterkalla", post(pages::operator::revoke_token));
     pages::routes(routes)
         .layer(axum::middleware::from_fn_with_state(state.clone(), check_csrf))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -8,6 +8,7 @@ use super::WebState;
 pub mod approver;
 pub mod auth;
 pub mod home;
+pub mod operator;
 pub mod roles;
 pub mod ssc;
 
