@@ -60,6 +60,15 @@ impl Store for Faulty {
         self.inner.scan(prefix, after, limit)
     }
 
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_back(prefix, before, limit)
+    }
+
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         if self.fail_apply.load(Ordering::SeqCst) {
             return Err(Faulty::io_error());

@@ -15,6 +15,10 @@ const TOKENS: [common::api_nodes::Token; 2] = [
     ("agency", "employee-token", "emp-17", CallerRole::Employee),
 ];
 
+/// The agency's policy in these tests: lodging above 1000 kr is remarked on, not refused.
+const POLICY: &str =
+    "format = 1\nrevision = \"2026-01\"\n[[max]]\naccount = 5831\nper_item_ore = 100000\nseverity = \"warning\"\n";
+
 /// An answer of the web app.
 pub struct Page {
     pub status: u16,
@@ -37,9 +41,10 @@ pub struct Web {
 impl Web {
     pub fn start() -> Web {
         let access = tempfile::tempdir().unwrap();
+        let policy = kvitt_node::policy::Policy::parse(std::path::Path::new("policy.toml"), POLICY).unwrap();
         let nodes = common::api_nodes::ApiNodes::start_serving(
             &TOKENS,
-            kvitt_node::policy::Policy::default(),
+            policy,
             ServeLimits::for_open_files(None),
             Some(access.path()),
         );
@@ -96,6 +101,44 @@ impl Web {
         let home = self.get("/", Some(&cookie));
         (cookie, csrf_of(&home.body))
     }
+}
+
+impl Web {
+    /// The till pushes the sample receipt `serial` (bought by emp-17) and the agency holds
+    /// it: its id.
+    pub fn receipt(&self, serial: u64) -> String {
+        self.receipt_at(serial, "2026-05-04T08:15:00+02:00")
+    }
+
+    /// The same, sold at `issued_at`.
+    pub fn receipt_at(&self, serial: u64, issued_at: &str) -> String {
+        let till = kvitt_node::core::Caller { person: "kassa-1".into(), role: CallerRole::Till };
+        let mut receipt = Box::new(common::receipt_body(serial));
+        receipt.issued_at = issued_at.into();
+        let id = match self
+            .nodes
+            .ask("merchant", till, kvitt_node::core::ClientRequest::PushReceipt(receipt))
+            .unwrap()
+        {
+            kvitt_node::core::ClientResponse::Pushed { id, .. } => id,
+            other => panic!("{other:?}"),
+        };
+        let employee = kvitt_node::core::Caller { person: "emp-17".into(), role: CallerRole::Employee };
+        for _ in 0..200 {
+            let request = kvitt_node::core::ClientRequest::Record(id);
+            if self.nodes.ask("agency", employee.clone(), request).is_ok() {
+                return id.to_string();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("receipt {id} never reached the agency");
+    }
+}
+
+/// The path a `303 See Other` sends to.
+fn location(page: &Page) -> String {
+    assert_eq!(page.status, 303, "{}", page.body);
+    page.header("location").to_owned()
 }
 
 fn encode(value: &str) -> String {
@@ -222,4 +265,123 @@ fn sign_in_attempts_are_limited_per_client() {
     assert_eq!(limited.status, 429);
     // Even a good link waits for the next window.
     assert_eq!(web.get(&web.user("anna", CallerRole::Employee), None).status, 429);
+}
+
+#[test]
+fn an_employee_builds_a_claim_from_her_receipts_and_mileage_and_sees_its_timeline() {
+    let web = Web::start();
+    let (first, second) = (web.receipt(7), web.receipt(8));
+    let (cookie, csrf) = web.sign_in(&web.user("emp-17", CallerRole::Employee));
+    let list = web.get("/kvitton", Some(&cookie));
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains(&first) && list.body.contains(&second), "{}", list.body);
+    assert!(list.body.contains("1\u{a0}624,00\u{a0}kr"), "amounts the Swedish way");
+    let search = web.get("/kvitton?merchant=nobody", Some(&cookie));
+    assert!(search.body.contains("Inga kvitton hittades"));
+    let bad = web.get("/kvitton?from=2026-13-01", Some(&cookie));
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("aria-describedby=\"search-error\"") && bad.body.contains("id=\"search-error\"")
+    );
+
+    let receipt = web.get(&format!("/kvitton/{first}"), Some(&cookie));
+    assert!(receipt.body.contains("Signaturen är verifierad — signerad av"), "{}", receipt.body);
+    assert_eq!(web.get(&format!("/kvitton/{first}/utskrift"), Some(&cookie)).status, 200);
+
+    let draft = location(&web.post(
+        "/utkast",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("receipt", &first),
+            ("receipt", &second),
+            ("purpose", "Konferens"),
+            ("cost_center", "CC-100"),
+        ],
+    ));
+    let page = web.get(&draft, Some(&cookie));
+    assert!(page.body.contains("policy.max") && page.body.contains("5831"), "{}", page.body);
+    let wrong = web.post(
+        &format!("{draft}/milersattning"),
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("date", "2026-05-04"),
+            ("km", "zero"),
+            ("from", "Sthlm"),
+            ("to", "Uppsala"),
+            ("purpose", "Möte"),
+            ("cost_center", "CC-100"),
+        ],
+    );
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains(
+        "id=\"mileage-km\" name=\"km\" type=\"number\" value=\"zero\" required aria-invalid=\"true\""
+    ));
+    let added = web.post(
+        &format!("{draft}/milersattning"),
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("date", "2026-05-04"),
+            ("km", "142"),
+            ("from", "Sthlm"),
+            ("to", "Uppsala"),
+            ("purpose", "Möte"),
+            ("cost_center", "CC-100"),
+        ],
+    );
+    assert_eq!(location(&added), draft);
+    let page = web.get(&draft, Some(&cookie));
+    assert!(page.body.contains("355,00\u{a0}kr"), "142 km at 2.50: {}", page.body);
+    let claim = location(&web.post(&format!("{draft}/skicka"), Some(&cookie), &[("csrf", &csrf)]));
+    let page = web.get(&claim, Some(&cookie));
+    assert!(page.body.contains("Inskickad") && page.body.contains("emp-17"), "{}", page.body);
+    assert!(page.body.contains("/aterkalla"), "withdrawing is offered while it may be");
+    let claims = web.get("/rakningar", Some(&cookie));
+    assert!(claims.body.contains(&claim));
+
+    // Another employee reaches neither her claim nor her receipts by URL.
+    let (other, _) = web.sign_in(&web.user("emp-42", CallerRole::Employee));
+    assert_eq!(web.get(&claim, Some(&other)).status, 404);
+    assert_eq!(web.get(&format!("/kvitton/{first}"), Some(&other)).status, 404);
+    assert!(!web.get("/rakningar", Some(&other)).body.contains(&claim));
+    // An approver is offered approve, never withdraw; the API lists the same actions.
+    let id: kvitt_protocol::RecordId = claim.trim_start_matches("/rakningar/").parse().unwrap();
+    let approver = kvitt_node::core::Caller { person: "chef".into(), role: CallerRole::Approver };
+    let own = kvitt_node::core::Caller { person: "emp-17".into(), role: CallerRole::Approver };
+    let actions = |caller| match web
+        .nodes
+        .ask("agency", caller, kvitt_node::core::ClientRequest::ShowClaim { claim: id })
+        .unwrap()
+    {
+        kvitt_node::core::ClientResponse::Claim(view) => view.actions,
+        other => panic!("{other:?}"),
+    };
+    use kvitt_node::core::ClaimAction;
+    assert_eq!(actions(approver), vec![ClaimAction::Approve, ClaimAction::Reject]);
+    assert_eq!(actions(own), vec![], "no self-approval offered");
+
+    // CSRF: a withdrawal without the token changes nothing.
+    assert_eq!(web.post(&format!("{claim}/aterkalla"), Some(&cookie), &[]).status, 403);
+    assert!(web.get(&claim, Some(&cookie)).body.contains("Inskickad"));
+    let withdrawn = location(&web.post(&format!("{claim}/aterkalla"), Some(&cookie), &[("csrf", &csrf)]));
+    let page = web.get(&withdrawn, Some(&cookie));
+    assert!(page.body.contains("Återkallad") && !page.body.contains("/aterkalla\""), "{}", page.body);
+}
+
+#[test]
+fn mina_kvitton_lists_the_newest_sale_first_and_finds_by_date_and_amount() {
+    let web = Web::start();
+    let old = web.receipt_at(1, "2026-04-02T10:00:00+02:00");
+    let new = web.receipt_at(2, "2026-05-20T10:00:00+02:00");
+    let (cookie, _) = web.sign_in(&web.user("emp-17", CallerRole::Employee));
+    let list = web.get("/kvitton", Some(&cookie)).body;
+    assert!(list.find(&new).unwrap() < list.find(&old).unwrap(), "newest first");
+    let april = web.get("/kvitton?from=2026-04-02&to=2026-04-02", Some(&cookie)).body;
+    assert!(april.contains(&old) && !april.contains(&new));
+    let cheap = web.get("/kvitton?max=1623,99", Some(&cookie)).body;
+    assert!(!cheap.contains(&old) && !cheap.contains(&new));
+    let exact = web.get("/kvitton?min=1624&max=1624&merchant=HOTELL", Some(&cookie)).body;
+    assert!(exact.contains(&old) && exact.contains(&new), "{exact}");
 }

@@ -50,6 +50,16 @@ pub enum ClientRequest {
         /// Where the page starts: the `next` of the page before.
         after: Option<Cursor>,
     },
+    /// Receipts held for this agency that match a search, newest sale first: a page (the
+    /// web app's "Mina kvitton").
+    FindReceipts {
+        /// What to look for.
+        search: ReceiptSearch,
+        /// At most this many.
+        limit: usize,
+        /// Where the page starts: the `next` of the page before.
+        before: Option<Cursor>,
+    },
     /// One record by id.
     Record(RecordId),
     /// An employee opens a claim draft.
@@ -215,6 +225,37 @@ pub enum ClientResponse {
     Reconciled(Vec<PeerReconciliation>),
     /// How a [`ClientRequest::Recover`] stands.
     Recovery(Box<super::RecoveryStatus>),
+}
+
+/// What a receipt search looks for; every part given must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceiptSearch {
+    /// Only this employee's receipts (an employee's own, whatever they name).
+    pub employee: Option<String>,
+    /// The merchant's name contains this (any case).
+    pub merchant: Option<String>,
+    /// Sold on or after this day (at the place of sale).
+    pub from: Option<time::Date>,
+    /// Sold on or before this day (at the place of sale).
+    pub to: Option<time::Date>,
+    /// A total of at least this many minor units.
+    pub min_total: Option<i64>,
+    /// A total of at most this many minor units.
+    pub max_total: Option<i64>,
+}
+
+impl ReceiptSearch {
+    /// Whether `receipt` matches.
+    pub fn matches(&self, receipt: &Receipt) -> bool {
+        let day =
+            kvitt_protocol::fields::parse_time("issued_at", &receipt.issued_at).ok().map(|time| time.date());
+        let merchant = self.merchant.as_deref().map(str::to_lowercase);
+        merchant.is_none_or(|part| receipt.merchant.name.to_lowercase().contains(&part))
+            && self.from.is_none_or(|from| day.is_some_and(|day| day >= from))
+            && self.to.is_none_or(|to| day.is_some_and(|day| day <= to))
+            && self.min_total.is_none_or(|min| receipt.total >= min)
+            && self.max_total.is_none_or(|max| receipt.total <= max)
+    }
 }
 
 /// Where a list goes on: a position in the node's order of that list, opaque to clients,

@@ -9,7 +9,9 @@ use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
-use super::{forbidden, unavailable, Caller, CallerRole, ClaimSummary, Cursor, NodeCore, Page, Step};
+use super::{
+    forbidden, unavailable, Caller, CallerRole, ClaimSummary, Cursor, NodeCore, Page, ReceiptSearch, Step,
+};
 use crate::ledger::{keys, MAX_SCAN_ENTRIES};
 
 /// Most entries one page holds; a larger `limit` is cut to it.
@@ -63,6 +65,21 @@ pub(super) fn bad_cursor() -> Refusal {
     refusal
 }
 
+/// Whose receipts `caller` lists when they name `employee`: an employee their own (naming
+/// another is refused, not quietly answered with their own); staff whom they name, or all.
+fn receipts_of(caller: &Caller, employee: Option<String>) -> Result<Option<String>, Refusal> {
+    match caller.role {
+        CallerRole::Employee => match employee {
+            Some(other) if other != caller.person => {
+                Err(forbidden(caller, &format!("list the receipts of {other:?}")))
+            }
+            _ => Ok(Some(caller.person.clone())),
+        },
+        CallerRole::Approver | CallerRole::Operator | CallerRole::SscStaff => Ok(employee),
+        CallerRole::Till => Err(forbidden(caller, "list receipts")),
+    }
+}
+
 impl NodeCore {
     /// A page of the receipts bought by this node's organisation (one employee's, or an
     /// employee's own), oldest sale first.
@@ -74,18 +91,7 @@ impl NodeCore {
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<Signed<Receipt>>, Refusal> {
-        let employee = match caller.role {
-            // An employee lists their own receipts; naming another is refused, not
-            // quietly answered with their own.
-            CallerRole::Employee => match employee {
-                Some(other) if other != caller.person => {
-                    return Err(forbidden(caller, &format!("list the receipts of {other:?}")))
-                }
-                _ => Some(caller.person.clone()),
-            },
-            CallerRole::Approver | CallerRole::Operator | CallerRole::SscStaff => employee,
-            CallerRole::Till => return Err(forbidden(caller, "list receipts")),
-        };
+        let employee = receipts_of(caller, employee)?;
         let org = self.identity.org.as_str();
         let prefix = keys::buyer_prefix(org, employee.as_deref());
         let after = match after {
@@ -102,6 +108,38 @@ impl NodeCore {
             _ => Ok(None),
         };
         let (items, next) = page(after, limit, scan, keep)?;
+        Ok(Page { items, next: next.map(|(key, _)| Cursor(key)) })
+    }
+
+    /// A page of the receipts bought by this node's organisation that match `search`
+    /// (an employee's own), newest sale first: one employee's in time order, or, for the
+    /// whole agency, each employee's in turn.
+    pub(super) fn find_receipts(
+        &self,
+        step: &Step,
+        caller: &Caller,
+        mut search: ReceiptSearch,
+        limit: usize,
+        before: Option<Cursor>,
+    ) -> Result<Page<Signed<Receipt>>, Refusal> {
+        search.employee = receipts_of(caller, search.employee)?;
+        let org = self.identity.org.as_str();
+        let employee = search.employee.as_deref();
+        let prefix = keys::buyer_prefix(org, employee);
+        let before = match before {
+            Some(Cursor(key)) if key.starts_with(&prefix) => Some((key, RecordId([0; 32]))),
+            Some(_) => return Err(bad_cursor()),
+            None => None,
+        };
+        let scan = |before: Option<&(Vec<u8>, RecordId)>, limit| {
+            let before = before.map(|(key, _)| key.as_slice());
+            step.ledger.buyer_entries_before(org, employee, before, limit).map_err(unavailable)
+        };
+        let keep = |(_, id): &(Vec<u8>, RecordId)| match step.ledger.record(id).map_err(unavailable)? {
+            Some(AnyRecord::Receipt(receipt)) if search.matches(receipt.body()) => Ok(Some(receipt)),
+            _ => Ok(None),
+        };
+        let (items, next) = page(before, limit, scan, keep)?;
         Ok(Page { items, next: next.map(|(key, _)| Cursor(key)) })
     }
 

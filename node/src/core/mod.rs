@@ -45,6 +45,7 @@ pub use actions::ClaimAction;
 pub use claims::{ClaimView, Draft, RATE_HELD};
 pub use client::{
     Caller, CallerRole, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page, PeerReconciliation,
+    ReceiptSearch,
 };
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
@@ -362,6 +363,9 @@ impl NodeCore {
             ClientRequest::PushReceipt(receipt) => self.push_receipt(step, caller, *receipt),
             ClientRequest::ListReceipts { employee, limit, after } => {
                 self.list_receipts(step, caller, employee, limit, after).map(ClientResponse::Receipts)
+            }
+            ClientRequest::FindReceipts { search, limit, before } => {
+                self.find_receipts(step, caller, search, limit, before).map(ClientResponse::Receipts)
             }
             ClientRequest::Record(id) => {
                 // Staff read every record the node holds; an employee only their receipts,

@@ -66,6 +66,31 @@ impl Store for Overlay {
         Ok(merged.into_iter().take(limit).collect())
     }
 
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let removed = pending.values.values().filter(|value| value.is_none()).count();
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.base.scan_back(prefix, before, limit.saturating_add(removed))?.into_iter().collect();
+        for (key, value) in pending.values.range(prefix.to_vec()..) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if before.is_some_and(|before| key.as_slice() >= before) {
+                continue;
+            }
+            match value {
+                Some(value) => merged.insert(key.clone(), value.clone()),
+                None => merged.remove(key),
+            };
+        }
+        Ok(merged.into_iter().rev().take(limit).collect())
+    }
+
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         for (key, value) in batch.operations() {
@@ -106,6 +131,12 @@ mod tests {
         let keys: Vec<Vec<u8>> =
             overlay.scan(b"p/", None, 10).unwrap().into_iter().map(|(key, _)| key).collect();
         assert_eq!(keys, vec![b"p/1".to_vec(), b"p/3".to_vec()]);
+        let back: Vec<Vec<u8>> =
+            overlay.scan_back(b"p/", None, 10).unwrap().into_iter().map(|(key, _)| key).collect();
+        assert_eq!(back, vec![b"p/3".to_vec(), b"p/1".to_vec()]);
+        let before: Vec<Vec<u8>> =
+            overlay.scan_back(b"p/", Some(b"p/3"), 10).unwrap().into_iter().map(|(key, _)| key).collect();
+        assert_eq!(before, vec![b"p/1".to_vec()]);
         assert_eq!(base.get(b"p/3").unwrap(), None, "nothing reaches the base before the driver applies");
         let batch = overlay.take_batch();
         assert_eq!(batch, step);

@@ -211,19 +211,24 @@ impl Ledger {
     ) -> Result<Vec<(Vec<u8>, RecordId)>, LedgerError> {
         let entries =
             self.store.scan(&keys::buyer_prefix(agency, employee), after, limit.min(MAX_SCAN_ENTRIES))?;
-        entries
-            .into_iter()
-            .map(|(key, _)| {
-                let id =
-                    key.get(key.len().saturating_sub(32)..).and_then(|tail| <[u8; 32]>::try_from(tail).ok());
-                match id {
-                    Some(id) => Ok((key, RecordId(id))),
-                    None => {
-                        Err(LedgerError::Damaged { key: hex::encode(&key), why: "short buyer key".into() })
-                    }
-                }
-            })
-            .collect()
+        entries.into_iter().map(|(key, _)| buyer_entry(key)).collect()
+    }
+
+    /// A page of an agency's receipts (optionally one employee's), newest sale first:
+    /// each with its key in the buyer index, the position to continue before.
+    pub fn buyer_entries_before(
+        &self,
+        agency: &str,
+        employee: Option<&str>,
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, RecordId)>, LedgerError> {
+        let entries = self.store.scan_back(
+            &keys::buyer_prefix(agency, employee),
+            before,
+            limit.min(MAX_SCAN_ENTRIES),
+        )?;
+        entries.into_iter().map(|(key, _)| buyer_entry(key)).collect()
     }
 
     /// Up to `limit` entries of a peer's outbox: (sequence, record id), oldest first.
@@ -466,6 +471,15 @@ fn status_byte(status: Status) -> u8 {
 pub fn put_record(batch: &mut Batch, record: &AnyRecord) {
     debug_assert_eq!(RecordId::of(record.bytes()), record.id());
     batch.insert(keys::record(&record.id()), record.bytes().to_vec());
+}
+
+/// A key of the buyer index and the receipt id at its end.
+fn buyer_entry(key: Vec<u8>) -> Result<(Vec<u8>, RecordId), LedgerError> {
+    let id = key.get(key.len().saturating_sub(32)..).and_then(|tail| <[u8; 32]>::try_from(tail).ok());
+    match id {
+        Some(id) => Ok((key, RecordId(id))),
+        None => Err(LedgerError::Damaged { key: hex::encode(&key), why: "short buyer key".into() }),
+    }
 }
 
 #[cfg(test)]

@@ -168,6 +168,15 @@ impl Store for FlooredStore {
         self.inner.scan(prefix, after, limit)
     }
 
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_back(prefix, before, limit)
+    }
+
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         // Held across the apply, so that "held before" is true of the state it changes.
         let mut state = self.lock();

@@ -76,6 +76,28 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let state = self.lock();
+        let end = match (before, super::prefix_end(prefix)) {
+            (Some(before), _) => Bound::Excluded(before.to_vec()),
+            (None, Some(end)) => Bound::Excluded(end),
+            (None, None) => Bound::Unbounded,
+        };
+        Ok(state
+            .visible
+            .range::<Vec<u8>, _>((Bound::Included(prefix.to_vec()), end))
+            .rev()
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .take(limit)
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect())
+    }
+
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut guard = self.lock();
         let state = &mut *guard;

@@ -94,6 +94,19 @@ impl Batch {
     }
 }
 
+/// The least key after every key that starts with `prefix`, if there is one (none for an
+/// empty prefix or one of only 0xff bytes).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
 /// A key and its value, as scans return them.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -106,11 +119,25 @@ pub trait Store: Send + Sync {
     /// starting after `after` when given (for paging).
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError>;
 
+    /// Every entry whose key starts with `prefix`, in reverse key order, at most `limit`
+    /// of them, starting before `before` when given (for paging newest first).
+    fn scan_back(&self, prefix: &[u8], before: Option<&[u8]>, limit: usize)
+        -> Result<Vec<Entry>, StoreError>;
+
     /// Applies `batch` atomically; visible to reads at once, durable only after `sync`.
     fn apply(&self, batch: &Batch) -> Result<(), StoreError>;
 
     /// Returns when everything applied before the call is on stable storage.
     fn sync(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+#[test]
+fn the_end_of_a_prefix_is_the_least_key_after_it() {
+    assert_eq!(prefix_end(b"a/"), Some(b"a0".to_vec()));
+    assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+    assert_eq!(prefix_end(b"\xff\xff"), None);
+    assert_eq!(prefix_end(b""), None);
 }
 
 #[cfg(test)]
@@ -130,6 +157,13 @@ pub(crate) mod contract {
         assert_eq!(entries, vec![(b"a/1".to_vec(), b"one".to_vec()), (b"a/2".to_vec(), b"two".to_vec())]);
         assert_eq!(store.scan(b"a/", Some(b"a/1"), 10).unwrap().len(), 1);
         assert_eq!(store.scan(b"a/", None, 1).unwrap().len(), 1);
+        // Backwards: newest key first, within the prefix, before a key when given.
+        let keys = |entries: Vec<Entry>| entries.into_iter().map(|(key, _)| key).collect::<Vec<_>>();
+        assert_eq!(keys(store.scan_back(b"a/", None, 10).unwrap()), vec![b"a/2".to_vec(), b"a/1".to_vec()]);
+        assert_eq!(keys(store.scan_back(b"a/", Some(b"a/2"), 10).unwrap()), vec![b"a/1".to_vec()]);
+        assert_eq!(keys(store.scan_back(b"a/", None, 1).unwrap()), vec![b"a/2".to_vec()]);
+        assert_eq!(keys(store.scan_back(b"b/", None, 10).unwrap()), vec![b"b/1".to_vec()]);
+        assert!(store.scan_back(b"a/", Some(b"a/1"), 10).unwrap().is_empty());
         assert_eq!(store.get(b"b/1").unwrap(), Some(b"other".to_vec()));
         assert_eq!(store.get(b"a/3").unwrap(), None);
         store.sync().unwrap();

@@ -89,6 +89,27 @@ impl Store for SledStore {
         Ok(entries)
     }
 
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let end = match before {
+            Some(before) => std::ops::Bound::Excluded(before.to_vec()),
+            None => super::prefix_end(prefix).map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+        };
+        let mut entries = Vec::new();
+        for entry in self.db.range::<Vec<u8>, _>((std::ops::Bound::Included(prefix.to_vec()), end)).rev() {
+            let (key, value) = entry?;
+            if !key.starts_with(prefix) || entries.len() >= limit {
+                break;
+            }
+            entries.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(entries)
+    }
+
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut sled_batch = sled::Batch::default();
         for (key, value) in batch.operations() {

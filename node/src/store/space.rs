@@ -99,6 +99,15 @@ impl Store for SpaceGuard {
         self.inner.scan(prefix, after, limit)
     }
 
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_back(prefix, before, limit)
+    }
+
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         self.check(batch)?;
         self.inner.apply(batch)

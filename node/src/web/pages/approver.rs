@@ -16,7 +16,7 @@ use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::{AnyRecord, RecordId};
 use serde::Deserialize;
 
-use super::roles::{cursor, next_after, record_id, refused, unexpected, unless_role, PAGE_ENTRIES};
+use super::roles::{cursor, next_after, record_id, unless_role, PAGE_ENTRIES};
 use crate::core::{CallerRole, ClaimAction, ClaimSummary, ClaimView, ClientRequest, ClientResponse};
 use crate::web::i18n::{amount, date, date_time, Text};
 use crate::web::i18n_roles::{role_text, RoleText};
@@ -51,8 +51,8 @@ pub async fn queue(State(state): State<WebState>, person: SignedIn, Query(page):
     let request = ClientRequest::ListClaims { limit: PAGE_ENTRIES, after: cursor(page.after.as_deref()) };
     let listed = match state.ask(&person.caller, request).await {
         Ok(ClientResponse::Claims(listed)) => listed,
-        Ok(_) => return unexpected(person.lang),
-        Err(refusal) => return refused(person.lang, &refusal),
+        Ok(_) => return super::refused(person.lang, None),
+        Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
     let claims = listed
         .items
@@ -162,8 +162,8 @@ async fn claim_page(
     }
     let view = match state.ask(&person.caller, ClientRequest::ShowClaim { claim: id }).await {
         Ok(ClientResponse::Claim(view)) => view,
-        Ok(_) => return unexpected(person.lang),
-        Err(refusal) => return refused(person.lang, &refusal),
+        Ok(_) => return super::refused(person.lang, None),
+        Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
     let mut receipts = Vec::new();
     for item in &view.claim.body().items {
@@ -331,6 +331,6 @@ pub async fn decide(
     };
     match state.ask(&person.caller, request).await {
         Ok(_) => Redirect::to(&format!("/beslut/{claim}")).into_response(),
-        Err(refusal) => refused(lang, &refusal),
+        Err(refusal) => super::refused(lang, Some(&refusal)),
     }
 }

@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 
-use super::roles::{refused, unexpected, unless_role};
+use super::roles::unless_role;
 use crate::access::{AccessError, AccessFile};
 use crate::core::{CallerRole, ClientRequest, ClientResponse};
 use crate::web::i18n::date;
@@ -96,8 +96,8 @@ async fn page(state: &WebState, person: &SignedIn, status: StatusCode, outcome: 
     }
     let directory = match state.ask(&person.caller, ClientRequest::Directory).await {
         Ok(ClientResponse::Directory { directory, .. }) => directory,
-        Ok(_) => return unexpected(person.lang),
-        Err(refusal) => return refused(person.lang, &refusal),
+        Ok(_) => return super::refused(person.lang, None),
+        Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
     let t = person.lang.text();
     let directory = directory.body();
@@ -173,8 +173,8 @@ pub async fn sync(State(state): State<WebState>, person: SignedIn) -> Response {
     }
     let sessions = match state.ask(&person.caller, ClientRequest::Reconcile { peer: None }).await {
         Ok(ClientResponse::Reconciled(sessions)) => sessions,
-        Ok(_) => return unexpected(person.lang),
-        Err(refusal) => return refused(person.lang, &refusal),
+        Ok(_) => return super::refused(person.lang, None),
+        Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
     let r = role_text(person.lang);
     let synced = sessions

@@ -1,16 +1,13 @@
 //! What the approver's, SSC staff's, operator's and merchant's pages share: the role a
-//! page is for, the answer for a refusal of the core (the API's status for its code), a
-//! record id from the path, and the cursor of a paged list.
+//! page is for, a record id from the path, the cursor of a paged list, their menu.
 
-use axum::http::StatusCode;
 use axum::response::Response;
-use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::RecordId;
 
 use crate::core::{CallerRole, Cursor};
-use crate::web::i18n::{Lang, Text};
+use crate::web::i18n::Text;
 use crate::web::i18n_roles::role_text_of;
-use crate::web::{error_page, forbidden, not_found, SignedIn};
+use crate::web::{forbidden, SignedIn};
 
 /// How many entries a page of a list shows.
 pub const PAGE_ENTRIES: usize = 50;
@@ -19,20 +16,6 @@ pub const PAGE_ENTRIES: usize = 50;
 /// answers a token of another role (`auth.forbidden`).
 pub fn unless_role(person: &SignedIn, role: CallerRole) -> Option<Response> {
     (person.caller.role != role).then(|| forbidden(person.lang))
-}
-
-/// The page for a refusal of the core: `404` for what the node does not hold or the
-/// person may not see, `403` for what their role may not do, otherwise the API's status
-/// for the code with the core's words.
-pub fn refused(lang: Lang, refusal: &Refusal) -> Response {
-    let code = refusal.code.as_str();
-    if code == RefusalCode::NotFound.as_str() {
-        not_found(lang)
-    } else if code == RefusalCode::Forbidden.as_str() {
-        forbidden(lang)
-    } else {
-        error_page(lang, crate::api::status_of(code), lang.text().refused, &refusal.message)
-    }
 }
 
 /// The record id of a path segment, if it is one (a page answers `404` otherwise, as for
@@ -50,11 +33,6 @@ pub fn cursor(after: Option<&str>) -> Option<Cursor> {
 /// The `after` parameter of the next page's link.
 pub fn next_after(next: Option<&Cursor>) -> Option<String> {
     next.map(|Cursor(bytes)| hex::encode(bytes))
-}
-
-/// The answer for a core answer a page did not expect (a programming error).
-pub fn unexpected(lang: Lang) -> Response {
-    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, lang.text().error_title, "")
 }
 
 /// The menu entries of the approver's, SSC staff's, operator's and merchant's pages for

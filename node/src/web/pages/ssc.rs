@@ -17,7 +17,7 @@ use kvitt_protocol::event::Status;
 use serde::Deserialize;
 
 use super::approver::status_name;
-use super::roles::{cursor, next_after, record_id, refused, unexpected, unless_role, PAGE_ENTRIES};
+use super::roles::{cursor, next_after, record_id, unless_role, PAGE_ENTRIES};
 use crate::api::{SIE_CONTENT_TYPE, SIE_VOUCHERS_HEADER};
 use crate::core::{
     CallerRole, ClaimSummary, ClientRequest, ClientResponse, Exception, Resolution, SieExport,
@@ -78,8 +78,8 @@ pub async fn claims(
     let request = ClientRequest::ListClaims { limit: PAGE_ENTRIES, after: cursor(query.after.as_deref()) };
     let listed = match state.ask(&person.caller, request).await {
         Ok(ClientResponse::Claims(listed)) => listed,
-        Ok(_) => return unexpected(person.lang),
-        Err(refusal) => return refused(person.lang, &refusal),
+        Ok(_) => return super::refused(person.lang, None),
+        Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
     let t = person.lang.text();
     let page = ClaimsPage {
@@ -139,8 +139,8 @@ pub async fn exceptions(
         ClientRequest::Exceptions { limit: PAGE_ENTRIES, all, after: cursor(query.after.as_deref()) };
     let listed = match state.ask(&person.caller, request).await {
         Ok(ClientResponse::Exceptions(listed)) => listed,
-        Ok(_) => return unexpected(person.lang),
-        Err(refusal) => return refused(person.lang, &refusal),
+        Ok(_) => return super::refused(person.lang, None),
+        Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
     let t = person.lang.text();
     let row = |exception: Exception| ExceptionRow {
@@ -206,7 +206,7 @@ pub async fn resolve(
     let request = ClientRequest::Resolve { claim, resolution, note: form.note.trim().to_owned() };
     match state.ask(&person.caller, request).await {
         Ok(_) => Redirect::to(EXCEPTIONS_PATH).into_response(),
-        Err(refusal) => refused(lang, &refusal),
+        Err(refusal) => super::refused(lang, Some(&refusal)),
     }
 }
 
@@ -234,8 +234,8 @@ pub async fn sie_form(State(state): State<WebState>, person: SignedIn) -> Respon
             .filter(|member| member.role == MemberRole::Agency)
             .map(|member| (member.org.clone(), member.name.clone()))
             .collect(),
-        Ok(_) => return unexpected(person.lang),
-        Err(refusal) => return refused(person.lang, &refusal),
+        Ok(_) => return super::refused(person.lang, None),
+        Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
     let today = time::OffsetDateTime::now_utc().date();
     let first = today.replace_day(1).unwrap_or(today);
@@ -276,8 +276,8 @@ pub async fn sie_file(
         SieExport { agency: query.agency.clone(), from, to, again: query.again.as_deref() == Some("true") };
     let file = match state.ask(&person.caller, ClientRequest::ExportSie(export)).await {
         Ok(ClientResponse::Sie(file)) => file,
-        Ok(_) => return unexpected(lang),
-        Err(refusal) => return refused(lang, &refusal),
+        Ok(_) => return super::refused(lang, None),
+        Err(refusal) => return super::refused(lang, Some(&refusal)),
     };
     let name =
         format!("attachment; filename=\"kvitt-{}-{from}-{to}.se\"", query.agency.replace(['"', '\\'], ""));
