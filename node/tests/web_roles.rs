@@ -453,3 +453,28 @@ fn the_operator_sees_the_directory_syncs_now_and_manages_people_and_tokens() {
     assert_eq!(web.send(&operator, "/drift/nycklar/aterkalla", true, &[("id", &id)]).status, 200);
     assert_eq!(api(&token), 401);
 }
+
+#[test]
+fn the_merchant_operator_sees_each_register_s_receipts_with_their_delivery_state() {
+    let web = Web::start();
+    let merchant = web.sign_in("merchant", "olle", CallerRole::Operator);
+    let empty = web.open(&merchant, "/kassor");
+    assert_eq!(empty.status, 200);
+    assert!(empty.text().contains("Inga kvitton från kassorna än."));
+    let id = web.push(common::receipt_body(7));
+    let mut page = String::new();
+    for _ in 0..MAX_POLLS {
+        page = web.open(&merchant, "/kassor").text();
+        if page.contains("levererat") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(page.contains("Kassa KASSA-1") && page.contains(&format!("/kvitton/{id}")), "{page}");
+    assert!(page.contains("levererat") && page.contains(common::AGENCY_ORG), "{page}");
+    // Only for the operator of a merchant node, as the core says.
+    let till = web.sign_in("merchant", "kassa-2", CallerRole::Till);
+    assert_eq!(web.open(&till, "/kassor").status, 403);
+    let agency_operator = web.sign_in("agency", "olof", CallerRole::Operator);
+    assert_eq!(web.open(&agency_operator, "/kassor").status, 403);
+}

@@ -143,6 +143,12 @@ pub enum ClientRequest {
         /// Why, in words the employee and an auditor can follow.
         note: String,
     },
+    /// The merchant's operator: the latest receipts of each register with their delivery
+    /// state (core::pushes).
+    Pushes {
+        /// At most this many per register.
+        limit: usize,
+    },
     /// The directory in force.
     Directory,
     /// The operator installs a newer signed directory (its canonical CBOR bytes); peers
@@ -221,6 +227,8 @@ pub enum ClientResponse {
         /// Whether this request installed it (false: it was already in force).
         installed: bool,
     },
+    /// The latest receipts of each register, with their delivery state.
+    Pushes(Vec<super::RegisterPushes>),
     /// How each session of a [`ClientRequest::Reconcile`] went.
     Reconciled(Vec<PeerReconciliation>),
     /// How a [`ClientRequest::Recover`] stands.

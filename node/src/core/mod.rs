@@ -23,6 +23,7 @@ mod money;
 mod outbox;
 mod overlay;
 mod push;
+mod pushes;
 mod recovery;
 mod relay;
 #[cfg(test)]
@@ -53,6 +54,7 @@ pub use lists::MAX_PAGE_ENTRIES;
 pub use money::{OVER_CLAIM_PREFIX, PLACE_REFUSED};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
+pub use pushes::{Delivery, Push, RegisterPushes, MAX_PUSHES_PER_REGISTER, MAX_REGISTERS};
 pub use recovery::{
     LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
     RECOVERING,
@@ -447,6 +449,7 @@ impl NodeCore {
             ClientRequest::Resolve { claim, resolution, note } => {
                 self.resolve(step, caller, claim, resolution, &note).map(ClientResponse::Status)
             }
+            ClientRequest::Pushes { limit } => self.pushes(step, caller, limit).map(ClientResponse::Pushes),
             ClientRequest::Directory => Ok(ClientResponse::Directory {
                 directory: Box::new(self.directory.clone()),
                 installed: false,

@@ -88,6 +88,17 @@ role_text_table!(
     shown_once,
     token_id,
     access_fixed,
+    tills,
+    tills_intro,
+    tills_none,
+    register,
+    serial,
+    issued,
+    buyer,
+    delivery,
+    queued,
+    delivered,
+    refused_by_peer,
 );
 
 /// Svenska.
@@ -168,6 +179,17 @@ pub static SV: RoleText = RoleText {
     shown_once: "Visas bara nu: kopiera den och lämna den till personen.",
     token_id: "Id",
     access_fixed: "Noden läser sina nycklar ur konfigurationen; personer och nycklar ändras med kvitt user och kvitt token.",
+    tills: "Kassor",
+    tills_intro: "De senaste kvittona från varje kassa och hur leveransen till köparen går.",
+    tills_none: "Inga kvitton från kassorna än.",
+    register: "Kassa",
+    serial: "Löpnummer",
+    issued: "Utfärdat",
+    buyer: "Köpare",
+    delivery: "Leverans",
+    queued: "i kö",
+    delivered: "levererat",
+    refused_by_peer: "nekat",
 };
 
 /// English.
@@ -247,6 +269,17 @@ pub static EN: RoleText = RoleText {
     shown_once: "Shown only now: copy it and hand it to the person.",
     token_id: "Id",
     access_fixed: "The node reads its tokens from its configuration; people and tokens change with kvitt user and kvitt token.",
+    tills: "Tills",
+    tills_intro: "The latest receipts of each register and how their delivery to the buyer goes.",
+    tills_none: "No receipts from the tills yet.",
+    register: "Register",
+    serial: "Serial",
+    issued: "Issued",
+    buyer: "Buyer",
+    delivery: "Delivery",
+    queued: "queued",
+    delivered: "delivered",
+    refused_by_peer: "refused",
 };
 
 /// The role pages' words in `lang`.

@@ -119,7 +119,8 @@ pub fn router(node: NodeHandle, access: Arc<Access>, settings: WebSettings) -> R
         .route("/drift/personer", post(pages::operator::add_person))
         .route("/drift/personer/aterkalla", post(pages::operator::revoke_person))
         .route("/drift/nycklar", post(pages::operator::add_token))
-        .route("/drift/nycklar/aterkalla", post(pages::operator::revoke_token));
+        .route("/drift/nycklar/aterkalla", post(pages::operator::revoke_token))
+        .route(pages::merchant::TILLS_PATH, get(pages::merchant::tills));
     pages::routes(routes)
         .layer(axum::middleware::from_fn_with_state(state.clone(), check_csrf))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -12,6 +12,7 @@ mod lists;
 mod money;
 mod outbox;
 mod policy;
+mod pushes;
 mod recovery;
 mod reversal;
 mod visibility;

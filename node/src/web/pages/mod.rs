@@ -31,6 +31,7 @@ pub mod auth;
 pub mod claims;
 pub mod drafts;
 pub mod home;
+pub mod merchant;
 pub mod operator;
 pub mod receipts;
 pub mod roles;

@@ -46,7 +46,9 @@ pub fn menu(t: &'static Text, role: CallerRole) -> Vec<(&'static str, &'static s
             (super::ssc::EXCEPTIONS_PATH, r.exceptions),
             (super::ssc::SIE_PATH, r.sie_export),
         ],
-        CallerRole::Operator => vec![(super::operator::OPERATOR_PATH, r.operations)],
+        CallerRole::Operator => {
+            vec![(super::operator::OPERATOR_PATH, r.operations), (super::merchant::TILLS_PATH, r.tills)]
+        }
         _ => Vec::new(),
     }
 }
