@@ -401,6 +401,7 @@ fn the_operator_sees_the_directory_syncs_now_and_manages_people_and_tokens() {
         assert!(page.contains(org), "{org} in {page}");
     }
     assert!(page.contains("<strong>olof</strong>") && page.contains("cecilia"), "{page}");
+    assert!(page.contains("Parter") && page.contains("svarar"), "each peer's state: {page}");
     assert_eq!(web.open(&approver, "/drift").status, 403);
     assert_eq!(web.send(&approver, "/drift/synka", true, &[]).status, 403);
 

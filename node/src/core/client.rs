@@ -149,6 +149,8 @@ pub enum ClientRequest {
         /// At most this many per register.
         limit: usize,
     },
+    /// The operator: every peer with its outbox depth and failed deliveries (core::peers).
+    Peers,
     /// The directory in force.
     Directory,
     /// The operator installs a newer signed directory (its canonical CBOR bytes); peers
@@ -229,6 +231,8 @@ pub enum ClientResponse {
     },
     /// The latest receipts of each register, with their delivery state.
     Pushes(Vec<super::RegisterPushes>),
+    /// Every peer's delivery state.
+    Peers(Vec<super::PeerState>),
     /// How each session of a [`ClientRequest::Reconcile`] went.
     Reconciled(Vec<PeerReconciliation>),
     /// How a [`ClientRequest::Recover`] stands.

@@ -99,6 +99,10 @@ role_text_table!(
     queued,
     delivered,
     refused_by_peer,
+    peers,
+    outbox_depth,
+    answers,
+    failed_deliveries,
 );
 
 /// Svenska.
@@ -190,6 +194,10 @@ pub static SV: RoleText = RoleText {
     queued: "i kö",
     delivered: "levererat",
     refused_by_peer: "nekat",
+    peers: "Parter",
+    outbox_depth: "Väntar på leverans",
+    answers: "svarar",
+    failed_deliveries: "misslyckade leveranser i rad",
 };
 
 /// English.
@@ -280,6 +288,10 @@ pub static EN: RoleText = RoleText {
     queued: "queued",
     delivered: "delivered",
     refused_by_peer: "refused",
+    peers: "Peers",
+    outbox_depth: "Waiting for delivery",
+    answers: "answers",
+    failed_deliveries: "failed deliveries in a row",
 };
 
 /// The role pages' words in `lang`.

@@ -11,6 +11,7 @@ mod export;
 mod lists;
 mod money;
 mod outbox;
+mod peers;
 mod policy;
 mod pushes;
 mod recovery;

@@ -1,4 +1,5 @@
-//! The operator's page: the directory in force (members, roles, addresses, version), the
+//! The operator's page: the directory in force (members, roles, addresses, version), each
+//! peer's outbox depth and failed deliveries (crate::core::PeerState), the
 //! node's people and API tokens (from access.json, added and revoked here without a
 //! restart; a new sign-in link or token is shown once), and "Synka nu", which reconciles
 //! with every peer as `POST /v1/sync` does and shows how each session went.
@@ -16,7 +17,7 @@ use serde::Deserialize;
 
 use super::roles::unless_role;
 use crate::access::{AccessError, AccessFile};
-use crate::core::{CallerRole, ClientRequest, ClientResponse};
+use crate::core::{CallerRole, ClientRequest, ClientResponse, PeerState};
 use crate::web::i18n::date;
 use crate::web::i18n_roles::{role_text, RoleText};
 use crate::web::{error_page, render, role_name, Layout, SignedIn, WebState};
@@ -67,6 +68,7 @@ struct OperatorPage {
     version: u64,
     issued_at: String,
     members: Vec<MemberRow>,
+    peers: Vec<PeerState>,
     managed: bool,
     people: Vec<AccessRow>,
     tokens: Vec<AccessRow>,
@@ -96,6 +98,11 @@ async fn page(state: &WebState, person: &SignedIn, status: StatusCode, outcome: 
     }
     let directory = match state.ask(&person.caller, ClientRequest::Directory).await {
         Ok(ClientResponse::Directory { directory, .. }) => directory,
+        Ok(_) => return super::refused(person.lang, None),
+        Err(refusal) => return super::refused(person.lang, Some(&refusal)),
+    };
+    let peers = match state.ask(&person.caller, ClientRequest::Peers).await {
+        Ok(ClientResponse::Peers(peers)) => peers,
         Ok(_) => return super::refused(person.lang, None),
         Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
@@ -145,6 +152,7 @@ async fn page(state: &WebState, person: &SignedIn, status: StatusCode, outcome: 
         version: directory.version,
         issued_at: date(&directory.issued_at).to_owned(),
         members,
+        peers,
         managed: state.access.data().is_some(),
         people,
         tokens,
