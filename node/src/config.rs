@@ -3,7 +3,8 @@
 //! ```text
 //! DIR/node.key       the node's ed25519 secret seed (32 bytes, mode 0600)
 //! DIR/operator.key   the network operator's key (SSC only, mode 0600)
-//! DIR/config.toml    role, organisation, addresses, operator public key, API tokens
+//! DIR/config.toml    role, organisation, addresses, operator public key
+//! DIR/access.json    people, API tokens, sign-in links, as hashes (crate::access)
 //! DIR/directory.cbor the signed directory the node starts from (until a newer one arrives)
 //! DIR/policy.toml    the agency's expense policy (optional; spec/policy.md)
 //! DIR/rates.json     the reference exchange rates an SSC checks (optional; spec/books.md)

@@ -1,4 +1,4 @@
-//! A node's files are private to its user: the node key, config.toml with its API tokens,
+//! A node's files are private to its user: the node key, access.json with its people and tokens,
 //! the ledger with every receipt and claim, the directory, SIE files and logs. Data
 //! directories are created `0700` and files `0600`; the commands run with a umask of
 //! `0077`, so what sled and the exports create later is private too; and on start a node

@@ -239,3 +239,54 @@ fn init_makes_a_private_node_and_warns_of_an_api_off_loopback() {
         }
     }
 }
+
+#[test]
+fn people_and_tokens_are_added_listed_and_revoked_by_their_commands() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("node").display().to_string();
+    let args = [
+        "init",
+        "--data",
+        &data,
+        "--role",
+        "ssc",
+        "--org",
+        "202100-6255",
+        "--name",
+        "SSC",
+        "--api",
+        "127.0.0.1:8455",
+    ];
+    let init = kvitt(&args, b"");
+    assert_exit(&init, 0);
+    assert!(text(&init.stdout).contains("operator API token: "));
+
+    let added = kvitt(&["user", "add", "--data", &data, "--person", "greta", "--role", "ssc-staff"], b"");
+    assert_exit(&added, 0);
+    let link = text(&added.stdout).to_string();
+    assert!(link.starts_with("http://127.0.0.1:8455/signin/") && link.trim().len() == 29 + 64, "{link}");
+    let again = kvitt(&["user", "add", "--data", &data, "--person", "greta", "--role", "ssc-staff"], b"");
+    assert_exit(&again, 2);
+    let proxied = kvitt(&["user", "link", "greta", "--data", &data, "--url", "https://kvitt.example/"], b"");
+    assert!(text(&proxied.stdout).starts_with("https://kvitt.example/signin/"), "{}", text(&proxied.stdout));
+    let listed = text(&kvitt(&["user", "list", "--data", &data], b"").stdout).to_string();
+    assert!(
+        listed.starts_with("greta") && listed.contains("ssc_staff") && listed.contains("active"),
+        "{listed}"
+    );
+    assert_exit(&kvitt(&["user", "revoke", "greta", "--data", &data], b""), 0);
+    assert!(text(&kvitt(&["user", "list", "--data", &data], b"").stdout).contains("revoked"));
+    assert_exit(&kvitt(&["user", "link", "greta", "--data", &data], b""), 2);
+
+    let token = kvitt(&["token", "add", "--data", &data, "--person", "till-1", "--role", "till"], b"");
+    assert_exit(&token, 0);
+    let secret = text(&token.stdout).trim().to_owned();
+    let id = text(&token.stderr).split_whitespace().nth(1).unwrap().to_owned();
+    let tokens = text(&kvitt(&["token", "list", "--data", &data], b"").stdout).to_string();
+    assert!(tokens.contains(&id) && tokens.contains("till-1") && !tokens.contains(&secret), "{tokens}");
+    assert_exit(&kvitt(&["token", "revoke", &id, "--data", &data], b""), 0);
+    assert!(text(&kvitt(&["token", "list", "--data", &data], b"").stdout).contains("revoked"));
+    assert_exit(&kvitt(&["token", "revoke", &id, "--data", &data], b""), 2);
+    let access = std::fs::read_to_string(root.path().join("node/access.json")).unwrap();
+    assert!(!access.contains(&secret) && !link.contains(&access), "no secret in access.json");
+}

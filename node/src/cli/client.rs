@@ -32,14 +32,15 @@ pub struct ClientOptions {
     /// The node's client API, e.g. http://127.0.0.1:8400 [env: KVITT_API].
     #[arg(long, value_name = "URL", global = true, conflicts_with = "data")]
     api: Option<String>,
-    /// Bearer token for the API, from the node's config.toml [env: KVITT_TOKEN].
+    /// Bearer token for the API (`kvitt token add` prints one) [env: KVITT_TOKEN].
     #[arg(long, value_name = "TOKEN", global = true, conflicts_with = "data")]
     token: Option<String>,
     /// Instead of --api/--token: the node's data folder, whose config.toml names the API
-    /// address and the tokens (needs --as).
+    /// address and whose access.json the people (needs --as).
     #[arg(long, value_name = "DIR", global = true, requires = "person")]
     data: Option<PathBuf>,
-    /// With --data: act as this person, with their token from DIR/config.toml.
+    /// With --data: act as this person, with a token for this command (10 minutes) added
+    /// to DIR/access.json for the role they hold there.
     #[arg(long = "as", value_name = "PERSON", global = true, requires = "data")]
     person: Option<String>,
     /// Print the node's JSON answer as it is, one document (a refusal's problem document

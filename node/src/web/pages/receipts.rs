@@ -192,6 +192,23 @@ fn row(receipt: &Signed<Receipt>) -> Row {
     }
 }
 
+/// A quantity in thousandths as a person reads it, with its unit: `1`, `1,5 kg`.
+pub fn quantity(thousandths: i64, unit: Option<&str>) -> String {
+    let sign = if thousandths < 0 { "-" } else { "" };
+    let magnitude = thousandths.unsigned_abs();
+    let fraction = format!("{:03}", magnitude % 1000);
+    let fraction = fraction.trim_end_matches('0');
+    let number = if fraction.is_empty() {
+        format!("{sign}{}", magnitude / 1000)
+    } else {
+        format!("{sign}{},{fraction}", magnitude / 1000)
+    };
+    match unit {
+        Some(unit) if !unit.is_empty() && unit != "st" => format!("{number} {unit}"),
+        _ => number,
+    }
+}
+
 /// `kr` for kronor, the ISO code for any other currency.
 pub fn currency_word(currency: &str) -> &str {
     if currency == "SEK" {
@@ -278,7 +295,7 @@ async fn receipt_page(
         .iter()
         .map(|line| LineView {
             description: line.description.clone(),
-            quantity: line.quantity.map(|q| q.to_string()).unwrap_or_default(),
+            quantity: line.quantity.map(|q| quantity(q, line.unit.as_deref())).unwrap_or_default(),
             unit_price: line.unit_price.map(money).unwrap_or_default(),
             amount: line.amount.map(money).unwrap_or_default(),
         })
@@ -344,6 +361,14 @@ async fn signer(state: &WebState, person: &SignedIn, receipt: &Signed<Receipt>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_in_thousandths_are_written_with_a_decimal_comma() {
+        assert_eq!(quantity(1000, Some("st")), "1");
+        assert_eq!(quantity(1500, Some("kg")), "1,5 kg");
+        assert_eq!(quantity(2, None), "0,002");
+        assert_eq!(quantity(-1000, Some("natt")), "-1 natt");
+    }
 
     #[test]
     fn kronor_are_read_as_people_type_them() {
