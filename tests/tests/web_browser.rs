@@ -304,6 +304,44 @@ async fn anna_builds_a_claim_in_the_browser_by_keyboard_and_nothing_is_left_open
     client.close().await.unwrap();
 }
 
+/// The other roles' pages (approver, SSC staff, operator, merchant operator), each signed in
+/// by its link on its node, checked by axe; "Synka nu" by keyboard alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_s_pages_pass_axe_and_sync_now_works_by_keyboard() {
+    let Some(driver) = driver() else {
+        return;
+    };
+    let (network, _) = tokio::task::spawn_blocking(network).await.unwrap();
+    let client = browser(&driver).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let visits: [(&support::Node, &str, kvitt_node::core::CallerRole, &[&str]); 4] = [
+        (&network.agency, "cecilia", kvitt_node::core::CallerRole::Approver, &["/attestera"]),
+        (
+            &network.ssc,
+            "greta",
+            kvitt_node::core::CallerRole::SscStaff,
+            &["/ssc/rakningar", "/ssc/undantag", "/ssc/sie"],
+        ),
+        (&network.merchant, "olle", kvitt_node::core::CallerRole::Operator, &["/kassor"]),
+        (&network.agency, "olof", kvitt_node::core::CallerRole::Operator, &["/drift"]),
+    ];
+    for (node, person, role, pages) in visits {
+        let secret = kvitt_node::access::add_user(&node.data, person, role, now).unwrap();
+        client.delete_all_cookies().await.unwrap();
+        client.goto(&format!("http://{}/signin/{secret}", node.api)).await.unwrap();
+        for page in pages {
+            client.goto(&format!("http://{}{page}", node.api)).await.unwrap();
+            assert_accessible(&client, page).await;
+            screenshot(&client, &page.trim_start_matches('/').replace('/', "-")).await;
+        }
+    }
+    // The operator's page is the last one open: Synka nu by keyboard shows each session.
+    press_by_keyboard(&client, "form[action='/drift/synka'] button").await;
+    wait_for(&client, "/drift/synka", "Avstämning").await;
+    assert_accessible(&client, "/drift/synka").await;
+    client.close().await.unwrap();
+}
+
 #[test]
 fn the_vendored_axe_is_the_licensed_release() {
     let license = include_str!("../fixtures/axe/LICENSE");

@@ -158,6 +158,14 @@ pub enum ClientRequest {
         /// Why, in words the employee and an auditor can follow.
         note: String,
     },
+    /// The merchant's operator: the latest receipts of each register with their delivery
+    /// state (core::pushes).
+    Pushes {
+        /// At most this many per register.
+        limit: usize,
+    },
+    /// The operator: every peer with its outbox depth and failed deliveries (core::peers).
+    Peers,
     /// The directory in force.
     Directory,
     /// The operator installs a newer signed directory (its canonical CBOR bytes); peers
@@ -252,6 +260,10 @@ pub enum ClientResponse {
         /// Whether this request installed it (false: it was already in force).
         installed: bool,
     },
+    /// The latest receipts of each register, with their delivery state.
+    Pushes(Vec<super::RegisterPushes>),
+    /// Every peer's delivery state.
+    Peers(Vec<super::PeerState>),
     /// How each session of a [`ClientRequest::Reconcile`] went.
     Reconciled(Vec<PeerReconciliation>),
     /// How a [`ClientRequest::Recover`] stands.

@@ -22,7 +22,9 @@ mod lists;
 mod money;
 mod outbox;
 mod overlay;
+mod peers;
 mod push;
+mod pushes;
 mod recovery;
 mod relay;
 mod routing;
@@ -54,6 +56,8 @@ pub use lists::MAX_PAGE_ENTRIES;
 pub use money::{OVER_CLAIM_PREFIX, PLACE_REFUSED};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
+pub use peers::{PeerState, MAX_COUNTED_OUTBOX};
+pub use pushes::{Delivery, Push, RegisterPushes, MAX_PUSHES_PER_REGISTER, MAX_REGISTERS};
 pub use recovery::{
     LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
     RECOVERING,
@@ -485,6 +489,8 @@ impl NodeCore {
             ClientRequest::Resolve { claim, resolution, note } => {
                 self.resolve(step, caller, claim, resolution, &note).map(ClientResponse::Status)
             }
+            ClientRequest::Peers => self.peer_states(step, caller).map(ClientResponse::Peers),
+            ClientRequest::Pushes { limit } => self.pushes(step, caller, limit).map(ClientResponse::Pushes),
             ClientRequest::Directory => Ok(ClientResponse::Directory {
                 directory: Box::new(self.directory.clone()),
                 installed: false,

@@ -331,3 +331,10 @@ impl Outbox {
         z ^ (z >> 31)
     }
 }
+
+impl Outbox {
+    /// Deliveries to `peer` that failed since its last success (0: it answers).
+    pub(super) fn failures(&self, peer: &PublicKey) -> u32 {
+        self.peers.get(peer).map_or(0, |delivery| delivery.attempt)
+    }
+}

@@ -35,6 +35,7 @@ use crate::core::{Caller, CallerRole};
 use crate::handle::NodeHandle;
 
 pub mod i18n;
+pub mod i18n_roles;
 pub mod limit;
 pub mod pages;
 pub mod session;
@@ -105,7 +106,21 @@ pub fn router(node: NodeHandle, access: Arc<Access>, settings: WebSettings) -> R
         .route("/signin/{secret}", get(pages::auth::sign_in))
         .route("/signout", post(pages::auth::sign_out))
         .route("/lang/{code}", get(pages::auth::switch_language))
-        .route("/static/kvitt.css", get(style_sheet));
+        .route("/static/kvitt.css", get(style_sheet))
+        .route(pages::approver::QUEUE_PATH, get(pages::approver::queue))
+        .route("/beslut/{id}", get(pages::approver::claim).post(pages::approver::decide))
+        .route(pages::ssc::CLAIMS_PATH, get(pages::ssc::claims))
+        .route(pages::ssc::EXCEPTIONS_PATH, get(pages::ssc::exceptions))
+        .route("/ssc/undantag/{id}", post(pages::ssc::resolve))
+        .route(pages::ssc::SIE_PATH, get(pages::ssc::sie_form))
+        .route("/ssc/sie/fil", get(pages::ssc::sie_file))
+        .route(pages::operator::OPERATOR_PATH, get(pages::operator::overview))
+        .route("/drift/synka", post(pages::operator::sync))
+        .route("/drift/personer", post(pages::operator::add_person))
+        .route("/drift/personer/aterkalla", post(pages::operator::revoke_person))
+        .route("/drift/nycklar", post(pages::operator::add_token))
+        .route("/drift/nycklar/aterkalla", post(pages::operator::revoke_token))
+        .route(pages::merchant::TILLS_PATH, get(pages::merchant::tills));
     pages::routes(routes)
         .layer(axum::middleware::from_fn_with_state(state.clone(), check_csrf))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
@@ -309,7 +324,8 @@ pub fn menu(t: &'static Text, role: CallerRole, current: &str) -> Vec<NavLink> {
         CallerRole::Employee => &[("/kvitton", t.my_receipts), ("/rakningar", t.my_claims)],
         _ => &[],
     };
-    entries.iter().map(|(href, label)| NavLink { href, label, current: *href == current }).collect()
+    let entries = entries.iter().copied().chain(pages::role_menu(t, role));
+    entries.map(|(href, label)| NavLink { href, label, current: href == current }).collect()
 }
 
 /// Renders a template as an HTML answer with `status`.

@@ -1,5 +1,7 @@
 //! The web app's pages, one module per part: sign-in ([`auth`]), home ([`home`]), the
-//! employee's receipts ([`receipts`]), drafts ([`drafts`]) and claims ([`claims`]).
+//! employee's receipts ([`receipts`]), drafts ([`drafts`]) and claims ([`claims`]); the
+//! approver's ([`approver`]), SSC staff's ([`ssc`]) and operator's ([`operator`]) pages,
+//! routed in super::router.
 //!
 //! Routes (Swedish paths, as the users read them):
 //!
@@ -24,11 +26,18 @@ use kvitt_protocol::wire::Refusal;
 use super::i18n::Lang;
 use super::WebState;
 
+pub mod approver;
 pub mod auth;
 pub mod claims;
 pub mod drafts;
 pub mod home;
+pub mod merchant;
+pub mod operator;
 pub mod receipts;
+pub mod roles;
+pub mod ssc;
+
+pub use roles::menu as role_menu;
 
 /// Adds the pages' routes to `router`.
 pub fn routes(router: Router<WebState>) -> Router<WebState> {

@@ -1,0 +1,40 @@
+//! The operator's view of the peers: outbox depth and failed deliveries per member.
+
+use super::*;
+
+fn operator() -> Caller {
+    Caller { person: "olle".into(), role: CallerRole::Operator }
+}
+
+fn states(net: &mut Net) -> Vec<crate::core::PeerState> {
+    let reply = net.client("merchant", operator(), ClientRequest::Peers);
+    while let Some((to, input)) = net.queue.pop_front() {
+        net.step(to, input);
+    }
+    match net.reply(reply) {
+        Ok(ClientResponse::Peers(states)) => states.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn each_peer_shows_its_outbox_depth_and_the_operator_alone_reads_it() {
+    let mut net = Net::new();
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = false;
+    for serial in 1..=2 {
+        net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(serial))));
+    }
+    let states = states(&mut net);
+    assert!(states.iter().all(|state| state.key != Net::key_of("merchant")), "not itself");
+    let agency = states.iter().find(|state| state.key == Net::key_of("agency")).unwrap();
+    assert_eq!(agency.outbox, 2, "{states:?}");
+    net.nodes.get_mut(&Net::key_of("agency")).unwrap().up = true;
+    net.run();
+    let states = self::states(&mut net);
+    let agency = states.iter().find(|state| state.key == Net::key_of("agency")).unwrap();
+    assert_eq!((agency.outbox, agency.failures), (0, 0), "{states:?}");
+
+    let reply = net.client("merchant", till(), ClientRequest::Peers);
+    net.run();
+    assert_eq!(net.reply(reply).as_ref().unwrap_err().code, "auth.forbidden");
+}
