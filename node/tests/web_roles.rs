@@ -178,7 +178,7 @@ impl Web {
     /// A claim of `claimant` for a new receipt with `serial`, submitted.
     fn submitted_claim(&self, claimant: &str, serial: u64) -> RecordId {
         let mut receipt = common::receipt_body(serial);
-        receipt.buyer.employee = Some(claimant.into());
+        receipt.buyer.as_mut().expect("the sample receipt names its buyer").employee = Some(claimant.into());
         let total = receipt.total;
         let id = self.push(receipt);
         self.submit(claimant, id, total)

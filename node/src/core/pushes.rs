@@ -38,8 +38,8 @@ pub struct Push {
     pub total: i64,
     /// Its currency.
     pub currency: String,
-    /// The buying agency's organisation number.
-    pub buyer: String,
+    /// The buying agency's organisation number; none for a receipt signed without a buyer.
+    pub buyer: Option<String>,
     /// Where its delivery stands.
     pub delivery: Delivery,
 }
@@ -110,7 +110,7 @@ impl NodeCore {
                     issued_at: body.issued_at.clone(),
                     total: body.total,
                     currency: body.currency.clone(),
-                    buyer: body.buyer.agency.clone(),
+                    buyer: body.buyer_agency().map(str::to_owned),
                     delivery,
                 });
             }

@@ -65,7 +65,7 @@ pub async fn tills(State(state): State<WebState>, person: SignedIn) -> Response 
                         id: push.id.to_string(),
                         serial: push.serial,
                         issued: date_time(&push.issued_at),
-                        buyer: push.buyer,
+                        buyer: push.buyer.unwrap_or_else(|| "—".to_owned()),
                         total: amount_in(push.total, &push.currency),
                         delivery,
                         refused,
