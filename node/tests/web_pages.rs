@@ -48,14 +48,7 @@ impl Web {
             ServeLimits::for_open_files(None),
             Some(access.path()),
         );
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .proxy(None)
-            .build()
-            .into();
-        Web { nodes, access, agent }
+        Web { nodes, access, agent: common::web::agent() }
     }
 
     pub fn data(&self, node: &str) -> std::path::PathBuf {

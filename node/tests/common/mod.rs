@@ -77,3 +77,4 @@ pub fn tampered_receipt() -> Vec<u8> {
 pub mod api_nodes;
 pub mod network;
 pub mod process;
+pub mod web;
