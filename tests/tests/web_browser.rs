@@ -413,6 +413,7 @@ async fn the_whole_day_from_receipt_to_sie_file_in_the_browser() {
     sign_in_new(&client, agency, "cecilia", CallerRole::Approver).await;
     until_shown(&client, &web(&network, "/attestera"), "anna").await;
     assert!(client.source().await.unwrap().contains(&format!("/beslut/{rejected_id}")));
+    assert_accessible(&client, "/attestera with a claim").await;
     client.goto(&web(&network, &format!("/beslut/{rejected_id}"))).await.unwrap();
     assert_accessible(&client, "/beslut (approver)").await;
     client.find(Locator::Id("reject-reason")).await.unwrap().send_keys(reason).await.unwrap();
@@ -442,6 +443,7 @@ async fn the_whole_day_from_receipt_to_sie_file_in_the_browser() {
     sign_in_new(&client, ssc, "greta", CallerRole::SscStaff).await;
     until_shown(&client, &format!("http://{}/ssc/rakningar", ssc.api), "anna").await;
     assert!(client.source().await.unwrap().contains(&format!("/beslut/{id}")));
+    assert_accessible(&client, "/ssc/rakningar with a claim").await;
     client.goto(&format!("http://{}/beslut/{id}", ssc.api)).await.unwrap();
     assert_accessible(&client, "/beslut (SSC staff)").await;
     decide(&client, "book", "Bokförd").await;
@@ -478,6 +480,7 @@ async fn the_whole_day_from_receipt_to_sie_file_in_the_browser() {
     sign_in_new(&client, &network.merchant, "olle", CallerRole::Operator).await;
     let page = until_shown(&client, &format!("http://{}/kassor", network.merchant.api), "WEB-1").await;
     assert!(page.contains("levererat"), "{page}");
+    assert_accessible(&client, "/kassor with receipts").await;
     client.close().await.unwrap();
 }
 
