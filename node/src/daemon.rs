@@ -276,7 +276,11 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
     let api_address =
         listener.local_addr().map_err(|source| RunError::Api { address: config.api, error: source })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let settings = crate::web::WebSettings { secure_cookies: tls.is_some(), node_name: config.name.clone() };
+    let settings = crate::web::WebSettings {
+        secure_cookies: tls.is_some(),
+        node_name: config.name.clone(),
+        node_role: config.role,
+    };
     let router = crate::web::app(handle.clone(), access, settings);
     tasks.push(tokio::spawn(crate::api::serve::start(listener, router, tls)));
     tracing::info!(

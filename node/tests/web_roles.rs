@@ -472,3 +472,48 @@ fn the_merchant_operator_sees_each_register_s_receipts_with_their_delivery_state
     let agency_operator = web.sign_in("agency", "olof", CallerRole::Operator);
     assert_eq!(web.open(&agency_operator, "/kassor").status, 403);
 }
+
+/// The menu's links (`<nav>` of the page's header), in order.
+fn menu_links(page: &str) -> Vec<String> {
+    let Some(nav) = page.split("<nav").nth(1).and_then(|rest| rest.split("</nav>").next()) else {
+        return Vec::new();
+    };
+    nav.split("href=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_owned).collect()
+}
+
+#[test]
+fn every_menu_entry_opens_on_its_node_and_none_leads_to_a_refusal() {
+    let web = Web::start();
+    let roles = [CallerRole::Employee, CallerRole::Approver, CallerRole::SscStaff, CallerRole::Operator];
+    let mut seen = Vec::new();
+    for node in ["merchant", "agency", "ssc"] {
+        for (serial, role) in roles.into_iter().enumerate() {
+            let person = web.sign_in(node, &format!("person-{serial}"), role);
+            let links = menu_links(&web.open(&person, "/").text());
+            for link in &links {
+                assert_eq!(web.open(&person, link).status, 200, "{role:?} at {node}: {link}");
+            }
+            seen.push((node, role, links));
+        }
+    }
+    let menu = |node: &str, role: CallerRole| {
+        seen.iter()
+            .find(|(at, of, _)| *at == node && *of == role)
+            .map(|(_, _, links)| links.join(" "))
+            .unwrap()
+    };
+    // The tills' page is the merchant operator's; the operator's page is on every node.
+    assert_eq!(menu("merchant", CallerRole::Operator), "/drift /kassor");
+    assert_eq!(menu("agency", CallerRole::Operator), "/drift");
+    assert_eq!(menu("ssc", CallerRole::Operator), "/drift");
+    assert_eq!(menu("agency", CallerRole::Employee), "/kvitton /rakningar");
+    assert_eq!(menu("agency", CallerRole::Approver), "/attestera");
+    assert_eq!(menu("ssc", CallerRole::SscStaff), "/ssc/rakningar /ssc/undantag /ssc/sie");
+    for node in ["merchant", "ssc"] {
+        assert_eq!(menu(node, CallerRole::Employee), "", "an employee's pages are the agency's");
+        assert_eq!(menu(node, CallerRole::Approver), "", "decisions are the agency's");
+    }
+    for node in ["merchant", "agency"] {
+        assert_eq!(menu(node, CallerRole::SscStaff), "", "SSC staff's pages are the SSC's");
+    }
+}

@@ -21,6 +21,8 @@ use support::Network;
 const AXE: &str = include_str!("../fixtures/axe/axe.min.js");
 /// Most Tab presses to reach a control by keyboard.
 const MAX_TABS: usize = 80;
+/// Longest wait, in seconds, for what another node sends to show on a page.
+const PATIENCE_SECS: u64 = 60;
 
 /// chromedriver on a free port, stopped when dropped.
 struct Driver {
@@ -176,6 +178,78 @@ async fn wait_for(client: &Client, prefix: &str, text: &str) -> String {
     }
 }
 
+/// On "Mina kvitton": ticks `receipts`, a purpose and a cost centre, then adds a mileage
+/// item by form to the draft; waits for the policy's finding by name.
+async fn build_draft(client: &Client, network: &Network, receipts: [&str; 2]) {
+    client.goto(&web(network, "/kvitton")).await.unwrap();
+    for id in receipts {
+        client.find(Locator::Css(&format!("input[value='{id}']"))).await.unwrap().click().await.unwrap();
+    }
+    client.find(Locator::Id("purpose")).await.unwrap().send_keys("Konferens i Uppsala").await.unwrap();
+    client.find(Locator::Id("cost_center")).await.unwrap().send_keys("CC-100").await.unwrap();
+    client.find(Locator::Css("fieldset button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for(client, "/utkast/", "Utkast").await;
+    // The date picker's typing order follows the browser's locale: its value is set directly.
+    client
+        .execute("document.getElementById('mileage-date').value = '2026-05-04'; return true;", vec![])
+        .await
+        .unwrap();
+    for (field, value) in [
+        ("km", "142"),
+        ("from", "Stockholm"),
+        ("to", "Uppsala"),
+        ("purpose", "Möte"),
+        ("cost_center", "CC-100"),
+    ] {
+        client.find(Locator::Id(&format!("mileage-{field}"))).await.unwrap().send_keys(value).await.unwrap();
+    }
+    client.find(Locator::Css("fieldset button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for(client, "/utkast/", "355,00").await;
+    let page = text_of(client).await;
+    assert!(page.contains("policy.max") && page.contains("355,00"), "{page}");
+}
+
+/// Signs `person` in on `node` by a one-time link of theirs (`secret`), ending whichever
+/// session the browser had (cookies are shared between ports of one host).
+async fn sign_in(client: &Client, node: &support::Node, secret: &str) {
+    client.delete_all_cookies().await.unwrap();
+    client.goto(&format!("http://{}/signin/{secret}", node.api)).await.unwrap();
+}
+
+/// A new person of `role` on `node`, signed in.
+async fn sign_in_new(
+    client: &Client,
+    node: &support::Node,
+    person: &str,
+    role: kvitt_node::core::CallerRole,
+) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    sign_in(client, node, &kvitt_node::access::add_user(&node.data, person, role, now).unwrap()).await;
+}
+
+/// Opens `url` again and again (at most [`PATIENCE_SECS`]) until its main text contains
+/// `text`: what another node sends arrives when the nodes next talk.
+async fn until_shown(client: &Client, url: &str, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(PATIENCE_SECS);
+    loop {
+        client.goto(url).await.unwrap();
+        let page = text_of(client).await;
+        if page.contains(text) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "never {text:?} at {url}:\n{page}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Clicks the button of the decision form whose `action` is `action` (approve, reject,
+/// book, pay) and waits for the claim's page to show `status`.
+async fn decide(client: &Client, action: &str, status: &str) {
+    let css = format!("form:has(input[name=action][value={action}]) button[type=submit]");
+    client.find(Locator::Css(&css)).await.unwrap().click().await.unwrap();
+    wait_for(client, "/beslut/", status).await;
+}
+
 /// Presses Tab (keyboard actions on the page, no element targeted) until the control
 /// `css` has the focus, then Enter: no click.
 async fn press_by_keyboard(client: &Client, css: &str) {
@@ -219,34 +293,7 @@ async fn anna_builds_a_claim_in_the_browser_by_keyboard_and_nothing_is_left_open
     assert_accessible(&client, "receipt").await;
     screenshot(&client, "kvitto").await;
 
-    // Two receipts ticked, a purpose and a cost centre: a draft.
-    client.goto(&web(&network, "/kvitton")).await.unwrap();
-    for id in [&first, &second] {
-        client.find(Locator::Css(&format!("input[value='{id}']"))).await.unwrap().click().await.unwrap();
-    }
-    client.find(Locator::Id("purpose")).await.unwrap().send_keys("Konferens i Uppsala").await.unwrap();
-    client.find(Locator::Id("cost_center")).await.unwrap().send_keys("CC-100").await.unwrap();
-    client.find(Locator::Css("fieldset button[type=submit]")).await.unwrap().click().await.unwrap();
-    wait_for(&client, "/utkast/", "Utkast").await;
-    // A mileage item by form; the policy's finding by name.
-    // The date picker's typing order follows the browser's locale: its value is set directly.
-    client
-        .execute("document.getElementById('mileage-date').value = '2026-05-04'; return true;", vec![])
-        .await
-        .unwrap();
-    for (field, value) in [
-        ("km", "142"),
-        ("from", "Stockholm"),
-        ("to", "Uppsala"),
-        ("purpose", "Möte"),
-        ("cost_center", "CC-100"),
-    ] {
-        client.find(Locator::Id(&format!("mileage-{field}"))).await.unwrap().send_keys(value).await.unwrap();
-    }
-    client.find(Locator::Css("fieldset button[type=submit]")).await.unwrap().click().await.unwrap();
-    wait_for(&client, "/utkast/", "355,00").await;
-    let page = text_of(&client).await;
-    assert!(page.contains("policy.max") && page.contains("355,00"), "{page}");
+    build_draft(&client, &network, [&first, &second]).await;
     assert_accessible(&client, "draft").await;
     screenshot(&client, "utkast").await;
 
@@ -313,7 +360,6 @@ async fn every_role_s_pages_pass_axe_and_sync_now_works_by_keyboard() {
     };
     let (network, _) = tokio::task::spawn_blocking(network).await.unwrap();
     let client = browser(&driver).await;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let visits: [(&support::Node, &str, kvitt_node::core::CallerRole, &[&str]); 4] = [
         (&network.agency, "cecilia", kvitt_node::core::CallerRole::Approver, &["/attestera"]),
         (
@@ -326,9 +372,7 @@ async fn every_role_s_pages_pass_axe_and_sync_now_works_by_keyboard() {
         (&network.agency, "olof", kvitt_node::core::CallerRole::Operator, &["/drift"]),
     ];
     for (node, person, role, pages) in visits {
-        let secret = kvitt_node::access::add_user(&node.data, person, role, now).unwrap();
-        client.delete_all_cookies().await.unwrap();
-        client.goto(&format!("http://{}/signin/{secret}", node.api)).await.unwrap();
+        sign_in_new(&client, node, person, role).await;
         for page in pages {
             client.goto(&format!("http://{}{page}", node.api)).await.unwrap();
             assert_accessible(&client, page).await;
@@ -339,6 +383,104 @@ async fn every_role_s_pages_pass_axe_and_sync_now_works_by_keyboard() {
     press_by_keyboard(&client, "form[action='/drift/synka'] button").await;
     wait_for(&client, "/drift/synka", "Avstämning").await;
     assert_accessible(&client, "/drift/synka").await;
+    client.close().await.unwrap();
+}
+
+/// The whole day, in the browser: anna claims two receipts and a mileage item (a
+/// policy finding shows) and submits; her approver rejects with a reason; anna reads it in
+/// the timeline, claims the same receipts again (a rejected claim lets them go) and
+/// resubmits; it is approved; SSC staff books and pays it and downloads the SIE file; the
+/// merchant's operator sees the till's receipts delivered. axe on every page on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_day_from_receipt_to_sie_file_in_the_browser() {
+    use kvitt_node::core::CallerRole;
+    let Some(driver) = driver() else {
+        return;
+    };
+    let (network, [first, second]) = tokio::task::spawn_blocking(network).await.unwrap();
+    let client = browser(&driver).await;
+    let agency = &network.agency;
+    let reason = "Fel kostnadsställe, använd CC-200";
+
+    // anna: two receipts, a mileage item, the finding, submitted.
+    client.goto(&user(&network, "anna")).await.unwrap();
+    build_draft(&client, &network, [&first, &second]).await;
+    client.find(Locator::Id("submit-claim")).await.unwrap().click().await.unwrap();
+    let rejected = wait_for(&client, "/rakningar/", "Inskickad").await;
+    let rejected_id = rejected.trim_start_matches("/rakningar/").to_owned();
+
+    // Her approver rejects it with a reason.
+    sign_in_new(&client, agency, "cecilia", CallerRole::Approver).await;
+    until_shown(&client, &web(&network, "/attestera"), "anna").await;
+    assert!(client.source().await.unwrap().contains(&format!("/beslut/{rejected_id}")));
+    assert_accessible(&client, "/attestera with a claim").await;
+    client.goto(&web(&network, &format!("/beslut/{rejected_id}"))).await.unwrap();
+    assert_accessible(&client, "/beslut (approver)").await;
+    client.find(Locator::Id("reject-reason")).await.unwrap().send_keys(reason).await.unwrap();
+    decide(&client, "reject", "Avslagen").await;
+
+    // anna reads the reason in the timeline, claims the receipts again and resubmits.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    sign_in(&client, agency, &kvitt_node::access::new_link(&agency.data, "anna", now).unwrap()).await;
+    client.goto(&web(&network, &rejected)).await.unwrap();
+    let page = text_of(&client).await;
+    assert!(page.contains("Avslagen") && page.contains(reason) && page.contains("cecilia"), "{page}");
+    assert!(!page.contains("Återkalla"), "a rejected claim is not withdrawn: {page}");
+    assert_accessible(&client, "rejected claim").await;
+    build_draft(&client, &network, [&first, &second]).await;
+    client.find(Locator::Id("submit-claim")).await.unwrap().click().await.unwrap();
+    let claim = wait_for(&client, "/rakningar/", "Inskickad").await;
+    assert_ne!(claim, rejected, "the correction is a claim of its own");
+    let id = claim.trim_start_matches("/rakningar/").to_owned();
+
+    // The approver approves the correction.
+    sign_in(&client, agency, &kvitt_node::access::new_link(&agency.data, "cecilia", now).unwrap()).await;
+    client.goto(&web(&network, &format!("/beslut/{id}"))).await.unwrap();
+    decide(&client, "approve", "Attesterad").await;
+
+    // SSC staff: the approved claim arrives, is booked and paid; the SIE file downloads.
+    let ssc = &network.ssc;
+    sign_in_new(&client, ssc, "greta", CallerRole::SscStaff).await;
+    until_shown(&client, &format!("http://{}/ssc/rakningar", ssc.api), "anna").await;
+    assert!(client.source().await.unwrap().contains(&format!("/beslut/{id}")));
+    assert_accessible(&client, "/ssc/rakningar with a claim").await;
+    client.goto(&format!("http://{}/beslut/{id}", ssc.api)).await.unwrap();
+    assert_accessible(&client, "/beslut (SSC staff)").await;
+    decide(&client, "book", "Bokförd").await;
+    decide(&client, "pay", "Utbetald").await;
+    assert_accessible(&client, "paid claim").await;
+    client.goto(&format!("http://{}/ssc/sie", ssc.api)).await.unwrap();
+    let value = |id: &'static str| {
+        let client = client.clone();
+        async move { client.find(Locator::Id(id)).await.unwrap().prop("value").await.unwrap().unwrap() }
+    };
+    let query =
+        format!("agency={}&from={}&to={}", value("agency").await, value("from").await, value("to").await);
+    let session = client.get_named_cookie("kvitt_session").await.unwrap();
+    let (url, cookie) =
+        (format!("http://{}/ssc/sie/fil?{query}", ssc.api), format!("kvitt_session={}", session.value()));
+    let (status, headers, bytes) = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).proxy(None).build().into();
+        let mut answer = agent.get(&url).header("cookie", &cookie).call().unwrap();
+        let header = |name: &str| answer.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
+        let headers = [header("content-type"), header("content-disposition"), header("kvitt-vouchers")];
+        (answer.status().as_u16(), headers, answer.body_mut().read_to_vec().unwrap())
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let [content_type, disposition, vouchers] = headers;
+    assert_eq!(content_type.as_deref(), Some(kvitt_node::api::SIE_CONTENT_TYPE));
+    assert!(disposition.is_some_and(|value| value.starts_with("attachment;") && value.contains(".se")));
+    assert_eq!(vouchers.as_deref(), Some("1"), "the paid claim's voucher, once");
+    assert!(bytes.starts_with(b"#FLAGGA") && bytes.windows(4).any(|window| window == b"#VER"));
+
+    // The merchant's operator: the till's receipts delivered.
+    sign_in_new(&client, &network.merchant, "olle", CallerRole::Operator).await;
+    let page = until_shown(&client, &format!("http://{}/kassor", network.merchant.api), "WEB-1").await;
+    assert!(page.contains("levererat"), "{page}");
+    assert_accessible(&client, "/kassor with receipts").await;
     client.close().await.unwrap();
 }
 

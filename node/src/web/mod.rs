@@ -30,6 +30,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use kvitt_protocol::directory::MemberRole;
+
 use crate::access::Access;
 use crate::core::{Caller, CallerRole};
 use crate::handle::NodeHandle;
@@ -62,6 +64,9 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// The node's organisation name, in every page's header.
     pub node_name: String,
+    /// The node's role in the network: the menu offers only the pages its core serves
+    /// (the tills' page on a merchant node, SSC staff's pages on the SSC node, ...).
+    pub node_role: MemberRole,
 }
 
 /// What every handler of the web app shares.
@@ -289,7 +294,9 @@ pub struct Layout {
 impl Layout {
     fn new(state: &WebState, lang: Lang, signed_in: Option<(&Caller, &str)>, current: &str) -> Layout {
         let t = lang.text();
-        let nav = signed_in.map(|(caller, _)| menu(t, caller.role, current)).unwrap_or_default();
+        let nav = signed_in
+            .map(|(caller, _)| menu(t, caller.role, state.settings.node_role, current))
+            .unwrap_or_default();
         Layout {
             t,
             lang: lang.code(),
@@ -318,13 +325,16 @@ pub fn role_name(t: &'static Text, role: CallerRole) -> &'static str {
     }
 }
 
-/// The menu of a role: the pages it may use.
-pub fn menu(t: &'static Text, role: CallerRole, current: &str) -> Vec<NavLink> {
-    let entries: &[(&'static str, &'static str)] = match role {
-        CallerRole::Employee => &[("/kvitton", t.my_receipts), ("/rakningar", t.my_claims)],
+/// The menu of a role on a node of `node` role: the pages it may use there, and only
+/// those (a page never offers what the core would refuse).
+pub fn menu(t: &'static Text, role: CallerRole, node: MemberRole, current: &str) -> Vec<NavLink> {
+    let entries: &[(&'static str, &'static str)] = match (role, node) {
+        (CallerRole::Employee, MemberRole::Agency) => {
+            &[("/kvitton", t.my_receipts), ("/rakningar", t.my_claims)]
+        }
         _ => &[],
     };
-    let entries = entries.iter().copied().chain(pages::role_menu(t, role));
+    let entries = entries.iter().copied().chain(pages::role_menu(t, role, node));
     entries.map(|(href, label)| NavLink { href, label, current: href == current }).collect()
 }
 

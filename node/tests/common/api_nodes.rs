@@ -110,8 +110,11 @@ impl ApiNodes {
                     }
                     None => kvitt_node::access::Access::fixed(&tokens_of(tokens, party)),
                 };
-                let settings =
-                    kvitt_node::web::WebSettings { secure_cookies: false, node_name: party.into() };
+                let settings = kvitt_node::web::WebSettings {
+                    secure_cookies: false,
+                    node_name: party.into(),
+                    node_role: role,
+                };
                 let router = kvitt_node::web::app(handle, Arc::new(access), settings);
                 tokio::spawn(kvitt_node::api::serve::serve(listener, router, limits));
             }

@@ -2,6 +2,7 @@
 //! page is for, a record id from the path, the cursor of a paged list, their menu.
 
 use axum::response::Response;
+use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::RecordId;
 
 use crate::core::{CallerRole, Cursor};
@@ -36,19 +37,22 @@ pub fn next_after(next: Option<&Cursor>) -> Option<String> {
 }
 
 /// The menu entries of the approver's, SSC staff's, operator's and merchant's pages for
-/// `role` (the employee's are the foundation's).
-pub fn menu(t: &'static Text, role: CallerRole) -> Vec<(&'static str, &'static str)> {
+/// `role` on a node of `node` role (the employee's are the foundation's): each only where
+/// the core serves it (approvers decide at the agency, SSC staff work at the SSC, the
+/// tills are the merchant's; the operator's page is on every node).
+pub fn menu(t: &'static Text, role: CallerRole, node: MemberRole) -> Vec<(&'static str, &'static str)> {
     let r = role_text_of(t);
-    match role {
-        CallerRole::Approver => vec![(super::approver::QUEUE_PATH, r.to_approve)],
-        CallerRole::SscStaff => vec![
+    match (role, node) {
+        (CallerRole::Approver, MemberRole::Agency) => vec![(super::approver::QUEUE_PATH, r.to_approve)],
+        (CallerRole::SscStaff, MemberRole::Ssc) => vec![
             (super::ssc::CLAIMS_PATH, r.to_book),
             (super::ssc::EXCEPTIONS_PATH, r.exceptions),
             (super::ssc::SIE_PATH, r.sie_export),
         ],
-        CallerRole::Operator => {
+        (CallerRole::Operator, MemberRole::Merchant) => {
             vec![(super::operator::OPERATOR_PATH, r.operations), (super::merchant::TILLS_PATH, r.tills)]
         }
+        (CallerRole::Operator, _) => vec![(super::operator::OPERATOR_PATH, r.operations)],
         _ => Vec::new(),
     }
 }
