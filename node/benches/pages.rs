@@ -82,14 +82,15 @@ fn directory() -> Signed<Directory> {
     Signed::sign(body, &key(SSC_SEED)).expect("sign the directory")
 }
 
-/// Receipt `index` of the agency's 100,000: its register and serial, a day of 2026, and
-/// its employee (`emp-<index % 200>`).
+/// Receipt `index` of the agency's 100,000: its register and serial, a day from April to
+/// December 2026, and its employee (`emp-<index % 200>`).
 fn receipt(index: usize) -> Receipt {
     let register = format!("KASSA-{:02}", index % REGISTERS);
     let serial = u64::try_from(index / REGISTERS + 1).unwrap_or(u64::MAX);
     let mut receipt = sample::receipt(sample::MERCHANT_ORG, sample::AGENCY_ORG, &register, serial);
-    let day = index * 365 / RECEIPTS;
-    let (month, day_of_month) = (day / 31 + 1, day % 28 + 1);
+    // From April 2026 on: food's VAT was 12 % before.
+    let day = index * 270 / RECEIPTS;
+    let (month, day_of_month) = (4 + day / 30, day % 28 + 1);
     receipt.issued_at = format!("2026-{month:02}-{day_of_month:02}T{:02}:15:00+01:00", 7 + index % 12);
     receipt.buyer.as_mut().expect("the sample names its buyer").employee = Some(employee(index));
     receipt
@@ -172,7 +173,7 @@ async fn claim(agency: &NodeHandle, index: usize, receipt: RecordId) -> Option<R
     };
     let number = draft.number.clone();
     ask(agency, &employee, ClientRequest::AddItem { number: number.clone(), item: Box::new(item) }).await;
-    if index % 10 == 8 {
+    if status_of(index) == 8 {
         return None;
     }
     let ClientResponse::Submitted { claim } = ask(agency, &employee, ClientRequest::Submit { number }).await
@@ -180,7 +181,7 @@ async fn claim(agency: &NodeHandle, index: usize, receipt: RecordId) -> Option<R
         panic!("not submitted")
     };
     let approver = Caller { person: "chef-anna".into(), role: CallerRole::Approver };
-    let decision = match index % 10 {
+    let decision = match status_of(index) {
         3..=5 | 9 => Some((approver, Action::Approved)),
         6 => Some((approver, Action::Rejected { reason: "Saknar syfte".into() })),
         7 => Some((employee, Action::Withdrawn)),
@@ -190,6 +191,13 @@ async fn claim(agency: &NodeHandle, index: usize, receipt: RecordId) -> Option<R
         ask(agency, &caller, ClientRequest::Decide { claim, action }).await;
     }
     Some(claim)
+}
+
+/// Where claim `index` stops, 0 to 9 (0–2 submitted, 3–5 and 9 approved, 6 rejected, 7
+/// withdrawn, 8 a draft): by the employee's how-many-th claim, so that each employee has
+/// claims in every status.
+fn status_of(index: usize) -> usize {
+    index / EMPLOYEES % 10
 }
 
 /// Every sample receipt's total (the same lines each).
@@ -224,7 +232,8 @@ async fn make_claims(agency: &NodeHandle, receipts: &[RecordId]) -> Vec<Option<R
 /// Notes `EXCEPTIONS` approved claims as duplicates, as the ledger notes them.
 fn note_exceptions(store: &dyn Store, claims: &[Option<RecordId>]) {
     let mut batch = Batch::new();
-    let approved = claims.iter().enumerate().filter(|(index, _)| index % 10 == 3).filter_map(|(_, id)| *id);
+    let approved =
+        claims.iter().enumerate().filter(|(index, _)| status_of(*index) == 3).filter_map(|(_, id)| *id);
     for id in approved.take(EXCEPTIONS) {
         batch.insert(keys::exception(&id), b"duplicate: the same card payment as another claim".to_vec());
     }
@@ -326,7 +335,7 @@ async fn run() {
     let (merchant, _merchant_inbox, _) = start(MERCHANT_SEED, MemberRole::Merchant, &LocalNetwork::new());
     push_receipts(&merchant).await;
 
-    // emp-7: 500 receipts, 50 claims; claim 7 is waiting for the approver.
+    // emp-7: 500 receipts, 50 claims (45 submitted); claim 7 is waiting for the approver.
     let (web, secrets) = Web::new(
         agency,
         &[
@@ -350,7 +359,7 @@ async fn run() {
         (
             "Mina kvitton, searched",
             &web,
-            "/kvitton?merchant=Hotell&from=2026-03-01&to=2026-06-30&min=100&max=5000".into(),
+            "/kvitton?merchant=Hotell&from=2026-06-01&to=2026-09-30&min=100&max=5000".into(),
             employee,
         ),
         ("a receipt", &web, format!("/kvitton/{}", receipts[7]), employee),
