@@ -290,8 +290,9 @@ impl Web {
         self.app.clone().oneshot(request).await.expect("infallible")
     }
 
-    /// Renders `path` `REQUESTS` times (whole body read); each time in µs.
-    async fn measure(&self, path: &str, cookie: &str) -> Histogram<u64> {
+    /// Renders `path` `REQUESTS` times (whole body read, which must contain `shows`); each
+    /// time in µs.
+    async fn measure(&self, path: &str, cookie: &str, shows: &str) -> Histogram<u64> {
         let mut histogram = Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram");
         for round in 0..WARMUP + REQUESTS {
             let started = Instant::now();
@@ -299,7 +300,11 @@ impl Web {
             let status = response.status();
             let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
-            assert_eq!(status, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&body));
+            let text = String::from_utf8_lossy(&body);
+            assert!(
+                status == StatusCode::OK && text.contains(shows),
+                "{path} ({status}) lacks {shows:?}: {text}"
+            );
             if round >= WARMUP {
                 histogram.record(micros).expect("record");
             }
@@ -354,23 +359,25 @@ async fn run() {
     let till_operator = till_web.sign_in(&till_secrets[0]).await;
 
     let claim = claims[7].expect("claim 7 was submitted");
-    let pages: Vec<(&str, &Web, String, &str)> = vec![
-        ("Mina kvitton", &web, "/kvitton".into(), employee),
+    // Each page with what it must show (so that a fast empty page cannot pass).
+    let pages: Vec<(&str, &Web, String, &str, &str)> = vec![
+        ("Mina kvitton", &web, "/kvitton".into(), employee, "href=\"/kvitton/"),
         (
             "Mina kvitton, searched",
             &web,
             "/kvitton?merchant=Hotell&from=2026-06-01&to=2026-09-30&min=100&max=5000".into(),
             employee,
+            "href=\"/kvitton/",
         ),
-        ("a receipt", &web, format!("/kvitton/{}", receipts[7]), employee),
-        ("a claim", &web, format!("/rakningar/{claim}"), employee),
-        ("Mina räkningar", &web, "/rakningar".into(), employee),
-        ("Att attestera", &web, "/attestera".into(), approver),
-        ("the approver's claim", &web, format!("/beslut/{claim}"), approver),
-        ("SSC: claims", &web, "/ssc/rakningar".into(), staff),
-        ("SSC: exceptions", &web, "/ssc/undantag".into(), staff),
-        ("operator", &web, "/drift".into(), operator),
-        ("tills (merchant)", &till_web, "/kassor".into(), &till_operator),
+        ("a receipt", &web, format!("/kvitton/{}", receipts[7]), employee, sample::MERCHANT_ORG),
+        ("a claim", &web, format!("/rakningar/{claim}"), employee, "Resa 7"),
+        ("Mina räkningar", &web, "/rakningar".into(), employee, "href=\"/rakningar/"),
+        ("Att attestera", &web, "/attestera".into(), approver, "href=\"/beslut/"),
+        ("the approver's claim", &web, format!("/beslut/{claim}"), approver, "Resa 7"),
+        ("SSC: claims", &web, "/ssc/rakningar".into(), staff, "href=\"/beslut/"),
+        ("SSC: exceptions", &web, "/ssc/undantag".into(), staff, "href=\"/beslut/"),
+        ("operator", &web, "/drift".into(), operator, sample::AGENCY_ORG),
+        ("tills (merchant)", &till_web, "/kassor".into(), &till_operator, "KASSA-T19"),
     ];
     println!(
         "{REQUESTS} requests a page, one at a time, through the router (2 tokio workers); goal p99 ≤ {} ms",
@@ -379,8 +386,8 @@ async fn run() {
     println!("| page | p50 ms | p99 ms | max ms | p99 / goal |");
     println!("|---|---:|---:|---:|---:|");
     let mut worst = ("", 0);
-    for (name, site, path, cookie) in &pages {
-        let histogram = site.measure(path, cookie).await;
+    for (name, site, path, cookie, shows) in &pages {
+        let histogram = site.measure(path, cookie, shows).await;
         let p99 = histogram.value_at_quantile(0.99);
         println!(
             "| {name} | {:.2} | {:.2} | {:.2} | {:.2} |",
