@@ -261,7 +261,7 @@ struct Web {
 }
 
 impl Web {
-    fn new(node: NodeHandle, people: &[(&str, CallerRole)]) -> (Web, Vec<String>) {
+    fn new(node: NodeHandle, node_role: MemberRole, people: &[(&str, CallerRole)]) -> (Web, Vec<String>) {
         let data = tempfile::tempdir().expect("temporary folder");
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let secrets: Vec<String> = people
@@ -271,8 +271,11 @@ impl Web {
             })
             .collect();
         let access = kvitt_node::access::Access::open(data.path()).expect("access");
-        let settings =
-            kvitt_node::web::WebSettings { secure_cookies: false, node_name: "Myndigheten".into() };
+        let settings = kvitt_node::web::WebSettings {
+            secure_cookies: false,
+            node_name: "Myndigheten".into(),
+            node_role,
+        };
         let web = Web { app: kvitt_node::web::app(node, Arc::new(access), settings), _data: data };
         (web, secrets)
     }
@@ -343,6 +346,7 @@ async fn run() {
     // emp-7: 500 receipts, 50 claims (45 submitted); claim 7 is waiting for the approver.
     let (web, secrets) = Web::new(
         agency,
+        MemberRole::Agency,
         &[
             ("emp-7", CallerRole::Employee),
             ("chef-anna", CallerRole::Approver),
@@ -355,7 +359,8 @@ async fn run() {
         cookies.push(web.sign_in(secret).await);
     }
     let (employee, approver, staff, operator) = (&cookies[0], &cookies[1], &cookies[2], &cookies[3]);
-    let (till_web, till_secrets) = Web::new(merchant, &[("olle", CallerRole::Operator)]);
+    let (till_web, till_secrets) =
+        Web::new(merchant, MemberRole::Merchant, &[("olle", CallerRole::Operator)]);
     let till_operator = till_web.sign_in(&till_secrets[0]).await;
 
     let claim = claims[7].expect("claim 7 was submitted");
