@@ -229,6 +229,12 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
             "the outbox queued records more than once; one entry each is kept"
         );
     }
+    let claimants = crate::ledger::Ledger::new(Arc::clone(&store))
+        .index_claimants()
+        .map_err(|error| RunError::Core(format!("indexing the claims by claimant: {error}")))?;
+    if claimants > 0 {
+        tracing::info!(claims = claimants, "indexed the claims of a ledger from before the claimant index");
+    }
     // From here on, a write that would leave less than the floor free is refused.
     let guard = SpaceGuard::new(store, &ledger_path, config.disk_floor_bytes());
     let disk = guard.watch();

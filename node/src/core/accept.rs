@@ -273,6 +273,7 @@ impl NodeCore {
                 }
                 batch.insert(keys::claim_number(&body.agency, &body.number), claim.id().as_bytes().to_vec());
                 batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(claim)));
+                crate::ledger::index_claim(batch, claim);
                 for receipt in body.receipts() {
                     batch.insert(keys::claim_of_receipt(&receipt, &claim.id()), Vec::new());
                 }

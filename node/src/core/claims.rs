@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checks::refuse_errors;
 use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
-use crate::ledger::{encode_claim_state, keys};
+use crate::ledger::{encode_claim_state, index_claim, keys};
 use crate::policy::Finding;
 use crate::store::Batch;
 
@@ -149,6 +149,7 @@ impl NodeCore {
             claim.id().as_bytes().to_vec(),
         );
         batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(&claim)));
+        index_claim(&mut batch, &claim);
         for receipt in claim.body().receipts() {
             batch.insert(keys::held(&receipt), claim.id().as_bytes().to_vec());
             batch.insert(keys::claim_of_receipt(&receipt, &claim.id()), Vec::new());

@@ -132,7 +132,8 @@ pub enum ClientRequest {
         /// The claim.
         claim: RecordId,
     },
-    /// Claims the node holds (an employee sees their own), in claim id order: a page.
+    /// Claims the node holds, a page: an employee's own newest first, everyone's in claim
+    /// id order for staff.
     ListClaims {
         /// At most this many.
         limit: usize,

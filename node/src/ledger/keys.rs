@@ -57,6 +57,21 @@ pub fn buyer(agency: &str, employee: Option<&str>, issued_unix: i64, id: &Record
     key
 }
 
+/// The prefix of one claimant's claims at an agency in the claimant index.
+pub fn claimant_prefix(agency: &str, claimant: &str) -> Vec<u8> {
+    [b"claimant/".as_slice(), agency.as_bytes(), b"\0", claimant.as_bytes(), b"\0"].concat()
+}
+
+/// A claim in the claimant index ([`super::claimants`]), ordered by when it was put
+/// together (UTC seconds), then id.
+pub fn claimant(agency: &str, claimant: &str, created_unix: i64, id: &RecordId) -> Vec<u8> {
+    let mut key = claimant_prefix(agency, claimant);
+    // Flip the sign bit so that byte order is numeric order for negative times too.
+    key.extend_from_slice(&(created_unix as u64 ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
 /// The last serial issued on a register of this node.
 pub fn serial(register: &str) -> Vec<u8> {
     [SERIAL_PREFIX, register.as_bytes()].concat()

@@ -23,6 +23,7 @@
 //! | claims of a receipt | `claimed/` receipt id, claim id | empty |
 //! | claim state | `claim/` claim id | status byte, head id |
 //! | claim numbers | `claimno/` agency `\0` number | claim id |
+//! | claims of a claimant | `claimant/` agency `\0` claimant `\0` created-at (i64) id | empty ([`claimants`]) |
 //! | outbox | `out/` peer key, sequence (u64) | record id |
 //! | outbox index | `queued/` peer key, record id | sequence (u64) of the record's one entry for the peer |
 //! | claims waiting for an SSC | `waiting/` claim id | empty |
@@ -45,12 +46,14 @@ use crate::store::{Batch, Store, StoreError};
 pub const MAX_SCAN_ENTRIES: usize = 10_000;
 
 mod cache;
+pub mod claimants;
 pub mod floor;
 pub mod keys;
 mod outbox_index;
 mod vouchers;
 
 pub use cache::{RecordCache, RECORD_CACHE_ENTRIES};
+pub use claimants::{index_claim, CLAIMANTS_INDEXED};
 pub use floor::{Floor, FloorError, Series, Shortfall};
 pub use outbox_index::{OutboxIndexReport, OUTBOX_INDEXED};
 pub use vouchers::{encode_voucher, VoucherOf};
