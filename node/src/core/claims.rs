@@ -155,6 +155,7 @@ impl NodeCore {
             batch.insert(keys::claim_of_receipt(&receipt, &claim.id()), Vec::new());
         }
         batch.remove(keys::draft(number));
+        batch.remove(keys::drafter(&caller.person, number));
         step.write(&batch).map_err(unavailable)?;
         let actor = Actor { person: caller.person.clone(), role: Role::Employee };
         self.record_event(step, &claim, actor, Action::Submitted)?;
@@ -563,6 +564,7 @@ impl NodeCore {
     fn put_draft(&self, batch: &mut Batch, draft: &Draft) -> Result<(), Refusal> {
         let bytes = kvitt_protocol::cbor::encode(draft).map_err(|error| Refusal::invalid(&error))?;
         batch.insert(keys::draft(&draft.number), bytes);
+        batch.insert(keys::drafter(&draft.claimant, &draft.number), Vec::new());
         Ok(())
     }
 

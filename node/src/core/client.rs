@@ -94,6 +94,13 @@ pub enum ClientRequest {
         /// The draft's claim number.
         number: String,
     },
+    /// An employee's open drafts (opened, not yet submitted), newest first: a page.
+    ListDrafts {
+        /// At most this many.
+        limit: usize,
+        /// Where the page starts: the `next` of the page before.
+        before: Option<Cursor>,
+    },
     /// An employee submits their draft: the node signs the claim and a submitted event.
     Submit {
         /// The draft's claim number.
@@ -231,6 +238,8 @@ pub enum ClientResponse {
         /// Broken rules; an error among them blocks submission.
         findings: Vec<Finding>,
     },
+    /// Open drafts, newest first.
+    Drafts(Page<Draft>),
     /// The claim was signed and submitted.
     Submitted {
         /// The claim's id.

@@ -9,8 +9,11 @@ use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
+use kvitt_protocol::directory::MemberRole;
+
 use super::{
-    forbidden, unavailable, Caller, CallerRole, ClaimSummary, Cursor, NodeCore, Page, ReceiptSearch, Step,
+    forbidden, unavailable, Caller, CallerRole, ClaimSummary, Cursor, Draft, NodeCore, Page, ReceiptSearch,
+    Step,
 };
 use crate::ledger::{keys, MAX_SCAN_ENTRIES};
 
@@ -199,6 +202,36 @@ impl NodeCore {
             // A claimant whose name holds a NUL could share a prefix with another's: the
             // claim itself says whose it is.
             Ok(summary.filter(|claim| claim.claimant == caller.person && claim.agency == org))
+        };
+        let (items, next) = page(before, limit, scan, keep)?;
+        Ok(Page { items, next: next.map(|(key, _)| Cursor(key)) })
+    }
+
+    /// A page of the caller's open drafts at this agency, newest first, through the
+    /// drafter index (only theirs).
+    pub(super) fn list_drafts(
+        &self,
+        step: &Step,
+        caller: &Caller,
+        limit: usize,
+        before: Option<Cursor>,
+    ) -> Result<Page<Draft>, Refusal> {
+        self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "list drafts")?;
+        let prefix = keys::drafter_prefix(&caller.person);
+        let before = match before {
+            Some(Cursor(key)) if key.starts_with(&prefix) => Some((key, String::new())),
+            Some(_) => return Err(bad_cursor()),
+            None => None,
+        };
+        let scan = |before: Option<&(Vec<u8>, String)>, limit| {
+            let before = before.map(|(key, _)| key.as_slice());
+            step.ledger.drafter_entries_before(&caller.person, before, limit).map_err(unavailable)
+        };
+        // An entry whose draft is gone (or another's: a NUL in a name) is passed over.
+        let keep = |(_, number): &(Vec<u8>, String)| match self.draft(step, caller, number) {
+            Ok(draft) => Ok(Some(draft)),
+            Err(refusal) if refusal.code == RefusalCode::NotFound.as_str() => Ok(None),
+            Err(refusal) => Err(refusal),
         };
         let (items, next) = page(before, limit, scan, keep)?;
         Ok(Page { items, next: next.map(|(key, _)| Cursor(key)) })

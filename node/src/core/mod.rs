@@ -480,6 +480,9 @@ impl NodeCore {
                 view.actions = self.claim_actions(step, caller, &view)?;
                 Ok(ClientResponse::Claim(Box::new(view)))
             }
+            ClientRequest::ListDrafts { limit, before } => {
+                self.list_drafts(step, caller, limit, before).map(ClientResponse::Drafts)
+            }
             ClientRequest::ListClaims { limit, after } => {
                 self.list_claims(step, caller, limit, after).map(ClientResponse::Claims)
             }

@@ -147,9 +147,24 @@ pub fn waiting(claim: &RecordId) -> Vec<u8> {
     [b"waiting/".as_slice(), claim.as_bytes()].concat()
 }
 
+/// The prefix of the drafts.
+pub const DRAFT_PREFIX: &[u8] = b"draft/";
+
 /// A claim being put together (not yet signed), by its number.
 pub fn draft(number: &str) -> Vec<u8> {
-    [b"draft/".as_slice(), number.as_bytes()].concat()
+    [DRAFT_PREFIX, number.as_bytes()].concat()
+}
+
+/// The prefix of one employee's open drafts in the drafter index.
+pub fn drafter_prefix(claimant: &str) -> Vec<u8> {
+    [b"drafter/".as_slice(), claimant.as_bytes(), b"\0"].concat()
+}
+
+/// An open draft in the drafter index ([`super::claimants`]), by its claimant and number
+/// (numbers are given in order, so the key order is the order they were opened). Written
+/// with the draft, removed with it when it is submitted.
+pub fn drafter(claimant: &str, number: &str) -> Vec<u8> {
+    [drafter_prefix(claimant).as_slice(), number.as_bytes()].concat()
 }
 
 /// The prefix of every claim's chain keys, whose values are the events' ids.

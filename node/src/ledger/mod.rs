@@ -23,6 +23,7 @@
 //! | claims of a receipt | `claimed/` receipt id, claim id | empty |
 //! | claim state | `claim/` claim id | status byte, head id |
 //! | claim numbers | `claimno/` agency `\0` number | claim id |
+//! | open drafts of a claimant | `drafter/` claimant `\0` number | empty ([`claimants`]) |
 //! | claims of a claimant | `claimant/` agency `\0` claimant `\0` created-at (i64) id | empty ([`claimants`]) |
 //! | outbox | `out/` peer key, sequence (u64) | record id |
 //! | outbox index | `queued/` peer key, record id | sequence (u64) of the record's one entry for the peer |

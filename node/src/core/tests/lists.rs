@@ -171,3 +171,75 @@ fn receipts_and_exceptions_page_too_and_a_foreign_cursor_is_refused() {
         }
     }
 }
+
+fn new_draft(net: &mut Net, person: &str) -> String {
+    let request = ClientRequest::NewClaim { purpose: "Tjänsteresa".into() };
+    let Ok(ClientResponse::Draft { draft, .. }) = net.ask("agency", employee(person), request) else {
+        panic!("a draft");
+    };
+    draft.number
+}
+
+/// Every page of an employee's open drafts, `limit` a page: their numbers.
+fn draft_pages(net: &mut Net, caller: &Caller, limit: usize) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let request = ClientRequest::ListDrafts { limit, before: before.take() };
+        let Ok(ClientResponse::Drafts(page)) = net.ask("agency", caller.clone(), request) else {
+            panic!("a page of drafts");
+        };
+        pages.push(page.items.iter().map(|draft| draft.number.clone()).collect());
+        match page.next {
+            Some(next) => before = Some(next),
+            None => return pages,
+        }
+        assert!(pages.len() < 100, "the pages do not end");
+    }
+}
+
+#[test]
+fn an_employee_lists_their_open_drafts_newest_first_and_a_submitted_one_leaves_the_list() {
+    let mut net = Net::new();
+    let first = new_draft(&mut net, "emp-1");
+    let theirs = new_draft(&mut net, "emp-2");
+    let second = new_draft(&mut net, "emp-1");
+    let receipt = net.push(receipt(1));
+    net.run();
+    let submitted = net.draft_to("emp-1", &[receipt], 5800);
+    assert_eq!(
+        draft_pages(&mut net, &employee("emp-1"), 1),
+        [vec![submitted.clone()], vec![second.clone()], vec![first.clone()]]
+    );
+    let Ok(ClientResponse::Submitted { .. }) =
+        net.ask("agency", employee("emp-1"), ClientRequest::Submit { number: submitted })
+    else {
+        panic!("submitted");
+    };
+    assert_eq!(draft_pages(&mut net, &employee("emp-1"), 10).concat(), [second.clone(), first.clone()]);
+    assert_eq!(draft_pages(&mut net, &employee("emp-2"), 10).concat(), [theirs]);
+
+    // Only an employee has drafts; a cursor of another's list is refused.
+    let request = ClientRequest::ListDrafts { limit: 10, before: None };
+    let Err(refusal) = net.ask("agency", super::claims::approver("chef"), request) else {
+        panic!("an approver's drafts")
+    };
+    assert_eq!(refusal.code.as_str(), "auth.forbidden");
+    let before = Some(Cursor(keys::drafter_prefix("emp-2")));
+    let Err(refusal) = net.ask("agency", employee("emp-1"), ClientRequest::ListDrafts { limit: 10, before })
+    else {
+        panic!("another's cursor taken");
+    };
+    assert_eq!(refusal.path, "after");
+
+    // A ledger from before the drafter index: its drafts are listed once it is indexed.
+    let store = net.nodes[&Net::key_of("agency")].store.clone();
+    let mut unindexed = Batch::new();
+    for number in [&first, &second] {
+        unindexed.remove(keys::drafter("emp-1", number));
+    }
+    store.apply(&unindexed).unwrap();
+    assert!(draft_pages(&mut net, &employee("emp-1"), 10).concat().is_empty());
+    crate::ledger::Ledger::new(store).index_claimants().unwrap();
+    assert_eq!(draft_pages(&mut net, &employee("emp-1"), 10).concat(), [second, first]);
+}
