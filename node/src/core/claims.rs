@@ -89,29 +89,40 @@ impl NodeCore {
         Ok(draft)
     }
 
-    pub(super) fn add_item(
+    /// Adds `items` to the caller's draft, all or none: each receipt must be claimable,
+    /// the claim with them must keep its own rules, and each receipt must support what it
+    /// claims (spec/protocol.md §Claim amounts).
+    pub(super) fn add_items(
         &mut self,
         step: &mut Step,
         caller: &Caller,
         number: &str,
-        item: ClaimItem,
+        items: Vec<ClaimItem>,
     ) -> Result<Draft, Refusal> {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "edit claims")?;
+        if items.is_empty() {
+            let mut refusal = Refusal::new(RefusalCode::BadRequest, "at least one item is required");
+            refusal.path = "items".into();
+            return Err(refusal);
+        }
         let mut draft = self.draft(step, caller, number)?;
-        let receipt = match &item {
-            ClaimItem::Receipt { receipt, .. } => Some(*receipt),
-            _ => None,
-        };
-        if let Some(receipt) = &receipt {
+        let receipts: Vec<RecordId> = items
+            .iter()
+            .filter_map(|item| match item {
+                ClaimItem::Receipt { receipt, .. } => Some(*receipt),
+                _ => None,
+            })
+            .collect();
+        for receipt in &receipts {
             self.check_claimable(step, caller, receipt)?;
         }
-        draft.items.push(item);
+        draft.items.extend(items);
         // The claim's own rules (limits, arithmetic) are checked now, not at submission,
-        // and so is what its receipt supports (spec/protocol.md §Claim amounts).
+        // and so is what its receipts support.
         let claim = self.claim_of(&draft);
         claim.validate().map_err(|error| Refusal::invalid(&error))?;
-        if receipt.is_some() {
-            self.check_amounts(step, &claim, None, receipt)?;
+        for receipt in receipts {
+            self.check_amounts(step, &claim, None, Some(receipt))?;
         }
         let mut batch = Batch::new();
         self.put_draft(&mut batch, &draft)?;

@@ -89,6 +89,14 @@ pub enum ClientRequest {
         /// The item.
         item: Box<ClaimItem>,
     },
+    /// An employee adds several items to their draft at once, all or none (the web app's
+    /// per diem: its whole days and its half days).
+    AddItems {
+        /// The draft's claim number.
+        number: String,
+        /// The items, at least one.
+        items: Vec<ClaimItem>,
+    },
     /// An employee looks at their draft and what the policy says of it.
     ShowDraft {
         /// The draft's claim number.

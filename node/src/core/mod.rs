@@ -448,7 +448,11 @@ impl NodeCore {
                 self.draft_response(step, draft)
             }
             ClientRequest::AddItem { number, item } => {
-                let draft = self.add_item(step, caller, &number, *item)?;
+                let draft = self.add_items(step, caller, &number, vec![*item])?;
+                self.draft_response(step, draft)
+            }
+            ClientRequest::AddItems { number, items } => {
+                let draft = self.add_items(step, caller, &number, items)?;
                 self.draft_response(step, draft)
             }
             ClientRequest::ShowDraft { number } => {

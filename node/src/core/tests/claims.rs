@@ -421,3 +421,34 @@ fn a_claim_or_voucher_counter_at_its_largest_value_is_refused_by_name_not_overfl
     assert!(refusal.message.contains(&format!("meta/voucher/{AGENCY}")), "{refusal}");
     assert_eq!(net.status_at("ssc", claim), Status::Approved, "the refused booking changed nothing");
 }
+
+#[test]
+fn items_added_together_are_added_all_or_none() {
+    use kvitt_protocol::claim::{Booking, ClaimItem, MealsProvided};
+    let mut net = Net::new();
+    let number = net.draft_to("emp-1", &[], 5800);
+    let per_diem = |days: u32, amount: i64| ClaimItem::PerDiem {
+        start: "2026-05-04".into(),
+        end: "2026-05-06".into(),
+        destination: "Göteborg".into(),
+        business_purpose: "Konferens".into(),
+        days,
+        daily_amount: 30_000,
+        meals: MealsProvided::default(),
+        meal_reduction: 0,
+        amount,
+        booking: Booking { account: 7321, cost_center: "CC-1".into(), project: None },
+    };
+    let mut add = |items: Vec<ClaimItem>| {
+        net.ask("agency", employee("emp-1"), ClientRequest::AddItems { number: number.clone(), items })
+    };
+    // The second's arithmetic is wrong: neither is added.
+    let Err(refusal) = add(vec![per_diem(2, 60_000), per_diem(1, 1)]) else { panic!("a wrong item taken") };
+    assert_eq!(refusal.path, "items[1].amount");
+    let Err(refusal) = add(Vec::new()) else { panic!("no items taken") };
+    assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("request.invalid", "items"));
+    let Ok(ClientResponse::Draft { draft, .. }) = add(vec![per_diem(2, 60_000), per_diem(1, 30_000)]) else {
+        panic!("two right items refused");
+    };
+    assert_eq!(draft.items.len(), 2);
+}

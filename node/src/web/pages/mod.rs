@@ -1,7 +1,7 @@
 //! The web app's pages, one module per part: sign-in ([`auth`]), home ([`home`]), the
-//! employee's receipts ([`receipts`]), drafts ([`drafts`]) and claims ([`claims`]); the
-//! approver's ([`approver`]), SSC staff's ([`ssc`]) and operator's ([`operator`]) pages,
-//! routed in super::router.
+//! employee's receipts ([`receipts`]), drafts ([`drafts`], [`draft_list`], [`per_diem`])
+//! and claims ([`claims`]); the approver's ([`approver`]), SSC staff's ([`ssc`]) and
+//! operator's ([`operator`]) pages, routed in super::router.
 //!
 //! Routes (Swedish paths, as the users read them):
 //!
@@ -9,9 +9,11 @@
 //! |---|---|---|
 //! | GET | /kvitton | Mina kvitton: search, newest first, tick receipts for a new claim |
 //! | GET | /kvitton/{id}, /kvitton/{id}/utskrift | one receipt, and its print view |
+//! | GET | /utkast | the person's open drafts, newest first |
 //! | POST | /utkast | a new draft from the ticked receipts |
 //! | GET | /utkast/{number} | a draft, its items and the policy's findings |
 //! | POST | /utkast/{number}/milersattning | add a mileage item |
+//! | POST | /utkast/{number}/traktamente | add a per diem (its whole and half days) |
 //! | POST | /utkast/{number}/skicka | submit |
 //! | GET | /rakningar | Mina räkningar |
 //! | GET | /rakningar/{id} | one claim, its timeline and what the person may do |
@@ -29,10 +31,12 @@ use super::WebState;
 pub mod approver;
 pub mod auth;
 pub mod claims;
+pub mod draft_list;
 pub mod drafts;
 pub mod home;
 pub mod merchant;
 pub mod operator;
+pub mod per_diem;
 pub mod receipts;
 pub mod roles;
 pub mod ssc;
@@ -45,9 +49,10 @@ pub fn routes(router: Router<WebState>) -> Router<WebState> {
         .route("/kvitton", get(receipts::list))
         .route("/kvitton/{id}", get(receipts::show))
         .route("/kvitton/{id}/utskrift", get(receipts::print))
-        .route("/utkast", post(drafts::create))
+        .route("/utkast", get(draft_list::list).post(drafts::create))
         .route("/utkast/{number}", get(drafts::show))
         .route("/utkast/{number}/milersattning", post(drafts::add_mileage))
+        .route("/utkast/{number}/traktamente", post(drafts::add_per_diem))
         .route("/utkast/{number}/skicka", post(drafts::submit))
         .route("/rakningar", get(claims::list))
         .route("/rakningar/{id}", get(claims::show))

@@ -129,6 +129,7 @@ impl SearchForm {
             label,
             kind,
             value: value.clone(),
+            required: false,
             invalid: error == Some(name),
         })
         .collect()
