@@ -215,6 +215,14 @@ async fn an_operator_reconciles_on_demand_and_sees_what_the_session_found() {
     // Nothing differs: one round trip each way.
     let summary = reconciled(sync(&operator, AGENCY_ORG).await.unwrap());
     assert_eq!((summary.have.len(), summary.need, summary.frames_sent), (0, 0, 1), "{summary:?}");
+    // Which the operator's view of the peers shows as the agency's last reconciliation,
+    // though it found nothing to send.
+    let ClientResponse::Peers(peers) = merchant.ask(operator.clone(), ClientRequest::Peers).await.unwrap()
+    else {
+        panic!("peers");
+    };
+    let agency = peers.iter().find(|peer| peer.org == AGENCY_ORG).unwrap();
+    assert!(agency.last_reconciled.as_deref().is_some_and(|at| at.ends_with("+00:00")), "{agency:?}");
 
     // The agency is cut off while a receipt is pushed, and the delivery is lost.
     let agency_key = common::public("agency");

@@ -404,6 +404,8 @@ fn the_operator_sees_the_directory_syncs_now_and_manages_people_and_tokens() {
     assert_eq!(synced.status, 200);
     let synced = synced.text();
     assert!(synced.contains("Avstämning") && synced.contains(common::SSC_ORG), "{synced}");
+    // Each peer's last reconciliation: the sessions just ended, in UTC.
+    assert!(synced.contains("Senaste avstämning") && synced.contains(" UTC</td>"), "{synced}");
 
     // A person added by form: their link, shown once, signs them in; revoked, they are out.
     let form = [("person", "bo"), ("role", "employee")];

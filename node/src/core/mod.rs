@@ -33,6 +33,7 @@ mod tests;
 mod visibility;
 mod vouchers;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
@@ -146,12 +147,13 @@ pub enum Input {
     },
     /// Time passed: retry what is due.
     Tick,
-    /// A reconciliation session with `peer` found records this node holds and the peer
-    /// lacks: deliver them.
+    /// A reconciliation session with `peer` ended well: noted as the peer's last
+    /// reconciliation; the records it found this node holds and the peer lacks (if any)
+    /// are delivered.
     Reconciled {
         /// The peer.
         peer: PublicKey,
-        /// The ids the peer lacks.
+        /// The ids the peer lacks (empty when the session found none).
         have: Vec<RecordId>,
     },
 }
@@ -251,6 +253,10 @@ pub struct NodeCore {
     recovery: Option<Recovery>,
     /// Card lookups and enrolments in flight, and an SSC's lookup rates.
     routing: routing::Routing,
+    /// When a reconciliation session with each peer last ended well (either side), for
+    /// the operator (core::peers). Kept in memory: a node reconciles with every peer as
+    /// it starts, so it is known again a moment after a restart.
+    reconciled_at: BTreeMap<PublicKey, OffsetDateTime>,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -306,6 +312,7 @@ impl NodeCore {
             next_directory_poll_ms: 0,
             offered_at_start,
             recovery,
+            reconciled_at: BTreeMap::new(),
         })
     }
 
@@ -360,8 +367,11 @@ impl NodeCore {
             Input::Answer { to, exchange, answer } => self.answer(&mut step, to, exchange, answer),
             Input::Tick => {}
             Input::Reconciled { peer, have } => {
-                self.outbox.peer_is_back(&peer);
-                self.reconciled(&mut step, peer, have)
+                self.reconciled_at.insert(peer, step.now);
+                if !have.is_empty() {
+                    self.outbox.peer_is_back(&peer);
+                    self.reconciled(&mut step, peer, have)
+                }
             }
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
