@@ -343,7 +343,8 @@ async fn run() {
     let (merchant, _merchant_inbox, _) = start(MERCHANT_SEED, MemberRole::Merchant, &LocalNetwork::new());
     push_receipts(&merchant).await;
 
-    // emp-7: 500 receipts, 50 claims (45 submitted); claim 7 is waiting for the approver.
+    // emp-7: 500 receipts, 50 claims (45 submitted, 5 open drafts); claim 7 is waiting for
+    // the approver.
     let (web, secrets) = Web::new(
         agency,
         MemberRole::Agency,
@@ -377,6 +378,7 @@ async fn run() {
         ("a receipt", &web, format!("/kvitton/{}", receipts[7]), employee, sample::MERCHANT_ORG),
         ("a claim", &web, format!("/rakningar/{claim}"), employee, "Resa 7"),
         ("Mina räkningar", &web, "/rakningar".into(), employee, "href=\"/rakningar/"),
+        ("Mina utkast", &web, "/utkast".into(), employee, "href=\"/utkast/"),
         ("Att attestera", &web, "/attestera".into(), approver, "href=\"/beslut/"),
         ("the approver's claim", &web, format!("/beslut/{claim}"), approver, "Resa 7"),
         ("SSC: claims", &web, "/ssc/rakningar".into(), staff, "href=\"/beslut/"),
