@@ -17,17 +17,10 @@ use kvitt_protocol::{AnyRecord, RecordId, Signed};
 use time::{Date, Month};
 
 use super::vouchers::tables;
+use super::ExceptionNote;
 use super::{unavailable, Caller, CallerRole, NodeCore, Step};
 use crate::ledger::{keys, VoucherOf};
 use crate::store::Batch;
-
-/// The refusal code of an SIE file whose header cannot be written (the agency's
-/// organisation number as the directory gives it is not an SIE identifier). Vouchers and
-/// text never give it.
-pub const SIE_REFUSED: &str = "books.sie";
-
-/// The words a `booking` exception's why begins with (core::exceptions).
-pub const BOOKING_EXCEPTION: &str = "booking:";
 
 /// What `ClientRequest::ExportSie` asks: one agency's vouchers dated `from..=to`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,7 +116,7 @@ impl NodeCore {
         };
         let vouchers: Vec<Voucher> = found.iter().map(|(voucher, _, _)| voucher.clone()).collect();
         let bytes = books::write_sie(&header, table, &vouchers).map_err(|error| Refusal {
-            code: SIE_REFUSED.into(),
+            code: RefusalCode::Sie.into(),
             path: String::new(),
             message: format!("the SIE file of {} cannot be written: {error}", books.org),
             retry: false,
@@ -184,12 +177,13 @@ impl NodeCore {
     ) -> Result<LeftOut, Refusal> {
         let number = &claim.body().number;
         let mut noted = format!(
-            "{BOOKING_EXCEPTION} the {} voucher of claim {number} cannot be computed from its records: {why}; \
+            "{} the {} voucher of claim {number} cannot be computed from its records: {why}; \
              it is left out of SIE exports",
+            ExceptionNote::Booking.prefix(),
             of.name()
         );
         match step.ledger.exception(&claim.id()).map_err(unavailable)? {
-            Some(earlier) if earlier.starts_with(BOOKING_EXCEPTION) => noted = earlier,
+            Some(earlier) if ExceptionNote::of(&earlier) == Some(ExceptionNote::Booking) => noted = earlier,
             Some(earlier) => noted = format!("{noted} (earlier: {earlier})"),
             None => {}
         }

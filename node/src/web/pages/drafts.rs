@@ -317,7 +317,9 @@ pub async fn add_mileage(
         .await
     {
         Ok(_) => Redirect::to(&format!("/utkast/{number}")).into_response(),
-        Err(refusal) if refusal.code == "request.not_found" => refused(person.lang, Some(&refusal)),
+        Err(refusal) if refusal.code == kvitt_protocol::wire::RefusalCode::NotFound => {
+            refused(person.lang, Some(&refusal))
+        }
         Err(refusal) => {
             form.error = Some(("km", format!("{}: {}", refusal.code, refusal.message)));
             draft_page(&state, &person, &number, form, StatusCode::UNPROCESSABLE_ENTITY).await
