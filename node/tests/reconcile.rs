@@ -52,7 +52,7 @@ fn start_configured(
         retry,
         delivery_batch: 256,
         seed: 1,
-        reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
+        reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
         policy: Default::default(),
         routing_key: None,
     };

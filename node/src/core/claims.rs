@@ -8,7 +8,7 @@
 //! or booking it, and book (into a kept voucher of the agency's series, core::vouchers),
 //! pay and, if found wrong, reverse the others; every event goes back to the agency.
 
-use kvitt_protocol::books::check_rates;
+use kvitt_books::check_rates;
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role, Status};

@@ -1,5 +1,5 @@
 //! SIE export at the SSC: one agency's vouchers dated in a range, as one SIE 4I file
-//! (kvitt_protocol::books, spec/books.md). A claim's vouchers are those kept when it was
+//! (`kvitt_books`, spec/books.md). A claim's vouchers are those kept when it was
 //! booked and, if it was, reversed (core::vouchers): the file is written from them, never
 //! booked again, so the same vouchers give the same bytes and no record that was accepted
 //! makes an export fail. A voucher the ledger does not keep (an SSC that got its events
@@ -7,7 +7,7 @@
 //! left out, noted as a `booking` exception and named in the answer. Exported vouchers are
 //! noted (`sie/`) and left out of later exports unless asked again.
 
-use kvitt_protocol::books::{self, check_voucher, SieHeader, Voucher};
+use kvitt_books::{self as books, check_voucher, SieHeader, Voucher};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{ClaimState, Status};

@@ -99,7 +99,7 @@ pub struct CoreConfig {
     /// The reference exchange rates an SSC checks foreign items against before booking
     /// (spec/books.md §Reference rates), from `DIR/rates.json`; `None`: no table was
     /// given, and rates are not checked.
-    pub reference_rates: Option<kvitt_protocol::books::ReferenceRates>,
+    pub reference_rates: Option<kvitt_books::ReferenceRates>,
     /// The agency's policy (agency nodes; empty elsewhere).
     pub policy: crate::policy::Policy,
     /// The network's routing key (`DIR/routing.key`, merchants and agencies): hashes the

@@ -2,7 +2,7 @@
 //! at most what their receipts support (spec/protocol.md §Claim amounts), and that each
 //! receipt item is booked on the right side of the border (spec/books.md, `Place`).
 //!
-//! The rules are pure (`kvitt_protocol::claim_amounts`, `kvitt_protocol::books`); this
+//! The rules are pure (`kvitt_protocol::claim_amounts`, `kvitt_books`); this
 //! module gathers the records they need and says what a broken rule does at each stage
 //! (spec/node.md §Claim amounts): a finding on a draft or claim at the agency, a refusal
 //! of adding the item, of submission and of approval, an exception on arrival at the SSC,
@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use kvitt_protocol::books::{check_place, BookingTable, TableError};
+use kvitt_books::{check_place, BookingTable, TableError};
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::claim_amounts::ReceiptClaims;
 use kvitt_protocol::receipt::Receipt;

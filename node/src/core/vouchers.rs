@@ -12,7 +12,7 @@
 
 use std::sync::OnceLock;
 
-use kvitt_protocol::books::{self, AgencyBooks, AllowanceTables, BookingTable, Voucher};
+use kvitt_books::{self as books, AgencyBooks, AllowanceTables, BookingTable, Voucher};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Actor, Role, Status};

@@ -152,7 +152,7 @@ impl Net {
                 retry: RetryPolicy::default(),
                 delivery_batch: 256,
                 seed: 7,
-                reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
+                reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
                 policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
                 routing_key: (role != MemberRole::Ssc)
                     .then(|| kvitt_protocol::routing::RoutingKey::new([9; 32])),

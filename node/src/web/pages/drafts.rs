@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use kvitt_protocol::books::{BookingTable, ItemKind};
+use kvitt_books::{BookingTable, ItemKind};
 use kvitt_protocol::claim::{Booking, ClaimItem, Vehicle};
 use kvitt_protocol::{AnyRecord, RecordId};
 
