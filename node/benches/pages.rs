@@ -115,7 +115,7 @@ fn start(seed: u8, role: MemberRole, network: &LocalNetwork) -> (NodeHandle, Pee
         retry: RetryPolicy::default(),
         delivery_batch: 256,
         seed: u64::from(seed),
-        reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().expect("rates")),
+        reference_rates: Some(kvitt_books::ReferenceRates::example().expect("rates")),
         policy: Default::default(),
         routing_key: None,
     };

@@ -20,7 +20,6 @@
 )]
 #![warn(missing_docs)]
 
-pub mod books;
 pub mod cbor;
 pub mod channel;
 pub mod claim;

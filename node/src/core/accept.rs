@@ -12,6 +12,7 @@ use kvitt_protocol::fields::format_time;
 use kvitt_protocol::wire::{Refusal, RefusalCode, Verdict};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
+use super::ExceptionNote;
 use super::{Effect, NodeCore, Step};
 use crate::ledger::{encode_claim_state, keys, put_record, Ledger, LedgerError};
 use crate::store::Batch;
@@ -344,7 +345,8 @@ impl NodeCore {
                 self.after_event(step, &claim, &next)?;
             }
             AnyRecord::Evidence(evidence) => {
-                batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
+                batch
+                    .insert(keys::exception(&evidence.id()), ExceptionNote::Equivocation.bare().into_bytes());
             }
             AnyRecord::Directory(_) => {}
         }
@@ -383,7 +385,8 @@ impl NodeCore {
                     tracing::error!(%error, "could not store equivocation evidence");
                     return refusal;
                 }
-                batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
+                batch
+                    .insert(keys::exception(&evidence.id()), ExceptionNote::Equivocation.bare().into_bytes());
                 batch.insert(pair, evidence.id().as_bytes().to_vec());
                 if step.write(&batch).is_err() {
                     return refusal;

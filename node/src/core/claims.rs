@@ -8,7 +8,7 @@
 //! or booking it, and book (into a kept voucher of the agency's series, core::vouchers),
 //! pay and, if found wrong, reverse the others; every event goes back to the agency.
 
-use kvitt_protocol::books::check_rates;
+use kvitt_books::check_rates;
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role, Status};
@@ -21,6 +21,7 @@ use kvitt_protocol::{AnyRecord, Record, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
 use super::checks::refuse_errors;
+use super::ExceptionNote;
 use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
 use crate::ledger::{encode_claim_state, index_claim, keys};
 use crate::policy::Finding;
@@ -58,9 +59,6 @@ pub struct ClaimView {
     /// only these.
     pub actions: Vec<super::ClaimAction>,
 }
-
-/// The refusal code of a booking held for rate findings (their text in the detail).
-pub const RATE_HELD: &str = "books.rate";
 
 impl NodeCore {
     pub(super) fn new_draft(
@@ -206,7 +204,7 @@ impl NodeCore {
         self.require(caller, MemberRole::Ssc, &[CallerRole::SscStaff], "book claims")?;
         if let Some(exception) = self.held_open(step, &claim_id)? {
             return Err(Refusal {
-                code: super::exceptions::EXCEPTION_OPEN.into(),
+                code: RefusalCode::ExceptionOpen.into(),
                 path: String::new(),
                 message: format!(
                     "claim {claim_id} is held for a {:?} exception ({}): resolve it with kvitt ssc resolve",
@@ -234,12 +232,12 @@ impl NodeCore {
             return Ok(());
         }
         let why =
-            format!("rate: {}", findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+            ExceptionNote::Rate.text(findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
         tracing::warn!(claim = %claim.id().short(), number = %claim.body().number, %why, "claim held as an exception");
         let mut batch = Batch::new();
         batch.insert(keys::exception(&claim.id()), why.clone().into_bytes());
         step.write(&batch).map_err(unavailable)?;
-        Err(Refusal { code: RATE_HELD.into(), path: String::new(), message: why, retry: false })
+        Err(Refusal { path: String::new(), ..Refusal::new(RefusalCode::RateHeld, why) })
     }
 
     /// Marks a claim paid today.
@@ -487,7 +485,7 @@ impl NodeCore {
                 }
             }
         }
-        Ok((!reasons.is_empty()).then(|| format!("duplicate: {}", reasons.join("; "))))
+        Ok((!reasons.is_empty()).then(|| ExceptionNote::Duplicate.text(reasons.join("; "))))
     }
 
     fn claim_label(&self, step: &Step, claim: &RecordId) -> String {

@@ -16,7 +16,9 @@ mod channels;
 mod checks;
 mod claims;
 mod client;
+mod exception_note;
 mod exceptions;
+mod exchange_error;
 mod export;
 mod lists;
 mod money;
@@ -46,25 +48,25 @@ use crate::ledger::{Ledger, LedgerError, RecordCache};
 use crate::store::{Batch, Store};
 
 pub use actions::ClaimAction;
-pub use claims::{ClaimView, Draft, RATE_HELD};
+pub use claims::{ClaimView, Draft};
 pub use client::{
     Caller, CallerRole, CardEnrolment, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page,
     PeerReconciliation, ReceiptSearch,
 };
-pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
-pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
+pub use exception_note::ExceptionNote;
+pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution};
+pub use exchange_error::ExchangeError;
+pub use export::{LeftOut, SieExport, SieFile};
 pub use lists::MAX_PAGE_ENTRIES;
-pub use money::{OVER_CLAIM_PREFIX, PLACE_REFUSED};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
 pub use peers::{PeerState, MAX_COUNTED_OUTBOX};
 pub use pushes::{Delivery, Push, RegisterPushes, MAX_PUSHES_PER_REGISTER, MAX_REGISTERS};
 pub use recovery::{
     LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
-    RECOVERING,
 };
 pub use routing::ROUTE_LOOKUPS_PER_MINUTE;
-pub use vouchers::{BOOKING_REFUSED, VOUCHER_SERIES};
+pub use vouchers::VOUCHER_SERIES;
 
 /// Who this node is.
 #[derive(Clone)]
@@ -98,7 +100,7 @@ pub struct CoreConfig {
     /// The reference exchange rates an SSC checks foreign items against before booking
     /// (spec/books.md §Reference rates), from `DIR/rates.json`; `None`: no table was
     /// given, and rates are not checked.
-    pub reference_rates: Option<kvitt_protocol::books::ReferenceRates>,
+    pub reference_rates: Option<kvitt_books::ReferenceRates>,
     /// The agency's policy (agency nodes; empty elsewhere).
     pub policy: crate::policy::Policy,
     /// The network's routing key (`DIR/routing.key`, merchants and agencies): hashes the
@@ -142,8 +144,8 @@ pub enum Input {
         to: PublicKey,
         /// Which request.
         exchange: ExchangeId,
-        /// The response, or the transport's error.
-        answer: Result<Response, String>,
+        /// The response, or why there is none.
+        answer: Result<Response, ExchangeError>,
     },
     /// Time passed: retry what is due.
     Tick,
@@ -569,7 +571,7 @@ impl NodeCore {
         step: &mut Step,
         to: PublicKey,
         exchange: ExchangeId,
-        answer: Result<Response, String>,
+        answer: Result<Response, ExchangeError>,
     ) {
         if self.routing_answer(step, exchange, &answer) {
             if let Ok(response) = &answer {

@@ -116,7 +116,7 @@ fn a_claim_goes_from_receipt_to_paid_with_every_status_back_at_the_agency() {
 
     let own = net.ask("agency", approver("emp-1"), ClientRequest::Decide { claim, action: Action::Approved });
     let Err(refusal) = own else { panic!("self-approval must be refused") };
-    assert_eq!(refusal.code, crate::policy::POLICY_REFUSED);
+    assert_eq!(refusal.code, RefusalCode::Policy);
     assert!(refusal.message.contains("policy.self_approval (error): emp-1 may not approve"), "{refusal}");
     assert_eq!(net.status_at("agency", claim), Status::Submitted, "a refused decision changes nothing");
 
@@ -235,7 +235,7 @@ fn a_receipt_cannot_be_in_two_live_claims_at_the_agency() {
     ) else {
         panic!("the second claim must be refused");
     };
-    assert_eq!(refusal.code, "claim.receipt_taken");
+    assert_eq!(refusal.code.as_str(), "claim.receipt_taken");
 }
 
 #[test]
@@ -357,7 +357,7 @@ fn a_rate_far_from_the_reference_holds_the_booking_as_an_exception() {
     let Err(refusal) = net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }) else {
         panic!("a claim with a rate finding is not booked");
     };
-    assert_eq!(refusal.code, RATE_HELD);
+    assert_eq!(refusal.code, RefusalCode::RateHeld);
     let expected = "rate: rate.tolerance: items[0]: EUR rate 13.0000 on 2026-05-04 is 12.75 % from the reference 11.5300 (Riksbanken), limit 2 %";
     assert_eq!(refusal.message, expected);
     let Ok(ClientResponse::Claim(view)) = net.ask("ssc", ssc_staff(), ClientRequest::ShowClaim { claim })
@@ -370,7 +370,7 @@ fn a_rate_far_from_the_reference_holds_the_booking_as_an_exception() {
     let Err(refusal) = net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }) else {
         panic!("an open exception is not booked past");
     };
-    assert_eq!(refusal.code, crate::core::exceptions::EXCEPTION_OPEN);
+    assert_eq!(refusal.code, RefusalCode::ExceptionOpen);
     let resolve = ClientRequest::Resolve {
         claim,
         resolution: crate::core::exceptions::Resolution::Book,

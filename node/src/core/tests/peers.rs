@@ -36,7 +36,7 @@ fn each_peer_shows_its_outbox_depth_and_the_operator_alone_reads_it() {
 
     let reply = net.client("merchant", till(), ClientRequest::Peers);
     net.run();
-    assert_eq!(net.reply(reply).as_ref().unwrap_err().code, "auth.forbidden");
+    assert_eq!(net.reply(reply).as_ref().unwrap_err().code.as_str(), "auth.forbidden");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use kvitt_protocol::books::{BookingTable, ItemKind};
+use kvitt_books::{BookingTable, ItemKind};
 use kvitt_protocol::claim::{Booking, ClaimItem, Vehicle};
 use kvitt_protocol::{AnyRecord, RecordId};
 
@@ -365,7 +365,9 @@ pub async fn add_mileage(
         .await
     {
         Ok(_) => Redirect::to(&format!("/utkast/{number}")).into_response(),
-        Err(refusal) if refusal.code == "request.not_found" => refused(person.lang, Some(&refusal)),
+        Err(refusal) if refusal.code == kvitt_protocol::wire::RefusalCode::NotFound => {
+            refused(person.lang, Some(&refusal))
+        }
         Err(refusal) => {
             form.error = Some(("km", format!("{}: {}", refusal.code, refusal.message)));
             let forms = ItemForms { mileage: form, ..ItemForms::default() };

@@ -23,7 +23,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use kvitt_protocol::wire::Refusal;
+use kvitt_protocol::wire::{Refusal, RefusalCode};
 
 use super::i18n::Lang;
 use super::WebState;
@@ -64,9 +64,9 @@ pub fn routes(router: Router<WebState>) -> Router<WebState> {
 pub fn refused(lang: Lang, refusal: Option<&Refusal>) -> Response {
     let t = lang.text();
     match refusal {
-        Some(refusal) if refusal.code == "request.not_found" => super::not_found(lang),
+        Some(refusal) if refusal.code == RefusalCode::NotFound => super::not_found(lang),
         Some(refusal) => {
-            let status = crate::api::status_of(&refusal.code);
+            let status = crate::api::status_of(refusal.code);
             super::error_page(lang, status, t.refused, &format!("{}: {}", refusal.code, refusal.message))
         }
         None => super::error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, t.error_title, ""),
