@@ -36,7 +36,11 @@ pub(crate) use strict::Refused;
 /// Fails only if `value` serializes to something outside the profile (a float, say): a
 /// programmer error in this crate's types, reported rather than panicking.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    Ok(encode_value(&to_value(value)?))
+    // Straight to bytes; only what it refuses goes through the value tree, which names why.
+    match write::to_vec(value, 256) {
+        Ok(bytes) => Ok(bytes),
+        Err(Refused) => Ok(encode_value(&to_value(value)?)),
+    }
 }
 
 /// The value tree of any serde value, in the profile, with every map sorted.
@@ -455,6 +459,18 @@ mod tests {
         assert_eq!(encode(&24u64).unwrap(), [0x18, 24]);
         assert_eq!(encode(&-1i64).unwrap(), [0x20]);
         assert_eq!(encode(&65536u64).unwrap(), [0x1a, 0, 1, 0, 0]);
+    }
+
+    #[test]
+    fn what_the_profile_lacks_is_refused_when_encoding() {
+        let refused = |error: Error| (error.code(), error.to_string().contains("not allowed"));
+        assert_eq!(refused(encode(&1.5f64).unwrap_err()), (ErrorCode::ForbiddenType, true));
+        assert_eq!(refused(encode(&None::<u8>).unwrap_err()), (ErrorCode::ForbiddenType, true));
+        assert_eq!(refused(encode(&vec![(), ()]).unwrap_err()), (ErrorCode::ForbiddenType, true));
+        assert_eq!(
+            encode(&(u64::MAX, i64::MIN)).unwrap(),
+            to_value(&(u64::MAX, i64::MIN)).map(|v| encode_value(&v)).unwrap()
+        );
     }
 
     #[test]
