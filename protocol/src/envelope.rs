@@ -426,11 +426,11 @@ impl AnyRecord {
     /// would, with the same verdicts in the same order; each signer's key is decoded once
     /// for the batch rather than once per record.
     ///
-    /// ed25519-dalek's `verify_batch` is not used: its equation is cofactorless, so it
-    /// accepts, with a chance the signer can raise by retrying, a signature whose R has a
-    /// small-order component that `verify_strict` refuses; refusing such an R up front takes
-    /// a scalar multiplication per signature, which costs more than the batch saves (see
-    /// `cargo bench -p kvitt-protocol --bench records`).
+    /// ed25519-dalek's `verify_batch` is not used: its equation is cofactorless, so a
+    /// signer can make a signature that `verify_strict` refuses (its R has a small-order
+    /// component) and that the batch accepts with a chance of up to one half per attempt.
+    /// Refusing such an R up front takes a scalar multiplication per signature, which costs
+    /// more than the batch saves (see `cargo bench -p kvitt-protocol --bench records`).
     pub fn decode_batch<'a>(records: impl IntoIterator<Item = &'a [u8]>) -> Vec<Result<AnyRecord>> {
         let mut keys = SignerKeys::default();
         records
