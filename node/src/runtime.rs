@@ -66,9 +66,9 @@ pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) 
     match Request::decode(bytes) {
         Ok(request) => {
             let decoded = match request.body {
-                RequestBody::Deliver { records } => {
-                    PeerRequest::Deliver(records.iter().map(|record| AnyRecord::decode(&record.0)).collect())
-                }
+                RequestBody::Deliver { records } => PeerRequest::Deliver(AnyRecord::decode_batch(
+                    records.iter().map(|record| record.0.as_slice()),
+                )),
                 RequestBody::Directory { have } => PeerRequest::Directory { have },
                 RequestBody::Reconcile { session, frame, window } => {
                     PeerRequest::Reconcile { session, frame: frame.0, window }

@@ -5,8 +5,8 @@
 //! record's checksum. Only records verified in full (signature, encoding, rules) are ever
 //! written (`put_record` takes an [`AnyRecord`], which exists only verified), so every read
 //! re-hashes what it got and decodes it with `AnyRecord::decode_trusted`: encoding, shape
-//! and rules again, the signature not, since bytes that hash to the id are the bytes that
-//! were verified. A damaged value is reported, never used.
+//! and schema again, neither the signature nor the rules, since bytes that hash to the id
+//! are the bytes that were verified. A damaged value is reported, never used.
 //! A record, its index entries and its outbox entries are written in one atomic batch.
 //!
 //! Key layout (every key starts with a family tag; numbers are big-endian so that byte
@@ -99,9 +99,9 @@ impl Ledger {
         &self.store
     }
 
-    /// The record with `id`, checked: its bytes hash to `id` and decode as a valid record.
-    /// The signature is not verified again: it was when the record was accepted, and the
-    /// hash shows these are the same bytes. Bytes equal to those of a record in the cache
+    /// The record with `id`, checked: its bytes hash to `id` and decode as a record of its
+    /// schema. Neither the signature nor the rules are checked again: they were when the
+    /// record was accepted, and the hash shows these are the same bytes. Bytes equal to those of a record in the cache
     /// are that record, without hashing or decoding them again.
     pub fn record(&self, id: &RecordId) -> Result<Option<AnyRecord>, LedgerError> {
         let Some(bytes) = self.store.get(&keys::record(id))? else {
