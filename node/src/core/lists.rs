@@ -230,7 +230,7 @@ impl NodeCore {
         // An entry whose draft is gone (or another's: a NUL in a name) is passed over.
         let keep = |(_, number): &(Vec<u8>, String)| match self.draft(step, caller, number) {
             Ok(draft) => Ok(Some(draft)),
-            Err(refusal) if refusal.code == RefusalCode::NotFound.as_str() => Ok(None),
+            Err(refusal) if refusal.code == RefusalCode::NotFound => Ok(None),
             Err(refusal) => Err(refusal),
         };
         let (items, next) = page(before, limit, scan, keep)?;

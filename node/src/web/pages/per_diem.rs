@@ -11,7 +11,7 @@
 //! fall on whole days first; each reduces its day's amount by the table's share, and an
 //! item claims exactly the tax-free limit, so none of it is taxable.
 
-use kvitt_protocol::books::{AllowanceTables, BookingTable, ItemKind, PerDiemDays, Place};
+use kvitt_books::{AllowanceTables, BookingTable, ItemKind, PerDiemDays, Place};
 use kvitt_protocol::claim::{Booking, ClaimItem, MealsProvided};
 use kvitt_protocol::fields::parse_date;
 use time::{Date, Time};
