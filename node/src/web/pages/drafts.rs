@@ -397,7 +397,9 @@ pub async fn add_per_diem(
     };
     match state.ask(&person.caller, ClientRequest::AddItems { number: number.clone(), items }).await {
         Ok(_) => Redirect::to(&format!("/utkast/{number}")).into_response(),
-        Err(refusal) if refusal.code == kvitt_protocol::wire::RefusalCode::NotFound => refused(person.lang, Some(&refusal)),
+        Err(refusal) if refusal.code == kvitt_protocol::wire::RefusalCode::NotFound => {
+            refused(person.lang, Some(&refusal))
+        }
         Err(refusal) => {
             form.error = Some(("depart_date", format!("{}: {}", refusal.code, refusal.message)));
             let forms = ItemForms { per_diem: form, ..ItemForms::default() };
