@@ -85,6 +85,16 @@ fn the_demo_day_archived_verifies_with_and_without_kvitt_and_damage_is_named() {
     assert!(text(&output.stderr).contains("never overwritten"), "{}", text(&output.stderr));
     assert_eq!(std::fs::read(&bundle).unwrap(), before);
 
+    // A running node holds its ledger: the export says to stop it, and writes nothing.
+    let held = std::fs::File::create(ssc.join(kvitt_node::store::ledger_start::LOCK_FILE)).unwrap();
+    fs2::FileExt::try_lock_exclusive(&held).unwrap();
+    let locked = dir.path().join("locked.tar");
+    let output = export(&locked);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("stop it first"), "{}", text(&output.stderr));
+    assert!(!locked.exists());
+    drop(held);
+
     // A flipped byte in one record: exit 1, naming the file.
     let damaged = dir.path().join("damaged.tar");
     let mut flipped = None;

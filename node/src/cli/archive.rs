@@ -23,8 +23,9 @@ Exit status: 0 written or verified, 1 the bundle does not verify, 2 usage or inp
 #[derive(Debug, clap::Subcommand)]
 #[command(after_help = ARCHIVE_AFTER_HELP)]
 pub enum ArchiveCommand {
-    /// Write the records of a period from a stopped node's ledger into a bundle. A record
-    /// is in the period if its time (a receipt's sale, a claim's creation, an event's) falls
+    /// Write the records of a period from a stopped node's ledger into a bundle.
+    ///
+    /// A record is in the period if its time (a receipt's sale, a claim's creation, an event's) falls
     /// on one of its days (UTC); a claim brings its whole chain and its receipts.
     Export {
         /// The node's data directory (the node must be stopped: its ledger is locked).
@@ -40,8 +41,9 @@ pub enum ArchiveCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Check a bundle offline: the manifest's hashes, every signature (strict ed25519)
-    /// against the bundle's directories signed by its operator, content ids, claim chains.
+    /// Check a bundle offline, naming the first file and record that fails.
+    ///
+    /// It checks the manifest's hashes, every signature (strict ed25519) against the bundle's directories signed by its operator, content ids, claim chains.
     Verify {
         /// The bundle.
         #[arg(value_name = "FILE")]
