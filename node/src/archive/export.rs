@@ -73,7 +73,8 @@ pub struct Source<'a> {
     pub operator_key: kvitt_protocol::PublicKey,
 }
 
-/// The files of the bundle of `period` from `source`, the manifest included.
+/// The files of the bundle of `period` from `source`, the manifest included, verified as
+/// `kvitt archive verify` verifies them.
 pub fn bundle(
     source: &Source<'_>,
     period: Period,
@@ -179,6 +180,9 @@ pub fn bundle(
         manifest_sha256: manifest::sha256_hex(manifest.as_bytes()),
     };
     files.insert(layout::MANIFEST.to_owned(), manifest.into_bytes());
+    // Checked as a reader in 2033 will check it, before anything is written: a bundle
+    // that would not verify (a ledger missing a claim its events name) is never made.
+    super::verify::verify_files(&files)?;
     Ok((files, summary))
 }
 

@@ -238,3 +238,23 @@ fn a_period_that_ends_before_it_begins_is_refused() {
     let error = Period::new(date!(2026 - 06 - 01), date!(2026 - 05 - 31)).unwrap_err();
     assert!(matches!(error, ArchiveError::EmptyPeriod { .. }), "{error}");
 }
+
+#[test]
+fn a_ledger_missing_a_claim_its_events_name_makes_no_bundle() {
+    let fixture = fixture();
+    let mut batch = Batch::new();
+    batch.remove(keys::record(&fixture.claim));
+    fixture.ledger.store().apply(&batch).unwrap();
+    let source = Source {
+        ledger: &fixture.ledger,
+        directories: vec![],
+        network: "kvitt-test".into(),
+        org: "202100-5489".into(),
+        operator_key: fixture.operator,
+    };
+    let period = Period::new(date!(2026 - 05 - 06), date!(2026 - 05 - 31)).unwrap();
+    match bundle(&source, period, datetime!(2026-06-01 12:00 UTC)) {
+        Err(ArchiveError::Dangling { missing, .. }) => assert_eq!(missing, fixture.claim),
+        other => panic!("{:?}", other.map(|(_, summary)| summary)),
+    }
+}
