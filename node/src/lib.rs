@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod api;
+pub mod archive;
 pub mod config;
 pub mod conformance;
 pub mod core;

@@ -91,6 +91,9 @@ enum Command {
     /// then), report what none of them holds, and sign again above everything it had
     /// issued.
     Recover(cli::recover::RecoverArgs),
+    /// The seven-year archive: export a period into a self-verifying bundle, verify one.
+    #[command(subcommand)]
+    Archive(cli::archive::ArchiveCommand),
     /// Check a running node against the spec, as its peer, and print a pass/fail table.
     #[command(long_about = cli::conformance::LONG_ABOUT)]
     Conformance(cli::conformance::ConformanceArgs),
@@ -176,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => cli::sync::main(&args),
         Command::Recover(args) => cli::recover::main(&args),
         Command::Conformance(args) => cli::conformance::main(&args),
+        Command::Archive(command) => cli::archive::main(&command),
     }
 }
 

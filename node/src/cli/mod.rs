@@ -7,6 +7,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+pub mod archive;
 pub mod cards;
 pub mod claim;
 mod client;

@@ -366,9 +366,7 @@ pub async fn add_mileage(
         .await
     {
         Ok(_) => Redirect::to(&format!("/utkast/{number}")).into_response(),
-        Err(refusal) if refusal.code == kvitt_protocol::wire::RefusalCode::NotFound => {
-            refused(person.lang, Some(&refusal))
-        }
+        Err(refusal) if refusal.code == RefusalCode::NotFound => refused(person.lang, Some(&refusal)),
         Err(refusal) => {
             form.error = Some(("km", format!("{}: {}", refusal.code, refusal.message)));
             let forms = ItemForms { mileage: form, ..ItemForms::default() };
