@@ -3,7 +3,7 @@
 
 use ed25519_dalek::SigningKey;
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
-use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::receipt::{Line, LineKind, Receipt};
 use kvitt_protocol::{sample, PublicKey};
 
 use crate::keys;
@@ -46,5 +46,22 @@ pub fn member(role: MemberRole, org: &str, name: &str, key_name: &str, address: 
         key: public(key_name),
         addresses: vec![address.into()],
         serves: vec![],
+    }
+}
+
+/// A line of text only (a greeting, an offer): no price, no amount, no rate.
+pub fn text_line(description: impl Into<String>) -> Line {
+    Line {
+        kind: LineKind::Text,
+        description: description.into(),
+        article: None,
+        gtin: None,
+        category: None,
+        quantity: None,
+        unit: None,
+        unit_price: None,
+        discounts: vec![],
+        amount: None,
+        vat_rate: None,
     }
 }

@@ -3,7 +3,7 @@
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
 use kvitt_protocol::event::{Action, ClaimEvent};
-use kvitt_protocol::receipt::{Discount, Line, LineKind, Merchant, Payment, Receipt};
+use kvitt_protocol::receipt::{Discount, Line, Merchant, Payment, Receipt};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
 use crate::named;
@@ -48,22 +48,7 @@ pub fn sale(quantity_milli: i64, unit_price: i64) -> Line {
     named::line("Vara", "general", quantity_milli, unit_price, 2500)
 }
 
-/// A text line.
-pub fn text_line(description: String) -> Line {
-    Line {
-        kind: LineKind::Text,
-        description,
-        article: None,
-        gtin: None,
-        category: None,
-        quantity: None,
-        unit: None,
-        unit_price: None,
-        discounts: vec![],
-        amount: None,
-        vat_rate: None,
-    }
-}
+pub use kvitt_test_support::named::text_line;
 
 pub fn discount(amount: i64) -> Discount {
     Discount { description: "Kupong".into(), amount }

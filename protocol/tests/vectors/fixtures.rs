@@ -69,21 +69,7 @@ pub(crate) fn sale(
     Line { unit: Some(unit.into()), ..named::line(description, category, quantity_milli, unit_price, rate) }
 }
 
-pub(crate) fn text_line(description: &str) -> Line {
-    Line {
-        kind: LineKind::Text,
-        description: description.into(),
-        article: None,
-        gtin: None,
-        category: None,
-        quantity: None,
-        unit: None,
-        unit_price: None,
-        discounts: vec![],
-        amount: None,
-        vat_rate: None,
-    }
-}
+pub(crate) use kvitt_test_support::named::text_line;
 
 pub(crate) fn discount(description: &str, amount: i64) -> Discount {
     Discount { description: description.into(), amount }
@@ -331,7 +317,7 @@ pub(crate) fn receipt_of_size(target_bytes: usize) -> (Receipt, Vec<u8>) {
         discounts: (1..=MAX_DISCOUNTS_PER_LINE).map(|n| discount(&format!("Kupong {n}"), 100)).collect(),
         ..sale("Kaffe och kanelbulle", "restaurant", "st", 1_000, 10_750, 1200)
     };
-    let mut lines = vec![priced, text_line(&"ö".repeat(128))];
+    let mut lines = vec![priced, text_line("ö".repeat(128))];
     let mut lengths = vec![40usize; MAX_LINES_PER_RECEIPT - lines.len()];
     let filler = |index: usize, length: usize| {
         let mut description = format!("Tack för besöket, rad {:04} ", index + 3);
@@ -340,7 +326,7 @@ pub(crate) fn receipt_of_size(target_bytes: usize) -> (Receipt, Vec<u8>) {
         }
         description
     };
-    lines.extend(lengths.iter().enumerate().map(|(index, &length)| text_line(&filler(index, length))));
+    lines.extend(lengths.iter().enumerate().map(|(index, &length)| text_line(filler(index, length))));
     let mut receipt = computed(Receipt {
         lines,
         rounding: MAX_ROUNDING_MINOR,

@@ -174,7 +174,7 @@ pub(crate) fn vectors() -> Vec<Vector> {
     ));
     let mut many_lines = named::receipt();
     many_lines.lines.truncate(1);
-    many_lines.lines.extend((1..=1000).map(|n| text_line(&format!("Rad {n}"))));
+    many_lines.lines.extend((1..=1000).map(|n| text_line(format!("Rad {n}"))));
     vectors.push(receipt_fault(
         "receipt-invalid-1001-lines",
         "1001 lines (one priced, 1000 text), one over the limit of 1000.",
