@@ -10,12 +10,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::SigningKey;
 use kvitt_node::transport::{
     code, FrameKind, IncomingRequest, Limits, PeerKeys, Transport, TransportConfig, TransportError,
     MAX_FRAME_BYTES, MAX_INFLIGHT_REQUESTS_PER_PEER,
 };
 use kvitt_protocol::PublicKey;
+use kvitt_test_support::keys::{self, seeded as signing_key};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -26,12 +26,9 @@ const A: u8 = 1;
 const B: u8 = 2;
 const C: u8 = 3;
 
-fn signing_key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32])
-}
-
+/// The public key of the fixed key `seed`.
 fn public(seed: u8) -> PublicKey {
-    PublicKey::from(signing_key(seed).verifying_key())
+    keys::public(&signing_key(seed))
 }
 
 fn loopback() -> SocketAddr {

@@ -12,13 +12,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::SigningKey;
 use kvitt_node::transport::verify::NodeServerVerifier;
 use kvitt_node::transport::{
     node_certificate, node_dns_name, IncomingRequest, Limits, PeerKeys, Transport, TransportConfig, ALPN,
     HELLO, HELLO_OK, MAX_FRAME_BYTES, MAX_READING_STREAMS_PER_PEER, REQUEST_READ_TIMEOUT,
 };
 use kvitt_protocol::PublicKey;
+use kvitt_test_support::keys::{self, seeded as signing_key};
 use quinn::crypto::rustls::QuicClientConfig;
 use tokio::sync::mpsc;
 
@@ -39,12 +39,9 @@ const DELIVERY_BYTES: usize = 100 * 1024;
 /// Less than [`REQUEST_READ_TIMEOUT`], the first moment the old budget freed anything.
 const HONEST_TIMEOUT: Duration = Duration::from_secs(20);
 
-fn signing_key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32])
-}
-
+/// The public key of the fixed key `seed`.
 fn public(seed: u8) -> PublicKey {
-    PublicKey::from(signing_key(seed).verifying_key())
+    keys::public(&signing_key(seed))
 }
 
 /// A node with key `seed` that lists `peers`, answering every request with its length.

@@ -1,13 +1,13 @@
 //! Channels: who is entitled to hold each kind of record, and the reconciliation order.
 
-mod common;
+use kvitt_test_support::named;
 
 use std::collections::BTreeSet;
 
-use common::{claim, directory, key, public, receipt, submitted};
 use kvitt_protocol::channel::{claim_parties, item_time, parties, record_time, Parties};
 use kvitt_protocol::evidence::Evidence;
 use kvitt_protocol::{AnyRecord, PublicKey, Signed};
+use named::{claim, directory, key, public, receipt, submitted};
 
 fn members(names: &[&str]) -> Parties {
     Parties::Members(names.iter().map(|name| public(name)).collect::<BTreeSet<PublicKey>>())
@@ -46,7 +46,7 @@ fn the_directory_belongs_to_every_member_and_evidence_to_the_parties_of_its_reco
 fn a_party_the_directory_does_not_list_is_left_out() {
     let mut directory = directory();
     directory.members.retain(|member| member.key != public("ssc"));
-    assert_eq!(claim_parties(common::AGENCY_ORG, &directory), BTreeSet::from([public("agency")]));
+    assert_eq!(claim_parties(named::AGENCY_ORG, &directory), BTreeSet::from([public("agency")]));
     let record = AnyRecord::Receipt(Signed::sign(receipt(), &key("merchant")).unwrap());
     directory.members.retain(|member| member.key != public("agency"));
     assert_eq!(parties(&record, &directory), members(&["merchant"]));

@@ -12,8 +12,9 @@
 //!   stated code.
 //! - `node_md_examples_are_vectors`: the worked examples of node.md §Examples are the bytes
 //!   of vectors here, so neither can drift.
-mod common;
-mod golden;
+use kvitt_test_support::bytes::replace_once;
+use kvitt_test_support::golden::{self, Golden};
+use kvitt_test_support::{named, schema};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,11 +27,14 @@ use kvitt_protocol::wire::{
 use kvitt_protocol::{ErrorCode, RecordId, Signed};
 use serde::Serialize;
 
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/messages")
+/// The committed message vectors and how to regenerate them.
+fn golden() -> Golden {
+    Golden::new(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/messages"),
+        "protocol/tests/messages.rs",
+        "KVITT_BLESS=1 cargo test -p kvitt-protocol --test messages",
+    )
 }
-
-const REGENERATE: &str = "KVITT_BLESS=1 cargo test -p kvitt-protocol --test messages";
 
 /// One message vector.
 struct Vector {
@@ -68,12 +72,6 @@ fn response(version: u64, body: ResponseBody) -> Vec<u8> {
     Response { directory_version: version, body }.encode().unwrap()
 }
 
-/// `bytes` with the first `from` replaced by `to`; the pattern must be there.
-fn replace_once(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let at = bytes.windows(from.len()).position(|window| window == from).expect("the pattern");
-    [&bytes[..at], to, &bytes[at + from.len()..]].concat()
-}
-
 /// The first two frames of a reconciliation session between two one-item sets that are
 /// equal: the initiator's hello and the responder's `same`.
 fn reconcile_frames() -> (Vec<u8>, Vec<u8>) {
@@ -89,8 +87,8 @@ fn reconcile_frames() -> (Vec<u8>, Vec<u8>) {
 
 fn generate() -> Vec<Vector> {
     use ErrorCode as E;
-    let receipt = Signed::sign(common::receipt(), &common::key("merchant")).unwrap();
-    let directory = Signed::sign(common::directory(), &common::key("operator")).unwrap();
+    let receipt = Signed::sign(named::receipt(), &named::key("merchant")).unwrap();
+    let directory = Signed::sign(named::directory(), &named::key("operator")).unwrap();
     let (hello, same) = reconcile_frames();
     let example_id = RecordId(
         hex::decode("39a29ff13224185ef92b4ce860d48d1f93d3727fe11cb09ca3c01e438542efba")
@@ -239,13 +237,12 @@ fn render(vector: &Vector) -> String {
 }
 
 fn rendered() -> BTreeMap<String, String> {
-    generate().iter().map(|vector| (format!("{}.json", vector.name), render(vector))).collect()
+    golden::by_name(generate().iter().map(|vector| (format!("{}.json", vector.name), render(vector))))
 }
 
 #[test]
 fn committed_message_vectors_match_the_generator() {
-    golden::bless_if_asked(&vectors_dir(), rendered);
-    golden::assert_matches(&vectors_dir(), &rendered(), "protocol/tests/messages.rs", REGENERATE);
+    golden().check(rendered);
 }
 
 /// Decodes `bytes` as `decode_as` says and encodes the message again.
@@ -259,18 +256,18 @@ fn decode(decode_as: &str, bytes: &[u8]) -> Result<Vec<u8>, kvitt_protocol::Erro
 
 #[test]
 fn every_message_vector_gets_its_verdict() {
-    golden::bless_if_asked(&vectors_dir(), rendered);
-    let document = format!("message = kvitt-request / kvitt-response\n{}", common::kvitt_cddl());
+    golden().bless_if_asked(rendered);
+    let document = format!("message = kvitt-request / kvitt-response\n{}", schema::kvitt_cddl());
     let schema = cddl::parser::cddl_from_str(&document, false).unwrap();
     let mut failures = Vec::new();
-    let committed = golden::committed(&vectors_dir());
+    let committed = golden().committed();
     for (name, text) in &committed {
         let vector: serde_json::Value = serde_json::from_str(text).unwrap();
         let bytes = hex::decode(vector["cbor"].as_str().unwrap()).unwrap();
         let decode_as = vector["decode_as"].as_str().unwrap();
         let expected = &vector["expected"];
         let verdict = match (expected["valid"].as_bool(), decode(decode_as, &bytes)) {
-            (Some(true), Ok(encoded)) if encoded == bytes => common::validate_cddl(&schema, &bytes),
+            (Some(true), Ok(encoded)) if encoded == bytes => schema::validate_cddl(&schema, &bytes),
             (Some(true), Ok(_)) => Err("re-encodes to other bytes".to_owned()),
             (Some(false), Err(error))
                 if error.code().as_str() == expected["error"] && error.path() == expected["path"] =>
@@ -290,11 +287,11 @@ fn every_message_vector_gets_its_verdict() {
 #[test]
 fn node_md_examples_are_vectors() {
     let node_md: String =
-        std::fs::read_to_string(vectors_dir().join("../../node.md")).unwrap().split_whitespace().collect();
+        std::fs::read_to_string(golden().dir().join("../../node.md")).unwrap().split_whitespace().collect();
     for name in
         ["request-directory", "response-directory-none", "response-delivered", "response-refused-not-member"]
     {
-        let text = std::fs::read_to_string(vectors_dir().join(format!("{name}.json"))).unwrap();
+        let text = std::fs::read_to_string(golden().dir().join(format!("{name}.json"))).unwrap();
         let vector: serde_json::Value = serde_json::from_str(&text).unwrap();
         let hex = vector["cbor"].as_str().unwrap();
         assert!(node_md.contains(hex), "node.md §Examples does not show {name}: {hex}");

@@ -11,7 +11,7 @@
 //! - `fixtures_and_valid_vectors_match_the_cddl`: signed records of every type, and the
 //!   records of every valid vector, validate against spec/kvitt.cddl (with the `cddl`
 //!   crate); records broken on purpose do not.
-mod common;
+use kvitt_test_support::{named, schema};
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -194,9 +194,9 @@ fn signing_input_example_matches_the_code() {
 
 /// A signed record of each type, built from the shared fixtures.
 fn signed_fixtures() -> Vec<(RecordType, Vec<u8>)> {
-    let receipt = Signed::sign(common::receipt(), &common::key("merchant")).unwrap();
+    let receipt = Signed::sign(named::receipt(), &named::key("merchant")).unwrap();
     // The same register and serial with another total: the merchant equivocated.
-    let mut changed = common::receipt();
+    let mut changed = named::receipt();
     if let Some(line) = changed.lines.first_mut() {
         line.quantity = Some(2000);
     }
@@ -207,7 +207,7 @@ fn signed_fixtures() -> Vec<(RecordType, Vec<u8>)> {
             *amount = total;
         }
     }
-    let conflicting = Signed::sign(changed, &common::key("merchant")).unwrap();
+    let conflicting = Signed::sign(changed, &named::key("merchant")).unwrap();
     let evidence = Evidence::new(
         &AnyRecord::Receipt(receipt.clone()),
         &AnyRecord::Receipt(conflicting),
@@ -215,10 +215,10 @@ fn signed_fixtures() -> Vec<(RecordType, Vec<u8>)> {
     )
     .unwrap();
     let claim =
-        Signed::sign(common::claim(receipt.id(), receipt.body().total), &common::key("agency")).unwrap();
-    let event = Signed::sign(common::submitted(claim.id()), &common::key("agency")).unwrap();
-    let directory = Signed::sign(common::directory(), &common::key("operator")).unwrap();
-    let evidence = Signed::sign(evidence, &common::key("ssc")).unwrap();
+        Signed::sign(named::claim(receipt.id(), receipt.body().total), &named::key("agency")).unwrap();
+    let event = Signed::sign(named::submitted(claim.id()), &named::key("agency")).unwrap();
+    let directory = Signed::sign(named::directory(), &named::key("operator")).unwrap();
+    let evidence = Signed::sign(evidence, &named::key("ssc")).unwrap();
     vec![
         (RecordType::Receipt, receipt.bytes().to_vec()),
         (RecordType::Claim, claim.bytes().to_vec()),
@@ -242,7 +242,7 @@ fn entry<'a>(map: &'a mut [(Value, Value)], name: &str) -> &'a mut Value {
 
 #[test]
 fn fixtures_and_valid_vectors_match_the_cddl() {
-    let document = common::kvitt_cddl();
+    let document = schema::kvitt_cddl();
     // The first rule is the root (RFC 8610 §3.1): any record.
     let first_rule = document.lines().find(|line| !line.is_empty() && !line.starts_with(';'));
     assert!(
@@ -252,7 +252,7 @@ fn fixtures_and_valid_vectors_match_the_cddl() {
     let schema = cddl::parser::cddl_from_str(&document, false)
         .unwrap_or_else(|error| panic!("spec/kvitt.cddl does not parse: {error}"));
     let assert_valid = |what: &str, bytes: &[u8]| {
-        if let Err(error) = common::validate_cddl(&schema, bytes) {
+        if let Err(error) = schema::validate_cddl(&schema, bytes) {
             panic!("{what} does not match spec/kvitt.cddl: {error}");
         }
     };
@@ -329,7 +329,7 @@ fn fixtures_and_valid_vectors_match_the_cddl() {
         ),
     ];
     for (what, bytes) in broken {
-        assert!(common::validate_cddl(&schema, &bytes).is_err(), "a receipt {what} matches spec/kvitt.cddl");
+        assert!(schema::validate_cddl(&schema, &bytes).is_err(), "a receipt {what} matches spec/kvitt.cddl");
     }
     let (_, evidence) = &fixtures[4];
     let hollow = changed(evidence, |envelope| {
@@ -337,7 +337,7 @@ fn fixtures_and_valid_vectors_match_the_cddl() {
         *entry(body, "first") = Value::Bytes(cbor::encode("not a record").unwrap());
     });
     assert!(
-        common::validate_cddl(&schema, &hollow).is_err(),
+        schema::validate_cddl(&schema, &hollow).is_err(),
         "evidence holding a text matches spec/kvitt.cddl"
     );
 
@@ -407,7 +407,7 @@ const BEYOND_CDDL_VECTORS: &[(&str, &str)] = &[
 /// names as beyond CDDL (check digits, leap years, arithmetic, relations between fields…).
 #[test]
 fn invalid_vectors_fail_the_cddl_unless_their_rule_is_beyond_it() {
-    let document = common::kvitt_cddl();
+    let document = schema::kvitt_cddl();
     let schema = cddl::parser::cddl_from_str(&document, false).unwrap();
     let mut files: Vec<PathBuf> = std::fs::read_dir(spec_path("vectors"))
         .unwrap()
@@ -435,7 +435,7 @@ fn invalid_vectors_fail_the_cddl_unless_their_rule_is_beyond_it() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let excused =
             BEYOND_CDDL.contains(&code) || BEYOND_CDDL_VECTORS.iter().any(|(vector, _)| *vector == name);
-        if common::validate_cddl(&schema, &bytes).is_ok() && !excused {
+        if schema::validate_cddl(&schema, &bytes).is_ok() && !excused {
             passing.push(format!("{} ({code})", path.file_name().unwrap().to_string_lossy()));
         }
     }

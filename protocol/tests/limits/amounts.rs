@@ -13,7 +13,7 @@ use crate::records::{
     claim, conflicting_receipts, discount, event, foreign_claim, foreign_receipt, mileage, per_diem,
     receipt_of, receipt_with, sale, settle,
 };
-use crate::{accepted, common, refused, signs_and_decodes, strategies};
+use crate::{accepted, named, refused, signs_and_decodes, strategies};
 
 #[test]
 fn unit_price_up_to_max_amount() {
@@ -112,7 +112,7 @@ fn total_and_payments_up_to_max_amount() {
     refused(&returns(-1), ErrorCode::Range, "total", "total one past −MAX_AMOUNT_MINOR");
 
     // One payment beyond the limit, another bringing the sum back to the total.
-    let mut payments = common::receipt();
+    let mut payments = named::receipt();
     let total = payments.total;
     payments.payments = vec![
         Payment::Cash { amount: MAX_AMOUNT_MINOR + 1 },
@@ -303,7 +303,7 @@ fn masked_card_numbers_12_to_19_characters() {
 #[test]
 fn addresses_host_up_to_253_bytes_and_port_1_to_65535() {
     let address = |address: String| {
-        let mut directory = common::directory();
+        let mut directory = named::directory();
         directory.members[0].addresses = vec![address];
         directory
     };
@@ -353,9 +353,9 @@ fn time_offsets_within_plus_minus_14_hours() {
         "at",
         "event",
     );
-    accepted(&Directory { issued_at: time("+14:00"), ..common::directory() }, "directory +14:00");
+    accepted(&Directory { issued_at: time("+14:00"), ..named::directory() }, "directory +14:00");
     refused(
-        &Directory { issued_at: time("+14:01"), ..common::directory() },
+        &Directory { issued_at: time("+14:01"), ..named::directory() },
         ErrorCode::TimeFormat,
         "issued_at",
         "directory",

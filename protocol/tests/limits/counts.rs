@@ -9,7 +9,7 @@ use kvitt_protocol::{ErrorCode, Signed};
 
 use crate::records::{claim, directory_of, discount, receipt_item, receipt_with, text_line};
 use crate::strategies::counter_key;
-use crate::{accepted, common, failed, refused, signs_and_decodes};
+use crate::{accepted, failed, named, refused, signs_and_decodes};
 
 #[test]
 fn lines_per_receipt_at_the_limit_and_one_past() {
@@ -92,7 +92,7 @@ fn members_per_directory_at_the_limit_and_one_past() {
 #[test]
 fn addresses_per_member_at_the_limit_and_one_past() {
     let directory = |count: usize| {
-        let mut directory = common::directory();
+        let mut directory = named::directory();
         directory.members[0].addresses = (0..count).map(|index| format!("10.0.0.{index}:7400")).collect();
         directory
     };

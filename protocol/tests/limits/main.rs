@@ -11,8 +11,7 @@
 //! One test binary, by theme: [`counts`] (lines, items, members, records per message),
 //! [`texts`] (bytes of UTF-8), [`amounts`] (amounts and other numbers, times and dates),
 //! [`sizes`] (CBOR depth and items, record sizes); [`records`] holds the records they start from.
-#[path = "../common/mod.rs"]
-mod common;
+use kvitt_test_support::named;
 #[path = "../strategies/mod.rs"]
 mod strategies;
 

@@ -3,10 +3,10 @@
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
 use kvitt_protocol::event::{Action, ClaimEvent};
-use kvitt_protocol::receipt::{Discount, Line, LineKind, Merchant, Payment, Receipt};
+use kvitt_protocol::receipt::{Discount, Line, Merchant, Payment, Receipt};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
-use crate::common;
+use crate::named;
 use crate::strategies::{org_number, KEY_POOL};
 
 fn payment_amount(payment: &mut Payment) -> &mut i64 {
@@ -33,7 +33,7 @@ pub fn settle(receipt: Receipt) -> Receipt {
 
 /// The fixture receipt (Swedish hotel, two lines, one card payment), changed and settled.
 pub fn receipt_with(change: impl FnOnce(&mut Receipt)) -> Receipt {
-    let mut receipt = common::receipt();
+    let mut receipt = named::receipt();
     change(&mut receipt);
     settle(receipt)
 }
@@ -45,25 +45,10 @@ pub fn receipt_of(line: Line) -> Receipt {
 
 /// A 25 % sale of `quantity_milli` thousandths at `unit_price`.
 pub fn sale(quantity_milli: i64, unit_price: i64) -> Line {
-    common::line("Vara", "general", quantity_milli, unit_price, 2500)
+    named::line("Vara", "general", quantity_milli, unit_price, 2500)
 }
 
-/// A text line.
-pub fn text_line(description: String) -> Line {
-    Line {
-        kind: LineKind::Text,
-        description,
-        article: None,
-        gtin: None,
-        category: None,
-        quantity: None,
-        unit: None,
-        unit_price: None,
-        discounts: vec![],
-        amount: None,
-        vat_rate: None,
-    }
-}
+pub use kvitt_test_support::named::text_line;
 
 pub fn discount(amount: i64) -> Discount {
     Discount { description: "Kupong".into(), amount }
@@ -89,7 +74,7 @@ pub fn foreign_receipt() -> Receipt {
 
 /// The fixture claim, attaching one receipt for its total.
 pub fn claim() -> Claim {
-    common::claim(RecordId([1; 32]), 156_400)
+    named::claim(RecordId([1; 32]), 156_400)
 }
 
 fn booking() -> Booking {
@@ -157,7 +142,7 @@ pub fn per_diem(
 }
 
 pub fn event(action: Action) -> ClaimEvent {
-    ClaimEvent { action, ..common::submitted(RecordId([3; 32])) }
+    ClaimEvent { action, ..named::submitted(RecordId([3; 32])) }
 }
 
 /// A member with a counter-derived key and organisation number, and one address.
@@ -194,7 +179,7 @@ pub fn directory_of(count: usize) -> Directory {
     if let Some(ssc) = members.first_mut() {
         ssc.serves = agencies;
     }
-    Directory { members, ..common::directory() }
+    Directory { members, ..named::directory() }
 }
 
 /// A receipt item for receipt number `index`.
@@ -213,8 +198,8 @@ pub fn receipt_item(index: usize, business_purpose: String) -> ClaimItem {
 
 /// Two receipts on one register with one serial, by the fixture merchant.
 pub fn conflicting_receipts() -> (AnyRecord, AnyRecord) {
-    let key = common::key("merchant");
-    let first = Signed::sign(common::receipt(), &key).unwrap();
+    let key = named::key("merchant");
+    let first = Signed::sign(named::receipt(), &key).unwrap();
     let second =
         Signed::sign(receipt_with(|receipt| receipt.issued_at = "2026-05-04T08:16:00+02:00".into()), &key)
             .unwrap();

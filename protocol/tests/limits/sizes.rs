@@ -15,7 +15,7 @@ use kvitt_protocol::{cbor, AnyRecord, Error, ErrorCode, Record, RecordId, Record
 
 use crate::records::{claim, conflicting_receipts, event, member, receipt_item, receipt_with, text_line};
 use crate::strategies::{counter_key, forge, forge_value};
-use crate::{accepted, common, failed, signs_and_decodes};
+use crate::{accepted, failed, named, signs_and_decodes};
 
 // ---------------------------------------------------------------------------------------
 // Depth.
@@ -36,11 +36,11 @@ fn cbor_depth_up_to_max_cbor_depth() {
     // reach depth 16, and so do 13 around an integer.
     for (arrays, integer) in [(MAX_CBOR_DEPTH - 2, false), (MAX_CBOR_DEPTH - 3, true)] {
         let depth = |extra: usize| {
-            let mut body = cbor::to_value(&common::receipt()).unwrap();
+            let mut body = cbor::to_value(&named::receipt()).unwrap();
             let Value::Map(fields) = &mut body else { panic!("the body is a map") };
             let inner = integer.then(|| Value::Integer(1.into()));
             fields.push((Value::Text("x".into()), nested(arrays + extra, inner)));
-            forge_value(RecordType::Receipt, body, &common::key("merchant"))
+            forge_value(RecordType::Receipt, body, &named::key("merchant"))
         };
         // At the limit, decoding gets past the depth check to the schema, which knows no "x".
         failed(Signed::<Receipt>::decode(&depth(0)), ErrorCode::Schema, "body.x", "depth MAX_CBOR_DEPTH");
@@ -66,10 +66,10 @@ fn cbor_items_up_to_max_cbor_items() {
     // A directory (the one type large enough) with a field "x" of zeros that makes the
     // envelope hold exactly MAX_CBOR_ITEMS data items, then one more.
     let with_zeros = |count: usize| {
-        let mut body = cbor::to_value(&common::directory()).unwrap();
+        let mut body = cbor::to_value(&named::directory()).unwrap();
         let Value::Map(fields) = &mut body else { panic!("the body is a map") };
         fields.push((Value::Text("x".into()), Value::Array(vec![Value::Integer(0.into()); count])));
-        forge_value(RecordType::Directory, body, &common::key("operator"))
+        forge_value(RecordType::Directory, body, &named::key("operator"))
     };
     let envelope: Value = ciborium::from_reader(with_zeros(0).as_slice()).unwrap();
     let at_limit = MAX_CBOR_ITEMS - items(&envelope);
@@ -81,13 +81,13 @@ fn cbor_items_up_to_max_cbor_items() {
     failed(Signed::<Directory>::decode(&over), ErrorCode::TooManyItems, "", "MAX_CBOR_ITEMS + 1");
     failed(AnyRecord::decode(&over), ErrorCode::TooManyItems, "", "MAX_CBOR_ITEMS + 1, any type");
     // Depth is judged first: the same items one level too deep are too deep.
-    let mut deep = cbor::to_value(&common::directory()).unwrap();
+    let mut deep = cbor::to_value(&named::directory()).unwrap();
     let Value::Map(fields) = &mut deep else { panic!("the body is a map") };
     fields.push((
         Value::Text("x".into()),
         nested(MAX_CBOR_DEPTH, Some(Value::Array(vec![Value::Integer(0.into()); at_limit + 1]))),
     ));
-    let deep = forge_value(RecordType::Directory, deep, &common::key("operator"));
+    let deep = forge_value(RecordType::Directory, deep, &named::key("operator"));
     failed(AnyRecord::decode(&deep), ErrorCode::TooDeep, "", "too deep and too many items");
 }
 
@@ -244,14 +244,14 @@ fn directory_of_size(target: usize) -> Directory {
                 ..member.clone()
             })
             .collect(),
-        ..common::directory()
+        ..named::directory()
     })
 }
 
 /// The largest valid directory, and its signed bytes.
 static LARGEST_DIRECTORY: LazyLock<(Directory, Vec<u8>)> = LazyLock::new(|| {
     let directory = directory_of_size(MAX_DIRECTORY_BYTES);
-    let bytes = Signed::sign(directory.clone(), &common::key("operator")).unwrap().bytes().to_vec();
+    let bytes = Signed::sign(directory.clone(), &named::key("operator")).unwrap().bytes().to_vec();
     (directory, bytes)
 });
 
@@ -270,12 +270,12 @@ fn evidence_up_to_max_evidence_bytes() {
     // the largest valid evidence, within MAX_EVIDENCE_BYTES.
     let (directory, first) = &*LARGEST_DIRECTORY;
     let other = Directory { issued_at: "2026-01-01T00:00:01+01:00".into(), ..directory.clone() };
-    let second = Signed::sign(other, &common::key("operator")).unwrap();
+    let second = Signed::sign(other, &named::key("operator")).unwrap();
     assert_eq!(second.bytes().len(), MAX_DIRECTORY_BYTES);
     let first = AnyRecord::decode(first).unwrap();
     let evidence =
         Evidence::new(&first, &AnyRecord::Directory(second), "2026-01-02T00:00:00+01:00".into()).unwrap();
-    let signed = Signed::sign(evidence, &common::key("ssc")).unwrap();
+    let signed = Signed::sign(evidence, &named::key("ssc")).unwrap();
     assert!(signed.bytes().len() <= MAX_EVIDENCE_BYTES, "{}", signed.bytes().len());
     Signed::<Evidence>::decode(signed.bytes()).unwrap();
 
@@ -288,7 +288,7 @@ fn evidence_up_to_max_evidence_bytes() {
             let mut body = cbor::to_value(&small).unwrap();
             let Value::Map(fields) = &mut body else { panic!("the body is a map") };
             fields.push((Value::Text("padding".into()), Value::Bytes(vec![0; padding])));
-            forge_value(RecordType::Evidence, body, &common::key("ssc"))
+            forge_value(RecordType::Evidence, body, &named::key("ssc"))
         };
         let bytes = envelope(target - envelope(70_000).len() + 70_000);
         assert_eq!(bytes.len(), target);

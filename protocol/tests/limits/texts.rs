@@ -10,7 +10,7 @@ use kvitt_protocol::{ErrorCode, Record};
 use crate::records::{
     claim, discount, event, foreign_claim, foreign_receipt, mileage, per_diem, receipt_with,
 };
-use crate::{accepted, common, refused};
+use crate::{accepted, named, refused};
 
 /// A text field: where it is, its limit in bytes, whether it is a code (ASCII letters,
 /// digits and `-_./:` only), the record it belongs to and how to set it.
@@ -67,63 +67,63 @@ fn receipt_texts_at_their_byte_limits() {
             path: "merchant.name",
             limit: MAX_NAME_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.merchant.name = text,
         },
         TextField {
             path: "merchant.address.street",
             limit: MAX_NAME_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.merchant.address.street = text,
         },
         TextField {
             path: "merchant.address.postal_code",
             limit: MAX_CODE_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.merchant.address.postal_code = text,
         },
         TextField {
             path: "merchant.address.city",
             limit: MAX_NAME_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.merchant.address.city = text,
         },
         TextField {
             path: "register",
             limit: MAX_CODE_BYTES,
             code: true,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.register = text,
         },
         TextField {
             path: "control_unit",
             limit: MAX_CODE_BYTES,
             code: true,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.control_unit = text,
         },
         TextField {
             path: "lines[0].description",
             limit: MAX_NAME_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.lines[0].description = text,
         },
         TextField {
             path: "lines[0].article",
             limit: MAX_CODE_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.lines[0].article = Some(text),
         },
         TextField {
             path: "lines[0].unit",
             limit: MAX_CODE_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.lines[0].unit = Some(text),
         },
         TextField {
@@ -137,7 +137,7 @@ fn receipt_texts_at_their_byte_limits() {
             path: "payments[0].brand",
             limit: MAX_CODE_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| {
                 if let Payment::Card { brand, .. } = card(receipt) {
                     *brand = text;
@@ -148,7 +148,7 @@ fn receipt_texts_at_their_byte_limits() {
             path: "payments[0].rrn",
             limit: 12,
             code: true,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| {
                 if let Payment::Card { rrn, .. } = card(receipt) {
                     *rrn = text;
@@ -159,7 +159,7 @@ fn receipt_texts_at_their_byte_limits() {
             path: "payments[0].terminal",
             limit: MAX_CODE_BYTES,
             code: true,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| {
                 if let Payment::Card { terminal, .. } = card(receipt) {
                     *terminal = text;
@@ -170,7 +170,7 @@ fn receipt_texts_at_their_byte_limits() {
             path: "payments[0].approval_code",
             limit: 6,
             code: true,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| {
                 if let Payment::Card { approval_code, .. } = card(receipt) {
                     *approval_code = text;
@@ -226,7 +226,7 @@ fn receipt_texts_at_their_byte_limits() {
             path: "buyer.employee",
             limit: MAX_CODE_BYTES,
             code: false,
-            base: common::receipt,
+            base: named::receipt,
             set: |receipt, text| receipt.buyer.as_mut().unwrap().employee = Some(text),
         },
         TextField {
@@ -430,14 +430,14 @@ fn event_and_directory_texts_at_their_byte_limits() {
             path: "network",
             limit: MAX_CODE_BYTES,
             code: true,
-            base: common::directory,
+            base: named::directory,
             set: |directory, text| directory.network = text,
         },
         TextField {
             path: "members[0].name",
             limit: MAX_NAME_BYTES,
             code: false,
-            base: common::directory,
+            base: named::directory,
             set: |directory, text| directory.members[0].name = text,
         },
     ];

@@ -296,8 +296,6 @@ fn encode(message: &Message) -> Vec<u8> {
     message.encode().unwrap()
 }
 
-#[path = "../golden/mod.rs"]
-mod golden;
 mod lying;
 mod spec;
 mod vectors;

@@ -1,6 +1,7 @@
 //! Receipts: merchants, lines with the right rates for the date of sale, payments.
 
 use kvitt_protocol::receipt::{Address, Buyer, Discount, Line, LineKind, Merchant, Payment, Receipt};
+use kvitt_test_support::named::text_line;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -132,19 +133,8 @@ fn line_seed() -> impl Strategy<Value = LineSeed> {
 /// foreign line's any of 0-5000. Discounts never exceed the price. The amount is left for
 /// `Receipt::with_computed_totals`.
 fn build_line(seed: LineSeed, swedish: bool, sale_date: Date) -> Line {
-    let mut line = Line {
-        kind: seed.kind,
-        description: seed.description,
-        article: seed.article,
-        gtin: seed.gtin,
-        category: None,
-        quantity: None,
-        unit: None,
-        unit_price: None,
-        discounts: vec![],
-        amount: None,
-        vat_rate: None,
-    };
+    let mut line =
+        Line { kind: seed.kind, article: seed.article, gtin: seed.gtin, ..text_line(seed.description) };
     if seed.kind == LineKind::Text {
         return line;
     }

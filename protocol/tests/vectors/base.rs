@@ -28,7 +28,7 @@ pub(crate) struct Base {
 impl Base {
     /// The fixed records, signed.
     pub(crate) fn new() -> Base {
-        let hotel = sign(common::receipt(), MERCHANT);
+        let hotel = sign(named::receipt(), MERCHANT);
         let grocery = sign(grocery(), GROCER);
         let refund = sign(grocery_return(Some(grocery.id())), GROCER);
         let berlin = sign(foreign(), MERCHANT_DE);
@@ -124,7 +124,7 @@ impl Base {
         );
         let directory = sign(network_directory(), OPERATOR);
         let hotel_without_breakfast = sign(
-            computed(Receipt { lines: vec![common::receipt().lines[0].clone()], ..common::receipt() }),
+            computed(Receipt { lines: vec![named::receipt().lines[0].clone()], ..named::receipt() }),
             MERCHANT,
         );
         let detected_at = "2026-05-06T10:06:00+02:00".to_owned();

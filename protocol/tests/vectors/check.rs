@@ -192,8 +192,8 @@ fn check_amounts(json: &serde_json::Value, expected: &serde_json::Value, valid: 
 
 #[test]
 fn every_vector_gets_its_verdict() {
-    bless_if_asked();
-    let files = committed();
+    golden().bless_if_asked(rendered);
+    let files = golden().committed();
     assert!(
         files.len() >= MIN_VECTORS,
         "{} vectors in spec/vectors/, expected at least {MIN_VECTORS}",

@@ -26,7 +26,7 @@ pub(crate) fn vectors(base: &Base) -> Vec<Vector> {
         "",
     ));
     let sig = signature("receipt", &body, MERCHANT);
-    let signer = common::public(MERCHANT).0;
+    let signer = named::public(MERCHANT).0;
     let unsorted = cbor::encode_value(&Value::Map(vec![
         (text("sig"), Value::Bytes(sig.to_vec())),
         (text("v"), Value::Integer(1.into())),

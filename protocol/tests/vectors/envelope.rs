@@ -12,7 +12,7 @@ pub(crate) fn vectors(base: &Base) -> Vec<Vector> {
     let good = hotel.bytes().to_vec();
     let body = body_value(hotel.body());
     let sig = signature("receipt", &body, MERCHANT);
-    let signer = common::public(MERCHANT).0;
+    let signer = named::public(MERCHANT).0;
     vectors.push(
         Vector::record(
             "envelope-claim-as-receipt",

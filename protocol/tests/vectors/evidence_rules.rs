@@ -23,7 +23,7 @@ pub(crate) fn vectors(base: &Base) -> Vec<Vector> {
         E::NotConflicting,
         "body",
     ));
-    let next_serial = sign(Receipt { serial: 1_043, ..common::receipt() }, MERCHANT);
+    let next_serial = sign(Receipt { serial: 1_043, ..named::receipt() }, MERCHANT);
     let (low, high) =
         if hotel.id() < next_serial.id() { (hotel, &next_serial) } else { (&next_serial, hotel) };
     vectors.push(evidence_fault(

@@ -14,7 +14,7 @@ pub(crate) const FOREIGN_ORG: &str = "DE:HRB12345";
 pub(crate) const OTHER_AGENCY_ORG: &str = "202100-5521";
 
 pub(crate) fn sign<T: Record>(body: T, key_name: &str) -> Signed<T> {
-    Signed::sign(body, &common::key(key_name)).unwrap_or_else(|error| panic!("fixture refused: {error}"))
+    Signed::sign(body, &named::key(key_name)).unwrap_or_else(|error| panic!("fixture refused: {error}"))
 }
 
 /// The payment with another amount.
@@ -66,24 +66,10 @@ pub(crate) fn sale(
     unit_price: i64,
     rate: u32,
 ) -> Line {
-    Line { unit: Some(unit.into()), ..common::line(description, category, quantity_milli, unit_price, rate) }
+    Line { unit: Some(unit.into()), ..named::line(description, category, quantity_milli, unit_price, rate) }
 }
 
-pub(crate) fn text_line(description: &str) -> Line {
-    Line {
-        kind: LineKind::Text,
-        description: description.into(),
-        article: None,
-        gtin: None,
-        category: None,
-        quantity: None,
-        unit: None,
-        unit_price: None,
-        discounts: vec![],
-        amount: None,
-        vat_rate: None,
-    }
-}
+pub(crate) use kvitt_test_support::named::text_line;
 
 pub(crate) fn discount(description: &str, amount: i64) -> Discount {
     Discount { description: description.into(), amount }
@@ -134,7 +120,7 @@ pub(crate) fn grocery() -> Receipt {
         rounding: -47,
         total: 0,
         payments: vec![],
-        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
+        buyer: Some(Buyer { agency: named::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original: None,
     }
     .with_computed_totals();
@@ -163,7 +149,7 @@ pub(crate) fn grocery_return(original: Option<RecordId>) -> Receipt {
         rounding: 0,
         total: 0,
         payments: vec![card(0)],
-        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
+        buyer: Some(Buyer { agency: named::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original,
     })
 }
@@ -199,7 +185,7 @@ pub(crate) fn foreign() -> Receipt {
         rounding: 0,
         total: 0,
         payments: vec![card(0)],
-        buyer: Some(Buyer { agency: common::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
+        buyer: Some(Buyer { agency: named::AGENCY_ORG.into(), employee: Some("emp-17".into()) }),
         original: None,
     })
 }
@@ -214,7 +200,7 @@ pub(crate) fn booking(account: u16, project: Option<&str>) -> Booking {
 pub(crate) fn travel_claim(stockholm: &Signed<Receipt>, berlin: &Signed<Receipt>) -> Claim {
     Claim {
         number: "2026-000057".into(),
-        agency: common::AGENCY_ORG.into(),
+        agency: named::AGENCY_ORG.into(),
         claimant: "emp-17".into(),
         purpose: "Konferens i Stockholm och studiebesök i Berlin, maj 2026".into(),
         created_at: "2026-05-22T09:00:00+02:00".into(),
@@ -281,7 +267,7 @@ pub(crate) fn event(
 pub(crate) fn member(role: MemberRole, org: &str, name: &str, key_name: &str, addresses: &[&str]) -> Member {
     Member {
         addresses: addresses.iter().map(|address| address.to_string()).collect(),
-        ..common::member(role, org, name, key_name, "-")
+        ..named::member(role, org, name, key_name, "-")
     }
 }
 
@@ -294,7 +280,7 @@ pub(crate) fn network_directory() -> Directory {
         members: vec![
             member(
                 MemberRole::Merchant,
-                common::MERCHANT_ORG,
+                named::MERCHANT_ORG,
                 "Hotell Kvitt AB",
                 MERCHANT,
                 &["127.0.0.1:7401"],
@@ -307,12 +293,12 @@ pub(crate) fn network_directory() -> Directory {
                 MERCHANT_DE,
                 &["kvitt.hotel-beispiel.example:7400"],
             ),
-            member(MemberRole::Agency, common::AGENCY_ORG, "Skatteverket", AGENCY, &["127.0.0.1:7402"]),
+            member(MemberRole::Agency, named::AGENCY_ORG, "Skatteverket", AGENCY, &["127.0.0.1:7402"]),
             Member {
-                serves: vec![common::AGENCY_ORG.into()],
+                serves: vec![named::AGENCY_ORG.into()],
                 ..member(
                     MemberRole::Ssc,
-                    common::SSC_ORG,
+                    named::SSC_ORG,
                     "Statens servicecenter",
                     SSC,
                     &["127.0.0.1:7400", "[2001:db8::7]:7400"],
@@ -331,7 +317,7 @@ pub(crate) fn receipt_of_size(target_bytes: usize) -> (Receipt, Vec<u8>) {
         discounts: (1..=MAX_DISCOUNTS_PER_LINE).map(|n| discount(&format!("Kupong {n}"), 100)).collect(),
         ..sale("Kaffe och kanelbulle", "restaurant", "st", 1_000, 10_750, 1200)
     };
-    let mut lines = vec![priced, text_line(&"ö".repeat(128))];
+    let mut lines = vec![priced, text_line("ö".repeat(128))];
     let mut lengths = vec![40usize; MAX_LINES_PER_RECEIPT - lines.len()];
     let filler = |index: usize, length: usize| {
         let mut description = format!("Tack för besöket, rad {:04} ", index + 3);
@@ -340,14 +326,14 @@ pub(crate) fn receipt_of_size(target_bytes: usize) -> (Receipt, Vec<u8>) {
         }
         description
     };
-    lines.extend(lengths.iter().enumerate().map(|(index, &length)| text_line(&filler(index, length))));
+    lines.extend(lengths.iter().enumerate().map(|(index, &length)| text_line(filler(index, length))));
     let mut receipt = computed(Receipt {
         lines,
         rounding: MAX_ROUNDING_MINOR,
         payments: vec![Payment::Cash { amount: 0 }],
         serial: 1_044,
         issued_at: "2026-05-04T09:30:00+02:00".into(),
-        ..common::receipt()
+        ..named::receipt()
     });
     assert_eq!(receipt.total, 10_000);
     // Lengthen or shorten the filler descriptions until the envelope is exactly the target

@@ -39,13 +39,13 @@ pub(crate) fn body_value<T: Serialize>(body: &T) -> Value {
 
 /// The signature of `key_name` over `body` (encoded as it stands) in the domain `sign_as`.
 pub(crate) fn signature(sign_as: &str, body: &Value, key_name: &str) -> [u8; 64] {
-    common::key(key_name).sign(&raw_signing_input(sign_as, &cbor::encode_value(body))).to_bytes()
+    named::key(key_name).sign(&raw_signing_input(sign_as, &cbor::encode_value(body))).to_bytes()
 }
 
 /// An envelope of type `type_name` whose body is signed correctly by `key_name`.
 pub(crate) fn forge(type_name: &str, body: Value, key_name: &str) -> Vec<u8> {
     let sig = signature(type_name, &body, key_name);
-    envelope(Value::Integer(1.into()), type_name, body, &common::public(key_name).0, &sig)
+    envelope(Value::Integer(1.into()), type_name, body, &named::public(key_name).0, &sig)
 }
 
 /// A correctly signed envelope around a typed body, whatever its rules say.
@@ -77,14 +77,7 @@ pub(crate) fn at<'a>(value: &'a mut Value, path: &str) -> &'a mut Value {
     current
 }
 
-/// `bytes` with the one occurrence of `from` replaced by `to`.
-pub(crate) fn replace_once(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let found: Vec<usize> =
-        bytes.windows(from.len()).enumerate().filter(|(_, w)| *w == from).map(|(i, _)| i).collect();
-    assert_eq!(found.len(), 1, "{} must occur exactly once", hex::encode(from));
-    let start = found[0];
-    [&bytes[..start], to, &bytes[start + from.len()..]].concat()
-}
+pub(crate) use kvitt_test_support::bytes::replace_once;
 
 /// The encoding of a text string.
 pub(crate) fn text_bytes(value: &str) -> Vec<u8> {

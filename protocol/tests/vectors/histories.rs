@@ -68,7 +68,7 @@ pub(crate) fn vectors(base: &Base) -> Vec<Vector> {
         )
         .fails_at_event(2, E::Chain, "previous"),
     );
-    let other_claim = sign(common::claim(hotel.id(), hotel.body().total), AGENCY);
+    let other_claim = sign(named::claim(hotel.id(), hotel.body().total), AGENCY);
     let submitted_elsewhere = sign(
         event(
             other_claim.id(),

@@ -1,7 +1,7 @@
 //! The protocol's test vectors, spec/vectors/*.json: exact inputs and the verdict every
 //! implementation must give, for implementations written from spec/ alone.
 //!
-//! [`generate`] builds every vector from fixed keys (`common::key`) and fixed records, so
+//! [`generate`] builds every vector from fixed keys (`named::key`) and fixed records, so
 //! the files are reproducible byte for byte. Invalid vectors break one rule each; those that
 //! must reach a deep rule carry a valid signature over the invalid body, made by hand with
 //! the public API (`Signed::sign` validates first and would refuse).
@@ -17,10 +17,8 @@
 //! [`evidence_rules`]), each a function of the [`base`] records; [`model`] is the vector
 //! and its JSON form, [`forge`] the bytes built by hand, [`fixtures`] the keys and records.
 
-#[path = "../common/mod.rs"]
-mod common;
-#[path = "../golden/mod.rs"]
-mod golden;
+use kvitt_test_support::golden::{self, Golden};
+use kvitt_test_support::named;
 
 mod amounts;
 mod base;
@@ -57,12 +55,14 @@ use fixtures::*;
 use forge::*;
 use model::*;
 
-/// Where the vectors live, relative to this crate.
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors")
+/// The committed vectors, spec/vectors/*.json, and how to regenerate them.
+fn golden() -> Golden {
+    Golden::new(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors"),
+        "protocol/tests/vectors/",
+        "KVITT_BLESS=1 cargo test -p kvitt-protocol --test vectors",
+    )
 }
-
-const REGENERATE: &str = "KVITT_BLESS=1 cargo test -p kvitt-protocol --test vectors";
 
 /// Fewest vectors the committed set may hold.
 const MIN_VECTORS: usize = 30;
@@ -88,24 +88,10 @@ fn generate() -> Vec<Vector> {
 
 /// The generated files, by file name.
 fn rendered() -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    for vector in generate() {
-        let previous = files.insert(vector.file_name(), vector.render());
-        assert!(previous.is_none(), "two vectors are named {}", vector.name);
-    }
-    files
-}
-
-fn committed() -> BTreeMap<String, String> {
-    golden::committed(&vectors_dir())
-}
-
-fn bless_if_asked() {
-    golden::bless_if_asked(&vectors_dir(), rendered);
+    golden::by_name(generate().iter().map(|vector| (vector.file_name(), vector.render())))
 }
 
 #[test]
 fn committed_vectors_match_the_generator() {
-    bless_if_asked();
-    golden::assert_matches(&vectors_dir(), &rendered(), "protocol/tests/vectors/", REGENERATE);
+    golden().check(rendered);
 }

@@ -121,7 +121,7 @@ impl Vector {
     }
 
     pub(crate) fn signed_by(self, key_name: &str) -> Vector {
-        let key = common::key(key_name);
+        let key = named::key(key_name);
         Vector { public_key: Some(key.verifying_key().to_bytes()), secret_seed: Some(key.to_bytes()), ..self }
     }
 
@@ -212,7 +212,7 @@ pub(crate) fn valid<T: Record>(
     signed: &Signed<T>,
     key_name: &str,
 ) -> Vector {
-    assert_eq!(signed.signer(), common::public(key_name), "{name}: signed by another key");
+    assert_eq!(signed.signer(), named::public(key_name), "{name}: signed by another key");
     let body = cbor::encode(signed.body()).expect("a valid body encodes");
     Vector {
         signing_input: Some(signing_input(T::TYPE, &body)),

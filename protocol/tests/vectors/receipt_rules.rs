@@ -14,7 +14,7 @@ pub(crate) fn vectors() -> Vec<Vector> {
                 .fails(code, path)
         };
     let hotel_with = |edit: &dyn Fn(&mut Receipt)| {
-        let mut receipt = common::receipt();
+        let mut receipt = named::receipt();
         edit(&mut receipt);
         receipt
     };
@@ -172,9 +172,9 @@ pub(crate) fn vectors() -> Vec<Vector> {
         E::ReturnReference,
         "body.original",
     ));
-    let mut many_lines = common::receipt();
+    let mut many_lines = named::receipt();
     many_lines.lines.truncate(1);
-    many_lines.lines.extend((1..=1000).map(|n| text_line(&format!("Rad {n}"))));
+    many_lines.lines.extend((1..=1000).map(|n| text_line(format!("Rad {n}"))));
     vectors.push(receipt_fault(
         "receipt-invalid-1001-lines",
         "1001 lines (one priced, 1000 text), one over the limit of 1000.",

@@ -53,7 +53,7 @@ pub(crate) fn vectors(base: &Base) -> Vec<Vector> {
         MERCHANT_DE,
     ),
     ];
-    let unrouted = sign(computed(Receipt { buyer: None, serial: 1_002, ..common::receipt() }), MERCHANT);
+    let unrouted = sign(computed(Receipt { buyer: None, serial: 1_002, ..named::receipt() }), MERCHANT);
     vectors.push(valid(
         "receipt-valid-no-buyer",
         "receipt",
@@ -65,7 +65,7 @@ pub(crate) fn vectors(base: &Base) -> Vec<Vector> {
         computed(Receipt {
             issued_at: "2026-04-01T01:30:00+02:00".into(),
             serial: 1_001,
-            ..common::receipt()
+            ..named::receipt()
         }),
         MERCHANT,
     );

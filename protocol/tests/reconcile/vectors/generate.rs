@@ -109,13 +109,7 @@ pub(super) fn entry<'a>(entries: &'a mut [(Value, Value)], key: &str) -> &'a mut
     &mut entries.iter_mut().find(|(name, _)| name.as_text() == Some(key)).unwrap().1
 }
 
-/// `bytes` with the one occurrence of `from` replaced by `to`.
-pub(super) fn replace_once(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let found: Vec<usize> =
-        bytes.windows(from.len()).enumerate().filter(|(_, w)| *w == from).map(|(i, _)| i).collect();
-    assert_eq!(found.len(), 1, "{} must occur exactly once", hex::encode(from));
-    [&bytes[..found[0]], to, &bytes[found[0] + from.len()..]].concat()
-}
+pub(super) use kvitt_test_support::bytes::replace_once;
 
 pub(super) fn ids_of(items: &[Item]) -> Vec<u8> {
     items.iter().flat_map(|item| item.id.0).collect()

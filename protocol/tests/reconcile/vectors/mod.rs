@@ -26,7 +26,7 @@ use kvitt_protocol::cbor;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::golden;
+use kvitt_test_support::golden::{self, Golden};
 
 mod generate;
 mod replay;
@@ -37,12 +37,14 @@ use generate::*;
 use replay::*;
 use spec_hashes::*;
 
-const REGENERATE: &str = "KVITT_BLESS=1 cargo test -p kvitt-protocol --test reconcile vectors";
-
-/// Where the vectors live, relative to this crate. A directory of their own: the record
+/// The committed vectors and how to regenerate them. A directory of their own: the record
 /// vectors' tests (tests/vectors/) own every `*.json` directly in spec/vectors/.
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/reconcile")
+fn golden() -> Golden {
+    Golden::new(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/reconcile"),
+        "protocol/tests/reconcile/vectors/",
+        "KVITT_BLESS=1 cargo test -p kvitt-protocol --test reconcile vectors",
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -277,24 +279,10 @@ fn variant(error: &ReconcileError) -> String {
 // ---------------------------------------------------------------------------------------
 
 fn rendered() -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    for vector in generate() {
-        let previous = files.insert(vector.file_name(), vector.render());
-        assert!(previous.is_none(), "two vectors are named {}", vector.name);
-    }
-    files
-}
-
-fn committed() -> BTreeMap<String, String> {
-    golden::committed(&vectors_dir())
-}
-
-fn bless_if_asked() {
-    golden::bless_if_asked(&vectors_dir(), rendered);
+    golden::by_name(generate().iter().map(|vector| (vector.file_name(), vector.render())))
 }
 
 #[test]
 fn committed_vectors_match_the_generator() {
-    bless_if_asked();
-    golden::assert_matches(&vectors_dir(), &rendered(), "protocol/tests/reconcile/vectors.rs", REGENERATE);
+    golden().check(rendered);
 }

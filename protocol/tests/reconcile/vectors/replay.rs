@@ -96,8 +96,8 @@ pub(super) fn read(file_name: &str, text_of_file: &str) -> Result<Committed, Str
 }
 
 pub(super) fn committed_vectors() -> Vec<Committed> {
-    bless_if_asked();
-    let files = committed();
+    golden().bless_if_asked(rendered);
+    let files = golden().committed();
     let read: Vec<Result<Committed, String>> =
         files.iter().map(|(name, text)| read(name, text).map_err(|why| format!("{name}: {why}"))).collect();
     let failures: Vec<&String> = read.iter().filter_map(|result| result.as_ref().err()).collect();
