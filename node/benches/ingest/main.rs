@@ -1,0 +1,63 @@
+//! Durable ingest: how many receipts per second a node acknowledges, and how long each
+//! acknowledgement takes, when every acknowledgement waits for group-committed fsync;
+//! and the building blocks that bound it, measured in the same run.
+//!
+//! - [`blocks`]: `verify_strict`, `AnyRecord::decode`, fdatasync and sled insert + flush,
+//!   and the ceiling they put on an agency's ingest (the formula is on `Blocks::ceiling`);
+//! - [`agency`] (a), closed loop: four merchants deliver batches of signed receipts to an
+//!   agency, through the in-process link and over QUIC;
+//! - [`push`] (b), open loop: 16 tills push receipts to a merchant at a fixed offered rate
+//!   (`KVITT_BENCH_PUSH_RATE`, default 5,000/s), latency with and without
+//!   coordinated-omission correction.
+//!
+//! Run: `cargo bench -p kvitt-node --bench ingest` (release build; `KVITT_BENCH_DIR` says
+//! where the temporary ledgers go, default the current directory). Last line:
+//! `result: ingest_receipts_per_s=… ceiling_ratio=… push_p99_ms_at_5000=…`: (a) over QUIC,
+//! its share of the ceiling, and (b)'s corrected p99 at the offered rate.
+
+mod agency;
+mod blocks;
+mod fixture;
+mod push;
+
+use std::time::Duration;
+
+use agency::{agency_ingest, Link, BATCH, RECEIPTS_PER_MERCHANT};
+use blocks::Blocks;
+use fixture::{key, ms, MERCHANTS};
+
+fn main() {
+    let operator = key(1);
+    let directory = fixture::directory(&operator);
+    let dir =
+        tempfile::tempdir_in(std::env::var_os("KVITT_BENCH_DIR").unwrap_or_else(|| ".".into())).unwrap();
+    println!("durable ingest, 2 tokio workers, sled on {}", dir.path().display());
+    let blocks = Blocks::measure(dir.path());
+    blocks.print();
+    let ceiling = blocks.ceiling();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rate = push::offered_rate();
+    let merchant =
+        runtime.block_on(push::merchant_push(&dir.path().join("push"), &operator, &directory, rate));
+    merchant.print();
+    let scenario =
+        format!("{} merchants × {RECEIPTS_PER_MERCHANT} receipts in batches of {BATCH}", MERCHANTS.len());
+    let local =
+        runtime.block_on(agency_ingest(&dir.path().join("local"), &operator, &directory, Link::InProcess));
+    local.print(&format!("(a) agency, in-process link, {scenario}"), ceiling);
+    let quic = runtime.block_on(agency_ingest(&dir.path().join("quic"), &operator, &directory, Link::Quic));
+    quic.print(&format!("(a) agency, over QUIC, {scenario}"), ceiling);
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    println!(
+        "over QUIC: {:.2} of the in-process rate ({:.0}/s)",
+        quic.per_second / local.per_second,
+        local.per_second
+    );
+    println!(
+        "result: ingest_receipts_per_s={:.0} ceiling_ratio={:.2} push_p99_ms_at_{rate}={:.2}",
+        quic.per_second,
+        quic.per_second / ceiling,
+        ms(merchant.corrected.value_at_quantile(0.99)),
+    );
+}
