@@ -12,6 +12,11 @@ use clap::{Parser, Subcommand};
 use kvitt_node::verify::{verify_reader, InputFormat, Report};
 
 mod cli;
+// The panic-free lints the demo kept in the kvitt-node library, where it used to live.
+#[cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
 mod demo;
 mod node_commands;
 
