@@ -15,7 +15,6 @@ pub mod config;
 pub mod conformance;
 pub mod core;
 pub mod daemon;
-pub mod demo;
 pub mod fatal;
 pub mod handle;
 pub mod ledger;

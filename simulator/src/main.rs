@@ -67,7 +67,7 @@ struct Cli {
     #[arg(long)]
     real: bool,
     /// With --real: the kvitt binary (default: `kvitt` beside this program, which
-    /// `cargo build -p kvitt-node` puts there).
+    /// `cargo build -p kvitt` puts there).
     #[arg(long, requires = "real")]
     kvitt: Option<std::path::PathBuf>,
     /// With --real: an empty directory for the nodes' data and logs, kept after the run

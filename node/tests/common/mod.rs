@@ -6,5 +6,4 @@ pub use kvitt_test_support::party::*;
 
 pub mod api_nodes;
 pub mod network;
-pub mod process;
 pub mod web;

@@ -117,7 +117,7 @@ pub fn run(
     }
     if !options.kvitt.is_file() {
         return Err(SetupError(format!(
-            "no kvitt binary at {}: build it (cargo build --release -p kvitt-node) or give --kvitt PATH",
+            "no kvitt binary at {}: build it (cargo build --release -p kvitt) or give --kvitt PATH",
             options.kvitt.display()
         )));
     }

@@ -32,7 +32,7 @@ pub fn kvitt_binary() -> &'static Path {
         let target = exe.parent().and_then(Path::parent).unwrap().to_owned();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "kvitt-node", "--bin", "kvitt"]);
+        build.args(["build", "--quiet", "-p", "kvitt", "--bin", "kvitt"]);
         // What cargo set for this test executable (its package's name and folder, …) is
         // not the nested build's: build scripts that watch these variables (ring's does)
         // would otherwise rebuild, and the next `cargo test` rebuild them back.

@@ -10,8 +10,8 @@ use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::RecordId;
 
-use crate::core::{Caller, CallerRole, ClientRequest, ClientResponse, Resolution, SieExport};
-use crate::handle::NodeHandle;
+use kvitt_node::core::{Caller, CallerRole, ClientRequest, ClientResponse, Resolution, SieExport};
+use kvitt_node::handle::NodeHandle;
 
 use super::shopping::{buy, Claimable, Purchases};
 
@@ -347,7 +347,7 @@ async fn receipt_total(node: &NodeHandle, id: RecordId) -> Result<i64, DayError>
     }
 }
 
-async fn show(node: &NodeHandle, claim: RecordId) -> Result<crate::core::ClaimView, DayError> {
+async fn show(node: &NodeHandle, claim: RecordId) -> Result<kvitt_node::core::ClaimView, DayError> {
     match ask(
         node,
         "show a claim",

@@ -9,10 +9,10 @@ use kvitt_protocol::directory::{Directory, MemberRole};
 use kvitt_protocol::Signed;
 
 use super::day::{Cast, Org};
-use crate::core::CallerRole;
-use crate::daemon::{self, RunError, RunningNode};
-use crate::loopback;
-use crate::setup::{self, InitOptions, SetupError};
+use kvitt_node::core::CallerRole;
+use kvitt_node::daemon::{self, RunError, RunningNode};
+use kvitt_node::loopback;
+use kvitt_node::setup::{self, InitOptions, SetupError};
 
 /// The members of the demo, in the order their nodes start: role, organisation number,
 /// name, and the folder of its data directory.
@@ -95,7 +95,7 @@ pub struct DemoNetwork {
 }
 
 impl DemoNetwork {
-    /// Waits until a failure stops one of the nodes (crate::fatal): its name and the cause.
+    /// Waits until a failure stops one of the nodes (kvitt_node::fatal): its name and the cause.
     pub async fn stopped(&self) -> String {
         let mut waiting = tokio::task::JoinSet::new();
         for (_, node) in &self.nodes {
@@ -110,14 +110,14 @@ impl DemoNetwork {
 
     /// Per node: its name, its web app's address, and a fresh sign-in link (valid 15
     /// minutes) for each person of the cast who signs in there.
-    pub fn sign_in_links(&self) -> Result<Vec<NodeLinks>, crate::access::AccessError> {
+    pub fn sign_in_links(&self) -> Result<Vec<NodeLinks>, kvitt_node::access::AccessError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut nodes = Vec::new();
         for (data, node) in &self.nodes {
             let base = format!("{}://{}", node.scheme, node.api_address);
             let mut links = Vec::new();
-            for user in crate::access::AccessFile::load(data)?.users {
-                let secret = crate::access::new_link(data, &user.person, now)?;
+            for user in kvitt_node::access::AccessFile::load(data)?.users {
+                let secret = kvitt_node::access::new_link(data, &user.person, now)?;
                 links.push((user.person, format!("{base}/signin/{secret}")));
             }
             nodes.push(NodeLinks { name: node.config.name.clone(), url: format!("{base}/"), links });
@@ -156,7 +156,7 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
         options.operator_key = operator_key;
         let made = setup::init(&data, &options).map_err(setup_error(name))?;
         operator_key = Some(made.operator_key);
-        let mut config = crate::config::NodeConfig::load(&data)
+        let mut config = kvitt_node::config::NodeConfig::load(&data)
             .map_err(|error| StartError::Setup { name: name.into(), error: error.into() })?;
         config.cache_mib = DEMO_CACHE_MIB;
         config.metrics_addr = Some(loopback::free_address().map_err(StartError::Port)?);
@@ -166,7 +166,7 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
                 setup::add_token(&data, person, *caller_role).map_err(setup_error(name))?;
             } else {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                crate::access::add_user(&data, person, *caller_role, now).map_err(|error| {
+                kvitt_node::access::add_user(&data, person, *caller_role, now).map_err(|error| {
                     StartError::Setup { name: name.into(), error: SetupError::Usage(error.to_string()) }
                 })?;
             }
@@ -180,22 +180,22 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
     }
     let issued_at = kvitt_protocol::fields::format_time(time::OffsetDateTime::now_utc());
     let directory = setup::publish(operator, issued_at).map_err(setup_error("the operator"))?;
-    let published = operator.join(crate::config::DIRECTORY_FILE);
+    let published = operator.join(kvitt_node::config::DIRECTORY_FILE);
     // The SSC checks foreign rates against the example table (its figures are
     // illustrative; a real SSC loads Riksbanken's).
-    let rates = operator.join(crate::config::RATES_FILE);
+    let rates = operator.join(kvitt_node::config::RATES_FILE);
     std::fs::write(&rates, kvitt_books::rates::EXAMPLE_RATES_JSON).map_err(|error| StartError::Setup {
         name: "the operator".into(),
-        error: crate::config::ConfigError::Io { path: rates, error }.into(),
+        error: kvitt_node::config::ConfigError::Io { path: rates, error }.into(),
     })?;
     for data in folders {
         setup::import(data, &published).map_err(setup_error(&data.display().to_string()))?;
         // Merchants and agencies hold the network's routing key; the SSC does not
         // (spec/routing.md).
-        let key = data.join(crate::config::ROUTING_KEY_FILE);
+        let key = data.join(kvitt_node::config::ROUTING_KEY_FILE);
         std::fs::write(&key, DEMO_ROUTING_KEY).map_err(|error| StartError::Setup {
             name: data.display().to_string(),
-            error: crate::config::ConfigError::Io { path: key, error }.into(),
+            error: kvitt_node::config::ConfigError::Io { path: key, error }.into(),
         })?;
     }
     let mut nodes = Vec::new();

@@ -12,6 +12,12 @@ use clap::{Parser, Subcommand};
 use kvitt_node::verify::{verify_reader, InputFormat, Report};
 
 mod cli;
+// The panic-free lints the demo kept in the kvitt-node library, where it used to live.
+#[cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+mod demo;
 mod node_commands;
 
 const LONG_ABOUT: &str = "\
@@ -197,8 +203,8 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
         println!("Setting up six nodes in {} …", base.display());
-        let demo = kvitt_node::demo::network::start(&base).await?;
-        for ((role, org, name, _), (_, node)) in kvitt_node::demo::network::MEMBERS.iter().zip(&demo.nodes) {
+        let demo = crate::demo::network::start(&base).await?;
+        for ((role, org, name, _), (_, node)) in crate::demo::network::MEMBERS.iter().zip(&demo.nodes) {
             println!(
                 "  {:<9} {:<12} {:<34} key {}  QUIC {}",
                 format!("{role:?}").to_lowercase(),
@@ -217,10 +223,10 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         // A node that stops on a failure ends the demo at once, with the cause.
         let mut print = |line: String| println!("{line}");
         let report = tokio::select! {
-            report = kvitt_node::demo::day::play(&demo.cast, &mut print) => report?,
+            report = crate::demo::day::play(&demo.cast, &mut print) => report?,
             cause = demo.stopped() => anyhow::bail!("a node stopped: {cause}"),
         };
-        print!("{}", kvitt_node::demo::summary(&report));
+        print!("{}", crate::demo::summary(&report));
         write_sie_files(&demo, &report, args.data.is_none())?;
         println!("\nThe day took {:.1} s.", started.elapsed().as_secs_f64());
         if args.keep {
@@ -238,8 +244,8 @@ fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 /// Writes the SSC's SIE file of each agency into the SSC's data directory as
 /// `sie-<org>.se` and says where.
 fn write_sie_files(
-    demo: &kvitt_node::demo::network::DemoNetwork,
-    report: &kvitt_node::demo::day::DayReport,
+    demo: &crate::demo::network::DemoNetwork,
+    report: &crate::demo::day::DayReport,
     temporary: bool,
 ) -> anyhow::Result<()> {
     let Some((ssc, _)) = demo.nodes.first() else {
@@ -259,7 +265,7 @@ fn write_sie_files(
 }
 
 /// How to use a kept demo network with the `kvitt` commands.
-fn print_keep_help(demo: &kvitt_node::demo::network::DemoNetwork) {
+fn print_keep_help(demo: &crate::demo::network::DemoNetwork) {
     println!("\nThe network keeps running (Ctrl-C stops it). Its nodes' data directories:");
     for (data, node) in &demo.nodes {
         println!("  {:<34} {}  (API http://{})", node.config.name, data.display(), node.api_address);

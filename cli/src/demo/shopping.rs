@@ -11,7 +11,7 @@ use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment,
 use kvitt_protocol::RecordId;
 
 use super::day::{ask, caller, Cast, DayError, DayReport, Org};
-use crate::core::{CallerRole, CardEnrolment, ClientRequest, ClientResponse};
+use kvitt_node::core::{CallerRole, CardEnrolment, ClientRequest, ClientResponse};
 
 /// A merchant's receipt from the till `(register, serial)` for `lines` (amounts
 /// computed), paid by card.
