@@ -29,11 +29,13 @@ use super::*;
 use crate::golden;
 
 mod generate;
+mod render;
 mod replay;
 mod sizes;
 mod spec_hashes;
 
 use generate::*;
+use render::*;
 use replay::*;
 use spec_hashes::*;
 
