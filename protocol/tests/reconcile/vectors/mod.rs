@@ -29,11 +29,13 @@ use super::*;
 use kvitt_test_support::golden::{self, Golden};
 
 mod generate;
+mod render;
 mod replay;
 mod sizes;
 mod spec_hashes;
 
 use generate::*;
+use render::*;
 use replay::*;
 use spec_hashes::*;
 
