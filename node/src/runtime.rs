@@ -75,6 +75,7 @@ pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) 
                     PeerRequest::Route { register, serial, card }
                 }
                 RequestBody::Enrol { cards } => PeerRequest::Enrol { cards },
+                RequestBody::Collect { code, employee } => PeerRequest::Collect { code, employee },
             };
             (request.directory_version, decoded)
         }
@@ -686,7 +687,8 @@ impl Release {
                     ResponseBody::Directory { .. }
                     | ResponseBody::Reconcile { .. }
                     | ResponseBody::Routed { .. }
-                    | ResponseBody::Enrolled { .. } => {}
+                    | ResponseBody::Enrolled { .. }
+                    | ResponseBody::Collected { .. } => {}
                 }
                 match response.encode() {
                     Ok(bytes) => {

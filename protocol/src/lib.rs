@@ -20,11 +20,13 @@
 )]
 #![warn(missing_docs)]
 
+pub mod assignment;
 pub mod books;
 pub mod cbor;
 pub mod channel;
 pub mod claim;
 pub mod claim_amounts;
+pub mod code;
 pub mod directory;
 pub mod envelope;
 pub mod error;

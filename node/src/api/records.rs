@@ -25,9 +25,14 @@ pub(super) async fn push_receipt(
         None => ClientRequest::PushReceipt(Box::new(receipt)),
     };
     match ask(&state, caller, request).await? {
-        ClientResponse::Pushed { id, duplicate } => {
+        ClientResponse::Pushed { id, duplicate, code } => {
             let status = if duplicate { StatusCode::OK } else { StatusCode::CREATED };
-            Ok((status, Json(json!({ "id": id, "duplicate": duplicate }))).into_response())
+            let mut answer = json!({ "id": id, "duplicate": duplicate });
+            if let Some(code) = code {
+                answer["code"] = json!(code.to_string());
+                answer["qr"] = json!(code.qr_payload());
+            }
+            Ok((status, Json(answer)).into_response())
         }
         other => Err(unexpected(&other)),
     }
@@ -93,6 +98,7 @@ pub fn record_json(record: &AnyRecord) -> Value {
         AnyRecord::ClaimEvent(record) => serde_json::to_value(record.body()),
         AnyRecord::Directory(record) => serde_json::to_value(record.body()),
         AnyRecord::Evidence(record) => serde_json::to_value(record.body()),
+        AnyRecord::Assignment(record) => serde_json::to_value(record.body()),
     }
     .unwrap_or(Value::Null);
     json!({ "type": record.kind().as_str(), "id": record.id(), "signer": record.signer(), "body": body, "cbor": hex::encode(record.bytes()) })

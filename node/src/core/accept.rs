@@ -345,7 +345,9 @@ impl NodeCore {
             AnyRecord::Evidence(evidence) => {
                 batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
             }
-            AnyRecord::Directory(_) => {}
+            // An assignment travels only in the answer to a collect (core::codes), never in
+            // a delivery: `authorize` refuses it before this.
+            AnyRecord::Directory(_) | AnyRecord::Assignment(_) => {}
         }
         Ok(())
     }

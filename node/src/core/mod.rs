@@ -16,6 +16,7 @@ mod channels;
 mod checks;
 mod claims;
 mod client;
+mod codes;
 mod exceptions;
 mod export;
 mod lists;
@@ -50,6 +51,7 @@ pub use client::{
     Caller, CallerRole, CardEnrolment, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page,
     PeerReconciliation, ReceiptSearch,
 };
+pub use codes::CODE_ATTEMPTS_PER_HOUR;
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
 pub use lists::MAX_PAGE_ENTRIES;
@@ -190,6 +192,13 @@ pub enum PeerRequest {
         /// The cards.
         cards: Vec<kvitt_protocol::wire::EnrolledCard>,
     },
+    /// An agency collects a receipt by its code (spec/codes.md).
+    Collect {
+        /// The code's random part and check character.
+        code: String,
+        /// The employee who presented it.
+        employee: Option<String>,
+    },
     /// The request bytes did not decode.
     Invalid(kvitt_protocol::Error),
 }
@@ -249,8 +258,10 @@ pub struct NodeCore {
     /// The recovery in progress, noted in the ledger by the start that found it damaged:
     /// while there is one, the node signs nothing (core::recovery).
     recovery: Option<Recovery>,
-    /// Card lookups and enrolments in flight, and an SSC's lookup rates.
+    /// Card lookups, enrolments and code collects in flight, and an SSC's lookup rates.
     routing: routing::Routing,
+    /// At a merchant: each agency's failed collects by code this hour.
+    code_attempts: codes::CodeAttempts,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -306,6 +317,7 @@ impl NodeCore {
             next_directory_poll_ms: 0,
             offered_at_start,
             recovery,
+            code_attempts: codes::CodeAttempts::default(),
         })
     }
 
@@ -338,6 +350,11 @@ impl NodeCore {
         match input {
             Input::Client { reply, caller, request: ClientRequest::PushCardReceipt { receipt, card } } => {
                 if let Some(result) = self.push_card_receipt(&mut step, reply, &caller, *receipt, &card) {
+                    step.durable.push(Effect::ToClient { reply, result });
+                }
+            }
+            Input::Client { reply, caller, request: ClientRequest::FetchReceipt { code } } => {
+                if let Some(result) = self.fetch(&mut step, reply, &caller, &code) {
                     step.durable.push(Effect::ToClient { reply, result });
                 }
             }
@@ -398,7 +415,9 @@ impl NodeCore {
         match request {
             ClientRequest::PushReceipt(receipt) => self.push_receipt(step, caller, *receipt),
             // Answered when the SSC answers (handle).
-            ClientRequest::PushCardReceipt { .. } | ClientRequest::Enrol { .. } => Err(Refusal::new(
+            ClientRequest::PushCardReceipt { .. }
+            | ClientRequest::Enrol { .. }
+            | ClientRequest::FetchReceipt { .. } => Err(Refusal::new(
                 RefusalCode::Unavailable,
                 "routing requests are answered by the SSC's answer",
             )),
@@ -423,9 +442,9 @@ impl NodeCore {
                     (CallerRole::Operator | CallerRole::SscStaff | CallerRole::Approver, _) => true,
                     (CallerRole::Till, AnyRecord::Receipt(receipt)) => receipt.body().merchant.org == org,
                     (CallerRole::Employee, AnyRecord::Receipt(receipt)) => {
-                        let body = receipt.body();
-                        body.buyer_agency() == Some(org)
-                            && body.buyer_employee() == Some(caller.person.as_str())
+                        self.buyer_of(step, receipt)?.is_some_and(|buyer| {
+                            buyer.agency == org && buyer.employee.as_deref() == Some(caller.person.as_str())
+                        })
                     }
                     (CallerRole::Employee, AnyRecord::Claim(claim)) => {
                         employees_claim(claim.body(), org, caller)
@@ -539,6 +558,9 @@ impl NodeCore {
             },
             PeerRequest::Route { register, serial, card } => self
                 .route(step, &peer, &register, serial, &card)
+                .unwrap_or_else(|refusal| ResponseBody::Refused { refusal }),
+            PeerRequest::Collect { code, employee } => self
+                .collect(step, &peer, &code, employee)
                 .unwrap_or_else(|refusal| ResponseBody::Refused { refusal }),
             PeerRequest::Enrol { cards } => {
                 self.enrolled(step, &peer, &cards).unwrap_or_else(|refusal| ResponseBody::Refused { refusal })
