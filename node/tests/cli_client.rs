@@ -504,6 +504,7 @@ fn every_client_command_has_help() {
         "receipt push",
         "receipt import",
         "receipt list",
+        "receipt fetch",
         "record show",
         "claim new",
         "claim add",

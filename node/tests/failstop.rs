@@ -115,7 +115,7 @@ async fn push(merchant: &NodeHandle, serial: u64) -> Result<ClientResponse, Refu
 
 async fn pushed(merchant: &NodeHandle, serial: u64) -> RecordId {
     match push(merchant, serial).await {
-        Ok(ClientResponse::Pushed { id, duplicate: false }) => id,
+        Ok(ClientResponse::Pushed { id, duplicate: false, .. }) => id,
         other => panic!("push {serial}: {other:?}"),
     }
 }

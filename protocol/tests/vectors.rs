@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use ciborium::value::Value;
 use ed25519_dalek::{Signer, SigningKey};
+use kvitt_protocol::assignment::Assignment;
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
 use kvitt_protocol::claim_amounts::ReceiptClaims;
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
@@ -901,6 +902,48 @@ fn generate() -> Vec<Vector> {
         &unrouted,
         MERCHANT,
     ));
+    // spec/codes.md §Assignment: the buyer of a receipt signed without one.
+    let assigned = Assignment {
+        receipt: unrouted.id(),
+        buyer: Buyer {
+            agency: common::receipt().buyer.expect("the sample names a buyer").agency,
+            employee: Some("emp-17".into()),
+        },
+        assigned_at: "2026-03-02T09:15:00+01:00".into(),
+    };
+    vectors.push(valid(
+        "assignment-valid",
+        "assignment",
+        "The merchant assigns receipt-valid-no-buyer, collected by its code, to the agency and employee who presented the code (spec/codes.md §Assignment). Its slot is the receipt: a second, different assignment of it is equivocation.",
+        &sign(assigned.clone(), MERCHANT),
+        MERCHANT,
+    ));
+    vectors.push(
+        Vector::record(
+            "assignment-invalid-agency-luhn",
+            "assignment",
+            "The assigned agency's organisation number 202100-5488 fails its Luhn check digit.",
+            forge_typed(
+                &Assignment {
+                    buyer: Buyer { agency: "202100-5488".into(), employee: None },
+                    ..assigned.clone()
+                },
+                MERCHANT,
+            ),
+        )
+        .signed_by(MERCHANT)
+        .fails(ErrorCode::OrgLuhn, "body.buyer.agency"),
+    );
+    vectors.push(
+        Vector::record(
+            "assignment-invalid-time",
+            "assignment",
+            "assigned_at is in UTC with Z, not with a numeric offset.",
+            forge_typed(&Assignment { assigned_at: "2026-03-02T08:15:00Z".into(), ..assigned }, MERCHANT),
+        )
+        .signed_by(MERCHANT)
+        .fails(ErrorCode::TimeFormat, "body.assigned_at"),
+    );
     let first_local_day = sign(
         computed(Receipt {
             issued_at: "2026-04-01T01:30:00+02:00".into(),
@@ -2058,12 +2101,14 @@ fn decode_as(decoder: &str, bytes: &[u8]) -> Result<Result<Decoded, Error>, Stri
         "claim_event" => Signed::<ClaimEvent>::decode(bytes).map(|r| decoded(&r)),
         "directory" => Signed::<Directory>::decode(bytes).map(|r| decoded(&r)),
         "evidence" => Signed::<Evidence>::decode(bytes).map(|r| decoded(&r)),
+        "assignment" => Signed::<Assignment>::decode(bytes).map(|r| decoded(&r)),
         "any" => AnyRecord::decode(bytes).map(|record| match &record {
             AnyRecord::Receipt(r) => decoded(r),
             AnyRecord::Claim(r) => decoded(r),
             AnyRecord::ClaimEvent(r) => decoded(r),
             AnyRecord::Directory(r) => decoded(r),
             AnyRecord::Evidence(r) => decoded(r),
+            AnyRecord::Assignment(r) => decoded(r),
         }),
         other => return Err(format!("unknown decode_as {other:?}")),
     })

@@ -38,6 +38,30 @@ pub(super) async fn push_receipt(
     }
 }
 
+/// `POST /v1/receipts/fetch` `{"code": …}`: an agency's employee collects a receipt by its
+/// code (as typed, or the QR payload) from the merchant the code names (spec/codes.md).
+/// Answered once the merchant has answered and the receipt and its assignment are stored.
+pub(super) async fn fetch_receipt(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fetch {
+        code: String,
+    }
+    let Fetch { code } = parse_json(&body_text(body)?)?;
+    match ask(&state, caller, ClientRequest::FetchReceipt { code }).await? {
+        ClientResponse::Fetched { id, assignment } => {
+            Ok((StatusCode::CREATED, Json(json!({ "id": id, "assignment": assignment }))).into_response())
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
 /// `POST /v1/cards`: an agency's operator replaces the agency's enrolled cards at its SSC
 /// (spec/routing.md §Enrolment).
 pub(super) async fn enrol_cards(
