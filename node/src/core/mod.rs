@@ -428,8 +428,9 @@ impl NodeCore {
                 self.find_receipts(step, caller, search, limit, before).map(ClientResponse::Receipts)
             }
             ClientRequest::Record(id) => {
-                // Staff read every record the node holds; an employee only their receipts,
-                // their claims and their claims' events; a till only receipts its own
+                // Staff read every record the node holds; an employee only their receipts
+                // (and the assignments that made them theirs), their claims and their
+                // claims' events; a till only receipts its own
                 // organisation sold. A record the caller may not read is answered as one the
                 // node does not hold, so as not to reveal that it exists.
                 fn employees_claim(claim: &kvitt_protocol::claim::Claim, org: &str, caller: &Caller) -> bool {
@@ -445,6 +446,10 @@ impl NodeCore {
                         self.buyer_of(step, receipt)?.is_some_and(|buyer| {
                             buyer.agency == org && buyer.employee.as_deref() == Some(caller.person.as_str())
                         })
+                    }
+                    (CallerRole::Employee, AnyRecord::Assignment(assignment)) => {
+                        let buyer = &assignment.body().buyer;
+                        buyer.agency == org && buyer.employee.as_deref() == Some(caller.person.as_str())
                     }
                     (CallerRole::Employee, AnyRecord::Claim(claim)) => {
                         employees_claim(claim.body(), org, caller)

@@ -66,6 +66,8 @@ fn a_cash_receipt_is_collected_by_its_code_once_and_lands_in_the_employees_list(
     assert_eq!(page.items.iter().map(|receipt| receipt.id()).collect::<Vec<_>>(), vec![id]);
     assert!(net.ask("agency", employee("emp-2"), ClientRequest::Record(id)).is_ok(), "the employee reads it");
     assert!(net.ask("agency", employee("emp-3"), ClientRequest::Record(id)).is_err(), "another does not");
+    assert!(net.ask("agency", employee("emp-2"), ClientRequest::Record(assignment)).is_ok());
+    assert!(net.ask("agency", employee("emp-3"), ClientRequest::Record(assignment)).is_err());
 
     // Asked again by the same agency (its answer lost): the same assignment, nothing new.
     let Ok(ClientResponse::Fetched { assignment: again, .. }) = fetch(&mut net, "emp-2", &code.to_string())
