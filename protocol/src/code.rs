@@ -389,6 +389,14 @@ mod tests {
         assert_eq!(Refusal::from(&CodeError::Check).code, "code.check");
     }
 
+    /// spec/codes.md §Code format: the example's check character, computed independently.
+    #[test]
+    fn the_example_of_the_spec_reads_and_one_wrong_check_character_does_not() {
+        let code = ReceiptCode::parse("KVITT:R:556016-0680-7KQ2M-X9D4T-C").unwrap();
+        assert_eq!(code.to_string(), "556016-0680-7KQ2M-X9D4T-C");
+        assert_eq!(ReceiptCode::parse("556016-0680-7KQ2M-X9D4T-B"), Err(CodeError::Check));
+    }
+
     #[test]
     fn an_overlong_text_is_refused_without_scanning_it_all() {
         let long = format!("{}{}", code(7), "-".repeat(MAX_CODE_TEXT_BYTES));

@@ -183,7 +183,7 @@ fn generate() -> Vec<Vector> {
             "request-collect",
             "An agency collects a receipt by its code (codes.md §Collecting): the code's random part and check character, and the employee who presented it.",
             "request",
-            request(1, RequestBody::Collect { code: "7KQ2MX9D4TB".into(), employee: Some("emp-17".into()) }),
+            request(1, RequestBody::Collect { code: "7KQ2MX9D4TC".into(), employee: Some("emp-17".into()) }),
         ),
         valid(
             "response-collected",

@@ -100,8 +100,8 @@ Examples:
     /// Needs an employee's token (spec/codes.md).
     #[command(after_help = "\
 Examples:
-  kvitt receipt fetch 556016-0680-7KQ2M-X9D4T-B --data agency --as emp-17
-  kvitt receipt fetch 'KVITT:R:556016-0680-7KQ2M-X9D4T-B' --api http://127.0.0.1:8402 --token $EMPLOYEE_TOKEN")]
+  kvitt receipt fetch 556016-0680-7KQ2M-X9D4T-C --data agency --as emp-17
+  kvitt receipt fetch 'KVITT:R:556016-0680-7KQ2M-X9D4T-C' --api http://127.0.0.1:8402 --token $EMPLOYEE_TOKEN")]
     Fetch {
         /// The receipt code, or its QR payload.
         #[arg(value_name = "CODE")]
