@@ -329,9 +329,11 @@ pub fn role_name(t: &'static Text, role: CallerRole) -> &'static str {
 /// those (a page never offers what the core would refuse).
 pub fn menu(t: &'static Text, role: CallerRole, node: MemberRole, current: &str) -> Vec<NavLink> {
     let entries: &[(&'static str, &'static str)] = match (role, node) {
-        (CallerRole::Employee, MemberRole::Agency) => {
-            &[("/kvitton", t.my_receipts), ("/rakningar", t.my_claims)]
-        }
+        (CallerRole::Employee, MemberRole::Agency) => &[
+            ("/kvitton", t.my_receipts),
+            (pages::fetch::FETCH_PATH, t.fetch_receipt),
+            ("/rakningar", t.my_claims),
+        ],
         _ => &[],
     };
     let entries = entries.iter().copied().chain(pages::role_menu(t, role, node));
