@@ -165,7 +165,7 @@ impl ReceiptCode {
         let mut values: Vec<u8> =
             (0..CODE_SECRET_CHARS).rev().map(|index| ((self.secret >> (5 * index)) & 31) as u8).collect();
         values.push(check_value(&values));
-        values.iter().map(|value| char::from(ALPHABET[usize::from(*value)])).collect()
+        values.iter().map(|value| symbol(*value)).collect()
     }
 
     /// The QR payload: [`QR_PREFIX`] and the code as displayed.
@@ -220,7 +220,13 @@ fn merchant_digits(org: &str) -> Option<[u8; CODE_MERCHANT_DIGITS]> {
 
 fn format_merchant(digits: &[u8; CODE_MERCHANT_DIGITS]) -> String {
     let text: String = digits.iter().map(|digit| char::from(b'0' + digit)).collect();
-    format!("{}-{}", &text[..6], &text[6..])
+    let (first, last) = text.split_at(6);
+    format!("{first}-{last}")
+}
+
+/// The base32 character of a 5-bit value.
+fn symbol(value: u8) -> char {
+    ALPHABET.get(usize::from(value & 31)).map_or('0', |byte| char::from(*byte))
 }
 
 /// The value of a base32 character as Crockford reads it, if it has one.

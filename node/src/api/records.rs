@@ -27,11 +27,12 @@ pub(super) async fn push_receipt(
     match ask(&state, caller, request).await? {
         ClientResponse::Pushed { id, duplicate, code } => {
             let status = if duplicate { StatusCode::OK } else { StatusCode::CREATED };
-            let mut answer = json!({ "id": id, "duplicate": duplicate });
-            if let Some(code) = code {
-                answer["code"] = json!(code.to_string());
-                answer["qr"] = json!(code.qr_payload());
-            }
+            let answer = match code {
+                Some(code) => json!({
+                    "id": id, "duplicate": duplicate, "code": code.to_string(), "qr": code.qr_payload(),
+                }),
+                None => json!({ "id": id, "duplicate": duplicate }),
+            };
             Ok((status, Json(answer)).into_response())
         }
         other => Err(unexpected(&other)),
