@@ -35,6 +35,14 @@ pub const CODE_ATTEMPTS_PER_HOUR: u32 = 60;
 /// An hour, in milliseconds.
 const HOUR_MS: i64 = 3_600_000;
 
+/// How many days a merchant keeps a receipt no one collected, by default
+/// (`uncollected_days` in config.toml).
+pub const DEFAULT_UNCOLLECTED_DAYS: u32 = 90;
+/// How often a merchant looks for uncollected receipts to delete.
+pub const SWEEP_INTERVAL_MS: i64 = HOUR_MS;
+/// Most receipts one sweep deletes (one batch); the next sweep goes on.
+pub const MAX_DELETED_PER_SWEEP: usize = 1000;
+
 /// Per asking agency's key: the hour (since the epoch) counted, and its failed collects.
 #[derive(Debug, Default)]
 pub struct CodeAttempts(HashMap<PublicKey, (i64, u32)>);
@@ -73,11 +81,57 @@ impl NodeCore {
     }
 
     /// Notes the code of a receipt just signed without a buyer in `batch`, under its keyed
-    /// hash; `None` if this node's organisation number cannot stand in a code (a foreign one).
-    pub(super) fn issue_code(&self, receipt: &RecordId, batch: &mut Batch) -> Option<ReceiptCode> {
-        let code = self.code_of(receipt)?;
-        batch.insert(keys::code(&code.hash(&self.code_key())), receipt.as_bytes().to_vec());
+    /// hash, and the receipt among those waiting (by its sale's time, for
+    /// [`NodeCore::delete_uncollected`]); `None` if this node's organisation number cannot
+    /// stand in a code (a foreign one).
+    pub(super) fn issue_code(&self, receipt: &Signed<Receipt>, batch: &mut Batch) -> Option<ReceiptCode> {
+        let code = self.code_of(&receipt.id())?;
+        let hash = code.hash(&self.code_key());
+        batch.insert(keys::code(&hash), receipt.id().as_bytes().to_vec());
+        batch.insert(keys::uncollected(sale_time(receipt), &receipt.id()), hash.to_vec());
         Some(code)
+    }
+
+    /// At a merchant, at most every [`SWEEP_INTERVAL_MS`]: deletes the receipts that waited
+    /// for their code longer than `uncollected_days` after their sale, at most
+    /// [`MAX_DELETED_PER_SWEEP`] at a time, and their codes. What stays is their id in the
+    /// register's slot and the register's last serial: the record that the serial was
+    /// issued, so the series stays unbroken and no serial is used twice (spec/codes.md
+    /// §Uncollected receipts).
+    pub(super) fn delete_uncollected(&mut self, step: &mut Step) {
+        if self.identity.role != MemberRole::Merchant || step.now_ms() < self.next_sweep_ms {
+            return;
+        }
+        self.next_sweep_ms = step.now_ms().saturating_add(SWEEP_INTERVAL_MS);
+        step.effects.push(super::Effect::WakeAt(self.next_sweep_ms));
+        let horizon = step.now.unix_timestamp() - i64::from(self.config.uncollected_days) * 86_400;
+        let waiting = match step.ledger.store().scan(keys::UNCOLLECTED_PREFIX, None, MAX_DELETED_PER_SWEEP) {
+            Ok(waiting) => waiting,
+            Err(error) => return tracing::error!(%error, "could not read the uncollected receipts"),
+        };
+        let mut batch = Batch::new();
+        let mut deleted = 0usize;
+        for (key, hash) in waiting {
+            let Some((issued, receipt)) = decode_uncollected(&key) else { continue };
+            if issued >= horizon {
+                break;
+            }
+            batch.remove(keys::record(&receipt));
+            if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
+                batch.remove(keys::code(&hash));
+            }
+            batch.remove(key);
+            deleted += 1;
+        }
+        if deleted == 0 {
+            return;
+        }
+        match step.write(&batch) {
+            Ok(()) => {
+                tracing::info!(deleted, days = self.config.uncollected_days, "uncollected receipts deleted")
+            }
+            Err(error) => tracing::error!(%error, "could not delete uncollected receipts"),
+        }
     }
 
     /// At a merchant: an agency collects the receipt of `code`, for `employee`.
@@ -153,6 +207,7 @@ impl NodeCore {
         let mut batch = Batch::new();
         self.put_assignment(step, &receipt, &assignment, peer.key, &mut batch)?;
         batch.insert(key, [receipt.id().as_bytes().as_slice(), assignment.id().as_bytes()].concat());
+        batch.remove(keys::uncollected(sale_time(&receipt), &receipt.id()));
         step.write(&batch).map_err(unavailable)?;
         tracing::info!(receipt = %receipt.id().short(), agency = %peer.org, "receipt collected by code");
         Ok(collected(&receipt, &assignment))
@@ -298,6 +353,21 @@ fn collected(receipt: &Signed<Receipt>, assignment: &Signed<Assignment>) -> Resp
         receipt: RecordBytes(receipt.bytes().to_vec()),
         assignment: RecordBytes(assignment.bytes().to_vec()),
     }
+}
+
+/// The sale's time of a receipt, in seconds since the epoch (0 if it cannot be read, which a
+/// valid receipt never gives).
+fn sale_time(receipt: &Signed<Receipt>) -> i64 {
+    kvitt_protocol::fields::parse_time("issued_at", &receipt.body().issued_at)
+        .map_or(0, |time| time.unix_timestamp())
+}
+
+/// The sale's time and the receipt of an [`keys::uncollected`] key.
+fn decode_uncollected(key: &[u8]) -> Option<(i64, RecordId)> {
+    let rest = key.get(keys::UNCOLLECTED_PREFIX.len()..)?;
+    let issued = i64::try_from(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?)).ok()?;
+    let receipt = RecordId(rest.get(8..)?.try_into().ok()?);
+    Some((issued, receipt))
 }
 
 /// A code entry: the receipt's id, then the assignment's once collected.

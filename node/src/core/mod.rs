@@ -51,7 +51,7 @@ pub use client::{
     Caller, CallerRole, CardEnrolment, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page,
     PeerReconciliation, ReceiptSearch,
 };
-pub use codes::CODE_ATTEMPTS_PER_HOUR;
+pub use codes::{CODE_ATTEMPTS_PER_HOUR, DEFAULT_UNCOLLECTED_DAYS, MAX_DELETED_PER_SWEEP};
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
 pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
 pub use lists::MAX_PAGE_ENTRIES;
@@ -105,6 +105,9 @@ pub struct CoreConfig {
     /// The network's routing key (`DIR/routing.key`, merchants and agencies): hashes the
     /// card references tills present and agencies enrol (spec/routing.md).
     pub routing_key: Option<kvitt_protocol::routing::RoutingKey>,
+    /// At a merchant: days after its sale that a receipt no one collected by its code is
+    /// deleted (`uncollected_days`, spec/codes.md §Uncollected receipts).
+    pub uncollected_days: u32,
 }
 
 /// An opaque handle the driver uses to route an answer back to whoever asked.
@@ -262,6 +265,8 @@ pub struct NodeCore {
     routing: routing::Routing,
     /// At a merchant: each agency's failed collects by code this hour.
     code_attempts: codes::CodeAttempts,
+    /// At a merchant: when to next look for uncollected receipts to delete (ms; 0: at once).
+    next_sweep_ms: i64,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -318,6 +323,7 @@ impl NodeCore {
             offered_at_start,
             recovery,
             code_attempts: codes::CodeAttempts::default(),
+            next_sweep_ms: 0,
         })
     }
 
@@ -383,6 +389,7 @@ impl NodeCore {
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
         self.poll_directory(&mut step);
+        self.delete_uncollected(&mut step);
         let batch = overlay.take_batch();
         let mut effects = Vec::new();
         if !batch.is_empty() {

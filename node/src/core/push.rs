@@ -64,7 +64,7 @@ impl NodeCore {
         }
         batch.insert(keys::serial(&body.register), body.serial.to_be_bytes().to_vec());
         // Without a buyer, the receipt waits to be collected by its code (spec/codes.md).
-        let code = agency.is_none().then(|| self.issue_code(&signed.id(), &mut batch)).flatten();
+        let code = agency.is_none().then(|| self.issue_code(&signed, &mut batch)).flatten();
         step.write(&batch).map_err(unavailable)?;
         if let Some(agency) = &agency {
             self.outbox.enqueue(step, agency.key, signed.id()).map_err(unavailable)?;

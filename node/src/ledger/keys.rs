@@ -245,3 +245,13 @@ pub fn code(hash: &[u8; 32]) -> Vec<u8> {
 pub fn assignment_of(receipt: &RecordId) -> Vec<u8> {
     [b"assigned/".as_slice(), receipt.as_bytes()].concat()
 }
+
+/// At a merchant: a receipt waiting to be collected by code, in the order of its sale
+/// (seconds since the epoch, big-endian), so that the oldest are found first.
+pub fn uncollected(issued_unix: i64, receipt: &RecordId) -> Vec<u8> {
+    let issued = u64::try_from(issued_unix).unwrap_or(0);
+    [UNCOLLECTED_PREFIX, &issued.to_be_bytes(), receipt.as_bytes()].concat()
+}
+
+/// The prefix of [`uncollected`].
+pub const UNCOLLECTED_PREFIX: &[u8] = b"uncollected/";

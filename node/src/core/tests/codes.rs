@@ -13,7 +13,13 @@ fn employee(person: &str) -> Caller {
 
 /// Pushes a cash receipt without a buyer and returns its id and code.
 fn push_cash(net: &mut Net, serial: u64) -> (RecordId, ReceiptCode) {
-    let request = ClientRequest::PushReceipt(Box::new(Receipt { buyer: None, ..receipt(serial) }));
+    push_cash_at(net, serial, &receipt(serial).issued_at)
+}
+
+/// The same, sold at `issued_at`.
+fn push_cash_at(net: &mut Net, serial: u64, issued_at: &str) -> (RecordId, ReceiptCode) {
+    let cash = Receipt { buyer: None, issued_at: issued_at.into(), ..receipt(serial) };
+    let request = ClientRequest::PushReceipt(Box::new(cash));
     match net.ask("merchant", till(), request) {
         Ok(ClientResponse::Pushed { id, code: Some(code), .. }) => (id, code),
         other => panic!("not pushed with a code: {other:?}"),
@@ -145,4 +151,40 @@ fn a_merchant_stores_the_codes_keyed_hash_never_the_code() {
             );
         }
     }
+}
+
+#[test]
+fn a_receipt_nobody_collects_is_deleted_after_uncollected_days_and_its_serial_stays_used() {
+    let mut net = Net::new();
+    let (old, old_code) = push_cash(&mut net, 1);
+    net.now += time::Duration::days(2);
+    let (young, young_code) = push_cash_at(&mut net, 2, "2026-05-06T07:10:00+02:00");
+    let (collected, collected_code) = push_cash(&mut net, 3);
+    assert!(matches!(
+        fetch(&mut net, "emp-2", &collected_code.to_string()),
+        Ok(ClientResponse::Fetched { .. })
+    ));
+    // Past the period for the first only (the sweep runs at most hourly: step past it).
+    net.now += time::Duration::days(i64::from(DEFAULT_UNCOLLECTED_DAYS) - 1) + time::Duration::hours(2);
+    net.ask("merchant", till(), ClientRequest::Peers).ok();
+    let merchant = Ledger::new(net.nodes[&Net::key_of("merchant")].store.clone());
+    assert!(merchant.record(&old).unwrap().is_none(), "the uncollected receipt is deleted");
+    assert!(merchant.record(&young).unwrap().is_some(), "a younger one is kept");
+    assert!(merchant.record(&collected).unwrap().is_some(), "a collected one is kept");
+    assert_eq!(refused_with(fetch(&mut net, "emp-2", &old_code.to_string())), "code.unknown");
+    // Its id stays in the register's slot: the serial is not issued again.
+    let slot = kvitt_protocol::evidence::Slot::Receipt {
+        signer: Net::key_of("merchant"),
+        register: receipt(1).register,
+        serial: 1,
+    };
+    assert_eq!(merchant.slot_holder(&slot).unwrap(), Some(old));
+    let again = net.ask(
+        "merchant",
+        till(),
+        ClientRequest::PushReceipt(Box::new(Receipt { buyer: None, ..receipt(1) })),
+    );
+    assert_eq!(refused_with(again), "receipt.serial");
+    // The younger one is still collected by its code.
+    assert!(matches!(fetch(&mut net, "emp-2", &young_code.to_string()), Ok(ClientResponse::Fetched { .. })));
 }

@@ -155,6 +155,7 @@ impl Net {
                 seed: 7,
                 reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
                 policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
+                uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
                 routing_key: (role != MemberRole::Ssc)
                     .then(|| kvitt_protocol::routing::RoutingKey::new([9; 32])),
             };
