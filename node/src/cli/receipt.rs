@@ -37,7 +37,10 @@ enum ReceiptCommand {
     /// the node's disk, followed by "duplicate" when the same receipt had been pushed
     /// before (pushing again is safe). With --card and no buyer in the receipt, the node
     /// finds the buyer's agency by the card (spec/routing.md), or keeps the receipt if no
-    /// agency enrolled the card. Needs a till's token.
+    /// agency enrolled the card. A receipt kept without a buyer (cash, or an unknown card)
+    /// gets a receipt code, printed on a second line (`code 556016-0680-7KQ2M-X9D4T-C`):
+    /// the till prints it for the employee, who collects the receipt with it
+    /// (spec/codes.md). Needs a till's token.
     #[command(after_help = "\
 Examples:
   kvitt receipt push receipt.json --api http://127.0.0.1:8401 --token $TILL_TOKEN
