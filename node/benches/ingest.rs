@@ -114,7 +114,7 @@ fn start(
         retry: RetryPolicy::default(),
         delivery_batch: 512,
         seed: u64::from(seed),
-        reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
+        reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
         policy: Default::default(),
         uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
         routing_key: None,

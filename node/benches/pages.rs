@@ -115,7 +115,7 @@ fn start(seed: u8, role: MemberRole, network: &LocalNetwork) -> (NodeHandle, Pee
         retry: RetryPolicy::default(),
         delivery_batch: 256,
         seed: u64::from(seed),
-        reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().expect("rates")),
+        reference_rates: Some(kvitt_books::ReferenceRates::example().expect("rates")),
         policy: Default::default(),
         uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
         routing_key: None,
@@ -344,7 +344,8 @@ async fn run() {
     let (merchant, _merchant_inbox, _) = start(MERCHANT_SEED, MemberRole::Merchant, &LocalNetwork::new());
     push_receipts(&merchant).await;
 
-    // emp-7: 500 receipts, 50 claims (45 submitted); claim 7 is waiting for the approver.
+    // emp-7: 500 receipts, 50 claims (45 submitted, 5 open drafts); claim 7 is waiting for
+    // the approver.
     let (web, secrets) = Web::new(
         agency,
         MemberRole::Agency,
@@ -378,6 +379,7 @@ async fn run() {
         ("a receipt", &web, format!("/kvitton/{}", receipts[7]), employee, sample::MERCHANT_ORG),
         ("a claim", &web, format!("/rakningar/{claim}"), employee, "Resa 7"),
         ("Mina räkningar", &web, "/rakningar".into(), employee, "href=\"/rakningar/"),
+        ("Mina utkast", &web, "/utkast".into(), employee, "href=\"/utkast/"),
         ("Att attestera", &web, "/attestera".into(), approver, "href=\"/beslut/"),
         ("the approver's claim", &web, format!("/beslut/{claim}"), approver, "Resa 7"),
         ("SSC: claims", &web, "/ssc/rakningar".into(), staff, "href=\"/beslut/"),

@@ -137,7 +137,7 @@ pub fn read_directory(data: &Path) -> Result<Signed<Directory>, RunError> {
 
 /// The reference rates in `DIR/rates.json`, or `None` if there is no such file (the node
 /// then books foreign items without checking their rates, and says so).
-fn read_rates(data: &Path) -> Result<Option<kvitt_protocol::books::ReferenceRates>, RunError> {
+fn read_rates(data: &Path) -> Result<Option<kvitt_books::ReferenceRates>, RunError> {
     let path = data.join(crate::config::RATES_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -147,7 +147,7 @@ fn read_rates(data: &Path) -> Result<Option<kvitt_protocol::books::ReferenceRate
         }
         Err(error) => return Err(RunError::Rates { path, message: error.to_string() }),
     };
-    let rates = kvitt_protocol::books::ReferenceRates::from_json(&text)
+    let rates = kvitt_books::ReferenceRates::from_json(&text)
         .map_err(|error| RunError::Rates { path: path.clone(), message: error.to_string() })?;
     tracing::info!(file = %path.display(), "reference rates loaded");
     Ok(Some(rates))
@@ -228,6 +228,12 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
             removed = outbox.removed,
             "the outbox queued records more than once; one entry each is kept"
         );
+    }
+    let claimants = crate::ledger::Ledger::new(Arc::clone(&store))
+        .index_claimants()
+        .map_err(|error| RunError::Core(format!("indexing the claims by claimant: {error}")))?;
+    if claimants > 0 {
+        tracing::info!(claims = claimants, "indexed the claims of a ledger from before the claimant index");
     }
     // From here on, a write that would leave less than the floor free is refused.
     let guard = SpaceGuard::new(store, &ledger_path, config.disk_floor_bytes());
@@ -362,14 +368,10 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         assert!(read_rates(data.path()).unwrap().is_none(), "no file: no table, no check");
         let path = data.path().join(crate::config::RATES_FILE);
-        std::fs::write(&path, kvitt_protocol::books::EXAMPLE_RATES_JSON).unwrap();
-        assert_eq!(
-            read_rates(data.path()).unwrap(),
-            Some(kvitt_protocol::books::ReferenceRates::example().unwrap())
-        );
-        let broken =
-            kvitt_protocol::books::EXAMPLE_RATES_JSON.replacen("\"version\": 1", "\"version\": 9", 1);
-        assert_ne!(broken, kvitt_protocol::books::EXAMPLE_RATES_JSON, "the example has a version field");
+        std::fs::write(&path, kvitt_books::EXAMPLE_RATES_JSON).unwrap();
+        assert_eq!(read_rates(data.path()).unwrap(), Some(kvitt_books::ReferenceRates::example().unwrap()));
+        let broken = kvitt_books::EXAMPLE_RATES_JSON.replacen("\"version\": 1", "\"version\": 9", 1);
+        assert_ne!(broken, kvitt_books::EXAMPLE_RATES_JSON, "the example has a version field");
         std::fs::write(&path, broken).unwrap();
         let error = read_rates(data.path()).unwrap_err().to_string();
         assert!(error.starts_with(&path.display().to_string()) && error.contains("version 9"), "{error}");

@@ -18,7 +18,9 @@ use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::core::{ClientRequest, ClientResponse, Effect, ExchangeId, Input, NodeCore, PeerRequest, ReplyId};
+use crate::core::{
+    ClientRequest, ClientResponse, Effect, ExchangeError, ExchangeId, Input, NodeCore, PeerRequest, ReplyId,
+};
 use crate::fatal::{panic_message, Fatal};
 use crate::handle::{ClientCommand, NodeHandle};
 use crate::metrics::Metrics;
@@ -64,9 +66,9 @@ pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) 
     match Request::decode(bytes) {
         Ok(request) => {
             let decoded = match request.body {
-                RequestBody::Deliver { records } => {
-                    PeerRequest::Deliver(records.iter().map(|record| AnyRecord::decode(&record.0)).collect())
-                }
+                RequestBody::Deliver { records } => PeerRequest::Deliver(AnyRecord::decode_batch(
+                    records.iter().map(|record| record.0.as_slice()),
+                )),
                 RequestBody::Directory { have } => PeerRequest::Directory { have },
                 RequestBody::Reconcile { session, frame, window } => {
                     PeerRequest::Reconcile { session, frame: frame.0, window }
@@ -95,7 +97,7 @@ enum Event {
     Answer {
         to: PublicKey,
         exchange: ExchangeId,
-        answer: Result<Response, String>,
+        answer: Result<Response, ExchangeError>,
     },
     Tick,
     Finished(crate::sync::Finished),
@@ -555,25 +557,21 @@ impl Driver {
         let delivery = matches!(request.body, RequestBody::Deliver { .. });
         tokio::spawn(async move {
             let answer = async {
-                commit
-                    .durable(ticket)
+                commit.durable(ticket).await.map_err(|error| ExchangeError::NotDurable(Arc::new(error)))?;
+                let address = resolve(&addresses)
                     .await
-                    .map_err(|error| format!("not sent, the ledger failed: {error}"))?;
-                let address = resolve(&addresses).await.ok_or_else(|| {
-                    format!("no address of {} in the directory resolves ({addresses:?})", to.short())
-                })?;
-                let bytes =
-                    request.encode().map_err(|error| format!("could not encode the request: {error}"))?;
+                    .ok_or_else(|| ExchangeError::NoAddress { peer: to, addresses: addresses.clone() })?;
+                let bytes = request.encode().map_err(ExchangeError::Encode)?;
                 let sent = std::time::Instant::now();
                 let answer =
                     match tokio::time::timeout(PEER_REQUEST_TIMEOUT, transport.request(to, address, bytes))
                         .await
                     {
-                        Err(_) => Err(format!("no answer from {address} within {PEER_REQUEST_TIMEOUT:?}")),
-                        Ok(Err(error)) => Err(error),
-                        Ok(Ok(bytes)) => {
-                            Response::decode(&bytes).map_err(|error| format!("undecodable answer: {error}"))
+                        Err(_) => {
+                            Err(ExchangeError::NoAnswer { from: Some(address), within: PEER_REQUEST_TIMEOUT })
                         }
+                        Ok(Err(error)) => Err(ExchangeError::Link(error)),
+                        Ok(Ok(bytes)) => Response::decode(&bytes).map_err(ExchangeError::Undecodable),
                     };
                 if delivery {
                     metrics.delivery_took(sent.elapsed());
@@ -663,7 +661,7 @@ impl Release {
                 match &result {
                     Ok(ClientResponse::Pushed { duplicate, .. }) => metrics.receipt_pushed(*duplicate),
                     Ok(_) => {}
-                    Err(refusal) => metrics.refused("client", &refusal.code),
+                    Err(refusal) => metrics.refused("client", refusal.code.as_str()),
                 }
                 let _ = sender.send(result);
             }
@@ -676,11 +674,11 @@ impl Release {
                     },
                 };
                 match &response.body {
-                    ResponseBody::Refused { refusal } => metrics.refused("peer", &refusal.code),
+                    ResponseBody::Refused { refusal } => metrics.refused("peer", refusal.code.as_str()),
                     ResponseBody::Delivered { results } => {
                         for verdict in results {
                             if let Verdict::Refused { refusal } = verdict {
-                                metrics.refused("peer", &refusal.code);
+                                metrics.refused("peer", refusal.code.as_str());
                             }
                         }
                     }

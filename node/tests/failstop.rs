@@ -148,7 +148,7 @@ async fn a_failed_fsync_stops_the_node_naming_the_file_and_the_error_and_is_neve
     pushed(&merchant, 1).await;
     store.fail_sync.store(true, Ordering::SeqCst);
     let refusal = push(&merchant, 2).await.unwrap_err();
-    assert_eq!(refusal.code, "node.unavailable", "not acknowledged: {refusal}");
+    assert_eq!(refusal.code.as_str(), "node.unavailable", "not acknowledged: {refusal}");
     let cause = stopped(&merchant).await;
     assert_eq!(
         cause,
@@ -165,7 +165,7 @@ async fn a_ledger_write_that_fails_for_another_reason_than_a_full_disk_stops_the
     let merchant = start(&LocalNetwork::new(), "merchant", MERCHANT_ORG, MemberRole::Merchant, store.clone());
     store.fail_apply.store(true, Ordering::SeqCst);
     let refusal = push(&merchant, 1).await.unwrap_err();
-    assert_eq!(refusal.code, "node.unavailable");
+    assert_eq!(refusal.code.as_str(), "node.unavailable");
     let cause = stopped(&merchant).await;
     assert_eq!(
         cause,

@@ -213,7 +213,7 @@ fn answer_frame(body: ResponseBody) -> Result<Vec<u8>, String> {
 /// `why`.
 fn refused(body: &Result<ResponseBody, String>, why: &str) -> bool {
     matches!(body, Ok(ResponseBody::Refused { refusal })
-        if refusal.code == "node.unavailable" && refusal.message.contains(why))
+        if refusal.code.as_str() == "node.unavailable" && refusal.message.contains(why))
 }
 
 fn ids(items: &[Item]) -> BTreeSet<RecordId> {
@@ -238,7 +238,7 @@ fn oversized_frames_and_requests_are_refused_and_an_honest_session_follows() {
     };
     let answer = network.request(&m2, huge.encode().unwrap());
     assert!(
-        matches!(&answer, Ok(ResponseBody::Refused { refusal }) if refusal.code == "limit.record_size"),
+        matches!(&answer, Ok(ResponseBody::Refused { refusal }) if refusal.code.as_str() == "limit.record_size"),
         "{answer:?}"
     );
 

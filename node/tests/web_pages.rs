@@ -428,3 +428,63 @@ fn an_employee_fetches_a_cash_receipt_by_its_code_on_hamta_kvitto() {
     let approver = web.sign_in(&web.user("appr-3", CallerRole::Approver));
     assert_eq!(web.get("/hamta", Some(&approver.0)).status, 403);
 }
+
+#[test]
+fn per_diem_is_added_by_form_and_open_drafts_are_listed_from_home_until_submitted() {
+    let web = Web::start();
+    let (cookie, csrf) = web.sign_in(&web.user("emp-17", CallerRole::Employee));
+    assert!(web.get("/", Some(&cookie)).body.contains("href=\"/utkast\""), "linked from home");
+    assert!(web.get("/utkast", Some(&cookie)).body.contains("Du har inga öppna utkast"));
+    let draft = location(&web.post(
+        "/utkast",
+        Some(&cookie),
+        &[("csrf", &csrf), ("purpose", "Konferens i Göteborg"), ("cost_center", "CC-100")],
+    ));
+    let trip = |back_on: &'static str| {
+        [
+            ("csrf", csrf.as_str()),
+            ("depart_date", "2026-05-04"),
+            ("depart_time", "13:00"),
+            ("return_date", back_on),
+            ("return_time", "18:00"),
+            ("destination", "Göteborg"),
+            ("purpose", "Konferens"),
+            ("cost_center", "CC-100"),
+            ("breakfasts", "1"),
+            ("lunches", ""),
+            ("dinners", "0"),
+        ]
+    };
+    // Back the same day: no overnight stay, named beside the field, in Swedish or English.
+    let wrong = web.post(&format!("{draft}/traktamente"), Some(&cookie), &trip("2026-05-04"));
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("Traktamente gäller resor med övernattning"), "{}", wrong.body);
+    assert!(wrong.body.contains(
+        "id=\"per-diem-return_date\" name=\"return_date\" type=\"date\" value=\"2026-05-04\" required aria-invalid=\"true\" aria-describedby=\"per-diem-error\""
+    ));
+    let english = format!("{cookie}; kvitt_lang=en");
+    let wrong = web.post(&format!("{draft}/traktamente"), Some(&english), &trip("2026-05-04"));
+    assert!(wrong.body.contains("Per diem is for trips with an overnight stay"), "{}", wrong.body);
+    assert!(web.get(&draft, Some(&cookie)).body.contains("Inga poster än."), "nothing added");
+
+    // Left at 13:00, back at 18:00 two days later: one whole day (300 kr less a free
+    // breakfast, 60 kr) and two half days (150 kr each).
+    assert_eq!(
+        location(&web.post(&format!("{draft}/traktamente"), Some(&cookie), &trip("2026-05-06"))),
+        draft
+    );
+    let page = web.get(&draft, Some(&cookie)).body;
+    assert!(page.contains("1 × 300,00\u{a0}kr") && page.contains("2 × 150,00\u{a0}kr"), "{page}");
+    assert!(page.contains("540,00\u{a0}kr"), "{page}");
+
+    // The open draft is listed, opens in the builder, and is no one else's.
+    let number = draft.trim_start_matches("/utkast/");
+    let list = web.get("/utkast", Some(&cookie)).body;
+    assert!(list.contains(&format!("href=\"{draft}\"")) && list.contains("Konferens i Göteborg"), "{list}");
+    let (other, _) = web.sign_in(&web.user("emp-42", CallerRole::Employee));
+    assert!(!web.get("/utkast", Some(&other)).body.contains(number));
+    assert_eq!(web.get(&draft, Some(&other)).status, 404);
+    // Submitted, it leaves the list.
+    location(&web.post(&format!("{draft}/skicka"), Some(&cookie), &[("csrf", &csrf)]));
+    assert!(!web.get("/utkast", Some(&cookie)).body.contains(number));
+}

@@ -404,6 +404,8 @@ fn the_operator_sees_the_directory_syncs_now_and_manages_people_and_tokens() {
     assert_eq!(synced.status, 200);
     let synced = synced.text();
     assert!(synced.contains("Avstämning") && synced.contains(common::SSC_ORG), "{synced}");
+    // Each peer's last reconciliation: the sessions just ended, in UTC.
+    assert!(synced.contains("Senaste avstämning") && synced.contains(" UTC</td>"), "{synced}");
 
     // A person added by form: their link, shown once, signs them in; revoked, they are out.
     let form = [("person", "bo"), ("role", "employee")];
@@ -506,7 +508,7 @@ fn every_menu_entry_opens_on_its_node_and_none_leads_to_a_refusal() {
     assert_eq!(menu("merchant", CallerRole::Operator), "/drift /kassor");
     assert_eq!(menu("agency", CallerRole::Operator), "/drift");
     assert_eq!(menu("ssc", CallerRole::Operator), "/drift");
-    assert_eq!(menu("agency", CallerRole::Employee), "/kvitton /hamta /rakningar");
+    assert_eq!(menu("agency", CallerRole::Employee), "/kvitton /hamta /utkast /rakningar");
     assert_eq!(menu("agency", CallerRole::Approver), "/attestera");
     assert_eq!(menu("ssc", CallerRole::SscStaff), "/ssc/rakningar /ssc/undantag /ssc/sie");
     for node in ["merchant", "ssc"] {

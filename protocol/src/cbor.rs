@@ -12,6 +12,11 @@
 //! (`0x18 0x01` for 1, unsorted keys, indefinite lengths). The first four are judged from
 //! the bytes alone (module `scan`), so a value is built only for an input of bounded depth and
 //! size.
+//!
+//! Those steps rank the errors; for bytes that pass them all they are wasted work. So
+//! [`decode`] and [`from_canonical`] first read the input in one pass that checks the
+//! whole profile as it goes ([`strict`]) and say nothing but "refused"; only then do the
+//! ordered checks run, to name the error.
 
 use ciborium::value::{Integer, Value};
 use serde::de::{self, DeserializeOwned, IntoDeserializer};
@@ -21,13 +26,21 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::limits::{MAX_CBOR_DEPTH, MAX_CBOR_ITEMS};
 
 mod scan;
+mod strict;
+mod write;
+
+pub(crate) use strict::Refused;
 
 /// Deterministic encoding of any serde value in the profile.
 ///
 /// Fails only if `value` serializes to something outside the profile (a float, say): a
 /// programmer error in this crate's types, reported rather than panicking.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    Ok(encode_value(&to_value(value)?))
+    // Straight to bytes; only what it refuses goes through the value tree, which names why.
+    match write::to_vec(value, 256) {
+        Ok(bytes) => Ok(bytes),
+        Err(Refused) => Ok(encode_value(&to_value(value)?)),
+    }
 }
 
 /// The value tree of any serde value, in the profile, with every map sorted.
@@ -91,6 +104,36 @@ fn in_canonical_order(value: &Value) -> bool {
 
 /// Decodes one value and checks that `bytes` is its one deterministic encoding.
 pub fn decode(bytes: &[u8]) -> Result<Value> {
+    let mut reader = strict::Reader::new(bytes, 1, 0);
+    match reader.value() {
+        Ok(value) if reader.is_done() => Ok(value),
+        _ => decode_ordered(bytes),
+    }
+}
+
+/// The typed value whose deterministic encoding `bytes` is, read in one pass, or
+/// `Refused` if `bytes` is anything else: outside the profile, not deterministic, not of
+/// `T`'s schema, or not what `T` encodes back to ([`check_round_trip`]). The item sits at
+/// `depth` inside an input that holds `items_before` other data items, for the limits.
+///
+/// Accepts exactly what [`decode`], [`from_value`] and [`check_round_trip`] accept
+/// together, and gives the same `T`; on `Refused`, those name the error.
+pub(crate) fn from_canonical<T: DeserializeOwned + Serialize>(
+    bytes: &[u8],
+    depth: usize,
+    items_before: usize,
+) -> std::result::Result<T, Refused> {
+    let mut reader = strict::Reader::new(bytes, depth, items_before);
+    let typed: T = strict::from_slice(&mut reader)?;
+    if !reader.is_done() || write::to_vec(&typed, bytes.len())? != bytes {
+        return Err(Refused);
+    }
+    Ok(typed)
+}
+
+/// [`decode`] by the ordered steps of spec/protocol.md §Decoding: the first that fails
+/// names the error.
+fn decode_ordered(bytes: &[u8]) -> Result<Value> {
     let scan = scan::scan(bytes)?;
     if scan.end != bytes.len() {
         return Err(Error::new(
@@ -416,6 +459,18 @@ mod tests {
         assert_eq!(encode(&24u64).unwrap(), [0x18, 24]);
         assert_eq!(encode(&-1i64).unwrap(), [0x20]);
         assert_eq!(encode(&65536u64).unwrap(), [0x1a, 0, 1, 0, 0]);
+    }
+
+    #[test]
+    fn what_the_profile_lacks_is_refused_when_encoding() {
+        let refused = |error: Error| (error.code(), error.to_string().contains("not allowed"));
+        assert_eq!(refused(encode(&1.5f64).unwrap_err()), (ErrorCode::ForbiddenType, true));
+        assert_eq!(refused(encode(&None::<u8>).unwrap_err()), (ErrorCode::ForbiddenType, true));
+        assert_eq!(refused(encode(&vec![(), ()]).unwrap_err()), (ErrorCode::ForbiddenType, true));
+        assert_eq!(
+            encode(&(u64::MAX, i64::MIN)).unwrap(),
+            to_value(&(u64::MAX, i64::MIN)).map(|v| encode_value(&v)).unwrap()
+        );
     }
 
     #[test]

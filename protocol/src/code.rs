@@ -392,7 +392,7 @@ mod tests {
         let wrong_check = if last == '0' { '1' } else { '0' };
         let typed = format!("{}{wrong_check}", &good[..good.len() - 1]);
         assert_eq!(ReceiptCode::parse(&typed), Err(CodeError::Check));
-        assert_eq!(Refusal::from(&CodeError::Check).code, "code.check");
+        assert_eq!(Refusal::from(&CodeError::Check).code.as_str(), "code.check");
     }
 
     /// spec/codes.md §Code format: the example's check character, computed independently.

@@ -146,7 +146,7 @@ impl PublicKey {
             Error::new(ErrorCode::SignerKey, "", format!("{self} is not an ed25519 public key"))
         })?;
         // Decompression reduces y modulo p, so y ≥ p would pass; RFC 8032 §5.1.3 refuses it.
-        if key.to_edwards().compress().to_bytes() != self.0 {
+        if !is_canonical_point(&self.0) {
             return Err(Error::new(
                 ErrorCode::SignerKey,
                 "",
@@ -159,6 +159,41 @@ impl PublicKey {
         Ok(key)
     }
 }
+
+/// Whether `bytes`, which decompress to a point, are the encoding that point compresses to
+/// (RFC 8032 §5.1.2): y below p = 2^255 − 19, and no sign bit on x = 0, which only y = 1
+/// and y = p − 1 have. Read off the bytes: compressing the point again costs a field
+/// inversion, a sixth of a signature check.
+pub(crate) fn is_canonical_point(bytes: &[u8; 32]) -> bool {
+    let mut y = *bytes;
+    let sign = y[31] >> 7 == 1;
+    y[31] &= 0x7f;
+    // p − 1 = 2^255 − 20 in little-endian bytes: 0xec, then 0xff, and 0x7f at the top.
+    let below_p_minus_1 =
+        y.iter().rev().zip(P_MINUS_1.iter().rev()).find(|(a, b)| a != b).map(|(a, b)| a < b);
+    let is_one = y == ONE;
+    match below_p_minus_1 {
+        // y = p − 1: canonical, with x = 0.
+        None => !sign,
+        Some(true) => !(sign && is_one),
+        Some(false) => false,
+    }
+}
+
+/// p − 1 for p = 2^255 − 19, little-endian.
+const P_MINUS_1: [u8; 32] = {
+    let mut bytes = [0xff; 32];
+    bytes[0] = 0xec;
+    bytes[31] = 0x7f;
+    bytes
+};
+
+/// 1, little-endian.
+const ONE: [u8; 32] = {
+    let mut bytes = [0; 32];
+    bytes[0] = 1;
+    bytes
+};
 
 impl From<VerifyingKey> for PublicKey {
     fn from(key: VerifyingKey) -> PublicKey {
@@ -206,5 +241,42 @@ mod tests {
         non_canonical[0] = 0xf0;
         non_canonical[31] = 0x7f;
         assert_eq!(PublicKey(non_canonical).verifying_key().unwrap_err().code(), ErrorCode::SignerKey);
+    }
+
+    /// Whether `bytes` decompress to a point that compresses back to them: what
+    /// [`is_canonical_point`] reads off the bytes.
+    fn compresses_back(bytes: &[u8; 32]) -> Option<bool> {
+        let key = VerifyingKey::from_bytes(bytes).ok()?;
+        Some(key.to_edwards().compress().to_bytes() == *bytes)
+    }
+
+    #[test]
+    fn canonical_points_are_told_from_their_bytes() {
+        let mut cases: Vec<[u8; 32]> = Vec::new();
+        // Every y from p − 2 up to 2^255 − 1 (p + 18), and y = 0, 1, 2, 3, with either sign.
+        for low in (0xeb..=0xff).chain(0..4) {
+            let mut y = if low >= 0xeb { P_MINUS_1 } else { [0; 32] };
+            y[0] = low;
+            cases.push(y);
+        }
+        // Keys as signers have them.
+        cases.extend(
+            (0..64u8)
+                .map(|seed| ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key().to_bytes()),
+        );
+        let mut checked = 0;
+        for case in cases {
+            for sign in [0, 0x80] {
+                let mut bytes = case;
+                bytes[31] |= sign;
+                if let Some(expected) = compresses_back(&bytes) {
+                    assert_eq!(is_canonical_point(&bytes), expected, "{}", hex::encode(bytes));
+                    checked += 1;
+                }
+            }
+        }
+        // The 19 encodings of y ≥ p that are points, ±1, and the 64 keys with their
+        // negations at least.
+        assert!(checked > 100, "{checked}");
     }
 }

@@ -21,7 +21,6 @@
 #![warn(missing_docs)]
 
 pub mod assignment;
-pub mod books;
 pub mod cbor;
 pub mod channel;
 pub mod claim;

@@ -199,7 +199,7 @@ pub enum Verdict {
 #[serde(deny_unknown_fields)]
 pub struct Refusal {
     /// A record error code (`ErrorCode`) or a refusal code (`RefusalCode`).
-    pub code: String,
+    pub code: AnyCode,
     /// The field path, when the refusal concerns one field.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
@@ -232,6 +232,11 @@ macro_rules! refusal_codes {
             /// The stable dotted code.
             pub fn as_str(self) -> &'static str {
                 match self { $( RefusalCode::$variant => $code, )+ }
+            }
+
+            /// The code for a dotted string, if it is one.
+            pub fn parse(code: &str) -> Option<RefusalCode> {
+                match code { $( $code => Some(RefusalCode::$variant), )+ _ => None }
             }
 
             /// Whether the refused request may succeed if sent again later.
@@ -286,13 +291,102 @@ refusal_codes! {
     CodeUnknown => "code.unknown", retry: false,
     /// The code was used: its receipt went to another agency.
     CodeCollected => "code.collected", retry: false,
+    /// The node lost acknowledged records and signs nothing until its operator has run
+    /// `kvitt recover`.
+    Recovering => "node.recovering", retry: true,
+    /// A claim cannot be booked, or a booking cannot be reversed (spec/books.md §Errors).
+    Booking => "books.booking", retry: false,
+    /// The SIE file's header cannot be written (spec/books.md §SIE 4 subset).
+    Sie => "books.sie", retry: false,
+    /// A receipt item is booked on an account for the other side of the border.
+    Place => "books.place", retry: false,
+    /// A claim's exchange rate is off the reference rates: the claim is held for staff.
+    RateHeld => "books.rate", retry: false,
+    /// The agency's policy finds an error in a submission or an approval.
+    Policy => "claim.policy", retry: false,
+    /// Booking a claim held for an open exception: staff resolve it instead.
+    ExceptionOpen => "claim.exception_open", retry: false,
+}
+
+/// The code of a refusal: a record error code or a refusal code, which never share a
+/// spelling. On the wire it is its dotted text; a code that is neither is refused at
+/// decode with `schema.field` (a new code is a new protocol version, spec/node.md
+/// §Refusals, spec/protocol.md §Versioning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AnyCode {
+    /// The record itself is invalid, or the request did not decode.
+    Record(ErrorCode),
+    /// A rule that needs more than the record (the directory, what the node holds).
+    Refusal(RefusalCode),
+}
+
+impl AnyCode {
+    /// The stable dotted code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnyCode::Record(code) => code.as_str(),
+            AnyCode::Refusal(code) => code.as_str(),
+        }
+    }
+
+    /// The code for a dotted string, if it is one.
+    pub fn parse(code: &str) -> Option<AnyCode> {
+        ErrorCode::parse(code).map(AnyCode::Record).or_else(|| RefusalCode::parse(code).map(AnyCode::Refusal))
+    }
+}
+
+impl From<ErrorCode> for AnyCode {
+    fn from(code: ErrorCode) -> AnyCode {
+        AnyCode::Record(code)
+    }
+}
+
+impl From<RefusalCode> for AnyCode {
+    fn from(code: RefusalCode) -> AnyCode {
+        AnyCode::Refusal(code)
+    }
+}
+
+impl PartialEq<RefusalCode> for AnyCode {
+    fn eq(&self, other: &RefusalCode) -> bool {
+        *self == AnyCode::Refusal(*other)
+    }
+}
+
+impl PartialEq<ErrorCode> for AnyCode {
+    fn eq(&self, other: &ErrorCode) -> bool {
+        *self == AnyCode::Record(*other)
+    }
+}
+
+impl std::fmt::Display for AnyCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AnyCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AnyCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<AnyCode, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        AnyCode::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown code {text:?}: neither a record error code nor a refusal code"
+            ))
+        })
+    }
 }
 
 impl Refusal {
     /// A refusal with a node-level code.
     pub fn new(code: RefusalCode, message: impl Into<String>) -> Refusal {
         Refusal {
-            code: code.as_str().into(),
+            code: AnyCode::Refusal(code),
             path: String::new(),
             message: message.into(),
             retry: code.retry(),
@@ -302,7 +396,7 @@ impl Refusal {
     /// The refusal of a record that failed its own rules.
     pub fn invalid(error: &Error) -> Refusal {
         Refusal {
-            code: error.code().as_str().into(),
+            code: AnyCode::Record(error.code()),
             path: error.path().into(),
             message: error.detail().into(),
             retry: false,
@@ -449,6 +543,43 @@ mod tests {
         let bytes = cbor::encode(&value).unwrap();
         let error = Response::decode(&bytes).unwrap_err();
         assert_eq!((error.code(), error.path()), (ErrorCode::Schema, "body.refusal.retry"));
+    }
+
+    #[test]
+    fn every_code_parses_back_from_its_spelling() {
+        for code in RefusalCode::ALL {
+            assert_eq!(RefusalCode::parse(code.as_str()), Some(*code));
+            assert_eq!(AnyCode::parse(code.as_str()), Some(AnyCode::Refusal(*code)));
+        }
+        for code in ErrorCode::ALL {
+            assert_eq!(AnyCode::parse(code.as_str()), Some(AnyCode::Record(*code)));
+        }
+        assert_eq!(AnyCode::parse("auth.unauthenticated"), None, "an API code, never on the wire");
+    }
+
+    #[test]
+    fn a_refusal_travels_as_its_dotted_code() {
+        let refusal = Refusal::new(RefusalCode::NotMember, "who?");
+        let text = cbor::to_value(&refusal).unwrap();
+        let code = text.as_map().unwrap().iter().find(|(key, _)| key.as_text() == Some("code")).unwrap();
+        assert_eq!(code.1.as_text(), Some("auth.not_member"));
+    }
+
+    #[test]
+    fn an_unknown_code_is_refused_at_decode() {
+        let response = Response {
+            directory_version: 1,
+            body: ResponseBody::Refused { refusal: Refusal::new(RefusalCode::Misrouted, "not for me") },
+        };
+        let bytes = response.encode().unwrap();
+        let known = b"auth.misrouted";
+        let at = bytes.windows(known.len()).position(|window| window == known).unwrap();
+        let mut unknown = bytes.clone();
+        unknown[at..at + known.len()].copy_from_slice(b"auth.misrouteX");
+        let error = Response::decode(&unknown).unwrap_err();
+        // The body is a tagged enum, which serde reads whole: the path ends at it.
+        assert_eq!((error.code(), error.path()), (ErrorCode::Schema, "body"));
+        assert!(error.detail().contains("auth.misrouteX"), "{error}");
     }
 
     #[test]

@@ -283,7 +283,7 @@ fn no_receipt_paid_twice(world: &World, found: &mut Vec<Violation>) {
 /// one voucher whose rows add up to zero öre: the SSC never pays what its books could not
 /// take.
 fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violation>) {
-    use kvitt_protocol::books::{book, AgencyBooks, AllowanceTables, BookingTable};
+    use kvitt_books::{book, AgencyBooks, AllowanceTables, BookingTable};
     let tables = BookingTable::default_table()
         .map_err(|error| error.to_string())
         .and_then(|table| AllowanceTables::default_tables().map(|a| (table, a)).map_err(|e| e.to_string()));

@@ -7,7 +7,9 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
-use kvitt_node::core::{Caller, ClientRequest, ClientResponse, Effect, ExchangeId, Input, ReplyId};
+use kvitt_node::core::{
+    Caller, ClientRequest, ClientResponse, Effect, ExchangeError, ExchangeId, Input, ReplyId,
+};
 use kvitt_node::ledger::keys::CHAIN_PREFIX;
 use kvitt_node::runtime::decode_peer_request;
 use kvitt_node::store::Store;
@@ -381,7 +383,7 @@ impl World {
 
     fn send(&mut self, node: usize, to: PublicKey, exchange: ExchangeId, request: &Request) {
         let Some(&peer) = self.index_of.get(&to) else {
-            let answer = Err(format!("{} is not in the simulation", to.short()));
+            let answer = Err(ExchangeError::NoAddress { peer: to, addresses: Vec::new() });
             self.step(node, Input::Answer { to, exchange, answer });
             return;
         };
@@ -449,13 +451,14 @@ impl World {
 
     /// An answer reaches the node that asked.
     pub fn answer(&mut self, to: usize, life: u64, from: usize, exchange: ExchangeId, bytes: &[u8]) {
-        let answer = Response::decode(bytes).map_err(|error| format!("undecodable answer: {error}"));
+        let answer = Response::decode(bytes).map_err(ExchangeError::Undecodable);
         self.settle(to, life, from, exchange, answer);
     }
 
     /// No answer in time.
     pub fn timeout(&mut self, node: usize, life: u64, peer: usize, exchange: ExchangeId) {
-        let answer = Err(format!("no answer within {REQUEST_TIMEOUT_MS} ms"));
+        let within = std::time::Duration::from_millis(REQUEST_TIMEOUT_MS.unsigned_abs());
+        let answer = Err(ExchangeError::NoAnswer { from: None, within });
         self.settle(node, life, peer, exchange, answer);
     }
 
@@ -467,7 +470,7 @@ impl World {
         life: u64,
         peer: usize,
         exchange: ExchangeId,
-        answer: Result<Response, String>,
+        answer: Result<Response, ExchangeError>,
     ) {
         let Some(sim) = self.nodes.get_mut(node).filter(|sim| sim.life == life) else {
             return;

@@ -280,7 +280,7 @@ fn a_second_receipt_for_a_used_serial_is_refused_as_equivocation_and_both_are_ke
     // time it is judged the agency signs new evidence, stamped with the time it found the
     // conflict; how many exceptions that leaves depends on the clock, so it is not checked.)
     let refused = refusal(peer.verdict(second.bytes().to_vec()));
-    assert_eq!(refused.code, "ledger.equivocation");
+    assert_eq!(refused.code.as_str(), "ledger.equivocation");
     assert_eq!(network.agency.record_status(&second.id()), 404);
 }
 

@@ -209,6 +209,27 @@ async fn build_draft(client: &Client, network: &Network, receipts: [&str; 2]) {
     assert!(page.contains("policy.max") && page.contains("355,00"), "{page}");
 }
 
+/// On a draft's page: fills the per diem form (left 13:00 on 2026-05-04, back 18:00 on
+/// `back_on`, one free breakfast) and adds it.
+async fn add_per_diem(client: &Client, back_on: &str) {
+    // Date and time pickers type in the browser's locale's order: their values are set directly.
+    let set = format!(
+        "document.getElementById('per-diem-depart_date').value = '2026-05-04';
+         document.getElementById('per-diem-depart_time').value = '13:00';
+         document.getElementById('per-diem-return_date').value = '{back_on}';
+         document.getElementById('per-diem-return_time').value = '18:00'; return true;"
+    );
+    client.execute(&set, vec![]).await.unwrap();
+    for (field, value) in
+        [("destination", "Uppsala"), ("purpose", "Konferens"), ("cost_center", "CC-100"), ("breakfasts", "1")]
+    {
+        let input = client.find(Locator::Id(&format!("per-diem-{field}"))).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    client.find(Locator::Css("#per-diem-form button[type=submit]")).await.unwrap().click().await.unwrap();
+}
+
 /// Signs `person` in on `node` by a one-time link of theirs (`secret`), ending whichever
 /// session the browser had (cookies are shared between ports of one host).
 async fn sign_in(client: &Client, node: &support::Node, secret: &str) {
@@ -303,6 +324,21 @@ async fn anna_builds_a_claim_in_the_browser_by_keyboard_and_nothing_is_left_open
     build_draft(&client, &network, [&first, &second]).await;
     assert_accessible(&client, "draft").await;
     screenshot(&client, "utkast").await;
+
+    // Her open drafts, linked from home: the draft opens in the builder, where a per diem
+    // is added by form; a trip without a night is refused beside its field.
+    client.goto(&web(&network, "/")).await.unwrap();
+    client.find(Locator::Css("main a[href='/utkast']")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "/utkast", "Konferens i Uppsala").await;
+    assert_accessible(&client, "/utkast").await;
+    client.find(Locator::Css("main table a[href^='/utkast/']")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "/utkast/", "355,00").await;
+    add_per_diem(&client, "2026-05-04").await;
+    wait_for(&client, "/utkast/", "övernattning").await;
+    assert_accessible(&client, "per diem refused").await;
+    add_per_diem(&client, "2026-05-06").await;
+    wait_for(&client, "/utkast/", "2 × 150,00").await;
+    assert_accessible(&client, "draft with per diem").await;
 
     // Submitted by keyboard alone.
     press_by_keyboard(&client, "#submit-claim").await;

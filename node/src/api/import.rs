@@ -71,8 +71,5 @@ fn supplement(query: QueryPairs) -> Result<(Supplement, Option<String>), Problem
 /// A refused document: `422` with the format's code (or the receipt rule's) and the
 /// element's path in the document, or the query parameter's name.
 fn problem(error: FormatError) -> Problem {
-    let mut refusal = Refusal::new(RefusalCode::BadRequest, error.detail());
-    refusal.code = error.code().as_str().to_owned();
-    refusal.path = error.path().to_owned();
-    Problem::from(refusal)
+    Problem::new(ProblemCode::Format(error.code()), error.path(), error.detail(), false)
 }

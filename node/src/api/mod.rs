@@ -52,10 +52,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use kvitt_formats::FormatCode;
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::event::{Action, ClaimEvent, Status};
 use kvitt_protocol::receipt::Receipt;
-use kvitt_protocol::wire::{Refusal, RefusalCode};
+use kvitt_protocol::wire::{AnyCode, Refusal, RefusalCode};
+use kvitt_protocol::ErrorCode;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -153,29 +155,68 @@ pub fn router(node: NodeHandle, access: Arc<Access>) -> Router {
 #[derive(Debug)]
 pub struct Problem {
     status: StatusCode,
-    refusal: Refusal,
+    code: ProblemCode,
+    path: String,
+    message: String,
+    retry: bool,
 }
 
-impl Problem {
-    /// A problem with a status of its own (not the one [`status_of`] gives its code).
-    fn with_status(status: StatusCode, code: RefusalCode, path: &str, message: impl Into<String>) -> Problem {
-        let mut refusal = Refusal::new(code, message);
-        refusal.path = path.into();
-        Problem { status, refusal }
+/// The code of a problem document: a refusal's code (as a node gives it on the wire
+/// too), a receipt format's code, or the API's own `auth.unauthenticated`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemCode {
+    /// A record error code or a refusal code.
+    Refused(AnyCode),
+    /// An SDRS or Kivra document was refused (spec/api.md §Receipt formats).
+    Format(FormatCode),
+    /// The request carries no token of this node.
+    Unauthenticated,
+}
+
+impl ProblemCode {
+    /// The stable dotted code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemCode::Refused(code) => code.as_str(),
+            ProblemCode::Format(code) => code.as_str(),
+            ProblemCode::Unauthenticated => "auth.unauthenticated",
+        }
+    }
+
+    /// The HTTP status the code is answered with (spec/api.md §Errors).
+    pub fn status(self) -> StatusCode {
+        match self {
+            ProblemCode::Refused(code) => status_of(code),
+            ProblemCode::Format(FormatCode::Rule(code)) => status_of(AnyCode::Record(code)),
+            ProblemCode::Format(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        }
     }
 }
 
 impl Problem {
+    /// A problem whose status is its code's.
+    fn new(code: ProblemCode, path: impl Into<String>, message: impl Into<String>, retry: bool) -> Problem {
+        Problem { status: code.status(), code, path: path.into(), message: message.into(), retry }
+    }
+
+    /// A problem with a status of its own (not the one [`status_of`] gives its code).
+    fn with_status(status: StatusCode, code: RefusalCode, path: &str, message: impl Into<String>) -> Problem {
+        let refusal = Refusal::new(code, message);
+        Problem { status, path: path.into(), ..Problem::from(refusal) }
+    }
+
     /// The problem document's JSON text (RFC 9457, the seven members of spec/api.md §Errors).
     fn document(&self) -> String {
+        let code = self.code.as_str();
         json!({
-            "type": format!("https://kvitt.invalid/problems/{}", self.refusal.code),
-            "title": self.refusal.code,
+            "type": format!("https://kvitt.invalid/problems/{code}"),
+            "title": code,
             "status": self.status.as_u16(),
-            "detail": self.refusal.message,
-            "code": self.refusal.code,
-            "path": self.refusal.path,
-            "retry": self.refusal.retry,
+            "detail": self.message,
+            "code": code,
+            "path": self.path,
+            "retry": self.retry,
         })
         .to_string()
     }
@@ -201,27 +242,28 @@ impl IntoResponse for Problem {
 
 impl From<Refusal> for Problem {
     fn from(refusal: Refusal) -> Problem {
-        Problem { status: status_of(&refusal.code), refusal }
+        Problem::new(ProblemCode::Refused(refusal.code), refusal.path, refusal.message, refusal.retry)
     }
 }
 
-/// The HTTP status for a refusal code.
-pub fn status_of(code: &str) -> StatusCode {
+/// The HTTP status for a refusal's code.
+pub fn status_of(code: AnyCode) -> StatusCode {
+    use RefusalCode as R;
     match code {
-        "auth.forbidden" => StatusCode::FORBIDDEN,
-        "auth.unauthenticated" => StatusCode::UNAUTHORIZED,
-        "request.not_found" | "code.unknown" => StatusCode::NOT_FOUND,
-        "node.unavailable" | "node.disk_full" | crate::core::RECOVERING => StatusCode::SERVICE_UNAVAILABLE,
-        "receipt.serial"
-        | "claim.receipt_taken"
-        | "claim.exception_open"
-        | "event.transition"
-        | "event.chain"
-        | "ledger.equivocation"
-        | "routing.card_taken"
-        | "code.collected" => StatusCode::CONFLICT,
-        "request.invalid" => StatusCode::BAD_REQUEST,
-        "request.rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+        AnyCode::Refusal(R::Forbidden) => StatusCode::FORBIDDEN,
+        AnyCode::Refusal(R::NotFound | R::CodeUnknown) => StatusCode::NOT_FOUND,
+        AnyCode::Refusal(R::Unavailable | R::DiskFull | R::Recovering) => StatusCode::SERVICE_UNAVAILABLE,
+        AnyCode::Refusal(
+            R::SerialOrder
+            | R::ReceiptClaimed
+            | R::ExceptionOpen
+            | R::Equivocation
+            | R::CardTaken
+            | R::CodeCollected,
+        )
+        | AnyCode::Record(ErrorCode::Transition | ErrorCode::Chain) => StatusCode::CONFLICT,
+        AnyCode::Refusal(R::BadRequest) => StatusCode::BAD_REQUEST,
+        AnyCode::Refusal(R::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -241,16 +283,12 @@ fn caller(state: &ApiState, headers: &HeaderMap) -> Result<Caller, Problem> {
 
 /// `401` `auth.unauthenticated`.
 fn unauthenticated() -> Problem {
-    Problem {
-        status: StatusCode::UNAUTHORIZED,
-        refusal: Refusal {
-            code: "auth.unauthenticated".into(),
-            path: String::new(),
-            message: "send Authorization: Bearer <token> with a token of this node (`kvitt token add`)"
-                .into(),
-            retry: false,
-        },
-    }
+    Problem::new(
+        ProblemCode::Unauthenticated,
+        "",
+        "send Authorization: Bearer <token> with a token of this node (`kvitt token add`)",
+        false,
+    )
 }
 
 /// Authenticates every request before its route sees it: the caller goes into the
@@ -313,7 +351,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
                 "",
                 timeout.to_string(),
             );
-            problem.refusal.retry = true;
+            problem.retry = true;
             problem
         } else {
             bad_request(format!("the request body could not be read: {}", rejection.body_text()))
@@ -443,12 +481,12 @@ async fn ask(state: &ApiState, caller: Caller, request: ClientRequest) -> Result
 fn parse_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Problem> {
     let mut deserializer = serde_json::Deserializer::from_str(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        Problem::from(Refusal {
-            code: kvitt_protocol::ErrorCode::Schema.as_str().into(),
-            path: error.path().to_string(),
-            message: error.inner().to_string(),
-            retry: false,
-        })
+        Problem::new(
+            ProblemCode::Refused(ErrorCode::Schema.into()),
+            error.path().to_string(),
+            error.inner().to_string(),
+            false,
+        )
     })
 }
 
@@ -473,4 +511,42 @@ fn unexpected(response: &ClientResponse) -> Problem {
         RefusalCode::Unavailable,
         "internal error: unexpected answer from the node core",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code spec/api.md §Errors names in its status table gets that status.
+    #[test]
+    fn each_code_has_the_status_the_spec_gives() {
+        let spec = include_str!("../../../spec/api.md");
+        let mut checked = 0;
+        let table = spec.lines().skip_while(|line| *line != "| code | status |").skip(2);
+        for line in table.take_while(|line| line.starts_with('|')) {
+            let Some((codes, status)) = line.trim_matches('|').rsplit_once('|') else { continue };
+            let Some(status) = status.split_whitespace().next().and_then(|code| code.parse::<u16>().ok())
+            else {
+                continue;
+            };
+            for code in codes.split('`').skip(1).step_by(2) {
+                let problem = match code {
+                    "auth.unauthenticated" => ProblemCode::Unauthenticated,
+                    "format.syntax" => ProblemCode::Format(FormatCode::Syntax),
+                    "format.missing" => ProblemCode::Format(FormatCode::Missing),
+                    "format.value" => ProblemCode::Format(FormatCode::Value),
+                    "format.unsupported" => ProblemCode::Format(FormatCode::Unsupported),
+                    "format.too_large" => ProblemCode::Format(FormatCode::TooLarge),
+                    other => match AnyCode::parse(other) {
+                        Some(code) => ProblemCode::Refused(code),
+                        None => panic!("spec/api.md names {other}, which is no code"),
+                    },
+                };
+                assert_eq!(problem.as_str(), code);
+                assert_eq!(problem.status().as_u16(), status, "{code}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 30, "the table was found ({checked} codes)");
+    }
 }

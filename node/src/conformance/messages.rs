@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
 use kvitt_protocol::receipt::Receipt;
-use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, Response, ResponseBody, Verdict};
-use kvitt_protocol::{limits, sample, PublicKey, Signed};
+use kvitt_protocol::wire::{AnyCode, RecordBytes, Request, RequestBody, Response, ResponseBody, Verdict};
+use kvitt_protocol::{limits, sample, ErrorCode, PublicKey, Signed};
 
 use super::link::Link;
 use super::transport::refused_code;
@@ -99,11 +99,11 @@ pub(super) async fn requests(link: &Link, network: &Network, report: &mut Report
     };
     // `have: 0` as 0x18 0x00: the integer 0 in two bytes instead of one.
     let long_zero = replace_once(&canonical, b"\x64have\x00", b"\x64have\x18\x00");
-    let result = send_expecting_refusal(link, &long_zero, "encoding.non_canonical").await;
+    let result = send_expecting_refusal(link, &long_zero, ErrorCode::NonCanonical.into()).await;
     report.record(MESSAGES, "a request with a non-shortest integer", result);
     // An unknown field `x` in the body (one byte, so it sorts first).
     let unknown = replace_once(&canonical, b"\xa2\x64have", b"\xa3\x61x\x01\x64have");
-    let result = send_expecting_refusal(link, &unknown, "schema.field").await;
+    let result = send_expecting_refusal(link, &unknown, ErrorCode::Schema.into()).await;
     report.record(MESSAGES, "a request with an unknown field", result);
 
     let limit = limits::MAX_RECORDS_PER_DELIVERY;
@@ -113,8 +113,10 @@ pub(super) async fn requests(link: &Link, network: &Network, report: &mut Report
     };
     let result = match ask(link, &deliver(limit)).await {
         Ok(Response { body: ResponseBody::Delivered { results }, .. }) => {
-            let malformed =
-                results.iter().filter(|verdict| refusal_code(verdict) == Some("encoding.malformed")).count();
+            let malformed = results
+                .iter()
+                .filter(|verdict| refusal_code(verdict) == Some(AnyCode::Record(ErrorCode::Malformed)))
+                .count();
             if results.len() == limit && malformed == limit {
                 Ok(format!("{limit} verdicts, each refused encoding.malformed"))
             } else {
@@ -126,7 +128,7 @@ pub(super) async fn requests(link: &Link, network: &Network, report: &mut Report
     };
     report.record(LIMITS, "a delivery of MAX_RECORDS_PER_DELIVERY empty records", result);
     let result = match deliver(limit + 1).encode() {
-        Ok(payload) => send_expecting_refusal(link, &payload, "limit.count").await,
+        Ok(payload) => send_expecting_refusal(link, &payload, ErrorCode::TooMany.into()).await,
         Err(error) => Err(error.to_string()),
     };
     report.record(LIMITS, "a delivery of MAX_RECORDS_PER_DELIVERY + 1 records is refused whole", result);
@@ -191,7 +193,7 @@ pub(super) async fn record_vectors(link: &Link, network: &Network, vectors: &Pat
         let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
         let Some((bytes, code)) = invalid_record(&path) else { continue };
         let result = match verdict_of(link, network, &bytes).await {
-            Ok(verdict) if refusal_code(&verdict) == Some(code.as_str()) => Ok(format!("refused {code}")),
+            Ok(verdict) if refusal_code(&verdict) == Some(code) => Ok(format!("refused {code}")),
             other => Err(format!("expected refused {code}, got {other:?}")),
         };
         report.record(DECODING, name, result);
@@ -214,31 +216,31 @@ pub(super) async fn request_vectors(link: &Link, messages: &Path, report: &mut R
     for path in files {
         let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
         let Some((bytes, code)) = invalid_vector(&path, &["request"]) else { continue };
-        report.record(SECTION, name, send_expecting_refusal(link, &bytes, &code).await);
+        report.record(SECTION, name, send_expecting_refusal(link, &bytes, code).await);
     }
 }
 
 /// The bytes and code of an invalid vector a node judges as it is delivered: one record,
 /// whose code does not depend on a decoder expecting one type (a claim given to the
 /// receipt decoder is a valid claim to a node).
-fn invalid_record(path: &Path) -> Option<(Vec<u8>, String)> {
+fn invalid_record(path: &Path) -> Option<(Vec<u8>, AnyCode)> {
     invalid_vector(path, &["receipt", "claim", "claim_event", "directory", "evidence", "any"])
 }
 
 /// The bytes and code of an invalid vector decoded as one of `decoders`, unless its code
 /// comes from a decoder expecting one record type.
-fn invalid_vector(path: &Path, decoders: &[&str]) -> Option<(Vec<u8>, String)> {
+fn invalid_vector(path: &Path, decoders: &[&str]) -> Option<(Vec<u8>, AnyCode)> {
     let vector: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     let text = |key: &str| vector.get(key).and_then(serde_json::Value::as_str);
     let expected = vector.get("expected")?;
     let decode_as = text("decode_as")?;
-    let code = expected.get("error").and_then(serde_json::Value::as_str)?;
+    let code = AnyCode::parse(expected.get("error").and_then(serde_json::Value::as_str)?)?;
     let invalid = expected.get("valid").and_then(serde_json::Value::as_bool) == Some(false);
-    let typed = code == "envelope.type" && decode_as != "any" && decode_as != "request";
+    let typed = code == ErrorCode::RecordType && decode_as != "any" && decode_as != "request";
     if !invalid || !decoders.contains(&decode_as) || typed {
         return None;
     }
-    Some((hex::decode(text("cbor")?).ok()?, code.to_owned()))
+    Some((hex::decode(text("cbor")?).ok()?, code))
 }
 
 /// Delivers one record and returns its verdict.
@@ -256,14 +258,14 @@ async fn verdict_of(link: &Link, network: &Network, record: &[u8]) -> Result<Ver
 }
 
 /// The code of a refused verdict.
-fn refusal_code(verdict: &Verdict) -> Option<&str> {
+fn refusal_code(verdict: &Verdict) -> Option<AnyCode> {
     match verdict {
-        Verdict::Refused { refusal } => Some(refusal.code.as_str()),
+        Verdict::Refused { refusal } => Some(refusal.code),
         _ => None,
     }
 }
 
-async fn send_expecting_refusal(link: &Link, payload: &[u8], code: &str) -> Result<String, String> {
+async fn send_expecting_refusal(link: &Link, payload: &[u8], code: AnyCode) -> Result<String, String> {
     let answer = link.exchange(payload).await.map_err(|error| error.to_string())?;
     refused_code(&answer, code)
 }

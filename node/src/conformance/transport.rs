@@ -1,7 +1,8 @@
 //! Transport checks: node.md §QUIC and TLS profile, §Verifying a peer, §Connection setup,
 //! §Framing and §Application error codes.
 
-use kvitt_protocol::wire::{Request, RequestBody, Response, ResponseBody};
+use kvitt_protocol::wire::{AnyCode, Request, RequestBody, Response, ResponseBody};
+use kvitt_protocol::ErrorCode;
 
 use super::link::{Dial, Link, LinkError};
 use super::messages::Network;
@@ -73,7 +74,7 @@ pub(super) async fn framing(link: &Link, network: &Network, report: &mut Report)
     // Exactly MAX_FRAME_BYTES: read whole, then refused as CBOR (0x00 is the integer 0,
     // and the rest trails it).
     let result = match link.exchange(&vec![0u8; MAX_FRAME_BYTES]).await {
-        Ok(answer) => refused_code(&answer, "encoding.trailing_bytes"),
+        Ok(answer) => refused_code(&answer, ErrorCode::TrailingBytes.into()),
         Err(error) => Err(format!("expected a refused response, got {error}")),
     };
     report.record(FRAMING, "a frame of exactly MAX_FRAME_BYTES is read and judged", result);
@@ -98,7 +99,7 @@ pub(super) async fn framing(link: &Link, network: &Network, report: &mut Report)
 }
 
 /// The answer is a `refused` response with `code`.
-pub(super) fn refused_code(answer: &[u8], code: &str) -> Result<String, String> {
+pub(super) fn refused_code(answer: &[u8], code: AnyCode) -> Result<String, String> {
     match Response::decode(answer) {
         Ok(Response { body: ResponseBody::Refused { refusal }, .. }) if refusal.code == code => {
             Ok(format!("refused {code}"))

@@ -12,6 +12,7 @@ use kvitt_protocol::fields::format_time;
 use kvitt_protocol::wire::{Refusal, RefusalCode, Verdict};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
+use super::ExceptionNote;
 use super::{Effect, NodeCore, Step};
 use crate::ledger::{encode_claim_state, keys, put_record, Ledger, LedgerError};
 use crate::store::Batch;
@@ -273,6 +274,7 @@ impl NodeCore {
                 }
                 batch.insert(keys::claim_number(&body.agency, &body.number), claim.id().as_bytes().to_vec());
                 batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(claim)));
+                crate::ledger::index_claim(batch, claim);
                 for receipt in body.receipts() {
                     batch.insert(keys::claim_of_receipt(&receipt, &claim.id()), Vec::new());
                 }
@@ -343,7 +345,8 @@ impl NodeCore {
                 self.after_event(step, &claim, &next)?;
             }
             AnyRecord::Evidence(evidence) => {
-                batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
+                batch
+                    .insert(keys::exception(&evidence.id()), ExceptionNote::Equivocation.bare().into_bytes());
             }
             // An assignment travels only in the answer to a collect (core::codes), never in
             // a delivery: `authorize` refuses it before this.
@@ -384,7 +387,8 @@ impl NodeCore {
                     tracing::error!(%error, "could not store equivocation evidence");
                     return refusal;
                 }
-                batch.insert(keys::exception(&evidence.id()), b"equivocation".to_vec());
+                batch
+                    .insert(keys::exception(&evidence.id()), ExceptionNote::Equivocation.bare().into_bytes());
                 batch.insert(pair, evidence.id().as_bytes().to_vec());
                 if step.write(&batch).is_err() {
                     return refusal;

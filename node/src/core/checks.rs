@@ -10,13 +10,13 @@ use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::fields::parse_time;
-use kvitt_protocol::wire::Refusal;
+use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, RecordId};
 use time::Date;
 
 use super::{unavailable, Caller, CallerRole, ClaimView, ClientResponse, Draft, NodeCore, Step};
 use crate::policy::rules::{check_approval, check_claim};
-use crate::policy::{Finding, Policy, POLICY_REFUSED};
+use crate::policy::{Finding, Policy};
 
 impl NodeCore {
     /// A decision by a client: an approver's approval is checked against the policy first
@@ -130,7 +130,7 @@ impl NodeCore {
     }
 }
 
-/// Refuses with [`POLICY_REFUSED`] if any finding is an error: `what` is refused (e.g.
+/// Refuses with `claim.policy` if any finding is an error: `what` is refused (e.g.
 /// `submission of claim 2026-000001`), and every finding is listed, one a line.
 pub(super) fn refuse_errors(findings: &[Finding], policy: &Policy, what: &str) -> Result<(), Refusal> {
     let Some(first) = findings.iter().find(|finding| finding.is_error()) else {
@@ -138,7 +138,7 @@ pub(super) fn refuse_errors(findings: &[Finding], policy: &Policy, what: &str) -
     };
     let lines: Vec<String> = findings.iter().map(|finding| format!("  {finding}")).collect();
     Err(Refusal {
-        code: POLICY_REFUSED.into(),
+        code: RefusalCode::Policy.into(),
         path: first.item.clone().unwrap_or_default(),
         message: format!("policy {} refuses the {what}:\n{}", policy.label(), lines.join("\n")),
         retry: false,

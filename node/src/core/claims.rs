@@ -8,7 +8,7 @@
 //! or booking it, and book (into a kept voucher of the agency's series, core::vouchers),
 //! pay and, if found wrong, reverse the others; every event goes back to the agency.
 
-use kvitt_protocol::books::check_rates;
+use kvitt_books::check_rates;
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role, Status};
@@ -21,8 +21,9 @@ use kvitt_protocol::{AnyRecord, Record, RecordId, Signed};
 use serde::{Deserialize, Serialize};
 
 use super::checks::refuse_errors;
+use super::ExceptionNote;
 use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
-use crate::ledger::{encode_claim_state, keys};
+use crate::ledger::{encode_claim_state, index_claim, keys};
 use crate::policy::Finding;
 use crate::store::Batch;
 
@@ -59,9 +60,6 @@ pub struct ClaimView {
     pub actions: Vec<super::ClaimAction>,
 }
 
-/// The refusal code of a booking held for rate findings (their text in the detail).
-pub const RATE_HELD: &str = "books.rate";
-
 impl NodeCore {
     pub(super) fn new_draft(
         &mut self,
@@ -89,29 +87,40 @@ impl NodeCore {
         Ok(draft)
     }
 
-    pub(super) fn add_item(
+    /// Adds `items` to the caller's draft, all or none: each receipt must be claimable,
+    /// the claim with them must keep its own rules, and each receipt must support what it
+    /// claims (spec/protocol.md §Claim amounts).
+    pub(super) fn add_items(
         &mut self,
         step: &mut Step,
         caller: &Caller,
         number: &str,
-        item: ClaimItem,
+        items: Vec<ClaimItem>,
     ) -> Result<Draft, Refusal> {
         self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "edit claims")?;
+        if items.is_empty() {
+            let mut refusal = Refusal::new(RefusalCode::BadRequest, "at least one item is required");
+            refusal.path = "items".into();
+            return Err(refusal);
+        }
         let mut draft = self.draft(step, caller, number)?;
-        let receipt = match &item {
-            ClaimItem::Receipt { receipt, .. } => Some(*receipt),
-            _ => None,
-        };
-        if let Some(receipt) = &receipt {
+        let receipts: Vec<RecordId> = items
+            .iter()
+            .filter_map(|item| match item {
+                ClaimItem::Receipt { receipt, .. } => Some(*receipt),
+                _ => None,
+            })
+            .collect();
+        for receipt in &receipts {
             self.check_claimable(step, caller, receipt)?;
         }
-        draft.items.push(item);
+        draft.items.extend(items);
         // The claim's own rules (limits, arithmetic) are checked now, not at submission,
-        // and so is what its receipt supports (spec/protocol.md §Claim amounts).
+        // and so is what its receipts support.
         let claim = self.claim_of(&draft);
         claim.validate().map_err(|error| Refusal::invalid(&error))?;
-        if receipt.is_some() {
-            self.check_amounts(step, &claim, None, receipt)?;
+        for receipt in receipts {
+            self.check_amounts(step, &claim, None, Some(receipt))?;
         }
         let mut batch = Batch::new();
         self.put_draft(&mut batch, &draft)?;
@@ -149,11 +158,13 @@ impl NodeCore {
             claim.id().as_bytes().to_vec(),
         );
         batch.insert(keys::claim(&claim.id()), encode_claim_state(&ClaimState::new(&claim)));
+        index_claim(&mut batch, &claim);
         for receipt in claim.body().receipts() {
             batch.insert(keys::held(&receipt), claim.id().as_bytes().to_vec());
             batch.insert(keys::claim_of_receipt(&receipt, &claim.id()), Vec::new());
         }
         batch.remove(keys::draft(number));
+        batch.remove(keys::drafter(&caller.person, number));
         step.write(&batch).map_err(unavailable)?;
         let actor = Actor { person: caller.person.clone(), role: Role::Employee };
         self.record_event(step, &claim, actor, Action::Submitted)?;
@@ -193,7 +204,7 @@ impl NodeCore {
         self.require(caller, MemberRole::Ssc, &[CallerRole::SscStaff], "book claims")?;
         if let Some(exception) = self.held_open(step, &claim_id)? {
             return Err(Refusal {
-                code: super::exceptions::EXCEPTION_OPEN.into(),
+                code: RefusalCode::ExceptionOpen.into(),
                 path: String::new(),
                 message: format!(
                     "claim {claim_id} is held for a {:?} exception ({}): resolve it with kvitt ssc resolve",
@@ -221,12 +232,12 @@ impl NodeCore {
             return Ok(());
         }
         let why =
-            format!("rate: {}", findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+            ExceptionNote::Rate.text(findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
         tracing::warn!(claim = %claim.id().short(), number = %claim.body().number, %why, "claim held as an exception");
         let mut batch = Batch::new();
         batch.insert(keys::exception(&claim.id()), why.clone().into_bytes());
         step.write(&batch).map_err(unavailable)?;
-        Err(Refusal { code: RATE_HELD.into(), path: String::new(), message: why, retry: false })
+        Err(Refusal { path: String::new(), ..Refusal::new(RefusalCode::RateHeld, why) })
     }
 
     /// Marks a claim paid today.
@@ -474,7 +485,7 @@ impl NodeCore {
                 }
             }
         }
-        Ok((!reasons.is_empty()).then(|| format!("duplicate: {}", reasons.join("; "))))
+        Ok((!reasons.is_empty()).then(|| ExceptionNote::Duplicate.text(reasons.join("; "))))
     }
 
     fn claim_label(&self, step: &Step, claim: &RecordId) -> String {
@@ -562,6 +573,7 @@ impl NodeCore {
     fn put_draft(&self, batch: &mut Batch, draft: &Draft) -> Result<(), Refusal> {
         let bytes = kvitt_protocol::cbor::encode(draft).map_err(|error| Refusal::invalid(&error))?;
         batch.insert(keys::draft(&draft.number), bytes);
+        batch.insert(keys::drafter(&draft.claimant, &draft.number), Vec::new());
         Ok(())
     }
 

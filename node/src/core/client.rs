@@ -95,10 +95,25 @@ pub enum ClientRequest {
         /// The item.
         item: Box<ClaimItem>,
     },
+    /// An employee adds several items to their draft at once, all or none (the web app's
+    /// per diem: its whole days and its half days).
+    AddItems {
+        /// The draft's claim number.
+        number: String,
+        /// The items, at least one.
+        items: Vec<ClaimItem>,
+    },
     /// An employee looks at their draft and what the policy says of it.
     ShowDraft {
         /// The draft's claim number.
         number: String,
+    },
+    /// An employee's open drafts (opened, not yet submitted), newest first: a page.
+    ListDrafts {
+        /// At most this many.
+        limit: usize,
+        /// Where the page starts: the `next` of the page before.
+        before: Option<Cursor>,
     },
     /// An employee submits their draft: the node signs the claim and a submitted event.
     Submit {
@@ -138,7 +153,8 @@ pub enum ClientRequest {
         /// The claim.
         claim: RecordId,
     },
-    /// Claims the node holds (an employee sees their own), in claim id order: a page.
+    /// Claims the node holds, a page: an employee's own newest first, everyone's in claim
+    /// id order for staff.
     ListClaims {
         /// At most this many.
         limit: usize,
@@ -245,6 +261,8 @@ pub enum ClientResponse {
         /// Broken rules; an error among them blocks submission.
         findings: Vec<Finding>,
     },
+    /// Open drafts, newest first.
+    Drafts(Page<Draft>),
     /// The claim was signed and submitted.
     Submitted {
         /// The claim's id.

@@ -155,7 +155,7 @@ impl NodeCore {
             ));
         }
         let outcome = self.try_collect(step, peer, code, employee);
-        if matches!(&outcome, Err(refusal) if refusal.code != RefusalCode::Unavailable.as_str()) {
+        if matches!(&outcome, Err(refusal) if refusal.code != RefusalCode::Unavailable) {
             self.code_attempts.failed(&peer.key);
             tracing::info!(agency = %peer.org, refusal = ?outcome.as_ref().err(), "a receipt code was refused");
         }

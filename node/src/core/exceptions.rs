@@ -2,8 +2,8 @@
 //! next, and the SSC's resolution of a claim held for one.
 //!
 //! The ledger notes an exception as `exception/<id>` with why, in words that begin with
-//! its kind (`duplicate: …`, `equivocation`, `refused by peer: …`); [`ExceptionKind::of`]
-//! reads that back. A claim held for an exception waits at the SSC, approved but not
+//! its kind (`duplicate: …`, `equivocation`, `refused by peer: …`, spelled in
+//! [`super::ExceptionNote`]); [`ExceptionKind::of`] reads that back. A claim held for an exception waits at the SSC, approved but not
 //! booked, until staff resolve it: reject it (a signed `rejected` event whose reason
 //! names the exception and the note), or book it anyway (a signed `reviewed` event with
 //! the note, then the `booked` event). No new record type is needed: the resolution is the
@@ -19,9 +19,6 @@ use kvitt_protocol::{AnyRecord, RecordId};
 use serde::{Deserialize, Serialize};
 
 use super::{forbidden, unavailable, Caller, CallerRole, Cursor, NodeCore, Page, Step};
-
-/// The refusal code of booking a claim whose exception is open: resolve it instead.
-pub const EXCEPTION_OPEN: &str = "claim.exception_open";
 
 /// What kind of exception a node holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,20 +49,7 @@ pub enum ExceptionKind {
 impl ExceptionKind {
     /// The kind of an exception noted with `why`.
     pub fn of(why: &str) -> ExceptionKind {
-        let prefixes = [
-            ("duplicate:", ExceptionKind::Duplicate),
-            (super::money::OVER_CLAIM_PREFIX, ExceptionKind::OverClaim),
-            ("equivocation", ExceptionKind::Equivocation),
-            ("refused by peer:", ExceptionKind::Delivery),
-            ("outbox entry without its record", ExceptionKind::Delivery),
-            ("policy:", ExceptionKind::Policy),
-            ("rate:", ExceptionKind::Rate),
-            (super::BOOKING_EXCEPTION, ExceptionKind::Booking),
-        ];
-        prefixes
-            .iter()
-            .find(|(prefix, _)| why.starts_with(prefix))
-            .map_or(ExceptionKind::Other, |(_, kind)| *kind)
+        super::ExceptionNote::of(why).map_or(ExceptionKind::Other, super::ExceptionNote::kind)
     }
 
     /// What staff do next about an exception of this kind.
@@ -196,7 +180,7 @@ impl NodeCore {
         };
         if !exception.open {
             return Err(Refusal {
-                code: kvitt_protocol::ErrorCode::Transition.as_str().into(),
+                code: kvitt_protocol::ErrorCode::Transition.into(),
                 path: String::new(),
                 message: format!(
                     "the exception of claim {} is resolved already: it is {:?}",

@@ -1,5 +1,5 @@
 //! SIE export at the SSC: one agency's vouchers dated in a range, as one SIE 4I file
-//! (kvitt_protocol::books, spec/books.md). A claim's vouchers are those kept when it was
+//! (`kvitt_books`, spec/books.md). A claim's vouchers are those kept when it was
 //! booked and, if it was, reversed (core::vouchers): the file is written from them, never
 //! booked again, so the same vouchers give the same bytes and no record that was accepted
 //! makes an export fail. A voucher the ledger does not keep (an SSC that got its events
@@ -7,7 +7,7 @@
 //! left out, noted as a `booking` exception and named in the answer. Exported vouchers are
 //! noted (`sie/`) and left out of later exports unless asked again.
 
-use kvitt_protocol::books::{self, check_voucher, SieHeader, Voucher};
+use kvitt_books::{self as books, check_voucher, SieHeader, Voucher};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{ClaimState, Status};
@@ -17,17 +17,10 @@ use kvitt_protocol::{AnyRecord, RecordId, Signed};
 use time::{Date, Month};
 
 use super::vouchers::tables;
+use super::ExceptionNote;
 use super::{unavailable, Caller, CallerRole, NodeCore, Step};
 use crate::ledger::{keys, VoucherOf};
 use crate::store::Batch;
-
-/// The refusal code of an SIE file whose header cannot be written (the agency's
-/// organisation number as the directory gives it is not an SIE identifier). Vouchers and
-/// text never give it.
-pub const SIE_REFUSED: &str = "books.sie";
-
-/// The words a `booking` exception's why begins with (core::exceptions).
-pub const BOOKING_EXCEPTION: &str = "booking:";
 
 /// What `ClientRequest::ExportSie` asks: one agency's vouchers dated `from..=to`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,7 +116,7 @@ impl NodeCore {
         };
         let vouchers: Vec<Voucher> = found.iter().map(|(voucher, _, _)| voucher.clone()).collect();
         let bytes = books::write_sie(&header, table, &vouchers).map_err(|error| Refusal {
-            code: SIE_REFUSED.into(),
+            code: RefusalCode::Sie.into(),
             path: String::new(),
             message: format!("the SIE file of {} cannot be written: {error}", books.org),
             retry: false,
@@ -184,12 +177,13 @@ impl NodeCore {
     ) -> Result<LeftOut, Refusal> {
         let number = &claim.body().number;
         let mut noted = format!(
-            "{BOOKING_EXCEPTION} the {} voucher of claim {number} cannot be computed from its records: {why}; \
+            "{} the {} voucher of claim {number} cannot be computed from its records: {why}; \
              it is left out of SIE exports",
+            ExceptionNote::Booking.prefix(),
             of.name()
         );
         match step.ledger.exception(&claim.id()).map_err(unavailable)? {
-            Some(earlier) if earlier.starts_with(BOOKING_EXCEPTION) => noted = earlier,
+            Some(earlier) if ExceptionNote::of(&earlier) == Some(ExceptionNote::Booking) => noted = earlier,
             Some(earlier) => noted = format!("{noted} (earlier: {earlier})"),
             None => {}
         }

@@ -9,8 +9,11 @@ use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
+use kvitt_protocol::directory::MemberRole;
+
 use super::{
-    forbidden, unavailable, Caller, CallerRole, ClaimSummary, Cursor, NodeCore, Page, ReceiptSearch, Step,
+    forbidden, unavailable, Caller, CallerRole, ClaimSummary, Cursor, Draft, NodeCore, Page, ReceiptSearch,
+    Step,
 };
 use crate::ledger::{keys, MAX_SCAN_ENTRIES};
 
@@ -143,7 +146,8 @@ impl NodeCore {
         Ok(Page { items, next: next.map(|(key, _)| Cursor(key)) })
     }
 
-    /// A page of the claims the node holds (an employee's own), in claim id order.
+    /// A page of the claims the node holds: an employee's own newest first (through the
+    /// claimant index), everyone's in claim id order for staff.
     pub(super) fn list_claims(
         &self,
         step: &Step,
@@ -151,36 +155,113 @@ impl NodeCore {
         limit: usize,
         after: Option<Cursor>,
     ) -> Result<Page<ClaimSummary>, Refusal> {
-        if caller.role == CallerRole::Till {
-            return Err(forbidden(caller, "list claims"));
-        }
-        // The status comes with the claim's id from the index; the one of a cursor is not read.
-        let after = cursor_id(after)?.map(|id| (id, Status::Draft));
-        let scan = |after: Option<&(RecordId, Status)>, limit| {
-            let states =
-                step.ledger.claim_states_after(after.map(|(id, _)| id), limit).map_err(unavailable)?;
-            Ok(states.into_iter().map(|state| (state.claim, state.status)).collect())
-        };
-        let keep = |(claim_id, status): &(RecordId, Status)| {
-            let Some(AnyRecord::Claim(claim)) = step.ledger.record(claim_id).map_err(unavailable)? else {
-                return Ok(None);
-            };
-            let body = claim.body();
-            if caller.role == CallerRole::Employee
-                && (body.claimant != caller.person || body.agency != self.identity.org)
-            {
-                return Ok(None);
+        match caller.role {
+            CallerRole::Till => Err(forbidden(caller, "list claims")),
+            CallerRole::Employee => self.list_own_claims(step, caller, limit, after),
+            CallerRole::Approver | CallerRole::Operator | CallerRole::SscStaff => {
+                // The status comes with the claim's id from the index; the one of a cursor is not read.
+                let after = cursor_id(after)?.map(|id| (id, Status::Draft));
+                let scan = |after: Option<&(RecordId, Status)>, limit| {
+                    let states = step
+                        .ledger
+                        .claim_states_after(after.map(|(id, _)| id), limit)
+                        .map_err(unavailable)?;
+                    Ok(states.into_iter().map(|state| (state.claim, state.status)).collect())
+                };
+                let keep = |(claim_id, status): &(RecordId, Status)| {
+                    self.claim_summary(step, claim_id, Some(*status))
+                };
+                let (items, next) = page(after, limit, scan, keep)?;
+                Ok(Page { items, next: next.map(|(id, _)| Cursor(id.as_bytes().to_vec())) })
             }
-            Ok(Some(ClaimSummary {
-                id: claim.id(),
-                number: body.number.clone(),
-                agency: body.agency.clone(),
-                claimant: body.claimant.clone(),
-                status: *status,
-                total: body.total(),
-            }))
+        }
+    }
+
+    /// A page of an employee's own claims at this node's organisation, newest first: the
+    /// claimant index holds only theirs, so a page looks at no one else's.
+    fn list_own_claims(
+        &self,
+        step: &Step,
+        caller: &Caller,
+        limit: usize,
+        before: Option<Cursor>,
+    ) -> Result<Page<ClaimSummary>, Refusal> {
+        let org = self.identity.org.as_str();
+        let prefix = keys::claimant_prefix(org, &caller.person);
+        let before = match before {
+            Some(Cursor(key)) if key.starts_with(&prefix) => Some((key, RecordId([0; 32]))),
+            Some(_) => return Err(bad_cursor()),
+            None => None,
         };
-        let (items, next) = page(after, limit, scan, keep)?;
-        Ok(Page { items, next: next.map(|(id, _)| Cursor(id.as_bytes().to_vec())) })
+        let scan = |before: Option<&(Vec<u8>, RecordId)>, limit| {
+            let before = before.map(|(key, _)| key.as_slice());
+            step.ledger.claimant_entries_before(org, &caller.person, before, limit).map_err(unavailable)
+        };
+        let keep = |(_, id): &(Vec<u8>, RecordId)| {
+            let summary = self.claim_summary(step, id, None)?;
+            // A claimant whose name holds a NUL could share a prefix with another's: the
+            // claim itself says whose it is.
+            Ok(summary.filter(|claim| claim.claimant == caller.person && claim.agency == org))
+        };
+        let (items, next) = page(before, limit, scan, keep)?;
+        Ok(Page { items, next: next.map(|(key, _)| Cursor(key)) })
+    }
+
+    /// A page of the caller's open drafts at this agency, newest first, through the
+    /// drafter index (only theirs).
+    pub(super) fn list_drafts(
+        &self,
+        step: &Step,
+        caller: &Caller,
+        limit: usize,
+        before: Option<Cursor>,
+    ) -> Result<Page<Draft>, Refusal> {
+        self.require(caller, MemberRole::Agency, &[CallerRole::Employee], "list drafts")?;
+        let prefix = keys::drafter_prefix(&caller.person);
+        let before = match before {
+            Some(Cursor(key)) if key.starts_with(&prefix) => Some((key, String::new())),
+            Some(_) => return Err(bad_cursor()),
+            None => None,
+        };
+        let scan = |before: Option<&(Vec<u8>, String)>, limit| {
+            let before = before.map(|(key, _)| key.as_slice());
+            step.ledger.drafter_entries_before(&caller.person, before, limit).map_err(unavailable)
+        };
+        // An entry whose draft is gone (or another's: a NUL in a name) is passed over.
+        let keep = |(_, number): &(Vec<u8>, String)| match self.draft(step, caller, number) {
+            Ok(draft) => Ok(Some(draft)),
+            Err(refusal) if refusal.code == RefusalCode::NotFound => Ok(None),
+            Err(refusal) => Err(refusal),
+        };
+        let (items, next) = page(before, limit, scan, keep)?;
+        Ok(Page { items, next: next.map(|(key, _)| Cursor(key)) })
+    }
+
+    /// The summary of a stored claim, with `status` if the caller read it already.
+    fn claim_summary(
+        &self,
+        step: &Step,
+        claim_id: &RecordId,
+        status: Option<Status>,
+    ) -> Result<Option<ClaimSummary>, Refusal> {
+        let Some(AnyRecord::Claim(claim)) = step.ledger.record(claim_id).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let status = match status {
+            Some(status) => status,
+            None => match step.ledger.claim_state(claim_id).map_err(unavailable)? {
+                Some(state) => state.status,
+                None => return Ok(None),
+            },
+        };
+        let body = claim.body();
+        Ok(Some(ClaimSummary {
+            id: claim.id(),
+            number: body.number.clone(),
+            agency: body.agency.clone(),
+            claimant: body.claimant.clone(),
+            status,
+            total: body.total(),
+        }))
     }
 }

@@ -17,7 +17,9 @@ mod checks;
 mod claims;
 mod client;
 mod codes;
+mod exception_note;
 mod exceptions;
+mod exchange_error;
 mod export;
 mod lists;
 mod money;
@@ -34,6 +36,7 @@ mod tests;
 mod visibility;
 mod vouchers;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
@@ -46,26 +49,26 @@ use crate::ledger::{Ledger, LedgerError, RecordCache};
 use crate::store::{Batch, Store};
 
 pub use actions::ClaimAction;
-pub use claims::{ClaimView, Draft, RATE_HELD};
+pub use claims::{ClaimView, Draft};
 pub use client::{
     Caller, CallerRole, CardEnrolment, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page,
     PeerReconciliation, ReceiptSearch,
 };
 pub use codes::{CODE_ATTEMPTS_PER_HOUR, DEFAULT_UNCOLLECTED_DAYS, MAX_DELETED_PER_SWEEP};
-pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution, EXCEPTION_OPEN};
-pub use export::{LeftOut, SieExport, SieFile, BOOKING_EXCEPTION, SIE_REFUSED};
+pub use exception_note::ExceptionNote;
+pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution};
+pub use exchange_error::ExchangeError;
+pub use export::{LeftOut, SieExport, SieFile};
 pub use lists::MAX_PAGE_ENTRIES;
-pub use money::{OVER_CLAIM_PREFIX, PLACE_REFUSED};
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
 pub use peers::{PeerState, MAX_COUNTED_OUTBOX};
 pub use pushes::{Delivery, Push, RegisterPushes, MAX_PUSHES_PER_REGISTER, MAX_REGISTERS};
 pub use recovery::{
     LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
-    RECOVERING,
 };
 pub use routing::ROUTE_LOOKUPS_PER_MINUTE;
-pub use vouchers::{BOOKING_REFUSED, VOUCHER_SERIES};
+pub use vouchers::VOUCHER_SERIES;
 
 /// Who this node is.
 #[derive(Clone)]
@@ -99,7 +102,7 @@ pub struct CoreConfig {
     /// The reference exchange rates an SSC checks foreign items against before booking
     /// (spec/books.md §Reference rates), from `DIR/rates.json`; `None`: no table was
     /// given, and rates are not checked.
-    pub reference_rates: Option<kvitt_protocol::books::ReferenceRates>,
+    pub reference_rates: Option<kvitt_books::ReferenceRates>,
     /// The agency's policy (agency nodes; empty elsewhere).
     pub policy: crate::policy::Policy,
     /// The network's routing key (`DIR/routing.key`, merchants and agencies): hashes the
@@ -146,17 +149,18 @@ pub enum Input {
         to: PublicKey,
         /// Which request.
         exchange: ExchangeId,
-        /// The response, or the transport's error.
-        answer: Result<Response, String>,
+        /// The response, or why there is none.
+        answer: Result<Response, ExchangeError>,
     },
     /// Time passed: retry what is due.
     Tick,
-    /// A reconciliation session with `peer` found records this node holds and the peer
-    /// lacks: deliver them.
+    /// A reconciliation session with `peer` ended well: noted as the peer's last
+    /// reconciliation; the records it found this node holds and the peer lacks (if any)
+    /// are delivered.
     Reconciled {
         /// The peer.
         peer: PublicKey,
-        /// The ids the peer lacks.
+        /// The ids the peer lacks (empty when the session found none).
         have: Vec<RecordId>,
     },
 }
@@ -267,6 +271,10 @@ pub struct NodeCore {
     code_attempts: codes::CodeAttempts,
     /// At a merchant: when to next look for uncollected receipts to delete (ms; 0: at once).
     next_sweep_ms: i64,
+    /// When a reconciliation session with each peer last ended well (either side), for
+    /// the operator (core::peers). Kept in memory: a node reconciles with every peer as
+    /// it starts, so it is known again a moment after a restart.
+    reconciled_at: BTreeMap<PublicKey, OffsetDateTime>,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -324,6 +332,7 @@ impl NodeCore {
             recovery,
             code_attempts: codes::CodeAttempts::default(),
             next_sweep_ms: 0,
+            reconciled_at: BTreeMap::new(),
         })
     }
 
@@ -383,8 +392,11 @@ impl NodeCore {
             Input::Answer { to, exchange, answer } => self.answer(&mut step, to, exchange, answer),
             Input::Tick => {}
             Input::Reconciled { peer, have } => {
-                self.outbox.peer_is_back(&peer);
-                self.reconciled(&mut step, peer, have)
+                self.reconciled_at.insert(peer, step.now);
+                if !have.is_empty() {
+                    self.outbox.peer_is_back(&peer);
+                    self.reconciled(&mut step, peer, have)
+                }
             }
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
@@ -479,7 +491,11 @@ impl NodeCore {
                 self.draft_response(step, draft)
             }
             ClientRequest::AddItem { number, item } => {
-                let draft = self.add_item(step, caller, &number, *item)?;
+                let draft = self.add_items(step, caller, &number, vec![*item])?;
+                self.draft_response(step, draft)
+            }
+            ClientRequest::AddItems { number, items } => {
+                let draft = self.add_items(step, caller, &number, items)?;
                 self.draft_response(step, draft)
             }
             ClientRequest::ShowDraft { number } => {
@@ -510,6 +526,9 @@ impl NodeCore {
                 view.findings = self.view_findings(step, caller, &view)?;
                 view.actions = self.claim_actions(step, caller, &view)?;
                 Ok(ClientResponse::Claim(Box::new(view)))
+            }
+            ClientRequest::ListDrafts { limit, before } => {
+                self.list_drafts(step, caller, limit, before).map(ClientResponse::Drafts)
             }
             ClientRequest::ListClaims { limit, after } => {
                 self.list_claims(step, caller, limit, after).map(ClientResponse::Claims)
@@ -586,7 +605,7 @@ impl NodeCore {
         step: &mut Step,
         to: PublicKey,
         exchange: ExchangeId,
-        answer: Result<Response, String>,
+        answer: Result<Response, ExchangeError>,
     ) {
         if self.routing_answer(step, exchange, &answer) {
             if let Ok(response) = &answer {

@@ -2,7 +2,7 @@
 //! at most what their receipts support (spec/protocol.md §Claim amounts), and that each
 //! receipt item is booked on the right side of the border (spec/books.md, `Place`).
 //!
-//! The rules are pure (`kvitt_protocol::claim_amounts`, `kvitt_protocol::books`); this
+//! The rules are pure (`kvitt_protocol::claim_amounts`, `kvitt_books`); this
 //! module gathers the records they need and says what a broken rule does at each stage
 //! (spec/node.md §Claim amounts): a finding on a draft or claim at the agency, a refusal
 //! of adding the item, of submission and of approval, an exception on arrival at the SSC,
@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use kvitt_protocol::books::{check_place, BookingTable, TableError};
+use kvitt_books::{check_place, BookingTable, TableError};
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::claim_amounts::ReceiptClaims;
 use kvitt_protocol::receipt::Receipt;
@@ -21,14 +21,6 @@ use super::{unavailable, NodeCore, Step};
 use crate::ledger::keys;
 use crate::policy::{Finding, Rule, Severity};
 use crate::store::Batch;
-
-/// The prefix of an exception's why for a claim that claims more than its receipts
-/// support (or in another currency than theirs).
-pub const OVER_CLAIM_PREFIX: &str = "over-claim:";
-
-/// The refusal code of a booking whose account is on the wrong side of the border for
-/// its receipt (books.md, `BookingError::Place`); also the rule of its finding.
-pub const PLACE_REFUSED: &str = "books.place";
 
 /// What [`NodeCore::receipt_records`] reads for one receipt: the receipt, its returns
 /// and the other live claims that name it.
@@ -148,7 +140,7 @@ impl NodeCore {
             batch.insert(keys::exception(&claim.id()), why.clone().into_bytes());
             step.write(&batch).map_err(unavailable)?;
             return Err(Refusal {
-                code: first.code().as_str().into(),
+                code: first.code().into(),
                 path: String::new(),
                 message: why,
                 retry: false,
@@ -156,7 +148,7 @@ impl NodeCore {
         }
         if let Some((index, error)) = self.place_errors(step, claim.body())?.into_iter().next() {
             return Err(Refusal {
-                code: PLACE_REFUSED.into(),
+                code: RefusalCode::Place.into(),
                 path: format!("items[{index}].booking.account"),
                 message: error,
                 retry: false,
@@ -238,7 +230,7 @@ fn held_for(errors: &[kvitt_protocol::Error]) -> Option<String> {
         return None;
     }
     let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    Some(format!("{OVER_CLAIM_PREFIX} {}", reasons.join("; ")))
+    Some(super::ExceptionNote::OverClaim.text(reasons.join("; ")))
 }
 
 /// An error finding of `rule` at the item of `path` (`items[2].amount` → `items[2]`).

@@ -13,6 +13,7 @@ use kvitt_protocol::limits::{MAX_DELIVERY_RECORD_BYTES, MAX_RECORDS_PER_DELIVERY
 use kvitt_protocol::wire::{RecordBytes, RefusalCode, RequestBody, Response, ResponseBody, Verdict};
 use kvitt_protocol::{PublicKey, RecordId, Signed};
 
+use super::ExceptionNote;
 use super::{Effect, ExchangeId, Step};
 use crate::ledger::{keys, Ledger, LedgerError};
 use crate::store::Batch;
@@ -196,7 +197,7 @@ impl Outbox {
                 Ok(None) => {
                     tracing::error!(peer = %peer.short(), id = %id.short(), "outbox names a record the ledger lacks; dropped from the outbox");
                     Self::dequeue(&mut lost, peer, sequence, &id);
-                    lost.insert(keys::exception(&id), b"outbox entry without its record".to_vec());
+                    lost.insert(keys::exception(&id), ExceptionNote::LostFromOutbox.bare().into_bytes());
                 }
                 Err(error) => {
                     tracing::error!(%error, "outbox record unreadable; delivery waits");
@@ -218,7 +219,7 @@ impl Outbox {
         step: &mut Step,
         peer: PublicKey,
         exchange: ExchangeId,
-        answer: Result<Response, String>,
+        answer: Result<Response, super::ExchangeError>,
     ) {
         let Some(delivery) = self.peers.get_mut(&peer) else {
             return;
@@ -256,10 +257,13 @@ impl Outbox {
                     retry = true;
                 }
                 Verdict::Refused { refusal } => {
-                    let exception = refusal.code == RefusalCode::Equivocation.as_str();
+                    let exception = refusal.code == RefusalCode::Equivocation;
                     tracing::warn!(peer = %peer.short(), id = %id.short(), %refusal, "peer refused a record for good");
                     Self::dequeue(&mut batch, &peer, *sequence, id);
-                    batch.insert(keys::exception(id), format!("refused by peer: {refusal}").into_bytes());
+                    batch.insert(
+                        keys::exception(id),
+                        ExceptionNote::RefusedByPeer.text(&refusal).into_bytes(),
+                    );
                     if exception {
                         tracing::error!(id = %id.short(), "this node's own record conflicts with another it signed");
                     }

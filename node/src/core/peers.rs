@@ -1,10 +1,12 @@
 //! The operator's view of the peers: each member of the directory other than this node,
-//! with how many records wait in its outbox and how many deliveries to it failed since the
-//! last one it acknowledged. (When each peer was last reconciled with is the runtime's to
-//! know, crate::sync; the core does not.)
+//! with how many records wait in its outbox, how many deliveries to it failed since the
+//! last one it acknowledged, and when a reconciliation session with it last ended well
+//! (the driver tells the core of each, `Input::Reconciled`).
 
+use kvitt_protocol::fields::format_time;
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::PublicKey;
+use time::UtcOffset;
 
 use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, Step};
 
@@ -24,6 +26,9 @@ pub struct PeerState {
     pub outbox: usize,
     /// Deliveries to it that failed since the last one it acknowledged.
     pub failures: u32,
+    /// When a reconciliation session with it last ended well, RFC 3339 in UTC; `None`
+    /// if none has since this node started.
+    pub last_reconciled: Option<String>,
 }
 
 impl NodeCore {
@@ -42,6 +47,10 @@ impl NodeCore {
                 name: member.name.clone(),
                 outbox,
                 failures: self.outbox.failures(&member.key),
+                last_reconciled: self
+                    .reconciled_at
+                    .get(&member.key)
+                    .map(|at| format_time(at.to_offset(UtcOffset::UTC))),
             });
         }
         Ok(states)

@@ -8,6 +8,7 @@ use kvitt_protocol::evidence::Slot;
 use kvitt_protocol::wire::Refusal;
 use kvitt_protocol::{AnyRecord, RecordId};
 
+use super::ExceptionNote;
 use super::{unavailable, Caller, CallerRole, NodeCore, Step};
 use crate::ledger::keys;
 
@@ -55,9 +56,6 @@ pub enum Delivery {
     Refused(String),
 }
 
-/// The prefix of the exception a peer's refusal leaves (core::outbox).
-const REFUSED_PREFIX: &str = "refused by peer: ";
-
 impl NodeCore {
     /// The latest `limit` receipts (at most [`MAX_PUSHES_PER_REGISTER`]) of each register
     /// of this merchant node (at most [`MAX_REGISTERS`]), for its operator.
@@ -99,7 +97,7 @@ impl NodeCore {
                     }
                 }
                 if let Some(why) = step.ledger.exception(&id).map_err(unavailable)? {
-                    if let Some(refusal) = why.strip_prefix(REFUSED_PREFIX) {
+                    if let Some(refusal) = ExceptionNote::RefusedByPeer.detail(&why) {
                         delivery = Delivery::Refused(refusal.to_owned());
                     }
                 }

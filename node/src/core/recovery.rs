@@ -4,7 +4,7 @@
 //! open), the driver (crate::store::ledger_start) keeps the damaged ledger aside and
 //! notes a [`Recovery`] in the new one, raising every register's serial and every
 //! numbering counter to the floor's at once ([`Recovery::begin`]). A core that finds a
-//! recovery noted at start refuses to sign anything ([`RECOVERING`]) while its peers send
+//! recovery noted at start refuses to sign anything (`node.recovering`) while its peers send
 //! its records back through ordinary reconciliation and delivery (core::relay). The
 //! operator's `kvitt recover` has the runtime reconcile with every peer and hands the
 //! sessions' outcome to the core ([`ClientRequest::Recover`]): once no peer holds a record
@@ -13,17 +13,13 @@
 //! and number above the floor and what came back, and signs again.
 
 use kvitt_protocol::fields::format_time;
-use kvitt_protocol::wire::Refusal;
+use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{AnyRecord, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use super::{forbidden, unavailable, Caller, CallerRole, NodeCore, PeerReconciliation, Step};
 use crate::ledger::{keys, Floor, Ledger, LedgerError, MAX_SCAN_ENTRIES};
 use crate::store::Batch;
-
-/// The refusal code of anything that would be signed while the node recovers (HTTP 503,
-/// retry true): the till or person tries again once the operator has run `kvitt recover`.
-pub const RECOVERING: &str = "node.recovering";
 
 /// The metadata name of the recovery in progress (JSON of [`Recovery`]).
 const RECOVERY_META: &str = "recovery";
@@ -157,7 +153,7 @@ impl NodeCore {
             return Ok(());
         };
         Err(Refusal {
-            code: RECOVERING.into(),
+            code: RefusalCode::Recovering.into(),
             path: String::new(),
             message: format!(
                 "this node lost acknowledged records ({}, since {}) and signs nothing until its \

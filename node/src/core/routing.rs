@@ -219,7 +219,7 @@ impl NodeCore {
         &mut self,
         step: &mut Step,
         exchange: u64,
-        answer: &Result<Response, String>,
+        answer: &Result<Response, super::ExchangeError>,
     ) -> bool {
         let Some(waiting) = self.routing.exchanges.remove(&exchange) else {
             return false;

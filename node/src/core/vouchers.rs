@@ -12,7 +12,7 @@
 
 use std::sync::OnceLock;
 
-use kvitt_protocol::books::{self, AgencyBooks, AllowanceTables, BookingTable, Voucher};
+use kvitt_books::{self as books, AgencyBooks, AllowanceTables, BookingTable, Voucher};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::event::{Action, Actor, Role, Status};
@@ -31,10 +31,6 @@ use crate::store::Batch;
 /// booking configuration yet: an agency's books are its directory entry (organisation
 /// number, name), this series and no corporate cards.
 pub const VOUCHER_SERIES: &str = "K";
-
-/// The refusal code of a claim that cannot be booked, or whose booking cannot be
-/// reversed (the booking error in the detail).
-pub const BOOKING_REFUSED: &str = "books.booking";
 
 /// The booking table and allowance tables the SSC books with, parsed once.
 pub(super) type Tables = (BookingTable, AllowanceTables);
@@ -91,7 +87,7 @@ impl ClaimVouchers {
 impl NodeCore {
     /// Books a claim as the next voucher of its agency's series, exception or not (staff
     /// resolving an exception by booking have looked at it): the voucher is computed
-    /// first and refused with [`BOOKING_REFUSED`] if it cannot be, then the `booked` event
+    /// first and refused with `books.booking` if it cannot be, then the `booked` event
     /// is signed and stored with the voucher and the new count in one batch.
     pub(super) fn book_voucher(
         &mut self,
@@ -294,7 +290,7 @@ fn reversal_refusal(claim: &Signed<Claim>, why: &str) -> Refusal {
 
 fn refusal(claim: &Signed<Claim>, what: &str, why: &str) -> Refusal {
     Refusal {
-        code: BOOKING_REFUSED.into(),
+        code: RefusalCode::Booking.into(),
         path: String::new(),
         message: format!("claim {} ({}) {what}: {why}", claim.id(), claim.body().number),
         retry: false,

@@ -184,11 +184,9 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
     // The SSC checks foreign rates against the example table (its figures are
     // illustrative; a real SSC loads Riksbanken's).
     let rates = operator.join(crate::config::RATES_FILE);
-    std::fs::write(&rates, kvitt_protocol::books::rates::EXAMPLE_RATES_JSON).map_err(|error| {
-        StartError::Setup {
-            name: "the operator".into(),
-            error: crate::config::ConfigError::Io { path: rates, error }.into(),
-        }
+    std::fs::write(&rates, kvitt_books::rates::EXAMPLE_RATES_JSON).map_err(|error| StartError::Setup {
+        name: "the operator".into(),
+        error: crate::config::ConfigError::Io { path: rates, error }.into(),
     })?;
     for data in folders {
         setup::import(data, &published).map_err(setup_error(&data.display().to_string()))?;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use kvitt_protocol::books::BookingTable;
+use kvitt_books::BookingTable;
 use kvitt_protocol::claim::{ExchangeRate, ForeignAmount};
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::RecordId;

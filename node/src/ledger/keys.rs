@@ -62,6 +62,21 @@ pub fn buyer(agency: &str, employee: Option<&str>, issued_unix: i64, id: &Record
     key
 }
 
+/// The prefix of one claimant's claims at an agency in the claimant index.
+pub fn claimant_prefix(agency: &str, claimant: &str) -> Vec<u8> {
+    [b"claimant/".as_slice(), agency.as_bytes(), b"\0", claimant.as_bytes(), b"\0"].concat()
+}
+
+/// A claim in the claimant index ([`super::claimants`]), ordered by when it was put
+/// together (UTC seconds), then id.
+pub fn claimant(agency: &str, claimant: &str, created_unix: i64, id: &RecordId) -> Vec<u8> {
+    let mut key = claimant_prefix(agency, claimant);
+    // Flip the sign bit so that byte order is numeric order for negative times too.
+    key.extend_from_slice(&(created_unix as u64 ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
 /// The last serial issued on a register of this node.
 pub fn serial(register: &str) -> Vec<u8> {
     [SERIAL_PREFIX, register.as_bytes()].concat()
@@ -137,9 +152,24 @@ pub fn waiting(claim: &RecordId) -> Vec<u8> {
     [b"waiting/".as_slice(), claim.as_bytes()].concat()
 }
 
+/// The prefix of the drafts.
+pub const DRAFT_PREFIX: &[u8] = b"draft/";
+
 /// A claim being put together (not yet signed), by its number.
 pub fn draft(number: &str) -> Vec<u8> {
-    [b"draft/".as_slice(), number.as_bytes()].concat()
+    [DRAFT_PREFIX, number.as_bytes()].concat()
+}
+
+/// The prefix of one employee's open drafts in the drafter index.
+pub fn drafter_prefix(claimant: &str) -> Vec<u8> {
+    [b"drafter/".as_slice(), claimant.as_bytes(), b"\0"].concat()
+}
+
+/// An open draft in the drafter index ([`super::claimants`]), by its claimant and number
+/// (numbers are given in order, so the key order is the order they were opened). Written
+/// with the draft, removed with it when it is submitted.
+pub fn drafter(claimant: &str, number: &str) -> Vec<u8> {
+    [drafter_prefix(claimant).as_slice(), number.as_bytes()].concat()
 }
 
 /// The prefix of every claim's chain keys, whose values are the events' ids.

@@ -5,8 +5,8 @@
 //! record's checksum. Only records verified in full (signature, encoding, rules) are ever
 //! written (`put_record` takes an [`AnyRecord`], which exists only verified), so every read
 //! re-hashes what it got and decodes it with `AnyRecord::decode_trusted`: encoding, shape
-//! and rules again, the signature not, since bytes that hash to the id are the bytes that
-//! were verified. A damaged value is reported, never used.
+//! and schema again, neither the signature nor the rules, since bytes that hash to the id
+//! are the bytes that were verified. A damaged value is reported, never used.
 //! A record, its index entries and its outbox entries are written in one atomic batch.
 //!
 //! Key layout (every key starts with a family tag; numbers are big-endian so that byte
@@ -23,6 +23,8 @@
 //! | claims of a receipt | `claimed/` receipt id, claim id | empty |
 //! | claim state | `claim/` claim id | status byte, head id |
 //! | claim numbers | `claimno/` agency `\0` number | claim id |
+//! | open drafts of a claimant | `drafter/` claimant `\0` number | empty ([`claimants`]) |
+//! | claims of a claimant | `claimant/` agency `\0` claimant `\0` created-at (i64) id | empty ([`claimants`]) |
 //! | outbox | `out/` peer key, sequence (u64) | record id |
 //! | outbox index | `queued/` peer key, record id | sequence (u64) of the record's one entry for the peer |
 //! | claims waiting for an SSC | `waiting/` claim id | empty |
@@ -45,12 +47,14 @@ use crate::store::{Batch, Store, StoreError};
 pub const MAX_SCAN_ENTRIES: usize = 10_000;
 
 mod cache;
+pub mod claimants;
 pub mod floor;
 pub mod keys;
 mod outbox_index;
 mod vouchers;
 
 pub use cache::{RecordCache, RECORD_CACHE_ENTRIES};
+pub use claimants::{index_claim, CLAIMANTS_INDEXED};
 pub use floor::{Floor, FloorError, Series, Shortfall};
 pub use outbox_index::{OutboxIndexReport, OUTBOX_INDEXED};
 pub use vouchers::{encode_voucher, VoucherOf};
@@ -95,9 +99,9 @@ impl Ledger {
         &self.store
     }
 
-    /// The record with `id`, checked: its bytes hash to `id` and decode as a valid record.
-    /// The signature is not verified again: it was when the record was accepted, and the
-    /// hash shows these are the same bytes. Bytes equal to those of a record in the cache
+    /// The record with `id`, checked: its bytes hash to `id` and decode as a record of its
+    /// schema. Neither the signature nor the rules are checked again: they were when the
+    /// record was accepted, and the hash shows these are the same bytes. Bytes equal to those of a record in the cache
     /// are that record, without hashing or decoding them again.
     pub fn record(&self, id: &RecordId) -> Result<Option<AnyRecord>, LedgerError> {
         let Some(bytes) = self.store.get(&keys::record(id))? else {

@@ -5,7 +5,7 @@
 //! positive) and `text`. That is what the SIE export writes; a voucher's payroll lines
 //! are not kept (nothing reads them from the ledger yet).
 
-use kvitt_protocol::books::{Voucher, VoucherRow};
+use kvitt_books::{Voucher, VoucherRow};
 use kvitt_protocol::fields::{format_date, parse_date};
 use serde::{Deserialize, Serialize};
 

@@ -22,6 +22,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use kvitt_protocol::directory::MemberRole;
+use kvitt_protocol::wire::RefusalCode;
+use kvitt_protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 pub use file::{
@@ -92,9 +94,9 @@ impl Rule {
             Rule::RepresentationPurpose => "policy.representation.purpose",
             Rule::SelfApproval => "policy.self_approval",
             Rule::Approver => "policy.approver",
-            Rule::OverClaim => "claim.over_claim",
-            Rule::ReceiptCurrency => "claim.receipt_currency",
-            Rule::Place => "books.place",
+            Rule::OverClaim => ErrorCode::OverClaim.as_str(),
+            Rule::ReceiptCurrency => ErrorCode::ReceiptCurrency.as_str(),
+            Rule::Place => RefusalCode::Place.as_str(),
         }
     }
 }
@@ -138,10 +140,6 @@ impl fmt::Display for Finding {
         }
     }
 }
-
-/// The refusal code of a submission or approval that a policy error blocks; the detail
-/// lists every finding, one a line.
-pub const POLICY_REFUSED: &str = "claim.policy";
 
 /// Why a policy file could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -396,6 +396,10 @@ mod tests {
                 keys::buyer("202100-5489", Some("emp-1"), 1_777_000_000 + serial as i64, &id),
                 Vec::new(),
             );
+            batch.insert(
+                keys::claimant("202100-5489", "emp-1", 1_777_000_000 + serial as i64, &id),
+                Vec::new(),
+            );
             batch.insert(keys::meta("outbox-sequence"), serial.to_be_bytes().to_vec());
             start.store.apply(&batch).unwrap();
             if serial % 8 == 0 {
@@ -504,6 +508,31 @@ mod tests {
             "{:?}",
             start.finding
         );
+    }
+
+    #[test]
+    fn a_salvage_drops_every_index_entry_of_a_damaged_record_and_keeps_the_others() {
+        let data = tempfile::tempdir().unwrap();
+        build(data.path(), 10);
+        let mut damaged = None;
+        tamper(data.path(), |store| {
+            let (key, value) = store.scan(keys::RECORD_PREFIX, None, 1).unwrap().remove(0);
+            let mut flip = Batch::new();
+            flip.insert(key.clone(), [value.as_slice(), b"!"].concat());
+            store.apply(&flip).unwrap();
+            damaged = Some(RecordId(key[keys::RECORD_PREFIX.len()..].try_into().unwrap()));
+        });
+        let damaged = damaged.unwrap();
+        let start = open(data.path());
+        assert!(matches!(start.finding, Finding::Damaged { .. }), "{:?}", start.finding);
+        // Each index family that ends in a record id: the damaged record's entries are gone,
+        // the nine sound records' are all copied.
+        for prefix in [keys::claimant_prefix("202100-5489", "emp-1"), keys::buyer_prefix("202100-5489", None)]
+        {
+            let entries = start.store.scan(&prefix, None, 100).unwrap();
+            assert_eq!(entries.len(), 9, "{}", String::from_utf8_lossy(&prefix));
+            assert!(entries.iter().all(|(key, _)| !key.ends_with(damaged.as_bytes())));
+        }
     }
 
     #[test]

@@ -253,8 +253,9 @@ impl Reconciler {
         *salt
     }
 
-    /// Notes a session's end and answers the operators waiting for it; returns the ids the
-    /// peer lacks, for the core to send.
+    /// Notes a session's end and answers the operators waiting for it; for a session that
+    /// ended well, returns the peer and the ids it lacks (maybe none), for the core to note
+    /// and send.
     pub fn ended(&mut self, core: &NodeCore, mut finished: Finished) -> Option<(PublicKey, Vec<RecordId>)> {
         self.sessions.ended(&mut finished);
         let Finished { peer, side, result, .. } = finished;
@@ -272,7 +273,7 @@ impl Reconciler {
             }
         }
         let summary = result.ok()?;
-        (!summary.have.is_empty()).then_some((peer, summary.have))
+        Some((peer, summary.have))
     }
 
     fn answer_waiters(&mut self, core: &NodeCore, peer: PublicKey, result: &Result<super::Summary, String>) {

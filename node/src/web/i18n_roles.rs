@@ -103,6 +103,8 @@ role_text_table!(
     outbox_depth,
     answers,
     failed_deliveries,
+    last_reconciled,
+    not_reconciled,
 );
 
 /// Svenska.
@@ -198,6 +200,8 @@ pub static SV: RoleText = RoleText {
     outbox_depth: "Väntar på leverans",
     answers: "svarar",
     failed_deliveries: "misslyckade leveranser i rad",
+    last_reconciled: "Senaste avstämning",
+    not_reconciled: "Inte sedan noden startade",
 };
 
 /// English.
@@ -292,6 +296,8 @@ pub static EN: RoleText = RoleText {
     outbox_depth: "Waiting for delivery",
     answers: "answers",
     failed_deliveries: "failed deliveries in a row",
+    last_reconciled: "Last reconciliation",
+    not_reconciled: "Not since the node started",
 };
 
 /// The role pages' words in `lang`.

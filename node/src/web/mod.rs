@@ -332,6 +332,7 @@ pub fn menu(t: &'static Text, role: CallerRole, node: MemberRole, current: &str)
         (CallerRole::Employee, MemberRole::Agency) => &[
             ("/kvitton", t.my_receipts),
             (pages::fetch::FETCH_PATH, t.fetch_receipt),
+            (pages::draft_list::DRAFTS_PATH, t.my_drafts),
             ("/rakningar", t.my_claims),
         ],
         _ => &[],

@@ -90,7 +90,7 @@ impl ApiNodes {
                     retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
                     delivery_batch: 256,
                     seed: 1,
-                    reference_rates: Some(kvitt_protocol::books::ReferenceRates::example().unwrap()),
+                    reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
                     policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
                     uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
                     routing_key: None,

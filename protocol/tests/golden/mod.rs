@@ -1,6 +1,6 @@
 //! Generated files committed under spec/ (the test vectors): reading them back, rewriting
 //! them on request, and checking that they are what the generator makes. Shared by the
-//! record vectors (tests/vectors.rs) and the reconciliation vectors
+//! record vectors (tests/vectors/) and the reconciliation vectors
 //! (tests/reconcile/vectors.rs).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

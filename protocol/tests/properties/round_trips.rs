@@ -12,7 +12,7 @@ use kvitt_protocol::event::ClaimEvent;
 use kvitt_protocol::evidence::{Evidence, Slot};
 use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::wire::{
-    RecordBytes, Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Verdict,
+    AnyCode, RecordBytes, Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Verdict,
 };
 use kvitt_protocol::{cbor, AnyRecord, ErrorCode, PublicKey, Record, Signed};
 use proptest::collection::vec;
@@ -184,13 +184,13 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 
 fn refusal() -> impl Strategy<Value = Refusal> {
-    let codes: Vec<&'static str> = ErrorCode::ALL
+    let codes: Vec<AnyCode> = ErrorCode::ALL
         .iter()
-        .map(|code| code.as_str())
-        .chain(RefusalCode::ALL.iter().map(|code| code.as_str()))
+        .map(|code| AnyCode::from(*code))
+        .chain(RefusalCode::ALL.iter().map(|code| AnyCode::from(*code)))
         .collect();
     (select(codes), prop_oneof![Just(String::new()), code()], name_text(), any::<bool>())
-        .prop_map(|(code, path, message, retry)| Refusal { code: code.into(), path, message, retry })
+        .prop_map(|(code, path, message, retry)| Refusal { code, path, message, retry })
 }
 
 fn record_bytes() -> impl Strategy<Value = RecordBytes> {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use kvitt_protocol::wire::RefusalCode;
 use kvitt_protocol::RecordId;
 use serde_json::{json, Value};
 
@@ -256,7 +257,7 @@ fn try_double_claim(employee: &Api, taken: &[Claimable], outcome: &mut ClaimsOut
     match answered(|| {
         employee.post(&format!("/v1/drafts/{number}/items"), Some(&item(receipt, *total, currency)))
     }) {
-        Answer::Refused(409, code, _) if code == "claim.receipt_taken" => {
+        Answer::Refused(409, code, _) if code == RefusalCode::ReceiptClaimed.as_str() => {
             outcome.stats.double_claims_refused += 1
         }
         Answer::Ok(..) => {

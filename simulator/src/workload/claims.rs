@@ -234,7 +234,9 @@ impl Workload {
             }
             (Stage::Poll(polls), _) if polls < 96 => Some((Stage::Poll(polls + 1), now + 30 * 60_000)),
             (Stage::Book, Ok(ClientResponse::Status(Status::Booked))) => Some((Stage::Pay, now)),
-            (Stage::Book, Err(refusal)) if refusal.code == EXCEPTION_OPEN => Some((Stage::Resolve, now)),
+            (Stage::Book, Err(refusal)) if refusal.code == RefusalCode::ExceptionOpen => {
+                Some((Stage::Resolve, now))
+            }
             (Stage::Resolve, Ok(ClientResponse::Status(Status::Rejected))) => {
                 self.stats.claims_rejected_by_ssc += 1;
                 None

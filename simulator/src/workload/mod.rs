@@ -7,13 +7,13 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use hdrhistogram::Histogram;
-use kvitt_node::core::{Caller, CallerRole, ClientRequest, ClientResponse, Resolution, EXCEPTION_OPEN};
+use kvitt_node::core::{Caller, CallerRole, ClientRequest, ClientResponse, Resolution};
 use kvitt_node::store::Store;
 use kvitt_protocol::claim::{Booking, ClaimItem, ExchangeRate, ForeignAmount};
 use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::evidence::Slot;
 use kvitt_protocol::receipt::Receipt;
-use kvitt_protocol::wire::{RecordBytes, Request, RequestBody};
+use kvitt_protocol::wire::{RecordBytes, RefusalCode, Request, RequestBody};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
 use crate::cast::{Cast, MerchantKind};

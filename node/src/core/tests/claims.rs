@@ -116,7 +116,7 @@ fn a_claim_goes_from_receipt_to_paid_with_every_status_back_at_the_agency() {
 
     let own = net.ask("agency", approver("emp-1"), ClientRequest::Decide { claim, action: Action::Approved });
     let Err(refusal) = own else { panic!("self-approval must be refused") };
-    assert_eq!(refusal.code, crate::policy::POLICY_REFUSED);
+    assert_eq!(refusal.code, RefusalCode::Policy);
     assert!(refusal.message.contains("policy.self_approval (error): emp-1 may not approve"), "{refusal}");
     assert_eq!(net.status_at("agency", claim), Status::Submitted, "a refused decision changes nothing");
 
@@ -235,7 +235,7 @@ fn a_receipt_cannot_be_in_two_live_claims_at_the_agency() {
     ) else {
         panic!("the second claim must be refused");
     };
-    assert_eq!(refusal.code, "claim.receipt_taken");
+    assert_eq!(refusal.code.as_str(), "claim.receipt_taken");
 }
 
 #[test]
@@ -357,7 +357,7 @@ fn a_rate_far_from_the_reference_holds_the_booking_as_an_exception() {
     let Err(refusal) = net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }) else {
         panic!("a claim with a rate finding is not booked");
     };
-    assert_eq!(refusal.code, RATE_HELD);
+    assert_eq!(refusal.code, RefusalCode::RateHeld);
     let expected = "rate: rate.tolerance: items[0]: EUR rate 13.0000 on 2026-05-04 is 12.75 % from the reference 11.5300 (Riksbanken), limit 2 %";
     assert_eq!(refusal.message, expected);
     let Ok(ClientResponse::Claim(view)) = net.ask("ssc", ssc_staff(), ClientRequest::ShowClaim { claim })
@@ -370,7 +370,7 @@ fn a_rate_far_from_the_reference_holds_the_booking_as_an_exception() {
     let Err(refusal) = net.ask("ssc", ssc_staff(), ClientRequest::Book { claim }) else {
         panic!("an open exception is not booked past");
     };
-    assert_eq!(refusal.code, crate::core::exceptions::EXCEPTION_OPEN);
+    assert_eq!(refusal.code, RefusalCode::ExceptionOpen);
     let resolve = ClientRequest::Resolve {
         claim,
         resolution: crate::core::exceptions::Resolution::Book,
@@ -420,4 +420,35 @@ fn a_claim_or_voucher_counter_at_its_largest_value_is_refused_by_name_not_overfl
     };
     assert!(refusal.message.contains(&format!("meta/voucher/{AGENCY}")), "{refusal}");
     assert_eq!(net.status_at("ssc", claim), Status::Approved, "the refused booking changed nothing");
+}
+
+#[test]
+fn items_added_together_are_added_all_or_none() {
+    use kvitt_protocol::claim::{Booking, ClaimItem, MealsProvided};
+    let mut net = Net::new();
+    let number = net.draft_to("emp-1", &[], 5800);
+    let per_diem = |days: u32, amount: i64| ClaimItem::PerDiem {
+        start: "2026-05-04".into(),
+        end: "2026-05-06".into(),
+        destination: "Göteborg".into(),
+        business_purpose: "Konferens".into(),
+        days,
+        daily_amount: 30_000,
+        meals: MealsProvided::default(),
+        meal_reduction: 0,
+        amount,
+        booking: Booking { account: 7321, cost_center: "CC-1".into(), project: None },
+    };
+    let mut add = |items: Vec<ClaimItem>| {
+        net.ask("agency", employee("emp-1"), ClientRequest::AddItems { number: number.clone(), items })
+    };
+    // The second's arithmetic is wrong: neither is added.
+    let Err(refusal) = add(vec![per_diem(2, 60_000), per_diem(1, 1)]) else { panic!("a wrong item taken") };
+    assert_eq!(refusal.path, "items[1].amount");
+    let Err(refusal) = add(Vec::new()) else { panic!("no items taken") };
+    assert_eq!((refusal.code.as_str(), refusal.path.as_str()), ("request.invalid", "items"));
+    let Ok(ClientResponse::Draft { draft, .. }) = add(vec![per_diem(2, 60_000), per_diem(1, 30_000)]) else {
+        panic!("two right items refused");
+    };
+    assert_eq!(draft.items.len(), 2);
 }

@@ -32,7 +32,7 @@ fn fetch(net: &mut Net, person: &str, code: &str) -> Result<ClientResponse, Refu
 
 fn refused_with(result: Result<ClientResponse, Refusal>) -> String {
     match result {
-        Err(refusal) => refusal.code,
+        Err(refusal) => refusal.code.as_str().to_owned(),
         Ok(answer) => panic!("not refused: {answer:?}"),
     }
 }

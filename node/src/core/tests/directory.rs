@@ -67,7 +67,7 @@ fn deliver(net: &mut Net, to: &str, from: &str, directory: &Signed<Directory>) -
 
 fn refusal_code(verdict: &Verdict) -> &str {
     match verdict {
-        Verdict::Refused { refusal } => &refusal.code,
+        Verdict::Refused { refusal } => refusal.code.as_str(),
         other => panic!("not refused: {other:?}"),
     }
 }
@@ -167,7 +167,7 @@ fn the_same_conflicting_directory_again_by_any_path_makes_no_second_evidence() {
     ));
     net.run();
     let Err(refusal) = net.reply(install) else { panic!("installed: {:?}", net.reply(install)) };
-    assert_eq!(refusal.code, EQUIVOCATION);
+    assert_eq!(refusal.code.as_str(), EQUIVOCATION);
     assert_eq!(exceptions(&net, "agency").len(), 1, "one evidence for one pair, however often it comes");
     assert_eq!(in_force(&net, "agency"), directory(2).id());
 }
@@ -208,7 +208,7 @@ fn an_older_directory_delivered_is_kept_as_history_and_installing_one_is_refused
     let operator = Caller { person: "operator-1".into(), role: CallerRole::Operator };
     let install = ClientRequest::InstallDirectory { bytes: directory(1).bytes().to_vec() };
     let refusal = net.ask("agency", operator, install).unwrap_err();
-    assert_eq!(refusal.code, NOT_ACCEPTED);
+    assert_eq!(refusal.code.as_str(), NOT_ACCEPTED);
     assert!(refusal.message.contains("not newer"), "{}", refusal.message);
     assert_eq!(in_force(&net, "agency"), directory(3).id());
 }

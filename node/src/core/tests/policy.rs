@@ -7,7 +7,7 @@ use time::macros::datetime;
 
 use super::claims::{approver, employee};
 use super::*;
-use crate::policy::{Finding, Policy, Rule, Severity, POLICY_REFUSED};
+use crate::policy::{Finding, Policy, Rule, Severity};
 
 fn policy(text: &str) -> Policy {
     Policy::parse(std::path::Path::new("policy.toml"), &format!("format = 1\nrevision = \"t\"\n{text}"))
@@ -52,7 +52,7 @@ fn a_policy_error_refuses_the_submission_and_leaves_the_draft_as_it_was() {
     let written = net.store_contents("agency");
     let refused = net.ask("agency", employee("emp-1"), ClientRequest::Submit { number: number.clone() });
     let Err(refusal) = refused else { panic!("{refused:?}") };
-    assert_eq!(refusal.code, POLICY_REFUSED);
+    assert_eq!(refusal.code, RefusalCode::Policy);
     assert_eq!(refusal.path, "items[0]");
     assert!(
         refusal
@@ -102,7 +102,7 @@ fn an_approver_is_held_to_the_cost_centers_the_policy_gives_them() {
     let refused =
         net.ask("agency", approver("boss"), ClientRequest::Decide { claim, action: Action::Approved });
     let Err(refusal) = refused else { panic!("{refused:?}") };
-    assert_eq!(refusal.code, POLICY_REFUSED);
+    assert_eq!(refusal.code, RefusalCode::Policy);
     assert!(refusal
         .message
         .contains("policy.approver (error, items[0]): boss may not approve cost center CC-1"));

@@ -75,6 +75,6 @@ fn only_the_operator_of_a_merchant_node_lists_pushes() {
     let mut net = Net::new();
     for (node, caller) in [("merchant", till()), ("agency", operator())] {
         let refused = ask_here(&mut net, node, caller, ClientRequest::Pushes { limit: 10 }).unwrap_err();
-        assert_eq!(refused.code, "auth.forbidden", "{node}");
+        assert_eq!(refused.code.as_str(), "auth.forbidden", "{node}");
     }
 }

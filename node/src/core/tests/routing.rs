@@ -70,7 +70,7 @@ fn lookup(net: &mut Net, from: &str, serial: u64, card: &str) -> ResponseBody {
 
 fn refusal_code(body: &ResponseBody) -> &str {
     match body {
-        ResponseBody::Refused { refusal } => &refusal.code,
+        ResponseBody::Refused { refusal } => refusal.code.as_str(),
         other => panic!("not refused: {other:?}"),
     }
 }

@@ -11,7 +11,7 @@ use super::*;
 
 fn not_found(result: Result<ClientResponse, Refusal>) -> Refusal {
     match result {
-        Err(refusal) if refusal.code == "request.not_found" => refusal,
+        Err(refusal) if refusal.code.as_str() == "request.not_found" => refusal,
         other => panic!("answered as if it existed: {other:?}"),
     }
 }
@@ -68,7 +68,7 @@ fn a_buyer_org_number_with_a_wrong_check_digit_is_a_field_error_without_retry() 
         Err(refusal) => refusal,
         other => panic!("{other:?}"),
     };
-    assert_ne!(refused.code, "auth.not_member", "{refused:?}");
+    assert_ne!(refused.code.as_str(), "auth.not_member", "{refused:?}");
     assert_eq!(refused.path, "body.buyer.agency", "{refused:?}");
     assert!(!refused.retry, "{refused:?}");
     // A well-formed number of no member is what auth.not_member (retry) is for.

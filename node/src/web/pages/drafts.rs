@@ -1,16 +1,19 @@
 //! Building a claim: a draft from the receipts ticked on "Mina kvitton" (purpose, cost
-//! centre, each receipt's account suggested from its category by the booking table), a
-//! mileage item by form, the policy's findings as they apply, and submission.
+//! centre, each receipt's account suggested from its category by the booking table),
+//! mileage and per diem ([`super::per_diem`]) items by form, the policy's findings as they
+//! apply, and submission; and the list of the person's open drafts.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use kvitt_protocol::books::{BookingTable, ItemKind};
+use kvitt_books::{BookingTable, ItemKind};
 use kvitt_protocol::claim::{Booking, ClaimItem, Vehicle};
+use kvitt_protocol::wire::RefusalCode;
 use kvitt_protocol::{AnyRecord, RecordId};
 
+use super::per_diem::PerDiemForm;
 use super::refused;
 use crate::core::{ClientRequest, ClientResponse, Draft};
 use crate::policy::{Finding, Severity};
@@ -144,8 +147,50 @@ struct DraftPage {
     total: String,
     findings: Vec<FindingView>,
     blocked: bool,
-    mileage_error: Option<String>,
-    mileage: Vec<Input>,
+    forms: Vec<ItemFormView>,
+}
+
+/// One of the draft page's forms that add an item: where it posts, its words, its
+/// inputs, and what was wrong when it was last posted.
+struct ItemFormView {
+    /// The form's id, which prefixes its inputs' ids (`mileage`, `per-diem`).
+    id: &'static str,
+    /// The path it posts to, after the draft's.
+    action: &'static str,
+    legend: &'static str,
+    help: Option<&'static str>,
+    error: Option<String>,
+    inputs: Vec<Input>,
+}
+
+/// The item forms of the draft page as posted (each empty unless it was just posted).
+#[derive(Default)]
+struct ItemForms {
+    mileage: MileageForm,
+    per_diem: PerDiemForm,
+}
+
+impl ItemForms {
+    fn views(&self, t: &Text) -> Vec<ItemFormView> {
+        vec![
+            ItemFormView {
+                id: "mileage",
+                action: "milersattning",
+                legend: t.add_mileage,
+                help: None,
+                error: self.mileage.error.as_ref().map(|(_, message)| message.clone()),
+                inputs: self.mileage.inputs(t),
+            },
+            ItemFormView {
+                id: "per-diem",
+                action: "traktamente",
+                legend: t.add_per_diem,
+                help: Some(t.per_diem_help),
+                error: self.per_diem.error.as_ref().map(|(_, message)| message.clone()),
+                inputs: self.per_diem.inputs(t),
+            },
+        ]
+    }
 }
 
 /// One input of a form: its name, label, type, value, and whether it was found wrong.
@@ -158,6 +203,8 @@ pub struct Input {
     pub kind: &'static str,
     /// As filled in.
     pub value: String,
+    /// Whether it must be filled in (`required`, and marked so in its label).
+    pub required: bool,
     /// Whether the error message is about it.
     pub invalid: bool,
 }
@@ -179,6 +226,7 @@ impl MileageForm {
             label,
             kind,
             value: value.clone(),
+            required: true,
             invalid: invalid(name),
         })
         .collect()
@@ -193,8 +241,9 @@ fn item_view(t: &Text, item: &ClaimItem) -> ItemView {
         ClaimItem::Mileage { date, route, km, booking, .. } => {
             (t.kind_mileage, format!("{date} {route}, {km} km"), booking)
         }
-        ClaimItem::PerDiem { start, end, destination, booking, .. } => {
-            (t.kind_per_diem, format!("{start} – {end} {destination}"), booking)
+        ClaimItem::PerDiem { start, end, destination, days, daily_amount, booking, .. } => {
+            let what = format!("{start} – {end} {destination}, {days} × {}", i18n::amount(*daily_amount));
+            (t.kind_per_diem, what, booking)
         }
     };
     ItemView {
@@ -223,7 +272,7 @@ async fn draft_page(
     state: &WebState,
     person: &SignedIn,
     number: &str,
-    mileage: MileageForm,
+    forms: ItemForms,
     status: StatusCode,
 ) -> Response {
     let request = ClientRequest::ShowDraft { number: number.to_owned() };
@@ -235,22 +284,21 @@ async fn draft_page(
     let t = person.lang.text();
     let total = draft.items.iter().map(ClaimItem::amount).fold(0i64, i64::saturating_add);
     let page = DraftPage {
-        layout: person.layout(state, "/rakningar"),
+        layout: person.layout(state, super::draft_list::DRAFTS_PATH),
         number: draft.number.clone(),
         purpose: draft.purpose.clone(),
         items: draft.items.iter().map(|item| item_view(t, item)).collect(),
         total: i18n::amount(total),
         blocked: findings.iter().any(Finding::is_error),
         findings: finding_views(&findings),
-        mileage_error: mileage.error.as_ref().map(|(_, message)| message.clone()),
-        mileage: mileage.inputs(t),
+        forms: forms.views(t),
     };
     render(status, &page)
 }
 
 /// `GET /utkast/{number}`.
 pub async fn show(State(state): State<WebState>, person: SignedIn, Path(number): Path<String>) -> Response {
-    draft_page(&state, &person, &number, MileageForm::default(), StatusCode::OK).await
+    draft_page(&state, &person, &number, ItemForms::default(), StatusCode::OK).await
 }
 
 /// `POST /utkast/{number}/milersattning`: a mileage item in one's own car at
@@ -290,7 +338,8 @@ pub async fn add_mileage(
     };
     if let Some((name, message)) = error {
         form.error = Some((name, message.to_owned()));
-        return draft_page(&state, &person, &number, form, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let forms = ItemForms { mileage: form, ..ItemForms::default() };
+        return draft_page(&state, &person, &number, forms, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let km = km.unwrap_or_default();
     let account = BookingTable::default_table()
@@ -317,10 +366,43 @@ pub async fn add_mileage(
         .await
     {
         Ok(_) => Redirect::to(&format!("/utkast/{number}")).into_response(),
-        Err(refusal) if refusal.code == "request.not_found" => refused(person.lang, Some(&refusal)),
+        Err(refusal) if refusal.code == kvitt_protocol::wire::RefusalCode::NotFound => {
+            refused(person.lang, Some(&refusal))
+        }
         Err(refusal) => {
             form.error = Some(("km", format!("{}: {}", refusal.code, refusal.message)));
-            draft_page(&state, &person, &number, form, StatusCode::UNPROCESSABLE_ENTITY).await
+            let forms = ItemForms { mileage: form, ..ItemForms::default() };
+            draft_page(&state, &person, &number, forms, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// `POST /utkast/{number}/traktamente`: the per diem of a trip in Sweden
+/// ([`super::per_diem`]), its whole and half days added together or not at all; a field
+/// that is wrong is named beside it and nothing is added.
+pub async fn add_per_diem(
+    State(state): State<WebState>,
+    person: SignedIn,
+    Path(number): Path<String>,
+    Form(fields): Fields,
+) -> Response {
+    let t = person.lang.text();
+    let mut form = PerDiemForm::posted(|name| field(&fields, name).to_owned());
+    let items = match form.items(t) {
+        Ok(items) => items,
+        Err(error) => {
+            form.error = Some(error);
+            let forms = ItemForms { per_diem: form, ..ItemForms::default() };
+            return draft_page(&state, &person, &number, forms, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    match state.ask(&person.caller, ClientRequest::AddItems { number: number.clone(), items }).await {
+        Ok(_) => Redirect::to(&format!("/utkast/{number}")).into_response(),
+        Err(refusal) if refusal.code == RefusalCode::NotFound => refused(person.lang, Some(&refusal)),
+        Err(refusal) => {
+            form.error = Some(("depart_date", format!("{}: {}", refusal.code, refusal.message)));
+            let forms = ItemForms { per_diem: form, ..ItemForms::default() };
+            draft_page(&state, &person, &number, forms, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }

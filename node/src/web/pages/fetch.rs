@@ -62,11 +62,11 @@ pub async fn fetch(State(state): State<WebState>, person: SignedIn, Form(form): 
         Err(refusal) => refusal,
     };
     let t = person.lang.text();
-    let Some(error) = explained(t, &refusal.code) else {
+    let Some(error) = explained(t, refusal.code.as_str()) else {
         return super::refused(person.lang, Some(&refusal));
     };
     let page = FetchPage { layout: person.layout(&state, FETCH_PATH), code, error: Some(error) };
-    render(crate::api::status_of(&refusal.code), &page)
+    render(crate::api::status_of(refusal.code), &page)
 }
 
 /// The words for a refusal the person can act on by correcting or waiting.

@@ -1,7 +1,7 @@
 //! The web app's pages, one module per part: sign-in ([`auth`]), home ([`home`]), the
-//! employee's receipts ([`receipts`]), drafts ([`drafts`]) and claims ([`claims`]); the
-//! approver's ([`approver`]), SSC staff's ([`ssc`]) and operator's ([`operator`]) pages,
-//! routed in super::router.
+//! employee's receipts ([`receipts`]), drafts ([`drafts`], [`draft_list`], [`per_diem`])
+//! and claims ([`claims`]); the approver's ([`approver`]), SSC staff's ([`ssc`]) and
+//! operator's ([`operator`]) pages, routed in super::router.
 //!
 //! Routes (Swedish paths, as the users read them):
 //!
@@ -10,9 +10,11 @@
 //! | GET | /kvitton | Mina kvitton: search, newest first, tick receipts for a new claim |
 //! | GET | /kvitton/{id}, /kvitton/{id}/utskrift | one receipt, and its print view |
 //! | GET, POST | /hamta | Hämta kvitto: collect a receipt by its code, then its page |
+//! | GET | /utkast | the person's open drafts, newest first |
 //! | POST | /utkast | a new draft from the ticked receipts |
 //! | GET | /utkast/{number} | a draft, its items and the policy's findings |
 //! | POST | /utkast/{number}/milersattning | add a mileage item |
+//! | POST | /utkast/{number}/traktamente | add a per diem (its whole and half days) |
 //! | POST | /utkast/{number}/skicka | submit |
 //! | GET | /rakningar | Mina räkningar |
 //! | GET | /rakningar/{id} | one claim, its timeline and what the person may do |
@@ -22,7 +24,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use kvitt_protocol::wire::Refusal;
+use kvitt_protocol::wire::{Refusal, RefusalCode};
 
 use super::i18n::Lang;
 use super::WebState;
@@ -30,11 +32,13 @@ use super::WebState;
 pub mod approver;
 pub mod auth;
 pub mod claims;
+pub mod draft_list;
 pub mod drafts;
 pub mod fetch;
 pub mod home;
 pub mod merchant;
 pub mod operator;
+pub mod per_diem;
 pub mod receipts;
 pub mod roles;
 pub mod ssc;
@@ -48,9 +52,10 @@ pub fn routes(router: Router<WebState>) -> Router<WebState> {
         .route("/kvitton/{id}", get(receipts::show))
         .route("/kvitton/{id}/utskrift", get(receipts::print))
         .route(fetch::FETCH_PATH, get(fetch::form).post(fetch::fetch))
-        .route("/utkast", post(drafts::create))
+        .route("/utkast", get(draft_list::list).post(drafts::create))
         .route("/utkast/{number}", get(drafts::show))
         .route("/utkast/{number}/milersattning", post(drafts::add_mileage))
+        .route("/utkast/{number}/traktamente", post(drafts::add_per_diem))
         .route("/utkast/{number}/skicka", post(drafts::submit))
         .route("/rakningar", get(claims::list))
         .route("/rakningar/{id}", get(claims::show))
@@ -62,9 +67,9 @@ pub fn routes(router: Router<WebState>) -> Router<WebState> {
 pub fn refused(lang: Lang, refusal: Option<&Refusal>) -> Response {
     let t = lang.text();
     match refusal {
-        Some(refusal) if refusal.code == "request.not_found" => super::not_found(lang),
+        Some(refusal) if refusal.code == RefusalCode::NotFound => super::not_found(lang),
         Some(refusal) => {
-            let status = crate::api::status_of(&refusal.code);
+            let status = crate::api::status_of(refusal.code);
             super::error_page(lang, status, t.refused, &format!("{}: {}", refusal.code, refusal.message))
         }
         None => super::error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, t.error_title, ""),

@@ -1,5 +1,5 @@
 //! The operator's page: the directory in force (members, roles, addresses, version), each
-//! peer's outbox depth and failed deliveries (crate::core::PeerState), the
+//! peer's outbox depth, failed deliveries and last reconciliation (crate::core::PeerState), the
 //! node's people and API tokens (from access.json, added and revoked here without a
 //! restart; a new sign-in link or token is shown once), and "Synka nu", which reconciles
 //! with every peer as `POST /v1/sync` does and shows how each session went.
@@ -19,6 +19,7 @@ use super::roles::unless_role;
 use crate::access::{AccessError, AccessFile};
 use crate::core::{CallerRole, ClientRequest, ClientResponse, PeerState};
 use crate::web::i18n::date;
+use crate::web::i18n::date_time;
 use crate::web::i18n_roles::{role_text, RoleText};
 use crate::web::{error_page, render, role_name, Layout, SignedIn, WebState};
 
@@ -52,6 +53,30 @@ struct AccessRow {
     active: bool,
 }
 
+/// A peer as the page shows it: its delivery state and when it was last reconciled with
+/// (`2026-05-04 14:03 UTC`; empty if not since the node started).
+struct PeerRow {
+    name: String,
+    org: String,
+    outbox: usize,
+    failures: u32,
+    last_reconciled: String,
+}
+
+impl PeerRow {
+    fn of(peer: PeerState) -> PeerRow {
+        let last_reconciled =
+            peer.last_reconciled.map(|at| format!("{} UTC", date_time(&at))).unwrap_or_default();
+        PeerRow {
+            name: peer.name,
+            org: peer.org,
+            outbox: peer.outbox,
+            failures: peer.failures,
+            last_reconciled,
+        }
+    }
+}
+
 /// How a reconciliation with one peer went.
 struct SyncRow {
     org: String,
@@ -68,7 +93,7 @@ struct OperatorPage {
     version: u64,
     issued_at: String,
     members: Vec<MemberRow>,
-    peers: Vec<PeerState>,
+    peers: Vec<PeerRow>,
     managed: bool,
     people: Vec<AccessRow>,
     tokens: Vec<AccessRow>,
@@ -102,7 +127,7 @@ async fn page(state: &WebState, person: &SignedIn, status: StatusCode, outcome: 
         Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };
     let peers = match state.ask(&person.caller, ClientRequest::Peers).await {
-        Ok(ClientResponse::Peers(peers)) => peers,
+        Ok(ClientResponse::Peers(peers)) => peers.into_iter().map(PeerRow::of).collect::<Vec<_>>(),
         Ok(_) => return super::refused(person.lang, None),
         Err(refusal) => return super::refused(person.lang, Some(&refusal)),
     };

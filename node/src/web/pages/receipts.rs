@@ -129,6 +129,7 @@ impl SearchForm {
             label,
             kind,
             value: value.clone(),
+            required: false,
             invalid: error == Some(name),
         })
         .collect()
@@ -304,7 +305,7 @@ async fn receipt_page(
         .vat
         .iter()
         .map(|rate| VatView {
-            rate: kvitt_protocol::books::format_basis_points(u64::from(rate.rate)),
+            rate: kvitt_books::format_basis_points(u64::from(rate.rate)),
             net: money(rate.taxable),
             vat: money(rate.vat),
             gross: money(rate.gross),

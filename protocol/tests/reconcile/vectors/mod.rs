@@ -40,7 +40,7 @@ use spec_hashes::*;
 const REGENERATE: &str = "KVITT_BLESS=1 cargo test -p kvitt-protocol --test reconcile vectors";
 
 /// Where the vectors live, relative to this crate. A directory of their own: the record
-/// vectors' tests (tests/vectors.rs) own every `*.json` directly in spec/vectors/.
+/// vectors' tests (tests/vectors/) own every `*.json` directly in spec/vectors/.
 fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/reconcile")
 }

@@ -6,13 +6,13 @@
 
 use time::Date;
 
-use crate::books::allowances::{AllowanceTables, TaxSplit};
-use crate::books::sie::check_voucher;
-use crate::books::table::BookingTable;
-use crate::books::voucher::{book, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};
-use crate::claim::Claim;
-use crate::receipt::Receipt;
-use crate::Signed;
+use crate::allowances::{AllowanceTables, TaxSplit};
+use crate::sie::check_voucher;
+use crate::table::BookingTable;
+use crate::voucher::{book, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};
+use kvitt_protocol::claim::Claim;
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::Signed;
 
 /// Books `claim` with its `receipts` on `date` as voucher `number` of `books.series`
 /// ([`book`]), and checks that the SIE writer takes it. What an SSC keeps when it books.

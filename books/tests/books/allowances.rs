@@ -2,7 +2,7 @@
 //! 2026 tables, the split of what the agency pays, and its booking to the tax-free and
 //! taxable accounts with a payroll line. Figures worked by hand in the comments.
 
-use kvitt_protocol::books::{
+use kvitt_books::{
     AllowanceTables, Allowances, AllowancesError, BookingError, ItemKind, PerDiemDays, TaxSplit,
     ALLOWANCES_2025_JSON, ALLOWANCES_2026_JSON,
 };

@@ -1,4 +1,4 @@
-//! Accounting at the SSC (`kvitt_protocol::books`, spec/books.md): hand-checked bookings,
+//! Accounting at the SSC (`kvitt_books`, spec/books.md): hand-checked bookings,
 //! one per rule and edge, with the arithmetic in a comment; every voucher balances for
 //! random claims; the booking table's checks; and the SIE 4I file byte for byte.
 //!
@@ -17,7 +17,7 @@ mod sie;
 mod table;
 
 use ed25519_dalek::SigningKey;
-use kvitt_protocol::books::{book, AgencyBooks, AllowanceTables, BookingError, BookingTable, Voucher};
+use kvitt_books::{book, AgencyBooks, AllowanceTables, BookingError, BookingTable, Voucher};
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::sample::{line, AGENCY_ORG, EMPLOYEE, MERCHANT_ORG};

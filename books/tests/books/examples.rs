@@ -301,7 +301,7 @@ fn the_representation_limit_is_data_in_the_table() {
     // With the limit set to 200 SEK in the table, the six-person dinner's base cap is
     // 6 × 20000 = 120000 of 240000, half: 12 % 24000/2 = 12000, 25 % 10000/2 = 5000.
     // Expense 274000 − 17000 = 257000: 6071 120000, 6072 137000.
-    let json = kvitt_protocol::books::DEFAULT_BOOKING_TABLE_JSON
+    let json = kvitt_books::DEFAULT_BOOKING_TABLE_JSON
         .replace("\"limit_excl_vat_per_participant\": 30000", "\"limit_excl_vat_per_participant\": 20000");
     let table = BookingTable::from_json(&json).unwrap();
     let receipt = dinner(224_000, 50_000);
@@ -318,7 +318,7 @@ fn the_representation_limit_is_data_in_the_table() {
 fn the_buyer_rule_is_data_in_the_table() {
     // With buyer_named_by = agency, the organisation number names the buyer: the 4,485.00
     // receipt without an employee deducts its VAT (48054, as above).
-    let json = kvitt_protocol::books::DEFAULT_BOOKING_TABLE_JSON
+    let json = kvitt_books::DEFAULT_BOOKING_TABLE_JSON
         .replace("\"buyer_named_by\": \"agency_and_employee\"", "\"buyer_named_by\": \"agency\"");
     let table = BookingTable::from_json(&json).unwrap();
     let receipt = three_nights(false);

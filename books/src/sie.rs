@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 
 use time::Date;
 
-use crate::books::table::BookingTable;
-use crate::books::voucher::Voucher;
+use crate::table::BookingTable;
+use crate::voucher::Voucher;
 
 /// The header of an SIE file: who wrote it, when, and for whom.
 #[derive(Clone, Debug, PartialEq, Eq)]

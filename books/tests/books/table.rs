@@ -1,7 +1,7 @@
 //! The booking table as data: the committed default parses and maps everything; each
 //! broken table is refused with the error that names the field.
 
-use kvitt_protocol::books::{ItemKind, Place, TableError, VatRule, DEFAULT_BOOKING_TABLE_JSON};
+use kvitt_books::{ItemKind, Place, TableError, VatRule, DEFAULT_BOOKING_TABLE_JSON};
 use kvitt_protocol::vat::RateTable;
 
 use super::*;

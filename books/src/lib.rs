@@ -3,8 +3,11 @@
 //! accounting systems import. Pure logic: the date of booking and of the file are
 //! arguments, and the SIE writer returns bytes. spec/books.md is the specification.
 //!
+//! Accounting, not protocol: it reads the records of `kvitt-protocol` and signs nothing,
+//! so it is a crate of its own, which only the SSC's side of the node needs.
+//!
 //! ```
-//! use kvitt_protocol::books::{BookingTable, format_amount};
+//! use kvitt_books::{BookingTable, format_amount};
 //!
 //! let table = BookingTable::default_table().unwrap();
 //! assert_eq!(table.account_name(5831), Some("Kost och logi i Sverige"));
@@ -12,6 +15,12 @@
 //! assert_eq!(table.suggested_account("hotel", true), Some(5832));
 //! assert_eq!(format_amount(-9_900), "-99.00");
 //! ```
+
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+#![warn(missing_docs)]
 
 pub mod allowances;
 pub mod numbered;

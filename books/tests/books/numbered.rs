@@ -1,7 +1,7 @@
 //! Vouchers as the SSC keeps them: numbered (up to what SIE numbers), checked against the
 //! SIE writer, and reversed row for row.
 
-use kvitt_protocol::books::{book_numbered, reverse, write_sie, SieHeader};
+use kvitt_books::{book_numbered, reverse, write_sie, SieHeader};
 
 use super::*;
 

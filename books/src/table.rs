@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use crate::receipt::Receipt;
-use crate::vat::RateTable;
+use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::vat::RateTable;
 
 /// The default table, as committed in spec/books/booking-table-v1.json.
-pub const DEFAULT_BOOKING_TABLE_JSON: &str = include_str!("../../../spec/books/booking-table-v1.json");
+pub const DEFAULT_BOOKING_TABLE_JSON: &str = include_str!("../../spec/books/booking-table-v1.json");
 
 /// The only table format version this implementation reads.
 pub const BOOKING_TABLE_FORMAT_VERSION: u32 = 1;
@@ -51,7 +51,7 @@ pub enum BuyerNamedBy {
     AgencyAndEmployee,
 }
 
-/// The kinds of claim item ([`crate::claim::ClaimItem`]).
+/// The kinds of claim item ([`kvitt_protocol::claim::ClaimItem`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
@@ -351,7 +351,7 @@ impl BookingTable {
             check_account(&field, account)?;
             // The name is written in SIE #KONTO: refuse one PC8 cannot hold as written when
             // the table is loaded, rather than transliterate an account's own name.
-            let writable = crate::books::sie::is_pc8(&name);
+            let writable = crate::sie::is_pc8(&name);
             if name.trim().is_empty() || !writable {
                 return Err(TableError::AccountNameText { account });
             }

@@ -1,9 +1,7 @@
 //! Reference rates (spec/books.md §Reference rates): the table's checks, and each rule of
 //! [`check_rates`] at its edges, figures worked by hand in the comments.
 
-use kvitt_protocol::books::{
-    check_rates, format_basis_points, parse_rate, RateFinding, RatesError, ReferenceRates,
-};
+use kvitt_books::{check_rates, format_basis_points, parse_rate, RateFinding, RatesError, ReferenceRates};
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount};
 use kvitt_protocol::sample::{AGENCY_ORG, EMPLOYEE};
 use kvitt_protocol::RecordId;

@@ -15,11 +15,11 @@ use std::fmt;
 use serde::Deserialize;
 use time::{Date, Duration};
 
-use crate::claim::{Claim, ClaimItem, ExchangeRate, ForeignAmount};
-use crate::fields::{check_currency, divide_rounded, format_date, parse_date};
+use kvitt_protocol::claim::{Claim, ClaimItem, ExchangeRate, ForeignAmount};
+use kvitt_protocol::fields::{check_currency, divide_rounded, format_date, parse_date};
 
 /// The example table, as committed in spec/books/rates-example.json.
-pub const EXAMPLE_RATES_JSON: &str = include_str!("../../../spec/books/rates-example.json");
+pub const EXAMPLE_RATES_JSON: &str = include_str!("../../spec/books/rates-example.json");
 
 /// The only reference-rates format version this implementation reads.
 pub const RATES_FORMAT_VERSION: u32 = 1;

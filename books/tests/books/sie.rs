@@ -2,7 +2,7 @@
 //! backslash escapes, CRLF, amounts and dates, balanced vouchers, and a whole small file
 //! byte for byte.
 
-use kvitt_protocol::books::{
+use kvitt_books::{
     encode_pc8, format_amount, format_date, is_pc8, quote, to_pc8, write_sie, SieError, SieHeader, VoucherRow,
 };
 

@@ -67,7 +67,7 @@ fn lodging_abroad_booked_as_lodging_in_sweden_is_refused_and_the_other_way_round
             item: 0,
             account: 5831,
             category: "lodging".into(),
-            place: kvitt_protocol::books::Place::Sweden,
+            place: kvitt_books::Place::Sweden,
             receipt: berlin.id(),
             sold_abroad: true,
             instead: Some(5832),

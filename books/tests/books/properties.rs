@@ -177,8 +177,8 @@ proptest! {
             .flat_map(|receipt| receipt.body().vat.iter().map(|row| row.vat))
             .sum();
         prop_assert!(deducted <= swedish_vat + vat_rows as i64, "{} > {}", deducted, swedish_vat);
-        let written = kvitt_protocol::books::write_sie(
-            &kvitt_protocol::books::SieHeader {
+        let written = kvitt_books::write_sie(
+            &kvitt_books::SieHeader {
                 program: "kvitt".into(),
                 program_version: "0.1.0".into(),
                 generated: BOOKED_ON,

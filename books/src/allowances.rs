@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::claim::{ClaimItem, MealsProvided, Vehicle};
-use crate::fields::{divide_rounded, parse_date};
+use kvitt_protocol::claim::{ClaimItem, MealsProvided, Vehicle};
+use kvitt_protocol::fields::{divide_rounded, parse_date};
 
 /// The 2025 table, as committed in spec/books/allowances-2025.json.
-pub const ALLOWANCES_2025_JSON: &str = include_str!("../../../spec/books/allowances-2025.json");
+pub const ALLOWANCES_2025_JSON: &str = include_str!("../../spec/books/allowances-2025.json");
 
 /// The 2026 table, as committed in spec/books/allowances-2026.json.
-pub const ALLOWANCES_2026_JSON: &str = include_str!("../../../spec/books/allowances-2026.json");
+pub const ALLOWANCES_2026_JSON: &str = include_str!("../../spec/books/allowances-2026.json");
 
 /// The only allowances format version this implementation reads.
 pub const ALLOWANCES_FORMAT_VERSION: u32 = 1;

@@ -5,14 +5,14 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::books::allowances::{AllowanceTables, AllowancesError, TaxSplit};
-use crate::books::table::{BookingTable, BuyerNamedBy, ItemKind, Place, VatRule};
-use crate::claim::{Claim, ClaimItem};
-use crate::fields::{divide_rounded, OrgId};
-use crate::id::RecordId;
-use crate::receipt::{Payment, Receipt};
-use crate::vat::format_rate;
-use crate::Signed;
+use crate::allowances::{AllowanceTables, AllowancesError, TaxSplit};
+use crate::table::{BookingTable, BuyerNamedBy, ItemKind, Place, VatRule};
+use kvitt_protocol::claim::{Claim, ClaimItem};
+use kvitt_protocol::fields::{divide_rounded, OrgId};
+use kvitt_protocol::id::RecordId;
+use kvitt_protocol::receipt::{Payment, Receipt};
+use kvitt_protocol::vat::format_rate;
+use kvitt_protocol::Signed;
 
 /// What the SSC knows of an agency's books: the agency, its voucher series and its cards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,7 +222,7 @@ pub enum BookingError {
     },
     /// The SIE writer would refuse the voucher (it never refuses text).
     #[error("voucher: {0}")]
-    Unwritable(crate::books::sie::SieError),
+    Unwritable(crate::sie::SieError),
 }
 
 /// One deductible VAT figure: the rate in basis points and the VAT in öre.
