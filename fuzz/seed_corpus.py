@@ -18,6 +18,7 @@ TARGETS = {
     "claim_event": "decode_claim_event",
     "directory": "decode_directory",
     "evidence": "decode_evidence",
+    "assignment": "decode_assignment",
 }
 
 

@@ -414,6 +414,7 @@ fn data_and_as_read_the_address_and_token_from_config_toml() {
         cache_mib: 16,
         disk_floor_mib: 0,
         reconcile_interval_secs: 60,
+        uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
         tokens: common::api_nodes::tokens_of(&TOKENS, "agency"),
     };
     config.save(data.path()).unwrap();
@@ -474,6 +475,7 @@ fn without_a_node_the_commands_say_what_to_start() {
         cache_mib: 16,
         disk_floor_mib: 0,
         reconcile_interval_secs: 60,
+        uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
         tokens: common::api_nodes::tokens_of(&TOKENS, "ssc"),
     };
     config.save(data.path()).unwrap();
@@ -504,6 +506,7 @@ fn every_client_command_has_help() {
         "receipt push",
         "receipt import",
         "receipt list",
+        "receipt fetch",
         "record show",
         "claim new",
         "claim add",

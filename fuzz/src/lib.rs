@@ -25,7 +25,19 @@ pub fn decode_any(data: &[u8]) {
         AnyRecord::ClaimEvent(record) => check(record, data),
         AnyRecord::Directory(record) => check(record, data),
         AnyRecord::Evidence(record) => check(record, data),
+        AnyRecord::Assignment(record) => check(record, data),
     }
+}
+
+/// Reads `data` as a typed receipt code (spec/codes.md): no panic, and a code read is
+/// read back from its display, its QR payload and its random part.
+pub fn parse_code(data: &[u8]) {
+    use kvitt_protocol::code::ReceiptCode;
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(code) = ReceiptCode::parse(text) else { return };
+    assert_eq!(ReceiptCode::parse(&code.to_string()).as_ref(), Ok(&code));
+    assert_eq!(ReceiptCode::parse(&code.qr_payload()).as_ref(), Ok(&code));
+    assert_eq!(ReceiptCode::parse_secret(&code.merchant(), &code.secret_text()).as_ref(), Ok(&code));
 }
 
 /// Decodes `data` as profile CBOR; if it is accepted, it is its own re-encoding.

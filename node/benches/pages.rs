@@ -117,6 +117,7 @@ fn start(seed: u8, role: MemberRole, network: &LocalNetwork) -> (NodeHandle, Pee
         seed: u64::from(seed),
         reference_rates: Some(kvitt_books::ReferenceRates::example().expect("rates")),
         policy: Default::default(),
+        uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
         routing_key: None,
     };
     let core = NodeCore::start(identity.clone(), config, directory(), Arc::clone(&store)).expect("core");

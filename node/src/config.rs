@@ -79,6 +79,11 @@ pub struct NodeConfig {
     /// `MIN_RECONCILE_INTERVAL` to `MAX_RECONCILE_INTERVAL` in crate::sync).
     #[serde(default = "default_reconcile_interval_secs")]
     pub reconcile_interval_secs: u64,
+    /// At a merchant: days after its sale that a receipt no one collected by its code is
+    /// deleted, its serial kept (spec/codes.md §Uncollected receipts); from
+    /// [`MIN_UNCOLLECTED_DAYS`] to [`MAX_UNCOLLECTED_DAYS`].
+    #[serde(default = "default_uncollected_days")]
+    pub uncollected_days: u32,
     /// Plain-text bearer tokens as older versions kept them: a node moves them into
     /// access.json, hashed, when it starts (crate::access::migrate_config_tokens), and
     /// config.toml is written without them from then on.
@@ -92,6 +97,16 @@ fn default_cache_mib() -> u64 {
 
 fn default_disk_floor_mib() -> u64 {
     crate::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024)
+}
+
+/// Fewest days a merchant keeps an uncollected receipt: long enough for an employee back
+/// from a trip.
+pub const MIN_UNCOLLECTED_DAYS: u32 = 7;
+/// Most days: the seven years of the accounting act, and a year more.
+pub const MAX_UNCOLLECTED_DAYS: u32 = 8 * 366;
+
+fn default_uncollected_days() -> u32 {
+    crate::core::DEFAULT_UNCOLLECTED_DAYS
 }
 
 fn default_reconcile_interval_secs() -> u64 {
@@ -181,6 +196,13 @@ impl NodeConfig {
             );
             return Err(ConfigError::Invalid { path, message });
         }
+        if !(MIN_UNCOLLECTED_DAYS..=MAX_UNCOLLECTED_DAYS).contains(&config.uncollected_days) {
+            let message = format!(
+                "uncollected_days = {} is outside {MIN_UNCOLLECTED_DAYS}..={MAX_UNCOLLECTED_DAYS}",
+                config.uncollected_days
+            );
+            return Err(ConfigError::Invalid { path, message });
+        }
         Ok(config)
     }
 
@@ -256,6 +278,7 @@ mod tests {
             cache_mib: 64,
             disk_floor_mib: 0,
             reconcile_interval_secs: 90,
+            uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
             tokens: vec![TokenConfig {
                 token: "t0k3n".into(),
                 person: "emp-1".into(),
@@ -284,6 +307,7 @@ mod tests {
             cache_mib: default_cache_mib(),
             disk_floor_mib: default_disk_floor_mib(),
             reconcile_interval_secs: default_reconcile_interval_secs(),
+            uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
             tokens: vec![TokenConfig { token: "t".into(), person: "p".into(), role: CallerRole::Operator }],
         };
         let toml::Value::Table(table) = toml::Value::try_from(&config).unwrap() else {
@@ -292,7 +316,7 @@ mod tests {
         let guide = include_str!("../../docs/operations.md");
         let mut keys: Vec<String> = table.keys().cloned().collect();
         keys.extend(["token", "person", "role"].map(|key| format!("tokens.{key}")));
-        assert_eq!(keys.len(), 15);
+        assert_eq!(keys.len(), 16);
         for key in keys {
             let row = if key == "tokens" { "| `[[tokens]]` |".to_owned() } else { format!("| `{key}` |") };
             assert!(guide.contains(&row), "docs/operations.md has no row for {key}");
@@ -301,6 +325,7 @@ mod tests {
             ("cache_mib", default_cache_mib()),
             ("disk_floor_mib", default_disk_floor_mib()),
             ("reconcile_interval_secs", default_reconcile_interval_secs()),
+            ("uncollected_days", u64::from(default_uncollected_days())),
         ] {
             let row = guide.lines().find(|line| line.starts_with(&format!("| `{key}` |"))).unwrap();
             assert!(
@@ -334,6 +359,15 @@ mod tests {
         ] {
             let error = load(&format!("reconcile_interval_secs = {outside}\n")).unwrap_err().to_string();
             assert!(error.contains(&format!("reconcile_interval_secs = {outside} is outside")), "{error}");
+        }
+        // Uncollected receipts: 90 days unless set, within 7 ..= 2928.
+        assert_eq!(load("").unwrap().uncollected_days, 90);
+        for edge in [MIN_UNCOLLECTED_DAYS, MAX_UNCOLLECTED_DAYS] {
+            assert_eq!(load(&format!("uncollected_days = {edge}\n")).unwrap().uncollected_days, edge);
+        }
+        for outside in [MIN_UNCOLLECTED_DAYS - 1, MAX_UNCOLLECTED_DAYS + 1] {
+            let error = load(&format!("uncollected_days = {outside}\n")).unwrap_err().to_string();
+            assert!(error.contains(&format!("uncollected_days = {outside} is outside")), "{error}");
         }
     }
 }

@@ -248,6 +248,7 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
         seed: rand_core::RngCore::next_u64(&mut rand_core::OsRng),
         reference_rates: read_rates(data)?,
         policy,
+        uncollected_days: config.uncollected_days,
         routing_key: read_routing_key(data)?,
     };
     let core = NodeCore::start(identity, core_config, directory, store)

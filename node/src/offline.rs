@@ -66,6 +66,7 @@ pub fn ask_as_operator(
         seed: 0,
         reference_rates: None,
         policy: crate::policy::Policy::default(),
+        uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
         routing_key: None,
     };
     let mut core = NodeCore::start(identity, core_config, directory, Arc::clone(&store))

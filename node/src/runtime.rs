@@ -77,6 +77,7 @@ pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) 
                     PeerRequest::Route { register, serial, card }
                 }
                 RequestBody::Enrol { cards } => PeerRequest::Enrol { cards },
+                RequestBody::Collect { code, employee } => PeerRequest::Collect { code, employee },
             };
             (request.directory_version, decoded)
         }
@@ -684,7 +685,8 @@ impl Release {
                     ResponseBody::Directory { .. }
                     | ResponseBody::Reconcile { .. }
                     | ResponseBody::Routed { .. }
-                    | ResponseBody::Enrolled { .. } => {}
+                    | ResponseBody::Enrolled { .. }
+                    | ResponseBody::Collected { .. } => {}
                 }
                 match response.encode() {
                     Ok(bytes) => {

@@ -172,6 +172,7 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
         cache_mib: crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024),
         disk_floor_mib: crate::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),
         reconcile_interval_secs: crate::sync::DEFAULT_RECONCILE_INTERVAL.as_secs(),
+        uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
         tokens: Vec::new(),
     };
     config.save(data)?;

@@ -160,6 +160,18 @@ pub enum Details {
         /// Number of members.
         members: usize,
     },
+    /// A receipt's buyer, assigned after signing.
+    Assignment {
+        /// The receipt assigned.
+        #[serde(serialize_with = "display")]
+        receipt: RecordId,
+        /// The buying agency.
+        agency: String,
+        /// The employee, if named.
+        employee: Option<String>,
+        /// When the merchant assigned it.
+        assigned_at: String,
+    },
     /// Equivocation evidence.
     Evidence {
         /// The id of the record with the smaller id.
@@ -364,6 +376,27 @@ impl Verified {
                 );
                 (summary, Details::Evidence { first, second, detected_at: body.detected_at.clone() })
             }
+            AnyRecord::Assignment(assignment) => {
+                let body = assignment.body();
+                let summary = format!(
+                    "assignment of receipt {} to {}{}, {}",
+                    body.receipt.short(),
+                    body.buyer.agency,
+                    body.buyer
+                        .employee
+                        .as_deref()
+                        .map(|employee| format!(" ({employee})"))
+                        .unwrap_or_default(),
+                    body.assigned_at
+                );
+                let details = Details::Assignment {
+                    receipt: body.receipt,
+                    agency: body.buyer.agency.clone(),
+                    employee: body.buyer.employee.clone(),
+                    assigned_at: body.assigned_at.clone(),
+                };
+                (summary, details)
+            }
         };
         Verified {
             kind: record.kind(),
@@ -388,6 +421,9 @@ fn describe_slot(slot: &Slot) -> String {
             previous.map_or_else(|| "the start".to_owned(), |id| format!("event {}", id.short())),
             claim.short()
         ),
+        Slot::Assignment { signer, receipt } => {
+            format!("two assignments from {} of receipt {}", signer.short(), receipt.short())
+        }
         Slot::Directory { signer, version } => {
             format!("two directories from {} with version {version}", signer.short())
         }

@@ -95,6 +95,7 @@ fn start(link: &LocalNetwork, party: &str, org: &str, role: MemberRole, store: A
         seed: 1,
         reference_rates: None,
         policy: Default::default(),
+        uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
         routing_key: None,
     };
     let core = NodeCore::start(identity, config, common::directory(), store).unwrap();
@@ -115,7 +116,7 @@ async fn push(merchant: &NodeHandle, serial: u64) -> Result<ClientResponse, Refu
 
 async fn pushed(merchant: &NodeHandle, serial: u64) -> RecordId {
     match push(merchant, serial).await {
-        Ok(ClientResponse::Pushed { id, duplicate: false }) => id,
+        Ok(ClientResponse::Pushed { id, duplicate: false, .. }) => id,
         other => panic!("push {serial}: {other:?}"),
     }
 }

@@ -54,6 +54,7 @@ fn start_configured(
         seed: 1,
         reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
         policy: Default::default(),
+        uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
         routing_key: None,
     };
     let core = NodeCore::start(identity, config, common::directory(), store.clone()).unwrap();

@@ -380,6 +380,56 @@ fn mina_kvitton_lists_the_newest_sale_first_and_finds_by_date_and_amount() {
 }
 
 #[test]
+fn an_employee_fetches_a_cash_receipt_by_its_code_on_hamta_kvitto() {
+    let web = Web::start();
+    let till = kvitt_node::core::Caller { person: "kassa-1".into(), role: CallerRole::Till };
+    let mut cash = Box::new(common::receipt_body(31));
+    cash.buyer = None;
+    let (id, code) =
+        match web.nodes.ask("merchant", till, kvitt_node::core::ClientRequest::PushReceipt(cash)).unwrap() {
+            kvitt_node::core::ClientResponse::Pushed { id, code: Some(code), .. } => {
+                (id.to_string(), code.to_string())
+            }
+            other => panic!("{other:?}"),
+        };
+    let (cookie, csrf) = web.sign_in(&web.user("emp-17", CallerRole::Employee));
+    let form = web.get("/hamta", Some(&cookie));
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body.contains("<h1>Hämta kvitto</h1>") && form.body.contains("<label for=\"code\">"),
+        "{}",
+        form.body
+    );
+
+    // A mistyped check character: the form again, the code kept, the error tied to the field.
+    let last = code.chars().last().unwrap();
+    let mistyped = format!("{}{}", &code[..code.len() - 1], if last == '0' { '1' } else { '0' });
+    let wrong = web.post("/hamta", Some(&cookie), &[("csrf", &csrf), ("code", &mistyped)]);
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("ett tecken är felskrivet"), "{}", wrong.body);
+    assert!(wrong.body.contains("aria-invalid=\"true\"") && wrong.body.contains("id=\"code-error\""));
+    assert!(wrong.body.contains(&format!("value=\"{mistyped}\"")));
+    // Without the session's CSRF token nothing is fetched.
+    assert_eq!(web.post("/hamta", Some(&cookie), &[("code", &code)]).status, 403);
+
+    // The right code, typed in lower case: the receipt's page.
+    let fetched = web.post("/hamta", Some(&cookie), &[("csrf", &csrf), ("code", &code.to_lowercase())]);
+    assert_eq!(location(&fetched), format!("/kvitton/{id}"));
+    assert_eq!(web.get(&format!("/kvitton/{id}"), Some(&cookie)).status, 200);
+    assert!(web.get("/kvitton", Some(&cookie)).body.contains(&id));
+    // Used: a second try says so.
+    let again = web.post("/hamta", Some(&cookie), &[("csrf", &csrf), ("code", &code)]);
+    assert_eq!(location(&again), format!("/kvitton/{id}"), "the same employee gets the same receipt again");
+    let other = web.sign_in(&web.user("emp-18", CallerRole::Employee));
+    let taken = web.post("/hamta", Some(&other.0), &[("csrf", &other.1), ("code", &code)]);
+    assert_eq!(taken.status, 409);
+    assert!(taken.body.contains("Koden är redan använd"), "{}", taken.body);
+    // Approvers do not fetch receipts.
+    let approver = web.sign_in(&web.user("appr-3", CallerRole::Approver));
+    assert_eq!(web.get("/hamta", Some(&approver.0)).status, 403);
+}
+
+#[test]
 fn per_diem_is_added_by_form_and_open_drafts_are_listed_from_home_until_submitted() {
     let web = Web::start();
     let (cookie, csrf) = web.sign_in(&web.user("emp-17", CallerRole::Employee));

@@ -508,7 +508,7 @@ fn every_menu_entry_opens_on_its_node_and_none_leads_to_a_refusal() {
     assert_eq!(menu("merchant", CallerRole::Operator), "/drift /kassor");
     assert_eq!(menu("agency", CallerRole::Operator), "/drift");
     assert_eq!(menu("ssc", CallerRole::Operator), "/drift");
-    assert_eq!(menu("agency", CallerRole::Employee), "/kvitton /utkast /rakningar");
+    assert_eq!(menu("agency", CallerRole::Employee), "/kvitton /hamta /utkast /rakningar");
     assert_eq!(menu("agency", CallerRole::Approver), "/attestera");
     assert_eq!(menu("ssc", CallerRole::SscStaff), "/ssc/rakningar /ssc/undantag /ssc/sie");
     for node in ["merchant", "ssc"] {

@@ -13,6 +13,8 @@
 //! | a return of an attached receipt (its `original`) | also that claim's (the SSC nets it, spec/protocol.md §Claim amounts) |
 //! | directory | every member it lists |
 //! | evidence | that of the records it holds |
+//! | assignment | the merchant that signed it and the agency it names |
+//! | a receipt with an assignment | also the assigned agency's (kvitt-node places it there) |
 //!
 //! Two members reconcile a record when both are in one of its channels: a merchant and an
 //! SSC never reconcile anything, though both may hold an attached receipt. Whether a
@@ -53,6 +55,12 @@ pub fn parties(record: &AnyRecord, directory: &Directory) -> Parties {
         }
         AnyRecord::Claim(claim) => claim_parties(&claim.body().agency, directory),
         AnyRecord::ClaimEvent(event) => return Parties::OfClaim(event.body().claim),
+        AnyRecord::Assignment(assignment) => {
+            [Some(assignment.signer()), key_of(&assignment.body().buyer.agency)]
+                .into_iter()
+                .flatten()
+                .collect()
+        }
         AnyRecord::Directory(listed) => listed.body().members.iter().map(|member| member.key).collect(),
         AnyRecord::Evidence(evidence) => {
             match AnyRecord::decode_conflicting(&evidence.body().first)
@@ -87,6 +95,7 @@ pub fn record_time(record: &AnyRecord) -> u64 {
         AnyRecord::ClaimEvent(event) => ("at", &event.body().at),
         AnyRecord::Directory(directory) => ("issued_at", &directory.body().issued_at),
         AnyRecord::Evidence(evidence) => ("detected_at", &evidence.body().detected_at),
+        AnyRecord::Assignment(assignment) => ("assigned_at", &assignment.body().assigned_at),
     };
     parse_time(path, text).map_or(0, |time| item_time(&time))
 }

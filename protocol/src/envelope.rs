@@ -41,16 +41,19 @@ pub enum RecordType {
     Directory,
     /// Two conflicting records from one signer, signed by the node that found them.
     Evidence,
+    /// The buyer of a receipt signed without one, signed by the receipt's merchant.
+    Assignment,
 }
 
 impl RecordType {
     /// Every record type.
-    pub const ALL: [RecordType; 5] = [
+    pub const ALL: [RecordType; 6] = [
         RecordType::Receipt,
         RecordType::Claim,
         RecordType::ClaimEvent,
         RecordType::Directory,
         RecordType::Evidence,
+        RecordType::Assignment,
     ];
 
     /// The name in the envelope's `type` field and in the signing input.
@@ -61,6 +64,7 @@ impl RecordType {
             RecordType::ClaimEvent => "claim_event",
             RecordType::Directory => "directory",
             RecordType::Evidence => "evidence",
+            RecordType::Assignment => "assignment",
         }
     }
 
@@ -78,6 +82,7 @@ impl RecordType {
             RecordType::ClaimEvent => MAX_CLAIM_EVENT_BYTES,
             RecordType::Directory => MAX_DIRECTORY_BYTES,
             RecordType::Evidence => MAX_EVIDENCE_BYTES,
+            RecordType::Assignment => MAX_ASSIGNMENT_BYTES,
         }
     }
 }
@@ -412,6 +417,8 @@ pub enum AnyRecord {
     Directory(Signed<crate::directory::Directory>),
     /// Equivocation evidence.
     Evidence(Signed<crate::evidence::Evidence>),
+    /// A receipt's buyer, assigned after signing.
+    Assignment(Signed<crate::assignment::Assignment>),
 }
 
 impl AnyRecord {
@@ -492,6 +499,7 @@ impl AnyRecord {
             RecordType::ClaimEvent => AnyRecord::ClaimEvent(envelope.into_checked(bytes, check)?),
             RecordType::Directory => AnyRecord::Directory(envelope.into_checked(bytes, check)?),
             RecordType::Evidence => AnyRecord::Evidence(envelope.into_checked(bytes, check)?),
+            RecordType::Assignment => AnyRecord::Assignment(envelope.into_checked(bytes, check)?),
         })
     }
 
@@ -503,6 +511,7 @@ impl AnyRecord {
             AnyRecord::ClaimEvent(_) => RecordType::ClaimEvent,
             AnyRecord::Directory(_) => RecordType::Directory,
             AnyRecord::Evidence(_) => RecordType::Evidence,
+            AnyRecord::Assignment(_) => RecordType::Assignment,
         }
     }
 
@@ -514,6 +523,7 @@ impl AnyRecord {
             AnyRecord::ClaimEvent(record) => record.id(),
             AnyRecord::Directory(record) => record.id(),
             AnyRecord::Evidence(record) => record.id(),
+            AnyRecord::Assignment(record) => record.id(),
         }
     }
 
@@ -525,6 +535,7 @@ impl AnyRecord {
             AnyRecord::ClaimEvent(record) => record.bytes(),
             AnyRecord::Directory(record) => record.bytes(),
             AnyRecord::Evidence(record) => record.bytes(),
+            AnyRecord::Assignment(record) => record.bytes(),
         }
     }
 
@@ -536,6 +547,7 @@ impl AnyRecord {
             AnyRecord::ClaimEvent(record) => record.signer(),
             AnyRecord::Directory(record) => record.signer(),
             AnyRecord::Evidence(record) => record.signer(),
+            AnyRecord::Assignment(record) => record.signer(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Equivocation evidence: two valid records from one signer for one slot.
 //!
 //! A slot is what a signer may sign only once: a register's serial number, a claim's
-//! number, the successor of a claim event, a directory version. Two different records for
+//! number, the successor of a claim event, a directory version, the buyer of a receipt. Two different records for
 //! one slot prove the signer equivocated; anyone can check the evidence offline.
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,13 @@ pub enum Slot {
         /// The predecessor; `None` for the first event.
         previous: Option<RecordId>,
     },
+    /// The buyer of one receipt (spec/codes.md §Assignment).
+    Assignment {
+        /// The merchant's node key.
+        signer: PublicKey,
+        /// The receipt assigned.
+        receipt: RecordId,
+    },
     /// A directory version.
     Directory {
         /// The operator key.
@@ -78,6 +85,9 @@ impl Slot {
             }
             AnyRecord::Directory(directory) => {
                 Some(Slot::Directory { signer, version: directory.body().version })
+            }
+            AnyRecord::Assignment(assignment) => {
+                Some(Slot::Assignment { signer, receipt: assignment.body().receipt })
             }
             AnyRecord::Evidence(_) => None,
         }

@@ -20,10 +20,12 @@
 )]
 #![warn(missing_docs)]
 
+pub mod assignment;
 pub mod cbor;
 pub mod channel;
 pub mod claim;
 pub mod claim_amounts;
+pub mod code;
 pub mod directory;
 pub mod envelope;
 pub mod error;

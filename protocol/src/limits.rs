@@ -14,6 +14,8 @@ pub const MAX_CLAIM_EVENT_BYTES: usize = 8 * 1024;
 pub const MAX_DIRECTORY_BYTES: usize = 512 * 1024;
 /// Largest signed equivocation evidence: two records of the largest kind plus framing.
 pub const MAX_EVIDENCE_BYTES: usize = 2 * MAX_DIRECTORY_BYTES + 1024;
+/// Largest signed assignment of a receipt's buyer, in bytes (about 300 at most in practice).
+pub const MAX_ASSIGNMENT_BYTES: usize = 1024;
 /// Largest record of any type; what a decoder that does not yet know the type applies.
 pub const MAX_RECORD_BYTES: usize = MAX_EVIDENCE_BYTES;
 

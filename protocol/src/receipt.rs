@@ -219,6 +219,22 @@ pub struct Buyer {
     pub employee: Option<String>,
 }
 
+impl Buyer {
+    /// Checks the buyer: an agency's Swedish organisation number, and the employee's
+    /// reference (a text of at most `MAX_CODE_BYTES`). Paths are relative to the buyer.
+    pub fn validate(&self) -> Result<()> {
+        let agency = OrgId::parse("agency", &self.agency)?;
+        if !agency.is_swedish() {
+            return Err(Error::new(
+                ErrorCode::OrgFormat,
+                "agency",
+                "an agency has a Swedish organisation number",
+            ));
+        }
+        check_optional_text("employee", self.employee.as_deref(), MAX_CODE_BYTES)
+    }
+}
+
 fn is_zero(value: &i64) -> bool {
     *value == 0
 }
@@ -269,15 +285,7 @@ impl Record for Receipt {
             ));
         }
         if let Some(buyer) = &self.buyer {
-            let buyer_org = OrgId::parse("buyer.agency", &buyer.agency)?;
-            if !buyer_org.is_swedish() {
-                return Err(Error::new(
-                    ErrorCode::OrgFormat,
-                    "buyer.agency",
-                    "an agency has a Swedish organisation number",
-                ));
-            }
-            check_optional_text("buyer.employee", buyer.employee.as_deref(), MAX_CODE_BYTES)?;
+            buyer.validate().map_err(|error| error.within("buyer"))?;
         }
         let has_return_line = self.lines.iter().any(|line| line.kind == LineKind::Return);
         if has_return_line && self.original.is_none() {

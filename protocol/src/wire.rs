@@ -67,6 +67,15 @@ pub enum RequestBody {
         /// Every card the agency enrols, at most [`MAX_ENROLLED_CARDS`].
         cards: Vec<EnrolledCard>,
     },
+    /// An agency collects a receipt with its code from the merchant the code names
+    /// (spec/codes.md §Collecting).
+    Collect {
+        /// The code's random part and check character (11 characters, no separators).
+        code: String,
+        /// The agency's reference for the employee who presented the code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        employee: Option<String>,
+    },
 }
 
 /// One enrolled card: its keyed hash, and the employee whose card it is, if one is.
@@ -149,6 +158,13 @@ pub enum ResponseBody {
     Enrolled {
         /// The number of cards enrolled.
         cards: u64,
+    },
+    /// The receipt a code was for, and the merchant's assignment of it to the asker.
+    Collected {
+        /// Envelope bytes of the receipt.
+        receipt: RecordBytes,
+        /// Envelope bytes of the assignment.
+        assignment: RecordBytes,
     },
     /// The whole request was refused.
     Refused {
@@ -267,6 +283,14 @@ refusal_codes! {
     RateLimited => "request.rate_limited", retry: true,
     /// A card in an enrolment is enrolled by another agency.
     CardTaken => "routing.card_taken", retry: false,
+    /// A receipt code has the wrong length or a character that cannot stand where it is.
+    CodeFormat => "code.format", retry: false,
+    /// A receipt code's check character, or its merchant's check digit, does not match.
+    CodeCheck => "code.check", retry: false,
+    /// No receipt waits for this code at the merchant.
+    CodeUnknown => "code.unknown", retry: false,
+    /// The code was used: its receipt went to another agency.
+    CodeCollected => "code.collected", retry: false,
     /// The node lost acknowledged records and signs nothing until its operator has run
     /// `kvitt recover`.
     Recovering => "node.recovering", retry: true,

@@ -89,6 +89,17 @@ fn generate() -> Vec<Vector> {
     use ErrorCode as E;
     let receipt = Signed::sign(named::receipt(), &named::key("merchant")).unwrap();
     let directory = Signed::sign(named::directory(), &named::key("operator")).unwrap();
+    let buyerless = Signed::sign(
+        kvitt_protocol::receipt::Receipt { buyer: None, ..named::receipt() },
+        &named::key("merchant"),
+    )
+    .unwrap();
+    let assignment = kvitt_protocol::assignment::Assignment {
+        receipt: buyerless.id(),
+        buyer: named::receipt().buyer.unwrap(),
+        assigned_at: "2026-05-05T09:30:00+02:00".into(),
+    };
+    let assignment = Signed::sign(assignment, &named::key("merchant")).unwrap();
     let (hello, same) = reconcile_frames();
     let example_id = RecordId(
         hex::decode("39a29ff13224185ef92b4ce860d48d1f93d3727fe11cb09ca3c01e438542efba")
@@ -165,6 +176,21 @@ fn generate() -> Vec<Vector> {
             "The responder's next frame of a session: here `same`, its last.",
             "response",
             response(1, ResponseBody::Reconcile { frame: Some(RecordBytes(same)) }),
+        ),
+        valid(
+            "request-collect",
+            "An agency collects a receipt by its code (codes.md §Collecting): the code's random part and check character, and the employee who presented it.",
+            "request",
+            request(1, RequestBody::Collect { code: "7KQ2MX9D4TC".into(), employee: Some("emp-17".into()) }),
+        ),
+        valid(
+            "response-collected",
+            "The merchant's answer to a collect: the receipt, signed without a buyer, and its assignment to the asking agency and employee (both signed by the test key merchant).",
+            "response",
+            response(1, ResponseBody::Collected {
+                receipt: RecordBytes(buyerless.bytes().to_vec()),
+                assignment: RecordBytes(assignment.bytes().to_vec()),
+            }),
         ),
         valid("response-reconcile-over", "No frame: the session is over for the responder (the answer to the initiator's last frame).", "response", response(1, ResponseBody::Reconcile { frame: None })),
         refused(

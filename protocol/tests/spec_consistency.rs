@@ -84,6 +84,7 @@ fn limits() -> Vec<(&'static str, i128)> {
         ("MAX_CLAIM_EVENT_BYTES", size(limits::MAX_CLAIM_EVENT_BYTES)),
         ("MAX_DIRECTORY_BYTES", size(limits::MAX_DIRECTORY_BYTES)),
         ("MAX_EVIDENCE_BYTES", size(limits::MAX_EVIDENCE_BYTES)),
+        ("MAX_ASSIGNMENT_BYTES", size(limits::MAX_ASSIGNMENT_BYTES)),
         ("MAX_RECORD_BYTES", size(limits::MAX_RECORD_BYTES)),
         ("MAX_CBOR_DEPTH", size(limits::MAX_CBOR_DEPTH)),
         ("MAX_CBOR_ITEMS", size(limits::MAX_CBOR_ITEMS)),
@@ -219,12 +220,19 @@ fn signed_fixtures() -> Vec<(RecordType, Vec<u8>)> {
     let event = Signed::sign(named::submitted(claim.id()), &named::key("agency")).unwrap();
     let directory = Signed::sign(named::directory(), &named::key("operator")).unwrap();
     let evidence = Signed::sign(evidence, &named::key("ssc")).unwrap();
+    let assignment = kvitt_protocol::assignment::Assignment {
+        receipt: receipt.id(),
+        buyer: named::receipt().buyer.unwrap(),
+        assigned_at: "2026-05-05T09:30:00+02:00".into(),
+    };
+    let assignment = Signed::sign(assignment, &named::key("merchant")).unwrap();
     vec![
         (RecordType::Receipt, receipt.bytes().to_vec()),
         (RecordType::Claim, claim.bytes().to_vec()),
         (RecordType::ClaimEvent, event.bytes().to_vec()),
         (RecordType::Directory, directory.bytes().to_vec()),
         (RecordType::Evidence, evidence.bytes().to_vec()),
+        (RecordType::Assignment, assignment.bytes().to_vec()),
     ]
 }
 

@@ -95,6 +95,7 @@ impl SimNode {
             reference_rates: None,
             policy: Default::default(),
             // Merchants and agencies use it; an SSC never does (spec/routing.md).
+            uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
             routing_key: Some(crate::workload::cards::SIM_ROUTING_KEY),
         }
     }

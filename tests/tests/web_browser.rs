@@ -309,6 +309,13 @@ async fn anna_builds_a_claim_in_the_browser_by_keyboard_and_nothing_is_left_open
     client.goto(&web(&network, "/kvitton")).await.unwrap();
     assert_accessible(&client, "/kvitton").await;
     screenshot(&client, "mina-kvitton").await;
+    // "Hämta kvitto" (spec/codes.md): the form, and the form with an error, pass axe.
+    client.goto(&web(&network, "/hamta")).await.unwrap();
+    assert_accessible(&client, "/hamta").await;
+    client.find(Locator::Id("code")).await.unwrap().send_keys("556016-0680-00000-00000-1").await.unwrap();
+    client.find(Locator::Css("form[action='/hamta'] button")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "/hamta", "felskrivet").await;
+    assert_accessible(&client, "/hamta (a mistyped code)").await;
     client.goto(&web(&network, &format!("/kvitton/{first}"))).await.unwrap();
     assert!(text_of(&client).await.contains("Signaturen är verifierad — signerad av merchant"));
     assert_accessible(&client, "receipt").await;

@@ -1,5 +1,5 @@
-//! `kvitt receipt push` and `kvitt receipt import` (a till, at a merchant node) and
-//! `kvitt receipt list` (at an agency node).
+//! `kvitt receipt push` and `kvitt receipt import` (a till, at a merchant node),
+//! `kvitt receipt list` and `kvitt receipt fetch` (at an agency node).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,7 +37,10 @@ enum ReceiptCommand {
     /// the node's disk, followed by "duplicate" when the same receipt had been pushed
     /// before (pushing again is safe). With --card and no buyer in the receipt, the node
     /// finds the buyer's agency by the card (spec/routing.md), or keeps the receipt if no
-    /// agency enrolled the card. Needs a till's token.
+    /// agency enrolled the card. A receipt kept without a buyer (cash, or an unknown card)
+    /// gets a receipt code, printed on a second line (`code 556016-0680-7KQ2M-X9D4T-C`):
+    /// the till prints it for the employee, who collects the receipt with it
+    /// (spec/codes.md). Needs a till's token.
     #[command(after_help = "\
 Examples:
   kvitt receipt push receipt.json --api http://127.0.0.1:8401 --token $TILL_TOKEN
@@ -86,6 +89,27 @@ Examples:
         #[arg(long, value_name = "REF", conflicts_with = "buyer")]
         card: Option<String>,
     },
+    /// Collect a receipt by the code its till printed (a cash sale, or a card no agency
+    /// enrolled).
+    ///
+    /// The code is what the receipt shows under "kvittokod": the merchant's organisation
+    /// number and eleven letters and digits, in any case, with or without hyphens or
+    /// spaces, or the text of its QR code (KVITT:R:…). The agency's node asks the merchant
+    /// the code names for the receipt; the merchant gives it once, with its signed
+    /// assignment to this agency and employee, and the receipt joins the employee's list.
+    /// Prints the receipt's id. A mistyped code is refused before anything is asked
+    /// (code.check, code.format); a code nobody issued is code.unknown, one already used
+    /// code.collected; too many wrong codes in an hour request.rate_limited (exit 1).
+    /// Needs an employee's token (spec/codes.md).
+    #[command(after_help = "\
+Examples:
+  kvitt receipt fetch 556016-0680-7KQ2M-X9D4T-C --data agency --as emp-17
+  kvitt receipt fetch 'KVITT:R:556016-0680-7KQ2M-X9D4T-C' --api http://127.0.0.1:8402 --token $EMPLOYEE_TOKEN")]
+    Fetch {
+        /// The receipt code, or its QR payload.
+        #[arg(value_name = "CODE")]
+        code: String,
+    },
     /// List the receipts an agency holds, oldest sale first.
     ///
     /// An employee sees the receipts bought for them; approvers, SSC staff and the operator
@@ -125,6 +149,14 @@ impl From<ImportFormat> for Format {
 struct Pushed {
     id: RecordId,
     duplicate: bool,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// What POST /v1/receipts/fetch answers.
+#[derive(Deserialize)]
+struct Fetched {
+    id: RecordId,
 }
 
 /// One entry of GET /v1/receipts.
@@ -162,6 +194,12 @@ pub fn main(args: &ReceiptArgs) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             })
         }
+        ReceiptCommand::Fetch { code } => run(&args.options, &[CallerRole::Employee], |client, output| {
+            let body = serde_json::json!({ "code": code }).to_string();
+            let answer = client.post("/v1/receipts/fetch", Some(&body))?;
+            output.answer(&answer, |fetched: Fetched| fetched.id.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }),
         ReceiptCommand::List { employee, paging } => run(&args.options, READERS, |client, output| {
             let listed = pages::gather(client, "/v1/receipts", &[("employee", employee.clone())], paging)?;
             pages::print(output, listed, |receipts: Vec<Listed>| list(&receipts))?;
@@ -170,13 +208,17 @@ pub fn main(args: &ReceiptArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A pushed receipt's line: its id, and "duplicate" if it had been pushed before.
+/// A pushed receipt's line: its id, and "duplicate" if it had been pushed before; then,
+/// for a receipt without a buyer, the code that collects it.
 fn pushed(pushed: Pushed) -> String {
+    let mut line = pushed.id.to_string();
     if pushed.duplicate {
-        format!("{} duplicate", pushed.id)
-    } else {
-        pushed.id.to_string()
+        line.push_str(" duplicate");
     }
+    if let Some(code) = pushed.code {
+        line.push_str(&format!("\ncode {code}"));
+    }
+    line
 }
 
 fn list(receipts: &[Listed]) -> String {

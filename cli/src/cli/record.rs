@@ -84,7 +84,10 @@ fn details(record: &AnyRecord) -> String {
         AnyRecord::Claim(claim) => {
             format!("purpose  {}\n\n{}", claim.body().purpose, output::items(&claim.body().items))
         }
-        AnyRecord::ClaimEvent(_) | AnyRecord::Directory(_) | AnyRecord::Evidence(_) => String::new(),
+        AnyRecord::ClaimEvent(_)
+        | AnyRecord::Directory(_)
+        | AnyRecord::Evidence(_)
+        | AnyRecord::Assignment(_) => String::new(),
     }
 }
 

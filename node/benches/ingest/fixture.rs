@@ -93,6 +93,7 @@ pub fn start(
         seed: u64::from(seed),
         reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
         policy: Default::default(),
+        uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
         routing_key: None,
     };
     let core = NodeCore::start(identity.clone(), config, directory.clone(), store).unwrap();

@@ -109,6 +109,7 @@ fn plain_tokens_of_an_older_config_are_moved_hashed_once() {
         cache_mib: 64,
         disk_floor_mib: 0,
         reconcile_interval_secs: 90,
+        uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
         metrics_addr: None,
         tokens: vec![TokenConfig {
             token: "plain-secret".into(),

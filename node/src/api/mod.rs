@@ -14,6 +14,7 @@
 //! |---|---|---|---|
 //! | POST | /v1/receipts | till | push a receipt (kvitt JSON, SDRS XML or Kivra JSON by content type), answer its id once durable |
 //! | GET | /v1/receipts | employee, approver, staff | receipts held (an employee sees their own) |
+//! | POST | /v1/receipts/fetch | employee (agency) | collect a receipt by its code from the merchant the code names |
 //! | POST | /v1/cards | operator (agency) | replace the agency's enrolled cards at its SSC |
 //! | GET | /v1/records/{id} | anyone, for what concerns them | one record, verified, with its CBOR |
 //! | POST | /v1/drafts | employee | open a claim draft |
@@ -89,7 +90,7 @@ use claims::{
 };
 pub use health::CORE_ANSWER_TIMEOUT;
 pub use records::record_json;
-use records::{enrol_cards, list_receipts, push_receipt, record};
+use records::{enrol_cards, fetch_receipt, list_receipts, push_receipt, record};
 pub use scrape::{metrics_router, MAX_COUNTED_EXCEPTIONS};
 use ssc::{exceptions, resolve, sie};
 pub use ssc::{SIE_CONTENT_TYPE, SIE_LEFT_OUT_HEADER, SIE_VOUCHERS_HEADER};
@@ -118,6 +119,7 @@ pub fn router(node: NodeHandle, access: Arc<Access>) -> Router {
     let state = ApiState { node, access };
     Router::new()
         .route("/v1/receipts", post(push_receipt).get(list_receipts))
+        .route("/v1/receipts/fetch", post(fetch_receipt))
         .route("/v1/cards", post(enrol_cards))
         .route("/v1/records/{id}", get(record))
         .route("/v1/drafts", post(new_draft))
@@ -249,10 +251,15 @@ pub fn status_of(code: AnyCode) -> StatusCode {
     use RefusalCode as R;
     match code {
         AnyCode::Refusal(R::Forbidden) => StatusCode::FORBIDDEN,
-        AnyCode::Refusal(R::NotFound) => StatusCode::NOT_FOUND,
+        AnyCode::Refusal(R::NotFound | R::CodeUnknown) => StatusCode::NOT_FOUND,
         AnyCode::Refusal(R::Unavailable | R::DiskFull | R::Recovering) => StatusCode::SERVICE_UNAVAILABLE,
         AnyCode::Refusal(
-            R::SerialOrder | R::ReceiptClaimed | R::ExceptionOpen | R::Equivocation | R::CardTaken,
+            R::SerialOrder
+            | R::ReceiptClaimed
+            | R::ExceptionOpen
+            | R::Equivocation
+            | R::CardTaken
+            | R::CodeCollected,
         )
         | AnyCode::Record(ErrorCode::Transition | ErrorCode::Chain) => StatusCode::CONFLICT,
         AnyCode::Refusal(R::BadRequest) => StatusCode::BAD_REQUEST,

@@ -25,9 +25,39 @@ pub(super) async fn push_receipt(
         None => ClientRequest::PushReceipt(Box::new(receipt)),
     };
     match ask(&state, caller, request).await? {
-        ClientResponse::Pushed { id, duplicate } => {
+        ClientResponse::Pushed { id, duplicate, code } => {
             let status = if duplicate { StatusCode::OK } else { StatusCode::CREATED };
-            Ok((status, Json(json!({ "id": id, "duplicate": duplicate }))).into_response())
+            let answer = match code {
+                Some(code) => json!({
+                    "id": id, "duplicate": duplicate, "code": code.to_string(), "qr": code.qr_payload(),
+                }),
+                None => json!({ "id": id, "duplicate": duplicate }),
+            };
+            Ok((status, Json(answer)).into_response())
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// `POST /v1/receipts/fetch` `{"code": …}`: an agency's employee collects a receipt by its
+/// code (as typed, or the QR payload) from the merchant the code names (spec/codes.md).
+/// Answered once the merchant has answered and the receipt and its assignment are stored.
+pub(super) async fn fetch_receipt(
+    State(state): State<ApiState>,
+    Authenticated(caller): Authenticated,
+    query: QueryPairs,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    no_params(query)?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fetch {
+        code: String,
+    }
+    let Fetch { code } = parse_json(&body_text(body)?)?;
+    match ask(&state, caller, ClientRequest::FetchReceipt { code }).await? {
+        ClientResponse::Fetched { id, assignment } => {
+            Ok((StatusCode::CREATED, Json(json!({ "id": id, "assignment": assignment }))).into_response())
         }
         other => Err(unexpected(&other)),
     }
@@ -93,6 +123,7 @@ pub fn record_json(record: &AnyRecord) -> Value {
         AnyRecord::ClaimEvent(record) => serde_json::to_value(record.body()),
         AnyRecord::Directory(record) => serde_json::to_value(record.body()),
         AnyRecord::Evidence(record) => serde_json::to_value(record.body()),
+        AnyRecord::Assignment(record) => serde_json::to_value(record.body()),
     }
     .unwrap_or(Value::Null);
     json!({ "type": record.kind().as_str(), "id": record.id(), "signer": record.signer(), "body": body, "cbor": hex::encode(record.bytes()) })

@@ -348,7 +348,9 @@ impl NodeCore {
                 batch
                     .insert(keys::exception(&evidence.id()), ExceptionNote::Equivocation.bare().into_bytes());
             }
-            AnyRecord::Directory(_) => {}
+            // An assignment travels only in the answer to a collect (core::codes), never in
+            // a delivery: `authorize` refuses it before this.
+            AnyRecord::Directory(_) | AnyRecord::Assignment(_) => {}
         }
         Ok(())
     }

@@ -50,6 +50,12 @@ pub enum ClientRequest {
         /// The card reference (PAR or token reference), never stored or signed.
         card: String,
     },
+    /// An agency's employee presents a receipt code (as typed, or the QR payload): the
+    /// node collects the receipt from the merchant the code names (spec/codes.md).
+    FetchReceipt {
+        /// The code as presented.
+        code: String,
+    },
     /// An agency's operator replaces the agency's enrolled cards at its SSC: each card
     /// reference, with the employee whose card it is, if one is.
     Enrol {
@@ -229,6 +235,15 @@ pub enum ClientResponse {
         id: RecordId,
         /// Whether the same receipt was already stored.
         duplicate: bool,
+        /// The code the till shows for a receipt signed without a buyer (spec/codes.md).
+        code: Option<kvitt_protocol::code::ReceiptCode>,
+    },
+    /// A receipt collected by code is stored with its assignment to the employee.
+    Fetched {
+        /// The receipt's id.
+        id: RecordId,
+        /// The id of the merchant's assignment of it to this agency.
+        assignment: RecordId,
     },
     /// The agency's enrolment is in force at its SSC, with this many cards.
     Enrolled {

@@ -16,6 +16,7 @@ mod channels;
 mod checks;
 mod claims;
 mod client;
+mod codes;
 mod exception_note;
 mod exceptions;
 mod exchange_error;
@@ -53,6 +54,7 @@ pub use client::{
     Caller, CallerRole, CardEnrolment, ClaimSummary, ClientRequest, ClientResponse, Cursor, Page,
     PeerReconciliation, ReceiptSearch,
 };
+pub use codes::{CODE_ATTEMPTS_PER_HOUR, DEFAULT_UNCOLLECTED_DAYS, MAX_DELETED_PER_SWEEP};
 pub use exception_note::ExceptionNote;
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution};
 pub use exchange_error::ExchangeError;
@@ -106,6 +108,9 @@ pub struct CoreConfig {
     /// The network's routing key (`DIR/routing.key`, merchants and agencies): hashes the
     /// card references tills present and agencies enrol (spec/routing.md).
     pub routing_key: Option<kvitt_protocol::routing::RoutingKey>,
+    /// At a merchant: days after its sale that a receipt no one collected by its code is
+    /// deleted (`uncollected_days`, spec/codes.md §Uncollected receipts).
+    pub uncollected_days: u32,
 }
 
 /// An opaque handle the driver uses to route an answer back to whoever asked.
@@ -194,6 +199,13 @@ pub enum PeerRequest {
         /// The cards.
         cards: Vec<kvitt_protocol::wire::EnrolledCard>,
     },
+    /// An agency collects a receipt by its code (spec/codes.md).
+    Collect {
+        /// The code's random part and check character.
+        code: String,
+        /// The employee who presented it.
+        employee: Option<String>,
+    },
     /// The request bytes did not decode.
     Invalid(kvitt_protocol::Error),
 }
@@ -253,8 +265,12 @@ pub struct NodeCore {
     /// The recovery in progress, noted in the ledger by the start that found it damaged:
     /// while there is one, the node signs nothing (core::recovery).
     recovery: Option<Recovery>,
-    /// Card lookups and enrolments in flight, and an SSC's lookup rates.
+    /// Card lookups, enrolments and code collects in flight, and an SSC's lookup rates.
     routing: routing::Routing,
+    /// At a merchant: each agency's failed collects by code this hour.
+    code_attempts: codes::CodeAttempts,
+    /// At a merchant: when to next look for uncollected receipts to delete (ms; 0: at once).
+    next_sweep_ms: i64,
     /// When a reconciliation session with each peer last ended well (either side), for
     /// the operator (core::peers). Kept in memory: a node reconciles with every peer as
     /// it starts, so it is known again a moment after a restart.
@@ -314,6 +330,8 @@ impl NodeCore {
             next_directory_poll_ms: 0,
             offered_at_start,
             recovery,
+            code_attempts: codes::CodeAttempts::default(),
+            next_sweep_ms: 0,
             reconciled_at: BTreeMap::new(),
         })
     }
@@ -350,6 +368,11 @@ impl NodeCore {
                     step.durable.push(Effect::ToClient { reply, result });
                 }
             }
+            Input::Client { reply, caller, request: ClientRequest::FetchReceipt { code } } => {
+                if let Some(result) = self.fetch(&mut step, reply, &caller, &code) {
+                    step.durable.push(Effect::ToClient { reply, result });
+                }
+            }
             Input::Client { reply, caller, request: ClientRequest::Enrol { cards } } => {
                 if let Some(result) = self.enrol(&mut step, reply, &caller, cards) {
                     step.durable.push(Effect::ToClient { reply, result });
@@ -378,6 +401,7 @@ impl NodeCore {
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
         self.poll_directory(&mut step);
+        self.delete_uncollected(&mut step);
         let batch = overlay.take_batch();
         let mut effects = Vec::new();
         if !batch.is_empty() {
@@ -410,7 +434,9 @@ impl NodeCore {
         match request {
             ClientRequest::PushReceipt(receipt) => self.push_receipt(step, caller, *receipt),
             // Answered when the SSC answers (handle).
-            ClientRequest::PushCardReceipt { .. } | ClientRequest::Enrol { .. } => Err(Refusal::new(
+            ClientRequest::PushCardReceipt { .. }
+            | ClientRequest::Enrol { .. }
+            | ClientRequest::FetchReceipt { .. } => Err(Refusal::new(
                 RefusalCode::Unavailable,
                 "routing requests are answered by the SSC's answer",
             )),
@@ -421,8 +447,9 @@ impl NodeCore {
                 self.find_receipts(step, caller, search, limit, before).map(ClientResponse::Receipts)
             }
             ClientRequest::Record(id) => {
-                // Staff read every record the node holds; an employee only their receipts,
-                // their claims and their claims' events; a till only receipts its own
+                // Staff read every record the node holds; an employee only their receipts
+                // (and the assignments that made them theirs), their claims and their
+                // claims' events; a till only receipts its own
                 // organisation sold. A record the caller may not read is answered as one the
                 // node does not hold, so as not to reveal that it exists.
                 fn employees_claim(claim: &kvitt_protocol::claim::Claim, org: &str, caller: &Caller) -> bool {
@@ -435,9 +462,13 @@ impl NodeCore {
                     (CallerRole::Operator | CallerRole::SscStaff | CallerRole::Approver, _) => true,
                     (CallerRole::Till, AnyRecord::Receipt(receipt)) => receipt.body().merchant.org == org,
                     (CallerRole::Employee, AnyRecord::Receipt(receipt)) => {
-                        let body = receipt.body();
-                        body.buyer_agency() == Some(org)
-                            && body.buyer_employee() == Some(caller.person.as_str())
+                        self.buyer_of(step, receipt)?.is_some_and(|buyer| {
+                            buyer.agency == org && buyer.employee.as_deref() == Some(caller.person.as_str())
+                        })
+                    }
+                    (CallerRole::Employee, AnyRecord::Assignment(assignment)) => {
+                        let buyer = &assignment.body().buyer;
+                        buyer.agency == org && buyer.employee.as_deref() == Some(caller.person.as_str())
                     }
                     (CallerRole::Employee, AnyRecord::Claim(claim)) => {
                         employees_claim(claim.body(), org, caller)
@@ -558,6 +589,9 @@ impl NodeCore {
             },
             PeerRequest::Route { register, serial, card } => self
                 .route(step, &peer, &register, serial, &card)
+                .unwrap_or_else(|refusal| ResponseBody::Refused { refusal }),
+            PeerRequest::Collect { code, employee } => self
+                .collect(step, &peer, &code, employee)
                 .unwrap_or_else(|refusal| ResponseBody::Refused { refusal }),
             PeerRequest::Enrol { cards } => {
                 self.enrolled(step, &peer, &cards).unwrap_or_else(|refusal| ResponseBody::Refused { refusal })

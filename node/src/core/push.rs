@@ -1,6 +1,7 @@
 //! A till pushes a receipt: the merchant node checks it, signs it, stores it with the
 //! register's series position and an outbox entry for the buyer's agency, all in one
-//! batch, and answers with the id once that batch is durable.
+//! batch, and answers with the id once that batch is durable. A receipt without a buyer
+//! gets a receipt code instead of an outbox entry (spec/codes.md).
 
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::evidence::Slot;
@@ -45,7 +46,9 @@ impl NodeCore {
             }
         };
         if step.ledger.contains(&signed.id()).map_err(unavailable)? {
-            return Ok(ClientResponse::Pushed { id: signed.id(), duplicate: true });
+            // The same code again: it is derived from the receipt's id.
+            let code = agency.is_none().then(|| self.code_of(&signed.id())).flatten();
+            return Ok(ClientResponse::Pushed { id: signed.id(), duplicate: true, code });
         }
         // A receipt it holds is answered as a duplicate even while recovering: that signs
         // nothing new. Anything else waits for the recovery.
@@ -60,13 +63,15 @@ impl NodeCore {
             batch.insert(keys::slot(&slot), signed.id().as_bytes().to_vec());
         }
         batch.insert(keys::serial(&body.register), body.serial.to_be_bytes().to_vec());
+        // Without a buyer, the receipt waits to be collected by its code (spec/codes.md).
+        let code = agency.is_none().then(|| self.issue_code(&signed, &mut batch)).flatten();
         step.write(&batch).map_err(unavailable)?;
         if let Some(agency) = &agency {
             self.outbox.enqueue(step, agency.key, signed.id()).map_err(unavailable)?;
         }
         let buyer = body.buyer_agency().unwrap_or("none: kept by the merchant");
         tracing::info!(id = %signed.id().short(), register = %body.register, serial = body.serial, %buyer, "receipt signed and stored");
-        Ok(ClientResponse::Pushed { id: signed.id(), duplicate: false })
+        Ok(ClientResponse::Pushed { id: signed.id(), duplicate: false, code })
     }
 
     /// Only a till pushes receipts, and only to a merchant's node.

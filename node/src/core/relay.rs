@@ -83,7 +83,7 @@ impl NodeCore {
                     _ => self.check_signer(directory, agency, MemberRole::Agency, signer)?,
                 }
             }
-            AnyRecord::Directory(_) | AnyRecord::Evidence(_) => return Ok(false),
+            AnyRecord::Directory(_) | AnyRecord::Evidence(_) | AnyRecord::Assignment(_) => return Ok(false),
         }
         Ok(true)
     }

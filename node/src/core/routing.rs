@@ -30,6 +30,15 @@ enum Waiting {
     Lookup(u64),
     /// The SSC's answer to an enrolment, for the operator who asked.
     Enrolment(ReplyId),
+    /// A merchant's answer to a collect by code, for the employee who presented it.
+    Collect {
+        /// Where the answer goes.
+        reply: ReplyId,
+        /// The merchant asked.
+        merchant: PublicKey,
+        /// The employee.
+        employee: String,
+    },
 }
 
 /// A receipt waiting for the SSCs' lookups before it is signed.
@@ -185,6 +194,26 @@ impl NodeCore {
         Ok((ssc, RequestBody::Enrol { cards: enrolled }))
     }
 
+    /// An employee's fetch by code: the collect goes to the merchant the code names.
+    /// `Some` answer when the employee is answered at once.
+    pub(super) fn fetch(
+        &mut self,
+        step: &mut Step,
+        reply: ReplyId,
+        caller: &Caller,
+        code: &str,
+    ) -> Option<Result<ClientResponse, Refusal>> {
+        let (merchant, body) = match self.fetch_request(caller, code) {
+            Ok(request) => request,
+            Err(refusal) => return Some(Err(refusal)),
+        };
+        let exchange = self.next_exchange();
+        let waiting = Waiting::Collect { reply, merchant, employee: caller.person.clone() };
+        self.routing.exchanges.insert(exchange, waiting);
+        step.effects.push(Effect::Send { to: merchant, exchange, request: self.request(body) });
+        None
+    }
+
     /// Takes the answer to a routing request this node sent; false if it was not one.
     pub(super) fn routing_answer(
         &mut self,
@@ -201,7 +230,7 @@ impl NodeCore {
                 body => Ok(body.clone()),
             },
             Err(error) => {
-                Err(Refusal::new(RefusalCode::Unavailable, format!("the SSC did not answer: {error}")))
+                Err(Refusal::new(RefusalCode::Unavailable, format!("the peer did not answer: {error}")))
             }
         };
         match waiting {
@@ -214,6 +243,16 @@ impl NodeCore {
                 step.durable.push(Effect::ToClient { reply, result });
             }
             Waiting::Lookup(id) => self.lookup_answered(step, id, outcome),
+            Waiting::Collect { reply, merchant, employee } => {
+                let result = match outcome {
+                    Ok(ResponseBody::Collected { receipt, assignment }) => {
+                        self.collected_answer(step, merchant, &employee, &receipt, &assignment)
+                    }
+                    Ok(other) => Err(unexpected(&other)),
+                    Err(refusal) => Err(refusal),
+                };
+                step.durable.push(Effect::ToClient { reply, result });
+            }
         }
         true
     }
@@ -388,5 +427,5 @@ fn bad_request(path: &str, message: &str) -> Refusal {
 }
 
 fn unexpected(body: &ResponseBody) -> Refusal {
-    Refusal::new(RefusalCode::Unavailable, format!("the SSC answered out of turn: {body:?}"))
+    Refusal::new(RefusalCode::Unavailable, format!("the peer answered out of turn: {body:?}"))
 }

@@ -29,6 +29,11 @@ pub fn slot(slot: &Slot) -> Vec<u8> {
             key.extend_from_slice(claim.as_bytes());
             key.extend_from_slice(previous.as_ref().map_or(&[0u8; 32], |previous| previous.as_bytes()));
         }
+        Slot::Assignment { signer, receipt } => {
+            key.push(b'a');
+            key.extend_from_slice(signer.as_bytes());
+            key.extend_from_slice(receipt.as_bytes());
+        }
         Slot::Directory { signer, version } => {
             key.push(b'd');
             key.extend_from_slice(signer.as_bytes());
@@ -259,3 +264,24 @@ pub fn enrolment(agency: &str) -> Vec<u8> {
 pub fn route_serial(merchant: &PublicKey, register: &str) -> Vec<u8> {
     [b"route/".as_slice(), merchant.as_bytes(), register.as_bytes()].concat()
 }
+
+/// At a merchant: the receipt a code is for (and, once collected, its assignment), under
+/// the code's keyed hash, never the code itself (spec/codes.md §Binding).
+pub fn code(hash: &[u8; 32]) -> Vec<u8> {
+    [b"code/".as_slice(), hash].concat()
+}
+
+/// The assignment that gives `receipt` its buyer, at the merchant and the assigned agency.
+pub fn assignment_of(receipt: &RecordId) -> Vec<u8> {
+    [b"assigned/".as_slice(), receipt.as_bytes()].concat()
+}
+
+/// At a merchant: a receipt waiting to be collected by code, in the order of its sale
+/// (seconds since the epoch, big-endian), so that the oldest are found first.
+pub fn uncollected(issued_unix: i64, receipt: &RecordId) -> Vec<u8> {
+    let issued = u64::try_from(issued_unix).unwrap_or(0);
+    [UNCOLLECTED_PREFIX, &issued.to_be_bytes(), receipt.as_bytes()].concat()
+}
+
+/// The prefix of [`uncollected`].
+pub const UNCOLLECTED_PREFIX: &[u8] = b"uncollected/";

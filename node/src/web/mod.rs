@@ -331,6 +331,7 @@ pub fn menu(t: &'static Text, role: CallerRole, node: MemberRole, current: &str)
     let entries: &[(&'static str, &'static str)] = match (role, node) {
         (CallerRole::Employee, MemberRole::Agency) => &[
             ("/kvitton", t.my_receipts),
+            (pages::fetch::FETCH_PATH, t.fetch_receipt),
             (pages::draft_list::DRAFTS_PATH, t.my_drafts),
             ("/rakningar", t.my_claims),
         ],

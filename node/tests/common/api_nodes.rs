@@ -92,6 +92,7 @@ impl ApiNodes {
                     seed: 1,
                     reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
                     policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
+                    uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
                     routing_key: None,
                 };
                 let core = NodeCore::start(identity, config, super::directory(), store).unwrap();

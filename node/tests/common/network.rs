@@ -358,6 +358,7 @@ impl Node {
             seed: 1,
             reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
             policy: Default::default(),
+            uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
             routing_key: None,
         };
         let core = NodeCore::start(identity, config, directory.clone(), store.clone()).unwrap();

@@ -315,3 +315,25 @@ fn evidence_up_to_max_evidence_bytes() {
         "garbage",
     );
 }
+
+#[test]
+fn assignments_up_to_max_assignment_bytes() {
+    use kvitt_protocol::assignment::Assignment;
+    use kvitt_protocol::receipt::Buyer;
+    let assignment = |employee: String| Assignment {
+        receipt: RecordId([3; 32]),
+        buyer: Buyer { agency: "202100-5489".into(), employee: Some(employee) },
+        assigned_at: "2026-05-05T09:30:00+02:00".into(),
+    };
+    // The largest valid assignment (the longest employee reference) is far below the limit.
+    let largest = assignment("e".repeat(MAX_CODE_BYTES));
+    accepted(&largest, "the largest assignment");
+    assert!(envelope_length(&largest) < MAX_ASSIGNMENT_BYTES / 2, "{}", envelope_length(&largest));
+    // So one of exactly the limit has an overlong employee, and is refused for that.
+    let sized_assignment =
+        |target: usize| sized(target, 1, 256..=65_535, |lengths| assignment("e".repeat(lengths[0])));
+    let (at, over) = (sized_assignment(MAX_ASSIGNMENT_BYTES), sized_assignment(MAX_ASSIGNMENT_BYTES + 1));
+    check_size_limit(MAX_ASSIGNMENT_BYTES, &at, &over, |decoded| {
+        failed(decoded, ErrorCode::Text, "body.buyer.employee", "an assignment of MAX_ASSIGNMENT_BYTES")
+    });
+}

@@ -1,5 +1,6 @@
 //! Changed, truncated and extended bytes: no such byte string passes either decoder.
 
+use kvitt_protocol::assignment::Assignment;
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::Directory;
 use kvitt_protocol::event::ClaimEvent;
@@ -19,6 +20,7 @@ fn decode_both(kind: RecordType, bytes: &[u8]) -> [Result<(), Error>; 2] {
         RecordType::ClaimEvent => Signed::<ClaimEvent>::decode(bytes).map(drop),
         RecordType::Directory => Signed::<Directory>::decode(bytes).map(drop),
         RecordType::Evidence => Signed::<Evidence>::decode(bytes).map(drop),
+        RecordType::Assignment => Signed::<Assignment>::decode(bytes).map(drop),
     };
     [typed, AnyRecord::decode(bytes).map(drop)]
 }

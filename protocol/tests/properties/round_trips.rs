@@ -3,7 +3,9 @@
 
 use ciborium::value::Value;
 use ed25519_dalek::{Signature as DalekSignature, SigningKey};
+use kvitt_protocol::assignment::Assignment;
 use kvitt_protocol::claim::Claim;
+use kvitt_protocol::code::ReceiptCode;
 use kvitt_protocol::directory::Directory;
 use kvitt_protocol::envelope::signing_input;
 use kvitt_protocol::event::ClaimEvent;
@@ -47,6 +49,7 @@ typed! {
     ClaimEvent => ClaimEvent,
     Directory => Directory,
     Evidence => Evidence,
+    Assignment => Assignment,
 }
 
 /// Signs `body` with `key` and checks everything a round trip promises:
@@ -123,6 +126,35 @@ proptest! {
     fn directories_round_trip(directory in directory(), key in key()) {
         round_trip(directory, &key)?;
     }
+
+    /// Assignments of any receipt to the agency, with or without an employee, round-trip.
+    /// 64 cases.
+    #[test]
+    fn assignments_round_trip(receipt in record_id(), employee in proptest::option::of(code()), key in key()) {
+        let buyer = kvitt_protocol::receipt::Buyer { agency: "202100-5489".into(), employee };
+        round_trip(Assignment { receipt, buyer, assigned_at: "2026-05-05T09:30:00+02:00".into() }, &key)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A receipt code of any 50 bits reads back from its display, in lower case, from its
+    /// QR payload and from its random part; one character changed is refused. 256 cases.
+    #[test]
+    fn receipt_codes_round_trip(random in any::<[u8; 8]>(), at in 0usize..11, by in 1u8..32) {
+        let code = ReceiptCode::generate("556016-0680", random).unwrap();
+        prop_assert_eq!(ReceiptCode::parse(&code.to_string()), Ok(code.clone()));
+        prop_assert_eq!(ReceiptCode::parse(&code.to_string().to_lowercase()), Ok(code.clone()));
+        prop_assert_eq!(ReceiptCode::parse(&code.qr_payload()), Ok(code.clone()));
+        prop_assert_eq!(ReceiptCode::parse_secret("556016-0680", &code.secret_text()), Ok(code.clone()));
+        let alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let mut typed: Vec<char> = code.secret_text().chars().collect();
+        let value = alphabet.find(typed[at]).unwrap();
+        typed[at] = alphabet.chars().nth((value + usize::from(by)) % 32).unwrap();
+        let typed: String = typed.into_iter().collect();
+        prop_assert!(ReceiptCode::parse_secret("556016-0680", &typed).is_err(), "{}", typed);
+    }
 }
 
 proptest! {
@@ -176,6 +208,8 @@ fn request() -> impl Strategy<Value = Request> {
                 window: window.map(|(from, until)| kvitt_protocol::wire::Window { from, until }),
             }
         ),
+        (code(), proptest::option::of(code()))
+            .prop_map(|(code, employee)| RequestBody::Collect { code, employee }),
     ];
     (any::<u64>(), body).prop_map(|(directory_version, body)| Request { directory_version, body })
 }
@@ -190,6 +224,8 @@ fn response() -> impl Strategy<Value = Response> {
         vec(verdict, 0..=8).prop_map(|results| ResponseBody::Delivered { results }),
         proptest::option::of(record_bytes()).prop_map(|record| ResponseBody::Directory { record }),
         proptest::option::of(record_bytes()).prop_map(|frame| ResponseBody::Reconcile { frame }),
+        (record_bytes(), record_bytes())
+            .prop_map(|(receipt, assignment)| ResponseBody::Collected { receipt, assignment }),
         refusal().prop_map(|refusal| ResponseBody::Refused { refusal }),
     ];
     (any::<u64>(), body).prop_map(|(directory_version, body)| Response { directory_version, body })

@@ -24,12 +24,14 @@ fn decode_as(decoder: &str, bytes: &[u8]) -> Result<Result<Decoded, Error>, Stri
         "claim_event" => Signed::<ClaimEvent>::decode(bytes).map(|r| decoded(&r)),
         "directory" => Signed::<Directory>::decode(bytes).map(|r| decoded(&r)),
         "evidence" => Signed::<Evidence>::decode(bytes).map(|r| decoded(&r)),
+        "assignment" => Signed::<kvitt_protocol::assignment::Assignment>::decode(bytes).map(|r| decoded(&r)),
         "any" => AnyRecord::decode(bytes).map(|record| match &record {
             AnyRecord::Receipt(r) => decoded(r),
             AnyRecord::Claim(r) => decoded(r),
             AnyRecord::ClaimEvent(r) => decoded(r),
             AnyRecord::Directory(r) => decoded(r),
             AnyRecord::Evidence(r) => decoded(r),
+            AnyRecord::Assignment(r) => decoded(r),
         }),
         other => return Err(format!("unknown decode_as {other:?}")),
     })

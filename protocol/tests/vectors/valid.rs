@@ -61,6 +61,54 @@ pub(crate) fn vectors(base: &Base) -> Vec<Vector> {
         &unrouted,
         MERCHANT,
     ));
+    // spec/codes.md §Assignment: the buyer of a receipt signed without one.
+    let assigned = kvitt_protocol::assignment::Assignment {
+        receipt: unrouted.id(),
+        buyer: Buyer {
+            agency: named::receipt().buyer.expect("the sample names a buyer").agency,
+            employee: Some("emp-17".into()),
+        },
+        assigned_at: "2026-03-02T09:15:00+01:00".into(),
+    };
+    vectors.push(valid(
+        "assignment-valid",
+        "assignment",
+        "The merchant assigns receipt-valid-no-buyer, collected by its code, to the agency and employee who presented the code (spec/codes.md §Assignment). Its slot is the receipt: a second, different assignment of it is equivocation.",
+        &sign(assigned.clone(), MERCHANT),
+        MERCHANT,
+    ));
+    vectors.push(
+        Vector::record(
+            "assignment-invalid-agency-luhn",
+            "assignment",
+            "The assigned agency's organisation number 202100-5488 fails its Luhn check digit.",
+            forge_typed(
+                &kvitt_protocol::assignment::Assignment {
+                    buyer: Buyer { agency: "202100-5488".into(), employee: None },
+                    ..assigned.clone()
+                },
+                MERCHANT,
+            ),
+        )
+        .signed_by(MERCHANT)
+        .fails(ErrorCode::OrgLuhn, "body.buyer.agency"),
+    );
+    vectors.push(
+        Vector::record(
+            "assignment-invalid-time",
+            "assignment",
+            "assigned_at is in UTC with Z, not with a numeric offset.",
+            forge_typed(
+                &kvitt_protocol::assignment::Assignment {
+                    assigned_at: "2026-03-02T08:15:00Z".into(),
+                    ..assigned
+                },
+                MERCHANT,
+            ),
+        )
+        .signed_by(MERCHANT)
+        .fails(ErrorCode::TimeFormat, "body.assigned_at"),
+    );
     let first_local_day = sign(
         computed(Receipt {
             issued_at: "2026-04-01T01:30:00+02:00".into(),

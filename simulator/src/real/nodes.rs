@@ -319,6 +319,7 @@ pub fn set_up(
             cache_mib: NODE_CACHE_MIB,
             disk_floor_mib: kvitt_node::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),
             reconcile_interval_secs,
+            uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
             tokens: people(party)
                 .into_iter()
                 .map(|(person, role)| TokenConfig {

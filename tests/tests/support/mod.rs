@@ -377,6 +377,33 @@ impl Network {
         }
     }
 
+    /// A second agency `name` with organisation number `org`, not started: added to the
+    /// directory, which is published again and imported by every node of the network.
+    pub fn add_agency(&self, name: &'static str, org: &str) -> Node {
+        let operator =
+            field(&std::fs::read_to_string(self.ssc.data.join("config.toml")).unwrap(), "operator_key = ")
+                .trim_matches('"')
+                .to_owned();
+        let root = self.root.path();
+        let agency = Node::init(root, name, "agency", org, Some(&operator));
+        kvitt(&[
+            "directory",
+            "add",
+            &self.ssc.data_arg(),
+            "--role=agency",
+            &format!("--org={org}"),
+            &format!("--name={name}"),
+            &format!("--key={}", agency.key),
+            &format!("--address={}", agency.peer),
+        ]);
+        let published = root.join("directory.cbor");
+        kvitt(&["directory", "publish", &self.ssc.data_arg(), &format!("--out={}", published.display())]);
+        for node in [&self.agency, &self.merchant, &agency] {
+            kvitt(&["directory", "import", &published.display().to_string(), &node.data_arg()]);
+        }
+        agency
+    }
+
     /// Every node's logs, for failure messages.
     pub fn logs(&self) -> String {
         [&self.merchant, &self.agency, &self.ssc].iter().map(|node| node.logs()).collect()

@@ -5,6 +5,7 @@
 //! those of claim amounts and booking places.
 
 mod claims;
+mod codes;
 mod directory;
 mod exceptions;
 mod export;
@@ -154,6 +155,7 @@ impl Net {
                 seed: 7,
                 reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
                 policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
+                uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
                 routing_key: (role != MemberRole::Ssc)
                     .then(|| kvitt_protocol::routing::RoutingKey::new([9; 32])),
             };
@@ -287,7 +289,7 @@ fn a_pushed_receipt_is_acknowledged_durably_and_reaches_the_agency() {
     let mut net = Net::new();
     let reply = net.client("merchant", till(), ClientRequest::PushReceipt(Box::new(receipt(1))));
     net.run();
-    let Ok(ClientResponse::Pushed { id, duplicate: false }) = net.reply(reply) else {
+    let Ok(ClientResponse::Pushed { id, duplicate: false, code: None }) = net.reply(reply) else {
         panic!("pushed: {:?}", net.reply(reply));
     };
     assert_eq!(net.receipts_at_agency(), 1);

@@ -79,7 +79,8 @@ fn refusal_code(body: &ResponseBody) -> &str {
 fn a_receipt_pushed_with_an_enrolled_card_reaches_the_agency_and_an_unknown_one_stays() {
     let mut net = Net::new();
     assert_eq!(enrol(&mut net, &[(PAR, Some("emp-1"))]), Ok(ClientResponse::Enrolled { cards: 1 }));
-    let Ok(ClientResponse::Pushed { id, duplicate: false }) = push_by_card(&mut net, 1, PAR) else {
+    let Ok(ClientResponse::Pushed { id, duplicate: false, code: None }) = push_by_card(&mut net, 1, PAR)
+    else {
         panic!("not pushed")
     };
     net.run();
@@ -88,8 +89,10 @@ fn a_receipt_pushed_with_an_enrolled_card_reaches_the_agency_and_an_unknown_one_
     let Some(AnyRecord::Receipt(held)) = agency.record(&id).unwrap() else { panic!("not held") };
     assert_eq!((held.body().buyer_agency(), held.body().buyer_employee()), (Some(AGENCY), Some("emp-1")));
 
-    let Ok(ClientResponse::Pushed { id: kept, .. }) = push_by_card(&mut net, 2, STRANGER) else {
-        panic!("not pushed")
+    // The unknown card's receipt gets a code, to be collected with (spec/codes.md).
+    let Ok(ClientResponse::Pushed { id: kept, code: Some(_), .. }) = push_by_card(&mut net, 2, STRANGER)
+    else {
+        panic!("not pushed with a code")
     };
     net.run();
     assert_eq!(net.receipts_at_agency(), 1, "the unknown card's receipt stays with the merchant");

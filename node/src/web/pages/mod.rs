@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | GET | /kvitton | Mina kvitton: search, newest first, tick receipts for a new claim |
 //! | GET | /kvitton/{id}, /kvitton/{id}/utskrift | one receipt, and its print view |
+//! | GET, POST | /hamta | Hämta kvitto: collect a receipt by its code, then its page |
 //! | GET | /utkast | the person's open drafts, newest first |
 //! | POST | /utkast | a new draft from the ticked receipts |
 //! | GET | /utkast/{number} | a draft, its items and the policy's findings |
@@ -33,6 +34,7 @@ pub mod auth;
 pub mod claims;
 pub mod draft_list;
 pub mod drafts;
+pub mod fetch;
 pub mod home;
 pub mod merchant;
 pub mod operator;
@@ -49,6 +51,7 @@ pub fn routes(router: Router<WebState>) -> Router<WebState> {
         .route("/kvitton", get(receipts::list))
         .route("/kvitton/{id}", get(receipts::show))
         .route("/kvitton/{id}/utskrift", get(receipts::print))
+        .route(fetch::FETCH_PATH, get(fetch::form).post(fetch::fetch))
         .route("/utkast", get(draft_list::list).post(drafts::create))
         .route("/utkast/{number}", get(drafts::show))
         .route("/utkast/{number}/milersattning", post(drafts::add_mileage))
