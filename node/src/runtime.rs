@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use kvitt_protocol::directory::Directory;
 use kvitt_protocol::wire::{Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Verdict};
-use kvitt_protocol::{AnyRecord, PublicKey, Signed};
+use kvitt_protocol::{PublicKey, Signed};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,8 +26,15 @@ use crate::handle::{ClientCommand, NodeHandle};
 use crate::metrics::Metrics;
 use crate::status::NodeStatus;
 use crate::store::group_commit::GroupCommit;
-use crate::store::{Batch, Store, StoreError};
+use crate::store::StoreError;
 use crate::sync::Reconciler;
+
+mod inbox;
+mod release;
+
+pub use inbox::{decode_peer_request, IncomingRequest, PeerInbox, PeerInput};
+
+use release::{count_outbox, not_durable, Release};
 
 /// How long the driver waits for a peer's answer.
 pub const PEER_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -50,44 +57,6 @@ pub trait PeerTransport: Send + Sync + 'static {
     fn set_members(&self, members: Vec<PublicKey>);
 }
 
-/// A request that arrived from an authenticated peer.
-pub struct IncomingRequest {
-    /// The peer's key, from its verified certificate.
-    pub peer: PublicKey,
-    /// The request frame.
-    pub bytes: Vec<u8>,
-    /// Where the response frame goes.
-    pub reply: oneshot::Sender<Vec<u8>>,
-}
-
-/// Decodes a peer's request frame, verifying every delivered record (the costly part,
-/// run on the transport's task before the request reaches the core).
-pub fn decode_peer_request(from: PublicKey, bytes: &[u8]) -> (u64, PeerRequest) {
-    match Request::decode(bytes) {
-        Ok(request) => {
-            let decoded = match request.body {
-                RequestBody::Deliver { records } => PeerRequest::Deliver(AnyRecord::decode_batch(
-                    records.iter().map(|record| record.0.as_slice()),
-                )),
-                RequestBody::Directory { have } => PeerRequest::Directory { have },
-                RequestBody::Reconcile { session, frame, window } => {
-                    PeerRequest::Reconcile { session, frame: frame.0, window }
-                }
-                RequestBody::Route { register, serial, card } => {
-                    PeerRequest::Route { register, serial, card }
-                }
-                RequestBody::Enrol { cards } => PeerRequest::Enrol { cards },
-                RequestBody::Collect { code, employee } => PeerRequest::Collect { code, employee },
-            };
-            (request.directory_version, decoded)
-        }
-        Err(error) => {
-            tracing::warn!(peer = %from.short(), %error, "undecodable request");
-            (0, PeerRequest::Invalid(error))
-        }
-    }
-}
-
 enum Event {
     Client(ClientCommand),
     /// A client request the runtime prepared (a `kvitt recover` with its sessions run):
@@ -106,37 +75,6 @@ enum Event {
         have: Vec<kvitt_protocol::RecordId>,
     },
     ReconcileDue,
-}
-
-/// A decoded peer request on its way to the core.
-pub struct PeerInput {
-    from: PublicKey,
-    directory_version: u64,
-    request: PeerRequest,
-    reply: oneshot::Sender<Vec<u8>>,
-}
-
-/// Hands incoming peer requests to the core, decoding them on the caller's task.
-#[derive(Clone)]
-pub struct PeerInbox {
-    sender: mpsc::Sender<PeerInput>,
-}
-
-impl PeerInbox {
-    /// Decodes `incoming` and queues it for the core.
-    pub async fn deliver(&self, incoming: IncomingRequest) {
-        let peer = incoming.peer;
-        let bytes = incoming.bytes;
-        // Signature checks are CPU work: keep them off the async workers' hot path.
-        let decoded = tokio::task::spawn_blocking(move || decode_peer_request(peer, &bytes)).await;
-        let Ok((directory_version, request)) = decoded else {
-            return;
-        };
-        let input = PeerInput { from: peer, directory_version, request, reply: incoming.reply };
-        if self.sender.send(input).await.is_err() {
-            tracing::debug!("the core stopped; dropping a peer request");
-        }
-    }
 }
 
 /// How a node's driver runs, beyond what its core decides.
@@ -593,30 +531,6 @@ impl Driver {
     }
 }
 
-/// Counts the outbox entries the ledger holds at start (crate::metrics::OutboxAges), a
-/// page at a time.
-fn count_outbox(store: &dyn Store, metrics: &Metrics) {
-    const PAGE: usize = 1000;
-    let now = std::time::Instant::now();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let entries = match store.scan(b"out/", after.as_deref(), PAGE) {
-            Ok(entries) => entries,
-            Err(error) => {
-                tracing::warn!(%error, "could not count the outbox for the metrics");
-                return;
-            }
-        };
-        let Some((last, _)) = entries.last() else { return };
-        after = Some(last.clone());
-        let mut batch = Batch::new();
-        for (key, value) in entries {
-            batch.insert(key, value);
-        }
-        metrics.note_batch(&batch, now);
-    }
-}
-
 /// The first socket address any of `addresses` (`host:port`) resolves to.
 pub(crate) async fn resolve(addresses: &[String]) -> Option<SocketAddr> {
     for address in addresses {
@@ -633,70 +547,6 @@ pub(crate) async fn resolve(addresses: &[String]) -> Option<SocketAddr> {
         }
     }
     None
-}
-
-enum Release {
-    Client(oneshot::Sender<Result<ClientResponse, Refusal>>, Result<ClientResponse, Refusal>),
-    Peer(oneshot::Sender<Vec<u8>>, Response),
-}
-
-/// The refusal of a step whose write did not become durable.
-fn not_durable() -> Refusal {
-    Refusal::new(
-        RefusalCode::Unavailable,
-        "the ledger could not make the write durable; nothing is acknowledged",
-    )
-}
-
-impl Release {
-    /// Sends the answer, or `refusal` (saying why nothing was stored) instead, and counts
-    /// it in `metrics`.
-    fn send(self, refusal: Option<&Refusal>, metrics: &Metrics) {
-        match self {
-            Release::Client(sender, result) => {
-                let result = match refusal {
-                    None => result,
-                    Some(refusal) => Err(refusal.clone()),
-                };
-                match &result {
-                    Ok(ClientResponse::Pushed { duplicate, .. }) => metrics.receipt_pushed(*duplicate),
-                    Ok(_) => {}
-                    Err(refusal) => metrics.refused("client", refusal.code.as_str()),
-                }
-                let _ = sender.send(result);
-            }
-            Release::Peer(sender, response) => {
-                let response = match refusal {
-                    None => response,
-                    Some(refusal) => Response {
-                        directory_version: response.directory_version,
-                        body: ResponseBody::Refused { refusal: refusal.clone() },
-                    },
-                };
-                match &response.body {
-                    ResponseBody::Refused { refusal } => metrics.refused("peer", refusal.code.as_str()),
-                    ResponseBody::Delivered { results } => {
-                        for verdict in results {
-                            if let Verdict::Refused { refusal } = verdict {
-                                metrics.refused("peer", refusal.code.as_str());
-                            }
-                        }
-                    }
-                    ResponseBody::Directory { .. }
-                    | ResponseBody::Reconcile { .. }
-                    | ResponseBody::Routed { .. }
-                    | ResponseBody::Enrolled { .. }
-                    | ResponseBody::Collected { .. } => {}
-                }
-                match response.encode() {
-                    Ok(bytes) => {
-                        let _ = sender.send(bytes);
-                    }
-                    Err(error) => tracing::error!(%error, "could not encode a response"),
-                }
-            }
-        }
-    }
 }
 
 fn now_ms() -> i64 {

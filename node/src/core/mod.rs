@@ -21,6 +21,7 @@ mod exception_note;
 mod exceptions;
 mod exchange_error;
 mod export;
+mod io;
 mod lists;
 mod money;
 mod outbox;
@@ -42,7 +43,7 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use kvitt_protocol::directory::{Directory, MemberRole};
 use kvitt_protocol::wire::{Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Verdict};
-use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
+use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 use time::OffsetDateTime;
 
 use crate::ledger::{Ledger, LedgerError, RecordCache};
@@ -59,6 +60,7 @@ pub use exception_note::ExceptionNote;
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution};
 pub use exchange_error::ExchangeError;
 pub use export::{LeftOut, SieExport, SieFile};
+pub use io::{Effect, ExchangeId, Input, PeerRequest, ReplyId};
 pub use lists::MAX_PAGE_ENTRIES;
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
@@ -111,140 +113,6 @@ pub struct CoreConfig {
     /// At a merchant: days after its sale that a receipt no one collected by its code is
     /// deleted (`uncollected_days`, spec/codes.md §Uncollected receipts).
     pub uncollected_days: u32,
-}
-
-/// An opaque handle the driver uses to route an answer back to whoever asked.
-pub type ReplyId = u64;
-
-/// Identifies one request this core sent to a peer, to match its answer.
-pub type ExchangeId = u64;
-
-/// Something that happened to the node.
-#[derive(Clone, Debug)]
-pub enum Input {
-    /// A client request.
-    Client {
-        /// Where the answer goes.
-        reply: ReplyId,
-        /// Who asks.
-        caller: Caller,
-        /// What they ask.
-        request: ClientRequest,
-    },
-    /// A request from a peer, whose key the transport authenticated.
-    Peer {
-        /// Where the answer goes.
-        reply: ReplyId,
-        /// The peer's node key.
-        from: PublicKey,
-        /// The peer's directory version.
-        directory_version: u64,
-        /// What it asks, with delivered records already decoded (decoding is pure and
-        /// costly, so drivers do it in parallel before the core's single step).
-        request: PeerRequest,
-    },
-    /// The answer to a request this core sent, or why there is none.
-    Answer {
-        /// The peer asked.
-        to: PublicKey,
-        /// Which request.
-        exchange: ExchangeId,
-        /// The response, or why there is none.
-        answer: Result<Response, ExchangeError>,
-    },
-    /// Time passed: retry what is due.
-    Tick,
-    /// A reconciliation session with `peer` ended well: noted as the peer's last
-    /// reconciliation; the records it found this node holds and the peer lacks (if any)
-    /// are delivered.
-    Reconciled {
-        /// The peer.
-        peer: PublicKey,
-        /// The ids the peer lacks (empty when the session found none).
-        have: Vec<RecordId>,
-    },
-}
-
-/// A peer request with its records decoded.
-#[derive(Clone, Debug)]
-pub enum PeerRequest {
-    /// Records to store, each decoded or with the reason it failed to decode.
-    Deliver(Vec<Result<AnyRecord, kvitt_protocol::Error>>),
-    /// The peer asks for a directory newer than `have`.
-    Directory {
-        /// The peer's version.
-        have: u64,
-    },
-    /// A frame of a reconciliation session the peer started; the driver runs sessions
-    /// (crate::sync), so one reaching the core is refused.
-    Reconcile {
-        /// The peer's session number.
-        session: u64,
-        /// The frame.
-        frame: Vec<u8>,
-        /// The record times the session covers (all if none).
-        window: Option<kvitt_protocol::wire::Window>,
-    },
-    /// A merchant looks up the agency of one card for one serial (spec/routing.md).
-    Route {
-        /// The register.
-        register: String,
-        /// The serial the receipt takes.
-        serial: u64,
-        /// The card's keyed hash.
-        card: kvitt_protocol::routing::CardHash,
-    },
-    /// An agency replaces its enrolled cards.
-    Enrol {
-        /// The cards.
-        cards: Vec<kvitt_protocol::wire::EnrolledCard>,
-    },
-    /// An agency collects a receipt by its code (spec/codes.md).
-    Collect {
-        /// The code's random part and check character.
-        code: String,
-        /// The employee who presented it.
-        employee: Option<String>,
-    },
-    /// The request bytes did not decode.
-    Invalid(kvitt_protocol::Error),
-}
-
-/// Something the driver must do.
-#[derive(Clone, Debug)]
-pub enum Effect {
-    /// Apply this batch to the ledger now, before the next input.
-    Write(Batch),
-    /// Carry these out once everything written so far is durable.
-    WhenDurable(Vec<Effect>),
-    /// Answer a client.
-    ToClient {
-        /// Which request.
-        reply: ReplyId,
-        /// The answer.
-        result: Result<ClientResponse, Refusal>,
-    },
-    /// Answer a peer's request.
-    ToPeer {
-        /// Which request.
-        reply: ReplyId,
-        /// The answer.
-        response: Response,
-    },
-    /// Send a request to a peer; its answer comes back as `Input::Answer`.
-    Send {
-        /// The peer's node key.
-        to: PublicKey,
-        /// Matches the answer.
-        exchange: ExchangeId,
-        /// The request.
-        request: Request,
-    },
-    /// Give the core an `Input::Tick` at this time (UTC, milliseconds since 1970).
-    WakeAt(i64),
-    /// The node accepted a new directory: update the transport's allowed keys and peer
-    /// addresses, and cut off members that are gone.
-    DirectoryChanged(Box<Signed<Directory>>),
 }
 
 /// The state machine of one node.

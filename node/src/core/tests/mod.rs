@@ -27,7 +27,7 @@ use ed25519_dalek::SigningKey;
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::wire::{RefusalCode, Request, Response};
-use kvitt_protocol::{AnyRecord, PublicKey, Signed};
+use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
 use sha2::{Digest, Sha256};
 use time::macros::datetime;
 use time::OffsetDateTime;
