@@ -11,7 +11,9 @@
 //! Last lines: `result: decode_per_s=… verify_per_s=… decode_vs_verify=…`, where
 //! `decode_vs_verify` is how many strict decodes fit in the time of one signature check
 //! (goal ≥ 3), and `result: cbor_decode_per_s=… ciborium_decode_per_s=… cbor_vs_ciborium=…`
-//! (goal ≥ 0.5).
+//! (goal ≥ 0.5). Then whole messages, in one pass against the value tree:
+//! `result: deliver_decode_per_s=… deliver_by_value_per_s=… reconcile_decode_per_s=…
+//! reconcile_by_value_per_s=…` for a 512-record delivery and a reconciliation frame.
 
 #![allow(clippy::unwrap_used)]
 
@@ -19,7 +21,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use ed25519_dalek::{Signature, SigningKey};
+use kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY;
 use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::reconcile::{Fingerprint, Message, Salt, SYMBOL_BYTES};
+use kvitt_protocol::wire::{RecordBytes, Request, RequestBody};
 use kvitt_protocol::{cbor, sample, AnyRecord, Record as _, Signed};
 
 const ROUNDS: usize = 20_000;
@@ -90,6 +95,7 @@ fn main() {
     });
     println!("AnyRecord::decode:        {whole:>9.0}/s (the signature and its key included)");
     batch_figures(&key, verify);
+    message_figures(&key);
     println!(
         "result: decode_per_s={decode:.0} verify_per_s={verify:.0} decode_vs_verify={:.2}",
         decode / verify
@@ -156,4 +162,61 @@ fn batch_figures(key: &SigningKey, verify: f64) {
         black_box(kvitt_protocol::PublicKey::from(verifying).verifying_key().unwrap());
     });
     println!("signer key decode:        {key_decode:>9.0}/s ({:.2} of verify_strict)", key_decode / verify);
+}
+
+/// Rounds of the message figures: a 512-record delivery is about 600 KB.
+const DELIVERY_ROUNDS: usize = 200;
+
+/// What decoding a whole message costs, in one pass (`Request::decode`,
+/// `Message::decode`) against the value tree they used before
+/// (`cbor::decode_by_value`), in the same run: a delivery of
+/// [`MAX_RECORDS_PER_DELIVERY`] receipts, and the first symbols frame of a reconciliation
+/// (salt, count, fingerprint and 1,000 coded symbols).
+fn message_figures(key: &SigningKey) {
+    let records = (0..MAX_RECORDS_PER_DELIVERY as u64)
+        .map(|serial| {
+            let mut receipt = receipt();
+            receipt.serial = 5000 + serial;
+            RecordBytes(Signed::sign(receipt, key).unwrap().bytes().to_vec())
+        })
+        .collect();
+    let delivery = Request { directory_version: 7, body: RequestBody::Deliver { records } };
+    let delivery = delivery.encode().unwrap();
+    let deliver = rate_of(DELIVERY_ROUNDS, || {
+        black_box(Request::decode(black_box(&delivery)).unwrap());
+    });
+    let deliver_by_value = rate_of(DELIVERY_ROUNDS, || {
+        black_box(cbor::decode_by_value::<Request>(black_box(&delivery)).unwrap());
+    });
+    println!(
+        "deliver request decode:   {deliver:>9.1}/s one pass, {deliver_by_value:.1}/s by the value tree \
+         ({} records, {} bytes; {:.2}x)",
+        MAX_RECORDS_PER_DELIVERY,
+        delivery.len(),
+        deliver / deliver_by_value
+    );
+    let frame = Message::Symbols {
+        salt: Some(Salt([3; 16])),
+        count: Some(1_000_000),
+        fingerprint: Some(Fingerprint([9; 16])),
+        start: 0,
+        symbols: vec![0x5a; 1000 * SYMBOL_BYTES],
+    };
+    let frame = frame.encode().unwrap();
+    let reconcile = rate(|| {
+        black_box(Message::decode(black_box(&frame)).unwrap());
+    });
+    let reconcile_by_value = rate(|| {
+        black_box(cbor::decode_by_value::<Message>(black_box(&frame)).unwrap());
+    });
+    println!(
+        "reconcile frame decode:   {reconcile:>9.0}/s one pass, {reconcile_by_value:.0}/s by the value tree \
+         ({} bytes; {:.2}x)",
+        frame.len(),
+        reconcile / reconcile_by_value
+    );
+    println!(
+        "result: deliver_decode_per_s={deliver:.1} deliver_by_value_per_s={deliver_by_value:.1} \
+         reconcile_decode_per_s={reconcile:.0} reconcile_by_value_per_s={reconcile_by_value:.0}"
+    );
 }

@@ -14,8 +14,8 @@
 //! size.
 //!
 //! Those steps rank the errors; for bytes that pass them all they are wasted work. So
-//! [`decode`] and [`from_canonical`] first read the input in one pass that checks the
-//! whole profile as it goes ([`strict`]) and say nothing but "refused"; only then do the
+//! [`decode`], [`from_canonical`] and [`decode_typed`] (whole messages and frames) first
+//! read the input in one pass that checks the whole profile as it goes ([`strict`]) and say nothing but "refused"; only then do the
 //! ordered checks run, to name the error.
 
 use ciborium::value::{Integer, Value};
@@ -125,9 +125,27 @@ pub(crate) fn from_canonical<T: DeserializeOwned + Serialize>(
 ) -> std::result::Result<T, Refused> {
     let mut reader = strict::Reader::new(bytes, depth, items_before);
     let typed: T = strict::from_slice(&mut reader)?;
-    if !reader.is_done() || write::to_vec(&typed, bytes.len())? != bytes {
+    if !reader.is_done() || !write::encodes_to(&typed, bytes)? {
         return Err(Refused);
     }
+    Ok(typed)
+}
+
+/// Decodes the typed value whose deterministic encoding `bytes` is (a whole message or
+/// frame): in one pass ([`from_canonical`]) when the bytes are right, else by
+/// [`decode_by_value`], whose ordered checks, schema and round trip name the first error.
+/// The two accept the same bytes as the same `T`, so the errors are the value tree's.
+pub fn decode_typed<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T> {
+    from_canonical(bytes, 1, 0).or_else(|Refused| decode_by_value(bytes))
+}
+
+/// [`decode_typed`] through the value tree: [`decode`], [`from_value`], then
+/// [`check_round_trip`]. The reference that the one-pass read must agree with, and the
+/// path that names the error of bytes it refuses.
+pub fn decode_by_value<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T> {
+    let value = decode(bytes)?;
+    let typed: T = from_value(&value)?;
+    check_round_trip(&typed, &value)?;
     Ok(typed)
 }
 
@@ -446,3 +464,5 @@ fn visit_integer<'de, V: de::Visitor<'de>>(integer: Integer, visitor: V) -> Resu
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod typed_tests;

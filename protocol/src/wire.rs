@@ -424,9 +424,7 @@ impl Request {
     /// deliveries.
     pub fn decode(bytes: &[u8]) -> Result<Request> {
         check_message_size(bytes)?;
-        let value = cbor::decode(bytes)?;
-        let request: Request = cbor::from_value(&value)?;
-        cbor::check_round_trip(&request, &value)?;
+        let request: Request = cbor::decode_typed(bytes)?;
         let (path, count, limit) = match &request.body {
             RequestBody::Deliver { records } => ("body.records", records.len(), MAX_RECORDS_PER_DELIVERY),
             RequestBody::Enrol { cards } => ("body.cards", cards.len(), MAX_ENROLLED_CARDS),
@@ -448,10 +446,7 @@ impl Response {
     /// Decodes a response, refusing non-canonical bytes and oversized messages.
     pub fn decode(bytes: &[u8]) -> Result<Response> {
         check_message_size(bytes)?;
-        let value = cbor::decode(bytes)?;
-        let response: Response = cbor::from_value(&value)?;
-        cbor::check_round_trip(&response, &value)?;
-        Ok(response)
+        cbor::decode_typed(bytes)
     }
 }
 

@@ -183,3 +183,14 @@ fn typed_decode_names_the_field_path() {
     assert_eq!(error.code(), ErrorCode::Schema);
     assert_eq!(error.path(), "lines[1].amount");
 }
+
+#[test]
+fn comparing_in_kept_buffers_starts_afresh_each_time() {
+    // 1.5 MB, past what a thread keeps: its buffers are dropped, and the next call is right.
+    let big = vec![0x1_0000u64; 300_000];
+    assert_eq!(write::encodes_to(&big, &encode(&big).unwrap()), Ok(true));
+    assert_eq!(write::encodes_to(&1u64, &[0x01]), Ok(true));
+    assert_eq!(write::encodes_to(&1u64, &[0x01, 0x01]), Ok(false));
+    assert_eq!(write::encodes_to(&(2u64, 3u64), &[0x82, 0x02, 0x03]), Ok(true));
+    assert_eq!(write::encodes_to(&1.5f64, &[]), Err(Refused));
+}

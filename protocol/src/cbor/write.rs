@@ -18,6 +18,34 @@ pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Resul
     Ok(writer.out)
 }
 
+/// The most a thread keeps of the buffers [`encodes_to`] used, each: enough for a full
+/// delivery of ordinary receipts, so a node decoding messages reuses them instead of
+/// asking the allocator (and the kernel, for fresh pages) for two large buffers each time.
+const KEPT_BUFFER_BYTES: usize = 1 << 20;
+
+std::thread_local! {
+    /// The output and scratch buffers of the last [`encodes_to`] on this thread.
+    static BUFFERS: std::cell::Cell<(Vec<u8>, Vec<u8>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// Whether `value` encodes to exactly `bytes`, or `Refused` where [`super::to_value`]
+/// fails: [`to_vec`] and a comparison, in buffers kept on the thread.
+pub(crate) fn encodes_to<T: Serialize + ?Sized>(value: &T, bytes: &[u8]) -> Result<bool, Refused> {
+    let (mut out, mut scratch) = BUFFERS.take();
+    out.clear();
+    out.reserve(bytes.len());
+    let mut writer = Writer { out, entries: Vec::new(), scratch };
+    let same = value.serialize(&mut writer).map(|()| writer.out == bytes);
+    (out, scratch) = (writer.out, writer.scratch);
+    for buffer in [&mut out, &mut scratch] {
+        if buffer.capacity() > KEPT_BUFFER_BYTES {
+            *buffer = Vec::new();
+        }
+    }
+    BUFFERS.set((out, scratch));
+    same
+}
+
 /// Where one map entry lies in the output: its key from `key`, its value from `value`,
 /// up to `end`.
 #[derive(Clone, Copy)]
@@ -70,9 +98,15 @@ impl Writer {
         let out = &self.out;
         let key = |entry: &Entry| out.get(entry.key..entry.value).unwrap_or_default();
         let entries = self.entries.get_mut(open.entries..).unwrap_or_default();
+        let (bytes, length) = head(5, entries.len() as u64);
+        // Entries already in order (written one after the other) need only their head.
+        if entries.is_sorted_by(|a, b| key(a) <= key(b)) {
+            self.entries.truncate(open.entries);
+            self.out.splice(open.start..open.start, bytes.into_iter().take(length));
+            return;
+        }
         // Stable, as `to_value` sorts: a key given twice stays twice, in its order.
         entries.sort_by(|a, b| key(a).cmp(key(b)));
-        let (bytes, length) = head(5, entries.len() as u64);
         self.scratch.clear();
         self.scratch.extend_from_slice(bytes.get(..length).unwrap_or_default());
         for entry in entries.iter() {

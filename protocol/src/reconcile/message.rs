@@ -153,9 +153,7 @@ impl Message {
             });
         }
         let malformed = |error: crate::Error| ReconcileError::malformed(error.to_string());
-        let value = cbor::decode(frame).map_err(malformed)?;
-        let message: Message = cbor::from_value(&value).map_err(malformed)?;
-        cbor::check_round_trip(&message, &value).map_err(malformed)?;
+        let message: Message = cbor::decode_typed(frame).map_err(malformed)?;
         message.check_shape()?;
         Ok(message)
     }
