@@ -528,6 +528,16 @@ impl BookingTable {
         self.categories.iter().map(|(name, category)| (name.as_str(), category))
     }
 
+    /// The expense account of the first category that books claim items of `kind` incurred
+    /// abroad or in Sweden: where the claim form books an item without a receipt (mileage,
+    /// per diem). None if no category of the table takes that kind there.
+    pub fn account_for_kind(&self, kind: ItemKind, abroad: bool) -> Option<u16> {
+        self.categories
+            .values()
+            .find(|category| category.kinds.contains(&kind) && category.place.admits(abroad))
+            .map(|category| category.account)
+    }
+
     /// The expense account suggested for a receipt line of goods category `line_category`
     /// sold abroad or in Sweden (for the agency's claim form; booking uses the account the
     /// claim item names): the mapped category's, or its `abroad` category's for a line

@@ -12,6 +12,14 @@ fn edited(from: &str, to: &str) -> Result<BookingTable, TableError> {
 }
 
 #[test]
+fn an_item_without_a_receipt_is_booked_to_its_kinds_account_for_where_it_was_incurred() {
+    let table = table();
+    assert_eq!(table.account_for_kind(ItemKind::Mileage, false), Some(7331));
+    assert_eq!(table.account_for_kind(ItemKind::PerDiem, false), Some(7321));
+    assert_eq!(table.account_for_kind(ItemKind::PerDiem, true), Some(7323));
+}
+
+#[test]
 fn the_default_table_maps_every_kind_and_goods_category() {
     let table = table();
     assert_eq!(table.version(), 1);

@@ -344,12 +344,7 @@ pub async fn add_mileage(
     let km = km.unwrap_or_default();
     let account = BookingTable::default_table()
         .ok()
-        .and_then(|table| {
-            table
-                .categories()
-                .find(|(_, category)| category.kinds.contains(&ItemKind::Mileage))
-                .map(|(_, category)| category.account)
-        })
+        .and_then(|table| table.account_for_kind(ItemKind::Mileage, false))
         .unwrap_or(7331);
     let item = ClaimItem::Mileage {
         date: form.date.clone(),

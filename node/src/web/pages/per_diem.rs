@@ -11,7 +11,7 @@
 //! fall on whole days first; each reduces its day's amount by the table's share, and an
 //! item claims exactly the tax-free limit, so none of it is taxable.
 
-use kvitt_books::{AllowanceTables, BookingTable, ItemKind, PerDiemDays, Place};
+use kvitt_books::{AllowanceTables, BookingTable, ItemKind, PerDiemDays};
 use kvitt_protocol::claim::{Booking, ClaimItem, MealsProvided};
 use kvitt_protocol::fields::parse_date;
 use time::{Date, Time};
@@ -221,14 +221,7 @@ fn clock_time(text: &str) -> Option<Time> {
 fn per_diem_account() -> u16 {
     BookingTable::default_table()
         .ok()
-        .and_then(|table| {
-            table
-                .categories()
-                .find(|(_, category)| {
-                    category.kinds.contains(&ItemKind::PerDiem) && category.place == Place::Sweden
-                })
-                .map(|(_, category)| category.account)
-        })
+        .and_then(|table| table.account_for_kind(ItemKind::PerDiem, false))
         .unwrap_or(PER_DIEM_ACCOUNT)
 }
 
