@@ -321,7 +321,7 @@ fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violat
             let date = kvitt_protocol::fields::parse_time("created_at", &claim.body().created_at)
                 .map(|time| time.date());
             let voucher = date.map_err(|error| error.to_string()).and_then(|date| {
-                book(&table, &allowances, &books, &claim, &receipts, date).map_err(|e| e.to_string())
+                book(table, allowances, &books, &claim, &receipts, date).map_err(|e| e.to_string())
             });
             let problem = match voucher {
                 Err(error) => Some(format!("does not book: {error}")),

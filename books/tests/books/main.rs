@@ -50,12 +50,12 @@ fn books() -> AgencyBooks {
     }
 }
 
-fn table() -> BookingTable {
+fn table() -> &'static BookingTable {
     BookingTable::default_table().unwrap()
 }
 
 /// The compiled-in allowances, 2025 and 2026.
-fn allowances() -> AllowanceTables {
+fn allowances() -> &'static AllowanceTables {
     AllowanceTables::default_tables().unwrap()
 }
 
@@ -224,7 +224,7 @@ fn claim(items: Vec<ClaimItem>) -> Signed<Claim> {
 }
 
 fn book_with(items: Vec<ClaimItem>, receipts: &[Signed<Receipt>]) -> Result<Voucher, BookingError> {
-    book(&table(), &allowances(), &books(), &claim(items), receipts, BOOKED_ON)
+    book(table(), allowances(), &books(), &claim(items), receipts, BOOKED_ON)
 }
 
 /// The voucher's rows as (account, öre), after checking that they balance.

@@ -176,7 +176,7 @@ fn the_books_must_be_the_claims_agency() {
     let mut other = books();
     other.org = kvitt_protocol::sample::SSC_ORG.into();
     let error =
-        book(&table(), &allowances(), &other, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
+        book(table(), allowances(), &other, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
     assert!(matches!(error, BookingError::Agency { .. }), "{error}");
 }
 
@@ -186,10 +186,10 @@ fn a_series_with_a_space_is_refused() {
         let mut books = books();
         books.series = series.into();
         let error =
-            book(&table(), &allowances(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
+            book(table(), allowances(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
         assert_eq!(error, BookingError::Series { series: series.into() });
     }
     let mut books = books();
     books.series = "KVITT001".into();
-    assert!(book(&table(), &allowances(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).is_ok());
+    assert!(book(table(), allowances(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).is_ok());
 }
