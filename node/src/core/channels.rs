@@ -34,6 +34,15 @@ impl NodeCore {
                     batch.insert(keys::channel(&peer, time, &record.id()), Vec::new());
                 }
             }
+            // An assignment follows its receipt into the claim channels it is in.
+            AnyRecord::Assignment(assignment) => {
+                let receipt = step.ledger.record(&assignment.body().receipt).map_err(unavailable)?;
+                if let Some(receipt @ AnyRecord::Receipt(_)) = receipt {
+                    for peer in self.sharing_receipt(step, &receipt, &assignment.body().buyer.agency)? {
+                        batch.insert(keys::channel(&peer, time, &record.id()), Vec::new());
+                    }
+                }
+            }
             AnyRecord::ClaimEvent(event)
                 if matches!(event.body().action, Action::Approved)
                     && self.identity.role == MemberRole::Agency =>
@@ -110,9 +119,10 @@ impl NodeCore {
         Ok(())
     }
 
-    /// Places the receipts `claim` attaches, and the returns of them, as far as this node
-    /// holds them, in the channels with `peers`: the SSC judges the claim's amounts with
-    /// the returns netted (spec/protocol.md §Claim amounts).
+    /// Places the receipts `claim` attaches, the assignments of those without a buyer and
+    /// the returns of them, as far as this node holds them, in the channels with `peers`:
+    /// the SSC judges the claim's buyers with the assignments (spec/codes.md §Claims) and
+    /// its amounts with the returns netted (spec/protocol.md §Claim amounts).
     fn place_receipts(
         &self,
         step: &Step,
@@ -126,6 +136,9 @@ impl NodeCore {
                 let Some(held) = step.ledger.record(&id).map_err(unavailable)? else {
                     continue;
                 };
+                if let AnyRecord::Receipt(receipt) = &held {
+                    self.place_assignment(step, receipt, peers, batch)?;
+                }
                 for peer in peers {
                     batch.insert(keys::channel(peer, record_time(&held), &id), Vec::new());
                 }
@@ -148,17 +161,7 @@ impl NodeCore {
         let Some(held) = step.ledger.record(&original).map_err(unavailable)? else {
             return Ok(Vec::new());
         };
-        let time = record_time(&held);
-        let mut sharing = Vec::new();
-        for peer in self
-            .peers_in(claim_parties(receipt.body().buyer_agency().unwrap_or_default(), self.directory.body()))
-        {
-            let key = keys::channel(&peer, time, &original);
-            if step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))?.is_some() {
-                sharing.push(peer);
-            }
-        }
-        Ok(sharing)
+        self.sharing_receipt(step, &held, receipt.body().buyer_agency().unwrap_or_default())
     }
 
     /// The peers `record` is shared with: the other members of its channel, if this node
@@ -184,7 +187,7 @@ impl NodeCore {
     }
 
     /// The members of a channel other than this node, or none if it is not in it.
-    fn peers_in(&self, members: std::collections::BTreeSet<PublicKey>) -> Vec<PublicKey> {
+    pub(super) fn peers_in(&self, members: std::collections::BTreeSet<PublicKey>) -> Vec<PublicKey> {
         let me = self.identity.key();
         if !members.contains(&me) {
             return Vec::new();

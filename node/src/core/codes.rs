@@ -214,8 +214,8 @@ impl NodeCore {
     }
 
     /// Writes `assignment` of `receipt` to `agency` (the agency's node key) in `batch`: the
-    /// assignment in its channel and slot, the receipt in the agency's channel too, and
-    /// the index from the receipt to its assignment.
+    /// assignment in its channel and its slot (by which the receipt's buyer is found,
+    /// core::buyers), the receipt in the agency's channel too.
     fn put_assignment(
         &self,
         step: &Step,
@@ -232,7 +232,6 @@ impl NodeCore {
         let receipt_time = record_time(&AnyRecord::Receipt(receipt.clone()));
         let other = if agency == self.identity.key() { receipt.signer() } else { agency };
         batch.insert(keys::channel(&other, receipt_time, &receipt.id()), Vec::new());
-        batch.insert(keys::assignment_of(&receipt.id()), assignment.id().as_bytes().to_vec());
         Ok(())
     }
 
@@ -325,26 +324,6 @@ impl NodeCore {
         step.write(&batch).map_err(unavailable)?;
         tracing::info!(receipt = %id.short(), %employee, "receipt fetched by code");
         Ok(ClientResponse::Fetched { id, assignment: assignment.id() })
-    }
-
-    /// The buyer of `receipt`: the one it names, or the one its assignment names.
-    pub(super) fn buyer_of(&self, step: &Step, receipt: &Signed<Receipt>) -> Result<Option<Buyer>, Refusal> {
-        if let Some(buyer) = &receipt.body().buyer {
-            return Ok(Some(buyer.clone()));
-        }
-        let Some(assigned) = step
-            .ledger
-            .store()
-            .get(&keys::assignment_of(&receipt.id()))
-            .map_err(|error| unavailable(error.into()))?
-        else {
-            return Ok(None);
-        };
-        let id = <[u8; 32]>::try_from(assigned.as_slice()).map(RecordId).ok();
-        match id.map(|id| step.ledger.record(&id)).transpose().map_err(unavailable)?.flatten() {
-            Some(AnyRecord::Assignment(assignment)) => Ok(Some(assignment.body().buyer.clone())),
-            _ => Ok(None),
-        }
     }
 }
 
