@@ -350,15 +350,18 @@ impl NodeCore {
                 batch
                     .insert(keys::exception(&evidence.id()), ExceptionNote::Equivocation.bare().into_bytes());
             }
-            // An assignment's only index is its slot, written with it: the receipt's buyer
-            // is found by it (core::buyers).
+            // An assignment's index is its slot, written with it: the receipt's buyer is
+            // found by it (core::buyers). A merchant's own, back: its code is spent.
+            AnyRecord::Assignment(assignment) if self.identity.role == MemberRole::Merchant => {
+                self.spend_code_of(step, assignment, batch)?;
+            }
             AnyRecord::Directory(_) | AnyRecord::Assignment(_) => {}
         }
         Ok(())
     }
 
     /// Keeps both conflicting records as signed evidence and refuses the newcomer.
-    fn equivocation(&mut self, step: &mut Step, record: &AnyRecord, holder: RecordId) -> Refusal {
+    pub(super) fn equivocation(&mut self, step: &mut Step, record: &AnyRecord, holder: RecordId) -> Refusal {
         let refusal = Refusal::new(
             RefusalCode::Equivocation,
             format!(

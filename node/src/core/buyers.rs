@@ -68,7 +68,7 @@ impl NodeCore {
     /// Whether `peer` may deliver `assignment` to this node (spec/node.md §Authorization):
     /// an agency takes the assignments naming it from their merchant or from its SSC (a
     /// lost one given back), an SSC takes those naming the agency that delivers them (the
-    /// assignments of its claim's receipts). The signer is a merchant of the directory,
+    /// assignments of its claim's receipts), a merchant its own from the agency they name. The signer is a merchant of the directory,
     /// and, if this node holds the receipt, that receipt's signer, of a receipt without a
     /// buyer.
     pub(super) fn authorize_assignment(
@@ -108,13 +108,15 @@ impl NodeCore {
                     format!("this SSC does not serve {}", peer.org),
                 ));
             }
-            MemberRole::Agency | MemberRole::Ssc => {}
-            MemberRole::Merchant => {
+            // A merchant takes back only its own, from the agency it names (its ledger was
+            // restored from a backup older than the collect).
+            MemberRole::Merchant if assignment.signer() != me.key() || peer.org != agency => {
                 return Err(Refusal::new(
                     RefusalCode::Forbidden,
-                    format!("a merchant node takes no assignments from {}", peer.org),
+                    format!("a merchant node takes back only its own assignments, from the agency they name, not {}", peer.org),
                 ));
             }
+            MemberRole::Agency | MemberRole::Ssc | MemberRole::Merchant => {}
         }
         if directory
             .member_by_key(&assignment.signer())
@@ -157,6 +159,23 @@ impl NodeCore {
             }
         }
         Ok(sharing)
+    }
+
+    /// Places `receipt` in the channels of its `assignment` with this node's peers (its
+    /// merchant and the agency it names): a receipt signed without a buyer is shared with
+    /// the agency its assignment names, as one naming it would be (protocol.md §Channels).
+    pub(super) fn place_assigned_receipt(
+        &self,
+        step: &Step,
+        receipt: &Signed<Receipt>,
+        assignment: &Signed<Assignment>,
+        batch: &mut Batch,
+    ) -> Result<(), Refusal> {
+        let time = record_time(&AnyRecord::Receipt(receipt.clone()));
+        for peer in self.channel_peers(step, &AnyRecord::Assignment(assignment.clone()))? {
+            batch.insert(keys::channel(&peer, time, &receipt.id()), Vec::new());
+        }
+        Ok(())
     }
 
     /// Places the assignment this node holds of `receipt` (one without a buyer) in the

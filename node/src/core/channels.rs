@@ -33,12 +33,18 @@ impl NodeCore {
                 for peer in self.sharing_original(step, receipt)? {
                     batch.insert(keys::channel(&peer, time, &record.id()), Vec::new());
                 }
+                if let Some(assignment) = self.assignment_for(step, receipt)? {
+                    self.place_assigned_receipt(step, receipt, &assignment, batch)?;
+                }
             }
-            // An assignment follows its receipt into the claim channels it is in.
+            // An assignment brings its receipt into its channel, and follows it into the
+            // claim channels it is in.
             AnyRecord::Assignment(assignment) => {
                 let receipt = step.ledger.record(&assignment.body().receipt).map_err(unavailable)?;
-                if let Some(receipt @ AnyRecord::Receipt(_)) = receipt {
-                    for peer in self.sharing_receipt(step, &receipt, &assignment.body().buyer.agency)? {
+                if let Some(AnyRecord::Receipt(receipt)) = receipt {
+                    self.place_assigned_receipt(step, &receipt, assignment, batch)?;
+                    let held = AnyRecord::Receipt(receipt);
+                    for peer in self.sharing_receipt(step, &held, &assignment.body().buyer.agency)? {
                         batch.insert(keys::channel(&peer, time, &record.id()), Vec::new());
                     }
                 }

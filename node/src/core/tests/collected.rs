@@ -266,13 +266,16 @@ fn assignments_are_taken_only_from_whoever_may_carry_them() {
         refused(&deliver(&mut net, "merchant", "agency", vec![theirs.clone()])[0]).0,
         "auth.misrouted"
     );
-    assert_eq!(refused(&deliver(&mut net, "agency", "ssc", vec![theirs])[0]).0, "auth.forbidden");
-    assert_eq!(refused(&deliver(&mut net, "agency", "ssc", vec![forged])[0]).0, "auth.signer");
-    assert_eq!(refused(&deliver(&mut net, "agency", "merchant", vec![ours.clone()])[0]).0, "auth.forbidden");
-    // The receipt's merchant may give the agency its assignment (reconciliation), and the
-    // agency its SSC.
+    assert_eq!(refused(&deliver(&mut net, "agency", "ssc", vec![theirs.clone()])[0]).0, "auth.forbidden");
+    assert_eq!(refused(&deliver(&mut net, "agency", "ssc", vec![forged.clone()])[0]).0, "auth.signer");
+    // A merchant takes back only its own, from the agency it names.
+    assert_eq!(refused(&deliver(&mut net, "agency", "merchant", vec![theirs])[0]).0, "auth.forbidden");
+    assert_eq!(refused(&deliver(&mut net, "agency", "merchant", vec![forged])[0]).0, "auth.forbidden");
+    // The receipt's merchant may give the agency its assignment (reconciliation), the
+    // agency its SSC, and the agency the merchant.
     assert!(matches!(deliver(&mut net, "merchant", "agency", vec![ours.clone()])[0], Verdict::Stored { .. }));
-    assert!(matches!(deliver(&mut net, "agency", "ssc", vec![ours])[0], Verdict::Stored { .. }));
+    assert!(matches!(deliver(&mut net, "agency", "ssc", vec![ours.clone()])[0], Verdict::Stored { .. }));
+    assert!(matches!(deliver(&mut net, "agency", "merchant", vec![ours])[0], Verdict::Stored { .. }));
 }
 
 #[test]
@@ -314,4 +317,59 @@ fn an_ssc_or_agency_that_lost_an_assignment_gets_it_back_by_reconciliation() {
     );
     let listed = agency.receipts_of_buyer(AGENCY, Some("emp-1"), 10).unwrap();
     assert_eq!(listed, vec![cash]);
+}
+
+/// Pushes a cash receipt of `CAR-8` and has emp-1 collect it; its code and assignment.
+fn collected_with_code(net: &mut Net) -> (String, RecordId) {
+    let pushed = net.ask("merchant", till(), ClientRequest::PushReceipt(Box::new(cash("CAR-8"))));
+    let Ok(ClientResponse::Pushed { code: Some(code), .. }) = pushed else { panic!("push: {pushed:?}") };
+    let Ok(ClientResponse::Fetched { assignment, .. }) = fetch(net, &code.to_string(), "emp-1") else {
+        panic!("fetch")
+    };
+    (code.to_string(), assignment)
+}
+
+fn fetch(net: &mut Net, code: &str, person: &str) -> Result<ClientResponse, Refusal> {
+    net.ask("agency", employee(person), ClientRequest::FetchReceipt { code: code.into() })
+}
+
+/// The merchant's ledger goes back to before the collect of `assignment`: the assignment
+/// is lost and the code unspent.
+fn merchant_forgets(net: &Net, assignment: RecordId) {
+    lose(net, "merchant", &[assignment]);
+    let mut batch = Batch::new();
+    for (key, entry) in ledger(net, "merchant").store().scan(b"code/", None, 10).unwrap() {
+        batch.insert(key, entry[..32].to_vec());
+    }
+    net.nodes[&Net::key_of("merchant")].store.apply(&batch).unwrap();
+}
+
+#[test]
+fn a_merchant_that_lost_a_collect_takes_its_assignment_back_and_the_code_stays_spent() {
+    let mut net = Net::new();
+    let (code, assignment) = collected_with_code(&mut net);
+    merchant_forgets(&net, assignment);
+    net.reconcile("agency", "merchant");
+    assert!(ledger(&net, "merchant").contains(&assignment).unwrap(), "the agency gave it back");
+    // The code is spent again: a colleague is told so, and no second assignment is signed.
+    assert_eq!(fetch(&mut net, &code, "emp-3").unwrap_err().code, RefusalCode::CodeCollected);
+    let again = fetch(&mut net, &code, "emp-1");
+    assert!(
+        matches!(again, Ok(ClientResponse::Fetched { assignment: same, .. }) if same == assignment),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn an_agency_catches_a_second_assignment_of_a_receipt_it_collected() {
+    let mut net = Net::new();
+    let (code, first) = collected_with_code(&mut net);
+    // Not given its assignment back, the merchant signs a second one for the code.
+    merchant_forgets(&net, first);
+    assert_eq!(fetch(&mut net, &code, "emp-3").unwrap_err().code, RefusalCode::Equivocation);
+    let agency = ledger(&net, "agency");
+    assert_eq!(agency.exceptions(10).unwrap().len(), 1, "both kept as evidence");
+    let Some(AnyRecord::Assignment(held)) = agency.record(&first).unwrap() else { panic!() };
+    let slot = Slot::of(&AnyRecord::Assignment(held)).unwrap();
+    assert_eq!(agency.slot_holder(&slot).unwrap(), Some(first), "the first still gives the buyer");
 }
