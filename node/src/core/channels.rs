@@ -16,7 +16,8 @@ use crate::store::Batch;
 
 impl NodeCore {
     /// Writes `record` and places it in its channels with this node's peers. A claim's
-    /// receipts, and their returns, join the claim's channel too. At an agency, a claim
+    /// receipts, their returns and their assignments join the claim's channel too, and a
+    /// receipt without a buyer its assignment's channel. At an agency, a claim
     /// joins its SSC's channel only when it is approved (see [`NodeCore::unshared_ssc`]).
     pub(super) fn put(&self, step: &Step, record: &AnyRecord, batch: &mut Batch) -> Result<(), Refusal> {
         put_record(batch, record);
