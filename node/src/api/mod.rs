@@ -259,7 +259,8 @@ pub fn status_of(code: AnyCode) -> StatusCode {
             | R::ExceptionOpen
             | R::Equivocation
             | R::CardTaken
-            | R::CodeCollected,
+            | R::CodeCollected
+            | R::ReceiptUnassigned,
         )
         | AnyCode::Record(ErrorCode::Transition | ErrorCode::Chain) => StatusCode::CONFLICT,
         AnyCode::Refusal(R::BadRequest) => StatusCode::BAD_REQUEST,

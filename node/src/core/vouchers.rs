@@ -209,13 +209,16 @@ impl NodeCore {
             AgencyBooks { series: numbered.series.clone(), ..self.agency_books(&claim.body().agency)? };
         let (table, allowances) = tables()?;
         let mut receipts: Vec<Signed<Receipt>> = Vec::new();
+        let mut assignments = Vec::new();
         for id in claim.body().receipts() {
             if let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&id).map_err(unavailable)? {
+                assignments.extend(self.assignment_for(step, &receipt)?);
                 receipts.push(receipt);
             }
         }
+        let records = books::ClaimReceipts { receipts: &receipts, assignments: &assignments };
         let booked =
-            books::book_numbered(table, allowances, &books, claim, &receipts, numbered.date, numbered.number);
+            books::book_numbered(table, allowances, &books, claim, records, numbered.date, numbered.number);
         Ok(booked.map_err(|error| error.to_string()))
     }
 
