@@ -38,6 +38,9 @@ fn a_merchant_restored_from_a_backup_catches_up_from_the_agency_before_it_signs_
     for serial in 1..=BEFORE {
         network.push(&receipt("KASSA-1", serial));
     }
+    // The ledger goes to the node's operator only.
+    let (status, refusal) = network.merchant.call("GET", "/v1/admin/backup", &network.till, None);
+    assert_eq!((status, &refusal["code"]), (403, &"auth.forbidden".into()), "{refusal}");
     let root = tempfile::tempdir().unwrap();
     let bundle = root.path().join("merchant.tar");
     let merchant_data = network.merchant.data.display().to_string();
@@ -47,7 +50,8 @@ fn a_merchant_restored_from_a_backup_catches_up_from_the_agency_before_it_signs_
                 network.push(&receipt("KASSA-1", serial));
             }
         });
-        let output = kvitt(&["backup", "--data", &merchant_data, "--out", &bundle.display().to_string()]);
+        let out = bundle.display().to_string();
+        let output = kvitt(&["backup", "--data", &merchant_data, "--out", &out, "--as", "operator-1"]);
         assert!(output.contains("writes waited"), "dumped by the running node: {output}");
         till.join().unwrap();
     });
@@ -62,7 +66,13 @@ fn a_merchant_restored_from_a_backup_catches_up_from_the_agency_before_it_signs_
     let restored = root.path().join("merchant-restored");
     // The merchant's folder is gone with its machine: only the bundle is left.
     std::fs::rename(&network.merchant.data, root.path().join("merchant-lost")).unwrap();
-    let output = kvitt(&["restore", "--from", &bundle.display().to_string(), "--data", &restored.display().to_string()]);
+    let output = kvitt(&[
+        "restore",
+        "--from",
+        &bundle.display().to_string(),
+        "--data",
+        &restored.display().to_string(),
+    ]);
     assert!(output.contains("kvitt recover"), "{output}");
     network.merchant.data = restored;
     network.merchant.start();
@@ -130,8 +140,13 @@ fn a_backup_of_a_stopped_node_and_a_damaged_bundle() {
     let cut = root.path().join("cut.tar");
     std::fs::write(&cut, &bytes[..dump + 50]).unwrap();
     let target = root.path().join("never");
-    let refused =
-        kvitt_output(&["restore", "--from", &cut.display().to_string(), "--data", &target.display().to_string()]);
+    let refused = kvitt_output(&[
+        "restore",
+        "--from",
+        &cut.display().to_string(),
+        "--data",
+        &target.display().to_string(),
+    ]);
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("ledger.dump"), "{stderr}");

@@ -162,7 +162,7 @@ struct HashingReader<R> {
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let read = self.inner.read(buffer)?;
-        self.hash.update(&buffer[..read]);
+        self.hash.update(buffer.get(..read).unwrap_or_default());
         Ok(read)
     }
 }

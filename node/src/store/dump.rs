@@ -20,7 +20,7 @@ use std::io::{Read, Write};
 
 use sha2::{Digest, Sha256};
 
-use super::{Batch, Store, StoreError};
+use super::{Batch, Entry, Store, StoreError};
 use crate::ledger::MAX_SCAN_ENTRIES;
 
 /// The first bytes of every dump.
@@ -230,7 +230,7 @@ impl<R: Read> DumpReader<R> {
     }
 
     /// The next entry; `None` once the end was read and checked.
-    pub fn next_entry(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>, DumpError> {
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, DumpError> {
         if self.done.is_some() {
             return Ok(None);
         }
@@ -302,8 +302,8 @@ impl<R: Read> DumpReader<R> {
 
     fn read_raw(&mut self, into: &mut [u8], reading: &'static str) -> Result<(), DumpError> {
         let mut filled = 0;
-        while filled < into.len() {
-            match self.input.read(&mut into[filled..]) {
+        while let Some(rest) = into.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+            match self.input.read(rest) {
                 Ok(0) => return Err(DumpError::Truncated { offset: self.offset + filled as u64, reading }),
                 Ok(read) => filled += read,
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
