@@ -138,6 +138,9 @@ pub fn restore(args: &RestoreArgs) -> anyhow::Result<ExitCode> {
         summary.records,
         summary.files.join(", ")
     );
+    if !summary.recovery_noted {
+        println!("The node was recovering already when it was backed up: that recovery goes on.");
+    }
     println!(
         "The node signs nothing until it has caught up with its peers. Next:\n  kvitt run --data {0}\n  kvitt recover --data {0} --as operator",
         args.data.display()
