@@ -39,11 +39,17 @@ pub(super) async fn backup(
     let Some(ledger) = state.node.backups() else {
         return Err(Problem::from(Refusal::new(RefusalCode::Unavailable, "this node serves no backups")));
     };
-    let taken = tokio::task::spawn_blocking(move || ledger.take())
+    let dumping = Arc::clone(&ledger);
+    let taken = tokio::task::spawn_blocking(move || dumping.take())
         .await
         .map_err(|error| {
             Refusal::new(RefusalCode::Unavailable, format!("the ledger's dump stopped: {error}"))
         })?
+        .map_err(|error| Refusal::new(RefusalCode::Unavailable, error.to_string()))?;
+    // Served only once the node itself could not lose what the dump holds.
+    ledger
+        .durable(&taken)
+        .await
         .map_err(|error| Refusal::new(RefusalCode::Unavailable, error.to_string()))?;
     let (chunks, receiver) = mpsc::channel(4);
     let mut file = taken.file;

@@ -94,11 +94,12 @@ impl GroupCommit {
     }
 
     /// Runs `read` over the store while no batch can be applied, so that it sees one state
-    /// of the ledger, between two batches (a backup's dump, crate::backup). Every write of
-    /// a running node waits meanwhile: keep `read` to reading.
-    pub fn read_still<T>(&self, read: impl FnOnce(&dyn Store) -> T) -> T {
-        let _state = self.shared.lock();
-        read(self.shared.store.as_ref())
+    /// of the ledger, between two batches (a backup's dump, crate::backup); with the ticket
+    /// of the last batch it saw, durable once [`GroupCommit::durable`] says so. Every
+    /// write of a running node waits meanwhile: keep `read` to reading.
+    pub fn read_still<T>(&self, read: impl FnOnce(&dyn Store) -> T) -> (T, Ticket) {
+        let state = self.shared.lock();
+        (read(self.shared.store.as_ref()), Ticket(state.applied))
     }
 
     /// A ticket covering everything applied so far (for "durable up to now").
@@ -253,7 +254,7 @@ mod tests {
             });
             (started, writer)
         };
-        let seen = commit.read_still(|store| {
+        let (seen, _) = commit.read_still(|store| {
             started.send(()).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(100));
             store.get(b"during").unwrap()
