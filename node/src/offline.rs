@@ -11,8 +11,8 @@ use kvitt_protocol::wire::Refusal;
 
 use crate::config::{self, NodeConfig, LEDGER_DIR, NODE_KEY_FILE};
 use crate::core::{
-    Caller, CallerRole, ClientRequest, ClientResponse, CoreConfig, Effect, Identity, Input, NodeCore,
-    RetryPolicy,
+    Caller, CallerRole, ClientRequest, ClientResponse, CoreConfig, Deferred, Effect, Identity, Input,
+    NodeCore, RetryPolicy,
 };
 use crate::store::Store;
 
@@ -81,10 +81,11 @@ pub fn ask_as_operator(
             }
             Effect::WhenDurable(effects) => {
                 store.sync().map_err(|error| OfflineError::Core(error.to_string()))?;
-                answer = effects.into_iter().find_map(|effect| match effect {
-                    Effect::ToClient { result, .. } => Some(result),
+                let found = effects.into_iter().find_map(|effect| match effect {
+                    Deferred::ToClient { result, .. } => Some(result),
                     _ => None,
                 });
+                answer = answer.or(found);
             }
             // Peers hear of it when the node runs: what it owes them is in its outbox.
             _ => {}

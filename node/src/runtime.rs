@@ -19,13 +19,14 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{
-    ClientRequest, ClientResponse, Effect, ExchangeError, ExchangeId, Input, NodeCore, PeerRequest, ReplyId,
+    ClientRequest, ClientResponse, Deferred, Effect, ExchangeError, ExchangeId, Input, NodeCore, PeerRequest,
+    ReplyId,
 };
 use crate::fatal::{panic_message, Fatal};
 use crate::handle::{ClientCommand, NodeHandle};
 use crate::metrics::Metrics;
 use crate::status::NodeStatus;
-use crate::store::group_commit::GroupCommit;
+use crate::store::group_commit::{GroupCommit, Ticket};
 use crate::store::StoreError;
 use crate::sync::Reconciler;
 
@@ -381,12 +382,10 @@ impl Driver {
                     }
                     Err(error) => self.write_failed(error),
                 },
-                Effect::WhenDurable(effects) => self.when_durable(effects),
-                Effect::Send { to, exchange, request } => self.send(to, exchange, request),
+                Effect::WhenDurable(deferred) => self.when_durable(deferred),
                 Effect::WakeAt(at) => {
                     self.wake_at_ms = Some(self.wake_at_ms.map_or(at, |current| current.min(at)))
                 }
-                other => self.release(other),
             }
         }
     }
@@ -418,31 +417,35 @@ impl Driver {
         self.write_refusal = Some(refusal);
     }
 
-    /// Releases answers once everything written so far is on disk.
-    fn when_durable(&mut self, effects: Vec<Effect>) {
+    /// Carries out `deferred` once everything written so far is on disk: answers are
+    /// released and requests sent when the group commit's current ticket is durable.
+    fn when_durable(&mut self, deferred: Vec<Deferred>) {
         let ticket = self.commit.current();
         let commit = Arc::clone(&self.commit);
         let metrics = Arc::clone(&self.metrics);
         let write_refusal = self.write_refusal.clone();
-        let mut releases = Vec::with_capacity(effects.len());
-        for effect in effects {
+        let mut releases = Vec::with_capacity(deferred.len());
+        for effect in deferred {
             match effect {
-                Effect::ToClient { reply, result } => {
+                Deferred::ToClient { reply, result } => {
                     if let Some(sender) = self.client_replies.remove(&reply) {
                         releases.push(Release::Client(sender, result));
                     }
                 }
-                Effect::ToPeer { reply, response } => {
+                Deferred::ToPeer { reply, response } => {
                     if let Some(sender) = self.peer_replies.remove(&reply) {
                         releases.push(Release::Peer(sender, response));
                     }
                 }
-                Effect::DirectoryChanged(directory) => {
+                Deferred::DirectoryChanged(directory) => {
                     self.transport
                         .set_members(directory.body().members.iter().map(|member| member.key).collect());
                 }
-                other => self.carry_out(vec![other]),
+                Deferred::Send { to, exchange, request } => self.send(ticket, to, exchange, request),
             }
+        }
+        if releases.is_empty() {
+            return;
         }
         tokio::spawn(async move {
             let refusal = match write_refusal {
@@ -455,31 +458,11 @@ impl Driver {
         });
     }
 
-    fn release(&mut self, effect: Effect) {
-        let release = match effect {
-            Effect::ToClient { reply, result } => {
-                self.client_replies.remove(&reply).map(|sender| Release::Client(sender, result))
-            }
-            Effect::ToPeer { reply, response } => {
-                self.peer_replies.remove(&reply).map(|sender| Release::Peer(sender, response))
-            }
-            Effect::DirectoryChanged(directory) => {
-                self.transport
-                    .set_members(directory.body().members.iter().map(|member| member.key).collect());
-                None
-            }
-            _ => None,
-        };
-        if let Some(release) = release {
-            release.send(None, &self.metrics);
-        }
-    }
-
-    /// Sends a request once everything written so far is durable (a record must not leave
-    /// the node before it is on its disk: after a crash the node could otherwise sign a
-    /// different record for the same slot), to the first of the peer's directory
+    /// Sends a request once the group commit's `ticket` is durable (a record must not
+    /// leave the node before it is on its disk: after a crash the node could otherwise sign
+    /// a different record for the same slot), to the first of the peer's directory
     /// addresses that resolves (IP literals or DNS names).
-    fn send(&mut self, to: PublicKey, exchange: ExchangeId, request: Request) {
+    fn send(&mut self, ticket: Ticket, to: PublicKey, exchange: ExchangeId, request: Request) {
         let answers = self.answers_tx.clone();
         let addresses: Vec<String> = self
             .core
@@ -490,7 +473,6 @@ impl Driver {
             .unwrap_or_default();
         let transport = Arc::clone(&self.transport);
         let commit = Arc::clone(&self.commit);
-        let ticket = self.commit.current();
         let metrics = Arc::clone(&self.metrics);
         let delivery = matches!(request.body, RequestBody::Deliver { .. });
         tokio::spawn(async move {

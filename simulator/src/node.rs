@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use kvitt_node::core::{CoreConfig, Effect, ExchangeId, NodeCore, ReplyId, RetryPolicy, StartError};
+use kvitt_node::core::{CoreConfig, Deferred, ExchangeId, NodeCore, ReplyId, RetryPolicy, StartError};
 use kvitt_node::store::{MemoryStore, Store};
 use kvitt_node::sync::ChannelIndex;
 use kvitt_protocol::directory::Directory;
@@ -28,7 +28,7 @@ pub struct SimNode {
     /// Counts starts: events addressed to an earlier life are dropped.
     pub life: u64,
     /// Effects to carry out at the next completed fsync.
-    pub waiting: Vec<Effect>,
+    pub waiting: Vec<Deferred>,
     /// Whether a batch was applied since the last sync.
     pub dirty: bool,
     /// When the fsync in flight completes.

@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 use kvitt_node::core::{
-    Caller, ClientRequest, ClientResponse, Effect, ExchangeError, ExchangeId, Input, ReplyId,
+    Caller, ClientRequest, ClientResponse, Deferred, Effect, ExchangeError, ExchangeId, Input, ReplyId,
 };
 use kvitt_node::ledger::keys::CHAIN_PREFIX;
 use kvitt_node::runtime::decode_peer_request;
@@ -276,11 +276,8 @@ impl World {
         for effect in effects {
             match effect {
                 Effect::Write(batch) => self.write(node, &batch),
-                Effect::WhenDurable(effects) => self.when_durable(node, effects),
-                // A record must not leave the node before it is on its disk.
-                send @ Effect::Send { .. } => self.when_durable(node, vec![send]),
+                Effect::WhenDurable(deferred) => self.when_durable(node, deferred),
                 Effect::WakeAt(at) => self.wake_at(node, at),
-                other => self.release(node, other),
             }
         }
     }
@@ -312,7 +309,7 @@ impl World {
         }
     }
 
-    fn when_durable(&mut self, node: usize, effects: Vec<Effect>) {
+    fn when_durable(&mut self, node: usize, effects: Vec<Deferred>) {
         let Some(sim) = self.nodes.get_mut(node) else {
             return;
         };
@@ -365,19 +362,16 @@ impl World {
         self.step(node, Input::Tick);
     }
 
-    fn release(&mut self, node: usize, effect: Effect) {
+    fn release(&mut self, node: usize, effect: Deferred) {
         match effect {
-            Effect::ToClient { reply, result } => {
+            Deferred::ToClient { reply, result } => {
                 if let Some((_, tag)) = self.clients.remove(&reply) {
                     self.answers.push((tag, Some(result)));
                 }
             }
-            Effect::ToPeer { reply, response } => self.answer_peer(node, reply, &response),
-            Effect::Send { to, exchange, request } => self.send(node, to, exchange, &request),
-            Effect::WhenDurable(effects) => self.when_durable(node, effects),
-            Effect::Write(batch) => self.write(node, &batch),
-            Effect::WakeAt(at) => self.wake_at(node, at),
-            Effect::DirectoryChanged(_) => {}
+            Deferred::ToPeer { reply, response } => self.answer_peer(node, reply, &response),
+            Deferred::Send { to, exchange, request } => self.send(node, to, exchange, &request),
+            Deferred::DirectoryChanged(_) => {}
         }
     }
 

@@ -106,12 +106,36 @@ pub enum PeerRequest {
 }
 
 /// Something the driver must do.
+///
+/// Nothing that leaves the node (an answer, a request to a peer) is an `Effect` of its
+/// own: it is a [`Deferred`] inside [`Effect::WhenDurable`], so that a driver cannot send
+/// a record, or acknowledge one, before the writes of the step that made it are on disk
+/// (after a crash the node could otherwise sign a different record for the same slot, or
+/// have acknowledged one it lost).
+///
+/// A request is not an effect of its own, so this does not compile:
+/// ```compile_fail
+/// # use kvitt_node::core::{Effect, Deferred};
+/// fn send_now(effect: Effect) -> Option<Deferred> {
+///     match effect {
+///         Effect::Send { to, exchange, request } => Some(Deferred::Send { to, exchange, request }),
+///         _ => None,
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub enum Effect {
     /// Apply this batch to the ledger now, before the next input.
     Write(Batch),
-    /// Carry these out once everything written so far is durable.
-    WhenDurable(Vec<Effect>),
+    /// Carry these out, in order, once everything written so far is durable.
+    WhenDurable(Vec<Deferred>),
+    /// Give the core an `Input::Tick` at this time (UTC, milliseconds since 1970).
+    WakeAt(i64),
+}
+
+/// What a driver does only once everything written so far is durable.
+#[derive(Clone, Debug)]
+pub enum Deferred {
     /// Answer a client.
     ToClient {
         /// Which request.
@@ -135,8 +159,6 @@ pub enum Effect {
         /// The request.
         request: Request,
     },
-    /// Give the core an `Input::Tick` at this time (UTC, milliseconds since 1970).
-    WakeAt(i64),
     /// The node accepted a new directory: update the transport's allowed keys and peer
     /// addresses, and cut off members that are gone.
     DirectoryChanged(Box<Signed<Directory>>),

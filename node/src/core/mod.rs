@@ -60,7 +60,7 @@ pub use exception_note::ExceptionNote;
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution};
 pub use exchange_error::ExchangeError;
 pub use export::{LeftOut, SieExport, SieFile};
-pub use io::{Effect, ExchangeId, Input, PeerRequest, ReplyId};
+pub use io::{Deferred, Effect, ExchangeId, Input, PeerRequest, ReplyId};
 pub use lists::MAX_PAGE_ENTRIES;
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
@@ -233,29 +233,29 @@ impl NodeCore {
         match input {
             Input::Client { reply, caller, request: ClientRequest::PushCardReceipt { receipt, card } } => {
                 if let Some(result) = self.push_card_receipt(&mut step, reply, &caller, *receipt, &card) {
-                    step.durable.push(Effect::ToClient { reply, result });
+                    step.durable.push(Deferred::ToClient { reply, result });
                 }
             }
             Input::Client { reply, caller, request: ClientRequest::FetchReceipt { code } } => {
                 if let Some(result) = self.fetch(&mut step, reply, &caller, &code) {
-                    step.durable.push(Effect::ToClient { reply, result });
+                    step.durable.push(Deferred::ToClient { reply, result });
                 }
             }
             Input::Client { reply, caller, request: ClientRequest::Enrol { cards } } => {
                 if let Some(result) = self.enrol(&mut step, reply, &caller, cards) {
-                    step.durable.push(Effect::ToClient { reply, result });
+                    step.durable.push(Deferred::ToClient { reply, result });
                 }
             }
             Input::Client { reply, caller, request } => {
                 let result = self.client(&mut step, &caller, request);
                 // Answers to clients wait for durability whenever the step wrote anything.
-                step.durable.push(Effect::ToClient { reply, result });
+                step.durable.push(Deferred::ToClient { reply, result });
             }
             Input::Peer { reply, from, directory_version, request } => {
                 self.outbox.peer_is_back(&from);
                 let body = self.peer(&mut step, from, request);
                 self.learn_directory_version(&mut step, from, directory_version);
-                step.durable.push(Effect::ToPeer { reply, response: self.response(body) });
+                step.durable.push(Deferred::ToPeer { reply, response: self.response(body) });
             }
             Input::Answer { to, exchange, answer } => self.answer(&mut step, to, exchange, answer),
             Input::Tick => {}
@@ -498,11 +498,8 @@ impl NodeCore {
     fn learn_directory_version(&mut self, step: &mut Step, peer: PublicKey, version: u64) {
         if version > self.directory.body().version {
             let exchange = self.next_exchange();
-            step.effects.push(Effect::Send {
-                to: peer,
-                exchange,
-                request: self.request(RequestBody::Directory { have: self.directory.body().version }),
-            });
+            let request = self.request(RequestBody::Directory { have: self.directory.body().version });
+            step.send(peer, exchange, request);
         }
     }
 
@@ -526,7 +523,7 @@ impl NodeCore {
         for ssc in sscs {
             let exchange = self.next_exchange();
             let request = self.request(RequestBody::Directory { have: self.directory.body().version });
-            step.effects.push(Effect::Send { to: ssc, exchange, request });
+            step.send(ssc, exchange, request);
         }
     }
 
@@ -548,12 +545,20 @@ impl NodeCore {
 /// The state of one core step: reads through the overlay, effects collected in order.
 pub(crate) struct Step {
     ledger: Ledger,
+    /// Requests and wake-ups, in the order decided.
     effects: Vec<Effect>,
-    durable: Vec<Effect>,
+    /// Answers (and a directory change) released once the step's batch is durable.
+    durable: Vec<Deferred>,
     now: OffsetDateTime,
 }
 
 impl Step {
+    /// Sends `request` to `to` once the step's batch is durable: a request may carry a
+    /// record this step wrote.
+    fn send(&mut self, to: PublicKey, exchange: ExchangeId, request: Request) {
+        self.effects.push(Effect::WhenDurable(vec![Deferred::Send { to, exchange, request }]));
+    }
+
     fn now_ms(&self) -> i64 {
         unix_ms(self.now)
     }

@@ -222,15 +222,20 @@ impl Net {
         for effect in effects {
             match effect {
                 Effect::Write(batch) => self.nodes[&node_key].store.apply(&batch).unwrap(),
-                Effect::WhenDurable(effects) => {
+                Effect::WhenDurable(deferred) => {
                     self.nodes[&node_key].store.sync().unwrap();
-                    self.carry_out(node_key, effects);
+                    for effect in deferred {
+                        match effect {
+                            Deferred::ToClient { reply, result } => self.replies.push((reply, result)),
+                            // Answers to requests the test injected by hand go nowhere.
+                            Deferred::ToPeer { .. } | Deferred::DirectoryChanged(_) => {}
+                            Deferred::Send { to, exchange, request } => {
+                                self.send(node_key, to, exchange, request)
+                            }
+                        }
+                    }
                 }
-                Effect::ToClient { reply, result } => self.replies.push((reply, result)),
-                // Answers to requests the test injected by hand go nowhere.
-                Effect::ToPeer { .. } => {}
-                Effect::Send { to, exchange, request } => self.send(node_key, to, exchange, request),
-                Effect::WakeAt(_) | Effect::DirectoryChanged(_) => {}
+                Effect::WakeAt(_) => {}
             }
         }
     }
@@ -251,12 +256,14 @@ impl Net {
                 match effect {
                     Effect::WhenDurable(inner) => {
                         target.store.sync().unwrap();
+                        let mut deferred = Vec::new();
                         for effect in inner {
                             match effect {
-                                Effect::ToPeer { response: answer, .. } => response = Some(answer),
-                                other => rest.push(other),
+                                Deferred::ToPeer { response: answer, .. } => response = Some(answer),
+                                other => deferred.push(other),
                             }
                         }
+                        rest.push(Effect::WhenDurable(deferred));
                     }
                     other => rest.push(other),
                 }
@@ -409,7 +416,7 @@ fn a_receipt_signed_by_another_key_than_the_directory_lists_is_refused() {
         .into_iter()
         .find_map(|effect| match effect {
             Effect::WhenDurable(inner) => inner.into_iter().find_map(|effect| match effect {
-                Effect::ToPeer { response, .. } => Some(response),
+                Deferred::ToPeer { response, .. } => Some(response),
                 _ => None,
             }),
             _ => None,
