@@ -64,6 +64,9 @@ pub fn ask_as_operator(
         retry: RetryPolicy::default(),
         delivery_batch: kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY,
         seed: 0,
+        // It runs one request and no session.
+        entropy: [0; 32],
+        reconcile_interval: crate::core::DEFAULT_RECONCILE_INTERVAL,
         reference_rates: None,
         policy: crate::policy::Policy::default(),
         uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,

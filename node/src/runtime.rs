@@ -19,15 +19,15 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{
-    ClientRequest, ClientResponse, Deferred, Effect, ExchangeError, ExchangeId, Input, NodeCore, PeerRequest,
-    ReplyId,
+    ClientResponse, Deferred, ExchangeError, ExchangeId, Input, NodeCore, PeerRequest, ReplyId, SessionStart,
 };
 use crate::fatal::{panic_message, Fatal};
 use crate::handle::{ClientCommand, NodeHandle};
+use crate::interpret::Backend;
 use crate::metrics::Metrics;
 use crate::status::NodeStatus;
 use crate::store::group_commit::{GroupCommit, Ticket};
-use crate::store::StoreError;
+use crate::store::{Batch, StoreError};
 use crate::sync::Reconciler;
 
 mod inbox;
@@ -60,29 +60,15 @@ pub trait PeerTransport: Send + Sync + 'static {
 
 enum Event {
     Client(ClientCommand),
-    /// A client request the runtime prepared (a `kvitt recover` with its sessions run):
-    /// straight to the core.
-    Prepared(ClientCommand),
     Peer(PeerInput),
-    Answer {
-        to: PublicKey,
-        exchange: ExchangeId,
-        answer: Result<Response, ExchangeError>,
-    },
+    Answer { to: PublicKey, exchange: ExchangeId, answer: Result<Response, ExchangeError> },
     Tick,
     Finished(crate::sync::Finished),
-    Reconciled {
-        peer: PublicKey,
-        have: Vec<kvitt_protocol::RecordId>,
-    },
-    ReconcileDue,
 }
 
 /// How a node's driver runs, beyond what its core decides.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
-    /// How often the node reconciles with each peer it may share a channel with.
-    pub reconcile_interval: std::time::Duration,
     /// Most items of its own a session this node starts covers: a larger channel is
     /// reconciled in time windows, one session each.
     pub reconcile_window_items: usize,
@@ -90,10 +76,7 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> RuntimeConfig {
-        RuntimeConfig {
-            reconcile_interval: crate::sync::DEFAULT_RECONCILE_INTERVAL,
-            reconcile_window_items: crate::sync::WINDOW_ITEMS,
-        }
+        RuntimeConfig { reconcile_window_items: crate::sync::WINDOW_ITEMS }
     }
 }
 
@@ -182,7 +165,7 @@ impl Driver {
         status.set_recovering(core.recovering().is_some());
         let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
         let (answers_tx, answers) = mpsc::unbounded_channel();
-        let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config);
+        let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config.reconcile_window_items);
         let driver = Driver {
             core,
             commit,
@@ -225,7 +208,6 @@ impl Driver {
                 }
                 None => tokio::time::sleep(std::time::Duration::from_secs(3600)),
             };
-            let next_round = self.reconciler.next_round();
             let fatal = self.fatal.clone();
             let event = tokio::select! {
                 _ = fatal.stopped() => return,
@@ -233,39 +215,14 @@ impl Driver {
                 Some(input) = self.peers.recv() => Event::Peer(input),
                 Some(event) = self.answers.recv() => event,
                 Some(finished) = self.reconciler.finished() => Event::Finished(finished),
-                () = tokio::time::sleep_until(next_round) => Event::ReconcileDue,
                 () = sleep => Event::Tick,
                 else => return,
             };
             let event = match event {
-                Event::Peer(input) => {
-                    self.reconciler.heard_from(&self.core, input.from);
-                    match self.reconcile_frame(input) {
-                        Some(input) => Event::Peer(input),
-                        None => continue,
-                    }
-                }
-                Event::Client(command) => match command.request {
-                    ClientRequest::Reconcile { peer } => {
-                        self.reconciler.on_demand(&self.core, &command.caller, peer, command.reply);
-                        continue;
-                    }
-                    ClientRequest::Recover { partial, .. } if self.core.recovering().is_some() => {
-                        self.recover(command.caller, partial, command.reply);
-                        continue;
-                    }
-                    request => Event::Client(ClientCommand { request, ..command }),
+                Event::Peer(input) => match self.reconcile_frame(input) {
+                    Some(input) => Event::Peer(input),
+                    None => continue,
                 },
-                Event::ReconcileDue => {
-                    self.reconciler.round(&self.core);
-                    continue;
-                }
-                Event::Finished(finished) => {
-                    match self.reconciler.ended(&self.core, self.counted(finished)) {
-                        Some((peer, have)) => Event::Reconciled { peer, have },
-                        None => continue,
-                    }
-                }
                 other => other,
             };
             let input = self.input(event);
@@ -284,7 +241,7 @@ impl Driver {
             };
             self.status.set_recovering(self.core.recovering().is_some());
             self.write_refusal = None;
-            self.carry_out(effects);
+            crate::interpret::carry_out(&mut self, effects);
         }
     }
 
@@ -303,7 +260,7 @@ impl Driver {
         let reply = self.next_reply;
         self.next_reply += 1;
         match event {
-            Event::Client(command) | Event::Prepared(command) => {
+            Event::Client(command) => {
                 self.client_replies.insert(reply, command.reply);
                 Input::Client { reply, caller: command.caller, request: command.request }
             }
@@ -324,34 +281,8 @@ impl Driver {
                 self.wake_at_ms = None;
                 Input::Tick
             }
-            Event::Reconciled { peer, have } => Input::Reconciled { peer, have },
-            // Handled in `run` before they get here.
-            Event::Finished(_) | Event::ReconcileDue => Input::Tick,
+            Event::Finished(finished) => self.reconciler.ended(self.counted(finished)),
         }
-    }
-
-    /// An operator's `kvitt recover` while the node recovers: a session with every peer,
-    /// then the core judges their outcome (core::recovery).
-    fn recover(&mut self, caller: crate::core::Caller, partial: bool, reply: crate::sync::ClientReply) {
-        let (sessions_tx, sessions) = oneshot::channel();
-        self.reconciler.on_demand(&self.core, &caller, None, sessions_tx);
-        let answers = self.answers_tx.clone();
-        tokio::spawn(async move {
-            match sessions.await {
-                Ok(Ok(ClientResponse::Reconciled(sessions))) => {
-                    let request = ClientRequest::Recover { partial, sessions };
-                    let _ = answers.send(Event::Prepared(ClientCommand { caller, request, reply }));
-                }
-                Ok(Err(refusal)) => {
-                    let _ = reply.send(Err(refusal));
-                }
-                _ => {
-                    let refusal =
-                        Refusal::new(RefusalCode::Unavailable, "the reconciliation sessions did not end");
-                    let _ = reply.send(Err(refusal));
-                }
-            }
-        });
     }
 
     /// Hands a reconciliation frame to its session (answered there, not by the core);
@@ -371,23 +302,69 @@ impl Driver {
         None
     }
 
-    fn carry_out(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Write(batch) => match self.commit.apply(&batch) {
-                    Ok(_) => {
-                        self.metrics.note_batch(&batch, std::time::Instant::now());
-                        self.status.set_write_refused_disk_full(false);
-                        self.reconciler.note(&batch);
+    /// Sends a request once the group commit's `ticket` is durable (a record must not
+    /// leave the node before it is on its disk: after a crash the node could otherwise sign
+    /// a different record for the same slot), to the first of the peer's directory
+    /// addresses that resolves (IP literals or DNS names).
+    fn send(&mut self, ticket: Ticket, to: PublicKey, exchange: ExchangeId, request: Request) {
+        let answers = self.answers_tx.clone();
+        let addresses: Vec<String> = self
+            .core
+            .directory()
+            .body()
+            .member_by_key(&to)
+            .map(|member| member.addresses.clone())
+            .unwrap_or_default();
+        let transport = Arc::clone(&self.transport);
+        let commit = Arc::clone(&self.commit);
+        let metrics = Arc::clone(&self.metrics);
+        let delivery = matches!(request.body, RequestBody::Deliver { .. });
+        tokio::spawn(async move {
+            let answer = async {
+                commit.durable(ticket).await.map_err(|error| ExchangeError::NotDurable(Arc::new(error)))?;
+                let address = resolve(&addresses)
+                    .await
+                    .ok_or_else(|| ExchangeError::NoAddress { peer: to, addresses: addresses.clone() })?;
+                let bytes = request.encode().map_err(ExchangeError::Encode)?;
+                let sent = std::time::Instant::now();
+                let answer =
+                    match tokio::time::timeout(PEER_REQUEST_TIMEOUT, transport.request(to, address, bytes))
+                        .await
+                    {
+                        Err(_) => {
+                            Err(ExchangeError::NoAnswer { from: Some(address), within: PEER_REQUEST_TIMEOUT })
+                        }
+                        Ok(Err(error)) => Err(ExchangeError::Link(error)),
+                        Ok(Ok(bytes)) => Response::decode(&bytes).map_err(ExchangeError::Undecodable),
+                    };
+                if delivery {
+                    metrics.delivery_took(sent.elapsed());
+                }
+                answer
+            };
+            let answer = answer.await;
+            if let Ok(Response { body: ResponseBody::Delivered { results }, .. }) = &answer {
+                for verdict in results {
+                    match verdict {
+                        Verdict::Stored { .. } => metrics.record_delivered("stored"),
+                        Verdict::Duplicate { .. } => metrics.record_delivered("duplicate"),
+                        Verdict::Refused { .. } => {}
                     }
-                    Err(error) => self.write_failed(error),
-                },
-                Effect::WhenDurable(deferred) => self.when_durable(deferred),
-                Effect::WakeAt(at) => {
-                    self.wake_at_ms = Some(self.wake_at_ms.map_or(at, |current| current.min(at)))
                 }
             }
-        }
+            let _ = answers.send(Event::Answer { to, exchange, answer });
+        });
+    }
+}
+
+/// The real world of a node: sled with group commit, tokio timers, QUIC, sessions on
+/// blocking threads.
+impl Backend for Driver {
+    fn apply(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        self.commit.apply(batch)?;
+        self.metrics.note_batch(batch, std::time::Instant::now());
+        self.status.set_write_refused_disk_full(false);
+        Ok(())
     }
 
     /// The step's batch was not applied, so its answers must say why. A full disk is
@@ -458,58 +435,16 @@ impl Driver {
         });
     }
 
-    /// Sends a request once the group commit's `ticket` is durable (a record must not
-    /// leave the node before it is on its disk: after a crash the node could otherwise sign
-    /// a different record for the same slot), to the first of the peer's directory
-    /// addresses that resolves (IP literals or DNS names).
-    fn send(&mut self, ticket: Ticket, to: PublicKey, exchange: ExchangeId, request: Request) {
-        let answers = self.answers_tx.clone();
-        let addresses: Vec<String> = self
-            .core
-            .directory()
-            .body()
-            .member_by_key(&to)
-            .map(|member| member.addresses.clone())
-            .unwrap_or_default();
-        let transport = Arc::clone(&self.transport);
-        let commit = Arc::clone(&self.commit);
-        let metrics = Arc::clone(&self.metrics);
-        let delivery = matches!(request.body, RequestBody::Deliver { .. });
-        tokio::spawn(async move {
-            let answer = async {
-                commit.durable(ticket).await.map_err(|error| ExchangeError::NotDurable(Arc::new(error)))?;
-                let address = resolve(&addresses)
-                    .await
-                    .ok_or_else(|| ExchangeError::NoAddress { peer: to, addresses: addresses.clone() })?;
-                let bytes = request.encode().map_err(ExchangeError::Encode)?;
-                let sent = std::time::Instant::now();
-                let answer =
-                    match tokio::time::timeout(PEER_REQUEST_TIMEOUT, transport.request(to, address, bytes))
-                        .await
-                    {
-                        Err(_) => {
-                            Err(ExchangeError::NoAnswer { from: Some(address), within: PEER_REQUEST_TIMEOUT })
-                        }
-                        Ok(Err(error)) => Err(ExchangeError::Link(error)),
-                        Ok(Ok(bytes)) => Response::decode(&bytes).map_err(ExchangeError::Undecodable),
-                    };
-                if delivery {
-                    metrics.delivery_took(sent.elapsed());
-                }
-                answer
-            };
-            let answer = answer.await;
-            if let Ok(Response { body: ResponseBody::Delivered { results }, .. }) = &answer {
-                for verdict in results {
-                    match verdict {
-                        Verdict::Stored { .. } => metrics.record_delivered("stored"),
-                        Verdict::Duplicate { .. } => metrics.record_delivered("duplicate"),
-                        Verdict::Refused { .. } => {}
-                    }
-                }
-            }
-            let _ = answers.send(Event::Answer { to, exchange, answer });
-        });
+    fn wake_at(&mut self, at_ms: i64) {
+        self.wake_at_ms = Some(self.wake_at_ms.map_or(at_ms, |current| current.min(at_ms)));
+    }
+
+    fn index(&mut self) -> Option<&mut crate::sync::ChannelIndex> {
+        self.reconciler.index()
+    }
+
+    fn start_session(&mut self, start: SessionStart) {
+        self.reconciler.start(start, self.core.directory().body());
     }
 }
 

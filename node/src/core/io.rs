@@ -3,9 +3,9 @@
 
 use kvitt_protocol::directory::Directory;
 use kvitt_protocol::wire::{Refusal, Request, Response};
-use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
+use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 
-use super::{Caller, ClientRequest, ClientResponse, ExchangeError};
+use super::{Caller, ClientRequest, ClientResponse, ExchangeError, SessionSide, SessionStart, Summary};
 use crate::store::Batch;
 
 /// An opaque handle the driver uses to route an answer back to whoever asked.
@@ -49,14 +49,17 @@ pub enum Input {
     },
     /// Time passed: retry what is due.
     Tick,
-    /// A reconciliation session with `peer` ended well: noted as the peer's last
-    /// reconciliation; the records it found this node holds and the peer lacks (if any)
-    /// are delivered.
-    Reconciled {
+    /// A reconciliation session with `peer` ended: one this node started (after
+    /// [`Effect::StartSession`]) or one it answered. One that ended well is noted as the
+    /// peer's last reconciliation, and the records it found this node holds and the peer
+    /// lacks (if any) are delivered.
+    SessionEnded {
         /// The peer.
         peer: PublicKey,
-        /// The ids the peer lacks (empty when the session found none).
-        have: Vec<RecordId>,
+        /// Which side this node was.
+        side: SessionSide,
+        /// What the session found, or why it did not finish.
+        result: Result<Summary, String>,
     },
 }
 
@@ -70,8 +73,8 @@ pub enum PeerRequest {
         /// The peer's version.
         have: u64,
     },
-    /// A frame of a reconciliation session the peer started; the driver runs sessions
-    /// (crate::sync), so one reaching the core is refused.
+    /// A frame of a reconciliation session the peer started; the driver answers it from
+    /// the session (crate::sync), so one reaching the core is refused.
     Reconcile {
         /// The peer's session number.
         session: u64,
@@ -131,6 +134,9 @@ pub enum Effect {
     WhenDurable(Vec<Deferred>),
     /// Give the core an `Input::Tick` at this time (UTC, milliseconds since 1970).
     WakeAt(i64),
+    /// Start a reconciliation session with a peer over the channel index; how it ends
+    /// comes back as `Input::SessionEnded`.
+    StartSession(SessionStart),
 }
 
 /// What a driver does only once everything written so far is durable.

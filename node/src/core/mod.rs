@@ -32,6 +32,7 @@ mod pushes;
 mod recovery;
 mod relay;
 mod routing;
+mod sessions;
 #[cfg(test)]
 mod tests;
 mod visibility;
@@ -70,6 +71,10 @@ pub use recovery::{
     LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
 };
 pub use routing::ROUTE_LOOKUPS_PER_MINUTE;
+pub use sessions::{
+    Random, SessionSide, SessionStart, Summary, DEFAULT_RECONCILE_INTERVAL, HELLO_SALT_LIFETIME,
+    MAX_RECONCILE_INTERVAL, MIN_RECONCILE_INTERVAL, SESSION_NUMBERS_PER_START,
+};
 pub use vouchers::VOUCHER_SERIES;
 
 /// Who this node is.
@@ -101,6 +106,12 @@ pub struct CoreConfig {
     pub delivery_batch: usize,
     /// Seed of the retry jitter, so simulations replay exactly.
     pub seed: u64,
+    /// Secret random bytes the driver drew (the operating system's in production, the
+    /// run's seed in a simulation): the salts and numbers of reconciliation sessions come
+    /// from them (core::sessions).
+    pub entropy: [u8; 32],
+    /// How often the node reconciles with each peer it may share a channel with.
+    pub reconcile_interval: std::time::Duration,
     /// The reference exchange rates an SSC checks foreign items against before booking
     /// (spec/books.md §Reference rates), from `DIR/rates.json`; `None`: no table was
     /// given, and rates are not checked.
@@ -143,6 +154,8 @@ pub struct NodeCore {
     /// the operator (core::peers). Kept in memory: a node reconciles with every peer as
     /// it starts, so it is known again a moment after a restart.
     reconciled_at: BTreeMap<PublicKey, OffsetDateTime>,
+    /// When and with whom to reconcile (core::sessions).
+    schedule: sessions::Schedule,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -182,6 +195,7 @@ impl NodeCore {
             return Err(StartError::NotInDirectory(identity.key().to_string()));
         }
         let outbox = outbox::Outbox::load(&ledger, config.retry.clone(), config.seed)?;
+        let schedule = sessions::Schedule::new(config.reconcile_interval, config.entropy);
         let recovery = Recovery::stored(&ledger)?;
         if let Some(recovery) = &recovery {
             tracing::error!(reason = %recovery.reason, since = %recovery.since, "the ledger is recovering: this node signs nothing until `kvitt recover` has run");
@@ -201,6 +215,7 @@ impl NodeCore {
             code_attempts: codes::CodeAttempts::default(),
             next_sweep_ms: 0,
             reconciled_at: BTreeMap::new(),
+            schedule,
         })
     }
 
@@ -246,12 +261,22 @@ impl NodeCore {
                     step.durable.push(Deferred::ToClient { reply, result });
                 }
             }
+            Input::Client { reply, caller, request: ClientRequest::Reconcile { peer } } => {
+                self.reconcile_on_demand(&mut step, &caller, peer, reply, None);
+            }
+            Input::Client { reply, caller, request: ClientRequest::Recover { partial } }
+                if self.recovery.is_some() && caller.role == CallerRole::Operator =>
+            {
+                // The node reconciles with every peer first; the core judges how that went.
+                self.reconcile_on_demand(&mut step, &caller, None, reply, Some(partial));
+            }
             Input::Client { reply, caller, request } => {
                 let result = self.client(&mut step, &caller, request);
                 // Answers to clients wait for durability whenever the step wrote anything.
                 step.durable.push(Deferred::ToClient { reply, result });
             }
             Input::Peer { reply, from, directory_version, request } => {
+                self.heard_from(&mut step, from);
                 self.outbox.peer_is_back(&from);
                 let body = self.peer(&mut step, from, request);
                 self.learn_directory_version(&mut step, from, directory_version);
@@ -259,17 +284,12 @@ impl NodeCore {
             }
             Input::Answer { to, exchange, answer } => self.answer(&mut step, to, exchange, answer),
             Input::Tick => {}
-            Input::Reconciled { peer, have } => {
-                self.reconciled_at.insert(peer, step.now);
-                if !have.is_empty() {
-                    self.outbox.peer_is_back(&peer);
-                    self.reconciled(&mut step, peer, have)
-                }
-            }
+            Input::SessionEnded { peer, side, result } => self.session_ended(&mut step, peer, side, result),
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
         self.poll_directory(&mut step);
         self.delete_uncollected(&mut step);
+        self.reconcile_when_due(&mut step);
         let batch = overlay.take_batch();
         let mut effects = Vec::new();
         if !batch.is_empty() {
@@ -424,11 +444,15 @@ impl NodeCore {
                 };
                 Ok(ClientResponse::Directory { directory: Box::new(self.directory.clone()), installed })
             }
-            ClientRequest::Reconcile { .. } => {
-                Err(Refusal::new(RefusalCode::Unavailable, "reconciliation sessions are not run here"))
-            }
-            ClientRequest::Recover { partial, sessions } => self
-                .recover(step, caller, partial, &sessions)
+            // Answered when its sessions end (handle).
+            ClientRequest::Reconcile { .. } => Err(Refusal::new(
+                RefusalCode::Unavailable,
+                "reconciliation is answered when its sessions end",
+            )),
+            // A node that is not recovering, or a caller who may not recover, needs no
+            // sessions to be answered.
+            ClientRequest::Recover { partial } => self
+                .recover(step, caller, partial, &[])
                 .map(|status| ClientResponse::Recovery(Box::new(status))),
         }
     }

@@ -18,6 +18,7 @@ mod pushes;
 mod recovery;
 mod reversal;
 mod routing;
+mod sessions;
 mod visibility;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -131,6 +132,20 @@ struct Net {
     next_reply: ReplyId,
     /// Sizes of the encoded requests sent, in order.
     sent: Vec<usize>,
+    /// How the sessions a node starts with a peer end, by (node, peer); a session with no
+    /// outcome here runs until one is given ([`Net::end_sessions`]).
+    outcomes: BTreeMap<(PublicKey, PublicKey), Result<Summary, String>>,
+    /// Sessions started with no outcome yet: (node, peer).
+    running: Vec<(PublicKey, PublicKey)>,
+}
+
+/// A session `peer` started with a node that found the node holds `have` and the peer lacks.
+fn found(peer: PublicKey, have: Vec<RecordId>) -> Input {
+    Input::SessionEnded {
+        peer,
+        side: SessionSide::Responder,
+        result: Ok(Summary { have, ..Summary::default() }),
+    }
 }
 
 impl Net {
@@ -153,6 +168,8 @@ impl Net {
                 retry: RetryPolicy::default(),
                 delivery_batch: 256,
                 seed: 7,
+                entropy: [7; 32],
+                reconcile_interval: crate::core::DEFAULT_RECONCILE_INTERVAL,
                 reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
                 policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
                 uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
@@ -169,6 +186,8 @@ impl Net {
             now: datetime!(2026-05-04 08:00 +02:00),
             next_reply: 1,
             sent: Vec::new(),
+            outcomes: BTreeMap::new(),
+            running: Vec::new(),
         }
     }
 
@@ -236,7 +255,23 @@ impl Net {
                     }
                 }
                 Effect::WakeAt(_) => {}
+                Effect::StartSession(start) => {
+                    self.running.push((node_key, start.peer));
+                    self.end_sessions();
+                }
             }
+        }
+    }
+
+    /// Ends every running session that has an outcome now.
+    fn end_sessions(&mut self) {
+        let outcomes = &self.outcomes;
+        let (ending, running): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.running).into_iter().partition(|pair| outcomes.contains_key(pair));
+        self.running = running;
+        for (node, peer) in ending {
+            let result = self.outcomes[&(node, peer)].clone();
+            self.queue.push_back((node, Input::SessionEnded { peer, side: SessionSide::Initiator, result }));
         }
     }
 
