@@ -33,6 +33,7 @@ mod recovery;
 mod relay;
 mod routing;
 mod sessions;
+mod step;
 #[cfg(test)]
 mod tests;
 mod visibility;
@@ -48,7 +49,7 @@ use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 use time::OffsetDateTime;
 
 use crate::ledger::{Ledger, LedgerError, RecordCache};
-use crate::store::{Batch, Store};
+use crate::store::Store;
 
 pub use actions::ClaimAction;
 pub use claims::{ClaimView, Draft};
@@ -76,6 +77,8 @@ pub use sessions::{
     MAX_RECONCILE_INTERVAL, MIN_RECONCILE_INTERVAL, SESSION_NUMBERS_PER_START,
 };
 pub use vouchers::VOUCHER_SERIES;
+
+use step::{unix_ms, Step};
 
 /// Who this node is.
 #[derive(Clone)]
@@ -238,7 +241,7 @@ impl NodeCore {
     pub fn handle(&mut self, now: OffsetDateTime, input: Input) -> Vec<Effect> {
         let overlay = Arc::new(Overlay::new(Arc::clone(&self.store)));
         let ledger = Ledger::with_cache(overlay.clone(), Arc::clone(&self.records));
-        let mut step = Step { ledger, effects: Vec::new(), durable: Vec::new(), now };
+        let mut step = Step::new(ledger, now);
         if let Some(offered) = self.offered_at_start.take() {
             // Usually an older directory.cbor than the one learned since: nothing to do.
             if let Verdict::Refused { refusal } = self.accept_directory_bytes(&mut step, offered.bytes()) {
@@ -564,37 +567,6 @@ impl NodeCore {
     fn response(&self, body: ResponseBody) -> Response {
         Response { directory_version: self.directory.body().version, body }
     }
-}
-
-/// The state of one core step: reads through the overlay, effects collected in order.
-pub(crate) struct Step {
-    ledger: Ledger,
-    /// Requests and wake-ups, in the order decided.
-    effects: Vec<Effect>,
-    /// Answers (and a directory change) released once the step's batch is durable.
-    durable: Vec<Deferred>,
-    now: OffsetDateTime,
-}
-
-impl Step {
-    /// Sends `request` to `to` once the step's batch is durable: a request may carry a
-    /// record this step wrote.
-    fn send(&mut self, to: PublicKey, exchange: ExchangeId, request: Request) {
-        self.effects.push(Effect::WhenDurable(vec![Deferred::Send { to, exchange, request }]));
-    }
-
-    fn now_ms(&self) -> i64 {
-        unix_ms(self.now)
-    }
-
-    fn write(&self, batch: &Batch) -> Result<(), LedgerError> {
-        Ok(self.ledger.store().apply(batch)?)
-    }
-}
-
-/// `now` in milliseconds since 1970 (UTC), as the outbox's timers count.
-fn unix_ms(now: OffsetDateTime) -> i64 {
-    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn unavailable(error: LedgerError) -> Refusal {

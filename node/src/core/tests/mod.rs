@@ -34,7 +34,7 @@ use time::macros::datetime;
 use time::OffsetDateTime;
 
 use super::*;
-use crate::store::MemoryStore;
+use crate::store::{Batch, MemoryStore};
 
 const MERCHANT: &str = "556016-0680";
 const AGENCY: &str = "202100-5489";
