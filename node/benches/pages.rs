@@ -115,6 +115,8 @@ fn start(seed: u8, role: MemberRole, network: &LocalNetwork) -> (NodeHandle, Pee
         retry: RetryPolicy::default(),
         delivery_batch: 256,
         seed: u64::from(seed),
+        entropy: [1; 32],
+        reconcile_interval: kvitt_node::core::DEFAULT_RECONCILE_INTERVAL,
         reference_rates: Some(kvitt_books::ReferenceRates::example().expect("rates")),
         policy: Default::default(),
         uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,

@@ -246,6 +246,12 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
         retry: RetryPolicy::default(),
         delivery_batch: kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY,
         seed: rand_core::RngCore::next_u64(&mut rand_core::OsRng),
+        entropy: {
+            let mut entropy = [0u8; 32];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut entropy);
+            entropy
+        },
+        reconcile_interval: config.reconcile_interval(),
         reference_rates: read_rates(data)?,
         policy,
         uncollected_days: config.uncollected_days,
@@ -255,12 +261,8 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
         .map_err(|error| RunError::Core(error.to_string()))?;
     let members = PeerKeys::new(core.directory().body().members.iter().map(|member| member.key));
     let (transport, requests) = Transport::bind(TransportConfig::new(config.listen, signing_key, members))?;
-    let runtime = crate::runtime::RuntimeConfig {
-        reconcile_interval: config.reconcile_interval(),
-        ..crate::runtime::RuntimeConfig::default()
-    };
     let backups = Arc::new(crate::backup::LiveDump::new(Arc::clone(&commit), data.to_owned()));
-    let (handle, inbox) = crate::runtime::spawn_with(core, commit, Arc::new(transport.clone()), runtime);
+    let (handle, inbox) = crate::runtime::spawn(core, commit, Arc::new(transport.clone()));
     handle.serve_backups(backups);
     handle.status().watch_disk(disk);
     let forward = runtime_link::forward(requests, inbox);

@@ -18,6 +18,7 @@ pub mod core;
 pub mod daemon;
 pub mod fatal;
 pub mod handle;
+pub mod interpret;
 pub mod ledger;
 pub mod local_link;
 pub mod loopback;

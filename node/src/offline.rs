@@ -11,8 +11,8 @@ use kvitt_protocol::wire::Refusal;
 
 use crate::config::{self, NodeConfig, LEDGER_DIR, NODE_KEY_FILE};
 use crate::core::{
-    Caller, CallerRole, ClientRequest, ClientResponse, CoreConfig, Effect, Identity, Input, NodeCore,
-    RetryPolicy,
+    Caller, CallerRole, ClientRequest, ClientResponse, CoreConfig, Deferred, Effect, Identity, Input,
+    NodeCore, RetryPolicy,
 };
 use crate::store::Store;
 
@@ -64,6 +64,9 @@ pub fn ask_as_operator(
         retry: RetryPolicy::default(),
         delivery_batch: kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY,
         seed: 0,
+        // It runs one request and no session.
+        entropy: [0; 32],
+        reconcile_interval: crate::core::DEFAULT_RECONCILE_INTERVAL,
         reference_rates: None,
         policy: crate::policy::Policy::default(),
         uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
@@ -81,10 +84,11 @@ pub fn ask_as_operator(
             }
             Effect::WhenDurable(effects) => {
                 store.sync().map_err(|error| OfflineError::Core(error.to_string()))?;
-                answer = effects.into_iter().find_map(|effect| match effect {
-                    Effect::ToClient { result, .. } => Some(result),
+                let found = effects.into_iter().find_map(|effect| match effect {
+                    Deferred::ToClient { result, .. } => Some(result),
                     _ => None,
                 });
+                answer = answer.or(found);
             }
             // Peers hear of it when the node runs: what it owes them is in its outbox.
             _ => {}

@@ -19,14 +19,15 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{
-    ClientRequest, ClientResponse, Effect, ExchangeError, ExchangeId, Input, NodeCore, PeerRequest, ReplyId,
+    ClientResponse, Deferred, ExchangeError, ExchangeId, Input, NodeCore, PeerRequest, ReplyId, SessionStart,
 };
 use crate::fatal::{panic_message, Fatal};
 use crate::handle::{ClientCommand, NodeHandle};
+use crate::interpret::Backend;
 use crate::metrics::Metrics;
 use crate::status::NodeStatus;
-use crate::store::group_commit::GroupCommit;
-use crate::store::StoreError;
+use crate::store::group_commit::{GroupCommit, Ticket};
+use crate::store::{Batch, StoreError};
 use crate::sync::Reconciler;
 
 mod inbox;
@@ -59,29 +60,15 @@ pub trait PeerTransport: Send + Sync + 'static {
 
 enum Event {
     Client(ClientCommand),
-    /// A client request the runtime prepared (a `kvitt recover` with its sessions run):
-    /// straight to the core.
-    Prepared(ClientCommand),
     Peer(PeerInput),
-    Answer {
-        to: PublicKey,
-        exchange: ExchangeId,
-        answer: Result<Response, ExchangeError>,
-    },
+    Answer { to: PublicKey, exchange: ExchangeId, answer: Result<Response, ExchangeError> },
     Tick,
     Finished(crate::sync::Finished),
-    Reconciled {
-        peer: PublicKey,
-        have: Vec<kvitt_protocol::RecordId>,
-    },
-    ReconcileDue,
 }
 
 /// How a node's driver runs, beyond what its core decides.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
-    /// How often the node reconciles with each peer it may share a channel with.
-    pub reconcile_interval: std::time::Duration,
     /// Most items of its own a session this node starts covers: a larger channel is
     /// reconciled in time windows, one session each.
     pub reconcile_window_items: usize,
@@ -89,10 +76,7 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> RuntimeConfig {
-        RuntimeConfig {
-            reconcile_interval: crate::sync::DEFAULT_RECONCILE_INTERVAL,
-            reconcile_window_items: crate::sync::WINDOW_ITEMS,
-        }
+        RuntimeConfig { reconcile_window_items: crate::sync::WINDOW_ITEMS }
     }
 }
 
@@ -181,7 +165,7 @@ impl Driver {
         status.set_recovering(core.recovering().is_some());
         let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
         let (answers_tx, answers) = mpsc::unbounded_channel();
-        let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config);
+        let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config.reconcile_window_items);
         let driver = Driver {
             core,
             commit,
@@ -224,7 +208,6 @@ impl Driver {
                 }
                 None => tokio::time::sleep(std::time::Duration::from_secs(3600)),
             };
-            let next_round = self.reconciler.next_round();
             let fatal = self.fatal.clone();
             let event = tokio::select! {
                 _ = fatal.stopped() => return,
@@ -232,39 +215,14 @@ impl Driver {
                 Some(input) = self.peers.recv() => Event::Peer(input),
                 Some(event) = self.answers.recv() => event,
                 Some(finished) = self.reconciler.finished() => Event::Finished(finished),
-                () = tokio::time::sleep_until(next_round) => Event::ReconcileDue,
                 () = sleep => Event::Tick,
                 else => return,
             };
             let event = match event {
-                Event::Peer(input) => {
-                    self.reconciler.heard_from(&self.core, input.from);
-                    match self.reconcile_frame(input) {
-                        Some(input) => Event::Peer(input),
-                        None => continue,
-                    }
-                }
-                Event::Client(command) => match command.request {
-                    ClientRequest::Reconcile { peer } => {
-                        self.reconciler.on_demand(&self.core, &command.caller, peer, command.reply);
-                        continue;
-                    }
-                    ClientRequest::Recover { partial, .. } if self.core.recovering().is_some() => {
-                        self.recover(command.caller, partial, command.reply);
-                        continue;
-                    }
-                    request => Event::Client(ClientCommand { request, ..command }),
+                Event::Peer(input) => match self.reconcile_frame(input) {
+                    Some(input) => Event::Peer(input),
+                    None => continue,
                 },
-                Event::ReconcileDue => {
-                    self.reconciler.round(&self.core);
-                    continue;
-                }
-                Event::Finished(finished) => {
-                    match self.reconciler.ended(&self.core, self.counted(finished)) {
-                        Some((peer, have)) => Event::Reconciled { peer, have },
-                        None => continue,
-                    }
-                }
                 other => other,
             };
             let input = self.input(event);
@@ -283,7 +241,7 @@ impl Driver {
             };
             self.status.set_recovering(self.core.recovering().is_some());
             self.write_refusal = None;
-            self.carry_out(effects);
+            crate::interpret::carry_out(&mut self, effects);
         }
     }
 
@@ -302,7 +260,7 @@ impl Driver {
         let reply = self.next_reply;
         self.next_reply += 1;
         match event {
-            Event::Client(command) | Event::Prepared(command) => {
+            Event::Client(command) => {
                 self.client_replies.insert(reply, command.reply);
                 Input::Client { reply, caller: command.caller, request: command.request }
             }
@@ -323,34 +281,8 @@ impl Driver {
                 self.wake_at_ms = None;
                 Input::Tick
             }
-            Event::Reconciled { peer, have } => Input::Reconciled { peer, have },
-            // Handled in `run` before they get here.
-            Event::Finished(_) | Event::ReconcileDue => Input::Tick,
+            Event::Finished(finished) => self.reconciler.ended(self.counted(finished)),
         }
-    }
-
-    /// An operator's `kvitt recover` while the node recovers: a session with every peer,
-    /// then the core judges their outcome (core::recovery).
-    fn recover(&mut self, caller: crate::core::Caller, partial: bool, reply: crate::sync::ClientReply) {
-        let (sessions_tx, sessions) = oneshot::channel();
-        self.reconciler.on_demand(&self.core, &caller, None, sessions_tx);
-        let answers = self.answers_tx.clone();
-        tokio::spawn(async move {
-            match sessions.await {
-                Ok(Ok(ClientResponse::Reconciled(sessions))) => {
-                    let request = ClientRequest::Recover { partial, sessions };
-                    let _ = answers.send(Event::Prepared(ClientCommand { caller, request, reply }));
-                }
-                Ok(Err(refusal)) => {
-                    let _ = reply.send(Err(refusal));
-                }
-                _ => {
-                    let refusal =
-                        Refusal::new(RefusalCode::Unavailable, "the reconciliation sessions did not end");
-                    let _ = reply.send(Err(refusal));
-                }
-            }
-        });
     }
 
     /// Hands a reconciliation frame to its session (answered there, not by the core);
@@ -370,116 +302,11 @@ impl Driver {
         None
     }
 
-    fn carry_out(&mut self, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Write(batch) => match self.commit.apply(&batch) {
-                    Ok(_) => {
-                        self.metrics.note_batch(&batch, std::time::Instant::now());
-                        self.status.set_write_refused_disk_full(false);
-                        self.reconciler.note(&batch);
-                    }
-                    Err(error) => self.write_failed(error),
-                },
-                Effect::WhenDurable(effects) => self.when_durable(effects),
-                Effect::Send { to, exchange, request } => self.send(to, exchange, request),
-                Effect::WakeAt(at) => {
-                    self.wake_at_ms = Some(self.wake_at_ms.map_or(at, |current| current.min(at)))
-                }
-                other => self.release(other),
-            }
-        }
-    }
-
-    /// The step's batch was not applied, so its answers must say why. A full disk is
-    /// refused before anything is written ([`crate::store::SpaceGuard`]): the node goes on
-    /// and takes writes again once space is freed, and its deliveries back off meanwhile.
-    /// Any other failure stops the node: sled's state is not to be trusted after an I/O
-    /// error (crate::store::space).
-    fn write_failed(&mut self, error: StoreError) {
-        let refusal = match error {
-            StoreError::DiskFull { .. } => {
-                self.status.set_write_refused_disk_full(true);
-                if let Some(at) = self.core.write_refused(OffsetDateTime::now_utc()) {
-                    self.wake_at_ms = Some(self.wake_at_ms.map_or(at, |current| current.min(at)));
-                }
-                Refusal::new(RefusalCode::DiskFull, error.to_string())
-            }
-            StoreError::Closed => {
-                // The commit thread failed before: its reason is the cause.
-                self.fatal.raise(self.commit.failure().unwrap_or_else(|| error.to_string()));
-                not_durable()
-            }
-            other => {
-                self.fatal.raise(format!("a ledger write failed: {other}"));
-                not_durable()
-            }
-        };
-        self.write_refusal = Some(refusal);
-    }
-
-    /// Releases answers once everything written so far is on disk.
-    fn when_durable(&mut self, effects: Vec<Effect>) {
-        let ticket = self.commit.current();
-        let commit = Arc::clone(&self.commit);
-        let metrics = Arc::clone(&self.metrics);
-        let write_refusal = self.write_refusal.clone();
-        let mut releases = Vec::with_capacity(effects.len());
-        for effect in effects {
-            match effect {
-                Effect::ToClient { reply, result } => {
-                    if let Some(sender) = self.client_replies.remove(&reply) {
-                        releases.push(Release::Client(sender, result));
-                    }
-                }
-                Effect::ToPeer { reply, response } => {
-                    if let Some(sender) = self.peer_replies.remove(&reply) {
-                        releases.push(Release::Peer(sender, response));
-                    }
-                }
-                Effect::DirectoryChanged(directory) => {
-                    self.transport
-                        .set_members(directory.body().members.iter().map(|member| member.key).collect());
-                }
-                other => self.carry_out(vec![other]),
-            }
-        }
-        tokio::spawn(async move {
-            let refusal = match write_refusal {
-                Some(refusal) => Some(refusal),
-                None => commit.durable(ticket).await.err().map(|_| not_durable()),
-            };
-            for release in releases {
-                release.send(refusal.as_ref(), &metrics);
-            }
-        });
-    }
-
-    fn release(&mut self, effect: Effect) {
-        let release = match effect {
-            Effect::ToClient { reply, result } => {
-                self.client_replies.remove(&reply).map(|sender| Release::Client(sender, result))
-            }
-            Effect::ToPeer { reply, response } => {
-                self.peer_replies.remove(&reply).map(|sender| Release::Peer(sender, response))
-            }
-            Effect::DirectoryChanged(directory) => {
-                self.transport
-                    .set_members(directory.body().members.iter().map(|member| member.key).collect());
-                None
-            }
-            _ => None,
-        };
-        if let Some(release) = release {
-            release.send(None, &self.metrics);
-        }
-    }
-
-    /// Sends a request once everything written so far is durable (a record must not leave
-    /// the node before it is on its disk: after a crash the node could otherwise sign a
-    /// different record for the same slot), to the first of the peer's directory
+    /// Sends a request once the group commit's `ticket` is durable (a record must not
+    /// leave the node before it is on its disk: after a crash the node could otherwise sign
+    /// a different record for the same slot), to the first of the peer's directory
     /// addresses that resolves (IP literals or DNS names).
-    fn send(&mut self, to: PublicKey, exchange: ExchangeId, request: Request) {
+    fn send(&mut self, ticket: Ticket, to: PublicKey, exchange: ExchangeId, request: Request) {
         let answers = self.answers_tx.clone();
         let addresses: Vec<String> = self
             .core
@@ -490,7 +317,6 @@ impl Driver {
             .unwrap_or_default();
         let transport = Arc::clone(&self.transport);
         let commit = Arc::clone(&self.commit);
-        let ticket = self.commit.current();
         let metrics = Arc::clone(&self.metrics);
         let delivery = matches!(request.body, RequestBody::Deliver { .. });
         tokio::spawn(async move {
@@ -528,6 +354,97 @@ impl Driver {
             }
             let _ = answers.send(Event::Answer { to, exchange, answer });
         });
+    }
+}
+
+/// The real world of a node: sled with group commit, tokio timers, QUIC, sessions on
+/// blocking threads.
+impl Backend for Driver {
+    fn apply(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        self.commit.apply(batch)?;
+        self.metrics.note_batch(batch, std::time::Instant::now());
+        self.status.set_write_refused_disk_full(false);
+        Ok(())
+    }
+
+    /// The step's batch was not applied, so its answers must say why. A full disk is
+    /// refused before anything is written ([`crate::store::SpaceGuard`]): the node goes on
+    /// and takes writes again once space is freed, and its deliveries back off meanwhile.
+    /// Any other failure stops the node: sled's state is not to be trusted after an I/O
+    /// error (crate::store::space).
+    fn write_failed(&mut self, error: StoreError) {
+        let refusal = match error {
+            StoreError::DiskFull { .. } => {
+                self.status.set_write_refused_disk_full(true);
+                if let Some(at) = self.core.write_refused(OffsetDateTime::now_utc()) {
+                    self.wake_at_ms = Some(self.wake_at_ms.map_or(at, |current| current.min(at)));
+                }
+                Refusal::new(RefusalCode::DiskFull, error.to_string())
+            }
+            StoreError::Closed => {
+                // The commit thread failed before: its reason is the cause.
+                self.fatal.raise(self.commit.failure().unwrap_or_else(|| error.to_string()));
+                not_durable()
+            }
+            other => {
+                self.fatal.raise(format!("a ledger write failed: {other}"));
+                not_durable()
+            }
+        };
+        self.write_refusal = Some(refusal);
+    }
+
+    /// Carries out `deferred` once everything written so far is on disk: answers are
+    /// released and requests sent when the group commit's current ticket is durable.
+    fn when_durable(&mut self, deferred: Vec<Deferred>) {
+        let ticket = self.commit.current();
+        let commit = Arc::clone(&self.commit);
+        let metrics = Arc::clone(&self.metrics);
+        let write_refusal = self.write_refusal.clone();
+        let mut releases = Vec::with_capacity(deferred.len());
+        for effect in deferred {
+            match effect {
+                Deferred::ToClient { reply, result } => {
+                    if let Some(sender) = self.client_replies.remove(&reply) {
+                        releases.push(Release::Client(sender, result));
+                    }
+                }
+                Deferred::ToPeer { reply, response } => {
+                    if let Some(sender) = self.peer_replies.remove(&reply) {
+                        releases.push(Release::Peer(sender, response));
+                    }
+                }
+                Deferred::DirectoryChanged(directory) => {
+                    self.transport
+                        .set_members(directory.body().members.iter().map(|member| member.key).collect());
+                }
+                Deferred::Send { to, exchange, request } => self.send(ticket, to, exchange, request),
+            }
+        }
+        if releases.is_empty() {
+            return;
+        }
+        tokio::spawn(async move {
+            let refusal = match write_refusal {
+                Some(refusal) => Some(refusal),
+                None => commit.durable(ticket).await.err().map(|_| not_durable()),
+            };
+            for release in releases {
+                release.send(refusal.as_ref(), &metrics);
+            }
+        });
+    }
+
+    fn wake_at(&mut self, at_ms: i64) {
+        self.wake_at_ms = Some(self.wake_at_ms.map_or(at_ms, |current| current.min(at_ms)));
+    }
+
+    fn index(&mut self) -> Option<&mut crate::sync::ChannelIndex> {
+        self.reconciler.index()
+    }
+
+    fn start_session(&mut self, start: SessionStart) {
+        self.reconciler.start(start, self.core.directory().body());
     }
 }
 

@@ -93,6 +93,8 @@ fn start(link: &LocalNetwork, party: &str, org: &str, role: MemberRole, store: A
         retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
         delivery_batch: 256,
         seed: 1,
+        entropy: [1; 32],
+        reconcile_interval: kvitt_node::core::DEFAULT_RECONCILE_INTERVAL,
         reference_rates: None,
         policy: Default::default(),
         uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,

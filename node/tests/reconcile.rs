@@ -52,6 +52,8 @@ fn start_configured(
         retry,
         delivery_batch: 256,
         seed: 1,
+        entropy: [1; 32],
+        reconcile_interval: kvitt_node::core::DEFAULT_RECONCILE_INTERVAL,
         reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
         policy: Default::default(),
         uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
@@ -390,7 +392,7 @@ async fn a_channel_larger_than_a_session_is_reconciled_window_by_window() {
     let link = LocalNetwork::new();
     let agency_key = common::public("agency");
     // Sessions of at most ten of the merchant's items: 35 receipts take four windows.
-    let runtime = RuntimeConfig { reconcile_window_items: 10, ..RuntimeConfig::default() };
+    let runtime = RuntimeConfig { reconcile_window_items: 10 };
     let (merchant, merchant_store) =
         start_configured(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant, NO_RETRY, runtime);
     let (_agency, agency_store) = start(&link, "agency", AGENCY_ORG, MemberRole::Agency);

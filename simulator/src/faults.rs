@@ -84,7 +84,7 @@ impl FaultPlan {
     }
 }
 
-/// Injects `fault`; a restarted node starts its reconciliation rounds again.
+/// Injects `fault`; a restarted node's new core starts its reconciliation rounds again.
 pub fn inject(world: &mut World, fault: Fault, restart: &mut dyn FnMut(&mut World, usize)) {
     match fault {
         Fault::Crash(node) => {

@@ -1,8 +1,10 @@
 //! The kvitt network simulator, deterministic mode: many nodes in one thread on virtual
 //! time, each the production [`kvitt_node::core::NodeCore`] over a
-//! [`kvitt_node::store::MemoryStore`], joined by a simulated network with faults,
-//! reconciling with the node's own session code over its real channel index, under a
-//! realistic workload; the network's guarantees checked at the end. One seed, one run.
+//! [`kvitt_node::store::MemoryStore`], its effects carried out by the node's own
+//! interpreter ([`kvitt_node::interpret`]) over a simulated network with faults,
+//! reconciling when its core decides with the node's own session code over its real
+//! channel index, under a realistic workload; the network's guarantees checked at the
+//! end. One seed, one run.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)

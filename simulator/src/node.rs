@@ -6,11 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use kvitt_node::core::{CoreConfig, Effect, ExchangeId, NodeCore, ReplyId, RetryPolicy, StartError};
+use kvitt_node::core::{CoreConfig, Deferred, ExchangeId, NodeCore, ReplyId, RetryPolicy, StartError};
 use kvitt_node::store::{MemoryStore, Store};
 use kvitt_node::sync::ChannelIndex;
 use kvitt_protocol::directory::Directory;
-use kvitt_protocol::reconcile::Salt;
 use kvitt_protocol::{PublicKey, Signed};
 
 use crate::cast::Party;
@@ -28,7 +27,7 @@ pub struct SimNode {
     /// Counts starts: events addressed to an earlier life are dropped.
     pub life: u64,
     /// Effects to carry out at the next completed fsync.
-    pub waiting: Vec<Effect>,
+    pub waiting: Vec<Deferred>,
     /// Whether a batch was applied since the last sync.
     pub dirty: bool,
     /// When the fsync in flight completes.
@@ -39,13 +38,6 @@ pub struct SimNode {
     pub peer_replies: BTreeMap<ReplyId, (usize, ExchangeId, u64)>,
     /// Wake-ups scheduled.
     pub wakes: BTreeSet<i64>,
-    /// Peers this node is running a session with.
-    pub initiating: BTreeSet<usize>,
-    /// Peers whose last session did not finish.
-    pub unreached: BTreeSet<usize>,
-    /// The salt of this node's hellos to each peer and when (virtual ms) it was drawn, as
-    /// the node's `Reconciler` keeps them.
-    pub hello_salts: BTreeMap<usize, (Salt, i64)>,
 }
 
 impl SimNode {
@@ -77,21 +69,29 @@ impl SimNode {
             exchanges: BTreeSet::new(),
             peer_replies: BTreeMap::new(),
             wakes: BTreeSet::new(),
-            initiating: BTreeSet::new(),
-            unreached: BTreeSet::new(),
-            hello_salts: BTreeMap::new(),
         };
         node.start(config, directory)?;
         Ok(node)
     }
 
-    /// The core settings of a simulated node (its retry jitter seeded from the run).
-    pub fn core_config(operator: PublicKey, seed: u64) -> CoreConfig {
+    /// The core settings of a simulated node: its retry jitter and its entropy seeded from
+    /// the run, its reconciliation every `reconcile_interval`.
+    pub fn core_config(
+        operator: PublicKey,
+        seed: u64,
+        reconcile_interval: std::time::Duration,
+    ) -> CoreConfig {
+        let mut entropy = [0u8; 32];
+        for (index, chunk) in entropy.chunks_mut(8).enumerate() {
+            chunk.copy_from_slice(&(seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).to_be_bytes());
+        }
         CoreConfig {
             operator,
             retry: RetryPolicy::default(),
             delivery_batch: 256,
             seed,
+            entropy,
+            reconcile_interval,
             reference_rates: None,
             policy: Default::default(),
             // Merchants and agencies use it; an SSC never does (spec/routing.md).
@@ -121,9 +121,6 @@ impl SimNode {
         self.exchanges.clear();
         self.peer_replies.clear();
         self.wakes.clear();
-        self.initiating.clear();
-        self.unreached.clear();
-        self.hello_salts.clear();
         self.life += 1;
     }
 

@@ -63,8 +63,10 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     let mut rng = SimRng::new(config.seed);
     let operator = kvitt_protocol::PublicKey::from(cast.operator.verifying_key());
     let mut nodes = Vec::new();
+    let interval = std::time::Duration::from_secs(config.reconcile_interval_s.max(1).unsigned_abs());
     for (index, party) in cast.parties.iter().enumerate() {
-        let core_config = SimNode::core_config(operator, config.seed ^ (index as u64).wrapping_mul(0x9e37));
+        let core_config =
+            SimNode::core_config(operator, config.seed ^ (index as u64).wrapping_mul(0x9e37), interval);
         let node = SimNode::new(party.clone(), core_config, &cast.directory)
             .map_err(|error| SetupError(format!("starting {}: {error}", party.name)))?;
         nodes.push(node);
@@ -76,16 +78,14 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     if config.sabotage == Some(Sabotage::PanicInCore) {
         world.panic_at_step = Some(1000);
     }
-    let interval_ms = config.reconcile_interval_s.max(1) * 1000;
+    // Each core starts its first round of sessions at its first step, as in production.
     for node in 0..world.nodes.len() {
         world.step(node, Input::Tick);
-        let first = START_MS + world.rng.between(0, interval_ms);
-        world.schedule(first, Event::Round { node, life: world.life(node) });
     }
     workload.start(&cast, config, &mut world, START_MS);
     plan.schedule(&mut world);
     let mut restart = |world: &mut World, node: usize| {
-        let core_config = SimNode::core_config(operator, config.seed ^ world.now_ms as u64);
+        let core_config = SimNode::core_config(operator, config.seed ^ world.now_ms as u64, interval);
         let started = world.nodes.get_mut(node).map(|sim| sim.start(core_config, &cast.directory));
         if let Some(Err(error)) = started {
             world.failures.push(Violation {
@@ -95,8 +95,6 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
             return;
         }
         world.step(node, Input::Tick);
-        let life = world.life(node);
-        world.schedule(world.now_ms, Event::Round { node, life });
     };
     let mut settled_at: Option<i64> = None;
     let mut next_check = 0i64;
@@ -106,7 +104,7 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     let workload_started = START_MS;
     let mut watch = Watch::default();
     while let Some(event) = world.next_event() {
-        dispatch(&cast, &mut world, &mut workload, event, interval_ms, &mut restart);
+        dispatch(&cast, &mut world, &mut workload, event, &mut restart);
         while !world.answers.is_empty() || !world.stored.is_empty() {
             for (node, id) in std::mem::take(&mut world.stored_events) {
                 watch.stored(&world, node, &id);
@@ -180,7 +178,6 @@ fn dispatch(
     world: &mut World,
     workload: &mut Workload,
     event: Event,
-    interval_ms: i64,
     restart: &mut dyn FnMut(&mut World, usize),
 ) {
     match event {
@@ -189,7 +186,6 @@ fn dispatch(
         Event::Timeout { node, life, peer, exchange } => world.timeout(node, life, peer, exchange),
         Event::Wake { node, life, at } => world.wake(node, life, at),
         Event::Fsync { node, life } => world.fsync(node, life),
-        Event::Round { node, life } => session::round(world, node, life, interval_ms),
         Event::SessionEnd(ended) => session::end(world, *ended),
         Event::Fault(fault) => inject(world, fault, restart),
         Event::Workload(tag) => workload.run(cast, world, tag),

@@ -1,18 +1,22 @@
 //! The simulated world: nodes, the network between them and one queue of events on
-//! virtual time, run in one thread. It carries out the cores' effects as the production
-//! driver (node `runtime`) does: writes applied at once and noted in the channel index;
-//! answers and outgoing requests released only after the node's next simulated fsync;
-//! answers matched to requests, or a timeout after [`REQUEST_TIMEOUT_MS`].
+//! virtual time, run in one thread. It is each node's backend of the node's one effect
+//! interpreter (`kvitt_node::interpret`, the production driver's too): writes applied at
+//! once; answers and outgoing requests released only after the node's next simulated
+//! fsync; answers matched to requests, or a timeout after [`REQUEST_TIMEOUT_MS`]; the
+//! sessions the cores start run over the simulated network (crate::session).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 use kvitt_node::core::{
-    Caller, ClientRequest, ClientResponse, Effect, ExchangeError, ExchangeId, Input, ReplyId,
+    Caller, ClientRequest, ClientResponse, Deferred, Effect, ExchangeError, ExchangeId, Input, ReplyId,
+    SessionStart,
 };
+use kvitt_node::interpret::Backend;
 use kvitt_node::ledger::keys::CHAIN_PREFIX;
 use kvitt_node::runtime::decode_peer_request;
-use kvitt_node::store::Store;
+use kvitt_node::store::{Batch, Store, StoreError};
+use kvitt_node::sync::ChannelIndex;
 use kvitt_protocol::wire::{Refusal, Request, Response};
 use kvitt_protocol::{PublicKey, RecordId};
 use time::OffsetDateTime;
@@ -75,13 +79,6 @@ pub enum Event {
     },
     /// A node's fsync completes.
     Fsync {
-        /// The node.
-        node: usize,
-        /// Its life then.
-        life: u64,
-    },
-    /// A node's reconciliation round is due.
-    Round {
         /// The node.
         node: usize,
         /// Its life then.
@@ -273,46 +270,10 @@ impl World {
     }
 
     fn carry_out(&mut self, node: usize, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Write(batch) => self.write(node, &batch),
-                Effect::WhenDurable(effects) => self.when_durable(node, effects),
-                // A record must not leave the node before it is on its disk.
-                send @ Effect::Send { .. } => self.when_durable(node, vec![send]),
-                Effect::WakeAt(at) => self.wake_at(node, at),
-                other => self.release(node, other),
-            }
-        }
+        kvitt_node::interpret::carry_out(&mut OneNode { world: self, node }, effects);
     }
 
-    fn write(&mut self, node: usize, batch: &kvitt_node::store::Batch) {
-        let Some(sim) = self.nodes.get_mut(node) else {
-            return;
-        };
-        if let Err(error) = sim.store.apply(batch) {
-            // A MemoryStore never fails; if it did, the checks must say so.
-            self.failures.push(crate::check::Violation {
-                invariant: "no ledger write failed",
-                details: format!("node {node}: {error}"),
-            });
-            return;
-        }
-        sim.index.note(batch);
-        sim.dirty = true;
-        for (key, value) in batch.operations() {
-            if value.is_some() {
-                if let Some(id) = key.strip_prefix(b"rec/").and_then(|tail| <[u8; 32]>::try_from(tail).ok()) {
-                    self.stored.push((node, RecordId(id)));
-                }
-                let event = value.as_deref().and_then(|id| <[u8; 32]>::try_from(id).ok());
-                if let Some(event) = event.filter(|_| key.starts_with(CHAIN_PREFIX)) {
-                    self.stored_events.push((node, RecordId(event)));
-                }
-            }
-        }
-    }
-
-    fn when_durable(&mut self, node: usize, effects: Vec<Effect>) {
+    fn when_durable(&mut self, node: usize, effects: Vec<Deferred>) {
         let Some(sim) = self.nodes.get_mut(node) else {
             return;
         };
@@ -365,19 +326,16 @@ impl World {
         self.step(node, Input::Tick);
     }
 
-    fn release(&mut self, node: usize, effect: Effect) {
+    fn release(&mut self, node: usize, effect: Deferred) {
         match effect {
-            Effect::ToClient { reply, result } => {
+            Deferred::ToClient { reply, result } => {
                 if let Some((_, tag)) = self.clients.remove(&reply) {
                     self.answers.push((tag, Some(result)));
                 }
             }
-            Effect::ToPeer { reply, response } => self.answer_peer(node, reply, &response),
-            Effect::Send { to, exchange, request } => self.send(node, to, exchange, &request),
-            Effect::WhenDurable(effects) => self.when_durable(node, effects),
-            Effect::Write(batch) => self.write(node, &batch),
-            Effect::WakeAt(at) => self.wake_at(node, at),
-            Effect::DirectoryChanged(_) => {}
+            Deferred::ToPeer { reply, response } => self.answer_peer(node, reply, &response),
+            Deferred::Send { to, exchange, request } => self.send(node, to, exchange, &request),
+            Deferred::DirectoryChanged(_) => {}
         }
     }
 
@@ -422,7 +380,6 @@ impl World {
         let Some(from_key) = self.nodes.get(from).map(|node| node.party.key()) else {
             return;
         };
-        crate::session::heard_from(self, to, from);
         let (directory_version, request) = decode_peer_request(from_key, bytes);
         let reply = self.next_reply;
         self.next_reply += 1;
@@ -500,6 +457,62 @@ impl World {
     }
 }
 
+/// The simulated world as one node's backend: a [`MemoryStore`] that loses unsynced
+/// writes when killed, virtual time, the simulated network.
+///
+/// [`MemoryStore`]: kvitt_node::store::MemoryStore
+struct OneNode<'a> {
+    world: &'a mut World,
+    node: usize,
+}
+
+impl Backend for OneNode<'_> {
+    fn apply(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let World { nodes, stored, stored_events, .. } = &mut *self.world;
+        let Some(sim) = nodes.get_mut(self.node) else {
+            return Err(StoreError::Closed);
+        };
+        sim.store.apply(batch)?;
+        sim.dirty = true;
+        for (key, value) in batch.operations() {
+            if value.is_some() {
+                if let Some(id) = key.strip_prefix(b"rec/").and_then(|tail| <[u8; 32]>::try_from(tail).ok()) {
+                    stored.push((self.node, RecordId(id)));
+                }
+                let event = value.as_deref().and_then(|id| <[u8; 32]>::try_from(id).ok());
+                if let Some(event) = event.filter(|_| key.starts_with(CHAIN_PREFIX)) {
+                    stored_events.push((self.node, RecordId(event)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_failed(&mut self, error: StoreError) {
+        // A MemoryStore never fails; if it did, the checks must say so.
+        self.world.failures.push(crate::check::Violation {
+            invariant: "no ledger write failed",
+            details: format!("node {}: {error}", self.node),
+        });
+    }
+
+    fn when_durable(&mut self, deferred: Vec<Deferred>) {
+        self.world.when_durable(self.node, deferred);
+    }
+
+    fn wake_at(&mut self, at_ms: i64) {
+        self.world.wake_at(self.node, at_ms);
+    }
+
+    fn index(&mut self) -> Option<&mut ChannelIndex> {
+        self.world.nodes.get_mut(self.node).map(|sim| &mut sim.index)
+    }
+
+    fn start_session(&mut self, start: SessionStart) {
+        crate::session::run(self.world, self.node, start);
+    }
+}
+
 /// The kind of an input, for a panic's report.
 fn input_kind(input: &Input) -> &'static str {
     match input {
@@ -507,7 +520,7 @@ fn input_kind(input: &Input) -> &'static str {
         Input::Peer { .. } => "a peer request",
         Input::Answer { .. } => "an answer",
         Input::Tick => "a tick",
-        Input::Reconciled { .. } => "a reconciliation result",
+        Input::SessionEnded { .. } => "a reconciliation session's end",
     }
 }
 

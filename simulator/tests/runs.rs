@@ -129,3 +129,15 @@ fn a_panicking_core_is_a_violation_and_the_run_still_ends() {
     assert_eq!(panics.len(), 1, "{:#?}", outcome.violations);
     assert!(panics[0].details.contains("sabotage: this core step panics"), "{panics:?}");
 }
+
+#[test]
+fn the_cores_schedule_the_sessions_every_interval_they_were_given() {
+    let every = |seconds: i64| {
+        let outcome = outcome(&SimConfig { reconcile_interval_s: seconds, ..short(4, FaultMix::None) });
+        assert!(outcome.violations.is_empty(), "{:#?}", outcome.violations);
+        let report = &outcome.report;
+        report.sessions_started as f64 / report.virtual_s
+    };
+    let (often, seldom) = (every(600), every(3600));
+    assert!(often > 4.0 * seldom, "six times the rounds: {often} vs {seldom} sessions per virtual second");
+}

@@ -91,6 +91,8 @@ pub fn start(
         retry: RetryPolicy::default(),
         delivery_batch: 512,
         seed: u64::from(seed),
+        entropy: [1; 32],
+        reconcile_interval: kvitt_node::core::DEFAULT_RECONCILE_INTERVAL,
         reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
         policy: Default::default(),
         uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,

@@ -101,7 +101,7 @@ pub(super) async fn recover(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let RecoverRequest { partial } = optional_body(query, body)?;
-    match ask(&state, caller, ClientRequest::Recover { partial, sessions: Vec::new() }).await? {
+    match ask(&state, caller, ClientRequest::Recover { partial }).await? {
         ClientResponse::Recovery(status) => Ok(Json(status).into_response()),
         other => Err(unexpected(&other)),
     }

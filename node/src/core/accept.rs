@@ -13,7 +13,7 @@ use kvitt_protocol::wire::{Refusal, RefusalCode, Verdict};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
 use super::ExceptionNote;
-use super::{Effect, NodeCore, Step};
+use super::{Deferred, NodeCore, Step};
 use crate::ledger::{encode_claim_state, keys, put_record, Ledger, LedgerError};
 use crate::store::Batch;
 
@@ -533,7 +533,7 @@ impl NodeCore {
             "accepted a new directory"
         );
         self.directory = directory.clone();
-        step.durable.push(Effect::DirectoryChanged(Box::new(directory.clone())));
+        step.durable.push(Deferred::DirectoryChanged(Box::new(directory.clone())));
         if self.identity.role == MemberRole::Agency {
             if let Err(refusal) = self.send_waiting_claims(step) {
                 tracing::error!(%refusal, "could not send the claims waiting for an SSC");

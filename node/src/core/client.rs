@@ -197,21 +197,18 @@ pub enum ClientRequest {
         bytes: Vec<u8>,
     },
     /// The operator reconciles now with one peer, or with every peer this node may share
-    /// a channel with, and waits for the sessions to end. The node's runtime answers it
-    /// (crate::sync); the core alone, which runs no sessions, refuses it.
+    /// a channel with, and waits for the sessions to end (core::sessions).
     Reconcile {
         /// Only this peer: its organisation number or node key (hex).
         peer: Option<String>,
     },
-    /// The operator's `kvitt recover` (core::recovery): the node's runtime reconciles with
-    /// every peer first and hands the core how each session went; the core finishes the
-    /// recovery once every peer is settled, or says how it stands.
+    /// The operator's `kvitt recover` (core::recovery): the node reconciles with every
+    /// peer first (core::sessions); the core then finishes the recovery once every peer is
+    /// settled, or says how it stands.
     Recover {
         /// Finish even though some peers were not reached or still hold records this node
         /// lacks (only with a floor to raise serials above).
         partial: bool,
-        /// How each peer's session went (empty as a client sends it; the runtime fills it).
-        sessions: Vec<PeerReconciliation>,
     },
 }
 
@@ -358,7 +355,7 @@ pub struct PeerReconciliation {
     /// Its organisation number, as the directory says.
     pub org: String,
     /// What the session found, or why it did not finish.
-    pub result: Result<crate::sync::Summary, String>,
+    pub result: Result<super::Summary, String>,
 }
 
 /// One line of a claim list.

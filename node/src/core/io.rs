@@ -3,9 +3,9 @@
 
 use kvitt_protocol::directory::Directory;
 use kvitt_protocol::wire::{Refusal, Request, Response};
-use kvitt_protocol::{AnyRecord, PublicKey, RecordId, Signed};
+use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 
-use super::{Caller, ClientRequest, ClientResponse, ExchangeError};
+use super::{Caller, ClientRequest, ClientResponse, ExchangeError, SessionSide, SessionStart, Summary};
 use crate::store::Batch;
 
 /// An opaque handle the driver uses to route an answer back to whoever asked.
@@ -49,14 +49,17 @@ pub enum Input {
     },
     /// Time passed: retry what is due.
     Tick,
-    /// A reconciliation session with `peer` ended well: noted as the peer's last
-    /// reconciliation; the records it found this node holds and the peer lacks (if any)
-    /// are delivered.
-    Reconciled {
+    /// A reconciliation session with `peer` ended: one this node started (after
+    /// [`Effect::StartSession`]) or one it answered. One that ended well is noted as the
+    /// peer's last reconciliation, and the records it found this node holds and the peer
+    /// lacks (if any) are delivered.
+    SessionEnded {
         /// The peer.
         peer: PublicKey,
-        /// The ids the peer lacks (empty when the session found none).
-        have: Vec<RecordId>,
+        /// Which side this node was.
+        side: SessionSide,
+        /// What the session found, or why it did not finish.
+        result: Result<Summary, String>,
     },
 }
 
@@ -70,8 +73,8 @@ pub enum PeerRequest {
         /// The peer's version.
         have: u64,
     },
-    /// A frame of a reconciliation session the peer started; the driver runs sessions
-    /// (crate::sync), so one reaching the core is refused.
+    /// A frame of a reconciliation session the peer started; the driver answers it from
+    /// the session (crate::sync), so one reaching the core is refused.
     Reconcile {
         /// The peer's session number.
         session: u64,
@@ -106,12 +109,39 @@ pub enum PeerRequest {
 }
 
 /// Something the driver must do.
+///
+/// Nothing that leaves the node (an answer, a request to a peer) is an `Effect` of its
+/// own: it is a [`Deferred`] inside [`Effect::WhenDurable`], so that a driver cannot send
+/// a record, or acknowledge one, before the writes of the step that made it are on disk
+/// (after a crash the node could otherwise sign a different record for the same slot, or
+/// have acknowledged one it lost).
+///
+/// A request is not an effect of its own, so this does not compile:
+/// ```compile_fail
+/// # use kvitt_node::core::{Effect, Deferred};
+/// fn send_now(effect: Effect) -> Option<Deferred> {
+///     match effect {
+///         Effect::Send { to, exchange, request } => Some(Deferred::Send { to, exchange, request }),
+///         _ => None,
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub enum Effect {
     /// Apply this batch to the ledger now, before the next input.
     Write(Batch),
-    /// Carry these out once everything written so far is durable.
-    WhenDurable(Vec<Effect>),
+    /// Carry these out, in order, once everything written so far is durable.
+    WhenDurable(Vec<Deferred>),
+    /// Give the core an `Input::Tick` at this time (UTC, milliseconds since 1970).
+    WakeAt(i64),
+    /// Start a reconciliation session with a peer over the channel index; how it ends
+    /// comes back as `Input::SessionEnded`.
+    StartSession(SessionStart),
+}
+
+/// What a driver does only once everything written so far is durable.
+#[derive(Clone, Debug)]
+pub enum Deferred {
     /// Answer a client.
     ToClient {
         /// Which request.
@@ -135,8 +165,6 @@ pub enum Effect {
         /// The request.
         request: Request,
     },
-    /// Give the core an `Input::Tick` at this time (UTC, milliseconds since 1970).
-    WakeAt(i64),
     /// The node accepted a new directory: update the transport's allowed keys and peer
     /// addresses, and cut off members that are gone.
     DirectoryChanged(Box<Signed<Directory>>),

@@ -33,6 +33,8 @@ mod pushes;
 mod recovery;
 mod relay;
 mod routing;
+mod sessions;
+mod step;
 #[cfg(test)]
 mod tests;
 mod visibility;
@@ -48,7 +50,7 @@ use kvitt_protocol::{AnyRecord, PublicKey, Signed};
 use time::OffsetDateTime;
 
 use crate::ledger::{Ledger, LedgerError, RecordCache};
-use crate::store::{Batch, Store};
+use crate::store::Store;
 
 pub use actions::ClaimAction;
 pub use claims::{ClaimView, Draft};
@@ -61,7 +63,7 @@ pub use exception_note::ExceptionNote;
 pub use exceptions::{Exception, ExceptionKind, HeldClaim, Resolution};
 pub use exchange_error::ExchangeError;
 pub use export::{LeftOut, SieExport, SieFile};
-pub use io::{Effect, ExchangeId, Input, PeerRequest, ReplyId};
+pub use io::{Deferred, Effect, ExchangeId, Input, PeerRequest, ReplyId};
 pub use lists::MAX_PAGE_ENTRIES;
 pub use outbox::RetryPolicy;
 pub use overlay::Overlay;
@@ -71,7 +73,13 @@ pub use recovery::{
     LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
 };
 pub use routing::ROUTE_LOOKUPS_PER_MINUTE;
+pub use sessions::{
+    Random, SessionSide, SessionStart, Summary, DEFAULT_RECONCILE_INTERVAL, HELLO_SALT_LIFETIME,
+    MAX_RECONCILE_INTERVAL, MIN_RECONCILE_INTERVAL, SESSION_NUMBERS_PER_START,
+};
 pub use vouchers::VOUCHER_SERIES;
+
+use step::{unix_ms, Step};
 
 /// Who this node is.
 #[derive(Clone)]
@@ -102,6 +110,12 @@ pub struct CoreConfig {
     pub delivery_batch: usize,
     /// Seed of the retry jitter, so simulations replay exactly.
     pub seed: u64,
+    /// Secret random bytes the driver drew (the operating system's in production, the
+    /// run's seed in a simulation): the salts and numbers of reconciliation sessions come
+    /// from them (core::sessions).
+    pub entropy: [u8; 32],
+    /// How often the node reconciles with each peer it may share a channel with.
+    pub reconcile_interval: std::time::Duration,
     /// The reference exchange rates an SSC checks foreign items against before booking
     /// (spec/books.md §Reference rates), from `DIR/rates.json`; `None`: no table was
     /// given, and rates are not checked.
@@ -144,6 +158,8 @@ pub struct NodeCore {
     /// the operator (core::peers). Kept in memory: a node reconciles with every peer as
     /// it starts, so it is known again a moment after a restart.
     reconciled_at: BTreeMap<PublicKey, OffsetDateTime>,
+    /// When and with whom to reconcile (core::sessions).
+    schedule: sessions::Schedule,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -183,6 +199,7 @@ impl NodeCore {
             return Err(StartError::NotInDirectory(identity.key().to_string()));
         }
         let outbox = outbox::Outbox::load(&ledger, config.retry.clone(), config.seed)?;
+        let schedule = sessions::Schedule::new(config.reconcile_interval, config.entropy);
         let recovery = Recovery::stored(&ledger)?;
         if let Some(recovery) = &recovery {
             tracing::error!(reason = %recovery.reason, since = %recovery.since, "the ledger is recovering: this node signs nothing until `kvitt recover` has run");
@@ -202,6 +219,7 @@ impl NodeCore {
             code_attempts: codes::CodeAttempts::default(),
             next_sweep_ms: 0,
             reconciled_at: BTreeMap::new(),
+            schedule,
         })
     }
 
@@ -224,7 +242,7 @@ impl NodeCore {
     pub fn handle(&mut self, now: OffsetDateTime, input: Input) -> Vec<Effect> {
         let overlay = Arc::new(Overlay::new(Arc::clone(&self.store)));
         let ledger = Ledger::with_cache(overlay.clone(), Arc::clone(&self.records));
-        let mut step = Step { ledger, effects: Vec::new(), durable: Vec::new(), now };
+        let mut step = Step::new(ledger, now);
         if let Some(offered) = self.offered_at_start.take() {
             // Usually an older directory.cbor than the one learned since: nothing to do.
             if let Verdict::Refused { refusal } = self.accept_directory_bytes(&mut step, offered.bytes()) {
@@ -234,43 +252,48 @@ impl NodeCore {
         match input {
             Input::Client { reply, caller, request: ClientRequest::PushCardReceipt { receipt, card } } => {
                 if let Some(result) = self.push_card_receipt(&mut step, reply, &caller, *receipt, &card) {
-                    step.durable.push(Effect::ToClient { reply, result });
+                    step.durable.push(Deferred::ToClient { reply, result });
                 }
             }
             Input::Client { reply, caller, request: ClientRequest::FetchReceipt { code } } => {
                 if let Some(result) = self.fetch(&mut step, reply, &caller, &code) {
-                    step.durable.push(Effect::ToClient { reply, result });
+                    step.durable.push(Deferred::ToClient { reply, result });
                 }
             }
             Input::Client { reply, caller, request: ClientRequest::Enrol { cards } } => {
                 if let Some(result) = self.enrol(&mut step, reply, &caller, cards) {
-                    step.durable.push(Effect::ToClient { reply, result });
+                    step.durable.push(Deferred::ToClient { reply, result });
                 }
+            }
+            Input::Client { reply, caller, request: ClientRequest::Reconcile { peer } } => {
+                self.reconcile_on_demand(&mut step, &caller, peer, reply, None);
+            }
+            Input::Client { reply, caller, request: ClientRequest::Recover { partial } }
+                if self.recovery.is_some() && caller.role == CallerRole::Operator =>
+            {
+                // The node reconciles with every peer first; the core judges how that went.
+                self.reconcile_on_demand(&mut step, &caller, None, reply, Some(partial));
             }
             Input::Client { reply, caller, request } => {
                 let result = self.client(&mut step, &caller, request);
                 // Answers to clients wait for durability whenever the step wrote anything.
-                step.durable.push(Effect::ToClient { reply, result });
+                step.durable.push(Deferred::ToClient { reply, result });
             }
             Input::Peer { reply, from, directory_version, request } => {
+                self.heard_from(&mut step, from);
                 self.outbox.peer_is_back(&from);
                 let body = self.peer(&mut step, from, request);
                 self.learn_directory_version(&mut step, from, directory_version);
-                step.durable.push(Effect::ToPeer { reply, response: self.response(body) });
+                step.durable.push(Deferred::ToPeer { reply, response: self.response(body) });
             }
             Input::Answer { to, exchange, answer } => self.answer(&mut step, to, exchange, answer),
             Input::Tick => {}
-            Input::Reconciled { peer, have } => {
-                self.reconciled_at.insert(peer, step.now);
-                if !have.is_empty() {
-                    self.outbox.peer_is_back(&peer);
-                    self.reconciled(&mut step, peer, have)
-                }
-            }
+            Input::SessionEnded { peer, side, result } => self.session_ended(&mut step, peer, side, result),
         }
         self.outbox.poll(&mut step, &self.directory, &mut self.next_exchange);
         self.poll_directory(&mut step);
         self.delete_uncollected(&mut step);
+        self.reconcile_when_due(&mut step);
         let batch = overlay.take_batch();
         let mut effects = Vec::new();
         if !batch.is_empty() {
@@ -425,11 +448,15 @@ impl NodeCore {
                 };
                 Ok(ClientResponse::Directory { directory: Box::new(self.directory.clone()), installed })
             }
-            ClientRequest::Reconcile { .. } => {
-                Err(Refusal::new(RefusalCode::Unavailable, "reconciliation sessions are not run here"))
-            }
-            ClientRequest::Recover { partial, sessions } => self
-                .recover(step, caller, partial, &sessions)
+            // Answered when its sessions end (handle).
+            ClientRequest::Reconcile { .. } => Err(Refusal::new(
+                RefusalCode::Unavailable,
+                "reconciliation is answered when its sessions end",
+            )),
+            // A node that is not recovering, or a caller who may not recover, needs no
+            // sessions to be answered.
+            ClientRequest::Recover { partial } => self
+                .recover(step, caller, partial, &[])
                 .map(|status| ClientResponse::Recovery(Box::new(status))),
         }
     }
@@ -499,11 +526,8 @@ impl NodeCore {
     fn learn_directory_version(&mut self, step: &mut Step, peer: PublicKey, version: u64) {
         if version > self.directory.body().version {
             let exchange = self.next_exchange();
-            step.effects.push(Effect::Send {
-                to: peer,
-                exchange,
-                request: self.request(RequestBody::Directory { have: self.directory.body().version }),
-            });
+            let request = self.request(RequestBody::Directory { have: self.directory.body().version });
+            step.send(peer, exchange, request);
         }
     }
 
@@ -527,7 +551,7 @@ impl NodeCore {
         for ssc in sscs {
             let exchange = self.next_exchange();
             let request = self.request(RequestBody::Directory { have: self.directory.body().version });
-            step.effects.push(Effect::Send { to: ssc, exchange, request });
+            step.send(ssc, exchange, request);
         }
     }
 
@@ -544,29 +568,6 @@ impl NodeCore {
     fn response(&self, body: ResponseBody) -> Response {
         Response { directory_version: self.directory.body().version, body }
     }
-}
-
-/// The state of one core step: reads through the overlay, effects collected in order.
-pub(crate) struct Step {
-    ledger: Ledger,
-    effects: Vec<Effect>,
-    durable: Vec<Effect>,
-    now: OffsetDateTime,
-}
-
-impl Step {
-    fn now_ms(&self) -> i64 {
-        unix_ms(self.now)
-    }
-
-    fn write(&self, batch: &Batch) -> Result<(), LedgerError> {
-        Ok(self.ledger.store().apply(batch)?)
-    }
-}
-
-/// `now` in milliseconds since 1970 (UTC), as the outbox's timers count.
-fn unix_ms(now: OffsetDateTime) -> i64 {
-    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn unavailable(error: LedgerError) -> Refusal {

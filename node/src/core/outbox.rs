@@ -154,14 +154,11 @@ impl Outbox {
             let exchange = *next_exchange;
             *next_exchange += 1;
             delivery.in_flight = Some((exchange, entries));
-            step.effects.push(Effect::Send {
-                to: *peer,
-                exchange,
-                request: kvitt_protocol::wire::Request {
-                    directory_version: directory.body().version,
-                    body: RequestBody::Deliver { records },
-                },
-            });
+            let request = kvitt_protocol::wire::Request {
+                directory_version: directory.body().version,
+                body: RequestBody::Deliver { records },
+            };
+            step.send(*peer, exchange, request);
         }
         for peer in drained {
             self.peers.remove(&peer);

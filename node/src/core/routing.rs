@@ -14,7 +14,7 @@ use kvitt_protocol::wire::{EnrolledCard, Refusal, RefusalCode, RequestBody, Resp
 use kvitt_protocol::PublicKey;
 
 use super::{
-    forbidden, unavailable, Caller, CallerRole, CardEnrolment, ClientResponse, Effect, NodeCore, ReplyId,
+    forbidden, unavailable, Caller, CallerRole, CardEnrolment, ClientResponse, Deferred, NodeCore, ReplyId,
     Step,
 };
 use crate::ledger::keys;
@@ -101,7 +101,7 @@ impl NodeCore {
         for ssc in &sscs {
             let exchange = self.next_exchange();
             self.routing.exchanges.insert(exchange, Waiting::Lookup(lookup));
-            step.effects.push(Effect::Send { to: *ssc, exchange, request: self.request(body.clone()) });
+            step.send(*ssc, exchange, self.request(body.clone()));
         }
         let pending = Lookup {
             reply,
@@ -158,7 +158,7 @@ impl NodeCore {
         };
         let exchange = self.next_exchange();
         self.routing.exchanges.insert(exchange, Waiting::Enrolment(reply));
-        step.effects.push(Effect::Send { to: ssc, exchange, request: self.request(body) });
+        step.send(ssc, exchange, self.request(body));
         None
     }
 
@@ -210,7 +210,7 @@ impl NodeCore {
         let exchange = self.next_exchange();
         let waiting = Waiting::Collect { reply, merchant, employee: caller.person.clone() };
         self.routing.exchanges.insert(exchange, waiting);
-        step.effects.push(Effect::Send { to: merchant, exchange, request: self.request(body) });
+        step.send(merchant, exchange, self.request(body));
         None
     }
 
@@ -240,7 +240,7 @@ impl NodeCore {
                     Ok(other) => Err(unexpected(&other)),
                     Err(refusal) => Err(refusal),
                 };
-                step.durable.push(Effect::ToClient { reply, result });
+                step.durable.push(Deferred::ToClient { reply, result });
             }
             Waiting::Lookup(id) => self.lookup_answered(step, id, outcome),
             Waiting::Collect { reply, merchant, employee } => {
@@ -251,7 +251,7 @@ impl NodeCore {
                     Ok(other) => Err(unexpected(&other)),
                     Err(refusal) => Err(refusal),
                 };
-                step.durable.push(Effect::ToClient { reply, result });
+                step.durable.push(Deferred::ToClient { reply, result });
             }
         }
         true
@@ -299,7 +299,7 @@ impl NodeCore {
                 Err(refusal)
             }
         };
-        step.durable.push(Effect::ToClient { reply, result });
+        step.durable.push(Deferred::ToClient { reply, result });
     }
 
     /// At an SSC: a merchant's lookup of one card for one serial of its register.

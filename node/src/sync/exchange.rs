@@ -9,26 +9,10 @@ use kvitt_protocol::reconcile::{HelloSummary, Initiator, Item, ReconcileError, R
 use kvitt_protocol::wire::{
     RecordBytes, Refusal, RefusalCode, Request, RequestBody, Response, ResponseBody, Window,
 };
-use kvitt_protocol::RecordId;
 
 use super::MAX_SESSION_ATTEMPTS;
-
-/// What a session that ran to its end found, and what it cost.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
-    /// Ids this node holds that the peer lacks: the core sends them.
-    pub have: Vec<RecordId>,
-    /// How many records the peer holds that this node lacks: the peer sends them.
-    pub need: usize,
-    /// Frames this node sent.
-    pub frames_sent: usize,
-    /// Bytes of the frames this node sent.
-    pub bytes_sent: usize,
-    /// Bytes of the frames the peer sent.
-    pub bytes_received: usize,
-    /// From the first frame to the last (set by the driver, which owns the clock).
-    pub elapsed: std::time::Duration,
-}
+pub use crate::core::Summary;
+use crate::core::{SessionStart, SESSION_NUMBERS_PER_START};
 
 /// Why an initiator's session did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +124,36 @@ fn run_initiator(
     }
 }
 
+/// Runs the sessions `start` asks for over `items` (this node's side of the channel,
+/// sorted): one per time window of about `window_items` items each, in turn, the first
+/// that fails ending the round; or, if they fit one, a session whose hello uses `hello`
+/// (the index's kept summary of `items` under `start.hello_salt`), if given. Session
+/// numbers count up from `start.first_number`; other salts come from `start.salts`.
+pub fn initiate_windows(
+    items: &[Item],
+    mut hello: Option<HelloSummary>,
+    start: SessionStart,
+    directory_version: u64,
+    window_items: usize,
+    mut exchange: impl FnMut(Vec<u8>) -> Result<Vec<u8>, String>,
+) -> Result<Summary, Failure> {
+    let SessionStart { first_number, mut salts, .. } = start;
+    let mut used = 0u64;
+    let mut number = || {
+        used = (used + 1) % SESSION_NUMBERS_PER_START;
+        first_number.wrapping_add(used)
+    };
+    windows(items, window_items).into_iter().try_fold(Summary::default(), |mut total, window| {
+        // A kept summary is of the whole channel: only a session over all of it uses it.
+        let kept = if window.is_none() { hello.take() } else { None };
+        let within = in_window(items, window);
+        let found =
+            initiate(within, kept, directory_version, window, || salts.salt(), &mut number, &mut exchange)?;
+        total.add(found);
+        Ok(total)
+    })
+}
+
 /// The time windows a session over `items` (sorted) is split into so that each covers at
 /// most about `per` of them; `[None]` (the whole channel) if they fit one session. Items
 /// of one time stay in one window.
@@ -169,18 +183,6 @@ pub fn in_window(items: &[Item], window: Option<Window>) -> &[Item] {
     let start = items.partition_point(|item| item.time < window.from);
     let end = items.partition_point(|item| item.time < window.until);
     items.get(start..end.max(start)).unwrap_or_default()
-}
-
-impl Summary {
-    /// Adds what another session (another window) found and cost.
-    pub fn add(&mut self, other: Summary) {
-        self.have.extend(other.have);
-        self.need += other.need;
-        self.frames_sent += other.frames_sent;
-        self.bytes_sent += other.bytes_sent;
-        self.bytes_received += other.bytes_received;
-        self.elapsed += other.elapsed;
-    }
 }
 
 /// The responder side of one session, answering one frame at a time.
@@ -245,6 +247,7 @@ impl<'a> ResponderSession<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kvitt_protocol::RecordId;
 
     fn items(range: std::ops::Range<u8>) -> Vec<Item> {
         range.map(|byte| Item { time: u64::from(byte), id: RecordId([byte; 32]) }).collect()

@@ -1,13 +1,15 @@
-//! Reconciliation with peers (spec/reconcile.md), run beside the node's core.
+//! Reconciliation sessions with peers (spec/reconcile.md), run by the node's driver.
 //!
 //! A session compares the channel this node shares with one peer ([`ChannelIndex`]) with
 //! the peer's, using the sans-I/O [`kvitt_protocol::reconcile`] state machines. Each side
 //! learns which records the other lacks and hands them to its core
-//! ([`Input::Reconciled`](crate::core::Input::Reconciled)), which delivers them through the
-//! ordinary outbox: verified and authorized by the receiver like any delivered record.
+//! ([`Input::SessionEnded`](crate::core::Input::SessionEnded)), which delivers them through
+//! the ordinary outbox: verified and authorized by the receiver like any delivered record.
 //!
-//! Sessions start when the node starts, every [`DEFAULT_RECONCILE_INTERVAL`] (configurable),
-//! when a peer a session could not reach is heard from again, and on demand (`kvitt sync`).
+//! When and with whom sessions start is the core's decision (core::sessions:
+//! [`Effect::StartSession`](crate::core::Effect::StartSession)); this module runs them:
+//! [`exchange`] frame by frame without I/O (the simulator runs it too), [`Sessions`] on
+//! blocking threads over the transport.
 
 pub mod exchange;
 mod index;
@@ -16,19 +18,12 @@ mod sessions;
 
 use std::time::Duration;
 
-pub use exchange::Summary;
+pub use crate::core::{
+    Summary, DEFAULT_RECONCILE_INTERVAL, HELLO_SALT_LIFETIME, MAX_RECONCILE_INTERVAL, MIN_RECONCILE_INTERVAL,
+};
 pub use index::{ChannelIndex, ChannelSnapshot, SaltOf};
-pub use reconciler::{ClientReply, Reconciler};
+pub use reconciler::Reconciler;
 pub use sessions::{Finished, IncomingFrame, Sessions, Side};
-
-/// How often, by default, a node reconciles with each peer it may share a channel with.
-pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(60);
-
-/// The shortest reconciliation interval a node accepts in its configuration.
-pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The longest reconciliation interval a node accepts in its configuration (a day).
-pub const MAX_RECONCILE_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A responder session that receives no frame for this long is dropped.
 pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,11 +37,6 @@ pub const MAX_RESPONDER_SESSIONS_PER_PEER: usize = 2;
 /// in time windows of about this many items, one session each (the peer with more items
 /// starts sessions of its own too, windowed by its own counts).
 pub const WINDOW_ITEMS: usize = kvitt_protocol::reconcile::MAX_RECONCILE_ITEMS / 2;
-
-/// How long a node uses one hello salt with one peer (spec/reconcile.md §Keys and hashes):
-/// the channel's hello summary under it is kept, so sessions between equal channels hash
-/// nothing. A session with the peer that fails ends the salt early.
-pub const HELLO_SALT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Sessions an initiator runs when its outcome fails the final fingerprint check, each
 /// with new salts: an honest failure (two ids sharing a 64-bit tag, about n²/2⁶⁴) does

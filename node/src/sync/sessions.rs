@@ -1,11 +1,10 @@
 //! The sessions of one node: each runs on a blocking thread, since a session is CPU work
 //! over up to millions of items. The initiator drives its exchanges itself; a responder
 //! session receives its frames through a channel and ends when the session ends, errs, or
-//! goes quiet for [`SESSION_IDLE_TIMEOUT`]. At most one outgoing and
-//! [`MAX_RESPONDER_SESSIONS_PER_PEER`] incoming sessions run per peer.
+//! goes quiet for [`SESSION_IDLE_TIMEOUT`]. At most [`MAX_RESPONDER_SESSIONS_PER_PEER`]
+//! incoming sessions run per peer; the core starts at most one outgoing (core::sessions).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::exchange::{self, refused, Answered, ResponderSession, Summary};
 use super::{ChannelSnapshot, MAX_RESPONDER_SESSIONS_PER_PEER, SESSION_IDLE_TIMEOUT};
+use crate::core::SessionStart;
 use crate::runtime::PeerTransport;
 
 /// A frame for a responder session and where its answer goes.
@@ -52,6 +52,13 @@ pub struct Finished {
     leftover: Option<Leftover>,
 }
 
+impl Finished {
+    /// A session this node started that ended with `result`.
+    pub(super) fn initiated(peer: PublicKey, result: Result<Summary, String>) -> Finished {
+        Finished { peer, side: Side::Initiator, result, leftover: None }
+    }
+}
+
 /// Frames that reached an ended responder session.
 struct Leftover {
     frames: std_mpsc::Receiver<Frame>,
@@ -76,13 +83,12 @@ pub enum Side {
 /// The sessions of one node.
 pub struct Sessions {
     responders: BTreeMap<(PublicKey, u64), std_mpsc::Sender<Frame>>,
-    initiating: BTreeSet<PublicKey>,
-    next_session: Arc<AtomicU64>,
     window_items: usize,
 }
 
-/// 16 bytes from the operating system's secure random source.
-pub(super) fn random_salt() -> Salt {
+/// 16 bytes from the operating system's secure random source: a responder's salt (the
+/// initiator's come from its core, core::sessions).
+fn random_salt() -> Salt {
     let mut salt = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
     Salt(salt)
@@ -92,12 +98,7 @@ impl Sessions {
     /// No sessions yet; the ones this node starts cover at most `window_items` of its
     /// items each ([`super::WINDOW_ITEMS`] in production).
     pub fn new(window_items: usize) -> Sessions {
-        Sessions {
-            responders: BTreeMap::new(),
-            initiating: BTreeSet::new(),
-            next_session: Arc::default(),
-            window_items: window_items.max(1),
-        }
+        Sessions { responders: BTreeMap::new(), window_items: window_items.max(1) }
     }
 
     /// Hands a peer's frame to its session, starting a responder if the frame opens one,
@@ -146,84 +147,50 @@ impl Sessions {
         self.window_items
     }
 
-    /// Whether a session this node started with `peer` is running.
-    pub fn is_initiating(&self, peer: &PublicKey) -> bool {
-        self.initiating.contains(peer)
-    }
-
-    /// Starts a session with `peer` over `channel` unless one is running: one per time
-    /// window if the channel holds more than the window size, else one whose hello uses
-    /// the kept summary `channel` comes with (this node's, under its salt for the peer),
-    /// if any. A session whose outcome fails
-    /// verification is run again with new salts, up to [`super::MAX_SESSION_ATTEMPTS`] in
-    /// all.
+    /// Starts the session `start` asks for over `channel` (this node's snapshot of it,
+    /// with the index's kept hello summary under `start.hello_salt` if the channel fits
+    /// one session) on a blocking thread
+    /// (exchange::initiate_windows). The core starts at most one per peer at a time.
     pub fn initiate(
-        &mut self,
-        peer: PublicKey,
+        &self,
+        start: SessionStart,
         addresses: Vec<String>,
         channel: (ChannelSnapshot, Option<HelloSummary>),
         directory_version: u64,
         transport: Arc<dyn PeerTransport>,
         finished: mpsc::UnboundedSender<Finished>,
     ) {
-        if !self.initiating.insert(peer) {
-            return;
-        }
-        let (snapshot, mut hello) = channel;
-        let numbers = Arc::clone(&self.next_session);
+        let peer = start.peer;
+        let (snapshot, hello) = channel;
         let window_items = self.window_items;
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let items = snapshot.into_items();
             let started = Instant::now();
-            let mut exchange = |bytes: Vec<u8>| -> Result<Vec<u8>, String> {
+            let exchange = |bytes: Vec<u8>| -> Result<Vec<u8>, String> {
                 let address = runtime
                     .block_on(crate::runtime::resolve(&addresses))
                     .ok_or_else(|| format!("no address of {} resolves", peer.short()))?;
                 runtime.block_on(transport.request(peer, address, bytes))
             };
-            let session = || numbers.fetch_add(1, Ordering::Relaxed) + 1;
-            // One session per window, in turn; the first that fails ends the round.
-            let result = exchange::windows(&items, window_items)
-                .into_iter()
-                .try_fold(Summary::default(), |mut total, window| {
-                    let within = exchange::in_window(&items, window);
-                    // A kept summary is of the whole channel: only a session over all of it
-                    // uses it.
-                    let kept = if window.is_none() { hello.take() } else { None };
-                    let found = exchange::initiate(
-                        within,
-                        kept,
-                        directory_version,
-                        window,
-                        random_salt,
-                        session,
-                        &mut exchange,
-                    )?;
-                    total.add(found);
-                    Ok::<_, exchange::Failure>(total)
-                })
-                .map(|summary| Summary { elapsed: started.elapsed(), ..summary })
-                .map_err(|failure| failure.to_string());
+            let result =
+                exchange::initiate_windows(&items, hello, start, directory_version, window_items, exchange)
+                    .map(|summary| Summary { elapsed: started.elapsed(), ..summary })
+                    .map_err(|failure| failure.to_string());
             if let Err(error) = &result {
                 tracing::info!(peer = %peer.short(), %error, "reconciliation did not finish; next interval retries");
             }
-            let _ = finished.send(Finished { peer, side: Side::Initiator, result, leftover: None });
+            let _ = finished.send(Finished::initiated(peer, result));
         });
     }
 
     /// Notes that a session ended, refusing any frame that reached it after its end.
     pub fn ended(&mut self, finished: &mut Finished) {
-        match finished.side {
-            Side::Initiator => {
-                self.initiating.remove(&finished.peer);
-            }
-            Side::Responder(session) => {
-                self.responders.remove(&(finished.peer, session));
-                if let Some(Leftover { frames, directory_version }) = finished.leftover.take() {
-                    for (_, reply) in frames.try_iter() {
-                        let _ = reply.send(refused(directory_version, format!("session {session} is over")));
-                    }
+        if let Side::Responder(session) = finished.side {
+            self.responders.remove(&(finished.peer, session));
+            if let Some(Leftover { frames, directory_version }) = finished.leftover.take() {
+                for (_, reply) in frames.try_iter() {
+                    let _ = reply.send(refused(directory_version, format!("session {session} is over")));
                 }
             }
         }

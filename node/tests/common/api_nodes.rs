@@ -90,6 +90,8 @@ impl ApiNodes {
                     retry: RetryPolicy { initial_ms: 20, max_ms: 200 },
                     delivery_batch: 256,
                     seed: 1,
+                    entropy: [1; 32],
+                    reconcile_interval: kvitt_node::core::DEFAULT_RECONCILE_INTERVAL,
                     reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
                     policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
                     uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,

@@ -52,8 +52,13 @@ pub fn world(cast: &Cast, network: &[RealNode]) -> Result<World, String> {
     for (party, node) in cast.parties.iter().zip(network) {
         let directory = kvitt_node::daemon::read_directory(&node.data).map_err(|error| error.to_string())?;
         let store = Arc::new(copy(node)?);
-        let sim = SimNode::over(party.clone(), store, SimNode::core_config(operator, 0), &directory)
-            .map_err(|error| format!("{}: a core over its ledger does not start: {error}", node.name))?;
+        let sim = SimNode::over(
+            party.clone(),
+            store,
+            SimNode::core_config(operator, 0, kvitt_node::core::DEFAULT_RECONCILE_INTERVAL),
+            &directory,
+        )
+        .map_err(|error| format!("{}: a core over its ledger does not start: {error}", node.name))?;
         nodes.push(sim);
     }
     let now_ms = i64::try_from(

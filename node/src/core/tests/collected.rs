@@ -112,7 +112,7 @@ fn deliver(net: &mut Net, from: &str, to: &str, records: Vec<AnyRecord>) -> Vec<
             Effect::Write(batch) => net.nodes[&Net::key_of(to)].store.apply(&batch).unwrap(),
             Effect::WhenDurable(inner) => {
                 for effect in inner {
-                    if let Effect::ToPeer { response, .. } = effect {
+                    if let Deferred::ToPeer { response, .. } = effect {
                         let ResponseBody::Delivered { results } = response.body else {
                             panic!("{response:?}")
                         };

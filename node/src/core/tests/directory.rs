@@ -46,7 +46,7 @@ fn deliver(net: &mut Net, to: &str, from: &str, directory: &Signed<Directory>) -
                 let mut durable = Vec::new();
                 for effect in inner {
                     match effect {
-                        Effect::ToPeer { response, .. } => {
+                        Deferred::ToPeer { response, .. } => {
                             let ResponseBody::Delivered { results } = response.body else {
                                 panic!("not a delivery answer: {:?}", response.body)
                             };

@@ -19,6 +19,7 @@ mod pushes;
 mod recovery;
 mod reversal;
 mod routing;
+mod sessions;
 mod visibility;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -34,7 +35,7 @@ use time::macros::datetime;
 use time::OffsetDateTime;
 
 use super::*;
-use crate::store::MemoryStore;
+use crate::store::{Batch, MemoryStore};
 
 const MERCHANT: &str = "556016-0680";
 const AGENCY: &str = "202100-5489";
@@ -132,6 +133,20 @@ struct Net {
     next_reply: ReplyId,
     /// Sizes of the encoded requests sent, in order.
     sent: Vec<usize>,
+    /// How the sessions a node starts with a peer end, by (node, peer); a session with no
+    /// outcome here runs until one is given ([`Net::end_sessions`]).
+    outcomes: BTreeMap<(PublicKey, PublicKey), Result<Summary, String>>,
+    /// Sessions started with no outcome yet: (node, peer).
+    running: Vec<(PublicKey, PublicKey)>,
+}
+
+/// A session `peer` started with a node that found the node holds `have` and the peer lacks.
+fn found(peer: PublicKey, have: Vec<RecordId>) -> Input {
+    Input::SessionEnded {
+        peer,
+        side: SessionSide::Responder,
+        result: Ok(Summary { have, ..Summary::default() }),
+    }
 }
 
 impl Net {
@@ -154,6 +169,8 @@ impl Net {
                 retry: RetryPolicy::default(),
                 delivery_batch: 256,
                 seed: 7,
+                entropy: [7; 32],
+                reconcile_interval: crate::core::DEFAULT_RECONCILE_INTERVAL,
                 reference_rates: Some(kvitt_books::ReferenceRates::example().unwrap()),
                 policy: if role == MemberRole::Agency { policy.clone() } else { Default::default() },
                 uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
@@ -170,6 +187,8 @@ impl Net {
             now: datetime!(2026-05-04 08:00 +02:00),
             next_reply: 1,
             sent: Vec::new(),
+            outcomes: BTreeMap::new(),
+            running: Vec::new(),
         }
     }
 
@@ -223,16 +242,37 @@ impl Net {
         for effect in effects {
             match effect {
                 Effect::Write(batch) => self.nodes[&node_key].store.apply(&batch).unwrap(),
-                Effect::WhenDurable(effects) => {
+                Effect::WhenDurable(deferred) => {
                     self.nodes[&node_key].store.sync().unwrap();
-                    self.carry_out(node_key, effects);
+                    for effect in deferred {
+                        match effect {
+                            Deferred::ToClient { reply, result } => self.replies.push((reply, result)),
+                            // Answers to requests the test injected by hand go nowhere.
+                            Deferred::ToPeer { .. } | Deferred::DirectoryChanged(_) => {}
+                            Deferred::Send { to, exchange, request } => {
+                                self.send(node_key, to, exchange, request)
+                            }
+                        }
+                    }
                 }
-                Effect::ToClient { reply, result } => self.replies.push((reply, result)),
-                // Answers to requests the test injected by hand go nowhere.
-                Effect::ToPeer { .. } => {}
-                Effect::Send { to, exchange, request } => self.send(node_key, to, exchange, request),
-                Effect::WakeAt(_) | Effect::DirectoryChanged(_) => {}
+                Effect::WakeAt(_) => {}
+                Effect::StartSession(start) => {
+                    self.running.push((node_key, start.peer));
+                    self.end_sessions();
+                }
             }
+        }
+    }
+
+    /// Ends every running session that has an outcome now.
+    fn end_sessions(&mut self) {
+        let outcomes = &self.outcomes;
+        let (ending, running): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.running).into_iter().partition(|pair| outcomes.contains_key(pair));
+        self.running = running;
+        for (node, peer) in ending {
+            let result = self.outcomes[&(node, peer)].clone();
+            self.queue.push_back((node, Input::SessionEnded { peer, side: SessionSide::Initiator, result }));
         }
     }
 
@@ -252,12 +292,14 @@ impl Net {
                 match effect {
                     Effect::WhenDurable(inner) => {
                         target.store.sync().unwrap();
+                        let mut deferred = Vec::new();
                         for effect in inner {
                             match effect {
-                                Effect::ToPeer { response: answer, .. } => response = Some(answer),
-                                other => rest.push(other),
+                                Deferred::ToPeer { response: answer, .. } => response = Some(answer),
+                                other => deferred.push(other),
                             }
                         }
+                        rest.push(Effect::WhenDurable(deferred));
                     }
                     other => rest.push(other),
                 }
@@ -410,7 +452,7 @@ fn a_receipt_signed_by_another_key_than_the_directory_lists_is_refused() {
         .into_iter()
         .find_map(|effect| match effect {
             Effect::WhenDurable(inner) => inner.into_iter().find_map(|effect| match effect {
-                Effect::ToPeer { response, .. } => Some(response),
+                Deferred::ToPeer { response, .. } => Some(response),
                 _ => None,
             }),
             _ => None,

@@ -25,7 +25,7 @@ fn records_found_missing_again_and_again_while_queued_have_one_outbox_entry_each
             other => panic!("{other:?}"),
         })
         .collect();
-    let found_missing = Input::Reconciled { peer: Net::key_of("agency"), have: ids.clone() };
+    let found_missing = found(Net::key_of("agency"), ids.clone());
     // Five sessions find the agency lacking the whole backlog, then the merchant restarts
     // and a sixth finds it again.
     for _ in 0..5 {
@@ -57,7 +57,7 @@ fn records_found_missing_again_and_again_while_queued_have_one_outbox_entry_each
 
     // Settled, a record is queued again if a peer is found lacking it again (say, after
     // a bad restore there).
-    net.step(Net::key_of("merchant"), Input::Reconciled { peer: Net::key_of("agency"), have: vec![ids[0]] });
+    net.step(Net::key_of("merchant"), found(Net::key_of("agency"), vec![ids[0]]));
     assert_eq!(queued_for_agency(&net).len(), 1);
 }
 

@@ -49,11 +49,11 @@ fn each_peer_shows_when_a_reconciliation_with_it_last_ended_well() {
     };
     assert_eq!(last(&mut net), None, "none since the node started");
     // A session that found nothing to send is a reconciliation all the same.
-    net.step(Net::key_of("merchant"), Input::Reconciled { peer: agency, have: Vec::new() });
+    net.step(Net::key_of("merchant"), found(agency, Vec::new()));
     let first = last(&mut net).expect("noted");
     assert_eq!(first, kvitt_protocol::fields::format_time(net.now.to_offset(time::UtcOffset::UTC)));
     net.now += time::Duration::minutes(1);
-    net.step(Net::key_of("merchant"), Input::Reconciled { peer: agency, have: Vec::new() });
+    net.step(Net::key_of("merchant"), found(agency, Vec::new()));
     let second = last(&mut net).expect("noted");
     assert!(second > first, "the later one: {second} after {first}");
     let ssc = states(&mut net).into_iter().find(|state| state.key == Net::key_of("ssc")).unwrap();

@@ -49,11 +49,12 @@ impl Net {
                 have.push(id);
             }
         }
-        self.queue.push_back((Net::key_of(from), Input::Reconciled { peer, have }));
+        self.queue.push_back((Net::key_of(from), found(peer, have)));
         self.run();
     }
 
-    /// `kvitt recover` at `node`, the runtime having found that `peer` lacks `lacking`.
+    /// `kvitt recover` at `node`, its session with `peer` finding that `node` lacks
+    /// `lacking` records the peer holds.
     fn recover(
         &mut self,
         node: &str,
@@ -61,12 +62,15 @@ impl Net {
         lacking: usize,
         partial: bool,
     ) -> Result<RecoveryStatus, Refusal> {
-        let session = PeerReconciliation {
-            peer: Net::key_of(peer),
-            org: peer.into(),
-            result: Ok(Summary { need: lacking, ..Summary::default() }),
-        };
-        let request = ClientRequest::Recover { partial, sessions: vec![session] };
+        // Sessions with the node's other peers find nothing.
+        let key = Net::key_of(node);
+        for other in self.nodes[&key].core.reconciliation_peers() {
+            self.outcomes.insert((key, other), Ok(Summary::default()));
+        }
+        let outcome = Ok(Summary { need: lacking, ..Summary::default() });
+        self.outcomes.insert((key, Net::key_of(peer)), outcome);
+        self.end_sessions();
+        let request = ClientRequest::Recover { partial };
         self.ask(node, operator(), request).map(|response| match response {
             ClientResponse::Recovery(status) => *status,
             other => panic!("recover: {other:?}"),
@@ -153,15 +157,13 @@ fn a_partial_recovery_needs_a_floor_and_only_an_operator_recovers() {
     let mut net = Net::new();
     net.push(receipt(1));
     net.lose_ledger_found_damaged("merchant");
-    let refusal = net
-        .ask("merchant", till(), ClientRequest::Recover { partial: true, sessions: Vec::new() })
-        .unwrap_err();
+    let refusal = net.ask("merchant", till(), ClientRequest::Recover { partial: true }).unwrap_err();
     assert_eq!(refusal.code.as_str(), "auth.forbidden");
     // The agency cannot be reached: with a floor, the operator may finish anyway.
     let RecoveryStatus::Finished(report) = net.recover("merchant", "agency", 1, true).unwrap() else {
         panic!("a partial recovery finishes");
     };
-    assert_eq!(report.unsettled, vec!["agency".to_owned()]);
+    assert_eq!(report.unsettled, vec![AGENCY.to_owned()]);
     assert_eq!(report.lost_receipts, 1, "not back yet: reported, and serial 1 is never reused");
     assert!(matches!(push(&mut net, 2), Ok(ClientResponse::Pushed { .. })));
 

@@ -53,7 +53,7 @@ fn ask_ssc(net: &mut Net, from: &str, request: PeerRequest) -> ResponseBody {
             Effect::Write(batch) => net.nodes[&ssc].store.apply(&batch).unwrap(),
             Effect::WhenDurable(inner) => {
                 for effect in inner {
-                    if let Effect::ToPeer { response, .. } = effect {
+                    if let Deferred::ToPeer { response, .. } = effect {
                         answer = Some(response.body);
                     }
                 }
