@@ -22,8 +22,8 @@ pub(super) async fn directory(
 
 /// The body is the signed directory's CBOR bytes, as `kvitt directory publish` writes them.
 #[utoipa::path(put, path = "/v1/directory", tag = "directory",
-    request_body(description = "The signed directory's CBOR bytes, as `kvitt directory publish` writes them",
-        content((Vec<u8> = "application/cbor"))),
+    request_body(description = "The signed directory's CBOR bytes, as `kvitt directory publish` writes them (the content type is not checked)",
+        content((Vec<u8> = "application/octet-stream"))),
     responses((status = 200, description = "The directory in force now, `installed` if this request installed it",
         body = DirectoryViewSchema), Problems))]
 pub(super) async fn install_directory(

@@ -36,8 +36,13 @@ pub(super) async fn show_draft(
 }
 
 /// Opens a claim draft.
-#[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body = NewDraft,
-    responses((status = 200, description = "The new draft", body = DraftViewSchema), Problems))]
+#[utoipa::path(post, path = "/v1/drafts", tag = "drafts",
+    request_body(content = NewDraft, example = json!({"purpose": "Konferens i Stockholm"})),
+    responses((status = 200, description = "The new draft", body = DraftViewSchema, links(
+        ("ShowDraft" = (operation_id = "show_draft", parameters(("number" = "$response.body#/number")))),
+        ("AddItem" = (operation_id = "add_item", parameters(("number" = "$response.body#/number")))),
+        ("Submit" = (operation_id = "submit", parameters(("number" = "$response.body#/number")))))),
+        Problems))]
 pub(super) async fn new_draft(
     State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
@@ -50,7 +55,11 @@ pub(super) async fn new_draft(
 }
 
 /// Adds an item to a draft.
-#[utoipa::path(post, path = "/v1/drafts/{number}/items", tag = "drafts", request_body = ClaimItemSchema,
+#[utoipa::path(post, path = "/v1/drafts/{number}/items", tag = "drafts",
+    request_body(content = ClaimItemSchema, example = json!({
+        "kind": "mileage", "date": "2026-05-04", "route": "Uppsala – Stockholm",
+        "business_purpose": "Resa till konferens", "km": 72, "vehicle": "own_car", "rate_per_km": 250,
+        "amount": 18000, "booking": {"account": 5800, "cost_center": "CC-100"}})),
     params(("number" = String, Path, description = "The draft's number")),
     responses((status = 200, description = "The draft with the item", body = DraftViewSchema), Problems))]
 pub(super) async fn add_item(
@@ -84,7 +93,15 @@ pub(super) async fn submit(
 /// Lists claims (an employee: their own), one page.
 #[utoipa::path(get, path = "/v1/claims", tag = "claims", params(Paging),
     responses((status = 200, description = "A page of claims", body = [ClaimSummarySchema], headers(
-        ("kvitt-next" = String, description = "Where the next page starts (`after`); absent on the last page"))),
+        ("kvitt-next" = String, description = "Where the next page starts (`after`); absent on the last page")),
+        links(
+            ("ShowClaim" = (operation_id = "show_claim", parameters(("id" = "$response.body#/0/id")))),
+            ("Approve" = (operation_id = "approve", parameters(("id" = "$response.body#/0/id")))),
+            ("Reject" = (operation_id = "reject", parameters(("id" = "$response.body#/0/id")))),
+            ("Withdraw" = (operation_id = "withdraw", parameters(("id" = "$response.body#/0/id")))),
+            ("Book" = (operation_id = "book", parameters(("id" = "$response.body#/0/id")))),
+            ("Pay" = (operation_id = "pay", parameters(("id" = "$response.body#/0/id")))),
+            ("Reverse" = (operation_id = "reverse", parameters(("id" = "$response.body#/0/id")))))),
         Problems))]
 pub(super) async fn list_claims(
     State(state): State<ApiState>,

@@ -34,6 +34,7 @@
 //! | POST | /v1/sync | operator | reconcile now with one peer or all; how each session went |
 //! | POST | /v1/recover | operator | one round of recovering a damaged ledger from the peers; how it stands |
 //! | GET | /healthz, /readyz | anyone, no token | liveness and readiness, each check named ([`health`]) |
+//! | GET | /v1/openapi.json | anyone, no token | this API as an OpenAPI 3.1 document ([`openapi`]) |
 //!
 //! Who may read which record (`GET /v1/records/{id}`) the core decides: operators, SSC
 //! staff and approvers any the node holds; an employee their receipts, their claims and
@@ -106,7 +107,8 @@ struct ApiState {
 /// Every request is authenticated first (the `authenticate` layer wraps every route, the
 /// fallback for unknown paths and the answer to a method a route lacks), so a request
 /// without a valid token is answered `401` whatever its path, query or body; only the
-/// probes `/healthz` and `/readyz` ([`health`]) answer without one. The tokens are
+/// probes `/healthz` and `/readyz` ([`health`]) and the OpenAPI document ([`openapi`])
+/// answer without one. The tokens are
 /// `access`'s as they stand at each request: one revoked is refused from the next. Every
 /// request is logged and counted ([`access_log`]). An answer given before the body was
 /// read closes the connection (see [`unread_body`]).

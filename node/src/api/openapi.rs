@@ -87,8 +87,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The document as served and committed: pretty JSON with a final newline.
+///
+/// utoipa 5.5 writes a link's operation as `operation_id` (its `Link` lacks serde's
+/// camelCase; fixed in utoipa 6, which needs Rust 1.88): OpenAPI's member is
+/// `operationId`, the only snake_case key utoipa writes.
 pub fn document_text() -> String {
-    let mut text = document().to_pretty_json().unwrap_or_default();
+    let text = document().to_pretty_json().unwrap_or_default();
+    let mut text = text.replace("\"operation_id\": ", "\"operationId\": ");
     text.push('\n');
     text
 }
@@ -327,6 +332,36 @@ mod tests {
         documented.sort();
         assert_eq!(routed, documented);
         assert_eq!(routed.len(), 27, "every route of spec/api.md §Routes, the probes and this document");
+    }
+
+    /// Every link of the document names an operation of it, as `operationId`.
+    #[test]
+    fn every_link_names_an_operation() {
+        let text = document_text();
+        assert!(!text.contains("operation_id"), "a snake_case member is left");
+        let document: Value = serde_json::from_str(&text).unwrap();
+        let operations: Vec<&Value> = document["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .collect();
+        let mut links = 0;
+        for operation in &operations {
+            for response in operation["responses"].as_object().unwrap().values() {
+                for link in response
+                    .get("links")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flat_map(|links| links.values())
+                {
+                    let target = &link["operationId"];
+                    assert!(operations.iter().any(|operation| operation["operationId"] == *target), "{link}");
+                    links += 1;
+                }
+            }
+        }
+        assert_eq!(links, 12, "drafts 3, claims 7, receipts 1, exceptions 1");
     }
 
     /// Every `$ref` of the document names a schema of its components.

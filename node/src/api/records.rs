@@ -90,7 +90,8 @@ pub(super) async fn enrol_cards(
 /// Lists receipts (an employee: their own), one page.
 #[utoipa::path(get, path = "/v1/receipts", tag = "receipts", params(ReceiptListing),
     responses((status = 200, description = "A page of receipts", body = [ReceiptView], headers(
-        ("kvitt-next" = String, description = "Where the next page starts (`after`); absent on the last page"))),
+        ("kvitt-next" = String, description = "Where the next page starts (`after`); absent on the last page")),
+        links(("Record" = (operation_id = "record", parameters(("id" = "$response.body#/0/id")))))),
         Problems))]
 pub(super) async fn list_receipts(
     State(state): State<ApiState>,

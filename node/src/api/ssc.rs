@@ -12,7 +12,8 @@ use crate::core::Exception;
 /// Lists exceptions (`all=true`: resolved ones too), each with its next step, one page.
 #[utoipa::path(get, path = "/v1/exceptions", tag = "exceptions", params(ExceptionListing),
     responses((status = 200, description = "A page of exceptions", body = [ExceptionSchema], headers(
-        ("kvitt-next" = String, description = "Where the next page starts (`after`); absent on the last page"))),
+        ("kvitt-next" = String, description = "Where the next page starts (`after`); absent on the last page")),
+        links(("Resolve" = (operation_id = "resolve", parameters(("id" = "$response.body#/0/id")))))),
         Problems))]
 pub(super) async fn exceptions(
     State(state): State<ApiState>,
