@@ -2,8 +2,8 @@
 //! route that serves it: `GET /v1/openapi.json`.
 //!
 //! Each handler carries its `#[utoipa::path]` (method, path, parameters, body, answers);
-//! [`routes`] registers every handler at the method and path of its own attribute, so the
-//! router and the document cannot name different routes. The document is committed as
+//! [`routes`] registers every handler at the method and path of its own attribute, and a
+//! test checks that the router's operations are exactly the document's. The document is committed as
 //! spec/openapi.json; node/tests/openapi.rs fails when the two differ
 //! (`KVITT_BLESS=1` writes it anew). It is served without a token, like the probes: it is
 //! the same for every node of this version and says nothing of a node's data, and a code
@@ -25,7 +25,7 @@ use serde_json::Value;
 /// The path the document is served at.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 
-/// The name of the bearer-token security scheme.
+/// The name of the bearer-token security scheme (also in `ApiDoc`'s `security`).
 const BEARER: &str = "bearer";
 
 #[derive(OpenApi)]
