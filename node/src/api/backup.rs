@@ -12,6 +12,7 @@ use axum::http::header::CONTENT_TYPE;
 use http_body::{Frame, SizeHint};
 use tokio::sync::mpsc;
 
+use super::openapi::Problems;
 use super::*;
 use crate::core::CallerRole;
 
@@ -24,6 +25,14 @@ pub const BACKUP_PAUSE_HEADER: &str = "kvitt-backup-paused-ms";
 /// Bytes read from the spool file per chunk of the answer.
 const CHUNK_BYTES: usize = 256 * 1024;
 
+/// The ledger's entries as one state, in the dump format of spec/api.md §Backup.
+#[utoipa::path(get, path = "/v1/admin/backup", tag = "operations",
+    responses((status = 200, description = "The ledger dump (spec/api.md: entries in key order, their count and SHA-256)",
+        content((Vec<u8> = "application/octet-stream")), headers(
+            ("kvitt-backup-entries" = u64, description = "How many entries the dump holds"),
+            ("kvitt-backup-sha256" = String, description = "The SHA-256 the dump states at its end (hex)"),
+            ("kvitt-backup-paused-ms" = u64, description = "How long the node's writes waited while the ledger was read"))),
+        Problems))]
 pub(super) async fn backup(
     State(state): State<ApiState>,
     Authenticated(caller): Authenticated,

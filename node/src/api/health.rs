@@ -18,20 +18,15 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Map, Value};
 
+use super::schemas::ProbeSchema;
 use super::ApiState;
 use crate::core::{Caller, CallerRole, ClientRequest, ClientResponse};
 
 /// How long the probes wait for the core to answer before calling it not alive.
 pub const CORE_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The two probes' routes.
-pub(super) fn routes() -> Router<ApiState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
-}
 
 /// One named check and what it found.
 struct Check {
@@ -78,11 +73,21 @@ fn answer(checks: Vec<Check>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn healthz(State(state): State<ApiState>) -> Response {
+/// Liveness: the core takes a request within [`CORE_ANSWER_TIMEOUT`].
+#[utoipa::path(get, path = "/healthz", tag = "probes", security(()),
+    responses(
+        (status = 200, description = "Live: every check passed", body = ProbeSchema),
+        (status = 503, description = "Not live: restart the node", body = ProbeSchema)))]
+pub(super) async fn healthz(State(state): State<ApiState>) -> Response {
     answer(core_check(&state).await)
 }
 
-async fn readyz(State(state): State<ApiState>) -> Response {
+/// Readiness: live, and the node can take writes.
+#[utoipa::path(get, path = "/readyz", tag = "probes", security(()),
+    responses(
+        (status = 200, description = "Ready: every check passed", body = ProbeSchema),
+        (status = 503, description = "Not ready: send no writes here now (reads still work)", body = ProbeSchema)))]
+pub(super) async fn readyz(State(state): State<ApiState>) -> Response {
     let mut checks = core_check(&state).await;
     let status = state.node.status();
     let ledger = match state.node.fatal().cause() {

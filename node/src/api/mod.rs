@@ -35,6 +35,7 @@
 //! | POST | /v1/recover | operator | one round of recovering a damaged ledger from the peers; how it stands |
 //! | GET | /v1/admin/backup | operator | the ledger's entries as one state, a dump to back up ([`backup`]) |
 //! | GET | /healthz, /readyz | anyone, no token | liveness and readiness, each check named ([`health`]) |
+//! | GET | /v1/openapi.json | anyone, no token | this API as an OpenAPI 3.1 document ([`openapi`]) |
 //!
 //! Who may read which record (`GET /v1/records/{id}`) the core decides: operators, SSC
 //! staff and approvers any the node holds; an employee their receipts, their claims and
@@ -51,7 +52,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use kvitt_formats::FormatCode;
 use kvitt_protocol::claim::{Claim, ClaimItem};
@@ -61,7 +61,7 @@ use kvitt_protocol::wire::{AnyCode, Refusal, RefusalCode};
 use kvitt_protocol::ErrorCode;
 use kvitt_protocol::{AnyRecord, PublicKey, RecordId};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::access::Access;
 use crate::core::{
@@ -72,30 +72,26 @@ use crate::policy::Finding;
 
 mod access_log;
 mod admin;
+mod answers;
 mod backup;
 mod claims;
 mod health;
 mod hyper_errors;
 mod import;
+pub mod openapi;
 mod records;
+mod schemas;
 mod scrape;
 pub mod serve;
 mod ssc;
 mod unread_body;
 
 pub use access_log::{REQUEST_ID_HEADER, UNMATCHED_ROUTE};
-use admin::{directory, install_directory, recover, sync};
+pub use answers::record_json;
 pub use backup::{BACKUP_ENTRIES_HEADER, BACKUP_PAUSE_HEADER, BACKUP_SHA256_HEADER};
 pub use claims::claim_json;
-use claims::{
-    add_item, approve, book, list_claims, new_draft, pay, reject, reverse, show_claim, show_draft, submit,
-    withdraw,
-};
 pub use health::CORE_ANSWER_TIMEOUT;
-pub use records::record_json;
-use records::{enrol_cards, fetch_receipt, list_receipts, push_receipt, record};
 pub use scrape::{metrics_router, MAX_COUNTED_EXCEPTIONS};
-use ssc::{exceptions, resolve, sie};
 pub use ssc::{SIE_CONTENT_TYPE, SIE_LEFT_OUT_HEADER, SIE_VOUCHERS_HEADER};
 
 /// Largest request body the API reads, in bytes (a receipt at its 1000-line limit fits).
@@ -114,41 +110,22 @@ struct ApiState {
 /// Every request is authenticated first (the `authenticate` layer wraps every route, the
 /// fallback for unknown paths and the answer to a method a route lacks), so a request
 /// without a valid token is answered `401` whatever its path, query or body; only the
-/// probes `/healthz` and `/readyz` ([`health`]) answer without one. The tokens are
+/// probes `/healthz` and `/readyz` ([`health`]) and the OpenAPI document ([`openapi`])
+/// answer without one. The tokens are
 /// `access`'s as they stand at each request: one revoked is refused from the next. Every
 /// request is logged and counted ([`access_log`]). An answer given before the body was
 /// read closes the connection (see [`unread_body`]).
 pub fn router(node: NodeHandle, access: Arc<Access>) -> Router {
     let state = ApiState { node, access };
-    Router::new()
-        .route("/v1/receipts", post(push_receipt).get(list_receipts))
-        .route("/v1/receipts/fetch", post(fetch_receipt))
-        .route("/v1/cards", post(enrol_cards))
-        .route("/v1/records/{id}", get(record))
-        .route("/v1/drafts", post(new_draft))
-        .route("/v1/drafts/{number}", get(show_draft))
-        .route("/v1/drafts/{number}/items", post(add_item))
-        .route("/v1/drafts/{number}/submit", post(submit))
-        .route("/v1/claims", get(list_claims))
-        .route("/v1/claims/{id}", get(show_claim))
-        .route("/v1/claims/{id}/approve", post(approve))
-        .route("/v1/claims/{id}/reject", post(reject))
-        .route("/v1/claims/{id}/withdraw", post(withdraw))
-        .route("/v1/claims/{id}/book", post(book))
-        .route("/v1/claims/{id}/pay", post(pay))
-        .route("/v1/claims/{id}/reverse", post(reverse))
-        .route("/v1/exceptions", get(exceptions))
-        .route("/v1/exceptions/{id}/resolve", post(resolve))
-        .route("/v1/sie", get(sie))
-        .route("/v1/directory", get(directory).put(install_directory))
-        .route("/v1/sync", post(sync))
-        .route("/v1/recover", post(recover))
-        .route("/v1/admin/backup", get(backup::backup))
+    let (with_token, open) = openapi::routes();
+    with_token
+        .router
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
-        // The probes need no token: merged after `authenticate`, which does not wrap them.
-        .merge(health::routes())
+        // The probes and the OpenAPI document need no token: merged after `authenticate`,
+        // which does not wrap them.
+        .merge(open.router)
         .layer(axum::middleware::from_fn_with_state(state.clone(), access_log::access_log))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(unread_body::close_if_body_unread))
@@ -213,17 +190,39 @@ impl Problem {
     /// The problem document's JSON text (RFC 9457, the seven members of spec/api.md §Errors).
     fn document(&self) -> String {
         let code = self.code.as_str();
-        json!({
-            "type": format!("https://kvitt.invalid/problems/{code}"),
-            "title": code,
-            "status": self.status.as_u16(),
-            "detail": self.message,
-            "code": code,
-            "path": self.path,
-            "retry": self.retry,
-        })
-        .to_string()
+        let document = ProblemDocument {
+            code,
+            detail: &self.message,
+            path: &self.path,
+            retry: self.retry,
+            status: self.status.as_u16(),
+            title: code,
+            kind: format!("https://kvitt.invalid/problems/{code}"),
+        };
+        serde_json::to_string(&document).unwrap_or_default()
     }
+}
+
+/// An RFC 9457 problem document: every error the API answers (spec/api.md §Errors).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct ProblemDocument<'a> {
+    /// The stable error code: a record error code (protocol.md §Error codes), a refusal
+    /// code (node.md §Refusals), a receipt format's code, or `auth.unauthenticated`.
+    code: &'a str,
+    /// A sentence for people, naming the value; not stable, do not parse it.
+    detail: &'a str,
+    /// The field, document element or query parameter the error concerns, or `""`.
+    path: &'a str,
+    /// Whether the same request may succeed later unchanged.
+    retry: bool,
+    /// The HTTP status, as in the status line.
+    status: u16,
+    /// The code again (RFC 9457's short summary).
+    title: &'a str,
+    /// `https://kvitt.invalid/problems/<code>`: an identifier, not a page.
+    #[serde(rename = "type")]
+    kind: String,
 }
 
 /// The media type of every error the API answers.
@@ -402,17 +401,6 @@ struct ListParams {
 /// for it); absent on the last page.
 pub const NEXT_HEADER: &str = "kvitt-next";
 
-/// A page of a list as JSON: the entries as an array, and [`NEXT_HEADER`] if more follow.
-fn page_response<T: Serialize>(items: &[T], next: Option<&Cursor>) -> Response {
-    let mut response = Json(items).into_response();
-    if let Some(value) =
-        next.and_then(|Cursor(bytes)| header::HeaderValue::from_str(&hex::encode(bytes)).ok())
-    {
-        response.headers_mut().insert(header::HeaderName::from_static(NEXT_HEADER), value);
-    }
-    response
-}
-
 /// The query string's parameters, checked: each one of `known`, none given twice.
 fn checked_pairs(query: QueryPairs, known: &[&str]) -> Result<Vec<(String, String)>, Problem> {
     let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
@@ -478,10 +466,6 @@ fn no_params(query: QueryPairs) -> Result<(), Problem> {
     query_params(query, &[]).map(|_| ())
 }
 
-async fn ask(state: &ApiState, caller: Caller, request: ClientRequest) -> Result<ClientResponse, Problem> {
-    Ok(state.node.ask(caller, request).await?)
-}
-
 /// Parses a JSON body, reporting the field path of a mismatch.
 fn parse_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Problem> {
     let mut deserializer = serde_json::Deserializer::from_str(body);
@@ -508,14 +492,6 @@ async fn wrong_method(method: Method, uri: Uri) -> Problem {
         "",
         format!("{} does not take {method}", uri.path()),
     )
-}
-
-fn unexpected(response: &ClientResponse) -> Problem {
-    tracing::error!(?response, "the core answered a request with the wrong kind of response");
-    Problem::from(Refusal::new(
-        RefusalCode::Unavailable,
-        "internal error: unexpected answer from the node core",
-    ))
 }
 
 #[cfg(test)]

@@ -1,38 +1,54 @@
 //! The SSC's routes: exceptions and resolving them, and the SIE export of booked claims.
 
-use super::claims::{decide, decision_claim};
-use super::*;
+use utoipa::ToSchema;
 
+use super::answers::{ask, Decision, Listed, SieAnswer};
+use super::claims::decision_claim;
+use super::openapi::{ClaimId, ExceptionListing, Problems, SieParams};
+use super::schemas::{ExceptionSchema, ResolutionSchema};
+use super::*;
+use crate::core::Exception;
+
+/// Lists exceptions (`all=true`: resolved ones too), each with its next step, one page.
+#[utoipa::path(get, path = "/v1/exceptions", tag = "exceptions", params(ExceptionListing),
+    responses((status = 200, description = "A page of exceptions", body = [ExceptionSchema], headers(
+        ("kvitt-next" = String, description = "Where the next page starts (`after`); absent on the last page")),
+        links(("Resolve" = (operation_id = "resolve", parameters(("id" = "$response.body#/0/id")))))),
+        Problems))]
 pub(super) async fn exceptions(
     State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     query: QueryPairs,
-) -> Result<Response, Problem> {
+) -> Result<Listed<Exception>, Problem> {
     let ListParams { limit, all, after, .. } = query_params(query, &["limit", "all", "after"])?;
-    match ask(&state, caller, ClientRequest::Exceptions { limit, all, after }).await? {
-        ClientResponse::Exceptions(page) => Ok(page_response(&page.items, page.next.as_ref())),
-        other => Err(unexpected(&other)),
-    }
+    ask(&state, caller, ClientRequest::Exceptions { limit, all, after }).await
 }
 
 /// The body of POST /v1/exceptions/{id}/resolve.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResolveBody {
+pub(super) struct ResolveBody {
+    /// Reject the held claim, or book it after all.
+    #[schema(value_type = ResolutionSchema)]
     decision: Resolution,
+    /// Why (text ≤ 256 bytes, not empty).
     note: String,
 }
 
+/// Rejects or books a claim held for an exception (SSC staff); `id` is the claim's.
+#[utoipa::path(post, path = "/v1/exceptions/{id}/resolve", tag = "exceptions", params(ClaimId),
+    request_body = ResolveBody,
+    responses((status = 200, description = "Where the claim stands now", body = Decision), Problems))]
 pub(super) async fn resolve(
     State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     id: Result<Path<String>, PathRejection>,
     query: QueryPairs,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, Problem> {
+) -> Result<Decision, Problem> {
     let claim = decision_claim(id, query)?;
     let ResolveBody { decision, note } = parse_json(&body_text(body)?)?;
-    decide(&state, caller, claim, |claim| ClientRequest::Resolve { claim, resolution: decision, note }).await
+    ask(&state, caller, ClientRequest::Resolve { claim, resolution: decision, note }).await
 }
 
 /// The content type of an SIE file: text in code page 437 (SIE's PC8).
@@ -49,11 +65,17 @@ pub const SIE_LEFT_OUT_HEADER: &str = "kvitt-left-out";
 
 /// GET /v1/sie?agency=ORG&from=DATE&to=DATE[&again=true]: the SIE 4I file of one
 /// agency's claims booked from..=to; claims exported before only with `again=true`.
+#[utoipa::path(get, path = "/v1/sie", tag = "sie", params(SieParams),
+    responses((status = 200, description = "The SIE 4I file, in PC8 (code page 437)",
+        content((String = "text/plain; charset=IBM437")), headers(
+            ("kvitt-vouchers" = u64, description = "How many vouchers the file holds"),
+            ("kvitt-left-out" = String, description = "The claims whose vouchers were left out, comma-separated; absent when none"))),
+        Problems))]
 pub(super) async fn sie(
     State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     query: QueryPairs,
-) -> Result<Response, Problem> {
+) -> Result<SieAnswer, Problem> {
     let Query(pairs) = query.map_err(|rejection| bad_request(rejection.body_text()))?;
     let mut given: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in pairs {
@@ -84,28 +106,5 @@ pub(super) async fn sie(
         Some(other) => return Err(bad_parameter("again", format!("again {other:?} is not true or false"))),
     };
     let export = SieExport { agency: required("agency")?, from: date("from")?, to: date("to")?, again };
-    match ask(&state, caller, ClientRequest::ExportSie(export)).await? {
-        ClientResponse::Sie(file) => {
-            let mut response = (
-                [
-                    (header::CONTENT_TYPE, SIE_CONTENT_TYPE.to_owned()),
-                    (header::HeaderName::from_static(SIE_VOUCHERS_HEADER), file.vouchers.len().to_string()),
-                ],
-                file.bytes,
-            )
-                .into_response();
-            let left_out: BTreeSet<String> =
-                file.left_out.iter().map(|left| left.claim.to_string()).collect();
-            if !left_out.is_empty() {
-                let ids = left_out.into_iter().collect::<Vec<_>>().join(", ");
-                if let Ok(value) = header::HeaderValue::from_str(&ids) {
-                    response
-                        .headers_mut()
-                        .insert(header::HeaderName::from_static(SIE_LEFT_OUT_HEADER), value);
-                }
-            }
-            Ok(response)
-        }
-        other => Err(unexpected(&other)),
-    }
+    ask(&state, caller, ClientRequest::ExportSie(export)).await
 }
