@@ -10,7 +10,7 @@
 pub mod archive;
 pub mod cards;
 pub mod claim;
-mod client;
+pub(crate) mod client;
 pub mod conformance;
 mod input;
 mod output;
