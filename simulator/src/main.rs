@@ -82,7 +82,7 @@ struct Cli {
     #[arg(long)]
     json: Option<std::path::PathBuf>,
     /// A deliberate bug, to see a violation reported: drop-acknowledged, panic-in-core,
-    /// leak-card-receipt.
+    /// leak-card-receipt, leak-code-receipt.
     #[arg(long, hide = true)]
     sabotage: Option<String>,
 }
@@ -118,9 +118,10 @@ fn config(cli: &Cli, seed: u64) -> anyhow::Result<SimConfig> {
         Some("drop-acknowledged") => Some(Sabotage::DropAcknowledged),
         Some("panic-in-core") => Some(Sabotage::PanicInCore),
         Some("leak-card-receipt") => Some(Sabotage::LeakCardReceipt),
-        Some(other) => {
-            bail!("--sabotage {other:?}: expected drop-acknowledged, panic-in-core or leak-card-receipt")
-        }
+        Some("leak-code-receipt") => Some(Sabotage::LeakCodeReceipt),
+        Some(other) => bail!(
+            "--sabotage {other:?}: expected drop-acknowledged, panic-in-core, leak-card-receipt or leak-code-receipt"
+        ),
     };
     if cli.nodes < 3 {
         bail!("--nodes {}: at least 3 (an SSC, an agency, a merchant)", cli.nodes);

@@ -223,7 +223,12 @@ pub fn run(
             if config.sabotage == Some(Sabotage::DropAcknowledged) {
                 crate::run::drop_one_acknowledged(&world, &pushed.acknowledged);
             }
-            violations.extend(crate::check::check(&world, &pushed.acknowledged, &[]));
+            violations.extend(crate::check::check(
+                &world,
+                &pushed.acknowledged,
+                &crate::workload::Codes::default(),
+                &[],
+            ));
         }
         Err(why) => {
             violations.push(Violation { invariant: "every node's ledger opens after the run", details: why })

@@ -168,7 +168,7 @@ pub fn run(cast: &Cast, load: &Load<'_>, shared: &Shared, started: Instant) {
                                         .unwrap_or(i64::MAX),
                                     total: total.clone(),
                                     original: refund.map(|(original, _)| original),
-                                    by_card: false,
+                                    route: crate::workload::Route::Buyer,
                                 },
                             );
                             last_sale = if refund.is_some() { None } else { Some((id, total.0)) };
