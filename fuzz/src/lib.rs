@@ -91,6 +91,10 @@ pub fn import(format: kvitt_formats::Format, data: &[u8]) {
     if let Ok(imported) = kvitt_formats::import(format, data, &supplement) {
         let receipt = &imported.receipt;
         assert!(receipt.validate().is_ok(), "an imported receipt breaks a rule: {receipt:?}");
-        assert_eq!(kvitt_formats::import(format, data, &supplement).ok(), Some(imported), "not deterministic");
+        assert_eq!(
+            kvitt_formats::import(format, data, &supplement).ok(),
+            Some(imported),
+            "not deterministic"
+        );
     }
 }
