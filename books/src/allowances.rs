@@ -7,6 +7,7 @@
 //! booking table, and a claim's item is judged by the year of its date.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -327,12 +328,19 @@ pub struct AllowanceTables {
 }
 
 impl AllowanceTables {
-    /// The tables compiled into this crate: 2025 and 2026.
-    pub fn default_tables() -> Result<AllowanceTables, AllowancesError> {
-        AllowanceTables::new([
-            Allowances::from_json(ALLOWANCES_2025_JSON)?,
-            Allowances::from_json(ALLOWANCES_2026_JSON)?,
-        ])
+    /// The tables compiled into this crate: 2025 and 2026, parsed at first use and then
+    /// shared.
+    pub fn default_tables() -> Result<&'static AllowanceTables, AllowancesError> {
+        static DEFAULT: OnceLock<Result<AllowanceTables, AllowancesError>> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                AllowanceTables::new([
+                    Allowances::from_json(ALLOWANCES_2025_JSON)?,
+                    Allowances::from_json(ALLOWANCES_2026_JSON)?,
+                ])
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Tables of distinct years.

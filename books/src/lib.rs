@@ -46,4 +46,6 @@ pub use table::{
     BookingTable, BuyerNamedBy, Category, ItemKind, Place, SimplifiedInvoice, TableError, VatRule,
     BOOKING_TABLE_FORMAT_VERSION, DEFAULT_BOOKING_TABLE_JSON,
 };
-pub use voucher::{book, check_place, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};
+pub use voucher::{
+    book, check_place, AgencyBooks, BookingError, ClaimReceipts, PayrollLine, Voucher, VoucherRow,
+};

@@ -9,9 +9,8 @@ use time::Date;
 use crate::allowances::{AllowanceTables, TaxSplit};
 use crate::sie::check_voucher;
 use crate::table::BookingTable;
-use crate::voucher::{book, AgencyBooks, BookingError, PayrollLine, Voucher, VoucherRow};
+use crate::voucher::{book, AgencyBooks, BookingError, ClaimReceipts, PayrollLine, Voucher, VoucherRow};
 use kvitt_protocol::claim::Claim;
-use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::Signed;
 
 /// Books `claim` with its `receipts` on `date` as voucher `number` of `books.series`
@@ -21,7 +20,7 @@ pub fn book_numbered(
     allowances: &AllowanceTables,
     books: &AgencyBooks,
     claim: &Signed<Claim>,
-    receipts: &[Signed<Receipt>],
+    receipts: ClaimReceipts<'_>,
     date: Date,
     number: u64,
 ) -> Result<Voucher, BookingError> {

@@ -3,6 +3,7 @@
 //! spec/books/booking-table-v1.json is the default, and spec/books.md documents the format.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -317,9 +318,14 @@ fn check_account(field: &str, account: u16) -> Result<u16, TableError> {
 }
 
 impl BookingTable {
-    /// The default table compiled into this crate (spec/books/booking-table-v1.json).
-    pub fn default_table() -> Result<BookingTable, TableError> {
-        BookingTable::from_json(DEFAULT_BOOKING_TABLE_JSON)
+    /// The default table compiled into this crate (spec/books/booking-table-v1.json),
+    /// parsed at first use and then shared: a web page or a booking asks for it per request.
+    pub fn default_table() -> Result<&'static BookingTable, TableError> {
+        static DEFAULT: OnceLock<Result<BookingTable, TableError>> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| BookingTable::from_json(DEFAULT_BOOKING_TABLE_JSON))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Reads and checks a table in the format of spec/books/booking-table-v1.json, with

@@ -7,10 +7,12 @@ use time::Date;
 
 use crate::allowances::{AllowanceTables, AllowancesError, TaxSplit};
 use crate::table::{BookingTable, BuyerNamedBy, ItemKind, Place, VatRule};
+use kvitt_protocol::assignment::Assignment;
 use kvitt_protocol::claim::{Claim, ClaimItem};
+use kvitt_protocol::claim_buyer::{check_claim_buyer, BuyerRefusal};
 use kvitt_protocol::fields::{divide_rounded, OrgId};
 use kvitt_protocol::id::RecordId;
-use kvitt_protocol::receipt::{Payment, Receipt};
+use kvitt_protocol::receipt::{Buyer, Payment, Receipt};
 use kvitt_protocol::vat::format_rate;
 use kvitt_protocol::Signed;
 
@@ -254,9 +256,27 @@ fn scale(value: i64, numerator: i64, denominator: i64, item: usize) -> Result<i6
     i64::try_from(scaled).map_err(|_| BookingError::Overflow { item })
 }
 
+/// The records a claim's receipt items are booked from.
+#[derive(Clone, Copy, Debug)]
+pub struct ClaimReceipts<'a> {
+    /// Every receipt an item names (others are ignored).
+    pub receipts: &'a [Signed<Receipt>],
+    /// The assignment of each receipt signed without a buyer, by its merchant (others are
+    /// ignored): such a receipt's buyer is its assignment's (spec/codes.md §Claims).
+    pub assignments: &'a [Signed<Assignment>],
+}
+
+impl<'a> ClaimReceipts<'a> {
+    /// Receipts that name their buyers, without assignments.
+    pub fn named(receipts: &'a [Signed<Receipt>]) -> ClaimReceipts<'a> {
+        ClaimReceipts { receipts, assignments: &[] }
+    }
+}
+
 /// Books `claim` with its `receipts` on `date` per `table`: one voucher in the agency's
 /// series, balancing to zero öre. The claim must be approved (the caller knows its
-/// events); `receipts` must hold every receipt an item names (others are ignored).
+/// events); each receipt item's receipt must be among `receipts`, bought by the claim's
+/// agency (by its own word or its assignment's).
 /// Per diem and mileage are split at the tax-free limits of `allowances` where the
 /// table's category has a taxable account.
 pub fn book(
@@ -264,9 +284,10 @@ pub fn book(
     allowances: &AllowanceTables,
     books: &AgencyBooks,
     claim: &Signed<Claim>,
-    receipts: &[Signed<Receipt>],
+    receipts: ClaimReceipts<'_>,
     date: Date,
 ) -> Result<Voucher, BookingError> {
+    let ClaimReceipts { receipts, assignments } = receipts;
     let body = claim.body();
     if body.agency != books.org {
         return Err(BookingError::Agency {
@@ -299,13 +320,28 @@ pub fn book(
                     .find(|signed| signed.id() == *receipt_id)
                     .ok_or(BookingError::ReceiptMissing { item: item_index, receipt: *receipt_id })?;
                 check_place(table, item_index, account, *receipt_id, signed.body())?;
+                // The assignment of this receipt by its own merchant (its slot), if any.
+                let assignment = assignments.iter().find(|assignment| {
+                    assignment.body().receipt == *receipt_id && assignment.signer() == signed.signer()
+                });
+                let buyer = check_claim_buyer(body, signed, assignment).map_err(|refusal| {
+                    BookingError::ReceiptBuyer {
+                        item: item_index,
+                        receipt: *receipt_id,
+                        buyer: match refusal {
+                            BuyerRefusal::OtherAgency { buyer, .. } => buyer,
+                            _ => "no buyer".to_owned(),
+                        },
+                        agency: body.agency.clone(),
+                    }
+                })?;
                 let booked = ReceiptItem {
                     table,
                     books,
-                    claim: body,
                     item: item_index,
                     receipt_id: *receipt_id,
                     receipt: signed.body(),
+                    buyer,
                     amount: *amount,
                     foreign: foreign.as_ref().map(|foreign| (foreign.amount, foreign.currency.as_str())),
                     participants: participants.len(),
@@ -427,10 +463,11 @@ impl Allowance {
 struct ReceiptItem<'a> {
     table: &'a BookingTable,
     books: &'a AgencyBooks,
-    claim: &'a Claim,
     item: usize,
     receipt_id: RecordId,
     receipt: &'a Receipt,
+    /// Its effective buyer, the claim's agency (checked by `check_claim_buyer`).
+    buyer: &'a Buyer,
     amount: i64,
     foreign: Option<(i64, &'a str)>,
     participants: usize,
@@ -445,14 +482,6 @@ impl ReceiptItem<'_> {
         let item = self.item;
         let receipt = self.receipt;
         let id = self.receipt_id;
-        if receipt.buyer_agency() != Some(self.claim.agency.as_str()) {
-            return Err(BookingError::ReceiptBuyer {
-                item,
-                receipt: id,
-                buyer: receipt.buyer_agency().unwrap_or("no buyer").to_owned(),
-                agency: self.claim.agency.clone(),
-            });
-        }
         if receipt.total <= 0 {
             return Err(BookingError::ReceiptTotal { item, receipt: id, total: receipt.total });
         }
@@ -512,8 +541,10 @@ impl ReceiptItem<'_> {
         let limit = self.table.simplified_invoice();
         let names_buyer = receipt.total <= limit.limit_incl_vat
             || match limit.buyer_named_by {
-                BuyerNamedBy::Agency => true, // buyer.agency is the claim's, checked above
-                BuyerNamedBy::AgencyAndEmployee => receipt.buyer_employee().is_some(),
+                BuyerNamedBy::Agency => true, // the buyer's agency is the claim's, checked before
+                // Named on the receipt or in its merchant's signed assignment of it: a
+                // document of the seller's that refers to the receipt by its id.
+                BuyerNamedBy::AgencyAndEmployee => self.buyer.employee.is_some(),
             };
         let deductible = swedish_vat && names_buyer;
         let mut deductions: Vec<Deduction> = Vec::new();

@@ -100,6 +100,12 @@ enum Command {
     /// The seven-year archive: export a period into a self-verifying bundle, verify one.
     #[command(subcommand)]
     Archive(cli::archive::ArchiveCommand),
+    /// Copy a node, running or stopped, into one bundle: its ledger as one state, its keys
+    /// and configuration.
+    Backup(cli::backup::BackupArgs),
+    /// Bring a backup back into a new data directory, as a node that catches up from its
+    /// peers (`kvitt recover`) before it signs anything.
+    Restore(cli::backup::RestoreArgs),
     /// Check a running node against the spec, as its peer, and print a pass/fail table.
     #[command(long_about = cli::conformance::LONG_ABOUT)]
     Conformance(cli::conformance::ConformanceArgs),
@@ -188,6 +194,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recover(args) => cli::recover::main(&args),
         Command::Conformance(args) => cli::conformance::main(&args),
         Command::Archive(command) => cli::archive::main(&command),
+        Command::Backup(args) => cli::backup::backup(&args),
+        Command::Restore(args) => cli::backup::restore(&args),
     }
 }
 

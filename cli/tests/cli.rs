@@ -40,6 +40,20 @@ fn verify_help_describes_the_flags_and_exit_status() {
 }
 
 #[test]
+fn backup_and_restore_help_say_what_they_copy_check_and_leave_to_recover() {
+    let backup = text(&kvitt(&["backup", "--help"], b"").stdout).to_owned();
+    for expected in
+        ["--data <DIR>", "--out <FILE>", "--as <PERSON>", "GET /v1/admin/backup", "no secret", "Exit status"]
+    {
+        assert!(backup.contains(expected), "{expected:?} missing from:\n{backup}");
+    }
+    let restore = text(&kvitt(&["restore", "--help"], b"").stdout).to_owned();
+    for expected in ["--from <FILE>", "--data <DIR>", "nothing is written", "kvitt recover", "Exit status"] {
+        assert!(restore.contains(expected), "{expected:?} missing from:\n{restore}");
+    }
+}
+
+#[test]
 fn version_prints_the_crate_version() {
     let output = kvitt(&["--version"], b"");
     assert_exit(&output, 0);

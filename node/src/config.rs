@@ -223,22 +223,9 @@ impl NodeConfig {
             .map_err(|error| ConfigError::Invalid { path: path.clone(), message: error.to_string() })?;
         let header =
             "# kvitt node configuration (see `kvitt init --help`). People and tokens: access.json.\n";
-        let temporary = path.with_extension("toml.tmp");
-        {
-            let mut options = OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options.open(&temporary).map_err(io(&temporary))?;
-            file.write_all(header.as_bytes())
-                .and_then(|()| file.write_all(text.as_bytes()))
-                .map_err(io(&temporary))?;
-            file.sync_all().map_err(io(&temporary))?;
-        }
-        fs::rename(&temporary, &path).map_err(io(&path))
+        let bytes = [header.as_bytes(), text.as_bytes()].concat();
+        crate::permissions::replace_private(&path, &bytes)
+            .map_err(|failure| ConfigError::Io { path: failure.path, error: failure.error })
     }
 }
 

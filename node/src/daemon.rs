@@ -259,7 +259,9 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
         reconcile_interval: config.reconcile_interval(),
         ..crate::runtime::RuntimeConfig::default()
     };
+    let backups = Arc::new(crate::backup::LiveDump::new(Arc::clone(&commit), data.to_owned()));
     let (handle, inbox) = crate::runtime::spawn_with(core, commit, Arc::new(transport.clone()), runtime);
+    handle.serve_backups(backups);
     handle.status().watch_disk(disk);
     let forward = runtime_link::forward(requests, inbox);
     let mut tasks = vec![forward];

@@ -31,6 +31,8 @@ pub struct NodeHandle {
     fatal: Fatal,
     metrics: Arc<Metrics>,
     status: Arc<NodeStatus>,
+    /// The ledger the operator's backup route dumps, once the daemon has set it.
+    backups: Arc<std::sync::OnceLock<Arc<crate::backup::LiveDump>>>,
 }
 
 impl NodeHandle {
@@ -42,6 +44,7 @@ impl NodeHandle {
             fatal: Fatal::new(),
             metrics: Arc::new(Metrics::new()),
             status: Arc::new(NodeStatus::default()),
+            backups: Arc::default(),
         };
         (node, receiver)
     }
@@ -74,6 +77,17 @@ impl NodeHandle {
     /// The node's state as its driver last saw it, for readiness (crate::status).
     pub fn status(&self) -> &Arc<NodeStatus> {
         &self.status
+    }
+
+    /// Serves `ledger` to the operator's backup route (crate::api); the first call wins.
+    pub fn serve_backups(&self, ledger: Arc<crate::backup::LiveDump>) {
+        let _ = self.backups.set(ledger);
+    }
+
+    /// The ledger the backup route dumps; none for a node that serves no backups (the
+    /// simulator's).
+    pub fn backups(&self) -> Option<Arc<crate::backup::LiveDump>> {
+        self.backups.get().cloned()
     }
 
     /// Waits until a failure stops the node; its cause. Never returns for a node that

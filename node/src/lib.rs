@@ -11,6 +11,7 @@
 pub mod access;
 pub mod api;
 pub mod archive;
+pub mod backup;
 pub mod config;
 pub mod conformance;
 pub mod core;

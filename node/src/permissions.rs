@@ -64,6 +64,45 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     io::Write::write_all(&mut file, bytes)
 }
 
+/// A file operation that failed, with the file it failed on.
+#[derive(Debug)]
+pub struct FileFailure {
+    /// The file or folder concerned.
+    pub path: PathBuf,
+    /// What the operating system said.
+    pub error: io::Error,
+}
+
+/// Replaces `path` with `bytes` so that a crash or power loss leaves either the old file or
+/// the new one, never a mix: a private temporary file beside it (`<name>.tmp`), fsynced,
+/// renamed over it, and the folder fsynced so the rename itself survives.
+pub fn replace_private(path: &Path, bytes: &[u8]) -> Result<(), FileFailure> {
+    let failed = |path: &Path| {
+        let path = path.to_owned();
+        move |error| FileFailure { path, error }
+    };
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    // A temporary file a crash left behind goes first, so the new one is created private.
+    match fs::remove_file(&temporary) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(failed(&temporary)(error)),
+        _ => {}
+    }
+    {
+        let mut file =
+            private_file().write(true).create_new(true).open(&temporary).map_err(failed(&temporary))?;
+        io::Write::write_all(&mut file, bytes).map_err(failed(&temporary))?;
+        file.sync_all().map_err(failed(&temporary))?;
+    }
+    fs::rename(&temporary, path).map_err(failed(path))?;
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::File::open(folder).and_then(|folder| folder.sync_all()).map_err(failed(folder))
+}
+
 /// Takes group and other permissions away from `data` and everything in it (not
 /// following symbolic links), and returns what it changed.
 pub fn tighten(data: &Path) -> io::Result<Vec<PathBuf>> {
@@ -152,5 +191,26 @@ mod tests {
             (mode(&data), mode(&data.join("ledger")), mode(&data.join("ledger/db"))),
             (0o700, 0o700, 0o600)
         );
+    }
+
+    #[test]
+    fn a_replaced_file_is_whole_private_and_leaves_no_temporary_behind() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("config.toml");
+        fs::write(&path, b"old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        // What a crash between writing and renaming left, readable by others.
+        fs::write(root.path().join("config.toml.tmp"), b"half").unwrap();
+        fs::set_permissions(root.path().join("config.toml.tmp"), fs::Permissions::from_mode(0o644)).unwrap();
+
+        replace_private(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(mode(&path), 0o600);
+        assert!(!root.path().join("config.toml.tmp").exists());
+
+        let missing = root.path().join("no-such-folder/config.toml");
+        let failure = replace_private(&missing, b"x").unwrap_err();
+        assert_eq!(failure.path, root.path().join("no-such-folder/config.toml.tmp"));
+        assert_eq!(failure.error.kind(), io::ErrorKind::NotFound);
     }
 }

@@ -220,24 +220,10 @@ fn save_draft(data: &Path, draft: &Draft) -> Result<(), SetupError> {
     write_atomically(&path, text.as_bytes())
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place.
+/// Replaces `path` with `bytes`, whole or not at all (see [`crate::permissions::replace_private`]).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
-    let temporary = path.with_extension("tmp");
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| SetupError::Config(ConfigError::Io { path, error: source })
-    };
-    {
-        let mut file = crate::permissions::private_file()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temporary)
-            .map_err(io(&temporary))?;
-        std::io::Write::write_all(&mut file, bytes).map_err(io(&temporary))?;
-        file.sync_all().map_err(io(&temporary))?;
-    }
-    fs::rename(&temporary, path).map_err(io(path))
+    crate::permissions::replace_private(path, bytes)
+        .map_err(|failure| SetupError::Config(ConfigError::Io { path: failure.path, error: failure.error }))
 }
 
 /// Adds (or replaces, by key) a member in the draft. An agency is served by the draft's

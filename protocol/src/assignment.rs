@@ -74,6 +74,24 @@ pub fn check_assigns(
     Ok(())
 }
 
+/// The effective buyer of a receipt (spec/codes.md §Claims): the buyer it names, or else
+/// the buyer of `assignment`, which must assign it ([`check_assigns`]). `Ok(None)`: the
+/// receipt names no buyer and no assignment is given. A receipt that names its buyer takes
+/// no assignment, so the answer is unique: from one signed statement or the other.
+pub fn effective_buyer<'a>(
+    receipt: &'a Signed<Receipt>,
+    assignment: Option<&'a Signed<Assignment>>,
+) -> std::result::Result<Option<&'a Buyer>, AssignmentMismatch> {
+    match (&receipt.body().buyer, assignment) {
+        (Some(buyer), None) => Ok(Some(buyer)),
+        (_, Some(assignment)) => {
+            check_assigns(assignment, receipt)?;
+            Ok(Some(&assignment.body().buyer))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +136,27 @@ mod tests {
         let bought = Signed::sign(sample_receipt(), &key).unwrap();
         let of_bought = Signed::sign(assignment(bought.id()), &key).unwrap();
         assert!(matches!(check_assigns(&of_bought, &bought), Err(AssignmentMismatch::ReceiptHasBuyer(_))));
+    }
+
+    #[test]
+    fn the_effective_buyer_is_the_receipts_own_or_its_assignments() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let bought = Signed::sign(sample_receipt(), &key).unwrap();
+        assert_eq!(effective_buyer(&bought, None), Ok(bought.body().buyer.as_ref()));
+        let receipt = buyerless(&key);
+        assert_eq!(effective_buyer(&receipt, None), Ok(None));
+        let assigned = Signed::sign(assignment(receipt.id()), &key).unwrap();
+        assert_eq!(effective_buyer(&receipt, Some(&assigned)), Ok(Some(&assigned.body().buyer)));
+        // An assignment of a receipt that names its buyer, or of another receipt, gives none.
+        let of_bought = Signed::sign(assignment(bought.id()), &key).unwrap();
+        assert!(matches!(
+            effective_buyer(&bought, Some(&of_bought)),
+            Err(AssignmentMismatch::ReceiptHasBuyer(_))
+        ));
+        assert!(matches!(
+            effective_buyer(&receipt, Some(&of_bought)),
+            Err(AssignmentMismatch::OtherReceipt { .. })
+        ));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | evidence | that of the records it holds |
 //! | assignment | the merchant that signed it and the agency it names |
 //! | a receipt with an assignment | also the assigned agency's (kvitt-node places it there) |
+//! | the assignment of a receipt attached to a claim | also its claim's (the SSC finds the receipt's buyer by it) |
 //!
 //! Two members reconcile a record when both are in one of its channels: a merchant and an
 //! SSC never reconcile anything, though both may hold an attached receipt. Whether a

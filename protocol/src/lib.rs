@@ -25,6 +25,7 @@ pub mod cbor;
 pub mod channel;
 pub mod claim;
 pub mod claim_amounts;
+pub mod claim_buyer;
 pub mod code;
 pub mod directory;
 pub mod envelope;

@@ -265,6 +265,10 @@ refusal_codes! {
     UnknownRecord => "ledger.unknown_record", retry: true,
     /// A claim item does not match its receipt (other buyer, amount above the receipt's).
     ReceiptMismatch => "claim.receipt_mismatch", retry: false,
+    /// A receipt signed without a buyer, in a claim or delivered, and no assignment of it
+    /// by its merchant is held to give it one (spec/codes.md §Claims): send the
+    /// assignment first.
+    ReceiptUnassigned => "claim.receipt_unassigned", retry: true,
     /// The record conflicts with another from the same signer for the same slot; both are
     /// kept as evidence.
     Equivocation => "ledger.equivocation", retry: false,

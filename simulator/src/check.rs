@@ -259,7 +259,8 @@ fn no_receipt_paid_twice(world: &World, found: &mut Vec<Violation>) {
 /// one voucher whose rows add up to zero öre: the SSC never pays what its books could not
 /// take.
 fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violation>) {
-    use kvitt_books::{book, AgencyBooks, AllowanceTables, BookingTable};
+    use kvitt_books::{book, AgencyBooks, AllowanceTables, BookingTable, ClaimReceipts};
+    use kvitt_protocol::evidence::Slot;
     let tables = BookingTable::default_table()
         .map_err(|error| error.to_string())
         .and_then(|table| AllowanceTables::default_tables().map(|a| (table, a)).map_err(|e| e.to_string()));
@@ -287,6 +288,17 @@ fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violat
                     _ => None,
                 })
                 .collect();
+            // The assignments that give receipts signed without a buyer theirs (its slot).
+            let assignments: Vec<_> = receipts
+                .iter()
+                .filter_map(|receipt| {
+                    let slot = Slot::Assignment { signer: receipt.signer(), receipt: receipt.id() };
+                    match ledger.slot_holder(&slot).ok().flatten().map(|id| ledger.record(&id)) {
+                        Some(Ok(Some(AnyRecord::Assignment(assignment)))) => Some(assignment),
+                        _ => None,
+                    }
+                })
+                .collect();
             let agency = claim.body().agency.clone();
             let books = AgencyBooks {
                 org: agency.clone(),
@@ -297,7 +309,8 @@ fn paid_claims_book_into_balanced_vouchers(world: &World, found: &mut Vec<Violat
             let date = kvitt_protocol::fields::parse_time("created_at", &claim.body().created_at)
                 .map(|time| time.date());
             let voucher = date.map_err(|error| error.to_string()).and_then(|date| {
-                book(&table, &allowances, &books, &claim, &receipts, date).map_err(|e| e.to_string())
+                let records = ClaimReceipts { receipts: &receipts, assignments: &assignments };
+                book(table, allowances, &books, &claim, records, date).map_err(|e| e.to_string())
             });
             let problem = match voucher {
                 Err(error) => Some(format!("does not book: {error}")),

@@ -307,7 +307,8 @@ fn the_representation_limit_is_data_in_the_table() {
     let receipt = dinner(224_000, 50_000);
     let people = ["A", "B", "C", "D", "E", "F"];
     let claim = claim(vec![receipt_item(&receipt, 274_000, 6071, &people)]);
-    let voucher = book(&table, &allowances(), &books(), &claim, &[receipt], BOOKED_ON).unwrap();
+    let voucher =
+        book(&table, allowances(), &books(), &claim, ClaimReceipts::named(&[receipt]), BOOKED_ON).unwrap();
     assert_eq!(
         rows(&voucher),
         vec![(6071, 120_000), (6072, 137_000), (2640, 12_000), (2640, 5_000), (2820, -274_000)]
@@ -322,9 +323,15 @@ fn the_buyer_rule_is_data_in_the_table() {
         .replace("\"buyer_named_by\": \"agency_and_employee\"", "\"buyer_named_by\": \"agency\"");
     let table = BookingTable::from_json(&json).unwrap();
     let receipt = three_nights(false);
-    let voucher =
-        book(&table, &allowances(), &books(), &claim(vec![whole(&receipt, 5831)]), &[receipt], BOOKED_ON)
-            .unwrap();
+    let voucher = book(
+        &table,
+        allowances(),
+        &books(),
+        &claim(vec![whole(&receipt, 5831)]),
+        ClaimReceipts::named(&[receipt]),
+        BOOKED_ON,
+    )
+    .unwrap();
     assert_eq!(rows(&voucher), vec![(5831, 400_446), (2640, 48_054), (2820, -448_500)]);
 }
 

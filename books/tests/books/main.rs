@@ -17,7 +17,7 @@ mod sie;
 mod table;
 
 use ed25519_dalek::SigningKey;
-use kvitt_books::{book, AgencyBooks, AllowanceTables, BookingError, BookingTable, Voucher};
+use kvitt_books::{book, AgencyBooks, AllowanceTables, BookingError, BookingTable, ClaimReceipts, Voucher};
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::sample::{line, AGENCY_ORG, EMPLOYEE, MERCHANT_ORG};
@@ -50,12 +50,12 @@ fn books() -> AgencyBooks {
     }
 }
 
-fn table() -> BookingTable {
+fn table() -> &'static BookingTable {
     BookingTable::default_table().unwrap()
 }
 
 /// The compiled-in allowances, 2025 and 2026.
-fn allowances() -> AllowanceTables {
+fn allowances() -> &'static AllowanceTables {
     AllowanceTables::default_tables().unwrap()
 }
 
@@ -224,7 +224,7 @@ fn claim(items: Vec<ClaimItem>) -> Signed<Claim> {
 }
 
 fn book_with(items: Vec<ClaimItem>, receipts: &[Signed<Receipt>]) -> Result<Voucher, BookingError> {
-    book(&table(), &allowances(), &books(), &claim(items), receipts, BOOKED_ON)
+    book(table(), allowances(), &books(), &claim(items), ClaimReceipts::named(receipts), BOOKED_ON)
 }
 
 /// The voucher's rows as (account, öre), after checking that they balance.

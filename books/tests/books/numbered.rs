@@ -13,8 +13,10 @@ fn trip() -> Signed<Claim> {
 
 #[test]
 fn a_numbered_voucher_is_the_booking_with_its_number() {
-    let booked = book_numbered(&table(), &allowances(), &books(), &trip(), &[], BOOKED_ON, 17).unwrap();
-    let plain = book(&table(), &allowances(), &books(), &trip(), &[], BOOKED_ON).unwrap();
+    let booked =
+        book_numbered(table(), allowances(), &books(), &trip(), ClaimReceipts::named(&[]), BOOKED_ON, 17)
+            .unwrap();
+    let plain = book(table(), allowances(), &books(), &trip(), ClaimReceipts::named(&[]), BOOKED_ON).unwrap();
     assert_eq!(booked.number, Some(17));
     assert_eq!(Voucher { number: None, ..booked.clone() }, plain);
 }
@@ -22,13 +24,30 @@ fn a_numbered_voucher_is_the_booking_with_its_number() {
 #[test]
 fn a_voucher_number_above_what_sie_numbers_is_refused_at_its_edge() {
     let at_edge = u64::from(u32::MAX);
-    let booked = book_numbered(&table(), &allowances(), &books(), &trip(), &[], BOOKED_ON, at_edge).unwrap();
+    let booked = book_numbered(
+        table(),
+        allowances(),
+        &books(),
+        &trip(),
+        ClaimReceipts::named(&[]),
+        BOOKED_ON,
+        at_edge,
+    )
+    .unwrap();
     assert_eq!(booked.number, Some(u32::MAX));
-    let above = book_numbered(&table(), &allowances(), &books(), &trip(), &[], BOOKED_ON, at_edge + 1);
+    let above = book_numbered(
+        table(),
+        allowances(),
+        &books(),
+        &trip(),
+        ClaimReceipts::named(&[]),
+        BOOKED_ON,
+        at_edge + 1,
+    );
     assert_eq!(above, Err(BookingError::Number { number: at_edge + 1 }));
     let original = booked;
     assert_eq!(
-        reverse(&table(), &original, "K", at_edge + 1, BOOKED_ON),
+        reverse(table(), &original, "K", at_edge + 1, BOOKED_ON),
         Err(BookingError::Number { number: at_edge + 1 })
     );
 }
@@ -42,7 +61,15 @@ fn an_unbookable_claim_is_refused_with_its_booking_error() {
         true,
     ));
     let unmapped = claim(vec![whole(&receipt, 4010)]);
-    let refused = book_numbered(&table(), &allowances(), &books(), &unmapped, &[receipt], BOOKED_ON, 1);
+    let refused = book_numbered(
+        table(),
+        allowances(),
+        &books(),
+        &unmapped,
+        ClaimReceipts::named(&[receipt]),
+        BOOKED_ON,
+        1,
+    );
     assert!(
         matches!(refused, Err(BookingError::AccountUnmapped { item: 0, account: 4010, .. })),
         "{refused:?}"
@@ -51,10 +78,12 @@ fn an_unbookable_claim_is_refused_with_its_booking_error() {
 
 #[test]
 fn a_reversing_voucher_negates_every_row_and_names_the_original() {
-    let original = book_numbered(&table(), &allowances(), &books(), &trip(), &[], BOOKED_ON, 7).unwrap();
+    let original =
+        book_numbered(table(), allowances(), &books(), &trip(), ClaimReceipts::named(&[]), BOOKED_ON, 7)
+            .unwrap();
     assert!(original.payroll.iter().any(|line| line.split.taxable > 0), "the trip has a taxable part");
     let on = date!(2026 - 06 - 02);
-    let reversing = reverse(&table(), &original, "K", 12, on).unwrap();
+    let reversing = reverse(table(), &original, "K", 12, on).unwrap();
     assert_eq!((reversing.series.as_str(), reversing.number, reversing.date), ("K", Some(12), on));
     assert_eq!(reversing.text, format!("Återföring av K 7: {}", original.text));
     assert_eq!(reversing.rows.len(), original.rows.len());
@@ -79,6 +108,6 @@ fn a_reversing_voucher_negates_every_row_and_names_the_original() {
         fiscal_year: Some((date!(2026 - 01 - 01), date!(2026 - 12 - 31))),
     };
     let written =
-        String::from_utf8_lossy(&write_sie(&header, &table(), &[original, reversing]).unwrap()).into_owned();
+        String::from_utf8_lossy(&write_sie(&header, table(), &[original, reversing]).unwrap()).into_owned();
     assert!(written.contains("#VER K 12 20260602 \"\u{FFFD}terf\u{FFFD}ring av K 7: "), "{written}");
 }

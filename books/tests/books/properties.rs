@@ -157,7 +157,7 @@ proptest! {
         let (items, receipts) = build(&specs);
         let claim = claim(items);
         let total = claim.body().total();
-        let voucher = match book(&table(), &allowances(), &books(), &claim, &receipts, BOOKED_ON) {
+        let voucher = match book(table(), allowances(), &books(), &claim, ClaimReceipts::named(&receipts), BOOKED_ON) {
             Err(BookingError::NothingToBook) => {
                 prop_assert_eq!(total, 0);
                 return Ok(());
@@ -186,7 +186,7 @@ proptest! {
                 company_name: "Myndigheten".into(),
                 fiscal_year: None,
             },
-            &table(),
+            table(),
             std::slice::from_ref(&voucher),
         );
         prop_assert!(written.is_ok(), "{:?}", written);

@@ -133,6 +133,45 @@ fn another_agencys_receipt_is_refused() {
 }
 
 #[test]
+fn a_cash_receipt_books_through_its_assignment_to_the_claims_agency_and_only_so() {
+    use kvitt_protocol::assignment::Assignment;
+    let bought = hotel();
+    let cash = sign(Receipt { buyer: None, ..bought.body().clone() });
+    let assign = |agency: &str| {
+        sign(Assignment {
+            receipt: cash.id(),
+            buyer: Buyer { agency: agency.into(), employee: Some(EMPLOYEE.into()) },
+            assigned_at: "2026-05-04T20:00:00+02:00".into(),
+        })
+    };
+    let booking = |receipt: &Signed<Receipt>, assignments: &[Signed<Assignment>]| {
+        let claim = claim(vec![whole(receipt, 5831)]);
+        book(
+            table(),
+            allowances(),
+            &books(),
+            &claim,
+            ClaimReceipts { receipts: std::slice::from_ref(receipt), assignments },
+            BOOKED_ON,
+        )
+    };
+    // The same rows, VAT deducted, as the receipt that names its buyer.
+    let rows =
+        |voucher: Voucher| voucher.rows.into_iter().map(|row| (row.account, row.amount)).collect::<Vec<_>>();
+    assert_eq!(rows(booking(&cash, &[assign(AGENCY_ORG)]).unwrap()), rows(booking(&bought, &[]).unwrap()));
+    let unassigned = BookingError::ReceiptBuyer {
+        item: 0,
+        receipt: cash.id(),
+        buyer: "no buyer".into(),
+        agency: AGENCY_ORG.into(),
+    };
+    assert_eq!(booking(&cash, &[]).unwrap_err(), unassigned);
+    let other = kvitt_protocol::sample::SSC_ORG;
+    let error = booking(&cash, &[assign(other)]).unwrap_err();
+    assert!(matches!(error, BookingError::ReceiptBuyer { ref buyer, .. } if buyer == other), "{error}");
+}
+
+#[test]
 fn a_sek_receipt_with_a_foreign_amount_is_refused() {
     let receipt = hotel();
     let mut item = whole(&receipt, 5831);
@@ -175,8 +214,15 @@ fn a_claim_of_nothing_is_refused() {
 fn the_books_must_be_the_claims_agency() {
     let mut other = books();
     other.org = kvitt_protocol::sample::SSC_ORG.into();
-    let error =
-        book(&table(), &allowances(), &other, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
+    let error = book(
+        table(),
+        allowances(),
+        &other,
+        &claim(vec![mileage(1, 250)]),
+        ClaimReceipts::named(&[]),
+        BOOKED_ON,
+    )
+    .unwrap_err();
     assert!(matches!(error, BookingError::Agency { .. }), "{error}");
 }
 
@@ -185,11 +231,26 @@ fn a_series_with_a_space_is_refused() {
     for series in ["", "K 1", "ABCDEFGHI", "Ö"] {
         let mut books = books();
         books.series = series.into();
-        let error =
-            book(&table(), &allowances(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).unwrap_err();
+        let error = book(
+            table(),
+            allowances(),
+            &books,
+            &claim(vec![mileage(1, 250)]),
+            ClaimReceipts::named(&[]),
+            BOOKED_ON,
+        )
+        .unwrap_err();
         assert_eq!(error, BookingError::Series { series: series.into() });
     }
     let mut books = books();
     books.series = "KVITT001".into();
-    assert!(book(&table(), &allowances(), &books, &claim(vec![mileage(1, 250)]), &[], BOOKED_ON).is_ok());
+    assert!(book(
+        table(),
+        allowances(),
+        &books,
+        &claim(vec![mileage(1, 250)]),
+        ClaimReceipts::named(&[]),
+        BOOKED_ON
+    )
+    .is_ok());
 }

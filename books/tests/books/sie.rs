@@ -80,7 +80,7 @@ fn a_small_file_byte_for_byte() {
 \x20\x20\x20#TRANS 7331 {} 307.50 20260511 \"Milers\x84ttning 123 km Sundsvall - H\x84rn\x94sand\"\r\n\
 \x20\x20\x20#TRANS 2820 {} -307.50 20260511 \"Att betala emp-17\"\r\n\
 }\r\n";
-    let written = write_sie(&header(), &table(), &vouchers()).unwrap();
+    let written = write_sie(&header(), table(), &vouchers()).unwrap();
     let first_difference = written.iter().zip(expected).position(|(a, b)| a != b);
     assert_eq!(
         first_difference,
@@ -144,7 +144,7 @@ fn what_code_page_437_lacks_is_transliterated_never_refused() {
 fn a_row_text_pc8_lacks_is_written_transliterated_and_quoted_after() {
     let mut vouchers = vouchers();
     vouchers[1].rows[0].text = "Bro – tull ”Öresund” ☕".into();
-    let written = write_sie(&header(), &table(), &vouchers).unwrap();
+    let written = write_sie(&header(), table(), &vouchers).unwrap();
     let expected: &[u8] = b"\"Bro - tull \\\"\x99resund\\\" ?\"\r\n";
     assert!(
         written.windows(expected.len()).any(|window| window == expected),
@@ -177,9 +177,9 @@ fn amounts_have_two_decimals_and_a_dot() {
 fn an_unbalanced_voucher_is_refused() {
     let mut vouchers = vouchers();
     vouchers[1].rows[1].amount = -30_749;
-    assert_eq!(write_sie(&header(), &table(), &vouchers), Err(SieError::Unbalanced { voucher: 1, sum: 1 }));
+    assert_eq!(write_sie(&header(), table(), &vouchers), Err(SieError::Unbalanced { voucher: 1, sum: 1 }));
     vouchers[1].rows.clear();
-    assert_eq!(write_sie(&header(), &table(), &vouchers), Err(SieError::EmptyVoucher { voucher: 1 }));
+    assert_eq!(write_sie(&header(), table(), &vouchers), Err(SieError::EmptyVoucher { voucher: 1 }));
 }
 
 #[test]
@@ -187,12 +187,12 @@ fn a_voucher_outside_the_fiscal_year_is_refused() {
     let mut vouchers = vouchers();
     vouchers[0].date = date!(2027 - 01 - 01);
     assert!(matches!(
-        write_sie(&header(), &table(), &vouchers),
+        write_sie(&header(), table(), &vouchers),
         Err(SieError::OutsideFiscalYear { voucher: 0, .. })
     ));
     // Without #RAR, any date goes, and no #RAR line is written.
     let header = SieHeader { fiscal_year: None, ..header() };
-    let written = write_sie(&header, &table(), &vouchers).unwrap();
+    let written = write_sie(&header, table(), &vouchers).unwrap();
     assert!(!String::from_utf8_lossy(&written).contains("#RAR"));
 }
 
@@ -202,7 +202,7 @@ fn an_account_without_a_name_is_refused() {
     vouchers[0].rows[0].account = 5999;
     vouchers[0].rows[1].account = 5999;
     assert_eq!(
-        write_sie(&header(), &table(), &vouchers),
+        write_sie(&header(), table(), &vouchers),
         Err(SieError::AccountName { voucher: 0, account: 5999 })
     );
 }
@@ -212,11 +212,11 @@ fn identifiers_hold_no_spaces() {
     let mut vouchers = vouchers();
     vouchers[0].series = "K 1".into();
     assert_eq!(
-        write_sie(&header(), &table(), &vouchers),
+        write_sie(&header(), table(), &vouchers),
         Err(SieError::Identifier { field: "vouchers[0].series".into(), value: "K 1".into() })
     );
     let header = SieHeader { org: "".into(), ..header() };
-    assert!(matches!(write_sie(&header, &table(), &[]), Err(SieError::Identifier { .. })));
+    assert!(matches!(write_sie(&header, table(), &[]), Err(SieError::Identifier { .. })));
 }
 
 #[test]
@@ -231,7 +231,7 @@ fn a_booked_claim_exports_to_the_same_bytes_twice() {
     let export = || {
         let voucher =
             book_with(vec![whole(&receipt, 5831), mileage(12, 250)], std::slice::from_ref(&receipt)).unwrap();
-        write_sie(&header(), &table(), &[voucher]).unwrap()
+        write_sie(&header(), table(), &[voucher]).unwrap()
     };
     let first = export();
     assert_eq!(first, export());

@@ -315,3 +315,13 @@ fn the_abroad_category_is_checked() {
         "{error}"
     );
 }
+
+/// The compiled-in tables are parsed once and shared: every web page and booking asks for
+/// them, and parsing the JSON per request was measurable on the claim form.
+#[test]
+fn the_compiled_in_tables_are_parsed_once_and_shared() {
+    let first = BookingTable::default_table().unwrap();
+    assert!(std::ptr::eq(first, BookingTable::default_table().unwrap()));
+    let allowances = kvitt_books::AllowanceTables::default_tables().unwrap();
+    assert!(std::ptr::eq(allowances, kvitt_books::AllowanceTables::default_tables().unwrap()));
+}

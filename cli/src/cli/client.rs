@@ -49,6 +49,18 @@ pub struct ClientOptions {
     pub json: bool,
 }
 
+impl ClientOptions {
+    /// `--data DIR --as PERSON`, for a command that has the data folder anyway
+    /// (`kvitt backup`).
+    pub fn for_person(data: PathBuf, person: String) -> ClientOptions {
+        ClientOptions { api: None, token: None, data: Some(data), person: Some(person), json: false }
+    }
+}
+
+/// How long `GET` of a long answer ([`Client::get_into`]) waits for its head (the node
+/// dumps its ledger before it answers); the body then takes as long as it takes.
+pub const LONG_ANSWER_WAIT: Duration = Duration::from_secs(600);
+
 /// Why a command failed.
 #[derive(Debug)]
 pub enum Failure {
@@ -188,6 +200,29 @@ impl Client {
         let url = self.url(path);
         let result = self.agent.get(&url).header("authorization", self.bearer()).call();
         self.answer_bytes("GET", &url, result)
+    }
+
+    /// `GET path` of an answer of any length (a ledger's dump), copied into `out` as it
+    /// arrives; its headers on success.
+    pub fn get_into(&self, path: &str, out: &mut impl io::Write) -> Result<ureq::http::HeaderMap, Failure> {
+        let url = self.url(path);
+        let result = self
+            .agent
+            .get(&url)
+            .header("authorization", self.bearer())
+            .config()
+            .timeout_global(None)
+            .timeout_recv_response(Some(LONG_ANSWER_WAIT))
+            .build()
+            .call();
+        let response = result.map_err(|error| self.transport_error("GET", &url, error))?;
+        if !response.status().is_success() {
+            return self.answer_bytes("GET", &url, Ok(response)).map(|(_, headers)| headers);
+        }
+        let headers = response.headers().clone();
+        io::copy(&mut response.into_body().into_reader(), out)
+            .map_err(|error| Failure::Other(anyhow!("GET {url}: reading the answer: {error}")))?;
+        Ok(headers)
     }
 
     /// `POST path` with a JSON body, or none; the answer's body on success.

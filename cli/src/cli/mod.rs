@@ -8,6 +8,7 @@
 )]
 
 pub mod archive;
+pub mod backup;
 pub mod cards;
 pub mod claim;
 pub(crate) mod client;

@@ -5,7 +5,6 @@
 //! write it.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -130,21 +129,10 @@ impl AccessFile {
     /// over it, and the folder fsynced, so a crash leaves the old file or the new one.
     fn save(&self, data: &Path) -> Result<(), AccessFileError> {
         let path = data.join(ACCESS_FILE);
-        let temporary = data.join(format!("{ACCESS_FILE}.tmp"));
         let text = serde_json::to_vec_pretty(self)
             .map_err(|error| AccessFileError::Invalid { path: path.clone(), message: error.to_string() })?;
-        {
-            let mut file = crate::permissions::private_file()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&temporary)
-                .map_err(io(&temporary))?;
-            file.write_all(&text).map_err(io(&temporary))?;
-            file.sync_all().map_err(io(&temporary))?;
-        }
-        fs::rename(&temporary, &path).map_err(io(&path))?;
-        fs::File::open(data).and_then(|folder| folder.sync_all()).map_err(io(data))
+        crate::permissions::replace_private(&path, &text)
+            .map_err(|failure| AccessFileError::Io { path: failure.path, error: failure.error })
     }
 
     /// Reads, changes and writes DIR/access.json under its lock; `change` decides from the

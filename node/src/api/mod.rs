@@ -33,6 +33,7 @@
 //! | PUT | /v1/directory | operator | install a newer signed directory (CBOR body) |
 //! | POST | /v1/sync | operator | reconcile now with one peer or all; how each session went |
 //! | POST | /v1/recover | operator | one round of recovering a damaged ledger from the peers; how it stands |
+//! | GET | /v1/admin/backup | operator | the ledger's entries as one state, a dump to back up ([`backup`]) |
 //! | GET | /healthz, /readyz | anyone, no token | liveness and readiness, each check named ([`health`]) |
 //!
 //! Who may read which record (`GET /v1/records/{id}`) the core decides: operators, SSC
@@ -71,6 +72,7 @@ use crate::policy::Finding;
 
 mod access_log;
 mod admin;
+mod backup;
 mod claims;
 mod health;
 mod hyper_errors;
@@ -83,6 +85,7 @@ mod unread_body;
 
 pub use access_log::{REQUEST_ID_HEADER, UNMATCHED_ROUTE};
 use admin::{directory, install_directory, recover, sync};
+pub use backup::{BACKUP_ENTRIES_HEADER, BACKUP_PAUSE_HEADER, BACKUP_SHA256_HEADER};
 pub use claims::claim_json;
 use claims::{
     add_item, approve, book, list_claims, new_draft, pay, reject, reverse, show_claim, show_draft, submit,
@@ -140,6 +143,7 @@ pub fn router(node: NodeHandle, access: Arc<Access>) -> Router {
         .route("/v1/directory", get(directory).put(install_directory))
         .route("/v1/sync", post(sync))
         .route("/v1/recover", post(recover))
+        .route("/v1/admin/backup", get(backup::backup))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate))
@@ -259,7 +263,8 @@ pub fn status_of(code: AnyCode) -> StatusCode {
             | R::ExceptionOpen
             | R::Equivocation
             | R::CardTaken
-            | R::CodeCollected,
+            | R::CodeCollected
+            | R::ReceiptUnassigned,
         )
         | AnyCode::Record(ErrorCode::Transition | ErrorCode::Chain) => StatusCode::CONFLICT,
         AnyCode::Refusal(R::BadRequest) => StatusCode::BAD_REQUEST,

@@ -67,7 +67,7 @@ impl NodeCore {
             return Ok(self.accept_delivered_directory(step, directory));
         }
         if !self.relayed_within_channel(step, peer, record)? {
-            self.authorize(peer, record)?;
+            self.authorize(step, peer, record)?;
         }
         if let Some(slot) = Slot::of(record) {
             if let Some(holder) = step.ledger.slot_holder(&slot).map_err(super::unavailable)? {
@@ -87,7 +87,7 @@ impl NodeCore {
     }
 
     /// Whether `peer` may deliver `record` to this node.
-    fn authorize(&self, peer: &Member, record: &AnyRecord) -> Result<(), Refusal> {
+    fn authorize(&self, step: &Step, peer: &Member, record: &AnyRecord) -> Result<(), Refusal> {
         let me = &self.identity;
         let directory = self.directory.body();
         let misrouted = |why: String| Err(Refusal::new(RefusalCode::Misrouted, why));
@@ -95,8 +95,18 @@ impl NodeCore {
         match (record, me.role) {
             (AnyRecord::Receipt(receipt), MemberRole::Agency | MemberRole::Ssc) => {
                 let body = receipt.body();
-                // A receipt without a buyer is the merchant's alone: no agency or SSC takes it.
-                let buyer = body.buyer_agency().unwrap_or_default();
+                // A receipt without a buyer is the merchant's alone until its assignment
+                // gives it one: an agency or SSC takes it after that (sent first, or again).
+                let Some(buyer) = self.buyer_of(step, receipt)? else {
+                    return Err(Refusal::new(
+                        RefusalCode::ReceiptUnassigned,
+                        format!(
+                            "receipt {} names no buyer and this node holds no assignment of it; send that first",
+                            receipt.id().short()
+                        ),
+                    ));
+                };
+                let buyer = buyer.agency.as_str();
                 match me.role {
                     MemberRole::Agency if buyer != me.org => {
                         return misrouted(format!("receipt for buyer {buyer}, this agency is {}", me.org))
@@ -154,6 +164,7 @@ impl NodeCore {
                 }
                 Ok(())
             }
+            (AnyRecord::Assignment(assignment), _) => self.authorize_assignment(step, peer, assignment),
             (AnyRecord::Evidence(_), _) => Ok(()),
             (record, role) => forbidden(format!(
                 "a {:?} node does not take {} records from {}",
@@ -189,7 +200,7 @@ impl NodeCore {
         }
     }
 
-    fn serves(&self, agency: &str) -> bool {
+    pub(super) fn serves(&self, agency: &str) -> bool {
         self.directory
             .body()
             .member_by_key(&self.identity.key())
@@ -213,7 +224,7 @@ impl NodeCore {
                 let body = receipt.body();
                 let issued = kvitt_protocol::fields::parse_time("issued_at", &body.issued_at)
                     .map_err(|error| Refusal::invalid(&error))?;
-                if let Some(buyer) = &body.buyer {
+                if let Some(buyer) = self.buyer_of(step, receipt)? {
                     batch.insert(
                         keys::buyer(
                             &buyer.agency,
@@ -246,19 +257,10 @@ impl NodeCore {
                 let body = claim.body();
                 for receipt in body.receipts() {
                     match step.ledger.record(&receipt).map_err(super::unavailable)? {
-                        Some(AnyRecord::Receipt(held))
-                            if held.body().buyer_agency() == Some(body.agency.as_str()) => {}
+                        // Bought by the claim's agency, by the receipt's word or its
+                        // assignment's (spec/codes.md §Claims).
                         Some(AnyRecord::Receipt(held)) => {
-                            return Err(Refusal::new(
-                                RefusalCode::Forbidden,
-                                format!(
-                                    "claim {} of {} attaches receipt {}, bought by {}",
-                                    body.number,
-                                    body.agency,
-                                    receipt.short(),
-                                    held.body().buyer_agency().unwrap_or("no buyer")
-                                ),
-                            ))
+                            self.claim_buyer(step, body, &held)?;
                         }
                         _ => {
                             return Err(Refusal::new(
@@ -348,15 +350,18 @@ impl NodeCore {
                 batch
                     .insert(keys::exception(&evidence.id()), ExceptionNote::Equivocation.bare().into_bytes());
             }
-            // An assignment travels only in the answer to a collect (core::codes), never in
-            // a delivery: `authorize` refuses it before this.
+            // An assignment's index is its slot, written with it: the receipt's buyer is
+            // found by it (core::buyers). A merchant's own, back: its code is spent.
+            AnyRecord::Assignment(assignment) if self.identity.role == MemberRole::Merchant => {
+                self.spend_code_of(step, assignment, batch)?;
+            }
             AnyRecord::Directory(_) | AnyRecord::Assignment(_) => {}
         }
         Ok(())
     }
 
     /// Keeps both conflicting records as signed evidence and refuses the newcomer.
-    fn equivocation(&mut self, step: &mut Step, record: &AnyRecord, holder: RecordId) -> Refusal {
+    pub(super) fn equivocation(&mut self, step: &mut Step, record: &AnyRecord, holder: RecordId) -> Refusal {
         let refusal = Refusal::new(
             RefusalCode::Equivocation,
             format!(

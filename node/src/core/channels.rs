@@ -16,7 +16,8 @@ use crate::store::Batch;
 
 impl NodeCore {
     /// Writes `record` and places it in its channels with this node's peers. A claim's
-    /// receipts, and their returns, join the claim's channel too. At an agency, a claim
+    /// receipts, their returns and their assignments join the claim's channel too, and a
+    /// receipt without a buyer its assignment's channel. At an agency, a claim
     /// joins its SSC's channel only when it is approved (see [`NodeCore::unshared_ssc`]).
     pub(super) fn put(&self, step: &Step, record: &AnyRecord, batch: &mut Batch) -> Result<(), Refusal> {
         put_record(batch, record);
@@ -32,6 +33,21 @@ impl NodeCore {
             AnyRecord::Receipt(receipt) => {
                 for peer in self.sharing_original(step, receipt)? {
                     batch.insert(keys::channel(&peer, time, &record.id()), Vec::new());
+                }
+                if let Some(assignment) = self.assignment_for(step, receipt)? {
+                    self.place_assigned_receipt(step, receipt, &assignment, batch)?;
+                }
+            }
+            // An assignment brings its receipt into its channel, and follows it into the
+            // claim channels it is in.
+            AnyRecord::Assignment(assignment) => {
+                let receipt = step.ledger.record(&assignment.body().receipt).map_err(unavailable)?;
+                if let Some(AnyRecord::Receipt(receipt)) = receipt {
+                    self.place_assigned_receipt(step, &receipt, assignment, batch)?;
+                    let held = AnyRecord::Receipt(receipt);
+                    for peer in self.sharing_receipt(step, &held, &assignment.body().buyer.agency)? {
+                        batch.insert(keys::channel(&peer, time, &record.id()), Vec::new());
+                    }
                 }
             }
             AnyRecord::ClaimEvent(event)
@@ -110,9 +126,10 @@ impl NodeCore {
         Ok(())
     }
 
-    /// Places the receipts `claim` attaches, and the returns of them, as far as this node
-    /// holds them, in the channels with `peers`: the SSC judges the claim's amounts with
-    /// the returns netted (spec/protocol.md §Claim amounts).
+    /// Places the receipts `claim` attaches, the assignments of those without a buyer and
+    /// the returns of them, as far as this node holds them, in the channels with `peers`:
+    /// the SSC judges the claim's buyers with the assignments (spec/codes.md §Claims) and
+    /// its amounts with the returns netted (spec/protocol.md §Claim amounts).
     fn place_receipts(
         &self,
         step: &Step,
@@ -126,6 +143,9 @@ impl NodeCore {
                 let Some(held) = step.ledger.record(&id).map_err(unavailable)? else {
                     continue;
                 };
+                if let AnyRecord::Receipt(receipt) = &held {
+                    self.place_assignment(step, receipt, peers, batch)?;
+                }
                 for peer in peers {
                     batch.insert(keys::channel(peer, record_time(&held), &id), Vec::new());
                 }
@@ -148,17 +168,7 @@ impl NodeCore {
         let Some(held) = step.ledger.record(&original).map_err(unavailable)? else {
             return Ok(Vec::new());
         };
-        let time = record_time(&held);
-        let mut sharing = Vec::new();
-        for peer in self
-            .peers_in(claim_parties(receipt.body().buyer_agency().unwrap_or_default(), self.directory.body()))
-        {
-            let key = keys::channel(&peer, time, &original);
-            if step.ledger.store().get(&key).map_err(|error| unavailable(error.into()))?.is_some() {
-                sharing.push(peer);
-            }
-        }
-        Ok(sharing)
+        self.sharing_receipt(step, &held, receipt.body().buyer_agency().unwrap_or_default())
     }
 
     /// The peers `record` is shared with: the other members of its channel, if this node
@@ -184,7 +194,7 @@ impl NodeCore {
     }
 
     /// The members of a channel other than this node, or none if it is not in it.
-    fn peers_in(&self, members: std::collections::BTreeSet<PublicKey>) -> Vec<PublicKey> {
+    pub(super) fn peers_in(&self, members: std::collections::BTreeSet<PublicKey>) -> Vec<PublicKey> {
         let me = self.identity.key();
         if !members.contains(&me) {
             return Vec::new();

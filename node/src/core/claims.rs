@@ -113,13 +113,13 @@ impl NodeCore {
                 _ => None,
             })
             .collect();
-        for receipt in &receipts {
-            self.check_claimable(step, caller, receipt)?;
-        }
         draft.items.extend(items);
+        let claim = self.claim_of(&draft);
+        for receipt in &receipts {
+            self.check_claimable(step, caller, &claim, receipt)?;
+        }
         // The claim's own rules (limits, arithmetic) are checked now, not at submission,
         // and so is what its receipts support.
-        let claim = self.claim_of(&draft);
         claim.validate().map_err(|error| Refusal::invalid(&error))?;
         for receipt in receipts {
             self.check_amounts(step, &claim, None, Some(receipt))?;
@@ -140,7 +140,7 @@ impl NodeCore {
         let draft = self.draft(step, caller, number)?;
         let claim = self.claim_of(&draft);
         for receipt in claim.receipts().collect::<Vec<_>>() {
-            self.check_claimable(step, caller, &receipt)?;
+            self.check_claimable(step, caller, &claim, &receipt)?;
         }
         // Refused before anything is signed or written: the draft stays as it was.
         self.check_amounts(step, &claim, None, None)?;
@@ -333,27 +333,33 @@ impl NodeCore {
         }
     }
 
-    /// An employee may claim a receipt bought by this agency for them, held by no live claim.
-    fn check_claimable(&self, step: &Step, caller: &Caller, receipt_id: &RecordId) -> Result<(), Refusal> {
+    /// An employee may claim in `claim` a receipt bought by this agency (by its own word
+    /// or its assignment's, core::buyers) for them, held by no live claim.
+    fn check_claimable(
+        &self,
+        step: &Step,
+        caller: &Caller,
+        claim: &Claim,
+        receipt_id: &RecordId,
+    ) -> Result<(), Refusal> {
         let not_found =
             || Refusal::new(RefusalCode::NotFound, format!("no receipt {receipt_id} at this agency"));
         let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(receipt_id).map_err(unavailable)? else {
             return Err(not_found());
         };
         // Another employee's receipt is none of the caller's business: as if not held.
-        if self.is_others_receipt(caller, receipt.body()) {
+        if self.is_others_receipt(caller, self.buyer_of(step, &receipt)?.as_ref()) {
             return Err(not_found());
         }
-        let body = receipt.body();
-        let (agency, employee) = (body.buyer_agency().unwrap_or("no buyer"), body.buyer_employee());
-        if agency != self.identity.org || employee.is_some_and(|employee| employee != caller.person) {
+        let buyer = self.claim_buyer(step, claim, &receipt)?;
+        if buyer.employee.as_ref().is_some_and(|employee| *employee != caller.person) {
             return Err(Refusal::new(
                 RefusalCode::ReceiptMismatch,
                 format!(
                     "receipt {} was bought by {} {}, not {}",
                     receipt_id.short(),
-                    agency,
-                    employee.unwrap_or(""),
+                    buyer.agency,
+                    buyer.employee.as_deref().unwrap_or(""),
                     caller.person
                 ),
             ));

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use hmac::{Hmac, Mac};
 use kvitt_protocol::assignment::{check_assigns, Assignment};
-use kvitt_protocol::channel::record_time;
 use kvitt_protocol::code::ReceiptCode;
 use kvitt_protocol::directory::{Member, MemberRole};
 use kvitt_protocol::fields::{check_optional_text, format_time};
@@ -205,7 +204,7 @@ impl NodeCore {
         let assignment =
             Signed::sign(assignment, &self.identity.signing_key).map_err(|error| Refusal::invalid(&error))?;
         let mut batch = Batch::new();
-        self.put_assignment(step, &receipt, &assignment, peer.key, &mut batch)?;
+        self.put_assignment(step, &receipt, &assignment, &mut batch)?;
         batch.insert(key, [receipt.id().as_bytes().as_slice(), assignment.id().as_bytes()].concat());
         batch.remove(keys::uncollected(sale_time(&receipt), &receipt.id()));
         step.write(&batch).map_err(unavailable)?;
@@ -213,15 +212,14 @@ impl NodeCore {
         Ok(collected(&receipt, &assignment))
     }
 
-    /// Writes `assignment` of `receipt` to `agency` (the agency's node key) in `batch`: the
-    /// assignment in its channel and slot, the receipt in the agency's channel too, and
-    /// the index from the receipt to its assignment.
+    /// Writes `assignment` of `receipt` in `batch`: the assignment in its channel and its
+    /// slot (by which the receipt's buyer is found, core::buyers), the receipt in the
+    /// assignment's channel too.
     fn put_assignment(
         &self,
         step: &Step,
         receipt: &Signed<Receipt>,
         assignment: &Signed<Assignment>,
-        agency: PublicKey,
         batch: &mut Batch,
     ) -> Result<(), Refusal> {
         let record = AnyRecord::Assignment(assignment.clone());
@@ -229,10 +227,28 @@ impl NodeCore {
         if let Some(slot) = kvitt_protocol::evidence::Slot::of(&record) {
             batch.insert(keys::slot(&slot), assignment.id().as_bytes().to_vec());
         }
-        let receipt_time = record_time(&AnyRecord::Receipt(receipt.clone()));
-        let other = if agency == self.identity.key() { receipt.signer() } else { agency };
-        batch.insert(keys::channel(&other, receipt_time, &receipt.id()), Vec::new());
-        batch.insert(keys::assignment_of(&receipt.id()), assignment.id().as_bytes().to_vec());
+        // The receipt may be in this same batch, unseen by `put`: placed here.
+        self.place_assigned_receipt(step, receipt, assignment, batch)
+    }
+
+    /// At a merchant, with one of its own assignments an agency gave back (a ledger
+    /// restored from a backup older than the collect): its code is spent in `batch`, so
+    /// that the code never gets a second assignment, and the receipt, if held, no longer
+    /// waits to be collected (spec/codes.md §Assignment).
+    pub(super) fn spend_code_of(
+        &self,
+        step: &Step,
+        assignment: &Signed<Assignment>,
+        batch: &mut Batch,
+    ) -> Result<(), Refusal> {
+        let receipt = assignment.body().receipt;
+        if let Some(code) = self.code_of(&receipt) {
+            let entry = [receipt.as_bytes().as_slice(), assignment.id().as_bytes()].concat();
+            batch.insert(keys::code(&code.hash(&self.code_key())), entry);
+        }
+        if let Some(AnyRecord::Receipt(held)) = step.ledger.record(&receipt).map_err(unavailable)? {
+            batch.remove(keys::uncollected(sale_time(&held), &receipt));
+        }
         Ok(())
     }
 
@@ -312,6 +328,13 @@ impl NodeCore {
         if step.ledger.contains(&assignment.id()).map_err(unavailable)? {
             return Ok(ClientResponse::Fetched { id, assignment: assignment.id() });
         }
+        // A second assignment of a receipt this agency holds one of: the merchant signed two.
+        let record = AnyRecord::Assignment(assignment.clone());
+        if let Some(slot) = kvitt_protocol::evidence::Slot::of(&record) {
+            if let Some(holder) = step.ledger.slot_holder(&slot).map_err(unavailable)? {
+                return Err(self.equivocation(step, &record, holder));
+            }
+        }
         let issued = kvitt_protocol::fields::parse_time("issued_at", &receipt.body().issued_at)
             .map_err(|error| Refusal::invalid(&error))?;
         let mut batch = Batch::new();
@@ -320,31 +343,11 @@ impl NodeCore {
         if let Some(slot) = kvitt_protocol::evidence::Slot::of(&record) {
             batch.insert(keys::slot(&slot), id.as_bytes().to_vec());
         }
-        self.put_assignment(step, &receipt, &assignment, self.identity.key(), &mut batch)?;
+        self.put_assignment(step, &receipt, &assignment, &mut batch)?;
         batch.insert(keys::buyer(&buyer.agency, Some(employee), issued.unix_timestamp(), &id), Vec::new());
         step.write(&batch).map_err(unavailable)?;
         tracing::info!(receipt = %id.short(), %employee, "receipt fetched by code");
         Ok(ClientResponse::Fetched { id, assignment: assignment.id() })
-    }
-
-    /// The buyer of `receipt`: the one it names, or the one its assignment names.
-    pub(super) fn buyer_of(&self, step: &Step, receipt: &Signed<Receipt>) -> Result<Option<Buyer>, Refusal> {
-        if let Some(buyer) = &receipt.body().buyer {
-            return Ok(Some(buyer.clone()));
-        }
-        let Some(assigned) = step
-            .ledger
-            .store()
-            .get(&keys::assignment_of(&receipt.id()))
-            .map_err(|error| unavailable(error.into()))?
-        else {
-            return Ok(None);
-        };
-        let id = <[u8; 32]>::try_from(assigned.as_slice()).map(RecordId).ok();
-        match id.map(|id| step.ledger.record(&id)).transpose().map_err(unavailable)?.flatten() {
-            Some(AnyRecord::Assignment(assignment)) => Ok(Some(assignment.body().buyer.clone())),
-            _ => Ok(None),
-        }
     }
 }
 

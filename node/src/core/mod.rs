@@ -12,6 +12,7 @@
 
 mod accept;
 mod actions;
+mod buyers;
 mod channels;
 mod checks;
 mod claims;

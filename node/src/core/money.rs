@@ -8,9 +8,7 @@
 //! of adding the item, of submission and of approval, an exception on arrival at the SSC,
 //! and a refusal (and exception) at booking.
 
-use std::sync::OnceLock;
-
-use kvitt_books::{check_place, BookingTable, TableError};
+use kvitt_books::check_place;
 use kvitt_protocol::claim::{Claim, ClaimItem};
 use kvitt_protocol::claim_amounts::ReceiptClaims;
 use kvitt_protocol::receipt::Receipt;
@@ -161,7 +159,7 @@ impl NodeCore {
     /// where its receipt was sold, with the booking error's message (default booking
     /// table: the one the SSC books with).
     fn place_errors(&self, step: &Step, claim: &Claim) -> Result<Vec<(usize, String)>, Refusal> {
-        let table = booking_table()?;
+        let (table, _) = super::vouchers::tables()?;
         let mut errors = Vec::new();
         for (index, item) in claim.items.iter().enumerate() {
             let ClaimItem::Receipt { receipt, booking, .. } = item else {
@@ -213,15 +211,6 @@ impl NodeCore {
         }
         Ok(ReceiptRecords { receipt, returns, other_claims })
     }
-}
-
-/// The default booking table, parsed once: the one the SSC books with (core::export).
-fn booking_table() -> Result<&'static BookingTable, Refusal> {
-    static TABLE: OnceLock<Result<BookingTable, TableError>> = OnceLock::new();
-    TABLE
-        .get_or_init(BookingTable::default_table)
-        .as_ref()
-        .map_err(|error| Refusal::new(RefusalCode::Unavailable, format!("booking table: {error}")))
 }
 
 /// Why a claim with these amount errors is held as an exception, if it has any.

@@ -33,7 +33,11 @@ impl NodeCore {
         let directory = self.directory.body();
         match record {
             AnyRecord::Receipt(receipt) => {
-                let buyer = receipt.body().buyer_agency().unwrap_or_default();
+                // The buyer it names, or its assignment's (which comes first, core::buyers).
+                let Some(buyer) = self.buyer_of(step, receipt)? else {
+                    return Ok(false);
+                };
+                let buyer = buyer.agency.as_str();
                 let peer_may_hold = self.channel_peers(step, record)?.contains(&peer.key)
                     || claim_parties(buyer, directory).contains(&peer.key);
                 let entitled = self.identity.org == buyer || self.identity.key() == receipt.signer();
@@ -83,6 +87,7 @@ impl NodeCore {
                     _ => self.check_signer(directory, agency, MemberRole::Agency, signer)?,
                 }
             }
+            // An assignment's carriers are judged by core::buyers, whoever signed it.
             AnyRecord::Directory(_) | AnyRecord::Evidence(_) | AnyRecord::Assignment(_) => return Ok(false),
         }
         Ok(true)

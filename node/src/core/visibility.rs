@@ -3,7 +3,7 @@
 //! that a claim or receipt of someone else exists, let alone where it stands.
 
 use kvitt_protocol::claim::Claim;
-use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::receipt::Buyer;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::{RecordId, Signed};
 
@@ -30,11 +30,14 @@ impl NodeCore {
         claim.claimant == caller.person && claim.agency == self.identity.org
     }
 
-    /// Whether another employee than `caller` bought `receipt`: the caller may not see it.
-    pub(super) fn is_others_receipt(&self, caller: &Caller, receipt: &Receipt) -> bool {
+    /// Whether another employee than `caller` bought a receipt whose effective buyer is
+    /// `buyer` (core::buyers): the caller may not see it.
+    pub(super) fn is_others_receipt(&self, caller: &Caller, buyer: Option<&Buyer>) -> bool {
         caller.role == CallerRole::Employee
-            && receipt.buyer_agency() == Some(self.identity.org.as_str())
-            && receipt.buyer_employee().is_some_and(|employee| employee != caller.person)
+            && buyer.is_some_and(|buyer| {
+                buyer.agency == self.identity.org
+                    && buyer.employee.as_deref().is_some_and(|employee| employee != caller.person)
+            })
     }
 }
 

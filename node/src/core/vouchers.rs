@@ -10,8 +10,6 @@
 //! numbered and dated by its event) and keeps it; one that cannot be computed any more is
 //! left out of the file, noted as a `booking` exception and named in the answer.
 
-use std::sync::OnceLock;
-
 use kvitt_books::{self as books, AgencyBooks, AllowanceTables, BookingTable, Voucher};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::directory::MemberRole;
@@ -32,22 +30,17 @@ use crate::store::Batch;
 /// number, name), this series and no corporate cards.
 pub const VOUCHER_SERIES: &str = "K";
 
-/// The booking table and allowance tables the SSC books with, parsed once.
-pub(super) type Tables = (BookingTable, AllowanceTables);
+/// The booking table and allowance tables the SSC books with.
+pub(super) type Tables = (&'static BookingTable, &'static AllowanceTables);
 
-/// The compiled-in tables, parsed at first use and then shared by every booking.
-static TABLES: OnceLock<Result<Tables, String>> = OnceLock::new();
-
-/// The tables every SSC books with: the default booking table and allowances.
-pub(super) fn tables() -> Result<&'static Tables, Refusal> {
-    TABLES
-        .get_or_init(|| {
-            let table = BookingTable::default_table().map_err(|error| format!("booking table: {error}"))?;
-            let allowances = AllowanceTables::default_tables().map_err(|error| error.to_string())?;
-            Ok((table, allowances))
-        })
-        .as_ref()
-        .map_err(|why| Refusal::new(RefusalCode::Unavailable, why.clone()))
+/// The tables every SSC books with: the compiled-in booking table and allowances, which
+/// `kvitt-books` parses once and shares.
+pub(super) fn tables() -> Result<Tables, Refusal> {
+    let unavailable = |why: String| Refusal::new(RefusalCode::Unavailable, why);
+    let table =
+        BookingTable::default_table().map_err(|error| unavailable(format!("booking table: {error}")))?;
+    let allowances = AllowanceTables::default_tables().map_err(|error| unavailable(error.to_string()))?;
+    Ok((table, allowances))
 }
 
 /// The counter of an agency's voucher numbers at this SSC.
@@ -216,13 +209,16 @@ impl NodeCore {
             AgencyBooks { series: numbered.series.clone(), ..self.agency_books(&claim.body().agency)? };
         let (table, allowances) = tables()?;
         let mut receipts: Vec<Signed<Receipt>> = Vec::new();
+        let mut assignments = Vec::new();
         for id in claim.body().receipts() {
             if let Some(AnyRecord::Receipt(receipt)) = step.ledger.record(&id).map_err(unavailable)? {
+                assignments.extend(self.assignment_for(step, &receipt)?);
                 receipts.push(receipt);
             }
         }
+        let records = books::ClaimReceipts { receipts: &receipts, assignments: &assignments };
         let booked =
-            books::book_numbered(table, allowances, &books, claim, &receipts, numbered.date, numbered.number);
+            books::book_numbered(table, allowances, &books, claim, records, numbered.date, numbered.number);
         Ok(booked.map_err(|error| error.to_string()))
     }
 

@@ -271,11 +271,6 @@ pub fn code(hash: &[u8; 32]) -> Vec<u8> {
     [b"code/".as_slice(), hash].concat()
 }
 
-/// The assignment that gives `receipt` its buyer, at the merchant and the assigned agency.
-pub fn assignment_of(receipt: &RecordId) -> Vec<u8> {
-    [b"assigned/".as_slice(), receipt.as_bytes()].concat()
-}
-
 /// At a merchant: a receipt waiting to be collected by code, in the order of its sale
 /// (seconds since the epoch, big-endian), so that the oldest are found first.
 pub fn uncollected(issued_unix: i64, receipt: &RecordId) -> Vec<u8> {

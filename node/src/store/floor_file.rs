@@ -7,8 +7,6 @@
 //! leaves the old floor or the new one, never a mix.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -73,30 +71,12 @@ impl FloorFile {
             .map(Some)
             .map_err(|source| FloorFileError::Damaged { path: self.path.clone(), source })
     }
-
-    fn temporary(&self) -> PathBuf {
-        self.path.with_extension("floor.tmp")
-    }
 }
 
 impl FloorKeeper for FloorFile {
     fn keep(&self, floor: &Floor) -> Result<(), StoreError> {
-        let temporary = self.temporary();
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| StoreError::Io { path, error: source }
-        };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temporary).map_err(io(&temporary))?;
-        file.write_all(&floor.encode()).map_err(io(&temporary))?;
-        file.sync_all().map_err(io(&temporary))?;
-        drop(file);
-        std::fs::rename(&temporary, &self.path).map_err(io(&self.path))?;
-        let directory = self.path.parent().unwrap_or_else(|| Path::new("."));
-        File::open(directory).and_then(|directory| directory.sync_all()).map_err(io(directory))
+        crate::permissions::replace_private(&self.path, &floor.encode())
+            .map_err(|failure| StoreError::Io { path: failure.path, error: failure.error })
     }
 }
 
@@ -232,7 +212,7 @@ mod tests {
         let floor = Floor { records: 3, ..Floor::default() };
         file.keep(&floor).unwrap();
         assert_eq!(file.read().unwrap(), Some(floor.clone()));
-        assert!(!file.temporary().exists(), "renamed into place");
+        assert!(!dir.path().join("ledger.floor.tmp").exists(), "renamed into place");
         let again = Floor { records: 4, ..floor };
         file.keep(&again).unwrap();
         assert_eq!(file.read().unwrap(), Some(again));

@@ -93,6 +93,15 @@ impl GroupCommit {
         Ok(ticket)
     }
 
+    /// Runs `read` over the store while no batch can be applied, so that it sees one state
+    /// of the ledger, between two batches (a backup's dump, crate::backup); with the ticket
+    /// of the last batch it saw, durable once [`GroupCommit::durable`] says so. Every
+    /// write of a running node waits meanwhile: keep `read` to reading.
+    pub fn read_still<T>(&self, read: impl FnOnce(&dyn Store) -> T) -> (T, Ticket) {
+        let state = self.shared.lock();
+        (read(self.shared.store.as_ref()), Ticket(state.applied))
+    }
+
     /// A ticket covering everything applied so far (for "durable up to now").
     pub fn current(&self) -> Ticket {
         Ticket(self.shared.lock().applied)
@@ -228,6 +237,31 @@ mod tests {
         commit.durable(ticket).await.unwrap();
         store.crash();
         assert_eq!(store.get(b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn a_still_read_holds_back_every_apply_until_it_ends() {
+        let store = Arc::new(MemoryStore::new());
+        let commit = Arc::new(GroupCommit::start(store.clone()).unwrap());
+        let (started, writer) = {
+            let commit = Arc::clone(&commit);
+            let (started, wait) = std::sync::mpsc::channel();
+            let writer = std::thread::spawn(move || {
+                wait.recv().unwrap();
+                let mut batch = Batch::new();
+                batch.insert(b"during".to_vec(), b"v".to_vec());
+                commit.apply(&batch).unwrap();
+            });
+            (started, writer)
+        };
+        let (seen, _) = commit.read_still(|store| {
+            started.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            store.get(b"during").unwrap()
+        });
+        assert_eq!(seen, None, "the apply waited for the read");
+        writer.join().unwrap();
+        assert_eq!(store.get(b"during").unwrap(), Some(b"v".to_vec()));
     }
 
     #[tokio::test]

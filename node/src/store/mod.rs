@@ -6,6 +6,7 @@
 //! [`group_commit`]), so many records share one fsync. Production uses [`SledStore`];
 //! the simulator uses [`MemoryStore`], which loses what was not synced when a node crashes.
 
+pub mod dump;
 pub mod floor_file;
 pub mod group_commit;
 pub mod ledger_start;

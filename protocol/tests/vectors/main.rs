@@ -13,7 +13,7 @@
 //!   ([`check`]).
 //!
 //! One module per vector family ([`valid`], [`histories`], [`encoding`], [`envelope`],
-//! [`receipt_rules`], [`claim_rules`], [`amounts`], [`directory_rules`],
+//! [`receipt_rules`], [`claim_rules`], [`amounts`], [`buyers`], [`directory_rules`],
 //! [`evidence_rules`]), each a function of the [`base`] records; [`model`] is the vector
 //! and its JSON form, [`forge`] the bytes built by hand, [`fixtures`] the keys and records.
 
@@ -22,6 +22,7 @@ use kvitt_test_support::named;
 
 mod amounts;
 mod base;
+mod buyers;
 mod check;
 mod claim_rules;
 mod directory_rules;
@@ -40,13 +41,16 @@ use std::path::PathBuf;
 
 use ciborium::value::Value;
 use ed25519_dalek::{Signer, SigningKey};
+use kvitt_protocol::assignment::Assignment;
 use kvitt_protocol::claim::{Booking, Claim, ClaimItem, ExchangeRate, ForeignAmount, MealsProvided, Vehicle};
 use kvitt_protocol::claim_amounts::ReceiptClaims;
+use kvitt_protocol::claim_buyer::check_claim_buyer;
 use kvitt_protocol::directory::{Directory, Member, MemberRole};
 use kvitt_protocol::envelope::signing_input;
 use kvitt_protocol::event::{Action, Actor, ClaimEvent, ClaimState, Role};
 use kvitt_protocol::evidence::Evidence;
 use kvitt_protocol::receipt::{Address, Buyer, Discount, Line, LineKind, Merchant, Payment, Receipt};
+use kvitt_protocol::wire::RefusalCode;
 use kvitt_protocol::{cbor, AnyRecord, Error, ErrorCode, PublicKey, Record, RecordId, Signed};
 use serde::Serialize;
 
@@ -78,6 +82,7 @@ fn generate() -> Vec<Vector> {
         receipt_rules::vectors(),
         claim_rules::vectors(&base),
         amounts::vectors(&base),
+        buyers::vectors(&base),
         directory_rules::vectors(),
         evidence_rules::vectors(&base),
     ]

@@ -21,6 +21,7 @@ pub(crate) enum Input {
     Record(Vec<u8>),
     History { claim: Vec<u8>, events: Vec<Vec<u8>> },
     Amounts { claim: Vec<u8>, receipts: Vec<Vec<u8>>, other_claims: Vec<Vec<u8>> },
+    Buyers { claim: Vec<u8>, receipts: Vec<Vec<u8>>, assignments: Vec<Vec<u8>> },
 }
 
 pub(crate) enum Expected {
@@ -30,6 +31,8 @@ pub(crate) enum Expected {
     Status(&'static str),
     /// Refused with this code at this path.
     Invalid(ErrorCode, String),
+    /// Refused by a node's rule with this refusal code at this path (`claim_buyer`).
+    Refused(RefusalCode, String),
     /// A claim history whose event at this index is the first refused.
     InvalidEvent(usize, ErrorCode, String),
 }
@@ -49,6 +52,8 @@ pub(crate) struct VectorFile<'a> {
     receipts: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     other_claims: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignments: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,6 +125,26 @@ impl Vector {
         }
     }
 
+    /// A claim-buyer vector (spec/codes.md §Claims), not yet given a verdict: the claim,
+    /// the receipts it names, and the assignments the checker holds.
+    pub(crate) fn buyers(
+        name: &str,
+        description: &str,
+        claim: &[u8],
+        receipts: &[&[u8]],
+        assignments: &[&[u8]],
+    ) -> Vector {
+        let list = |records: &[&[u8]]| records.iter().map(|record| record.to_vec()).collect();
+        Vector {
+            input: Input::Buyers {
+                claim: claim.to_vec(),
+                receipts: list(receipts),
+                assignments: list(assignments),
+            },
+            ..Vector::record(name, "claim_buyer", description, vec![])
+        }
+    }
+
     pub(crate) fn signed_by(self, key_name: &str) -> Vector {
         let key = named::key(key_name);
         Vector { public_key: Some(key.verifying_key().to_bytes()), secret_seed: Some(key.to_bytes()), ..self }
@@ -127,6 +152,10 @@ impl Vector {
 
     pub(crate) fn fails(self, code: ErrorCode, path: &str) -> Vector {
         Vector { expected: Expected::Invalid(code, path.to_owned()), ..self }
+    }
+
+    pub(crate) fn refused(self, code: RefusalCode, path: &str) -> Vector {
+        Vector { expected: Expected::Refused(code, path.to_owned()), ..self }
     }
 
     pub(crate) fn fails_at_event(self, event: usize, code: ErrorCode, path: &str) -> Vector {
@@ -149,11 +178,16 @@ impl Vector {
                 (Some(hex::encode(bytes)), None, None, Some(RecordId::of(bytes).to_string()))
             }
             Input::History { claim, events } => (None, Some(hex::encode(claim)), hex_list(events), None),
-            Input::Amounts { claim, .. } => (None, Some(hex::encode(claim)), None, None),
+            Input::Amounts { claim, .. } | Input::Buyers { claim, .. } => {
+                (None, Some(hex::encode(claim)), None, None)
+            }
         };
-        let (receipts, other_claims) = match &self.input {
-            Input::Amounts { receipts, other_claims, .. } => (hex_list(receipts), hex_list(other_claims)),
-            _ => (None, None),
+        let (receipts, other_claims, assignments) = match &self.input {
+            Input::Amounts { receipts, other_claims, .. } => {
+                (hex_list(receipts), hex_list(other_claims), None)
+            }
+            Input::Buyers { receipts, assignments, .. } => (hex_list(receipts), None, hex_list(assignments)),
+            _ => (None, None, None),
         };
         let expected = match &self.expected {
             Expected::Valid => {
@@ -168,6 +202,14 @@ impl Vector {
                 event: None,
             },
             Expected::Invalid(code, path) => ExpectedFile {
+                valid: false,
+                id: None,
+                status: None,
+                error: Some(code.as_str()),
+                path: Some(path.clone()),
+                event: None,
+            },
+            Expected::Refused(code, path) => ExpectedFile {
                 valid: false,
                 id: None,
                 status: None,
@@ -193,6 +235,7 @@ impl Vector {
             events,
             receipts,
             other_claims,
+            assignments,
             public_key: self.public_key.map(hex::encode),
             secret_seed: self.secret_seed.map(hex::encode),
             signing_input: self.signing_input.as_ref().map(hex::encode),

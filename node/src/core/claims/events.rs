@@ -132,7 +132,8 @@ impl NodeCore {
         Ok(())
     }
 
-    /// Queues an approved claim, its receipts with their returns, and its events for the
+    /// Queues an approved claim, its receipts (each after its assignment, for one without
+    /// a buyer: the SSC takes the receipt by it) with their returns, and its events for the
     /// SSC serving this agency; false if the directory names none.
     fn send_to_ssc(&mut self, step: &mut Step, claim: &Signed<Claim>) -> Result<bool, Refusal> {
         let Some(ssc) = self.directory.body().ssc_of(&self.identity.org).map(|ssc| ssc.key) else {
@@ -140,6 +141,9 @@ impl NodeCore {
         };
         let mut ids: Vec<RecordId> = Vec::new();
         for receipt in claim.body().receipts() {
+            if let Some(AnyRecord::Receipt(held)) = step.ledger.record(&receipt).map_err(unavailable)? {
+                ids.extend(self.assignment_for(step, &held)?.map(|assignment| assignment.id()));
+            }
             ids.push(receipt);
             ids.extend(step.ledger.returns_of(&receipt).map_err(unavailable)?);
         }

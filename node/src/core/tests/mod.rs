@@ -6,6 +6,7 @@
 
 mod claims;
 mod codes;
+mod collected;
 mod directory;
 mod exceptions;
 mod export;
