@@ -200,8 +200,8 @@ pub(super) struct Purchases {
     pub(super) reissued: Option<(usize, String, RecordId)>,
     pub(super) return_of: Option<RecordId>,
     /// Receipts that reach an agency (its index) and go into no claim: the SDRS till's,
-    /// and the one collected by code (claims of collected receipts are not yet accepted:
-    /// spec/codes.md §Claims).
+    /// and the one collected by code (the day's claims and their totals stay those of the
+    /// trips).
     pub(super) unclaimed: Vec<(usize, RecordId)>,
 }
 
