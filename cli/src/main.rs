@@ -120,8 +120,10 @@ restaurant, a taxi and train seller, a hotel in Berlin that charges euro). Each 
 as `kvitt init` does and runs as `kvitt run` does: its own ed25519 key, its own sled \
 ledger (acknowledging only what it has fsynced), QUIC on a loopback port with mutual TLS \
 pinned to the directory's keys, and its client API on another. The day: \
-about fifty receipts pushed by the tills, a return, a receipt reissued for the same card \
-payment, claims built and submitted by employees, one rejected with a reason, one \
+about fifty receipts, most pushed with only the card payment and routed to the agency \
+that enrolled the card, one posted by a ticket machine as SDRS XML that names the card, \
+one paid in cash and collected by the employee with its receipt code; a return, a receipt \
+reissued for the same card payment, claims built and submitted by employees, one rejected with a reason, one \
 self-approval refused, the reissued receipt claimed a second time and caught by the SSC, \
 the rest booked and paid, and every status back at the agencies. It prints what happens \
 and a summary, and exits 0 only if every step went as the day expects.

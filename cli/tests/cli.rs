@@ -202,6 +202,20 @@ fn demo_plays_the_day_and_prints_the_summary() {
     assert!(stdout.contains("Summary of the day"), "{stdout}");
     // The trips' receipts reach their agencies by the employees' enrolled cards.
     assert_eq!(stdout.matches("enrolled 3 cards at the SSC").count(), 2, "{stdout}");
+    // The three ways a receipt finds its agency, each in the summary: most by enrolled
+    // card, one SDRS till's XML by the card in it, one cash receipt collected by its code.
+    let count_of = |way: &str| -> usize {
+        stdout
+            .lines()
+            .filter(|line| line.contains(way))
+            .filter_map(|line| line.split_whitespace().last()?.parse::<usize>().ok())
+            .sum()
+    };
+    assert!(count_of("by enrolled card") >= 40, "{stdout}");
+    assert_eq!(count_of("SDRS till, by card in the XML"), 1, "{stdout}");
+    assert_eq!(count_of("cash, collected by code"), 1, "{stdout}");
+    assert!(stdout.contains("the till shows the receipt code 556016-0680-"), "{stdout}");
+    assert!(stdout.contains("the receipt is in bo's receipts"), "{stdout}");
     assert!(stdout.contains("the SSC caught a duplicate"), "{stdout}");
     assert!(stdout.contains("tried to approve their own claim: refused (claim.policy)"), "{stdout}");
     assert!(stdout.contains("policy.self_approval (error): chef-cecilia may not approve"), "{stdout}");

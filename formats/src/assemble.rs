@@ -3,6 +3,7 @@
 //! told at the element it came from.
 
 use kvitt_protocol::receipt::{Buyer, Line, LineKind, Merchant, Payment, Receipt};
+use kvitt_protocol::routing::CardReference;
 use kvitt_protocol::vat::format_rate;
 use kvitt_protocol::{ErrorCode, Record, RecordId};
 
@@ -120,6 +121,8 @@ pub(crate) struct Draft {
     /// Where the declared VAT rows are, for a rate the document leaves out.
     pub declared_vat_path: String,
     pub reference: Option<Reference>,
+    /// The card reference the document carries (crate::card).
+    pub card: Option<CardReference>,
     pub sources: Sources,
 }
 
@@ -127,8 +130,8 @@ impl Draft {
     /// The kvitt receipt, or the first error at its source. Checks run in the order of
     /// spec/protocol.md §Receipt rules, the document's VAT figures where kvitt checks its
     /// `vat`.
-    pub(crate) fn finish(self, supplement: &Supplement) -> Result<Receipt, FormatError> {
-        let Draft { mut sources, declared_vat, declared_vat_path, reference, .. } = self;
+    pub(crate) fn finish(self, supplement: &Supplement) -> Result<crate::Imported, FormatError> {
+        let Draft { mut sources, declared_vat, declared_vat_path, reference, card, .. } = self;
         let original = match (&supplement.original, &reference) {
             (Some(id), _) => Some(*id),
             (None, Some(reference)) => {
@@ -165,7 +168,7 @@ impl Draft {
         }
         check_declared_vat(&receipt, &declared_vat, &declared_vat_path)?;
         verdict.map_err(|error| at_source(&sources, &error))?;
-        Ok(receipt)
+        Ok(crate::Imported { receipt, card })
     }
 }
 

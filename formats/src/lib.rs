@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod assemble;
+mod card;
 mod decimal;
 mod error;
 mod kivra;
@@ -34,6 +35,19 @@ pub use assemble::Supplement;
 pub use decimal::MAX_DECIMAL_DIGITS;
 pub use error::{FormatCode, FormatError};
 pub use kvitt_protocol::receipt::Receipt;
+pub use kvitt_protocol::routing::CardReference;
+
+/// A document mapped: the receipt, and the card reference it carries for card routing
+/// (spec/routing.md), if any: the till pushes the receipt without a buyer, and the merchant's
+/// node finds the agency that enrolled the card.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Imported {
+    /// The receipt, its buyer the supplement's.
+    pub receipt: Receipt,
+    /// The card reference the document names (a card token, network token reference or PAR;
+    /// spec/api.md §Payments), checked: never a card number.
+    pub card: Option<CardReference>,
+}
 
 /// Largest document read, in bytes: the client API's body limit (spec/api.md §Limits).
 pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
@@ -92,10 +106,11 @@ impl Format {
 }
 
 /// Maps one document of `format` onto a kvitt receipt, with the buyer and the sale a
-/// return refers to taken from `supplement`. The receipt returned passes every receipt
-/// rule (spec/protocol.md §Receipt rules); what only the merchant's node can check (its
-/// own organisation, the buyer's membership, the serial series) is left to it.
-pub fn import(format: Format, input: &[u8], supplement: &Supplement) -> Result<Receipt, FormatError> {
+/// return refers to taken from `supplement`, and reads the card reference it carries. The
+/// receipt returned passes every receipt rule (spec/protocol.md §Receipt rules); what only
+/// the merchant's node can check (its own organisation, the buyer's membership, the serial
+/// series) is left to it.
+pub fn import(format: Format, input: &[u8], supplement: &Supplement) -> Result<Imported, FormatError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(FormatError::new(
             FormatCode::TooLarge,

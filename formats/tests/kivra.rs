@@ -60,7 +60,9 @@ fn a_refund_is_negative_and_names_its_sale() {
     refused(&json, "receipt.original", "/items/0/receipt_reference/value");
     let sale = "7".repeat(64).parse().unwrap();
     let receipt =
-        import(Format::Kivra, json.as_bytes(), &Supplement { original: Some(sale), ..supplement() }).unwrap();
+        import(Format::Kivra, json.as_bytes(), &Supplement { original: Some(sale), ..supplement() })
+            .unwrap()
+            .receipt;
     assert_eq!((receipt.lines[0].amount, receipt.total, receipt.vat[0].vat), (Some(-3500), -3500, -375));
     assert_eq!(receipt.payments, [Payment::Cash { amount: -3500 }]);
     assert_eq!(receipt.merchant.org, "556016-0680");

@@ -91,7 +91,8 @@ fn return_lacks_the_control_unit_then_names_its_sale_by_the_tills_own_id() {
     let original = "ab".repeat(32).parse().unwrap();
     let receipt =
         import(Format::Sdrs, xml.as_bytes(), &Supplement { original: Some(original), ..supplement() })
-            .unwrap();
+            .unwrap()
+            .receipt;
     assert_eq!((receipt.total, receipt.payments[0].amount()), (-4900, -4900));
     assert_eq!((receipt.vat[0].rate, receipt.vat[0].vat), (2500, -980));
     assert_eq!(

@@ -72,7 +72,8 @@ fn a_return_needs_the_sales_kvitt_id() {
         xml.as_bytes(),
         &Supplement { original: Some(sale.parse().unwrap()), ..supplement() },
     )
-    .unwrap();
+    .unwrap()
+    .receipt;
     assert_eq!((receipt.lines[0].amount, receipt.total), (Some(-12_900), -12_900));
     assert_eq!(receipt.vat[0].vat, -730, "a return's VAT is negative; the document's 7.30 is its size");
     assert_eq!(receipt.payments, [Payment::Cash { amount: -12_900 }], "TypeCode=\"Refund\"");
@@ -85,8 +86,8 @@ fn a_return_needs_the_sales_kvitt_id() {
 fn the_buyer_comes_beside_the_document() {
     let xml = fixture("sdrs/kvitt-sale-card.xml");
     // Without one beside it, the receipt names no buyer (card routing finds it).
-    let receipt = import(Format::Sdrs, xml.as_bytes(), &Supplement::default()).unwrap();
-    assert_eq!(receipt.buyer, None);
+    let imported = import(Format::Sdrs, xml.as_bytes(), &Supplement::default()).unwrap();
+    assert_eq!((imported.receipt.buyer, imported.card), (None, None), "and no card reference in it");
     let buyer = |agency: &str, employee: Option<&str>| Supplement {
         buyer: Some(Buyer { agency: agency.into(), employee: employee.map(str::to_owned) }),
         original: None,
@@ -95,7 +96,7 @@ fn the_buyer_comes_beside_the_document() {
     assert_eq!((error.code().as_str(), error.path()), ("org.luhn", "buyer"), "{error}");
     let error = import(Format::Sdrs, xml.as_bytes(), &buyer(AGENCY, Some(&"e".repeat(65)))).unwrap_err();
     assert_eq!((error.code().as_str(), error.path()), ("text.invalid", "employee"), "{error}");
-    let receipt = import(Format::Sdrs, xml.as_bytes(), &buyer(AGENCY, Some("emp-17"))).unwrap();
+    let receipt = import(Format::Sdrs, xml.as_bytes(), &buyer(AGENCY, Some("emp-17"))).unwrap().receipt;
     assert_eq!(receipt.buyer_employee(), Some("emp-17"));
 }
 

@@ -14,8 +14,9 @@ use crate::id::fixed_bytes;
 
 /// Fewest characters of a card reference.
 pub const MIN_CARD_REFERENCE_CHARS: usize = 8;
-/// Most characters of a card reference (a PAR has 29; token references are longer).
-pub const MAX_CARD_REFERENCE_CHARS: usize = 64;
+/// Most characters of a card reference (a PAR has 29; token references are longer: the
+/// SDRS samples' `Nets:CardToken` has 70).
+pub const MAX_CARD_REFERENCE_CHARS: usize = 128;
 /// Most cards in one agency's enrolment.
 pub const MAX_ENROLLED_CARDS: usize = 10_000;
 
@@ -64,7 +65,7 @@ impl std::fmt::Debug for RoutingKey {
 pub struct CardReference(String);
 
 impl CardReference {
-    /// Checks `text`: 8 to 64 characters of `A-Z a-z 0-9 - _`, and not a probable card
+    /// Checks `text`: 8 to 128 characters of `A-Z a-z 0-9 - _`, and not a probable card
     /// number (13 to 19 digits passing the Luhn check), which is refused as `payment.masked_pan` (it shows too much).
     pub fn parse(path: &str, text: &str) -> Result<CardReference> {
         let length = text.chars().count();
@@ -91,6 +92,12 @@ impl CardReference {
             ));
         }
         Ok(CardReference(text.to_owned()))
+    }
+
+    /// The reference as the till gave it, to hand on to the merchant's node with the push
+    /// it routes; never to be logged or stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

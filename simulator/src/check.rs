@@ -12,7 +12,8 @@ use kvitt_protocol::evidence::Slot;
 use kvitt_protocol::receipt::Payment;
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
-use crate::workload::{Acknowledged, Equivocation};
+use crate::routes::{self, Routes};
+use crate::workload::{Acknowledged, Codes, Equivocation};
 use crate::world::World;
 
 /// One broken guarantee.
@@ -46,17 +47,20 @@ fn records(world: &World, node: usize) -> Vec<AnyRecord> {
     out
 }
 
-/// Every check, given the receipts the tills had acknowledged and the equivocations
-/// injected; at most a few violations of each kind are listed.
+/// Every check, given the receipts the tills had acknowledged (and those collected by
+/// code), the receipt codes and the equivocations injected; at most a few violations of
+/// each kind are listed.
 pub fn check(
     world: &World,
     acknowledged: &BTreeMap<RecordId, Acknowledged>,
+    codes: &Codes,
     equivocations: &[Equivocation],
 ) -> Vec<Violation> {
     let mut found = Vec::new();
     found.extend(world.failures.iter().cloned());
     acknowledged_at_agency(world, acknowledged, &mut found);
-    card_receipts_only_at_the_enrolling_agency(world, acknowledged, &mut found);
+    routes::collected_wrongly(codes, &mut found);
+    let routes = Routes { acknowledged, codes };
     channels_converged(world, &mut found);
     no_receipt_paid_twice(world, &mut found);
     paid_claims_book_into_balanced_vouchers(world, &mut found);
@@ -68,6 +72,7 @@ pub fn check(
         let records = records(world, node);
         evidence.push(evidence_slots(&records));
         records_within_channels(world, node, &records, &mut outside);
+        routes::check_node(world, node, &records, &routes, &mut found);
     }
     equivocations_caught(equivocations, &evidence, &mut found);
     found.extend(outside);
@@ -103,35 +108,6 @@ fn acknowledged_at_agency(
                     ack.merchant, ack.employee, ack.pushed_ms, ack.agency
                 ),
             ));
-        }
-    }
-}
-
-/// A receipt pushed with only its card reached no agency but the one that enrolled the
-/// card (spec/routing.md): no other agency's node holds it.
-fn card_receipts_only_at_the_enrolling_agency(
-    world: &World,
-    acknowledged: &BTreeMap<RecordId, Acknowledged>,
-    found: &mut Vec<Violation>,
-) {
-    let agencies: Vec<(usize, Ledger)> = world
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, sim)| sim.party.identity.role == kvitt_protocol::directory::MemberRole::Agency)
-        .map(|(index, sim)| (index, Ledger::new(sim.store.clone())))
-        .collect();
-    for (id, ack) in acknowledged.iter().filter(|(_, ack)| ack.by_card) {
-        for (node, ledger) in &agencies {
-            if *node != ack.agency && ledger.contains(id).unwrap_or(false) {
-                found.push(violation(
-                    "a receipt routed by card reaches only the agency that enrolled the card",
-                    format!(
-                        "receipt {id} (card of agency node {}) is held by agency node {node}",
-                        ack.agency
-                    ),
-                ));
-            }
         }
     }
 }
@@ -438,6 +414,13 @@ fn records_within_channels(world: &World, node: usize, records: &[AnyRecord], fo
         })
         .flatten()
         .collect();
+    let assigned: BTreeSet<RecordId> = records
+        .iter()
+        .filter_map(|record| match record {
+            AnyRecord::Assignment(assignment) => Some(assignment.body().receipt),
+            _ => None,
+        })
+        .collect();
     let mut outside = 0usize;
     for record in records {
         let members: BTreeSet<_> = match parties(record, directory) {
@@ -446,9 +429,11 @@ fn records_within_channels(world: &World, node: usize, records: &[AnyRecord], fo
                 claims.get(&claim).map(|agency| claim_parties(agency, directory)).unwrap_or_default()
             }
         };
-        // A receipt a claim attaches is in the claim's channel too.
-        let in_claim = matches!(record, AnyRecord::Receipt(_)) && claimed.contains(&record.id());
-        if !members.contains(&me) && !in_claim {
+        // A receipt a claim attaches is in the claim's channel too, and a receipt collected
+        // by code in its assignment's.
+        let receipt = matches!(record, AnyRecord::Receipt(_));
+        let joined = receipt && (claimed.contains(&record.id()) || assigned.contains(&record.id()));
+        if !members.contains(&me) && !joined {
             outside += 1;
             if outside <= 3 {
                 found.push(violation(

@@ -88,6 +88,9 @@ pub enum Sabotage {
     PanicInCore,
     /// Before the checks, copy one receipt routed by card into another agency's ledger.
     LeakCardReceipt,
+    /// Before the checks, copy one receipt whose code nobody collected from its merchant's
+    /// ledger into an agency's.
+    LeakCodeReceipt,
 }
 
 /// Everything a run depends on.
@@ -158,6 +161,7 @@ impl SimConfig {
             Some(Sabotage::DropAcknowledged) => line.push_str(" --sabotage drop-acknowledged"),
             Some(Sabotage::PanicInCore) => line.push_str(" --sabotage panic-in-core"),
             Some(Sabotage::LeakCardReceipt) => line.push_str(" --sabotage leak-card-receipt"),
+            Some(Sabotage::LeakCodeReceipt) => line.push_str(" --sabotage leak-code-receipt"),
             None => {}
         }
         line

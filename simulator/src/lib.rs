@@ -21,6 +21,7 @@ pub mod real;
 pub mod receipts;
 pub mod report;
 pub mod rng;
+pub mod routes;
 pub mod run;
 pub mod session;
 pub mod watch;

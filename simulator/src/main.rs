@@ -18,13 +18,21 @@ node is killed, joined by a simulated network that delays, loses, duplicates and
 reorders messages, cuts links and kills nodes. It drives a realistic workload (receipts \
 from hotels, restaurants, taxis, trains, fuel stations and hotels abroad; claims, \
 approvals, rejections, booking and payment; a receipt claimed twice; a merchant that \
-signs two receipts with one serial), checks the network's guarantees and reports \
+signs two receipts with one serial). A receipt reaches its agency one of three ways: the \
+till names the buyer; the till pushes only the card of an employee whose agency enrolled \
+it, and the merchant's node finds the agency; or the sale is paid in cash, signed \
+without a buyer, and the employee's agency collects it with its receipt code (some codes \
+are never collected, some first guessed wrongly, some presented again by another agency \
+and refused). It checks the network's guarantees (among them: no receipt or assignment \
+reaches an agency that did not enrol its card or present its code, and no code is \
+collected twice) and reports \
 throughput and latency. Every run takes a seed and prints it; a failure prints the \
 command that reproduces it.
 
 With --real, the same cast runs as separate `kvitt run` processes on loopback (real \
 QUIC, TLS and sled ledgers), listed in the directory at the fronts of a fault-injecting \
-UDP relay that drops, duplicates, delays and cuts their datagrams; tills, employees, \
+UDP relay that drops, duplicates, delays and cuts their datagrams; the agencies enrol \
+their employees' cards and the tills push sales with only the card; tills, employees, \
 approvers and SSC staff use the client API while nodes are killed with SIGKILL and \
 restarted. After the faults heal the nodes reconcile on demand until nothing is \
 missing, are stopped, and the checks read copies of their ledgers.";
@@ -82,7 +90,7 @@ struct Cli {
     #[arg(long)]
     json: Option<std::path::PathBuf>,
     /// A deliberate bug, to see a violation reported: drop-acknowledged, panic-in-core,
-    /// leak-card-receipt.
+    /// leak-card-receipt, leak-code-receipt.
     #[arg(long, hide = true)]
     sabotage: Option<String>,
 }
@@ -118,9 +126,10 @@ fn config(cli: &Cli, seed: u64) -> anyhow::Result<SimConfig> {
         Some("drop-acknowledged") => Some(Sabotage::DropAcknowledged),
         Some("panic-in-core") => Some(Sabotage::PanicInCore),
         Some("leak-card-receipt") => Some(Sabotage::LeakCardReceipt),
-        Some(other) => {
-            bail!("--sabotage {other:?}: expected drop-acknowledged, panic-in-core or leak-card-receipt")
-        }
+        Some("leak-code-receipt") => Some(Sabotage::LeakCodeReceipt),
+        Some(other) => bail!(
+            "--sabotage {other:?}: expected drop-acknowledged, panic-in-core, leak-card-receipt or leak-code-receipt"
+        ),
     };
     if cli.nodes < 3 {
         bail!("--nodes {}: at least 3 (an SSC, an agency, a merchant)", cli.nodes);

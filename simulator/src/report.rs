@@ -186,6 +186,13 @@ impl Report {
                 ),
             ),
             (
+                "receipt codes",
+                format!(
+                    "{} cash receipts, {} collected by their agency, {} wrong guesses refused, {} presented again by another agency and refused",
+                    w.cash_receipts, w.codes_collected, w.code_guesses_refused, w.codes_refused_again
+                ),
+            ),
+            (
                 "claims",
                 format!(
                     "{} submitted, {} approved, {} rejected, {} rejected by SSC, {} paid ({} reversed since), {} abandoned",

@@ -19,7 +19,7 @@ use crate::report::Report;
 use crate::rng::SimRng;
 use crate::session;
 use crate::watch::Watch;
-use crate::workload::{Acknowledged, Workload};
+use crate::workload::{Acknowledged, Route, Workload};
 use crate::world::{Event, World};
 
 /// Where virtual time starts: Monday 2026-05-04 00:00 UTC.
@@ -141,12 +141,21 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
         drop_one_acknowledged(&world, &workload.acknowledged);
     }
     if config.sabotage == Some(Sabotage::LeakCardReceipt) {
-        leak_one_card_receipt(&world, &workload.acknowledged);
+        let leaked = workload.acknowledged.iter().find(|(_, ack)| ack.route == Route::Card);
+        if let Some((id, ack)) = leaked {
+            copy_to_another_agency(&world, id, ack.agency, ack.agency);
+        }
+    }
+    if config.sabotage == Some(Sabotage::LeakCodeReceipt) {
+        let uncollected = workload.codes.receipts.iter().find(|(_, code)| code.collected_by.is_none());
+        if let Some((id, code)) = uncollected {
+            copy_to_another_agency(&world, id, code.merchant, code.agency);
+        }
     }
     // What the watch saw while the run went comes first, with its time; the check at the
     // end finds the same breaches again, without it.
     let mut violations = watch.violations;
-    violations.extend(check::check(&world, &workload.acknowledged, &workload.equivocations));
+    violations.extend(check::check(&world, &workload.acknowledged, &workload.codes, &workload.equivocations));
     let healed_at = quiet_at.unwrap_or(world.now_ms);
     if deadline_missed || settled_at.is_none() {
         violations.push(Violation {
@@ -192,16 +201,14 @@ fn dispatch(
     }
 }
 
-/// The deliberate bug of [`Sabotage::LeakCardReceipt`]: one receipt routed by card is
-/// copied into the ledger of an agency that did not enrol the card.
-fn leak_one_card_receipt(world: &World, acknowledged: &BTreeMap<RecordId, Acknowledged>) {
-    let Some((id, ack)) = acknowledged.iter().find(|(_, ack)| ack.by_card) else {
-        return;
-    };
+/// The deliberate bugs of [`Sabotage::LeakCardReceipt`] and [`Sabotage::LeakCodeReceipt`]:
+/// receipt `id` is copied from node `source`'s ledger into that of an agency other than
+/// `entitled` (one that did not enrol its card, or present its code).
+fn copy_to_another_agency(world: &World, id: &RecordId, source: usize, entitled: usize) {
     let other = world.nodes.iter().enumerate().find(|(index, sim)| {
-        *index != ack.agency && sim.party.identity.role == kvitt_protocol::directory::MemberRole::Agency
+        *index != entitled && sim.party.identity.role == kvitt_protocol::directory::MemberRole::Agency
     });
-    let (Some(source), Some((_, other))) = (world.nodes.get(ack.agency), other) else {
+    let (Some(source), Some((_, other))) = (world.nodes.get(source), other) else {
         return;
     };
     let key = kvitt_node::ledger::keys::record(id);

@@ -32,6 +32,7 @@ fn assert_keeps_its_guarantees(fault_mix: FaultMix) {
     let workload = &outcome.report.workload;
     assert_eq!(workload.receipts, 80, "every receipt acknowledged in the end: {workload:?}");
     assert!(workload.routed_by_card > 10, "tills push part of the receipts by card: {workload:?}");
+    assert!(workload.cash_receipts > 0, "and part paid in cash, with a code: {workload:?}");
     assert!(workload.claims_submitted > 0 && workload.claims_paid > 0, "{workload:?}");
     assert!(workload.claims_reversed > 0, "the first paid claim is reversed: {workload:?}");
     assert_eq!(workload.double_claims_accepted, 0, "{workload:?}");
@@ -83,6 +84,40 @@ fn a_receipt_routed_by_card_at_another_agency_is_a_violation() {
     assert!(
         names.contains(&"a receipt routed by card reaches only the agency that enrolled the card"),
         "{names:?}"
+    );
+}
+
+#[test]
+fn a_receipt_at_an_agency_that_did_not_present_its_code_is_a_violation() {
+    let config =
+        SimConfig { sabotage: Some(Sabotage::LeakCodeReceipt), nodes: 10, ..short(3, FaultMix::None) };
+    let outcome = outcome(&config);
+    assert!(
+        outcome.report.workload.cash_receipts > outcome.report.workload.codes_collected,
+        "one never collected"
+    );
+    let names: Vec<&str> = outcome.violations.iter().map(|violation| violation.invariant).collect();
+    assert!(
+        names.contains(&"a receipt signed without a buyer reaches only the agency that presented its code"),
+        "{names:?}"
+    );
+    assert!(config.reproduce().contains("--sabotage leak-code-receipt"));
+}
+
+/// The receipt codes of a larger run: collected by their agencies, guesses and second
+/// presentations refused, nothing collected twice (no violation).
+#[test]
+fn codes_are_collected_once_and_guesses_and_second_presentations_are_refused() {
+    let config = SimConfig { receipts: 400, nodes: 10, ..short(4, FaultMix::Lossy) };
+    let outcome = outcome(&config);
+    let workload = &outcome.report.workload;
+    assert!(workload.codes_collected > 5, "{workload:?}");
+    assert!(workload.code_guesses_refused > 0 && workload.codes_refused_again > 0, "{workload:?}");
+    assert!(
+        outcome.violations.is_empty(),
+        "{:#?}\nreproduce with: {}",
+        outcome.violations,
+        config.reproduce()
     );
 }
 

@@ -37,6 +37,9 @@ fn a_real_network_under_every_fault_keeps_its_guarantees() {
     let report = &outcome.report;
     assert!(outcome.violations.is_empty(), "{:#?}\n{}", outcome.violations, report.table());
     assert_eq!(report.workload.receipts, 40, "every push acknowledged:\n{}", report.table());
+    // Sales go with only the enrolled card, refunds name their buyer.
+    assert_eq!(report.workload.routed_by_card + report.workload.refunds, 40, "{}", report.table());
+    assert!(report.workload.routed_by_card > 30, "{}", report.table());
     assert_eq!(report.workload.claims_submitted, 4);
     assert_eq!(report.workload.claims_paid + report.workload.claims_rejected, 4);
     assert_eq!(report.workload.double_claims_refused, 1);

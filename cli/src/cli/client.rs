@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -134,51 +134,58 @@ impl Client {
     /// first of a role in `roles` when they hold several), else `--api`/`--token`, else
     /// the environment.
     pub fn connect(options: &ClientOptions, roles: &[CallerRole]) -> anyhow::Result<Client> {
-        let (base, token, start_hint) = match (&options.data, &options.person) {
-            (Some(data), Some(person)) => {
-                let config = NodeConfig::load(data)?;
-                // A config.toml of an older version, not yet started since, still lists
-                // plain tokens; otherwise a token for this command goes into access.json.
-                let token = match token_of(&config.tokens, person, roles) {
-                    Some(token) => token.token.clone(),
-                    None if !config.tokens.is_empty() => {
-                        let people: Vec<&str> =
-                            config.tokens.iter().map(|token| token.person.as_str()).collect();
-                        anyhow::bail!(
-                            "{person} has no token in {}; people with tokens: {}",
-                            data.join(CONFIG_FILE).display(),
-                            people.join(", ")
-                        )
-                    }
-                    None => {
-                        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                        kvitt_node::access::command_token(data, person, roles, now)?
-                    }
-                };
-                let base = format!("http://{}", reachable(config.api));
-                (base, token, format!("kvitt run --data {}", data.display()))
+        if let (Some(data), Some(person)) = (&options.data, &options.person) {
+            return Client::as_person(data, person, roles);
+        }
+        let api = options.api.clone().or_else(|| std::env::var(API_ENV).ok());
+        let token = options.token.clone().or_else(|| std::env::var(TOKEN_ENV).ok());
+        match (api, token) {
+            (Some(api), Some(token)) => {
+                Ok(Client::new(normalise(&api), token, "kvitt run --data …".to_owned()))
             }
-            _ => {
-                let api = options.api.clone().or_else(|| std::env::var(API_ENV).ok());
-                let token = options.token.clone().or_else(|| std::env::var(TOKEN_ENV).ok());
-                match (api, token) {
-                    (Some(api), Some(token)) => (normalise(&api), token, "kvitt run --data …".to_owned()),
-                    (Some(_), None) => anyhow::bail!("--api needs --token TOKEN (or {TOKEN_ENV})"),
-                    (None, Some(_)) => anyhow::bail!("--token needs --api URL (or {API_ENV})"),
-                    (None, None) => anyhow::bail!(
-                        "which node? give --api URL --token TOKEN (or set {API_ENV} and {TOKEN_ENV}), \
-                         or --data DIR --as PERSON to read them from the node's config.toml"
-                    ),
-                }
+            (Some(_), None) => anyhow::bail!("--api needs --token TOKEN (or {TOKEN_ENV})"),
+            (None, Some(_)) => anyhow::bail!("--token needs --api URL (or {API_ENV})"),
+            (None, None) => anyhow::bail!(
+                "which node? give --api URL --token TOKEN (or set {API_ENV} and {TOKEN_ENV}), \
+                 or --data DIR --as PERSON to read them from the node's config.toml"
+            ),
+        }
+    }
+
+    /// `--data DIR --as PERSON`: the node whose data directory is `data`, as `person` (a
+    /// token for this command, of the first role of `roles` they hold). `kvitt demo` acts
+    /// through it as its tills and employees.
+    pub fn as_person(data: &Path, person: &str, roles: &[CallerRole]) -> anyhow::Result<Client> {
+        let config = NodeConfig::load(data)?;
+        // A config.toml of an older version, not yet started since, still lists plain
+        // tokens; otherwise a token for this command goes into access.json.
+        let token = match token_of(&config.tokens, person, roles) {
+            Some(token) => token.token.clone(),
+            None if !config.tokens.is_empty() => {
+                let people: Vec<&str> = config.tokens.iter().map(|token| token.person.as_str()).collect();
+                anyhow::bail!(
+                    "{person} has no token in {}; people with tokens: {}",
+                    data.join(CONFIG_FILE).display(),
+                    people.join(", ")
+                )
+            }
+            None => {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                kvitt_node::access::command_token(data, person, roles, now)?
             }
         };
+        let base = format!("http://{}", reachable(config.api));
+        Ok(Client::new(base, token, format!("kvitt run --data {}", data.display())))
+    }
+
+    fn new(base: String, token: String, start_hint: String) -> Client {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(REQUEST_TIMEOUT))
             .http_status_as_error(false)
             // The API is on loopback: a proxy from the environment must not get in between.
             .proxy(None)
             .build();
-        Ok(Client { agent: config.into(), base, token, start_hint })
+        Client { agent: config.into(), base, token, start_hint }
     }
 
     /// `GET path`; the answer's body on success.

@@ -11,7 +11,7 @@ pub mod archive;
 pub mod backup;
 pub mod cards;
 pub mod claim;
-mod client;
+pub(crate) mod client;
 pub mod conformance;
 mod input;
 mod output;

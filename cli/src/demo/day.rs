@@ -34,7 +34,7 @@ pub struct Cast {
 
 impl Cast {
     /// The agency at `index` (0 or 1).
-    fn agency(&self, index: usize) -> Result<&Org, DayError> {
+    pub(super) fn agency(&self, index: usize) -> Result<&Org, DayError> {
         self.agencies.get(index).ok_or_else(|| DayError::Unexpected(format!("no agency {index}")))
     }
 }
@@ -47,6 +47,36 @@ pub struct Org {
     pub name: &'static str,
     /// Its node's client handle.
     pub node: NodeHandle,
+    /// Its data directory, where the demo's HTTP clients find its API and their tokens.
+    pub data: std::path::PathBuf,
+}
+
+/// How a receipt found its buyer's agency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Route {
+    /// Pushed with only its card payment: the merchant's node found the agency that
+    /// enrolled the card (spec/routing.md).
+    Card,
+    /// An SDRS till's XML, routed by the card reference the document carries.
+    SdrsCard,
+    /// Paid in cash and signed without a buyer; the employee collected it with its receipt
+    /// code at the agency (spec/codes.md).
+    Code,
+    /// The till named the buyer: a card no agency enrolled, a foreign merchant (which gives
+    /// no receipt codes), a refund paid back by Swish.
+    Buyer,
+}
+
+impl Route {
+    /// The way, as the summary prints it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Route::Card => "by enrolled card",
+            Route::SdrsCard => "SDRS till, by card in the XML",
+            Route::Code => "cash, collected by code",
+            Route::Buyer => "buyer named by the till",
+        }
+    }
 }
 
 /// What happened during the day, for the summary.
@@ -54,6 +84,8 @@ pub struct Org {
 pub struct DayReport {
     /// Receipts pushed, per merchant name.
     pub receipts: BTreeMap<String, usize>,
+    /// Receipts per merchant name and the way they reached their agency.
+    pub routes: BTreeMap<(String, Route), usize>,
     /// Claims per agency and final status.
     pub claims: BTreeMap<(String, String), usize>,
     /// Öre paid per agency.
@@ -126,7 +158,8 @@ pub async fn play(cast: &Cast, say: &mut dyn FnMut(String)) -> Result<DayReport,
             + usize::from(
                 purchases.reissued.as_ref().is_some_and(|(agency_index, ..)| *agency_index == index),
             )
-            + usize::from(index == 0 && purchases.return_of.is_some());
+            + usize::from(index == 0 && purchases.return_of.is_some())
+            + purchases.unclaimed.iter().filter(|(agency_index, _)| *agency_index == index).count();
         wait_for_receipts(agency, expected).await?;
         say(format!("  {} holds {expected} receipts for its employees", agency.name));
     }

@@ -8,6 +8,7 @@
 pub mod day;
 pub mod network;
 mod shopping;
+mod tills;
 
 use std::fmt::Write as _;
 
@@ -33,6 +34,10 @@ pub fn summary(report: &day::DayReport) -> String {
     let _ = writeln!(out, "  {:<36} {:>8}", "merchant", "receipts");
     for (merchant, count) in &report.receipts {
         let _ = writeln!(out, "  {merchant:<36} {count:>8}");
+    }
+    let _ = writeln!(out, "\n  {:<36} {:<30} {:>8}", "merchant", "how it reached the agency", "receipts");
+    for ((merchant, route), count) in &report.routes {
+        let _ = writeln!(out, "  {merchant:<36} {:<30} {count:>8}", route.describe());
     }
     let _ = writeln!(out, "\n  {:<36} {:<10} {:>6}", "agency", "status", "claims");
     for ((agency, status), count) in &report.claims {

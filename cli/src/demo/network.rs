@@ -205,10 +205,11 @@ pub async fn start(base: &Path) -> Result<DemoNetwork, StartError> {
             .map_err(|source| StartError::Run { name: (*name).into(), error: Box::new(source) })?;
         nodes.push((data, node));
     }
-    let mut orgs = MEMBERS.iter().zip(&nodes).map(|((_, org, name, _), (_, node))| Org {
+    let mut orgs = MEMBERS.iter().zip(&nodes).map(|((_, org, name, _), (data, node))| Org {
         org,
         name,
         node: node.handle.clone(),
+        data: data.clone(),
     });
     let mut next =
         || orgs.next().ok_or_else(|| StartError::Port(std::io::Error::other("fewer nodes than members")));
@@ -231,6 +232,13 @@ mod tests {
             .unwrap_or_else(|error| panic!("{error}\n{}", lines.join("\n")));
         let receipts: usize = report.receipts.values().sum();
         assert!(receipts >= 40, "{receipts} receipts");
+        let by = |route: super::super::day::Route| -> usize {
+            report.routes.iter().filter(|((_, way), _)| *way == route).map(|(_, count)| count).sum()
+        };
+        use super::super::day::Route;
+        assert_eq!((by(Route::SdrsCard), by(Route::Code)), (1, 1), "{:?}", report.routes);
+        assert!(by(Route::Card) > receipts / 2, "most receipts go by card: {:?}", report.routes);
+        assert_eq!(by(Route::Card) + by(Route::SdrsCard) + by(Route::Code) + by(Route::Buyer), receipts);
         let rejected: usize = report
             .claims
             .iter()

@@ -1,16 +1,19 @@
 //! The demo day's purchases: the receipts the tills push for each employee's trip, built
 //! as a Swedish till would (lines at their VAT rates, totals computed, paid by card). The
 //! agencies enrol their employees' cards first, and the trips' receipts are pushed with
-//! only the card payment: the merchants' nodes find each receipt's agency by the card.
+//! only the card payment: the merchants' nodes find each receipt's agency by the card. One
+//! till speaks SDRS, and one coffee is paid in cash and collected by its code (tills.rs).
 
 use std::collections::BTreeMap;
 
 use kvitt_books::BookingTable;
 use kvitt_protocol::claim::{ExchangeRate, ForeignAmount};
+use kvitt_protocol::code::ReceiptCode;
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::RecordId;
 
-use super::day::{ask, caller, Cast, DayError, DayReport, Org};
+use super::day::{ask, caller, Cast, DayError, DayReport, Org, Route};
+use super::tills::{fetch_by_code, push_sdrs, SdrsSale};
 use kvitt_node::core::{CallerRole, CardEnrolment, ClientRequest, ClientResponse};
 
 /// A merchant's receipt from the till `(register, serial)` for `lines` (amounts
@@ -132,9 +135,10 @@ async fn enrol(cast: &Cast, employees: &[[&str; 3]; 2], say: &mut dyn FnMut(Stri
     Ok(())
 }
 
-/// Pushes a receipt through a merchant's till and returns its id.
+/// Pushes a receipt naming its buyer through a merchant's till and returns its id.
 async fn push(report: &mut DayReport, merchant: &Org, receipt: Receipt) -> Result<RecordId, DayError> {
-    push_request(report, merchant, &receipt, ClientRequest::PushReceipt(Box::new(receipt.clone()))).await
+    let request = ClientRequest::PushReceipt(Box::new(receipt.clone()));
+    Ok(push_request(report, merchant, &receipt, request, Route::Buyer).await?.0)
 }
 
 /// Pushes a receipt the till knows only the card of: the merchant's node finds the buyer.
@@ -146,23 +150,32 @@ async fn push_by_card(
 ) -> Result<RecordId, DayError> {
     let receipt = Receipt { buyer: None, ..receipt };
     let request = ClientRequest::PushCardReceipt { receipt: Box::new(receipt.clone()), card: par(card) };
-    push_request(report, merchant, &receipt, request).await
+    Ok(push_request(report, merchant, &receipt, request, Route::Card).await?.0)
 }
 
+/// Pushes a receipt, counted as reaching its agency by `route`: its id, and its receipt
+/// code if it was signed without a buyer.
 async fn push_request(
     report: &mut DayReport,
     merchant: &Org,
     receipt: &Receipt,
     request: ClientRequest,
-) -> Result<RecordId, DayError> {
+    route: Route,
+) -> Result<(RecordId, Option<ReceiptCode>), DayError> {
     let step = format!("{} pushes receipt {} #{}", merchant.name, receipt.register, receipt.serial);
     match ask(&merchant.node, &step, caller("till-1", CallerRole::Till), request).await? {
-        ClientResponse::Pushed { id, .. } => {
-            *report.receipts.entry(merchant.name.to_owned()).or_default() += 1;
-            Ok(id)
+        ClientResponse::Pushed { id, code, .. } => {
+            count(report, merchant, route);
+            Ok((id, code))
         }
         other => Err(DayError::Unexpected(format!("{step}: answered {other:?}"))),
     }
+}
+
+/// Counts a receipt of `merchant` that reaches its agency by `route`.
+fn count(report: &mut DayReport, merchant: &Org, route: Route) {
+    *report.receipts.entry(merchant.name.to_owned()).or_default() += 1;
+    *report.routes.entry((merchant.name.to_owned(), route)).or_default() += 1;
 }
 
 /// A receipt an employee will claim, and how.
@@ -186,6 +199,10 @@ pub(super) struct Purchases {
     pub(super) by_employee: BTreeMap<(usize, String), Vec<Claimable>>,
     pub(super) reissued: Option<(usize, String, RecordId)>,
     pub(super) return_of: Option<RecordId>,
+    /// Receipts that reach an agency (its index) and go into no claim: the SDRS till's,
+    /// and the one collected by code (the day's claims and their totals stay those of the
+    /// trips).
+    pub(super) unclaimed: Vec<(usize, RecordId)>,
 }
 
 /// The day's shopping: every employee's trip, Anna's hotel in Berlin, a return and a
@@ -195,7 +212,8 @@ pub(super) async fn buy(
     report: &mut DayReport,
     say: &mut dyn FnMut(String),
 ) -> Result<Purchases, DayError> {
-    let mut purchases = Purchases { by_employee: BTreeMap::new(), reissued: None, return_of: None };
+    let mut purchases =
+        Purchases { by_employee: BTreeMap::new(), reissued: None, return_of: None, unclaimed: Vec::new() };
     let employees = [["anna", "bo", "chef-cecilia"], ["david", "eva", "chef-filip"]];
     // Each register numbers its receipts in its own unbroken series.
     let mut serials: BTreeMap<&str, u64> = BTreeMap::new();
@@ -410,5 +428,80 @@ pub(super) async fn buy(
         }
         say(format!("  {} refunded one of anna's taxi rides with a return receipt", cast.travel.name));
     }
+    let sdrs = sdrs_till(cast, report, next("SJ-AUTOMAT"), say).await?;
+    purchases.unclaimed.push((1, sdrs));
+    let coffee = ("CAFE-1", next("CAFE-1"));
+    purchases.unclaimed.push((0, cash_collected_by_code(cast, report, coffee, say).await?));
     Ok(purchases)
+}
+
+/// The travel merchant's ticket machine speaks SDRS: it posts david's ticket as XML naming
+/// his card's PAR, and the merchant's node routes it by that card.
+async fn sdrs_till(
+    cast: &Cast,
+    report: &mut DayReport,
+    serial: u64,
+    say: &mut dyn FnMut(String),
+) -> Result<RecordId, DayError> {
+    let card = card_of(1, 0);
+    let par = par(card);
+    let sale = SdrsSale {
+        seller: (cast.travel.name, cast.travel.org),
+        register: "SJ-AUTOMAT",
+        serial,
+        at: "2026-05-05T09:30:00+02:00",
+        description: "Tåg Stockholm C–Arlanda C",
+        price: 32_000,
+        par: &par,
+        last_four: card % 10_000,
+    };
+    let id = push_sdrs(&cast.travel, &sale).await?;
+    count(report, &cast.travel, Route::SdrsCard);
+    say(format!(
+        "  {}'s ticket machine posted david's ticket as SDRS XML; the PAR in it routed the receipt to {}",
+        cast.travel.name,
+        cast.agency(1)?.name
+    ));
+    Ok(id)
+}
+
+/// Bo pays a coffee in cash: the receipt is signed without a buyer, the till shows its
+/// code, and bo collects it on the agency's page; it is then in bo's receipts.
+async fn cash_collected_by_code(
+    cast: &Cast,
+    report: &mut DayReport,
+    (register, serial): (&str, u64),
+    say: &mut dyn FnMut(String),
+) -> Result<RecordId, DayError> {
+    let agency = cast.agency(0)?;
+    let sale = receipt(
+        &cast.hotel,
+        "Stockholm",
+        (register, serial),
+        "2026-05-04T15:00:00+02:00",
+        (agency.org, "bo"),
+        vec![line("Kaffe och kanelbulle", "restaurant", 1000, 4_500, 1200)],
+        0,
+    );
+    let cash = Receipt { buyer: None, payments: vec![Payment::Cash { amount: sale.total }], ..sale };
+    let request = ClientRequest::PushReceipt(Box::new(cash.clone()));
+    let (id, code) = push_request(report, &cast.hotel, &cash, request, Route::Code).await?;
+    let code = code.ok_or_else(|| DayError::Unexpected("the cash receipt got no receipt code".into()))?;
+    say(format!("  {} sold bo a coffee for cash; the till shows the receipt code {code}", cast.hotel.name));
+    let collected = fetch_by_code(agency, "bo", &code.to_string()).await?;
+    if collected != id {
+        return Err(DayError::Unexpected(format!("code {code} collected {collected}, not the receipt {id}")));
+    }
+    let request = ClientRequest::ListReceipts { employee: Some("bo".into()), limit: 1000, after: None };
+    match ask(&agency.node, "bo lists his receipts", caller("bo", CallerRole::Employee), request).await? {
+        ClientResponse::Receipts(page) if page.items.iter().any(|receipt| receipt.id() == id) => {}
+        other => {
+            return Err(DayError::Unexpected(format!("bo's receipts lack the collected one: {other:?}")))
+        }
+    }
+    say(format!(
+        "  bo typed the code on {}'s page (Hämta kvitto): the receipt is in bo's receipts",
+        agency.name
+    ));
+    Ok(id)
 }

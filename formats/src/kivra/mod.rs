@@ -84,6 +84,7 @@ pub(crate) fn read(text: &str) -> Result<Draft, FormatError> {
         declared_vat: totals.declared_vat,
         declared_vat_path: totals.vat_path,
         reference: read.reference,
+        card: crate::card::reference(&paid.cards)?,
         sources,
     })
 }

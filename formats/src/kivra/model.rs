@@ -197,4 +197,13 @@ pub(crate) struct Tender {
     pub card_number: Option<String>,
     pub type_name: Option<String>,
     pub name: Option<String>,
+    /// A card tender's tokenised card (v1.1 `card_token_element`).
+    pub card_token: Option<CardToken>,
+}
+
+/// `card_token`: the token of the payment card and its scheme (which kvitt does not use:
+/// the token alone is the reference an agency enrols).
+#[derive(Debug, Deserialize)]
+pub(crate) struct CardToken {
+    pub value: String,
 }

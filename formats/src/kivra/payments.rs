@@ -2,9 +2,10 @@
 
 use kvitt_protocol::receipt::Payment as KvittPayment;
 
-use super::model::{Payment, Total};
+use super::model::{Payment, Tender, Total};
 use super::{non_empty, number};
 use crate::assemble::{DeclaredVat, Sources};
+use crate::card::{is_par, Candidate};
 use crate::decimal::{basis_points, minor_units};
 use crate::error::{missing, required_by_law, unsupported, FormatError};
 use crate::text;
@@ -62,15 +63,17 @@ pub(super) fn totals(totals: &[Total], currency: &str) -> Result<Totals, FormatE
     Ok(read)
 }
 
-/// The payments, and where a payment declares a rounding.
+/// The payments, where a payment declares a rounding, and the card references the card
+/// payments carry.
 pub(super) struct Paid {
     pub payments: Vec<KvittPayment>,
     pub rounding_path: Option<String>,
+    pub cards: Vec<Candidate>,
 }
 
 /// Reads `payments`: each one's amount applied to the bill, negative when refunded.
 pub(super) fn read(payments: &[Payment], currency: &str, sources: &mut Sources) -> Result<Paid, FormatError> {
-    let mut paid = Paid { payments: Vec::new(), rounding_path: None };
+    let mut paid = Paid { payments: Vec::new(), rounding_path: None, cards: Vec::new() };
     for (index, payment) in payments.iter().enumerate() {
         let path = format!("/payments/{index}");
         sources.note(format!("payments[{index}]"), path.clone());
@@ -92,6 +95,7 @@ pub(super) fn read(payments: &[Payment], currency: &str, sources: &mut Sources) 
         sources.note(format!("payments[{index}].amount"), amount_path);
         let amount = if payment.refund { -magnitude } else { magnitude };
         paid.payments.push(payment_of(payment, amount, &path, index, sources)?);
+        paid.cards.extend(card_reference(&payment.tender, &path));
     }
     Ok(paid)
 }
@@ -113,11 +117,31 @@ fn payment_of(
     Ok(match tender.kind.as_str() {
         "cash" => KvittPayment::Cash { amount },
         "creditdebit" => {
-            let masked_pan = required(
-                &tender.bank_identification_number,
-                "bank_identification_number",
-                "the masked card number",
-            )?;
+            let slip =
+                tender.payment_slip.as_ref().map(|slip| slip.collection.as_slice()).unwrap_or_default();
+            // `bank_identification_number` holds a PAR or a masked number (the schema:
+            // "ISO 8583 field 56 Payment Account Reference, masked card number"); with a
+            // PAR, the masked number is the slip's.
+            let masked_pan = match tender.bank_identification_number.as_deref() {
+                Some(number) if is_par(number) => {
+                    let line = slip.iter().find(|line| text::looks_masked(line)).ok_or_else(|| {
+                        missing(
+                            format!("{base}/payment_slip"),
+                            "the masked card number (bank_identification_number holds the PAR: a slip line such as ************3602)",
+                        )
+                    })?;
+                    sources.note(field("masked_pan"), format!("{base}/payment_slip"));
+                    line.clone()
+                }
+                _ => {
+                    sources.note(field("masked_pan"), format!("{base}/bank_identification_number"));
+                    required(
+                        &tender.bank_identification_number,
+                        "bank_identification_number",
+                        "the masked card number",
+                    )?
+                }
+            };
             let rrn = required(
                 &tender.retrieval_reference_number,
                 "retrieval_reference_number",
@@ -126,8 +150,6 @@ fn payment_of(
             let terminal =
                 required(&tender.card_acceptor_terminal_id, "card_acceptor_terminal_id", "the terminal id")?;
             let approval_code = required(&tender.approval_code, "approval_code", "the approval code")?;
-            let slip =
-                tender.payment_slip.as_ref().map(|slip| slip.collection.as_slice()).unwrap_or_default();
             let brand = slip.iter().find_map(|line| text::card_brand(line)).ok_or_else(|| {
                 missing(
                     format!("{base}/payment_slip"),
@@ -135,7 +157,6 @@ fn payment_of(
                 )
             })?;
             for (kvitt, name) in [
-                ("masked_pan", "bank_identification_number"),
                 ("rrn", "retrieval_reference_number"),
                 ("terminal", "card_acceptor_terminal_id"),
                 ("approval_code", "approval_code"),
@@ -182,6 +203,26 @@ fn payment_of(
                 description: non_empty(description.as_deref()).unwrap_or(other).to_owned(),
             }
         }
+    })
+}
+
+/// The card reference a card tender carries: `bank_identification_number` when it holds a
+/// PAR rather than a masked number, else `card_token.value`. A PAR is preferred: it names
+/// the card account whatever the token provider, as an agency enrols it (spec/routing.md).
+fn card_reference(tender: &Tender, path: &str) -> Option<Candidate> {
+    if tender.kind != "creditdebit" {
+        return None;
+    }
+    let par = tender
+        .bank_identification_number
+        .as_deref()
+        .filter(|number| is_par(number))
+        .map(|number| Candidate::new(number, format!("{path}/tender/bank_identification_number")));
+    par.or_else(|| {
+        tender
+            .card_token
+            .as_ref()
+            .map(|token| Candidate::new(&token.value, format!("{path}/tender/card_token/value")))
     })
 }
 

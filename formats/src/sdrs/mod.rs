@@ -11,9 +11,16 @@ use kvitt_protocol::fields::OrgId;
 use kvitt_protocol::receipt::{Address, Merchant};
 
 use crate::assemble::{Draft, Reference, Sources};
+use crate::card::{self, Candidate};
 use crate::error::{bad_value, missing, required_by_law, unsupported, FormatCode, FormatError};
 use crate::text;
 use xml::{El, ARTS, SE};
+
+/// The `Type`s of `se:Receiver` and `se:Customer/se:Identifier` (the part after the last
+/// `:`, case aside) that name a card reference: the SDRS samples' `Nets:CardToken`, a
+/// PAR, a network token reference. The schema's own types (`NationalIdentityNumber`,
+/// `EmailAddress`, …) identify a private person and are not read.
+const CARD_REFERENCE_TYPES: [&str; 4] = ["cardtoken", "par", "paymentaccountreference", "tokenreference"];
 
 /// The label of the control unit's serial number among `se:ControlUnit/se:Text`.
 const CONTROL_UNIT_LABEL: &str = "KONTROLLENHETENS TILLVERKNINGSNUMMER";
@@ -79,6 +86,7 @@ pub(crate) fn read(text: &str) -> Result<Draft, FormatError> {
     sources.note("vat", retail.path());
 
     let reference = read.reference.or_else(|| reference(retail));
+    let card = card::reference(&card_candidates(retail))?;
     Ok(Draft {
         merchant,
         register,
@@ -93,8 +101,29 @@ pub(crate) fn read(text: &str) -> Result<Draft, FormatError> {
         declared_vat: read.declared_vat,
         declared_vat_path: retail.path(),
         reference,
+        card,
         sources,
     })
+}
+
+/// The card references of the transaction: `se:Receiver` and `se:Customer/se:Identifier`
+/// whose `Type` names one ([`CARD_REFERENCE_TYPES`]).
+fn card_candidates(retail: El<'_, '_>) -> Vec<Candidate> {
+    let names_card = |element: &El<'_, '_>| {
+        element.attr("Type").is_some_and(|kind| {
+            let last = kind.rsplit(':').next().unwrap_or(kind).to_ascii_lowercase();
+            CARD_REFERENCE_TYPES.contains(&last.as_str())
+        })
+    };
+    let identifiers = retail
+        .children(SE, "Customer")
+        .flat_map(|customer| customer.children(SE, "Identifier").collect::<Vec<_>>());
+    retail
+        .children(SE, "Receiver")
+        .chain(identifiers)
+        .filter(names_card)
+        .map(|element| Candidate::new(element.text(), element.path()))
+        .collect()
 }
 
 /// A copy (`se:copy="true"` on the receipt or its transaction) is refused: kvitt signs

@@ -25,7 +25,7 @@ pub fn patched(text: &str, from: &str, to: &str) -> String {
 
 /// The receipt `text` maps to.
 pub fn accepted(format: Format, text: &str) -> Receipt {
-    import(format, text.as_bytes(), &supplement()).unwrap_or_else(|error| panic!("refused: {error}"))
+    import(format, text.as_bytes(), &supplement()).unwrap_or_else(|error| panic!("refused: {error}")).receipt
 }
 
 /// Asserts that `text` is refused with `code` at `path`; the error.

@@ -22,7 +22,8 @@ pub(super) fn format_of(headers: &HeaderMap) -> Option<Format> {
 }
 
 /// The receipt a document of `format` maps to, with the query string's buyer and sale,
-/// and the card reference to route it by, if given.
+/// and the card reference to route it by: the query's `card`, else, when the query names no
+/// buyer, the one the document carries (spec/api.md §Card references).
 pub(super) fn receipt(
     format: Format,
     query: QueryPairs,
@@ -30,8 +31,14 @@ pub(super) fn receipt(
 ) -> Result<(Receipt, Option<String>), Problem> {
     let (supplement, card) = supplement(query)?;
     let bytes = body_bytes(body)?;
-    let receipt = kvitt_formats::import(format, &bytes, &supplement).map_err(problem)?;
-    Ok((receipt, card))
+    let imported = kvitt_formats::import(format, &bytes, &supplement).map_err(problem)?;
+    let card = match (card, &supplement.buyer) {
+        (Some(card), _) => Some(card),
+        // A buyer named beside the document is the buyer: its card is not looked up.
+        (None, Some(_)) => None,
+        (None, None) => imported.card.map(|card| card.as_str().to_owned()),
+    };
+    Ok((imported.receipt, card))
 }
 
 /// `buyer`, `employee`, `original` and `card` from the query string.

@@ -9,6 +9,7 @@
 pub mod chaos;
 pub mod claims;
 pub mod client;
+pub mod enrol;
 pub mod ledgers;
 pub mod nodes;
 pub mod relay;
@@ -137,6 +138,8 @@ pub fn run(
         node.start(&options.kvitt).map_err(setup("starting"))?;
     }
     let people = People { apis: network.iter().map(|node| (node.api, node.tokens.clone())).collect() };
+    enrol::enrol_all(&cast, &|agency| people.api(agency, "operator"))
+        .map_err(|why| SetupError(format!("enrolling the agencies' cards: {why}")))?;
     let network = Mutex::new(network);
     let shared = tills::Shared::default();
     let done = AtomicBool::new(false);
@@ -223,7 +226,12 @@ pub fn run(
             if config.sabotage == Some(Sabotage::DropAcknowledged) {
                 crate::run::drop_one_acknowledged(&world, &pushed.acknowledged);
             }
-            violations.extend(crate::check::check(&world, &pushed.acknowledged, &[]));
+            violations.extend(crate::check::check(
+                &world,
+                &pushed.acknowledged,
+                &crate::workload::Codes::default(),
+                &[],
+            ));
         }
         Err(why) => {
             violations.push(Violation { invariant: "every node's ledger opens after the run", details: why })

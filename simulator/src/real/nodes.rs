@@ -331,6 +331,13 @@ pub fn set_up(
         };
         node_config.save(&data).map_err(|error| setup_error(error.to_string()))?;
         setup::import(&data, &published).map_err(|error| setup_error(error.to_string()))?;
+        // Merchants and agencies hold the network's routing key; the SSC does not
+        // (spec/routing.md).
+        if party.identity.role != MemberRole::Ssc {
+            let key = data.join(config::ROUTING_KEY_FILE);
+            std::fs::write(&key, hex::encode(crate::workload::cards::SIM_ROUTING_KEY_BYTES))
+                .map_err(io(format!("writing {}", key.display())))?;
+        }
         nodes.push(RealNode {
             name: party.name.clone(),
             data,

@@ -77,6 +77,9 @@ impl RealReport {
         let mut workload = claims.stats.clone();
         workload.receipts = pushed.acknowledged.len() as u64;
         workload.refunds = pushed.acknowledged.values().filter(|ack| ack.is_refund()).count() as u64;
+        workload.routed_by_card =
+            pushed.acknowledged.values().filter(|ack| ack.route == crate::workload::Route::Card).count()
+                as u64;
         workload.pushes_retried = pushed.retried;
         let mib = |kib: u64| kib as f64 / 1024.0;
         RealReport {
@@ -116,8 +119,8 @@ impl RealReport {
             (
                 "receipts acknowledged",
                 format!(
-                    "{} ({} refunds, {} pushed again after no answer)",
-                    w.receipts, w.refunds, w.pushes_retried
+                    "{} ({} routed by card, {} refunds, {} pushed again after no answer)",
+                    w.receipts, w.routed_by_card, w.refunds, w.pushes_retried
                 ),
             ),
             (

@@ -1,5 +1,7 @@
 //! The real mode's tills: one thread per merchant pushes its receipts through the
-//! merchant node's client API, one at a time as a till does, pushing the same receipt
+//! merchant node's client API, one at a time as a till does: a sale with only the card
+//! payment of the employee's card, which the agency enrolled (`?card=`, spec/routing.md),
+//! a refund naming the buyer of its sale; pushing the same receipt
 //! again while no answer comes (a killed node, a lost response: the node answers a
 //! repeated push with `duplicate: true`), and a watcher that notes when each receipt
 //! reaches its agency.
@@ -16,7 +18,7 @@ use super::client::{Answer, Api};
 use crate::cast::Cast;
 use crate::receipts::{receipt, Sale};
 use crate::rng::SimRng;
-use crate::workload::Acknowledged;
+use crate::workload::{cards, Acknowledged, Route};
 
 /// How long a till goes on pushing one receipt that gets no answer before giving up.
 pub const PUSH_PATIENCE: Duration = Duration::from_secs(180);
@@ -75,12 +77,13 @@ fn plan(cast: &Cast, receipts: usize, rng: &mut SimRng) -> BTreeMap<usize, Vec<P
     plan
 }
 
-/// Pushes one receipt until it is answered: its id and whether it had to be pushed again.
-fn push_until_answered(api: &Api, body: &Value) -> Result<(RecordId, bool), String> {
+/// Pushes one receipt to `path` until it is answered: its id and whether it had to be
+/// pushed again.
+fn push_until_answered(api: &Api, path: &str, body: &Value) -> Result<(RecordId, bool), String> {
     let deadline = Instant::now() + PUSH_PATIENCE;
     let mut again = false;
     loop {
-        match api.post("/v1/receipts", Some(body)) {
+        match api.post(path, Some(body)) {
             Answer::Ok(_, answer) => {
                 let id = answer.get("id").and_then(Value::as_str).unwrap_or_default();
                 return id
@@ -143,8 +146,17 @@ pub fn run(cast: &Cast, load: &Load<'_>, shared: &Shared, started: Instant) {
                         card: u32::try_from(serial).unwrap_or(0),
                         returning: refund.map(|(id, total)| (id, total.min(10_000))),
                     };
-                    let made = receipt(party, &sale, &mut rng);
+                    let mut made = receipt(party, &sale, &mut rng);
                     let total = (made.total, made.currency.clone());
+                    // A sale goes with only the card of the employee, whose agency enrolled
+                    // it; a refund names the buyer of the sale it returns.
+                    let (path, route) = if refund.is_none() {
+                        made.buyer = None;
+                        let card = cards::card_reference(purchase.agency, &purchase.employee);
+                        (format!("/v1/receipts?card={card}"), Route::Card)
+                    } else {
+                        ("/v1/receipts".to_owned(), Route::Buyer)
+                    };
                     let body = match serde_json::to_value(&made) {
                         Ok(body) => body,
                         Err(error) => {
@@ -153,7 +165,7 @@ pub fn run(cast: &Cast, load: &Load<'_>, shared: &Shared, started: Instant) {
                         }
                     };
                     let pushed = Instant::now();
-                    match push_until_answered(&api, &body) {
+                    match push_until_answered(&api, &path, &body) {
                         Ok((id, again)) => {
                             let mut record = lock(shared);
                             record.retried += u64::from(again);
@@ -168,7 +180,7 @@ pub fn run(cast: &Cast, load: &Load<'_>, shared: &Shared, started: Instant) {
                                         .unwrap_or(i64::MAX),
                                     total: total.clone(),
                                     original: refund.map(|(original, _)| original),
-                                    by_card: false,
+                                    route,
                                 },
                             );
                             last_sale = if refund.is_some() { None } else { Some((id, total.0)) };

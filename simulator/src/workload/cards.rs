@@ -6,8 +6,11 @@ use kvitt_protocol::routing::RoutingKey;
 
 use crate::cast::Cast;
 
+/// The simulated network's routing key, its bytes (real mode writes them to the nodes'
+/// `routing.key`).
+pub const SIM_ROUTING_KEY_BYTES: [u8; 32] = *b"kvitt simulator routing key 32 b";
 /// The simulated network's routing key.
-pub const SIM_ROUTING_KEY: RoutingKey = RoutingKey::new(*b"kvitt simulator routing key 32 b");
+pub const SIM_ROUTING_KEY: RoutingKey = RoutingKey::new(SIM_ROUTING_KEY_BYTES);
 
 /// The card reference (a 29-character PAR) of `employee` of the agency at node `agency`:
 /// distinct for every (agency, employee).
@@ -17,17 +20,21 @@ pub fn card_reference(agency: usize, employee: &str) -> String {
     format!("V001{}", hex.get(..25).unwrap_or_default())
 }
 
-/// The enrolment of every employee's card of the agency at node `agency`.
-pub fn enrolment(cast: &Cast, agency: usize) -> ClientRequest {
+/// Every employee's card of the agency at node `agency`, as its operator enrols them.
+pub fn cards(cast: &Cast, agency: usize) -> Vec<CardEnrolment> {
     let employees = cast.parties.get(agency).map(|party| party.employees().to_vec()).unwrap_or_default();
-    let cards = employees
+    employees
         .into_iter()
         .map(|employee| CardEnrolment {
             reference: card_reference(agency, &employee),
             employee: Some(employee),
         })
-        .collect();
-    ClientRequest::Enrol { cards }
+        .collect()
+}
+
+/// The enrolment of every employee's card of the agency at node `agency`.
+pub fn enrolment(cast: &Cast, agency: usize) -> ClientRequest {
+    ClientRequest::Enrol { cards: cards(cast, agency) }
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 //! one register at a time as a till does, retrying what a crash left unanswered;
 //! employees file claims of their receipts days later; approvers approve or reject; the
 //! SSC books and pays; one employee tries to claim a receipt twice; one merchant signs a
-//! second receipt with a serial it already used (equivocation).
+//! second receipt with a serial it already used (equivocation). A receipt reaches its
+//! agency one of three ways: the till names the buyer, the till pushes only the card of
+//! an enrolled employee (cards.rs), or the sale is paid in cash and the employee collects
+//! the receipt with its code (codes.rs).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -12,7 +15,7 @@ use kvitt_node::store::Store;
 use kvitt_protocol::claim::{Booking, ClaimItem, ExchangeRate, ForeignAmount};
 use kvitt_protocol::event::{Action, Status};
 use kvitt_protocol::evidence::Slot;
-use kvitt_protocol::receipt::Receipt;
+use kvitt_protocol::receipt::{Payment, Receipt};
 use kvitt_protocol::wire::{RecordBytes, RefusalCode, Request, RequestBody};
 use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
@@ -26,8 +29,11 @@ mod claims;
 mod equivocation;
 
 pub mod cards;
+pub mod codes;
 pub use claims::claim_item;
 use claims::ClaimFlow;
+use codes::Attempt;
+pub use codes::Codes;
 pub use equivocation::Equivocation;
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
@@ -46,6 +52,19 @@ struct Purchase {
     refund: bool,
     /// The register's last receipt issued again (a new serial, the same card payment).
     reissue: bool,
+    /// Paid in cash: signed without a buyer, collected by code (at a Swedish merchant).
+    cash: bool,
+}
+
+/// How a receipt reaches its buyer's agency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// The till names the buyer.
+    Buyer,
+    /// The till pushes only the card payment of a card the agency enrolled.
+    Card,
+    /// Paid in cash and signed without a buyer; the agency collected it with its code.
+    Code,
 }
 
 /// One register of a merchant: its purchases in order, pushed one at a time.
@@ -60,8 +79,8 @@ struct Register {
     last: Option<RecordId>,
     /// The last sale acknowledged, for a reissue.
     last_sale: Option<Receipt>,
-    /// Whether the receipt pushed went with only its card (the node found the buyer).
-    by_card: bool,
+    /// How the receipt pushed goes to its agency.
+    route: Route,
 }
 
 /// A receipt a till had acknowledged.
@@ -79,8 +98,9 @@ pub struct Acknowledged {
     pub total: (i64, String),
     /// For a refund: the receipt it returns (its `original`).
     pub original: Option<RecordId>,
-    /// Pushed with only its card: `agency` is the agency that enrolled the card.
-    pub by_card: bool,
+    /// How it reached `agency`: named, by the card `agency` enrolled, or collected by
+    /// `agency` with its code.
+    pub route: Route,
 }
 
 impl Acknowledged {
@@ -95,6 +115,7 @@ enum Pending {
     Push(usize),
     Flow(usize),
     Enrol(usize),
+    Collect(RecordId, Attempt),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -104,6 +125,7 @@ enum Act {
     Flow(usize),
     Equivocate,
     Enrol(usize),
+    Collect(RecordId, Attempt),
 }
 
 /// What the workload counted.
@@ -129,6 +151,14 @@ pub struct WorkloadStats {
     pub claims_paid: u64,
     /// Receipts pushed with only the card payment and routed by it.
     pub routed_by_card: u64,
+    /// Receipts paid in cash and signed without a buyer (a receipt code each).
+    pub cash_receipts: u64,
+    /// Of those, collected by the paying employee's agency.
+    pub codes_collected: u64,
+    /// Wrong guesses of a code, refused (`code.unknown`).
+    pub code_guesses_refused: u64,
+    /// Collected codes presented again by another agency, refused (`code.collected`).
+    pub codes_refused_again: u64,
     /// Paid claims reversed by the SSC (one in `REVERSE_EVERY`).
     pub claims_reversed: u64,
     /// Claim flows given up (a crash lost an answer, or nothing to claim).
@@ -165,6 +195,10 @@ pub struct Workload {
     pub equivocations: Vec<Equivocation>,
     /// The agencies whose cards the SSC has enrolled.
     enrolled: BTreeSet<usize>,
+    /// The receipts signed without a buyer and what became of their codes.
+    pub codes: Codes,
+    /// The random stream of the receipt codes' choices.
+    code_rng: SimRng,
     /// Push → at the agency, ms.
     pub push_latency: Histogram<u64>,
     /// Submit → paid, ms.
@@ -196,10 +230,13 @@ impl Workload {
                     busy: false,
                     last: None,
                     last_sale: None,
-                    by_card: false,
+                    route: Route::Buyer,
                 });
             }
         }
+        // Receipt codes draw from their own stream, so that the rest of a seed's run (the
+        // faults, the other purchases) stays as it was without them.
+        let mut code_rng = SimRng::new(config.seed ^ codes::RNG_STREAM);
         let mut purchases: Vec<(usize, Purchase)> = (0..config.receipts)
             .map(|_| {
                 let day = i64::from(u32::try_from(rng.below(u64::from(config.days.max(1)))).unwrap_or(0));
@@ -211,7 +248,9 @@ impl Workload {
                 let employee = employees.get(rng.index(employees.len())).cloned().unwrap_or_default();
                 let register = rng.index(registers.len());
                 let (refund, reissue) = (rng.chance(0.02), rng.chance(0.01));
-                (register, Purchase { at_ms, agency, employee, refund, reissue: reissue && !refund })
+                let reissue = reissue && !refund;
+                let cash = code_rng.chance(codes::CASH_SHARE) && !refund && !reissue;
+                (register, Purchase { at_ms, agency, employee, refund, reissue, cash })
             })
             .collect();
         purchases.sort_by_key(|(_, purchase)| purchase.at_ms);
@@ -235,6 +274,8 @@ impl Workload {
             unclaimed: BTreeMap::new(),
             equivocations: Vec::new(),
             enrolled: BTreeSet::new(),
+            codes: Codes::default(),
+            code_rng,
             push_latency: crate::report::histogram(),
             paid_latency: crate::report::histogram(),
             stats: WorkloadStats::default(),
@@ -321,6 +362,7 @@ impl Workload {
             Act::Flow(flow) => self.advance(cast, world, flow),
             Act::Equivocate => self.equivocate(cast, world),
             Act::Enrol(agency) => self.enrol(cast, world, agency),
+            Act::Collect(receipt, attempt) => self.collect(cast, world, receipt, attempt),
         }
     }
 
@@ -340,8 +382,8 @@ impl Workload {
             self.act(world, at, Act::Push(index));
             return;
         }
-        let (fresh, purchase_agency, reissue) =
-            (register.pushed.is_none(), purchase.agency, purchase.reissue);
+        let (fresh, purchase_agency, reissue, cash) =
+            (register.pushed.is_none(), purchase.agency, purchase.reissue, purchase.cash);
         let receipt = match (&register.pushed, &register.last_sale) {
             (Some((receipt, _)), _) => receipt.clone(),
             (None, Some(last)) if purchase.reissue => {
@@ -396,21 +438,34 @@ impl Workload {
             }
         };
         if fresh {
-            // Every other sale of an enrolled agency's employee is pushed with only its
-            // card payment: the merchant's node finds the buyer by the card.
-            register.by_card = receipt.original.is_none()
-                && !reissue
-                && receipt.serial % 2 == 0
-                && self.enrolled.contains(&purchase_agency);
+            let sale = receipt.original.is_none() && !reissue;
+            // Only a Swedish merchant gives receipt codes.
+            let codes =
+                cast.parties.get(register.merchant).is_some_and(|party| !party.identity.org.contains(':'));
+            register.route = if sale && cash && codes {
+                Route::Code
+            } else if sale && receipt.serial % 2 == 0 && self.enrolled.contains(&purchase_agency) {
+                // Every other sale of an enrolled agency's employee is pushed with only its
+                // card payment: the merchant's node finds the buyer by the card.
+                Route::Card
+            } else {
+                Route::Buyer
+            };
         }
-        let request = if register.by_card {
-            let card = cards::card_reference(purchase_agency, receipt.buyer_employee().unwrap_or_default());
-            ClientRequest::PushCardReceipt {
-                receipt: Box::new(Receipt { buyer: None, ..receipt.clone() }),
-                card,
+        let request = match register.route {
+            Route::Card => {
+                let employee = receipt.buyer_employee().unwrap_or_default();
+                ClientRequest::PushCardReceipt {
+                    receipt: Box::new(Receipt { buyer: None, ..receipt.clone() }),
+                    card: cards::card_reference(purchase_agency, employee),
+                }
             }
-        } else {
-            ClientRequest::PushReceipt(Box::new(receipt.clone()))
+            Route::Code => ClientRequest::PushReceipt(Box::new(Receipt {
+                buyer: None,
+                payments: vec![Payment::Cash { amount: receipt.total }],
+                ..receipt.clone()
+            })),
+            Route::Buyer => ClientRequest::PushReceipt(Box::new(receipt.clone())),
         };
         register.pushed = Some((receipt, now));
         register.busy = true;
@@ -427,8 +482,20 @@ impl Workload {
         };
         register.busy = false;
         match answer {
-            Some(Ok(ClientResponse::Pushed { id, .. })) => {
+            Some(Ok(ClientResponse::Pushed { id, code, .. })) => {
                 let purchase = register.queue.pop_front();
+                if register.route == Route::Code {
+                    let taken = register.pushed.take().zip(purchase);
+                    let merchant = register.merchant;
+                    register.next_serial += 1;
+                    register.last = Some(id);
+                    if let Some(((receipt, pushed_ms), purchase)) = taken {
+                        let buyer = (merchant, purchase.agency, purchase.employee);
+                        self.cash_pushed(world, (id, code), buyer, (&receipt, pushed_ms));
+                    }
+                    self.act(world, now, Act::Push(index));
+                    return;
+                }
                 if let (Some((receipt, pushed_ms)), Some(_)) = (register.pushed.take(), purchase) {
                     let agency = cast
                         .parties
@@ -440,7 +507,7 @@ impl Workload {
                     let original = receipt.original;
                     self.stats.receipts += 1;
                     self.stats.refunds += u64::from(refund);
-                    self.stats.routed_by_card += u64::from(register.by_card);
+                    self.stats.routed_by_card += u64::from(register.route == Route::Card);
                     if !refund {
                         self.unclaimed.entry((agency, employee.clone())).or_default().push(id);
                         register.last_sale = Some(receipt.clone());
@@ -454,7 +521,7 @@ impl Workload {
                             pushed_ms,
                             total: (receipt.total, receipt.currency.clone()),
                             original,
-                            by_card: register.by_card,
+                            route: register.route,
                         },
                     );
                     if let Some(at) = self.at_agency.get(&id) {
@@ -471,7 +538,7 @@ impl Workload {
                 register.queue.pop_front();
                 self.act(world, now, Act::Push(index));
             }
-            Some(Err(refusal)) if refusal.retry && register.by_card => {
+            Some(Err(refusal)) if refusal.retry && register.route == Route::Card => {
                 // The card lookup got no answer (the SSC unreachable): nothing was signed,
                 // and the till pushes the same receipt again.
                 self.stats.pushes_retried += 1;
@@ -509,6 +576,9 @@ impl Workload {
             Some(Pending::Push(register)) => self.pushed(cast, world, register, answer),
             Some(Pending::Flow(flow)) => self.flow_answered(cast, world, flow, answer),
             Some(Pending::Enrol(agency)) => self.enrol_answered(world, agency, answer),
+            Some(Pending::Collect(receipt, attempt)) => {
+                self.collect_answered(cast, world, receipt, attempt, answer)
+            }
             None => {}
         }
     }
