@@ -23,10 +23,12 @@
 #![warn(missing_docs)]
 
 pub mod allowances;
+mod booking_error;
 pub mod numbered;
 pub mod rates;
 pub mod sie;
 pub mod table;
+mod table_error;
 pub mod voucher;
 
 pub use allowances::{
