@@ -40,27 +40,62 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>, ArchiveError> {
     Ok(entries)
 }
 
-/// Checks every file of `files` but the manifest against `manifest`: each listed file
-/// present with its hash, no file unlisted.
+/// How a bundle's files differ from its manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The manifest lists a file the bundle does not hold.
+    Missing(String),
+    /// The bundle holds a file the manifest does not list.
+    Unlisted(String),
+    /// A file's SHA-256 is not the manifest's.
+    Changed {
+        /// The file.
+        file: String,
+        /// The manifest's hash.
+        expected: String,
+        /// The file's.
+        actual: String,
+    },
+}
+
+/// Checks the SHA-256 `hashes` (file → lower-case hex) of every file of a bundle but the
+/// manifest against `manifest`: each listed file present with its hash, no file unlisted.
+/// A bundle read as a stream (a backup's ledger dump) hashes as it reads and checks here.
+pub fn check_hashes(
+    manifest: &BTreeMap<String, String>,
+    hashes: &BTreeMap<String, String>,
+) -> Result<(), Mismatch> {
+    for (file, expected) in manifest {
+        let actual = hashes.get(file).ok_or_else(|| Mismatch::Missing(file.clone()))?;
+        if actual != expected {
+            return Err(Mismatch::Changed {
+                file: file.clone(),
+                expected: expected.clone(),
+                actual: actual.clone(),
+            });
+        }
+    }
+    match hashes.keys().find(|file| file.as_str() != MANIFEST && !manifest.contains_key(*file)) {
+        Some(file) => Err(Mismatch::Unlisted(file.clone())),
+        None => Ok(()),
+    }
+}
+
+/// Checks every file of `files` but the manifest against `manifest` ([`check_hashes`]).
 pub fn check(
     manifest: &BTreeMap<String, String>,
     files: &BTreeMap<String, Vec<u8>>,
 ) -> Result<(), ArchiveError> {
-    for (file, expected) in manifest {
-        let bytes = files.get(file).ok_or_else(|| ArchiveError::Missing { file: file.clone() })?;
-        let actual = sha256_hex(bytes);
-        if &actual != expected {
-            return Err(ArchiveError::HashMismatch {
-                file: file.clone(),
-                expected: expected.clone(),
-                actual,
-            });
-        }
-    }
-    match files.keys().find(|file| file.as_str() != MANIFEST && !manifest.contains_key(*file)) {
-        Some(file) => Err(ArchiveError::Unlisted { file: file.clone() }),
-        None => Ok(()),
-    }
+    let hashes = files
+        .iter()
+        .filter(|(file, _)| file.as_str() != MANIFEST)
+        .map(|(file, bytes)| (file.clone(), sha256_hex(bytes)))
+        .collect();
+    check_hashes(manifest, &hashes).map_err(|mismatch| match mismatch {
+        Mismatch::Missing(file) => ArchiveError::Missing { file },
+        Mismatch::Unlisted(file) => ArchiveError::Unlisted { file },
+        Mismatch::Changed { file, expected, actual } => ArchiveError::HashMismatch { file, expected, actual },
+    })
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use super::bundle::check_dump;
 use super::{
     BackupError, BackupInfo, DUMP, FILES, FORMAT, INFO, MANIFEST, MAX_NODE_FILE_BYTES, NODE_FILES, README,
 };
+use crate::archive::manifest::Mismatch;
 use crate::core::Recovery;
 use crate::ledger::{Floor, Ledger};
 use crate::store::dump::{load_dump, DumpSummary};
@@ -132,19 +133,11 @@ fn check_bundle(from: &Path) -> Result<Checked, BackupError> {
     let manifest = String::from_utf8(manifest).map_err(|_| BackupError::Manifest("not UTF-8".into()))?;
     let listed = crate::archive::manifest::parse(&manifest)
         .map_err(|error| BackupError::Manifest(error.to_string()))?;
-    for (file, expected) in &listed {
-        let actual = hashes.get(file).ok_or_else(|| BackupError::Missing { file: file.clone() })?;
-        if actual != expected {
-            return Err(BackupError::HashMismatch {
-                file: file.clone(),
-                expected: expected.clone(),
-                actual: actual.clone(),
-            });
-        }
-    }
-    if let Some(file) = hashes.keys().find(|file| !listed.contains_key(*file)) {
-        return Err(BackupError::Unlisted { file: file.clone() });
-    }
+    crate::archive::manifest::check_hashes(&listed, &hashes).map_err(|mismatch| match mismatch {
+        Mismatch::Missing(file) => BackupError::Missing { file },
+        Mismatch::Unlisted(file) => BackupError::Unlisted { file },
+        Mismatch::Changed { file, expected, actual } => BackupError::HashMismatch { file, expected, actual },
+    })?;
     let dump = dump.ok_or_else(|| BackupError::Missing { file: DUMP.into() })?;
     let info = small.remove(INFO).ok_or_else(|| BackupError::Missing { file: INFO.into() })?;
     let info: BackupInfo =
