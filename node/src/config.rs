@@ -89,6 +89,10 @@ pub struct NodeConfig {
     /// config.toml is written without them from then on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<TokenConfig>,
+    /// Single sign-on to the web app through the organisation's OpenID Connect provider
+    /// (`[oidc]`: issuer, client_id, client_secret, redirect_url, claim); none unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<crate::web::oidc::OidcConfig>,
 }
 
 fn default_cache_mib() -> u64 {
@@ -196,6 +200,9 @@ impl NodeConfig {
             );
             return Err(ConfigError::Invalid { path, message });
         }
+        if let Some(message) = config.oidc.as_ref().and_then(|oidc| oidc.check().err()) {
+            return Err(ConfigError::Invalid { path, message });
+        }
         if !(MIN_UNCOLLECTED_DAYS..=MAX_UNCOLLECTED_DAYS).contains(&config.uncollected_days) {
             let message = format!(
                 "uncollected_days = {} is outside {MIN_UNCOLLECTED_DAYS}..={MAX_UNCOLLECTED_DAYS}",
@@ -254,6 +261,7 @@ mod tests {
     fn config_round_trips_and_names_a_bad_field() {
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {
+            oidc: None,
             role: MemberRole::Agency,
             org: "202100-5489".into(),
             name: "Skatteverket".into(),
@@ -283,6 +291,7 @@ mod tests {
     #[test]
     fn the_operations_guide_names_every_key_of_config_toml() {
         let config = NodeConfig {
+            oidc: None,
             role: MemberRole::Ssc,
             org: "202100-6255".into(),
             name: "SSC".into(),
