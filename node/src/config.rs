@@ -291,7 +291,13 @@ mod tests {
     #[test]
     fn the_operations_guide_names_every_key_of_config_toml() {
         let config = NodeConfig {
-            oidc: None,
+            oidc: Some(crate::web::oidc::OidcConfig {
+                issuer: "https://idp.example".into(),
+                client_id: "kvitt".into(),
+                client_secret: "s".into(),
+                redirect_url: "https://kvitt.example/oidc/callback".into(),
+                claim: crate::web::oidc::OidcClaim::Email,
+            }),
             role: MemberRole::Ssc,
             org: "202100-6255".into(),
             name: "SSC".into(),
@@ -312,9 +318,17 @@ mod tests {
         let guide = include_str!("../../docs/operations.md");
         let mut keys: Vec<String> = table.keys().cloned().collect();
         keys.extend(["token", "person", "role"].map(|key| format!("tokens.{key}")));
-        assert_eq!(keys.len(), 16);
+        keys.extend(
+            ["issuer", "client_id", "client_secret", "redirect_url", "claim"]
+                .map(|key| format!("oidc.{key}")),
+        );
+        assert_eq!(keys.len(), 22);
         for key in keys {
-            let row = if key == "tokens" { "| `[[tokens]]` |".to_owned() } else { format!("| `{key}` |") };
+            let row = match key.as_str() {
+                "tokens" => "| `[[tokens]]` |".to_owned(),
+                "oidc" => "| `[oidc]` |".to_owned(),
+                _ => format!("| `{key}` |"),
+            };
             assert!(guide.contains(&row), "docs/operations.md has no row for {key}");
         }
         for (key, default) in [
@@ -329,6 +343,24 @@ mod tests {
                 "docs/operations.md: {key} defaults to {default}: {row}"
             );
         }
+    }
+
+    #[test]
+    fn an_oidc_table_that_is_not_valid_is_refused_when_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "role = \"agency\"\norg = \"202100-6255\"\nname = \"A\"\nnetwork = \"n\"\n\
+                    listen = \"127.0.0.1:7400\"\napi = \"127.0.0.1:8400\"\n\
+                    operator_key = \"0101010101010101010101010101010101010101010101010101010101010101\"\n\
+                    [oidc]\nissuer = \"https://idp.example\"\nclient_id = \"k\"\nclient_secret = \"s\"\n";
+        let load = |redirect: &str| {
+            fs::write(dir.path().join(CONFIG_FILE), format!("{text}redirect_url = \"{redirect}\"\n"))
+                .unwrap();
+            NodeConfig::load(dir.path())
+        };
+        let loaded = load("https://kvitt.example/oidc/callback").unwrap();
+        assert_eq!(loaded.oidc.unwrap().claim, crate::web::oidc::OidcClaim::Email, "email unless set");
+        let error = load("https://kvitt.example/elsewhere").unwrap_err().to_string();
+        assert!(error.ends_with("oidc.redirect_url: its path must be /oidc/callback"), "{error}");
     }
 
     #[test]
