@@ -285,6 +285,7 @@ fn data_and_as_read_the_address_and_token_from_config_toml() {
 
     let data = tempfile::tempdir().unwrap();
     let config = NodeConfig {
+        oidc: None,
         role: MemberRole::Agency,
         org: AGENCY_ORG.into(),
         name: "Skatteverket".into(),
@@ -346,6 +347,7 @@ fn without_a_node_the_commands_say_what_to_start() {
 
     let data = tempfile::tempdir().unwrap();
     let config = NodeConfig {
+        oidc: None,
         role: MemberRole::Ssc,
         org: SSC_ORG.into(),
         name: "Statens servicecenter".into(),

@@ -278,8 +278,10 @@ impl Web {
             secure_cookies: false,
             node_name: "Myndigheten".into(),
             node_role,
+            oidc: None,
         };
-        let web = Web { app: kvitt_node::web::app(node, Arc::new(access), settings), _data: data };
+        let app = kvitt_node::web::app(node, Arc::new(access), settings).expect("web app");
+        let web = Web { app, _data: data };
         (web, secrets)
     }
 

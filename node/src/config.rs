@@ -89,6 +89,10 @@ pub struct NodeConfig {
     /// config.toml is written without them from then on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<TokenConfig>,
+    /// Single sign-on to the web app through the organisation's OpenID Connect provider
+    /// (`[oidc]`: issuer, client_id, client_secret, redirect_url, claim); none unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<crate::web::oidc::OidcConfig>,
 }
 
 fn default_cache_mib() -> u64 {
@@ -196,6 +200,9 @@ impl NodeConfig {
             );
             return Err(ConfigError::Invalid { path, message });
         }
+        if let Some(message) = config.oidc.as_ref().and_then(|oidc| oidc.check().err()) {
+            return Err(ConfigError::Invalid { path, message });
+        }
         if !(MIN_UNCOLLECTED_DAYS..=MAX_UNCOLLECTED_DAYS).contains(&config.uncollected_days) {
             let message = format!(
                 "uncollected_days = {} is outside {MIN_UNCOLLECTED_DAYS}..={MAX_UNCOLLECTED_DAYS}",
@@ -254,6 +261,7 @@ mod tests {
     fn config_round_trips_and_names_a_bad_field() {
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {
+            oidc: None,
             role: MemberRole::Agency,
             org: "202100-5489".into(),
             name: "Skatteverket".into(),
@@ -283,6 +291,13 @@ mod tests {
     #[test]
     fn the_operations_guide_names_every_key_of_config_toml() {
         let config = NodeConfig {
+            oidc: Some(crate::web::oidc::OidcConfig {
+                issuer: "https://idp.example".into(),
+                client_id: "kvitt".into(),
+                client_secret: "s".into(),
+                redirect_url: "https://kvitt.example/oidc/callback".into(),
+                claim: crate::web::oidc::OidcClaim::Email,
+            }),
             role: MemberRole::Ssc,
             org: "202100-6255".into(),
             name: "SSC".into(),
@@ -303,9 +318,17 @@ mod tests {
         let guide = include_str!("../../docs/operations.md");
         let mut keys: Vec<String> = table.keys().cloned().collect();
         keys.extend(["token", "person", "role"].map(|key| format!("tokens.{key}")));
-        assert_eq!(keys.len(), 16);
+        keys.extend(
+            ["issuer", "client_id", "client_secret", "redirect_url", "claim"]
+                .map(|key| format!("oidc.{key}")),
+        );
+        assert_eq!(keys.len(), 22);
         for key in keys {
-            let row = if key == "tokens" { "| `[[tokens]]` |".to_owned() } else { format!("| `{key}` |") };
+            let row = match key.as_str() {
+                "tokens" => "| `[[tokens]]` |".to_owned(),
+                "oidc" => "| `[oidc]` |".to_owned(),
+                _ => format!("| `{key}` |"),
+            };
             assert!(guide.contains(&row), "docs/operations.md has no row for {key}");
         }
         for (key, default) in [
@@ -320,6 +343,24 @@ mod tests {
                 "docs/operations.md: {key} defaults to {default}: {row}"
             );
         }
+    }
+
+    #[test]
+    fn an_oidc_table_that_is_not_valid_is_refused_when_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "role = \"agency\"\norg = \"202100-6255\"\nname = \"A\"\nnetwork = \"n\"\n\
+                    listen = \"127.0.0.1:7400\"\napi = \"127.0.0.1:8400\"\n\
+                    operator_key = \"0101010101010101010101010101010101010101010101010101010101010101\"\n\
+                    [oidc]\nissuer = \"https://idp.example\"\nclient_id = \"k\"\nclient_secret = \"s\"\n";
+        let load = |redirect: &str| {
+            fs::write(dir.path().join(CONFIG_FILE), format!("{text}redirect_url = \"{redirect}\"\n"))
+                .unwrap();
+            NodeConfig::load(dir.path())
+        };
+        let loaded = load("https://kvitt.example/oidc/callback").unwrap();
+        assert_eq!(loaded.oidc.unwrap().claim, crate::web::oidc::OidcClaim::Email, "email unless set");
+        let error = load("https://kvitt.example/elsewhere").unwrap_err().to_string();
+        assert!(error.ends_with("oidc.redirect_url: its path must be /oidc/callback"), "{error}");
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub enum RunError {
     /// The core refused to start (for instance, the directory does not list this node).
     #[error("{0}")]
     Core(String),
+    /// config.toml's `[oidc]` single sign-on could not be set up (crate::web::oidc).
+    #[error("{0}")]
+    Oidc(String),
     /// The QUIC endpoint could not start.
     #[error(transparent)]
     Transport(#[from] TransportError),
@@ -291,8 +294,9 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
         secure_cookies: tls.is_some(),
         node_name: config.name.clone(),
         node_role: config.role,
+        oidc: config.oidc.clone(),
     };
-    let router = crate::web::app(handle.clone(), access, settings);
+    let router = crate::web::app(handle.clone(), access, settings).map_err(RunError::Oidc)?;
     tasks.push(tokio::spawn(crate::api::serve::start(listener, router, tls)));
     tracing::info!(
         key = %key.short(),

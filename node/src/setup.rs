@@ -161,6 +161,7 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
         }
     };
     let config = NodeConfig {
+        oidc: None,
         role: options.role,
         org: options.org.clone(),
         name: options.name.clone(),

@@ -372,6 +372,16 @@ impl Access {
             .map(|held| Caller { person: held.person.clone(), role: held.role })
     }
 
+    /// The active user `person`, if there is one (single sign-on maps a claim of the
+    /// identity provider to a person here: crate::web::oidc).
+    pub fn active_user(&self, person: &str) -> Option<Caller> {
+        self.current()
+            .users
+            .iter()
+            .find(|user| user.person == person && user.revoked.is_none())
+            .map(|user| Caller { person: user.person.clone(), role: user.role })
+    }
+
     /// Whether `caller` is still an active user (the web app asks on every request).
     pub fn is_active_user(&self, caller: &Caller) -> bool {
         self.current()

@@ -97,6 +97,7 @@ fn a_command_token_takes_the_role_asked_for_and_expires() {
 fn plain_tokens_of_an_older_config_are_moved_hashed_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = crate::config::NodeConfig {
+        oidc: None,
         role: kvitt_protocol::directory::MemberRole::Agency,
         org: "202100-5489".into(),
         name: "Skatteverket".into(),

@@ -2,7 +2,8 @@
 //! at `/` (the JSON API stays under `/v1`): server-rendered HTML (askama templates in
 //! node/templates/, compiled in), one embedded style sheet, no script.
 //!
-//! - Sign-in with one-time links (crate::access; [`pages::auth`]), sessions in a cookie
+//! - Sign-in with one-time links (crate::access; [`pages::auth`]) or through the
+//!   organisation's identity provider (OpenID Connect, [`oidc`]), sessions in a cookie
 //!   ([`session`]), sign-in attempts rate-limited ([`limit`]).
 //! - Every POST carries the session's CSRF token in the form field [`CSRF_FIELD`], checked
 //!   in one place ([`check_csrf`]) before any handler runs: without it, `403`.
@@ -13,7 +14,8 @@
 //!   the actions the core lists for them ([`crate::core::ClaimView::actions`]).
 //! - Swedish by default, English by choice ([`i18n`]).
 //!
-//! Routes: `GET /` home; `GET /signin/{secret}` sign in; `POST /signout`; `GET /lang/{code}`;
+//! Routes: `GET /` home; `GET /signin/{secret}` sign in; `GET /logga-in/oidc` and
+//! `GET /oidc/callback` single sign-on; `POST /signout`; `GET /lang/{code}`;
 //! `GET /static/kvitt.css`; the employee's pages in [`pages`].
 
 use std::net::SocketAddr;
@@ -39,6 +41,7 @@ use crate::handle::NodeHandle;
 pub mod i18n;
 pub mod i18n_roles;
 pub mod limit;
+pub mod oidc;
 pub mod pages;
 pub mod session;
 pub mod tls;
@@ -67,6 +70,9 @@ pub struct WebSettings {
     /// The node's role in the network: the menu offers only the pages its core serves
     /// (the tills' page on a merchant node, SSC staff's pages on the SSC node, ...).
     pub node_role: MemberRole,
+    /// Single sign-on through the organisation's identity provider (config.toml's
+    /// `[oidc]`), if configured.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 /// What every handler of the web app shares.
@@ -77,6 +83,7 @@ pub struct WebState {
     sessions: Arc<Sessions>,
     limit: Arc<limit::SignInLimit>,
     settings: Arc<WebSettings>,
+    oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl WebState {
@@ -92,24 +99,28 @@ impl WebState {
 
 /// The node's whole client listener: the web app's routes, and the JSON API for every
 /// other path (crate::api::router, with its bearer tokens and problem documents).
-pub fn app(node: NodeHandle, access: Arc<Access>, settings: WebSettings) -> Router {
+pub fn app(node: NodeHandle, access: Arc<Access>, settings: WebSettings) -> Result<Router, String> {
     let api = crate::api::router(node.clone(), Arc::clone(&access));
-    router(node, access, settings).fallback_service(api)
+    Ok(router(node, access, settings)?.fallback_service(api))
 }
 
-/// The web app's routes.
-pub fn router(node: NodeHandle, access: Arc<Access>, settings: WebSettings) -> Router {
+/// The web app's routes; an `[oidc]` configuration that is not valid is refused.
+pub fn router(node: NodeHandle, access: Arc<Access>, settings: WebSettings) -> Result<Router, String> {
+    let oidc = settings.oidc.clone().map(oidc::Oidc::new).transpose()?.map(Arc::new);
     let state = WebState {
         node,
         access,
         sessions: Arc::new(Sessions::default()),
         limit: Arc::new(limit::SignInLimit::new(Instant::now())),
         settings: Arc::new(settings),
+        oidc,
     };
     let routes = Router::new()
         .route("/", get(pages::home::home))
         .route("/signin/{secret}", get(pages::auth::sign_in))
         .route("/signout", post(pages::auth::sign_out))
+        .route(oidc::START_PATH, get(oidc::start))
+        .route(oidc::CALLBACK_PATH, get(oidc::callback))
         .route("/lang/{code}", get(pages::auth::switch_language))
         .route("/static/kvitt.css", get(style_sheet))
         .route(pages::approver::QUEUE_PATH, get(pages::approver::queue))
@@ -126,11 +137,11 @@ pub fn router(node: NodeHandle, access: Arc<Access>, settings: WebSettings) -> R
         .route("/drift/nycklar", post(pages::operator::add_token))
         .route("/drift/nycklar/aterkalla", post(pages::operator::revoke_token))
         .route(pages::merchant::TILLS_PATH, get(pages::merchant::tills));
-    pages::routes(routes)
+    Ok(pages::routes(routes)
         .layer(axum::middleware::from_fn_with_state(state.clone(), check_csrf))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
-        .with_state(state)
+        .with_state(state))
 }
 
 async fn style_sheet() -> Response {

@@ -117,8 +117,9 @@ impl ApiNodes {
                     secure_cookies: false,
                     node_name: party.into(),
                     node_role: role,
+                    oidc: None,
                 };
-                let router = kvitt_node::web::app(handle, Arc::new(access), settings);
+                let router = kvitt_node::web::app(handle, Arc::new(access), settings).unwrap();
                 tokio::spawn(kvitt_node::api::serve::serve(listener, router, limits));
             }
             (apis, handles)

@@ -308,6 +308,7 @@ pub fn set_up(
             people(party).iter().map(|(person, _)| (person.clone(), setup::new_token())).collect();
         let api = free_address()?;
         let node_config = NodeConfig {
+            oidc: None,
             role: party.identity.role,
             org: party.identity.org.clone(),
             name: party.name.clone(),

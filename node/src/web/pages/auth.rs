@@ -3,7 +3,8 @@
 //! `GET /signin/{secret}` uses a one-time link (crate::access::consume_link), opens a
 //! session and sets its cookie; the answer is a page that moves on to `/` by itself (a
 //! redirect would lose the SameSite=Strict cookie when the link was followed from another
-//! site, a mail reader say). Attempts are rate-limited (super::super::limit).
+//! site, a mail reader say). Attempts are rate-limited (super::super::limit). Single
+//! sign-on (crate::web::oidc) opens its sessions through [`open_session`] too.
 
 use std::time::Instant;
 
@@ -23,6 +24,8 @@ use crate::web::{error_page, render, ClientIp, Layout, Visitor, WebState};
 struct SignInPage {
     layout: Layout,
     problem: Option<&'static str>,
+    /// Whether single sign-on is configured (crate::web::oidc): the page offers it.
+    oidc: bool,
 }
 
 /// What a signed-out visitor sees, with `status`.
@@ -32,7 +35,10 @@ pub fn sign_in_page(
     status: StatusCode,
     problem: Option<&'static str>,
 ) -> Response {
-    render(status, &SignInPage { layout: Layout::signed_out(state, lang), problem })
+    render(
+        status,
+        &SignInPage { layout: Layout::signed_out(state, lang), problem, oidc: state.oidc.is_some() },
+    )
 }
 
 /// The page a successful sign-in answers, moving on to `/`.
@@ -77,13 +83,20 @@ pub async fn sign_in(
         }
     };
     tracing::info!(person = %caller.person, role = ?caller.role, "signed in");
+    open_session(&state, &visitor, caller)
+}
+
+/// Signs `caller` in (a link used, or single sign-on: crate::web::oidc): ends the visitor's
+/// old session, opens a new one and answers the page that sets its cookie and moves on.
+pub fn open_session(state: &WebState, visitor: &Visitor, caller: crate::core::Caller) -> Response {
     if let Some((old, _)) = &visitor.session {
         state.sessions.close(old);
     }
     let id = state.sessions.open(caller, Instant::now());
-    let mut response = render(StatusCode::OK, &SignedInPage { lang: lang.code(), continue_text: t.home });
+    let continue_text = visitor.lang.text().home;
+    let mut response = render(StatusCode::OK, &SignedInPage { lang: visitor.lang.code(), continue_text });
     if let Ok(cookie) = HeaderValue::from_str(&session_cookie(&id, state.settings.secure_cookies)) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
