@@ -223,3 +223,107 @@ pub fn end(world: &mut World, ended: Ended) {
     }
     world.step(node, Input::SessionEnded { peer: peer_key, side: SessionSide::Initiator, result });
 }
+
+#[cfg(test)]
+mod tests {
+    use kvitt_node::core::{Random, MAX_RESPONDER_SESSIONS_PER_PEER};
+    use kvitt_protocol::reconcile::Salt;
+
+    use super::*;
+    use crate::cast::Cast;
+    use crate::config::{FaultMix, SimConfig};
+    use crate::net::Network;
+    use crate::node::SimNode;
+    use crate::rng::SimRng;
+
+    /// A world of the default cast with no faults, whose nodes have run their first round
+    /// of sessions (so that no step here starts another).
+    fn world() -> World {
+        let mut world = fresh_world();
+        for node in 0..world.nodes.len() {
+            world.step(node, Input::Tick);
+        }
+        // Only the sessions' ends, well before the next round or directory poll is due.
+        while world.next_at().is_some_and(|at| at < crate::run::START_MS + 60_000) {
+            if let Some(Event::SessionEnd(ended)) = world.next_event() {
+                end(&mut world, *ended);
+            }
+        }
+        world
+    }
+
+    fn fresh_world() -> World {
+        let config = SimConfig::new(1, FaultMix::None);
+        let cast = Cast::new(&config).unwrap();
+        let operator = kvitt_protocol::PublicKey::from(cast.operator.verifying_key());
+        let nodes = cast
+            .parties
+            .iter()
+            .enumerate()
+            .map(|(index, party)| {
+                let core_config = SimNode::core_config(
+                    operator,
+                    index as u64,
+                    std::time::Duration::from_secs(24 * 60 * 60),
+                );
+                SimNode::new(party.clone(), core_config, &cast.directory).unwrap()
+            })
+            .collect();
+        World::new(nodes, Network::new(FaultMix::None.faults()), SimRng::new(1), crate::run::START_MS)
+    }
+
+    fn peer_core(world: &mut World) -> &mut kvitt_node::core::NodeCore {
+        world.nodes[1].core.as_mut().unwrap()
+    }
+
+    /// Runs a session node 0 starts with node 1 and returns how it ended.
+    fn session(world: &mut World) -> Ended {
+        let peer = world.nodes[1].party.key();
+        let start = SessionStart {
+            peer,
+            hello_salt: Salt([1; 16]),
+            first_number: 1 << 32,
+            salts: Random::new([1; 32]),
+        };
+        run(world, 0, start);
+        // Other events (wake-ups, fsyncs) are not handled here.
+        while let Some(event) = world.next_event() {
+            if let Event::SessionEnd(ended) = event {
+                return *ended;
+            }
+        }
+        panic!("the session's end is scheduled")
+    }
+
+    #[test]
+    fn the_peer_takes_a_session_as_its_core_says_and_hears_of_its_end() {
+        let mut world = world();
+        let initiator = world.nodes[0].party.key();
+        for session in 0..MAX_RESPONDER_SESSIONS_PER_PEER as u64 {
+            peer_core(&mut world).answer_session(initiator, session).unwrap();
+        }
+        let refused = session(&mut world);
+        assert!(refused.answered.is_empty(), "{:?}", refused.answered);
+        let error = refused.result.unwrap_err();
+        assert!(error.contains("sessions open already"), "{error}");
+
+        world.step(
+            1,
+            Input::SessionEnded {
+                peer: initiator,
+                side: SessionSide::Responder(0),
+                result: Ok(Summary::default()),
+            },
+        );
+        let taken = session(&mut world);
+        assert!(taken.result.is_ok(), "{:?}", taken.result);
+        let [(number, Ok(_))] = taken.answered.as_slice() else {
+            panic!("one session taken: {:?}", taken.answered);
+        };
+        let number = *number;
+        assert!(peer_core(&mut world).answer_session(initiator, number).is_err(), "open until it ends");
+        end(&mut world, taken);
+        let again = peer_core(&mut world).answer_session(initiator, number);
+        assert!(again.is_ok(), "its end freed the slot: {again:?}");
+    }
+}
