@@ -285,20 +285,30 @@ impl Driver {
         }
     }
 
-    /// Hands a reconciliation frame to its session (answered there, not by the core);
-    /// any other request comes back for the core.
+    /// Hands a reconciliation frame to its session (answered there, not by the core's
+    /// step); a frame that opens a session is opened as the core answers
+    /// ([`NodeCore::answer_session`]), or refused. Any other request comes back for the core.
     fn reconcile_frame(&mut self, input: PeerInput) -> Option<PeerInput> {
         let PeerRequest::Reconcile { session, frame, window } = input.request else {
             return Some(input);
         };
-        self.reconciler.respond(crate::sync::IncomingFrame {
+        let directory_version = self.core.directory().body().version;
+        let incoming = crate::sync::IncomingFrame {
             peer: input.from,
             session,
             frame,
             window,
             reply: input.reply,
-            directory_version: self.core.directory().body().version,
-        });
+            directory_version,
+        };
+        let opening = self.reconciler.carry(incoming)?;
+        match self.core.answer_session(opening.peer, opening.session) {
+            Ok(answer) => self.reconciler.open(opening, answer),
+            Err(refusal) => {
+                let body = ResponseBody::Refused { refusal };
+                let _ = opening.reply.send(crate::sync::exchange::encode_response(directory_version, body));
+            }
+        }
         None
     }
 

@@ -32,6 +32,7 @@ mod push;
 mod pushes;
 mod recovery;
 mod relay;
+mod responding;
 mod routing;
 mod sessions;
 mod step;
@@ -72,6 +73,7 @@ pub use pushes::{Delivery, Push, RegisterPushes, MAX_PUSHES_PER_REGISTER, MAX_RE
 pub use recovery::{
     LostSerials, PeerProgress, Raised, Recovery, RecoveryReport, RecoveryStatus, MAX_REPORTED_RANGES,
 };
+pub use responding::{SessionAnswer, MAX_RESPONDER_SESSIONS_PER_PEER, SESSION_IDLE_TIMEOUT};
 pub use routing::ROUTE_LOOKUPS_PER_MINUTE;
 pub use sessions::{
     Random, SessionSide, SessionStart, Summary, DEFAULT_RECONCILE_INTERVAL, HELLO_SALT_LIFETIME,
@@ -160,6 +162,8 @@ pub struct NodeCore {
     reconciled_at: BTreeMap<PublicKey, OffsetDateTime>,
     /// When and with whom to reconcile (core::sessions).
     schedule: sessions::Schedule,
+    /// The sessions peers opened that this node answers (core::responding).
+    responding: responding::Responding,
 }
 
 /// How often a node asks the network's SSCs whether they hold a newer directory, so that
@@ -200,6 +204,7 @@ impl NodeCore {
         }
         let outbox = outbox::Outbox::load(&ledger, config.retry.clone(), config.seed)?;
         let schedule = sessions::Schedule::new(config.reconcile_interval, config.entropy);
+        let responding = responding::Responding::new(Random::new(config.entropy).derive("responder salts"));
         let recovery = Recovery::stored(&ledger)?;
         if let Some(recovery) = &recovery {
             tracing::error!(reason = %recovery.reason, since = %recovery.since, "the ledger is recovering: this node signs nothing until `kvitt recover` has run");
@@ -220,6 +225,7 @@ impl NodeCore {
             next_sweep_ms: 0,
             reconciled_at: BTreeMap::new(),
             schedule,
+            responding,
         })
     }
 

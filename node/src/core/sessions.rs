@@ -5,7 +5,8 @@
 //!
 //! The sessions themselves run in the driver (`crate::sync`, over the protocol's state
 //! machines): the core says which to start ([`Effect::StartSession`], at most one per
-//! peer) and learns how each ended ([`Input::SessionEnded`]). Salts and session numbers
+//! peer), which of the sessions peers open to take (core::responding) and learns how each
+//! ended ([`Input::SessionEnded`]). Salts and session numbers
 //! come from the entropy the driver gave the core ([`CoreConfig::entropy`]), so that a
 //! simulation replays and production's are unpredictable.
 
@@ -59,6 +60,15 @@ impl Random {
         Random { key: entropy, counter: 0 }
     }
 
+    /// A generator of its own for `purpose`, whose bytes are independent of this one's
+    /// and leave its sequence as it was.
+    pub fn derive(&self, purpose: &str) -> Random {
+        let mut hash = Sha256::new();
+        hash.update(self.key);
+        hash.update(purpose.as_bytes());
+        Random::new(hash.finalize().into())
+    }
+
     /// The next 32 bytes.
     pub fn bytes(&mut self) -> [u8; 32] {
         self.counter += 1;
@@ -101,8 +111,8 @@ pub struct SessionStart {
 pub enum SessionSide {
     /// It started the session.
     Initiator,
-    /// It answered the peer's.
-    Responder,
+    /// It answered the peer's session with this number (core::responding).
+    Responder(u64),
 }
 
 /// What a session that ran to its end found, and what it cost.
@@ -264,9 +274,13 @@ impl NodeCore {
                     self.initiate(step, peer);
                 }
             }
-            // The peer reached this node, so it is reachable.
-            SessionSide::Responder if result.is_ok() => self.heard_from(step, peer),
-            SessionSide::Responder => {}
+            SessionSide::Responder(session) => {
+                self.answered(peer, session);
+                if result.is_ok() {
+                    // The peer reached this node, so it is reachable.
+                    self.heard_from(step, peer);
+                }
+            }
         }
         let Ok(summary) = result else {
             return;

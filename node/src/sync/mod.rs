@@ -7,7 +7,9 @@
 //! the ordinary outbox: verified and authorized by the receiver like any delivered record.
 //!
 //! When and with whom sessions start is the core's decision (core::sessions:
-//! [`Effect::StartSession`](crate::core::Effect::StartSession)); this module runs them:
+//! [`Effect::StartSession`](crate::core::Effect::StartSession)), and so is whether to take
+//! a session a peer opens, under which salt and for how long idle
+//! ([`NodeCore::answer_session`](crate::core::NodeCore::answer_session)); this module runs them:
 //! [`exchange`] frame by frame without I/O (the simulator runs it too), [`Sessions`] on
 //! blocking threads over the transport.
 
@@ -16,20 +18,13 @@ mod index;
 mod reconciler;
 mod sessions;
 
-use std::time::Duration;
-
 pub use crate::core::{
-    Summary, DEFAULT_RECONCILE_INTERVAL, HELLO_SALT_LIFETIME, MAX_RECONCILE_INTERVAL, MIN_RECONCILE_INTERVAL,
+    Summary, DEFAULT_RECONCILE_INTERVAL, HELLO_SALT_LIFETIME, MAX_RECONCILE_INTERVAL,
+    MAX_RESPONDER_SESSIONS_PER_PEER, MIN_RECONCILE_INTERVAL, SESSION_IDLE_TIMEOUT,
 };
 pub use index::{ChannelIndex, ChannelSnapshot, SaltOf};
 pub use reconciler::Reconciler;
 pub use sessions::{Finished, IncomingFrame, Sessions, Side};
-
-/// A responder session that receives no frame for this long is dropped.
-pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Incoming sessions one peer may have open at once; a further one is refused.
-pub const MAX_RESPONDER_SESSIONS_PER_PEER: usize = 2;
 
 /// Most items of its own a node puts in one session it starts: half what a session may
 /// hold ([`kvitt_protocol::reconcile::MAX_RECONCILE_ITEMS`]), so that the peer's items in

@@ -11,7 +11,7 @@ use kvitt_protocol::reconcile::Salt;
 use tokio::sync::mpsc;
 
 use super::{ChannelIndex, Finished, IncomingFrame, SaltOf, Sessions, Side};
-use crate::core::{Input, SessionSide, SessionStart};
+use crate::core::{Input, SessionAnswer, SessionSide, SessionStart};
 use crate::runtime::PeerTransport;
 use crate::store::Store;
 
@@ -64,7 +64,8 @@ impl Reconciler {
     pub fn start(&mut self, start: SessionStart, directory: &Directory) {
         let peer = start.peer;
         let Some(index) = &mut self.index else {
-            let _ = self.finished_tx.send(Finished::initiated(peer, Err(INDEX_UNREADABLE.to_owned())));
+            let _ =
+                self.finished_tx.send(Finished::new(peer, Side::Initiator, Err(INDEX_UNREADABLE.to_owned())));
             return;
         };
         let addresses =
@@ -83,11 +84,26 @@ impl Reconciler {
         );
     }
 
-    /// Hands a peer's frame to its session.
-    pub fn respond(&mut self, incoming: IncomingFrame) {
+    /// Hands a peer's frame to its session; a frame that opens a session comes back, for
+    /// the core to say whether to take it ([`Reconciler::open`]). With an unreadable
+    /// index every session is refused here.
+    pub fn carry(&mut self, incoming: IncomingFrame) -> Option<IncomingFrame> {
+        if self.index.is_none() {
+            let answer = super::exchange::refused(incoming.directory_version, INDEX_UNREADABLE.into());
+            let _ = incoming.reply.send(answer);
+            return None;
+        }
+        self.sessions.carry(incoming)
+    }
+
+    /// Starts the responder session the core took (`answer`) with the frame that opens it.
+    pub fn open(&mut self, incoming: IncomingFrame, answer: SessionAnswer) {
         let Some(index) = &mut self.index else {
             let answer = super::exchange::refused(incoming.directory_version, INDEX_UNREADABLE.into());
             let _ = incoming.reply.send(answer);
+            let result = Err(INDEX_UNREADABLE.to_owned());
+            let side = Side::Responder(incoming.session);
+            let _ = self.finished_tx.send(Finished::new(incoming.peer, side, result));
             return;
         };
         let peer = incoming.peer;
@@ -95,7 +111,7 @@ impl Reconciler {
             let hello = salt.map(|salt| index.hello(&peer, SaltOf::Peer, salt));
             (index.snapshot(&peer), hello)
         };
-        self.sessions.respond(incoming, open, self.finished_tx.clone());
+        self.sessions.open(incoming, answer, open, self.finished_tx.clone());
     }
 
     /// Notes a session's end and returns it as the core's input.
@@ -104,7 +120,7 @@ impl Reconciler {
         let Finished { peer, side, result, .. } = finished;
         let side = match side {
             Side::Initiator => SessionSide::Initiator,
-            Side::Responder(_) => SessionSide::Responder,
+            Side::Responder(session) => SessionSide::Responder(session),
         };
         Input::SessionEnded { peer, side, result }
     }

@@ -1,13 +1,13 @@
 //! The sessions of one node: each runs on a blocking thread, since a session is CPU work
 //! over up to millions of items. The initiator drives its exchanges itself; a responder
 //! session receives its frames through a channel and ends when the session ends, errs, or
-//! goes quiet for [`SESSION_IDLE_TIMEOUT`]. At most [`MAX_RESPONDER_SESSIONS_PER_PEER`]
-//! incoming sessions run per peer; the core starts at most one outgoing (core::sessions).
+//! goes quiet for as long as the core said. Which incoming sessions run, and under which
+//! salt, is the core's answer (core::responding); so is which outgoing (core::sessions).
 
 use std::collections::BTreeMap;
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kvitt_protocol::reconcile::{HelloSummary, Item, Message, Salt};
 use kvitt_protocol::wire::Window;
@@ -15,8 +15,8 @@ use kvitt_protocol::PublicKey;
 use tokio::sync::{mpsc, oneshot};
 
 use super::exchange::{self, refused, Answered, ResponderSession, Summary};
-use super::{ChannelSnapshot, MAX_RESPONDER_SESSIONS_PER_PEER, SESSION_IDLE_TIMEOUT};
-use crate::core::SessionStart;
+use super::ChannelSnapshot;
+use crate::core::{SessionAnswer, SessionStart};
 use crate::runtime::PeerTransport;
 
 /// A frame for a responder session and where its answer goes.
@@ -53,9 +53,9 @@ pub struct Finished {
 }
 
 impl Finished {
-    /// A session this node started that ended with `result`.
-    pub(super) fn initiated(peer: PublicKey, result: Result<Summary, String>) -> Finished {
-        Finished { peer, side: Side::Initiator, result, leftover: None }
+    /// A session on `side` with `peer` that ended with `result`, with no frames left over.
+    pub(super) fn new(peer: PublicKey, side: Side, result: Result<Summary, String>) -> Finished {
+        Finished { peer, side, result, leftover: None }
     }
 }
 
@@ -86,14 +86,6 @@ pub struct Sessions {
     window_items: usize,
 }
 
-/// 16 bytes from the operating system's secure random source: a responder's salt (the
-/// initiator's come from its core, core::sessions).
-fn random_salt() -> Salt {
-    let mut salt = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
-    Salt(salt)
-}
-
 impl Sessions {
     /// No sessions yet; the ones this node starts cover at most `window_items` of its
     /// items each ([`super::WINDOW_ITEMS`] in production).
@@ -101,27 +93,28 @@ impl Sessions {
         Sessions { responders: BTreeMap::new(), window_items: window_items.max(1) }
     }
 
-    /// Hands a peer's frame to its session, starting a responder if the frame opens one,
-    /// over the channel and kept hello summary `open` gives for the salt of the peer's
-    /// hello (called only for a new session; the salt only if the session covers the
-    /// whole channel).
-    pub fn respond(
+    /// Hands a peer's frame to the session it belongs to; a frame that opens a session
+    /// comes back, for the core to say whether to take it ([`Sessions::open`]).
+    pub fn carry(&mut self, incoming: IncomingFrame) -> Option<IncomingFrame> {
+        let Some(sender) = self.responders.get(&(incoming.peer, incoming.session)) else {
+            return Some(incoming);
+        };
+        // An ended session's queue stays open until `ended` drains it with refusals.
+        let _ = sender.send((incoming.frame, incoming.reply));
+        None
+    }
+
+    /// Starts the responder session the core took (`answer`) with the frame that opens
+    /// it, over the channel and kept hello summary `open` gives for the salt of the
+    /// peer's hello (the salt only if the session covers the whole channel).
+    pub fn open(
         &mut self,
         incoming: IncomingFrame,
+        answer: SessionAnswer,
         open: impl FnOnce(Option<Salt>) -> (ChannelSnapshot, Option<HelloSummary>),
         finished: mpsc::UnboundedSender<Finished>,
     ) {
         let IncomingFrame { peer, session, frame, window, reply, directory_version } = incoming;
-        if let Some(sender) = self.responders.get(&(peer, session)) {
-            // An ended session's queue stays open until `ended` drains it with refusals.
-            let _ = sender.send((frame, reply));
-            return;
-        }
-        let running = self.responders.keys().filter(|(other, _)| *other == peer).count();
-        if running >= MAX_RESPONDER_SESSIONS_PER_PEER {
-            let _ = reply.send(refused(directory_version, format!("{running} sessions open already")));
-            return;
-        }
         let hello_salt = match window {
             None => Message::decode(&frame).ok().and_then(|message| match message {
                 Message::Hello { salt, .. } => Some(salt),
@@ -135,8 +128,8 @@ impl Sessions {
         self.responders.insert((peer, session), sender);
         tokio::task::spawn_blocking(move || {
             let items = snapshot.into_items();
-            let result =
-                run_responder(exchange::in_window(&items, window), hello, &frames, directory_version);
+            let items = exchange::in_window(&items, window);
+            let result = run_responder(items, hello, answer, &frames, directory_version);
             let leftover = Some(Leftover { frames, directory_version });
             let _ = finished.send(Finished { peer, side: Side::Responder(session), result, leftover });
         });
@@ -180,7 +173,7 @@ impl Sessions {
             if let Err(error) = &result {
                 tracing::info!(peer = %peer.short(), %error, "reconciliation did not finish; next interval retries");
             }
-            let _ = finished.send(Finished::initiated(peer, result));
+            let _ = finished.send(Finished::new(peer, Side::Initiator, result));
         });
     }
 
@@ -197,18 +190,21 @@ impl Sessions {
     }
 }
 
-/// Runs a responder session over its frames.
+/// Runs a responder session over its frames, under the salt and idle timeout of the
+/// core's `answer`.
 fn run_responder(
     items: &[Item],
     hello: Option<HelloSummary>,
+    answer: SessionAnswer,
     frames: &std_mpsc::Receiver<Frame>,
     directory_version: u64,
 ) -> Result<Summary, String> {
-    let idle = || format!("no frame for {} s", SESSION_IDLE_TIMEOUT.as_secs());
-    let mut session = match ResponderSession::new(items, random_salt(), hello, directory_version) {
+    let SessionAnswer { salt, idle_timeout } = answer;
+    let idle = |timeout: Duration| format!("no frame for {} s", timeout.as_secs());
+    let mut session = match ResponderSession::new(items, salt, hello, directory_version) {
         Ok(session) => session,
         Err(error) => {
-            if let Ok((_, reply)) = frames.recv_timeout(SESSION_IDLE_TIMEOUT) {
+            if let Ok((_, reply)) = frames.recv_timeout(idle_timeout) {
                 let _ = reply.send(refused(directory_version, error.to_string()));
             }
             return Err(error.to_string());
@@ -216,7 +212,7 @@ fn run_responder(
     };
     let started = Instant::now();
     loop {
-        let (frame, reply) = frames.recv_timeout(SESSION_IDLE_TIMEOUT).map_err(|_| idle())?;
+        let (frame, reply) = frames.recv_timeout(idle_timeout).map_err(|_| idle(idle_timeout))?;
         let Answered { response, end } = session.answer(&frame);
         let _ = reply.send(response);
         if let Some(end) = end {

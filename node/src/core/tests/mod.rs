@@ -18,6 +18,7 @@ mod peers;
 mod policy;
 mod pushes;
 mod recovery;
+mod responding;
 mod reversal;
 mod routing;
 mod sessions;
@@ -145,7 +146,7 @@ struct Net {
 fn found(peer: PublicKey, have: Vec<RecordId>) -> Input {
     Input::SessionEnded {
         peer,
-        side: SessionSide::Responder,
+        side: SessionSide::Responder(1),
         result: Ok(Summary { have, ..Summary::default() }),
     }
 }
