@@ -36,6 +36,7 @@ pub use decimal::MAX_DECIMAL_DIGITS;
 pub use error::{FormatCode, FormatError};
 pub use kvitt_protocol::receipt::Receipt;
 pub use kvitt_protocol::routing::CardReference;
+pub use sdrs::write::{sdrs_document, SdrsSale};
 
 /// A document mapped: the receipt, and the card reference it carries for card routing
 /// (spec/routing.md), if any: the till pushes the receipt without a buyer, and the merchant's

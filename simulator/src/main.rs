@@ -20,7 +20,9 @@ from hotels, restaurants, taxis, trains, fuel stations and hotels abroad; claims
 approvals, rejections, booking and payment; a receipt claimed twice; a merchant that \
 signs two receipts with one serial). A receipt reaches its agency one of three ways: the \
 till names the buyer; the till pushes only the card of an employee whose agency enrolled \
-it, and the merchant's node finds the agency; or the sale is paid in cash, signed \
+it, and the merchant's node finds the agency (5 % of those tills at Swedish merchants \
+speak SDRS: their XML document, naming the card's PAR, is imported and pushed by that \
+card); or the sale is paid in cash, signed \
 without a buyer, and the employee's agency collects it with its receipt code (some codes \
 are never collected, some first guessed wrongly, some presented again by another agency \
 and refused). It checks the network's guarantees (among them: no receipt or assignment \

@@ -181,8 +181,8 @@ impl Report {
             (
                 "receipts acknowledged",
                 format!(
-                    "{} ({} routed by card, {} refunds, {} reissues, {} pushes retried)",
-                    w.receipts, w.routed_by_card, w.refunds, w.reissues, w.pushes_retried
+                    "{} ({} routed by card, {} of them from SDRS tills, {} refunds, {} reissues, {} pushes retried)",
+                    w.receipts, w.routed_by_card, w.sdrs_receipts, w.refunds, w.reissues, w.pushes_retried
                 ),
             ),
             (

@@ -33,9 +33,22 @@ fn assert_keeps_its_guarantees(fault_mix: FaultMix) {
     assert_eq!(workload.receipts, 80, "every receipt acknowledged in the end: {workload:?}");
     assert!(workload.routed_by_card > 10, "tills push part of the receipts by card: {workload:?}");
     assert!(workload.cash_receipts > 0, "and part paid in cash, with a code: {workload:?}");
+    assert!(!workload.refusals.keys().any(|what| what.starts_with("sdrs")), "{workload:?}");
     assert!(workload.claims_submitted > 0 && workload.claims_paid > 0, "{workload:?}");
     assert!(workload.claims_reversed > 0, "the first paid claim is reversed: {workload:?}");
     assert_eq!(workload.double_claims_accepted, 0, "{workload:?}");
+}
+
+#[test]
+fn tills_that_speak_sdrs_push_by_the_card_their_document_names() {
+    let config = SimConfig { receipts: 300, ..short(7, FaultMix::None) };
+    let outcome = outcome(&config);
+    assert!(outcome.violations.is_empty(), "{:#?}", outcome.violations);
+    let workload = &outcome.report.workload;
+    assert_eq!(workload.receipts, 300, "{workload:?}");
+    assert!(workload.sdrs_receipts > 0, "part of the card sales come from SDRS tills: {workload:?}");
+    assert!(workload.sdrs_receipts < workload.routed_by_card, "{workload:?}");
+    assert!(workload.refusals.is_empty(), "every SDRS document imported: {workload:?}");
 }
 
 #[test]

@@ -7,13 +7,14 @@
 use std::collections::BTreeMap;
 
 use kvitt_books::BookingTable;
+use kvitt_formats::SdrsSale;
 use kvitt_protocol::claim::{ExchangeRate, ForeignAmount};
 use kvitt_protocol::code::ReceiptCode;
 use kvitt_protocol::receipt::{Address, Buyer, Line, LineKind, Merchant, Payment, Receipt};
 use kvitt_protocol::RecordId;
 
 use super::day::{ask, caller, Cast, DayError, DayReport, Org, Route};
-use super::tills::{fetch_by_code, push_sdrs, SdrsSale};
+use super::tills::{fetch_by_code, push_sdrs};
 use kvitt_node::core::{CallerRole, CardEnrolment, ClientRequest, ClientResponse};
 
 /// A merchant's receipt from the till `(register, serial)` for `lines` (amounts

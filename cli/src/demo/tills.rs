@@ -10,104 +10,13 @@
 
 use std::path::PathBuf;
 
-use kvitt_formats::SDRS_MEDIA_TYPE;
+use kvitt_formats::{sdrs_document, SdrsSale, SDRS_MEDIA_TYPE};
 use kvitt_node::core::CallerRole;
 use kvitt_protocol::RecordId;
 use serde::Deserialize;
 
 use super::day::{DayError, Org};
 use crate::cli::client::{Client, Failure};
-
-/// What an SDRS till's sale is: one line, paid by card.
-pub(super) struct SdrsSale<'a> {
-    /// The seller's name and organisation number.
-    pub seller: (&'a str, &'a str),
-    /// The register and its serial.
-    pub register: &'a str,
-    pub serial: u64,
-    /// When, as the XML writes it.
-    pub at: &'a str,
-    /// The line: description, price in öre (VAT 6 %, passenger transport).
-    pub description: &'a str,
-    pub price: i64,
-    /// The card's PAR, and the last four digits the slip shows.
-    pub par: &'a str,
-    pub last_four: u32,
-}
-
-/// Öre as an SDRS amount: `19500` → `195.00`.
-fn amount(ore: i64) -> String {
-    format!("{}.{:02}", ore / 100, ore % 100)
-}
-
-/// `text` as XML character data or attribute value.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// The SDRS document (ARTS DigitalReceipt 2.0.0 with the Swedish extension) a till writes
-/// for `sale`, the card's PAR in `se:Customer`.
-pub(super) fn sdrs_document(sale: &SdrsSale<'_>) -> String {
-    let SdrsSale { seller: (name, org), register, serial, at, description, price, par, last_four } = sale;
-    let price = amount(*price);
-    let (name, description) = (escape(name), escape(description));
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<DigitalReceipt MajorVersion="6" MinorVersion="0" FixVersion="0"
-                xmlns="http://www.nrf-arts.org/IXRetail/namespace/"
-                xmlns:se="http://www.sweretailstandard.se/schemas/namespace/se">
-    <Transaction>
-        <BusinessUnit>
-            <UnitID Name="{name}">RT-1</UnitID>
-            <Address>
-                <AddressLine TypeCode="Street">Vasagatan 10</AddressLine>
-                <City>Stockholm</City>
-                <PostalCode>111 20</PostalCode>
-                <Country Code="SE">Sverige</Country>
-            </Address>
-        </BusinessUnit>
-        <WorkstationID Mode="Retail" TypeCode="POS">{register}</WorkstationID>
-        <SequenceNumber>{serial}</SequenceNumber>
-        <CurrencyCode>SEK</CurrencyCode>
-        <ReceiptDateTime>{at}</ReceiptDateTime>
-        <RetailTransaction>
-            <LineItem>
-                <Sale ItemType="Service">
-                    <Description>{description}</Description>
-                    <ActualSalesUnitPrice>{price}</ActualSalesUnitPrice>
-                    <ExtendedAmount>{price}</ExtendedAmount>
-                    <Quantity UnitOfMeasureCode="st">1</Quantity>
-                    <Tax><Percent>6</Percent></Tax>
-                </Sale>
-                <SequenceNumber>1</SequenceNumber>
-            </LineItem>
-            <LineItem>
-                <Tender TypeCode="Sale" TenderType="CreditDebit">
-                    <Amount>{price}</Amount>
-                    <CreditDebit CardType="Debit">
-                        <PrimaryAccountNumber>************{last_four:04}</PrimaryAccountNumber>
-                    </CreditDebit>
-                    <se:PaymentTerminal>
-                        <se:Text>VISA</se:Text>
-                        <se:Text Name="Term:">T-{register}</se:Text>
-                        <se:Text Name="AUT.KOD:">{serial:06}</se:Text>
-                        <se:Text Name="REF:">{last_four:04}{serial:08}</se:Text>
-                    </se:PaymentTerminal>
-                </Tender>
-                <SequenceNumber>2</SequenceNumber>
-            </LineItem>
-            <Total TotalType="TransactionGrandAmount">{price}</Total>
-            <se:Customer><se:Identifier Type="PAR">{par}</se:Identifier></se:Customer>
-        </RetailTransaction>
-        <se:Issuer><se:OrganisationID>{org}</se:OrganisationID></se:Issuer>
-    </Transaction>
-    <se:ControlUnit>
-        <se:Text Name="Kontrollenhetens tillverkningsnummer:">CU-{register}</se:Text>
-    </se:ControlUnit>
-</DigitalReceipt>
-"#
-    )
-}
 
 /// What `POST /v1/receipts` and `POST /v1/receipts/fetch` answer, the parts the demo reads.
 #[derive(Deserialize)]
@@ -157,36 +66,4 @@ pub(super) async fn fetch_by_code(
     let step = format!("{employee} collects the receipt of code {code} at {}", agency.name);
     let body = ("application/json", serde_json::json!({ "code": code }).to_string());
     post(step, agency.data.clone(), (employee, CallerRole::Employee), "/v1/receipts/fetch", body).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sdrs_document_maps_to_the_sale_and_carries_the_par() {
-        let par = "V0010013018209000000000001104";
-        let sale = SdrsSale {
-            seller: ("Resor & Taxi Kvitt AB", "556036-0793"),
-            register: "SJ-AUTOMAT",
-            serial: 1001,
-            at: "2026-05-05T09:30:00+02:00",
-            description: "Tåg Stockholm–Uppsala",
-            price: 19_500,
-            par,
-            last_four: 1104,
-        };
-        let document = sdrs_document(&sale);
-        let imported = kvitt_formats::import(
-            kvitt_formats::Format::Sdrs,
-            document.as_bytes(),
-            &kvitt_formats::Supplement::default(),
-        )
-        .unwrap();
-        assert_eq!(imported.card.unwrap().as_str(), par);
-        let receipt = imported.receipt;
-        assert_eq!((receipt.total, receipt.serial, receipt.register.as_str()), (19_500, 1001, "SJ-AUTOMAT"));
-        assert_eq!((receipt.merchant.org.as_str(), receipt.buyer), ("556036-0793", None));
-        assert_eq!(receipt.merchant.name, "Resor & Taxi Kvitt AB", "escaped in the XML, read back");
-    }
 }

@@ -5,6 +5,7 @@
 
 mod lines;
 mod tenders;
+pub mod write;
 mod xml;
 
 use kvitt_protocol::fields::OrgId;

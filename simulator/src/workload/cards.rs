@@ -20,6 +20,12 @@ pub fn card_reference(agency: usize, employee: &str) -> String {
     format!("V001{}", hex.get(..25).unwrap_or_default())
 }
 
+/// The last four digits of the card number of `employee` of the agency at node `agency`,
+/// as the card slip shows them.
+pub fn last_four(agency: usize, employee: &str) -> u32 {
+    1000 + u32::try_from(employee.len() * 31 + agency).unwrap_or(0)
+}
+
 /// Every employee's card of the agency at node `agency`, as its operator enrols them.
 pub fn cards(cast: &Cast, agency: usize) -> Vec<CardEnrolment> {
     let employees = cast.parties.get(agency).map(|party| party.employees().to_vec()).unwrap_or_default();

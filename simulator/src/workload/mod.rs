@@ -4,8 +4,8 @@
 //! SSC books and pays; one employee tries to claim a receipt twice; one merchant signs a
 //! second receipt with a serial it already used (equivocation). A receipt reaches its
 //! agency one of three ways: the till names the buyer, the till pushes only the card of
-//! an enrolled employee (cards.rs), or the sale is paid in cash and the employee collects
-//! the receipt with its code (codes.rs).
+//! an enrolled employee (cards.rs; some of those tills speak SDRS, sdrs.rs), or the sale is
+//! paid in cash and the employee collects the receipt with its code (codes.rs).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -30,6 +30,7 @@ mod equivocation;
 
 pub mod cards;
 pub mod codes;
+pub mod sdrs;
 pub use claims::claim_item;
 use claims::ClaimFlow;
 use codes::Attempt;
@@ -54,6 +55,8 @@ struct Purchase {
     reissue: bool,
     /// Paid in cash: signed without a buyer, collected by code (at a Swedish merchant).
     cash: bool,
+    /// If pushed with only its card at a Swedish merchant: by a till that speaks SDRS.
+    sdrs: bool,
 }
 
 /// How a receipt reaches its buyer's agency.
@@ -81,6 +84,9 @@ struct Register {
     last_sale: Option<Receipt>,
     /// How the receipt pushed goes to its agency.
     route: Route,
+    /// The card reference the receipt pushed by card was imported with from its SDRS
+    /// document, if its till speaks SDRS.
+    sdrs_card: Option<String>,
 }
 
 /// A receipt a till had acknowledged.
@@ -151,6 +157,8 @@ pub struct WorkloadStats {
     pub claims_paid: u64,
     /// Receipts pushed with only the card payment and routed by it.
     pub routed_by_card: u64,
+    /// Of those, written by a till that speaks SDRS and imported from its document.
+    pub sdrs_receipts: u64,
     /// Receipts paid in cash and signed without a buyer (a receipt code each).
     pub cash_receipts: u64,
     /// Of those, collected by the paying employee's agency.
@@ -231,12 +239,14 @@ impl Workload {
                     last: None,
                     last_sale: None,
                     route: Route::Buyer,
+                    sdrs_card: None,
                 });
             }
         }
         // Receipt codes draw from their own stream, so that the rest of a seed's run (the
         // faults, the other purchases) stays as it was without them.
         let mut code_rng = SimRng::new(config.seed ^ codes::RNG_STREAM);
+        let mut sdrs_rng = SimRng::new(config.seed ^ sdrs::RNG_STREAM);
         let mut purchases: Vec<(usize, Purchase)> = (0..config.receipts)
             .map(|_| {
                 let day = i64::from(u32::try_from(rng.below(u64::from(config.days.max(1)))).unwrap_or(0));
@@ -250,7 +260,8 @@ impl Workload {
                 let (refund, reissue) = (rng.chance(0.02), rng.chance(0.01));
                 let reissue = reissue && !refund;
                 let cash = code_rng.chance(codes::CASH_SHARE) && !refund && !reissue;
-                (register, Purchase { at_ms, agency, employee, refund, reissue, cash })
+                let sdrs = sdrs_rng.chance(sdrs::SDRS_SHARE);
+                (register, Purchase { at_ms, agency, employee, refund, reissue, cash, sdrs })
             })
             .collect();
         purchases.sort_by_key(|(_, purchase)| purchase.at_ms);
@@ -382,9 +393,9 @@ impl Workload {
             self.act(world, at, Act::Push(index));
             return;
         }
-        let (fresh, purchase_agency, reissue, cash) =
-            (register.pushed.is_none(), purchase.agency, purchase.reissue, purchase.cash);
-        let receipt = match (&register.pushed, &register.last_sale) {
+        let (fresh, purchase_agency, reissue, cash, by_sdrs) =
+            (register.pushed.is_none(), purchase.agency, purchase.reissue, purchase.cash, purchase.sdrs);
+        let mut receipt = match (&register.pushed, &register.last_sale) {
             (Some((receipt, _)), _) => receipt.clone(),
             (None, Some(last)) if purchase.reissue => {
                 // The till prints the last sale again under its next serial: the same card
@@ -424,7 +435,7 @@ impl Workload {
                 };
                 let buyer_org =
                     cast.parties.get(agency).map_or(buyer_org, |party| party.identity.org.as_str());
-                let card = 1000 + u32::try_from(employee.len() * 31 + agency).unwrap_or(0);
+                let card = cards::last_four(agency, &employee);
                 let sale = Sale {
                     register: &register.name,
                     serial: register.next_serial,
@@ -451,13 +462,29 @@ impl Workload {
             } else {
                 Route::Buyer
             };
+            register.sdrs_card = None;
+            if register.route == Route::Card && by_sdrs && codes {
+                let employee = receipt.buyer_employee().unwrap_or_default();
+                let par = cards::card_reference(purchase_agency, employee);
+                match sdrs::via_sdrs(&receipt, &par, cards::last_four(purchase_agency, employee)) {
+                    Ok((imported, card)) => {
+                        receipt = imported;
+                        register.sdrs_card = Some(card);
+                    }
+                    Err(error) => {
+                        let what = format!("sdrs import: {}", error.code().as_str());
+                        *self.stats.refusals.entry(what).or_default() += 1;
+                    }
+                }
+            }
         }
         let request = match register.route {
             Route::Card => {
                 let employee = receipt.buyer_employee().unwrap_or_default();
+                let card = register.sdrs_card.clone();
                 ClientRequest::PushCardReceipt {
                     receipt: Box::new(Receipt { buyer: None, ..receipt.clone() }),
-                    card: cards::card_reference(purchase_agency, employee),
+                    card: card.unwrap_or_else(|| cards::card_reference(purchase_agency, employee)),
                 }
             }
             Route::Code => ClientRequest::PushReceipt(Box::new(Receipt {
@@ -508,6 +535,8 @@ impl Workload {
                     self.stats.receipts += 1;
                     self.stats.refunds += u64::from(refund);
                     self.stats.routed_by_card += u64::from(register.route == Route::Card);
+                    self.stats.sdrs_receipts +=
+                        u64::from(register.route == Route::Card && register.sdrs_card.is_some());
                     if !refund {
                         self.unclaimed.entry((agency, employee.clone())).or_default().push(id);
                         register.last_sale = Some(receipt.clone());
