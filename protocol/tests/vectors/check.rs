@@ -173,6 +173,29 @@ fn records<T: Record>(json: &serde_json::Value, key: &str) -> Result<Vec<Signed<
         .collect()
 }
 
+/// Runs `rule` on each receipt `claim` names, once, in the order of its first item, with
+/// that receipt among `receipts`: the rule's first refusal as `Err(Ok(…))`, a receipt not
+/// given (a malformed vector) as `Err(Err(…))`.
+fn each_named_receipt<E>(
+    claim: &Signed<Claim>,
+    receipts: &[Signed<kvitt_protocol::receipt::Receipt>],
+    mut rule: impl FnMut(&RecordId, &Signed<kvitt_protocol::receipt::Receipt>) -> Result<(), E>,
+) -> Result<(), Result<E, String>> {
+    let mut named: Vec<RecordId> = Vec::new();
+    for id in claim.body().receipts() {
+        if !named.contains(&id) {
+            named.push(id);
+        }
+    }
+    named.iter().try_for_each(|id| {
+        let receipt = receipts
+            .iter()
+            .find(|receipt| receipt.id() == *id)
+            .ok_or(Err(format!("receipt {id} is not given")))?;
+        rule(id, receipt).map_err(Ok)
+    })
+}
+
 /// Claim amounts: the claim and every record decode; then, for each receipt the claim
 /// names in the order of its first item, the rule of spec/protocol.md §Claim amounts with
 /// that receipt, the given receipts naming it as `original` and the other claims.
@@ -181,19 +204,9 @@ fn check_amounts(json: &serde_json::Value, expected: &serde_json::Value, valid: 
         Signed::<Claim>::decode(&hex_field(json, "claim")?).map_err(|error| format!("claim: {error}"))?;
     let receipts = records::<kvitt_protocol::receipt::Receipt>(json, "receipts")?;
     let other_claims = records::<Claim>(json, "other_claims")?;
-    let mut named: Vec<RecordId> = Vec::new();
-    for id in claim.body().receipts() {
-        if !named.contains(&id) {
-            named.push(id);
-        }
-    }
-    let verdict = named.iter().try_for_each(|id| {
-        let receipt = receipts
-            .iter()
-            .find(|receipt| receipt.id() == *id)
-            .ok_or(Err(format!("receipt {id} is not given")))?;
+    let verdict = each_named_receipt(&claim, &receipts, |_, receipt| {
         let claims = ReceiptClaims { receipt, returns: &receipts, other_claims: &other_claims };
-        claims.check(claim.body()).map_err(Ok)
+        claims.check(claim.body())
     });
     match (verdict, valid) {
         (Ok(()), true) => Ok(()),
@@ -212,21 +225,11 @@ fn check_buyers(json: &serde_json::Value, expected: &serde_json::Value, valid: b
         Signed::<Claim>::decode(&hex_field(json, "claim")?).map_err(|error| format!("claim: {error}"))?;
     let receipts = records::<kvitt_protocol::receipt::Receipt>(json, "receipts")?;
     let assignments = records::<Assignment>(json, "assignments")?;
-    let mut named: Vec<RecordId> = Vec::new();
-    for id in claim.body().receipts() {
-        if !named.contains(&id) {
-            named.push(id);
-        }
-    }
-    let verdict = named.iter().try_for_each(|id| {
-        let receipt = receipts
-            .iter()
-            .find(|receipt| receipt.id() == *id)
-            .ok_or(Err(format!("receipt {id} is not given")))?;
+    let verdict = each_named_receipt(&claim, &receipts, |id, receipt| {
         let assignment = assignments
             .iter()
             .find(|assignment| assignment.body().receipt == *id && assignment.signer() == receipt.signer());
-        check_claim_buyer(claim.body(), receipt, assignment).map(|_| ()).map_err(Ok)
+        check_claim_buyer(claim.body(), receipt, assignment).map(|_| ())
     });
     match (verdict, valid) {
         (Ok(()), true) => Ok(()),
