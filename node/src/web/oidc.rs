@@ -207,6 +207,14 @@ impl Oidc {
             OidcClaim::Sub => request,
         };
         let (url, state, nonce) = request.url();
+        self.hold(state.secret().clone(), Pending { nonce, verifier, started: now }, now);
+        Ok((url.to_string(), state.secret().clone()))
+    }
+
+    /// Holds a pending sign-in under `state`: those older than [`PENDING_VALIDITY`] go
+    /// first, and with [`MAX_PENDING`] held the oldest gives way, so browsers that never
+    /// come back cannot grow the table without bound.
+    fn hold(&self, state: String, held: Pending, now: Instant) {
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         pending.retain(|_, held| now.saturating_duration_since(held.started) < PENDING_VALIDITY);
         if pending.len() >= MAX_PENDING {
@@ -215,8 +223,7 @@ impl Oidc {
                 pending.remove(&oldest);
             }
         }
-        pending.insert(state.secret().clone(), Pending { nonce, verifier, started: now });
-        Ok((url.to_string(), state.secret().clone()))
+        pending.insert(state, held);
     }
 
     /// Takes the pending sign-in of `state` if `cookie` holds the same state and it is

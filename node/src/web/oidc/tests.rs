@@ -10,10 +10,34 @@ fn config() -> OidcConfig {
     }
 }
 
-fn pending(oidc: &Oidc, state: &str, started: Instant) {
+fn held(started: Instant) -> Pending {
     let (_, verifier) = PkceCodeChallenge::new_random_sha256();
-    let held = Pending { nonce: Nonce::new_random(), verifier, started };
-    oidc.pending.lock().unwrap().insert(state.into(), held);
+    Pending { nonce: Nonce::new_random(), verifier, started }
+}
+
+fn pending(oidc: &Oidc, state: &str, started: Instant) {
+    oidc.pending.lock().unwrap().insert(state.into(), held(started));
+}
+
+#[test]
+fn at_most_max_pending_sign_ins_are_held_and_the_oldest_gives_way() {
+    let oidc = Oidc::new(config()).unwrap();
+    let start = Instant::now();
+    for n in 0..MAX_PENDING {
+        oidc.hold(format!("s{n}"), held(start + Duration::from_millis(n as u64)), start);
+    }
+    assert_eq!(oidc.pending.lock().unwrap().len(), MAX_PENDING, "all held up to the limit");
+    let now = start + Duration::from_secs(1);
+    oidc.hold("newest".into(), held(now), now);
+    let pending = oidc.pending.lock().unwrap();
+    assert_eq!(pending.len(), MAX_PENDING, "one more: the limit still");
+    assert!(!pending.contains_key("s0") && pending.contains_key("s1") && pending.contains_key("newest"));
+    drop(pending);
+    // Past their validity (the last was held 10 s after the first), every old one goes
+    // before a new one is held.
+    let late = start + PENDING_VALIDITY + Duration::from_secs(20);
+    oidc.hold("late".into(), held(late), late);
+    assert_eq!(oidc.pending.lock().unwrap().len(), 1);
 }
 
 #[test]
