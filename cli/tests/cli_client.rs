@@ -284,22 +284,11 @@ fn data_and_as_read_the_address_and_token_from_config_toml() {
     network.await_receipt_at_agency(&receipt);
 
     let data = tempfile::tempdir().unwrap();
-    let config = NodeConfig {
-        oidc: None,
-        role: MemberRole::Agency,
-        org: AGENCY_ORG.into(),
-        name: "Skatteverket".into(),
-        network: "kvitt-test".into(),
-        listen: "127.0.0.1:7402".parse().unwrap(),
-        api: network.nodes.apis["agency"],
-        metrics_addr: None,
-        operator_key: common::public("ssc"),
-        cache_mib: 16,
-        disk_floor_mib: 0,
-        reconcile_interval_secs: 60,
-        uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
-        tokens: common::api_nodes::tokens_of(&TOKENS, "agency"),
-    };
+    let config = client_config(
+        (MemberRole::Agency, AGENCY_ORG, "Skatteverket"),
+        ("127.0.0.1:7402".parse().unwrap(), network.nodes.apis["agency"]),
+        "agency",
+    );
     config.save(data.path()).unwrap();
     let dir = data.path().to_str().unwrap();
 
@@ -331,6 +320,28 @@ fn data_and_as_read_the_address_and_token_from_config_toml() {
     assert!(text(&output.stderr).contains("--as <PERSON>"), "{}", text(&output.stderr));
 }
 
+/// The config.toml a CLI user beside the test network's `node` has: its tokens of TOKENS.
+fn client_config(
+    (role, org, name): (MemberRole, &str, &str),
+    addresses: (std::net::SocketAddr, std::net::SocketAddr),
+    node: &str,
+) -> NodeConfig {
+    NodeConfig {
+        cache_mib: 16,
+        disk_floor_mib: 0,
+        reconcile_interval_secs: 60,
+        tokens: common::api_nodes::tokens_of(&TOKENS, node),
+        ..NodeConfig::new(
+            role,
+            org.into(),
+            name.into(),
+            "kvitt-test".into(),
+            addresses,
+            common::public("ssc"),
+        )
+    }
+}
+
 #[test]
 fn without_a_node_the_commands_say_what_to_start() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -346,22 +357,11 @@ fn without_a_node_the_commands_say_what_to_start() {
     );
 
     let data = tempfile::tempdir().unwrap();
-    let config = NodeConfig {
-        oidc: None,
-        role: MemberRole::Ssc,
-        org: SSC_ORG.into(),
-        name: "Statens servicecenter".into(),
-        network: "kvitt-test".into(),
-        listen: "127.0.0.1:7400".parse().unwrap(),
-        api: address,
-        metrics_addr: None,
-        operator_key: common::public("ssc"),
-        cache_mib: 16,
-        disk_floor_mib: 0,
-        reconcile_interval_secs: 60,
-        uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
-        tokens: common::api_nodes::tokens_of(&TOKENS, "ssc"),
-    };
+    let config = client_config(
+        (MemberRole::Ssc, SSC_ORG, "Statens servicecenter"),
+        ("127.0.0.1:7400".parse().unwrap(), address),
+        "ssc",
+    );
     config.save(data.path()).unwrap();
     let dir = data.path().to_str().unwrap();
     let output = kvitt(&["ssc", "exceptions", "--data", dir, "--as", "ssc-greta"], b"");

@@ -184,6 +184,35 @@ pub fn read_key(path: &Path) -> Result<SigningKey, ConfigError> {
 }
 
 impl NodeConfig {
+    /// A node's configuration with the defaults config.toml gives a missing key: no
+    /// metrics listener, no single sign-on, no tokens. `kvitt init`, the simulator and the
+    /// tests start from here and set what differs, so a new key is defaulted in one place.
+    pub fn new(
+        role: MemberRole,
+        org: String,
+        name: String,
+        network: String,
+        (listen, api): (SocketAddr, SocketAddr),
+        operator_key: PublicKey,
+    ) -> NodeConfig {
+        NodeConfig {
+            role,
+            org,
+            name,
+            network,
+            listen,
+            api,
+            metrics_addr: None,
+            operator_key,
+            cache_mib: default_cache_mib(),
+            disk_floor_mib: default_disk_floor_mib(),
+            reconcile_interval_secs: default_reconcile_interval_secs(),
+            uncollected_days: default_uncollected_days(),
+            oidc: None,
+            tokens: Vec::new(),
+        }
+    }
+
     /// Reads `DIR/config.toml`.
     pub fn load(data: &Path) -> Result<NodeConfig, ConfigError> {
         let path = data.join(CONFIG_FILE);
@@ -261,24 +290,23 @@ mod tests {
     fn config_round_trips_and_names_a_bad_field() {
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {
-            oidc: None,
-            role: MemberRole::Agency,
-            org: "202100-5489".into(),
-            name: "Skatteverket".into(),
-            network: "kvitt-demo".into(),
-            listen: "127.0.0.1:7402".parse().unwrap(),
-            api: "127.0.0.1:8402".parse().unwrap(),
             metrics_addr: Some("127.0.0.1:9402".parse().unwrap()),
-            operator_key: PublicKey::from(SigningKey::from_bytes(&[1; 32]).verifying_key()),
             cache_mib: 64,
             disk_floor_mib: 0,
             reconcile_interval_secs: 90,
-            uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
             tokens: vec![TokenConfig {
                 token: "t0k3n".into(),
                 person: "emp-1".into(),
                 role: CallerRole::Employee,
             }],
+            ..NodeConfig::new(
+                MemberRole::Agency,
+                "202100-5489".into(),
+                "Skatteverket".into(),
+                "kvitt-demo".into(),
+                ("127.0.0.1:7402".parse().unwrap(), "127.0.0.1:8402".parse().unwrap()),
+                PublicKey::from(SigningKey::from_bytes(&[1; 32]).verifying_key()),
+            )
         };
         config.save(dir.path()).unwrap();
         assert_eq!(NodeConfig::load(dir.path()).unwrap(), config);
@@ -286,6 +314,26 @@ mod tests {
         fs::write(dir.path().join(CONFIG_FILE), text).unwrap();
         let error = NodeConfig::load(dir.path()).unwrap_err().to_string();
         assert!(error.contains("role") || error.contains("bank"), "{error}");
+    }
+
+    #[test]
+    fn a_new_config_has_the_defaults_of_a_config_toml_that_omits_every_optional_key() {
+        let operator_key = PublicKey::from(SigningKey::from_bytes(&[1; 32]).verifying_key());
+        let text = format!(
+            "role = \"merchant\"\norg = \"556016-0680\"\nname = \"Kaffe AB\"\nnetwork = \"n\"\n\
+             listen = \"127.0.0.1:7401\"\napi = \"127.0.0.1:8401\"\noperator_key = \"{}\"\n",
+            hex::encode(operator_key.as_bytes())
+        );
+        let read: NodeConfig = toml::from_str(&text).unwrap();
+        let new = NodeConfig::new(
+            MemberRole::Merchant,
+            "556016-0680".into(),
+            "Kaffe AB".into(),
+            "n".into(),
+            ("127.0.0.1:7401".parse().unwrap(), "127.0.0.1:8401".parse().unwrap()),
+            operator_key,
+        );
+        assert_eq!(new, read);
     }
 
     #[test]

@@ -160,22 +160,14 @@ pub fn init(data: &Path, options: &InitOptions) -> Result<Initialised, SetupErro
             PublicKey::from(operator.verifying_key())
         }
     };
-    let config = NodeConfig {
-        oidc: None,
-        role: options.role,
-        org: options.org.clone(),
-        name: options.name.clone(),
-        network: options.network.clone(),
-        listen: options.listen,
-        api: options.api,
-        metrics_addr: None,
+    let config = NodeConfig::new(
+        options.role,
+        options.org.clone(),
+        options.name.clone(),
+        options.network.clone(),
+        (options.listen, options.api),
         operator_key,
-        cache_mib: crate::store::DEFAULT_CACHE_BYTES / (1024 * 1024),
-        disk_floor_mib: crate::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),
-        reconcile_interval_secs: crate::sync::DEFAULT_RECONCILE_INTERVAL.as_secs(),
-        uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
-        tokens: Vec::new(),
-    };
+    );
     config.save(data)?;
     let (operator_token, _) = add_token(data, "operator", CallerRole::Operator)?;
     Ok(Initialised { member, operator_key, is_operator, operator_token })

@@ -96,27 +96,23 @@ fn a_command_token_takes_the_role_asked_for_and_expires() {
 #[test]
 fn plain_tokens_of_an_older_config_are_moved_hashed_once() {
     let dir = tempfile::tempdir().unwrap();
+    let operator_key =
+        kvitt_protocol::PublicKey::from(ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key());
+    let addresses = ("127.0.0.1:7402".parse().unwrap(), "127.0.0.1:8402".parse().unwrap());
     let config = crate::config::NodeConfig {
-        oidc: None,
-        role: kvitt_protocol::directory::MemberRole::Agency,
-        org: "202100-5489".into(),
-        name: "Skatteverket".into(),
-        network: "kvitt-demo".into(),
-        listen: "127.0.0.1:7402".parse().unwrap(),
-        api: "127.0.0.1:8402".parse().unwrap(),
-        operator_key: kvitt_protocol::PublicKey::from(
-            ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key(),
-        ),
-        cache_mib: 64,
-        disk_floor_mib: 0,
-        reconcile_interval_secs: 90,
-        uncollected_days: crate::core::DEFAULT_UNCOLLECTED_DAYS,
-        metrics_addr: None,
         tokens: vec![TokenConfig {
             token: "plain-secret".into(),
             person: "emp-1".into(),
             role: CallerRole::Employee,
         }],
+        ..crate::config::NodeConfig::new(
+            kvitt_protocol::directory::MemberRole::Agency,
+            "202100-5489".into(),
+            "Skatteverket".into(),
+            "kvitt-demo".into(),
+            addresses,
+            operator_key,
+        )
     };
     config.save(dir.path()).unwrap();
     assert_eq!(migrate_config_tokens(dir.path(), T0).unwrap(), 1);

@@ -308,19 +308,8 @@ pub fn set_up(
             people(party).iter().map(|(person, _)| (person.clone(), setup::new_token())).collect();
         let api = free_address()?;
         let node_config = NodeConfig {
-            oidc: None,
-            role: party.identity.role,
-            org: party.identity.org.clone(),
-            name: party.name.clone(),
-            network: directory.body().network.clone(),
-            listen: *listen,
-            api,
-            metrics_addr: None,
-            operator_key: operator,
             cache_mib: NODE_CACHE_MIB,
-            disk_floor_mib: kvitt_node::store::DEFAULT_DISK_FLOOR_BYTES / (1024 * 1024),
             reconcile_interval_secs,
-            uncollected_days: kvitt_node::core::DEFAULT_UNCOLLECTED_DAYS,
             tokens: people(party)
                 .into_iter()
                 .map(|(person, role)| TokenConfig {
@@ -329,6 +318,14 @@ pub fn set_up(
                     role,
                 })
                 .collect(),
+            ..NodeConfig::new(
+                party.identity.role,
+                party.identity.org.clone(),
+                party.name.clone(),
+                directory.body().network.clone(),
+                (*listen, api),
+                operator,
+            )
         };
         node_config.save(&data).map_err(|error| setup_error(error.to_string()))?;
         setup::import(&data, &published).map_err(|error| setup_error(error.to_string()))?;
