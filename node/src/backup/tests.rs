@@ -175,4 +175,16 @@ fn a_bundle_without_a_listed_file_or_with_an_unknown_one_is_refused() {
     assert!(matches!(&error, BackupError::Missing { file } if file == "files/node.key"), "{error}");
     let error = refused(root.path(), &rewrite("", Some(("files/authorized_keys", b"x"))));
     assert!(matches!(&error, BackupError::Unexpected { .. }), "{error}");
+    // A node file at the size limit is read (and, being unlisted, refused as such); one
+    // byte more is refused before it is read.
+    let limit = usize::try_from(MAX_NODE_FILE_BYTES).unwrap();
+    let at_limit = vec![b'#'; limit];
+    let error = refused(root.path(), &rewrite("", Some(("files/policy.toml", &at_limit))));
+    assert!(matches!(&error, BackupError::Unlisted { file } if file == "files/policy.toml"), "{error}");
+    let over = vec![b'#'; limit + 1];
+    let error = refused(root.path(), &rewrite("", Some(("files/policy.toml", &over))));
+    assert!(
+        matches!(&error, BackupError::TooLarge { file, bytes } if file == "files/policy.toml" && *bytes == MAX_NODE_FILE_BYTES + 1),
+        "{error}"
+    );
 }
