@@ -155,7 +155,16 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     // What the watch saw while the run went comes first, with its time; the check at the
     // end finds the same breaches again, without it.
     let mut violations = watch.violations;
-    violations.extend(check::check(&world, &workload.acknowledged, &workload.codes, &workload.equivocations));
+    // The ledger hash is taken on another thread while the checks run: both only read.
+    let (found, ledger_hash) = std::thread::scope(|scope| {
+        let hash = scope.spawn(|| check::ledger_hash(&world));
+        let found = check::check(&world, &workload.acknowledged, &workload.codes, &workload.equivocations);
+        match hash.join() {
+            Ok(hash) => (found, hash),
+            Err(panicked) => std::panic::resume_unwind(panicked),
+        }
+    });
+    violations.extend(found);
     let healed_at = quiet_at.unwrap_or(world.now_ms);
     if deadline_missed || settled_at.is_none() {
         violations.push(Violation {
@@ -174,12 +183,7 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
         (workload_started, settled_at.unwrap_or(world.now_ms), healed_at),
         wall.elapsed(),
     );
-    Ok(Outcome {
-        report,
-        violations,
-        wire_hash: world.net.trace_hash(),
-        ledger_hash: check::ledger_hash(&world),
-    })
+    Ok(Outcome { report, violations, wire_hash: world.net.trace_hash(), ledger_hash })
 }
 
 fn dispatch(

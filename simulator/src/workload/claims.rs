@@ -57,11 +57,15 @@ impl Workload {
         let at_agency = &self.at_agency;
         let mut receipts = Vec::new();
         if let Some(unclaimed) = self.unclaimed.get_mut(&(agency, person.clone())) {
-            // Receipts bought at least half a day ago, six at the most.
+            // Receipts bought at least half a day ago, six at the most: the first six
+            // such in the list, which is not looked up further (an employee's list grows
+            // with the run, and looking up all of it for each claim cost a tenth of it).
             unclaimed.retain(|id| {
-                let old = acknowledged.get(id).is_some_and(|ack| now - ack.pushed_ms >= DAY_MS / 2)
-                    && at_agency.contains_key(id);
-                if old && receipts.len() < 6 {
+                let old = || {
+                    acknowledged.get(id).is_some_and(|ack| now - ack.pushed_ms >= DAY_MS / 2)
+                        && at_agency.contains_key(id)
+                };
+                if receipts.len() < 6 && old() {
                     receipts.push(*id);
                     false
                 } else {
