@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kvitt_node::ledger::{Ledger, MAX_SCAN_ENTRIES};
 use kvitt_node::store::Store;
-use kvitt_protocol::channel::{claim_parties, parties, Parties};
 use kvitt_protocol::claim::Claim;
 use kvitt_protocol::event::Status;
 use kvitt_protocol::evidence::Slot;
@@ -15,6 +14,8 @@ use kvitt_protocol::{AnyRecord, RecordId, Signed};
 use crate::routes::{self, Routes};
 use crate::workload::{Acknowledged, Codes, Equivocation};
 use crate::world::World;
+
+mod held;
 
 /// One broken guarantee.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -27,24 +28,6 @@ pub struct Violation {
 
 fn violation(invariant: &'static str, details: String) -> Violation {
     Violation { invariant, details }
-}
-
-/// The records a node holds, in id order.
-fn records(world: &World, node: usize) -> Vec<AnyRecord> {
-    let Some(sim) = world.nodes.get(node) else {
-        return Vec::new();
-    };
-    let ledger = Ledger::new(sim.store.clone());
-    let mut out = Vec::new();
-    let mut after: Option<RecordId> = None;
-    while let Ok(ids) = ledger.record_ids(after.as_ref(), MAX_SCAN_ENTRIES) {
-        let Some(last) = ids.last().copied() else {
-            break;
-        };
-        out.extend(ids.iter().filter_map(|id| ledger.record(id).ok().flatten()));
-        after = Some(last);
-    }
-    out
 }
 
 /// Every check, given the receipts the tills had acknowledged (and those collected by
@@ -67,7 +50,7 @@ pub fn check(
     reversals_negate_their_bookings(world, &mut found);
     let mut evidence = Vec::with_capacity(world.nodes.len());
     let mut outside = Vec::new();
-    for node in per_node(world, &routes) {
+    for node in held::per_node(world, &routes) {
         evidence.push(node.evidence);
         outside.extend(node.outside);
         found.extend(node.routes);
@@ -75,70 +58,6 @@ pub fn check(
     equivocations_caught(equivocations, &evidence, &mut found);
     found.extend(outside);
     found
-}
-
-/// Threads the per-node checks run on: the project machine's two cores.
-const CHECK_THREADS: usize = 2;
-
-/// What the checks of one node's records found.
-#[derive(Default)]
-struct NodeFindings {
-    evidence: Vec<Slot>,
-    outside: Vec<Violation>,
-    routes: Vec<Violation>,
-}
-
-/// The checks of each node's records, in node order, spread over [`CHECK_THREADS`]
-/// threads (node `n` on thread `n % CHECK_THREADS`): what they find does not depend on
-/// the spread. Each thread decodes one node's records at a time: all of them at once
-/// were the run's peak memory.
-fn per_node(world: &World, routes: &Routes<'_>) -> Vec<NodeFindings> {
-    let check_one = |node: usize| {
-        let records = records(world, node);
-        let mut findings = NodeFindings { evidence: evidence_slots(&records), ..NodeFindings::default() };
-        records_within_channels(world, node, &records, &mut findings.outside);
-        routes::check_node(world, node, &records, routes, &mut findings.routes);
-        findings
-    };
-    let nodes = world.nodes.len();
-    let mut out: Vec<NodeFindings> = std::iter::repeat_with(NodeFindings::default).take(nodes).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..CHECK_THREADS)
-            .map(|first| {
-                scope.spawn(move || {
-                    (first..nodes)
-                        .step_by(CHECK_THREADS)
-                        .map(|node| (node, check_one(node)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        let mut done: Vec<(usize, NodeFindings)> =
-            (0..nodes).step_by(CHECK_THREADS).map(|node| (node, check_one(node))).collect();
-        for worker in workers {
-            match worker.join() {
-                Ok(findings) => done.extend(findings),
-                Err(panicked) => std::panic::resume_unwind(panicked),
-            }
-        }
-        for (node, findings) in done {
-            if let Some(slot) = out.get_mut(node) {
-                *slot = findings;
-            }
-        }
-    });
-    out
-}
-
-/// The slots that the evidence among `records` proves were signed twice.
-fn evidence_slots(records: &[AnyRecord]) -> Vec<Slot> {
-    records
-        .iter()
-        .filter_map(|record| match record {
-            AnyRecord::Evidence(evidence) => evidence.body().slot().ok(),
-            _ => None,
-        })
-        .collect()
 }
 
 fn acknowledged_at_agency(
@@ -452,62 +371,6 @@ fn equivocations_caught(equivocations: &[Equivocation], evidence: &[Vec<Slot>], 
                         "node {member} holds no evidence of receipts {} and {} (register {register}, serial {serial})",
                         injected.records.0, injected.records.1
                     ),
-                ));
-            }
-        }
-    }
-}
-
-/// Whether every record `node` holds (`records`) belongs to a channel it is in.
-fn records_within_channels(world: &World, node: usize, records: &[AnyRecord], found: &mut Vec<Violation>) {
-    let Some(sim) = world.nodes.get(node) else {
-        return;
-    };
-    let Some(core) = &sim.core else {
-        return;
-    };
-    let directory = core.directory().body();
-    let me = sim.party.key();
-    let claims: BTreeMap<RecordId, String> = records
-        .iter()
-        .filter_map(|record| match record {
-            AnyRecord::Claim(claim) => Some((claim.id(), claim.body().agency.clone())),
-            _ => None,
-        })
-        .collect();
-    let claimed: BTreeSet<RecordId> = records
-        .iter()
-        .filter_map(|record| match record {
-            AnyRecord::Claim(claim) => Some(claim.body().receipts()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let assigned: BTreeSet<RecordId> = records
-        .iter()
-        .filter_map(|record| match record {
-            AnyRecord::Assignment(assignment) => Some(assignment.body().receipt),
-            _ => None,
-        })
-        .collect();
-    let mut outside = 0usize;
-    for record in records {
-        let members: BTreeSet<_> = match parties(record, directory) {
-            Parties::Members(members) => members,
-            Parties::OfClaim(claim) => {
-                claims.get(&claim).map(|agency| claim_parties(agency, directory)).unwrap_or_default()
-            }
-        };
-        // A receipt a claim attaches is in the claim's channel too, and a receipt collected
-        // by code in its assignment's.
-        let receipt = matches!(record, AnyRecord::Receipt(_));
-        let joined = receipt && (claimed.contains(&record.id()) || assigned.contains(&record.id()));
-        if !members.contains(&me) && !joined {
-            outside += 1;
-            if outside <= 3 {
-                found.push(violation(
-                    "no record reached a node outside its channel",
-                    format!("node {node} holds {} {}", record.kind(), record.id()),
                 ));
             }
         }

@@ -33,82 +33,95 @@ pub struct Routes<'a> {
     pub codes: &'a Codes,
 }
 
-/// Checks the records `node` holds (`records`) against `routes`.
-pub fn check_node(
-    world: &World,
+/// The check of one node's records against `routes`, fed a page of them at a time.
+pub struct NodeRoutes<'a> {
+    world: &'a World,
     node: usize,
-    records: &[AnyRecord],
-    routes: &Routes<'_>,
-    found: &mut Vec<Violation>,
-) {
-    let Some(sim) = world.nodes.get(node) else {
-        return;
-    };
-    let agency = sim.party.identity.role == MemberRole::Agency;
-    let mut listed: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut push = |invariant: &'static str, details: String| {
-        let count = listed.entry(invariant).or_default();
-        *count += 1;
-        if *count <= LISTED_PER_NODE {
-            found.push(Violation { invariant, details });
-        }
-    };
-    let mut assigned: BTreeMap<RecordId, RecordId> = BTreeMap::new();
-    for record in records {
-        match record {
-            AnyRecord::Receipt(receipt) if agency => {
-                let id = receipt.id();
-                if let Some(ack) = routes.acknowledged.get(&id).filter(|ack| ack.route == Route::Card) {
-                    if ack.agency != node {
+    routes: &'a Routes<'a>,
+    /// Violations found so far, by invariant.
+    listed: BTreeMap<&'static str, usize>,
+    /// The node's assignments so far, by receipt.
+    assigned: BTreeMap<RecordId, RecordId>,
+}
+
+impl<'a> NodeRoutes<'a> {
+    /// The check of node `node`'s records, none seen yet.
+    pub fn new(world: &'a World, node: usize, routes: &'a Routes<'a>) -> NodeRoutes<'a> {
+        NodeRoutes { world, node, routes, listed: BTreeMap::new(), assigned: BTreeMap::new() }
+    }
+
+    /// Checks the next of the node's `records` (in id order); at most
+    /// [`LISTED_PER_NODE`] violations of each invariant in all are listed.
+    pub fn check(&mut self, records: &[AnyRecord], found: &mut Vec<Violation>) {
+        let (node, routes) = (self.node, self.routes);
+        let Some(sim) = self.world.nodes.get(node) else {
+            return;
+        };
+        let agency = sim.party.identity.role == MemberRole::Agency;
+        let listed = &mut self.listed;
+        let mut push = |invariant: &'static str, details: String| {
+            let count = listed.entry(invariant).or_default();
+            *count += 1;
+            if *count <= LISTED_PER_NODE {
+                found.push(Violation { invariant, details });
+            }
+        };
+        for record in records {
+            match record {
+                AnyRecord::Receipt(receipt) if agency => {
+                    let id = receipt.id();
+                    if let Some(ack) = routes.acknowledged.get(&id).filter(|ack| ack.route == Route::Card) {
+                        if ack.agency != node {
+                            push(
+                                CARD_INVARIANT,
+                                format!(
+                                    "receipt {id} (card of agency node {}) is held by agency node {node}",
+                                    ack.agency
+                                ),
+                            );
+                        }
+                    }
+                    if routes.codes.receipts.contains_key(&id) && routes.codes.collector(&id) != Some(node) {
                         push(
-                            CARD_INVARIANT,
+                            CODE_INVARIANT,
                             format!(
-                                "receipt {id} (card of agency node {}) is held by agency node {node}",
-                                ack.agency
+                                "receipt {id} (collected by {:?}) is held by agency node {node}",
+                                routes.codes.collector(&id)
                             ),
                         );
                     }
                 }
-                if routes.codes.receipts.contains_key(&id) && routes.codes.collector(&id) != Some(node) {
-                    push(
-                        CODE_INVARIANT,
-                        format!(
-                            "receipt {id} (collected by {:?}) is held by agency node {node}",
-                            routes.codes.collector(&id)
-                        ),
-                    );
-                }
-            }
-            AnyRecord::Assignment(assignment) => {
-                let body = assignment.body();
-                if let Some(other) = assigned.insert(body.receipt, assignment.id()) {
-                    if other != assignment.id() {
+                AnyRecord::Assignment(assignment) => {
+                    let body = assignment.body();
+                    if let Some(other) = self.assigned.insert(body.receipt, assignment.id()) {
+                        if other != assignment.id() {
+                            push(
+                                ONCE_INVARIANT,
+                                format!(
+                                    "node {node} holds assignments {other} and {} of receipt {}",
+                                    assignment.id(),
+                                    body.receipt
+                                ),
+                            );
+                        }
+                    }
+                    let names_node = body.buyer.agency == sim.party.identity.org;
+                    let presented = routes.codes.collector(&body.receipt) == Some(node);
+                    if agency && !(names_node && presented) {
                         push(
-                            ONCE_INVARIANT,
+                            ASSIGNMENT_INVARIANT,
                             format!(
-                                "node {node} holds assignments {other} and {} of receipt {}",
+                                "agency node {node} holds assignment {} of receipt {} to {} (collected by {:?})",
                                 assignment.id(),
-                                body.receipt
+                                body.receipt,
+                                body.buyer.agency,
+                                routes.codes.collector(&body.receipt)
                             ),
                         );
                     }
                 }
-                let names_node = body.buyer.agency == sim.party.identity.org;
-                let presented = routes.codes.collector(&body.receipt) == Some(node);
-                if agency && !(names_node && presented) {
-                    push(
-                        ASSIGNMENT_INVARIANT,
-                        format!(
-                            "agency node {node} holds assignment {} of receipt {} to {} (collected by {:?})",
-                            assignment.id(),
-                            body.receipt,
-                            body.buyer.agency,
-                            routes.codes.collector(&body.receipt)
-                        ),
-                    );
-                }
+                _ => {}
             }
-            _ => {}
         }
     }
 }
