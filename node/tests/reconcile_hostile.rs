@@ -353,27 +353,19 @@ fn a_peer_that_claims_to_lack_everything_learns_and_gets_only_its_own_channel() 
 /// keyed by the first 16 bytes of SHA-256("kvitt reconcile v1 tag" ‖ 0 ‖ salts), of bytes
 /// 16–31 of SHA-256(hello key padded to 64 bytes ‖ id), the hello key being
 /// SHA-256("kvitt reconcile v1 hello" ‖ 0 ‖ initiator's salt).
-fn tag(initiator: &Salt, responder: &Salt, id: &RecordId) -> u64 {
+fn tag(initiator: &Salt, item: &Item) -> u64 {
     use sha2::{Digest, Sha256};
-    use std::hash::Hasher;
-    let derive = |label: &[u8], salts: &[&Salt]| -> [u8; 32] {
-        let mut key = Sha256::new();
-        key.update(label);
-        key.update([0u8]);
-        for salt in salts {
-            key.update(salt.0);
-        }
-        key.finalize().into()
-    };
+    let key: [u8; 32] = Sha256::new()
+        .chain_update(b"kvitt reconcile v1 hello")
+        .chain_update([0u8])
+        .chain_update(initiator.0)
+        .finalize()
+        .into();
     let mut block = [0u8; 64];
-    block[..32].copy_from_slice(&derive(b"kvitt reconcile v1 hello", &[initiator]));
-    let digest: [u8; 32] = Sha256::new().chain_update(block).chain_update(id.0).finalize().into();
-    let key = derive(b"kvitt reconcile v1 tag", &[initiator, responder]);
-    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap());
-    #[allow(deprecated)]
-    let mut hasher = std::hash::SipHasher::new_with_keys(word(&key[..8]), word(&key[8..16]));
-    hasher.write(&digest[16..]);
-    hasher.finish()
+    block[..32].copy_from_slice(&key);
+    let digest: [u8; 32] = Sha256::new().chain_update(block).chain_update(item.id.0).finalize().into();
+    (item.time.min(u64::from(u32::MAX)) << 32)
+        | u64::from(u32::from_be_bytes(digest[16..20].try_into().unwrap()))
 }
 
 #[test]
@@ -384,31 +376,29 @@ fn tags_of_another_channels_records_are_refused_and_none_of_them_is_sent() {
     // receipts (they leaked) and names their tags as records it lacks.
     let (lacking, holding) = network.with_merchant_2.split_last().unwrap();
     let foreign = network.with_merchant_1[2];
-    let decoded_with =
-        |session: u64, held: &[RecordId], lacked: &[RecordId]| -> Result<ResponseBody, String> {
-            let (_, answer) = network.open(&m2, session, holding)?;
-            let Message::Symbols { salt: Some(theirs), .. } = Message::decode(&answer).unwrap() else {
-                panic!("the agency did not answer with symbols: {:?}", Message::decode(&answer))
-            };
-            let mut tags: Vec<u64> =
-                lacked.iter().map(|id| tag(&Salt([session as u8; 16]), &theirs, id)).collect();
-            tags.sort_unstable();
-            let tags = tags.iter().flat_map(|tag| tag.to_be_bytes()).collect::<Vec<u8>>();
-            assert_eq!(tags.len(), lacked.len() * TAG_BYTES);
-            let ids = held.iter().flat_map(|id| id.0).collect();
-            network.frame(&m2, session, Message::Decoded { ids, tags, done: true }.encode().unwrap())
+    let decoded_with = |session: u64, held: &[RecordId], lacked: &[Item]| -> Result<ResponseBody, String> {
+        let (_, answer) = network.open(&m2, session, holding)?;
+        let Message::Symbols { salt: Some(_), .. } = Message::decode(&answer).unwrap() else {
+            panic!("the agency did not answer with symbols: {:?}", Message::decode(&answer))
         };
-    let decoded = |session: u64, ids: &[RecordId]| decoded_with(session, &[], ids);
+        let mut tags: Vec<u64> = lacked.iter().map(|item| tag(&Salt([session as u8; 16]), item)).collect();
+        tags.sort_unstable();
+        let tags = tags.iter().flat_map(|tag| tag.to_be_bytes()).collect::<Vec<u8>>();
+        assert_eq!(tags.len(), lacked.len() * TAG_BYTES);
+        let ids = held.iter().flat_map(|id| id.0).collect();
+        network.frame(&m2, session, Message::Decoded { ids, tags, done: true }.encode().unwrap())
+    };
+    let decoded = |session: u64, items: &[Item]| decoded_with(session, &[], items);
     // The tag of a record of another channel: refused, alone or beside a genuine one.
-    let answer = decoded(1, &[foreign.id]);
+    let answer = decoded(1, &[foreign]);
     assert!(refused(&answer, "a tag none of our items has"), "{answer:?}");
-    let answer = decoded(2, &[foreign.id, lacking.id]);
+    let answer = decoded(2, &[foreign, *lacking]);
     assert!(refused(&answer, "a tag none of our items has"), "{answer:?}");
     // Nor does naming it as one the peer holds and the agency lacks move anything.
-    let answer = decoded_with(4, &[foreign.id], &[lacking.id]);
+    let answer = decoded_with(4, &[foreign.id], &[*lacking]);
     assert!(refused(&answer, "but its messages imply"), "{answer:?}");
     // The tags are right: the genuine one alone resolves to its id and the record is sent.
-    match decoded(3, &[lacking.id]).unwrap() {
+    match decoded(3, &[*lacking]).unwrap() {
         ResponseBody::Reconcile { frame: Some(frame) } => {
             let Message::Resolved { ids } = Message::decode(&frame.0).unwrap() else { panic!() };
             assert_eq!(ids, lacking.id.0.to_vec());
@@ -420,8 +410,8 @@ fn tags_of_another_channels_records_are_refused_and_none_of_them_is_sent() {
     let mut without = network.with_merchant_1.clone();
     without.retain(|item| item.id != foreign.id);
     let (_, answer) = network.open(&m1, 1, &without).unwrap();
-    let Message::Symbols { salt: Some(theirs), .. } = Message::decode(&answer).unwrap() else { panic!() };
-    let tags = tag(&Salt([1; 16]), &theirs, &foreign.id).to_be_bytes().to_vec();
+    let Message::Symbols { salt: Some(_), .. } = Message::decode(&answer).unwrap() else { panic!() };
+    let tags = tag(&Salt([1; 16]), &foreign).to_be_bytes().to_vec();
     let answer = network.frame(&m1, 1, Message::Decoded { ids: vec![], tags, done: true }.encode().unwrap());
     assert!(matches!(answer, Ok(ResponseBody::Reconcile { frame: Some(_) })), "{answer:?}");
     network.wait_sent(&m1, &[foreign.id].into());

@@ -9,10 +9,12 @@
 //! - `scattered_100`: 100 anywhere;
 //! - `scattered_10000`: 10,000 anywhere.
 //!
-//! kvitt runs twice: hashing each side's items for the hello (`ours`), and with hello
+//! kvitt runs twice: hashing each side's items for the session (`ours`), and with hello
 //! summaries both sides keep under a reused initiator salt (`ours kept`, spec/reconcile.md
-//! §Keys and hashes; the summaries are made before the clock starts, as a node keeps them
-//! while its channel grows).
+//! §Keys and hashes), which hold the hello's sums and the set's first coded symbols. The
+//! summaries are made before the clock starts, as a node's channel index keeps them while
+//! its channel grows (`ChannelIndex::hello`, one `HelloSummary::add` per stored item); what
+//! that costs an item is measured too (`keeping`), on a summary of a million items.
 //!
 //! For each implementation it prints round trips (frames both ways, halved and rounded up:
 //! negentropy's initiator learns the difference when its last answer arrives; kvitt's
@@ -20,7 +22,9 @@
 //! (single-threaded, so wall time), and checks every outcome against the truth. negentropy
 //! runs without a frame limit (its best round trips); kvitt keeps every frame within
 //! `MAX_RECONCILE_FRAME_BYTES`. The last lines, one per scenario:
-//! `result: scenario=<name> ours_rtt=<n> ours_bytes=<total> negentropy_rtt=<n> negentropy_bytes=<total>`.
+//! `result: scenario=<name> ours_rtt=<n> ours_bytes=<total> negentropy_rtt=<n>
+//! negentropy_bytes=<total> kept_cpu_ms=<initiator>/<responder> negentropy_cpu_ms=<initiator>/<responder>
+//! kept_cpu_ratio=<the larger side's ratio>`, then `result: keeping_us_per_item=<µs>`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -137,6 +141,10 @@ impl Cost {
 
     fn bytes(&self) -> usize {
         self.bytes_to_responder + self.bytes_to_initiator
+    }
+
+    fn milliseconds(&self) -> (f64, f64) {
+        (self.initiator_time.as_secs_f64() * 1e3, self.responder_time.as_secs_f64() * 1e3)
     }
 }
 
@@ -291,16 +299,33 @@ fn main() {
         describe("ours kept", &kept);
         let negentropy = run_negentropy(scenario);
         describe("negentropy", &negentropy);
+        let ((kept_i, kept_r), (neg_i, neg_r)) = (kept.milliseconds(), negentropy.milliseconds());
         results.push(format!(
-            "result: scenario={} ours_rtt={} ours_bytes={} negentropy_rtt={} negentropy_bytes={}",
+            "result: scenario={} ours_rtt={} ours_bytes={} negentropy_rtt={} negentropy_bytes={} \
+             kept_cpu_ms={kept_i:.1}/{kept_r:.1} negentropy_cpu_ms={neg_i:.1}/{neg_r:.1} kept_cpu_ratio={:.2}",
             scenario.name,
             ours.rtt(),
             ours.bytes(),
             negentropy.rtt(),
-            negentropy.bytes()
+            negentropy.bytes(),
+            (kept_i / neg_i).max(kept_r / neg_r),
         ));
     }
+    let keeping = keeping_cost(&scenarios[0].ours, &base[ITEMS..], &mut stream);
+    println!("keeping a summary of {ITEMS} items: {keeping:.2} µs an added item");
+    results.push(format!("result: keeping_us_per_item={keeping:.2}"));
     for line in results {
         println!("{line}");
     }
+}
+
+/// What a node pays per stored item to keep a summary up to date: `HelloSummary::add` of
+/// each of `added` to a summary of `items`.
+fn keeping_cost(items: &[Item], added: &[Item], stream: &mut Stream) -> f64 {
+    let mut summary = HelloSummary::of(items, stream.salt());
+    let clock = Instant::now();
+    for item in added {
+        summary.add(item);
+    }
+    clock.elapsed().as_secs_f64() * 1e6 / added.len() as f64
 }

@@ -9,7 +9,10 @@
 //!
 //! Each channel also keeps the hello summaries ([`HelloSummary`]) of its items under the
 //! salts this node's hellos to the peer and the peer's hellos to it use, adding every new
-//! item to them, so that a session between equal channels hashes nothing.
+//! item to them, so that a session between equal channels hashes nothing. A summary also
+//! keeps the channel's first coded symbols (at most a byte an item, and at most
+//! [`kvitt_protocol::reconcile::MAX_KEPT_SYMBOLS`] of 16 bytes in memory), so that a
+//! session between channels that differ in a few items hashes only those.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -53,7 +56,7 @@ impl Channel {
         }
         Arc::make_mut(&mut self.recent).insert(item);
         for hello in self.hellos.iter_mut().flatten() {
-            hello.add(&item.id);
+            hello.add(&item);
         }
         if self.recent.len() >= MERGE_AT_LEAST.max(self.sorted.len() / 16) {
             self.merge_recent();
@@ -179,15 +182,21 @@ impl ChannelIndex {
     }
 
     /// The hello summary of the channel shared with `peer` under `salt`, `whose` salt it
-    /// is, as the channel is now. Kept up to date from then on; a new salt of the same side
-    /// replaces the old one (and costs one hash of every item).
+    /// is, as the channel is now, with the channel's first coded symbols. Kept up to date
+    /// from then on; a new salt of the same side replaces the old one, and a summary the
+    /// channel has outgrown ([`HelloSummary::outgrown`]) is made again (each costs one hash
+    /// of every item).
     pub fn hello(&mut self, peer: &PublicKey, whose: SaltOf, salt: Salt) -> HelloSummary {
         let channel = self.channels.entry(*peer).or_default();
         let slot = match whose {
             SaltOf::ThisNode => 0,
             SaltOf::Peer => 1,
         };
-        let kept = channel.hellos.get(slot).and_then(Option::as_ref).filter(|kept| kept.salt() == salt);
+        let kept = channel
+            .hellos
+            .get(slot)
+            .and_then(Option::as_ref)
+            .filter(|kept| kept.salt() == salt && !kept.outgrown());
         if let Some(kept) = kept {
             return kept.clone();
         }
@@ -289,6 +298,25 @@ mod tests {
         index.hello(&a, SaltOf::Peer, third);
         let salts = index.channels[&a].hellos.iter().map(|kept| kept.as_ref().map(HelloSummary::salt));
         assert_eq!(salts.collect::<Vec<_>>(), [Some(ours), Some(third)]);
+    }
+
+    #[test]
+    fn a_summary_the_channel_has_outgrown_is_made_again_with_more_symbols() {
+        let a = PublicKey([1; 32]);
+        let salt = Salt([1; 16]);
+        let mut index = ChannelIndex::default();
+        let small = index.hello(&a, SaltOf::ThisNode, salt);
+        let mut batch = Batch::new();
+        for n in 0..20_000u32 {
+            let mut id = [0u8; 32];
+            id[..4].copy_from_slice(&n.to_be_bytes());
+            insert(&mut batch, &a, Item { time: u64::from(n), id: RecordId(id) });
+        }
+        index.note(&batch);
+        let grown = index.hello(&a, SaltOf::ThisNode, salt);
+        assert!(!grown.outgrown());
+        assert!(grown.kept_bytes() > 2 * small.kept_bytes());
+        assert_eq!(grown.kept_bytes(), HelloSummary::of(&index.snapshot(&a).into_items(), salt).kept_bytes());
     }
 
     /// What a hello under `kept` would say: its frame, built by an initiator over no items

@@ -34,6 +34,7 @@ pub use sessions::{Finished, IncomingFrame, Sessions, Side};
 pub const WINDOW_ITEMS: usize = kvitt_protocol::reconcile::MAX_RECONCILE_ITEMS / 2;
 
 /// Sessions an initiator runs when its outcome fails the final fingerprint check, each
-/// with new salts: an honest failure (two ids sharing a 64-bit tag, about n²/2⁶⁴) does
-/// not repeat under a new salt; a lying peer's does, and ends there.
+/// with new salts: an honest failure (two items of one second sharing a tag, about
+/// d·k/2³², or a checksum's false match, 2⁻³² a symbol) does not repeat under a new salt;
+/// a lying peer's does, and ends there.
 pub const MAX_SESSION_ATTEMPTS: usize = 2;

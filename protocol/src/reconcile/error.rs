@@ -91,7 +91,8 @@ pub enum ReconcileError {
     #[error("a resolved item does not have the tag that was asked for")]
     WrongTag,
     /// The outcome does not turn one side's fingerprint into the other's: the peer lied, or
-    /// (probability about n²/2⁶⁴) two items share a tag. Retrying with new salts settles it.
+    /// (probability about d·k/2³², k the most items of one second) two items share a tag.
+    /// Retrying with new salts settles it.
     #[error("the outcome does not reconcile the two fingerprints")]
     Verification,
     /// The session is over (it finished or failed); it takes no more frames.

@@ -4,36 +4,76 @@
 //! (spec/reconcile.md §Keys and hashes). The summary the hello carries (count, fingerprint,
 //! estimator counters) is a sum over the items, so under a kept salt both sides can hold it
 //! and add each new item's digest as the item arrives: a session between equal sets then
-//! costs a hello and a `same`, not a hash of every item on both sides. Each item's digest
-//! is computed only if the sets turn out to differ.
+//! costs a hello and a `same`, not a hash of every item on both sides. The keys of the coded
+//! symbols depend on that salt alone, so the summary keeps the set's first coded symbols
+//! too: a session between sets that differ in fewer items than they cover hashes only the
+//! items it finds.
 
 use super::estimator::Summary;
-use super::keys::{HelloDigest, HelloKey};
+use super::keys::{HelloDigest, SessionKeys};
+use super::symbol::{first_symbols, toggle_item, CodedSymbol};
 use super::{Item, Salt};
-use crate::id::RecordId;
 
-/// The hello summary of a set under the hello key of one salt.
+/// The fewest coded symbols a summary keeps.
+const MIN_KEPT_SYMBOLS: usize = 64;
+/// The most coded symbols a summary keeps (12 bytes each): as many as a session with about
+/// 15,000 differences sends.
+pub const MAX_KEPT_SYMBOLS: usize = 32_768;
+/// A summary keeps about one coded symbol for this many items (a power of two at least),
+/// under 1 byte an item: enough for sessions between sets that differ in up to about one
+/// item in 70.
+const ITEMS_PER_KEPT_SYMBOL: usize = 32;
+
+/// The hello summary of a set under the hello key of one salt, with the set's first coded
+/// symbols: all of them sums over the items, kept up to date one item at a time.
 #[derive(Clone)]
 pub struct HelloSummary {
     salt: Salt,
-    key: HelloKey,
+    keys: SessionKeys,
+    summary: Summary,
+    symbols: Vec<CodedSymbol>,
+}
+
+/// How many coded symbols a summary of `count` items keeps.
+fn kept_symbols(count: u64) -> usize {
+    let per_symbol = usize::try_from(count).unwrap_or(usize::MAX) / ITEMS_PER_KEPT_SYMBOL;
+    per_symbol.next_power_of_two().clamp(MIN_KEPT_SYMBOLS, MAX_KEPT_SYMBOLS)
+}
+
+/// What a session starts from: its keys, the hello summary of its items, their first coded
+/// symbols (as many as were kept: possibly none), and their digests if they were computed.
+pub(crate) struct Summarised {
+    pub(crate) keys: SessionKeys,
     pub(crate) summary: Summary,
+    pub(crate) symbols: Vec<CodedSymbol>,
+    pub(crate) digests: Option<Vec<HelloDigest>>,
 }
 
 impl HelloSummary {
-    /// Hashes every one of `items` (distinct items) under the hello key of `salt`.
+    /// Hashes every one of `items` (distinct items, ascending) under the keys of `salt`.
     pub fn of(items: &[Item], salt: Salt) -> HelloSummary {
-        let key = HelloKey::new(&salt);
-        let summary = Summary::of(items, &key).0;
-        HelloSummary { salt, key, summary }
+        let keys = SessionKeys::new(&salt);
+        let (summary, digests) = Summary::of(items, keys.hello());
+        let symbols = first_symbols(items, &digests, &keys, kept_symbols(summary.count));
+        HelloSummary { salt, keys, summary, symbols }
     }
 
-    /// Adds an item the set did not hold: one hash.
-    pub fn add(&mut self, id: &RecordId) {
-        self.summary.add(&self.key.digest(id));
+    /// Adds an item the set did not hold: one hash, and its share of the kept symbols
+    /// (about 2·ln(symbols) of them).
+    pub fn add(&mut self, item: &Item) {
+        let digest = self.keys.hello().digest(&item.id);
+        self.summary.add(&digest);
+        toggle_item(&mut self.symbols, item.time, &digest, &self.keys);
     }
 
-    /// The salt whose hello key the summary is under.
+    /// Whether the set has grown so far past the coded symbols kept for it that a new
+    /// summary ([`HelloSummary::of`]) would keep more than twice as many. Rebuilding then
+    /// costs a hash of each item, at most once per doubling of the set.
+    pub fn outgrown(&self) -> bool {
+        kept_symbols(self.summary.count) > 2 * self.symbols.len()
+    }
+
+    /// The salt whose keys the summary is under.
     pub fn salt(&self) -> Salt {
         self.salt
     }
@@ -43,22 +83,22 @@ impl HelloSummary {
         self.summary.count
     }
 
-    /// The hello key, summary and (if they were computed for it) digests of `items` under
-    /// `salt`: from `kept` if it is of as many items under that salt (the caller keeps it
-    /// in step with the items), else hashed now.
-    pub(crate) fn summarise(
-        kept: Option<HelloSummary>,
-        items: &[Item],
-        salt: Salt,
-    ) -> (HelloKey, Summary, Option<Vec<HelloDigest>>) {
+    /// Bytes the summary holds beyond its fixed part: its kept coded symbols.
+    pub fn kept_bytes(&self) -> usize {
+        self.symbols.len() * std::mem::size_of::<CodedSymbol>()
+    }
+
+    /// What a session over `items` under `salt` starts from: `kept` if it is of as many
+    /// items under that salt (the caller keeps it in step with the items), else hashed now.
+    pub(crate) fn summarise(kept: Option<HelloSummary>, items: &[Item], salt: Salt) -> Summarised {
         match kept {
             Some(kept) if kept.salt == salt && kept.summary.count == items.len() as u64 => {
-                (kept.key, kept.summary, None)
+                Summarised { keys: kept.keys, summary: kept.summary, symbols: kept.symbols, digests: None }
             }
             _ => {
-                let key = HelloKey::new(&salt);
-                let (summary, digests) = Summary::of(items, &key);
-                (key, summary, Some(digests))
+                let keys = SessionKeys::new(&salt);
+                let (summary, digests) = Summary::of(items, keys.hello());
+                Summarised { keys, summary, symbols: Vec::new(), digests: Some(digests) }
             }
         }
     }

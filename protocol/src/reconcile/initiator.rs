@@ -3,9 +3,10 @@
 //! each side lacks.
 
 use super::estimator::Summary;
-use super::hello::HelloSummary;
-use super::keys::{HelloDigest, HelloKey, SessionKeys};
+use super::hello::{HelloSummary, Summarised};
+use super::keys::SessionKeys;
 use super::list::ListExchange;
+use super::lookup::find_tags;
 use super::message::{Fingerprint, Message};
 use super::symbol::{CodedSymbol, Coder, Decoder};
 use super::transfer::Sender;
@@ -31,9 +32,8 @@ pub struct Initiator<'a> {
 enum State<'a> {
     /// Built; the hello not yet made.
     Ready,
-    /// The hello went out; the items' hello digests (if they were computed for it) wait
-    /// for the session key.
-    Hello(Box<Hello>, Option<Vec<HelloDigest>>),
+    /// The hello went out; the coder of our symbols waits for the responder's.
+    Hello(Box<Hello>, Box<Coder>),
     /// Receiving coded symbols.
     Decoding(Box<Decoding>),
     /// Decoded; exchanging items and tags.
@@ -57,9 +57,9 @@ impl State<'_> {
     }
 }
 
-/// What the hello told the responder.
+/// What the hello told the responder, and the keys of the session.
 struct Hello {
-    key: HelloKey,
+    keys: SessionKeys,
     summary: Summary,
 }
 
@@ -72,8 +72,7 @@ struct Peer {
 struct Decoding {
     hello: Hello,
     peer: Peer,
-    keys: SessionKeys,
-    coder: Coder,
+    coder: Box<Coder>,
     decoder: Decoder,
     /// How many symbols the last `more` asked for.
     asked: Option<usize>,
@@ -82,7 +81,6 @@ struct Decoding {
 struct Transferring {
     hello: Hello,
     peer: Peer,
-    keys: SessionKeys,
     sender: Sender,
 }
 
@@ -109,7 +107,8 @@ impl<'a> Initiator<'a> {
         if !matches!(self.state, State::Ready) {
             return Err(ReconcileError::Unexpected { kind: "hello", state: "already started" });
         }
-        let (key, summary, digests) = HelloSummary::summarise(self.kept.take(), self.items, self.salt);
+        let Summarised { keys, summary, symbols, digests } =
+            HelloSummary::summarise(self.kept.take(), self.items, self.salt);
         let hello = Message::Hello {
             version: RECONCILE_VERSION,
             salt: self.salt,
@@ -118,7 +117,7 @@ impl<'a> Initiator<'a> {
             estimator: summary.estimator_bytes(),
         };
         let frame = self.send(&hello)?;
-        self.state = State::Hello(Box::new(Hello { key, summary }), digests);
+        self.state = State::Hello(Box::new(Hello { keys, summary }), Box::new(Coder::new(symbols, digests)));
         Ok(frame)
     }
 
@@ -147,9 +146,9 @@ impl<'a> Initiator<'a> {
                 Ok(Step::Done { last: None, outcome: Outcome::default() })
             }
             (
-                State::Hello(hello, digests),
+                State::Hello(hello, coder),
                 Message::Symbols {
-                    salt: Some(salt),
+                    salt: Some(_),
                     count: Some(count),
                     fingerprint: Some(fingerprint),
                     start,
@@ -157,15 +156,10 @@ impl<'a> Initiator<'a> {
                 },
             ) => {
                 check_peer_count(count)?;
-                let keys = SessionKeys::new(&self.salt, &salt);
-                let digests = digests.unwrap_or_else(|| hello.key.digests(self.items));
-                let coder = Coder::new(&digests, &keys);
-                drop(digests);
                 let peer = Peer { count, fingerprint: fingerprint.sum() };
                 let decoding = Box::new(Decoding {
                     hello: *hello,
                     peer,
-                    keys,
                     coder,
                     decoder: Decoder::default(),
                     asked: None,
@@ -226,8 +220,8 @@ impl<'a> Initiator<'a> {
                 limit: MAX_RECONCILE_SYMBOLS as u64,
             });
         }
-        let ours = decoding.coder.produce(theirs.len());
-        decoding.decoder.add(&theirs, &ours, &decoding.keys)?;
+        let ours = decoding.coder.produce(theirs.len(), self.items, &decoding.hello.keys);
+        decoding.decoder.add(&theirs, &ours, &decoding.hello.keys)?;
         if decoding.decoder.is_complete()? {
             return self.decoded(decoding);
         }
@@ -249,9 +243,9 @@ impl<'a> Initiator<'a> {
     /// The difference decoded: our items it names, the tags of theirs, and the first
     /// `decoded` message.
     fn decoded(&mut self, decoding: Box<Decoding>) -> Result<Step, ReconcileError> {
-        let Decoding { hello, peer, keys, mut coder, decoder, .. } = *decoding;
+        let Decoding { hello, peer, decoder, .. } = *decoding;
         let tags = decoder.tags();
-        let positions = coder.find_all(&tags)?;
+        let positions = find_tags(self.items, &tags, &hello.keys)?;
         let (mut have, mut theirs) = (Vec::new(), Vec::new());
         for (tag, position) in tags.into_iter().zip(positions) {
             match position {
@@ -270,17 +264,19 @@ impl<'a> Initiator<'a> {
         if implied != peer.count as i64 {
             return Err(ReconcileError::WrongCount { what: "items", announced: peer.count as i64, implied });
         }
-        if theirs.is_empty() && hello.summary.fingerprint_after(&hello.key, &have, &[]) != peer.fingerprint {
+        if theirs.is_empty()
+            && hello.summary.fingerprint_after(hello.keys.hello(), &have, &[]) != peer.fingerprint
+        {
             return Err(ReconcileError::Verification);
         }
         let mut sender = Sender::new(have, theirs);
         let frame = self.send(&sender.next_message())?;
-        self.state = State::Transferring(Box::new(Transferring { hello, peer, keys, sender }));
+        self.state = State::Transferring(Box::new(Transferring { hello, peer, sender }));
         Ok(Step::Send(frame))
     }
 
     fn resolved(&mut self, mut transferring: Box<Transferring>, ids: &[u8]) -> Result<Step, ReconcileError> {
-        transferring.sender.receive(ids, &transferring.keys)?;
+        transferring.sender.receive(ids, &transferring.hello.keys)?;
         if !transferring.sender.is_done_sending() {
             let frame = self.send(&transferring.sender.next_message())?;
             self.state = State::Transferring(transferring);
@@ -288,7 +284,7 @@ impl<'a> Initiator<'a> {
         }
         let Transferring { hello, peer, sender, .. } = *transferring;
         let (have, need) = sender.result();
-        if hello.summary.fingerprint_after(&hello.key, have, need) != peer.fingerprint {
+        if hello.summary.fingerprint_after(hello.keys.hello(), have, need) != peer.fingerprint {
             return Err(ReconcileError::Verification);
         }
         Ok(Step::Done { last: None, outcome: Outcome::new(have.to_vec(), need.to_vec()) })

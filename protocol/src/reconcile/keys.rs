@@ -1,23 +1,26 @@
-//! The salted hashes of a session: every hash an item goes through is keyed, so nobody who
-//! does not know both salts can make items that collide.
+//! The salted hashes of a session: every hash an item goes through is keyed with the
+//! initiator's hello salt, so nobody who does not know it can make items that collide.
 //!
-//! Each key is 32 bytes of SHA-256 over a label and the salts; a keyed hash of a message is
+//! Each key is 32 bytes of SHA-256 over a label and the salt; a keyed hash of a message is
 //! SHA-256 over the key padded with zeros to one 64-byte block, then the message (as HMAC
 //! pads its key). An implementation can absorb the key block once and clone that state per
-//! item, so hashing an item costs one SHA-256 compression.
+//! item, so hashing an item costs one SHA-256 compression. No key depends on the
+//! responder's salt: a side that keeps a hello salt for a peer (spec/reconcile.md §Keys and
+//! hashes) can therefore keep its coded symbols under it too, as items arrive.
 
 use sha2::{Digest, Sha256};
 
 use super::siphash::SipKey;
-use super::{Salt, TAG_BYTES};
+use super::{Item, Salt, TAG_BYTES};
 use crate::id::RecordId;
 
-/// Label of the key for the hello digest: fingerprint, estimator, tags' input.
+/// Label of the key for the hello digest: fingerprint, estimator, tags.
 const HELLO_LABEL: &[u8] = b"kvitt reconcile v1 hello";
-/// Label of the key for items' tags (both salts).
-const TAG_LABEL: &[u8] = b"kvitt reconcile v1 tag";
-/// Label of the key for tags' checksums (both salts).
+/// Label of the key for tags' checksums.
 const CHECK_LABEL: &[u8] = b"kvitt reconcile v1 check";
+
+/// The largest time a tag holds: later times are all tagged with this one.
+const LAST_TAGGED_SECOND: u64 = u32::MAX as u64;
 
 /// SHA-256(label ‖ 0x00 ‖ salts…).
 fn derive(label: &[u8], salts: &[&Salt]) -> [u8; 32] {
@@ -67,11 +70,6 @@ impl HelloKey {
         HelloKey(state)
     }
 
-    /// The digest of every one of `items`, in their order.
-    pub(crate) fn digests(&self, items: &[super::Item]) -> Vec<HelloDigest> {
-        items.iter().map(|item| self.digest(&item.id)).collect()
-    }
-
     /// SHA-256(key ‖ 32 zero bytes ‖ id): the key padded to one block, then the id.
     pub(crate) fn digest(&self, id: &RecordId) -> HelloDigest {
         let mut state = self.0.clone();
@@ -85,38 +83,60 @@ impl HelloKey {
     }
 }
 
-/// The session's keys, from both salts: an item's tag and a tag's checksum.
+/// The keys of every session under one initiator hello salt: the hello key, which also
+/// makes the tags, and the checksum key.
 #[derive(Clone)]
 pub(crate) struct SessionKeys {
     hello: HelloKey,
-    tag: SipKey,
     check: SipKey,
 }
 
 impl SessionKeys {
-    pub(crate) fn new(initiator: &Salt, responder: &Salt) -> SessionKeys {
-        SessionKeys {
-            hello: HelloKey::new(initiator),
-            tag: sip_key(&derive(TAG_LABEL, &[initiator, responder])),
-            check: sip_key(&derive(CHECK_LABEL, &[initiator, responder])),
-        }
+    pub(crate) fn new(initiator: &Salt) -> SessionKeys {
+        SessionKeys { hello: HelloKey::new(initiator), check: sip_key(&derive(CHECK_LABEL, &[initiator])) }
     }
 
-    /// An item's tag from its hello digest: what coded symbols sum (XOR) and what seeds the
-    /// item's index sequence.
-    pub(crate) fn tag(&self, digest: &HelloDigest) -> u64 {
-        self.tag.hash(&digest.tail)
+    /// The hello key these keys were made with.
+    pub(crate) fn hello(&self) -> &HelloKey {
+        &self.hello
     }
 
-    /// The tag of an id whose hello digest is not at hand.
-    pub(crate) fn tag_of(&self, id: &RecordId) -> u64 {
-        self.tag(&self.hello.digest(id))
+    /// An item's tag from its time and hello digest: the time (capped at 2^32 − 1) in the
+    /// high 32 bits, so that a decoded tag leads to its item by a search of the time-ordered
+    /// items, and bytes 16–19 of the digest in the low 32 bits. What coded symbols sum (XOR)
+    /// and what seeds the item's index sequence.
+    pub(crate) fn tag(time: u64, digest: &HelloDigest) -> u64 {
+        let [a, b, c, d, ..] = digest.tail;
+        (time.min(LAST_TAGGED_SECOND) << 32) | u64::from(u32::from_be_bytes([a, b, c, d]))
     }
 
-    /// A tag's checksum: a coded symbol that holds exactly one item holds that item's tag
-    /// and checksum, which is how a decoder recognises it.
-    pub(crate) fn check(&self, tag: u64) -> u64 {
-        self.check.hash(&tag.to_be_bytes())
+    /// The tag of an item whose hello digest is not at hand.
+    pub(crate) fn tag_of(&self, item: &Item) -> u64 {
+        SessionKeys::tag(item.time, &self.hello.digest(&item.id))
+    }
+
+    /// Whether `id` has the hashed half of `tag` (its low 32 bits); the other half is the
+    /// time of the item, which the caller found it by.
+    pub(crate) fn id_has_tag(&self, id: &RecordId, tag: u64) -> bool {
+        SessionKeys::tag(0, &self.hello.digest(id)) == tag & u64::from(u32::MAX)
+    }
+
+    /// The saturated time a tag holds: the items it may be are those of this time (or, for
+    /// the last, of this time and later).
+    pub(crate) fn second(tag: u64) -> u64 {
+        tag >> 32
+    }
+
+    /// Whether a tag's second is the one later times share too.
+    pub(crate) fn is_last_second(second: u64) -> bool {
+        second == LAST_TAGGED_SECOND
+    }
+
+    /// A tag's checksum, the high 32 bits of a keyed SipHash of it: a coded symbol that
+    /// holds exactly one item holds that item's tag and checksum, which is how a decoder
+    /// recognises it.
+    pub(crate) fn check(&self, tag: u64) -> u32 {
+        (self.check.hash(&tag.to_be_bytes()) >> 32) as u32
     }
 }
 
@@ -145,13 +165,19 @@ mod tests {
     }
 
     #[test]
-    fn every_key_depends_on_its_salts() {
-        let id = RecordId([1; 32]);
+    fn every_key_depends_on_the_salt_and_tags_carry_the_time() {
+        let item = Item { time: 1_767_225_600, id: RecordId([1; 32]) };
         let (a, b) = (Salt([1; 16]), Salt([2; 16]));
-        assert_ne!(HelloKey::new(&a).digest(&id), HelloKey::new(&b).digest(&id));
-        assert_ne!(SessionKeys::new(&a, &b).tag_of(&id), SessionKeys::new(&b, &a).tag_of(&id));
-        assert_ne!(SessionKeys::new(&a, &b).tag_of(&id), SessionKeys::new(&a, &a).tag_of(&id));
-        let keys = SessionKeys::new(&a, &b);
-        assert_ne!(keys.check(keys.tag_of(&id)), keys.tag_of(&id));
+        assert_ne!(HelloKey::new(&a).digest(&item.id), HelloKey::new(&b).digest(&item.id));
+        let (keys_a, keys_b) = (SessionKeys::new(&a), SessionKeys::new(&b));
+        assert_ne!(keys_a.tag_of(&item), keys_b.tag_of(&item));
+        assert_ne!(keys_a.check(1), keys_b.check(1));
+        let tag = keys_a.tag_of(&item);
+        assert_eq!(SessionKeys::second(tag), item.time);
+        assert!(keys_a.id_has_tag(&item.id, tag));
+        assert!(!keys_b.id_has_tag(&item.id, tag));
+        let late = Item { time: u64::MAX, id: item.id };
+        assert!(SessionKeys::is_last_second(SessionKeys::second(keys_a.tag_of(&late))));
+        assert_eq!(keys_a.tag_of(&late) & 0xffff_ffff, tag & 0xffff_ffff);
     }
 }

@@ -69,6 +69,7 @@ mod hello;
 mod initiator;
 mod keys;
 mod list;
+mod lookup;
 mod mapping;
 mod message;
 mod responder;
@@ -77,7 +78,7 @@ mod symbol;
 mod transfer;
 
 pub use error::ReconcileError;
-pub use hello::HelloSummary;
+pub use hello::{HelloSummary, MAX_KEPT_SYMBOLS};
 pub use initiator::Initiator;
 pub use message::{Fingerprint, Message};
 pub use responder::Responder;
@@ -98,7 +99,7 @@ pub const MAX_RECONCILE_ITEMS: usize = 1 << 21;
 pub const MAX_RECONCILE_SYMBOLS: usize = 1 << 20;
 
 /// Most coded symbols in one [`Message::Symbols`] frame, and most one [`Message::More`]
-/// may ask for: 16,000 × 16 bytes stays under [`MAX_RECONCILE_FRAME_BYTES`].
+/// may ask for: 16,000 × 12 bytes stays under [`MAX_RECONCILE_FRAME_BYTES`].
 pub const MAX_SYMBOLS_PER_FRAME: usize = 16_000;
 
 /// Most items (40 bytes each) in one [`Message::List`]: 6,000 × 40 bytes stays under
@@ -143,8 +144,8 @@ pub const ID_BYTES: usize = 32;
 /// Bytes of one item's tag on the wire (see spec/reconcile.md §Keys).
 pub const TAG_BYTES: usize = 8;
 
-/// Bytes of one coded symbol on the wire: tag sum (8), checksum sum (8).
-pub const SYMBOL_BYTES: usize = 16;
+/// Bytes of one coded symbol on the wire: tag sum (8), checksum sum (4).
+pub const SYMBOL_BYTES: usize = 12;
 
 /// One element of a reconciled set: a record's time (seconds since the Unix epoch) and its
 /// id. Items order by time, then id. The id names the item (a record has one time, in the

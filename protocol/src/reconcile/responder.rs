@@ -3,9 +3,9 @@
 //! list exchange; then it resolves the tags the initiator lacks and checks the outcome.
 
 use super::estimator::{estimate_difference, plausible, read_counters, Summary};
-use super::hello::HelloSummary;
+use super::hello::{HelloSummary, Summarised};
 use super::initiator::check_peer_count;
-use super::keys::{HelloKey, SessionKeys};
+use super::keys::SessionKeys;
 use super::list::ListExchange;
 use super::message::{pack_symbols, Fingerprint, Message};
 use super::symbol::Coder;
@@ -56,7 +56,6 @@ impl State<'_> {
 }
 
 struct Coding {
-    key: HelloKey,
     keys: SessionKeys,
     summary: Summary,
     their_count: u64,
@@ -137,8 +136,8 @@ impl<'a> Responder<'a> {
             (State::Coding(mut coding), Message::Decoded { ids, tags, done }) => {
                 coding.transferring = true;
                 let decodable = coding.coder.produced();
-                let Coding { receiver, coder, keys, .. } = &mut *coding;
-                let resolved = receiver.receive(&ids, &tags, self.items, coder, keys, decodable)?;
+                let Coding { receiver, keys, .. } = &mut *coding;
+                let resolved = receiver.receive(&ids, &tags, self.items, keys, decodable)?;
                 let frame = resolved.encode()?;
                 if !done {
                     self.state = State::Coding(coding);
@@ -153,7 +152,9 @@ impl<'a> Responder<'a> {
                         implied,
                     });
                 }
-                if coding.summary.fingerprint_after(&coding.key, have, need) != coding.their_fingerprint {
+                if coding.summary.fingerprint_after(coding.keys.hello(), have, need)
+                    != coding.their_fingerprint
+                {
                     return Err(ReconcileError::Verification);
                 }
                 Ok(Step::Done { last: Some(frame), outcome: Outcome::new(have.to_vec(), need.to_vec()) })
@@ -178,7 +179,8 @@ impl<'a> Responder<'a> {
         their_fingerprint: Fingerprint,
         their_counters: &[u16],
     ) -> Result<Step, ReconcileError> {
-        let (key, summary, digests) = HelloSummary::summarise(self.kept.take(), self.items, their_salt);
+        let Summarised { keys, summary, symbols, digests } =
+            HelloSummary::summarise(self.kept.take(), self.items, their_salt);
         if summary.count == their_count && summary.fingerprint == their_fingerprint.sum() {
             let frame = Message::Same { salt: self.salt }.encode()?;
             return Ok(Step::Done { last: Some(frame), outcome: Outcome::default() });
@@ -190,14 +192,13 @@ impl<'a> Responder<'a> {
             self.state = State::Listing(exchange);
             return Ok(Step::Send(frame));
         }
-        let keys = SessionKeys::new(&their_salt, &self.salt);
-        let mut coder = Coder::new(&digests.unwrap_or_else(|| key.digests(self.items)), &keys);
+        let mut coder = Coder::new(symbols, digests);
         let batch = difference
             .saturating_mul(FIRST_BATCH_TENTHS_PER_DIFFERENCE)
             .div_ceil(10)
             .saturating_add(FIRST_BATCH_EXTRA)
             .min(MAX_SYMBOLS_PER_FRAME as u64) as usize;
-        let symbols = pack_symbols(&coder.produce(batch));
+        let symbols = pack_symbols(&coder.produce(batch, self.items, &keys));
         let frame = Message::Symbols {
             salt: Some(self.salt),
             count: Some(summary.count),
@@ -207,7 +208,6 @@ impl<'a> Responder<'a> {
         }
         .encode()?;
         self.state = State::Coding(Box::new(Coding {
-            key,
             keys,
             summary,
             their_count,
@@ -229,7 +229,7 @@ impl<'a> Responder<'a> {
                 limit: MAX_RECONCILE_SYMBOLS as u64,
             });
         }
-        let symbols = pack_symbols(&coding.coder.produce(symbols as usize));
+        let symbols = pack_symbols(&coding.coder.produce(symbols as usize, self.items, &coding.keys));
         let frame =
             Message::Symbols { salt: None, count: None, fingerprint: None, start, symbols }.encode()?;
         self.state = State::Coding(coding);

@@ -4,16 +4,15 @@
 //! A coded symbol sums (XOR) the tags and the checksums of the items whose index sequences
 //! hit it. The peer's symbol XOR ours holds only the items in one set and not the other; a
 //! symbol whose checksum sum is the checksum of its tag sum holds exactly one item (or is a
-//! 2^-64 accident), which the decoder then removes from every symbol it hit. The Rateless
-//! IBLT paper also keeps a count per symbol, to tell the peer's items from ours; here the
-//! decoder tells them apart by looking the decoded tags up among its own items, which it
-//! must do anyway to name them, and each symbol is 16 bytes instead of 17 or more.
-
-use std::collections::HashMap;
+//! 2^-32 accident, which the outcome's fingerprint check catches), which the decoder then
+//! removes from every symbol it hit. The Rateless IBLT paper also keeps a count per symbol,
+//! to tell the peer's items from ours; here the decoder tells them apart by looking the
+//! decoded tags up among its own items, which it must do anyway to name them, and each
+//! symbol is 12 bytes instead of 13 or more.
 
 use super::keys::{HelloDigest, SessionKeys};
 use super::mapping::IndexSequence;
-use super::{ReconcileError, SYMBOL_BYTES};
+use super::{Item, ReconcileError, SYMBOL_BYTES};
 
 /// One coded symbol.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -21,12 +20,12 @@ pub(crate) struct CodedSymbol {
     /// XOR of the tags.
     pub(crate) tag: u64,
     /// XOR of the tags' checksums.
-    pub(crate) check: u64,
+    pub(crate) check: u32,
 }
 
 impl CodedSymbol {
     /// Adds or removes one item (the same thing, with XOR).
-    fn toggle(&mut self, tag: u64, check: u64) {
+    fn toggle(&mut self, tag: u64, check: u32) {
         self.tag ^= tag;
         self.check ^= check;
     }
@@ -35,7 +34,7 @@ impl CodedSymbol {
         *self == CodedSymbol::default()
     }
 
-    /// The 16-byte wire form: tag sum and checksum sum, big-endian.
+    /// The 12-byte wire form: tag sum (8 bytes) and checksum sum (4 bytes), big-endian.
     pub(crate) fn write(&self, to: &mut Vec<u8>) {
         to.extend(self.tag.to_be_bytes());
         to.extend(self.check.to_be_bytes());
@@ -55,7 +54,7 @@ impl CodedSymbol {
                 let (tag, check) = chunk.split_at(8);
                 CodedSymbol {
                     tag: u64::from_be_bytes(tag.try_into().unwrap_or_default()),
-                    check: u64::from_be_bytes(check.try_into().unwrap_or_default()),
+                    check: u32::from_be_bytes(check.try_into().unwrap_or_default()),
                 }
             })
             .collect())
@@ -66,32 +65,69 @@ impl CodedSymbol {
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     tag: u64,
-    check: u64,
+    check: u32,
     sequence: IndexSequence,
 }
 
-/// The encoder of one side's own set: produces its coded symbols in order, batch by batch,
-/// advancing each item's index sequence only as far as the batch reaches.
+impl Entry {
+    fn new(time: u64, digest: &HelloDigest, keys: &SessionKeys) -> Entry {
+        let tag = SessionKeys::tag(time, digest);
+        Entry { tag, check: keys.check(tag), sequence: IndexSequence::new(tag) }
+    }
+
+    /// Toggles the item into every symbol of `symbols` (which start at index `start`) its
+    /// index sequence reaches, leaving the sequence at its first index past them.
+    fn apply(&mut self, symbols: &mut [CodedSymbol], start: u64) {
+        let end = start + symbols.len() as u64;
+        while self.sequence.current() < end {
+            if let Some(at) = self.sequence.current().checked_sub(start) {
+                if let Some(symbol) = symbols.get_mut(at as usize) {
+                    symbol.toggle(self.tag, self.check);
+                }
+            }
+            self.sequence.advance();
+        }
+    }
+}
+
+/// The first `count` coded symbols of a set whose items have these digests.
+pub(crate) fn first_symbols(
+    items: &[Item],
+    digests: &[HelloDigest],
+    keys: &SessionKeys,
+    count: usize,
+) -> Vec<CodedSymbol> {
+    let mut symbols = vec![CodedSymbol::default(); count];
+    for (item, digest) in items.iter().zip(digests) {
+        Entry::new(item.time, digest, keys).apply(&mut symbols, 0);
+    }
+    symbols
+}
+
+/// Toggles one item into the first symbols of a set (adding it, or removing it).
+pub(crate) fn toggle_item(symbols: &mut [CodedSymbol], time: u64, digest: &HelloDigest, keys: &SessionKeys) {
+    Entry::new(time, digest, keys).apply(symbols, 0);
+}
+
+/// The encoder of one side's own set: produces its coded symbols in order, batch by batch.
+/// The first ones come from a prefix kept with the hello summary, if there is one; past
+/// it, every item is tagged (once) and its index sequence advanced only as far as each
+/// batch reaches.
 pub(crate) struct Coder {
-    entries: Vec<Entry>,
-    /// Tag → position in the items, sorted by tag; built by the second lookup.
-    index: Option<Vec<(u64, u32)>>,
-    /// Whether a lookup has scanned the items already.
-    scanned: bool,
+    /// The set's first symbols, as kept (possibly none).
+    prefix: Vec<CodedSymbol>,
+    /// The items' hello digests, if the hello computed them: the entries' input.
+    digests: Option<Vec<HelloDigest>>,
+    /// Every item, once a batch goes past the prefix.
+    entries: Option<Vec<Entry>>,
     produced: u64,
 }
 
 impl Coder {
-    /// Tags every item from its hello digest (two SipHash evaluations an item).
-    pub(crate) fn new(digests: &[HelloDigest], keys: &SessionKeys) -> Coder {
-        let entries = digests
-            .iter()
-            .map(|digest| {
-                let tag = keys.tag(digest);
-                Entry { tag, check: keys.check(tag), sequence: IndexSequence::new(tag) }
-            })
-            .collect();
-        Coder { entries, index: None, scanned: false, produced: 0 }
+    /// A coder whose first symbols are `prefix`, and whose items, if it needs them, have
+    /// these `digests` (or are hashed then).
+    pub(crate) fn new(prefix: Vec<CodedSymbol>, digests: Option<Vec<HelloDigest>>) -> Coder {
+        Coder { prefix, digests, entries: None, produced: 0 }
     }
 
     /// How many symbols have been produced.
@@ -99,59 +135,27 @@ impl Coder {
         self.produced
     }
 
-    /// The next `count` coded symbols of the set.
-    pub(crate) fn produce(&mut self, count: usize) -> Vec<CodedSymbol> {
+    /// The next `count` coded symbols of `items`.
+    pub(crate) fn produce(&mut self, count: usize, items: &[Item], keys: &SessionKeys) -> Vec<CodedSymbol> {
         let start = self.produced;
-        let end = start + count as u64;
-        let mut symbols = vec![CodedSymbol::default(); count];
-        for entry in &mut self.entries {
-            while entry.sequence.current() < end {
-                let at = entry.sequence.current().saturating_sub(start) as usize;
-                if let Some(symbol) = symbols.get_mut(at) {
-                    symbol.toggle(entry.tag, entry.check);
-                }
-                entry.sequence.advance();
-            }
+        self.produced = start + count as u64;
+        if let Some(kept) = self.prefix.get(start as usize..self.produced as usize) {
+            return kept.to_vec();
         }
-        self.produced = end;
-        symbols
-    }
-
-    /// The positions of the items with these tags (`None` for a tag none has), or an error
-    /// if two of our items share one of them (a 2^-64 accident per pair). The first call
-    /// scans the items once; later calls use a tag index that the second call builds, so a
-    /// session that asks once costs O(n) and one that asks often O(n log n) in all.
-    pub(crate) fn find_all(&mut self, tags: &[u64]) -> Result<Vec<Option<usize>>, ReconcileError> {
-        let shared = || ReconcileError::InconsistentSymbols { reason: "two of our items share a tag" };
-        if self.index.is_none() && !self.scanned {
-            self.scanned = true;
-            let mut wanted: HashMap<u64, Option<usize>> = tags.iter().map(|tag| (*tag, None)).collect();
-            for (position, entry) in self.entries.iter().enumerate() {
-                if let Some(slot) = wanted.get_mut(&entry.tag) {
-                    if slot.replace(position).is_some() {
-                        return Err(shared());
-                    }
-                }
+        let digests = self.digests.take();
+        let entries = self.entries.get_or_insert_with(|| match digests {
+            Some(digests) => {
+                items.iter().zip(&digests).map(|(item, digest)| Entry::new(item.time, digest, keys)).collect()
             }
-            return Ok(tags.iter().map(|tag| wanted.get(tag).copied().flatten()).collect());
-        }
-        let entries = &self.entries;
-        let index = self.index.get_or_insert_with(|| {
-            let mut index: Vec<(u64, u32)> =
-                entries.iter().enumerate().map(|(position, entry)| (entry.tag, position as u32)).collect();
-            index.sort_unstable();
-            index
+            None => {
+                items.iter().map(|item| Entry::new(item.time, &keys.hello().digest(&item.id), keys)).collect()
+            }
         });
-        tags.iter()
-            .map(|tag| {
-                let start = index.partition_point(|(other, _)| other < tag);
-                match (index.get(start), index.get(start + 1)) {
-                    (Some((_, _)), Some((next, _))) if next == tag => Err(shared()),
-                    (Some((first, position)), _) if first == tag => Ok(Some(*position as usize)),
-                    _ => Ok(None),
-                }
-            })
-            .collect()
+        let mut symbols = vec![CodedSymbol::default(); count];
+        for entry in entries.iter_mut() {
+            entry.apply(&mut symbols, start);
+        }
+        symbols
     }
 }
 
@@ -159,7 +163,7 @@ impl Coder {
 #[derive(Clone, Copy, Debug)]
 struct Peeled {
     tag: u64,
-    check: u64,
+    check: u32,
     sequence: IndexSequence,
 }
 
@@ -270,36 +274,33 @@ impl Decoder {
 mod tests {
     use super::*;
     use crate::id::RecordId;
-    use crate::reconcile::keys::HelloKey;
     use crate::reconcile::Salt;
 
-    fn digests(range: std::ops::Range<u32>, key: &HelloKey) -> Vec<HelloDigest> {
+    fn items(range: std::ops::Range<u32>) -> Vec<Item> {
         range
             .map(|n| {
                 let mut id = [0u8; 32];
                 id[..4].copy_from_slice(&n.to_be_bytes());
-                key.digest(&RecordId(id))
+                Item { time: u64::from(n / 3), id: RecordId(id) }
             })
             .collect()
     }
 
     /// Symbols needed to decode two sets that differ in `ours` and `theirs` items.
     fn symbols_needed(common: u32, ours: u32, theirs: u32, seed: u8) -> usize {
-        let (initiator, responder) = (Salt([seed; 16]), Salt([1; 16]));
-        let keys = SessionKeys::new(&initiator, &responder);
-        let hello = HelloKey::new(&initiator);
-        let a = digests(0..common + ours, &hello);
-        let mut b = digests(0..common, &hello);
-        b.extend(digests(common + ours..common + ours + theirs, &hello));
-        let (mut coder_a, mut coder_b) = (Coder::new(&a, &keys), Coder::new(&b, &keys));
+        let keys = SessionKeys::new(&Salt([seed; 16]));
+        let a = items(0..common + ours);
+        let mut b = items(0..common);
+        b.extend(items(common + ours..common + ours + theirs));
+        let (mut coder_a, mut coder_b) = (Coder::new(Vec::new(), None), Coder::new(Vec::new(), None));
         let mut decoder = Decoder::default();
         loop {
-            let their_symbols = coder_b.produce(1);
-            let our_symbols = coder_a.produce(1);
+            let their_symbols = coder_b.produce(1, &b, &keys);
+            let our_symbols = coder_a.produce(1, &a, &keys);
             decoder.add(&their_symbols, &our_symbols, &keys).unwrap();
             if decoder.is_complete().unwrap() {
                 let tags = decoder.tags();
-                let found = coder_a.find_all(&tags).unwrap();
+                let found = super::super::lookup::find_tags(&a, &tags, &keys).unwrap();
                 assert_eq!(found.iter().filter(|position| position.is_some()).count() as u32, ours);
                 assert_eq!(tags.len() as u32, ours + theirs);
                 return decoder.received();
@@ -318,8 +319,28 @@ mod tests {
     }
 
     #[test]
+    fn kept_first_symbols_equal_those_of_the_whole_set_and_the_coder_goes_past_them() {
+        let keys = SessionKeys::new(&Salt([5; 16]));
+        let set = items(0..500);
+        let digests: Vec<HelloDigest> = set.iter().map(|item| keys.hello().digest(&item.id)).collect();
+        let mut built = vec![CodedSymbol::default(); 40];
+        for (item, digest) in set.iter().zip(&digests) {
+            toggle_item(&mut built, item.time, digest, &keys);
+        }
+        assert_eq!(built, first_symbols(&set, &digests, &keys, 40));
+        let mut whole = Coder::new(Vec::new(), Some(digests));
+        let expected = [whole.produce(30, &set, &keys), whole.produce(30, &set, &keys)].concat();
+        let mut kept = Coder::new(built, None);
+        // Within the prefix, then one batch across its end (every item hashed then).
+        let mut produced = kept.produce(30, &set, &keys);
+        produced.extend(kept.produce(30, &set, &keys));
+        assert_eq!(produced, expected);
+        assert_eq!(kept.produced(), 60);
+    }
+
+    #[test]
     fn symbols_round_trip_their_bytes() {
-        let symbol = CodedSymbol { tag: 0x0102030405060708, check: u64::MAX };
+        let symbol = CodedSymbol { tag: 0x0102030405060708, check: u32::MAX };
         let mut bytes = Vec::new();
         symbol.write(&mut bytes);
         assert_eq!(bytes.len(), SYMBOL_BYTES);
@@ -330,7 +351,7 @@ mod tests {
 
     #[test]
     fn lying_symbols_give_errors_not_panics() {
-        let keys = SessionKeys::new(&Salt([1; 16]), &Salt([2; 16]));
+        let keys = SessionKeys::new(&Salt([1; 16]));
         // A "pure" symbol 1 whose tag's sequence does not reach index 1.
         let mut tag = 1u64;
         loop {
@@ -360,7 +381,6 @@ mod tests {
 mod measure {
     use super::*;
     use crate::id::RecordId;
-    use crate::reconcile::keys::HelloKey;
     use crate::reconcile::Salt;
 
     #[test]
@@ -369,19 +389,18 @@ mod measure {
         for (differences, trials) in [(10u32, 250u8), (100, 200), (1000, 60), (10_000, 12)] {
             let mut needed = Vec::new();
             for seed in 0..trials {
-                let keys = SessionKeys::new(&Salt([seed; 16]), &Salt([7; 16]));
-                let hello = HelloKey::new(&Salt([seed; 16]));
-                let digests: Vec<HelloDigest> = (0..differences)
+                let keys = SessionKeys::new(&Salt([seed; 16]));
+                let set: Vec<Item> = (0..differences)
                     .map(|n| {
                         let mut id = [1u8; 32];
                         id[..4].copy_from_slice(&n.to_be_bytes());
-                        hello.digest(&RecordId(id))
+                        Item { time: u64::from(n), id: RecordId(id) }
                     })
                     .collect();
-                let mut coder = Coder::new(&digests, &keys);
+                let mut coder = Coder::new(Vec::new(), None);
                 let mut decoder = Decoder::default();
                 while !decoder.is_complete().unwrap() {
-                    decoder.add(&coder.produce(1), &[CodedSymbol::default()], &keys).unwrap();
+                    decoder.add(&coder.produce(1, &set, &keys), &[CodedSymbol::default()], &keys).unwrap();
                 }
                 needed.push(decoder.received() as f64 / f64::from(differences));
             }

@@ -6,8 +6,8 @@
 //! round trip.
 
 use super::keys::SessionKeys;
+use super::lookup::{find_tags, holds_any};
 use super::message::{pack_ids, pack_tags, unpack_ids, unpack_tags, Message};
-use super::symbol::Coder;
 use super::{Item, ReconcileError, MAX_IDS_PER_FRAME};
 use crate::id::RecordId;
 
@@ -61,7 +61,7 @@ impl Sender {
             });
         }
         for (id, tag) in ids.into_iter().zip(std::mem::take(&mut self.pending)) {
-            if keys.tag_of(&id) != tag {
+            if !keys.id_has_tag(&id, tag) {
                 return Err(ReconcileError::WrongTag);
             }
             self.need.push(id);
@@ -93,7 +93,6 @@ impl Receiver {
         ids: &[u8],
         tags: &[u8],
         ours: &[Item],
-        coder: &mut Coder,
         keys: &SessionKeys,
         decodable: u64,
     ) -> Result<Message, ReconcileError> {
@@ -115,16 +114,12 @@ impl Receiver {
         if decoded > decodable {
             return Err(ReconcileError::TooMany { what: "decoded items", count: decoded, limit: decodable });
         }
-        // One lookup for both: the tags asked for, and those of the ids we are told we lack.
-        let mut lookup = tags.clone();
-        lookup.extend(ids.iter().map(|id| keys.tag_of(id)));
-        let positions = coder.find_all(&lookup)?;
-        let (asked, told) = positions.split_at(tags.len());
-        if told.iter().any(Option::is_some) {
+        if holds_any(ours, &ids) {
             return Err(ReconcileError::AlreadyHeld);
         }
+        let positions = find_tags(ours, &tags, keys)?;
         let mut resolved = Vec::with_capacity(tags.len());
-        for position in asked {
+        for position in positions {
             resolved
                 .push(position.and_then(|position| ours.get(position)).ok_or(ReconcileError::UnknownTag)?.id);
         }

@@ -194,7 +194,8 @@ fn the_initiator_falls_back_to_lists_when_symbols_run_out() {
     initiator.start().unwrap();
     let mut stream = Stream(11);
     let junk = |count: usize, stream: &mut Stream| -> Vec<u8> {
-        (0..count * SYMBOL_BYTES / 8).flat_map(|_| stream.next().to_le_bytes()).collect()
+        let bytes = count * SYMBOL_BYTES;
+        (0..bytes.div_ceil(8)).flat_map(|_| stream.next().to_le_bytes()).take(bytes).collect()
     };
     let mut frame = encode(&Message::Symbols {
         salt: Some(Salt([2; 16])),

@@ -138,12 +138,11 @@ impl Vector {
             ("responder", json_side(&self.responder)),
         ];
         if let End::Session { .. } = self.end {
-            let keys = SpecKeys::new(&self.initiator.salt, &self.responder.salt);
+            let keys = SpecKeys::new(&self.initiator.salt);
             entries.push((
                 "keys",
                 Json::Object(vec![
                     ("hello", Json::text(hex::encode(keys.hello))),
-                    ("tag", Json::text(hex::encode(keys.tag))),
                     ("check", Json::text(hex::encode(keys.check))),
                 ]),
             ));
@@ -155,7 +154,7 @@ impl Vector {
                 .find(|item| !self.initiator.items.iter().any(|ours| ours.id == item.id));
             let examples = [(self.initiator.items.first(), Role::Initiator), (lacked, Role::Responder)]
                 .into_iter()
-                .filter_map(|(item, role)| item.map(|item| json_example(&keys, role, &item.id)))
+                .filter_map(|(item, role)| item.map(|item| json_example(&keys, role, item)))
                 .collect();
             entries.push(("examples", Json::Array(examples)));
         }
@@ -195,14 +194,15 @@ impl Vector {
 /// How many indices of an example's index sequence a vector shows.
 pub(super) const EXAMPLE_INDICES: usize = 10;
 
-pub(super) fn json_example(keys: &SpecKeys, role: Role, id: &RecordId) -> Json {
-    let tag = keys.tag(id);
+pub(super) fn json_example(keys: &SpecKeys, role: Role, item: &Item) -> Json {
+    let tag = keys.tag(item);
     let mut sequence = SpecSequence::new(tag);
     let indices = (0..EXAMPLE_INDICES).map(|_| Json::Number(sequence.next_index())).collect();
     Json::Object(vec![
         ("side", Json::text(role.name())),
-        ("id", Json::text(hex::encode(id.0))),
-        ("digest", Json::text(hex::encode(keys.digest(id)))),
+        ("id", Json::text(hex::encode(item.id.0))),
+        ("time", Json::Number(item.time)),
+        ("digest", Json::text(hex::encode(keys.digest(&item.id)))),
         ("tag", Json::text(hex::encode(tag.to_be_bytes()))),
         ("check", Json::text(hex::encode(keys.check(tag).to_be_bytes()))),
         ("indices", Json::Array(indices)),

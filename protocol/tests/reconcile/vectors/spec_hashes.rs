@@ -7,10 +7,9 @@ use super::*;
 // The spec's hashes, written from spec/reconcile.md alone.
 // ---------------------------------------------------------------------------------------
 
-/// The three keys of spec/reconcile.md §Keys and hashes.
+/// The two keys of spec/reconcile.md §Keys and hashes.
 pub(super) struct SpecKeys {
     pub(super) hello: [u8; 32],
-    pub(super) tag: [u8; 32],
     pub(super) check: [u8; 32],
 }
 
@@ -34,11 +33,10 @@ pub(super) fn siphash(key: &[u8; 32], message: &[u8]) -> u64 {
 }
 
 impl SpecKeys {
-    pub(super) fn new(initiator: &Salt, responder: &Salt) -> SpecKeys {
+    pub(super) fn new(initiator: &Salt) -> SpecKeys {
         SpecKeys {
             hello: derive("kvitt reconcile v1 hello", &[initiator]),
-            tag: derive("kvitt reconcile v1 tag", &[initiator, responder]),
-            check: derive("kvitt reconcile v1 check", &[initiator, responder]),
+            check: derive("kvitt reconcile v1 check", &[initiator]),
         }
     }
 
@@ -47,12 +45,15 @@ impl SpecKeys {
         Sha256::new().chain_update(self.hello).chain_update([0u8; 32]).chain_update(id.0).finalize().into()
     }
 
-    pub(super) fn tag(&self, id: &RecordId) -> u64 {
-        siphash(&self.tag, &self.digest(id)[16..])
+    /// min(time, 2^32 − 1) × 2^32 + D(id)[16..20].
+    pub(super) fn tag(&self, item: &Item) -> u64 {
+        let hashed = u32::from_be_bytes(self.digest(&item.id)[16..20].try_into().unwrap());
+        (item.time.min(u64::from(u32::MAX)) << 32) + u64::from(hashed)
     }
 
-    pub(super) fn check(&self, tag: u64) -> u64 {
-        siphash(&self.check, &tag.to_be_bytes())
+    /// The high 32 bits of SipHash-2-4 under K_check of the tag's 8 bytes.
+    pub(super) fn check(&self, tag: u64) -> u32 {
+        (siphash(&self.check, &tag.to_be_bytes()) >> 32) as u32
     }
 }
 
@@ -94,9 +95,9 @@ pub(super) fn spec_summary(keys: &SpecKeys, items: &[Item]) -> ([u8; 16], Vec<u8
 
 /// Coded symbols `start..start + count` of a set, on the wire.
 pub(super) fn spec_symbols(keys: &SpecKeys, items: &[Item], start: u64, count: u64) -> Vec<u8> {
-    let mut symbols = vec![(0u64, 0u64); count as usize];
+    let mut symbols = vec![(0u64, 0u32); count as usize];
     for item in items {
-        let tag = keys.tag(&item.id);
+        let tag = keys.tag(item);
         let check = keys.check(tag);
         let mut sequence = SpecSequence::new(tag);
         loop {
@@ -148,16 +149,17 @@ impl Committed {
     /// Every frame of a session, recomputed from the spec's definitions and the two sets.
     pub(super) fn follow_the_spec(&self) -> Result<(), String> {
         let (initiator, responder) = (&self.initiator, &self.responder);
-        let keys = SpecKeys::new(&initiator.salt, &responder.salt);
+        let keys = SpecKeys::new(&initiator.salt);
         let stated = self.json.get("keys").ok_or("no keys")?;
-        for (name, key) in [("hello", keys.hello), ("tag", keys.tag), ("check", keys.check)] {
+        for (name, key) in [("hello", keys.hello), ("check", keys.check)] {
             if hex_bytes(stated, name)? != key {
                 return Err(format!("keys.{name} is not the spec's"));
             }
         }
         for example in array(&self.json, "examples")? {
             let id = RecordId(fixed(hex_bytes(example, "id")?, "id")?);
-            let tag = keys.tag(&id);
+            let time = example.get("time").and_then(serde_json::Value::as_u64).ok_or("no time")?;
+            let tag = keys.tag(&Item { time, id });
             let mut sequence = SpecSequence::new(tag);
             let indices: Vec<u64> = (0..EXAMPLE_INDICES).map(|_| sequence.next_index()).collect();
             let stated: Vec<u64> =
@@ -179,6 +181,11 @@ impl Committed {
                 return Err(format!("the {}'s outcome is not the difference of the sets", role.name()));
             }
         }
+        // The tag of a resolved id: of the responder's item with that id.
+        let tag_of_id = |id: &RecordId| {
+            let item = responder.items.iter().find(|item| item.id == *id)?;
+            Some(keys.tag(item).to_be_bytes().to_vec())
+        };
         let (mut symbols_sent, mut decoded_ids, mut decoded_tags) = (0u64, Vec::new(), Vec::new());
         let mut listed: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
         for (index, (frame, kind)) in self.frames.iter().enumerate() {
@@ -234,10 +241,9 @@ impl Committed {
                     let tags = field_bytes(&asked, "tags")?;
                     let ids = field_bytes(&map, "ids")?;
                     if ids.len() / ID_BYTES != tags.len() / TAG_BYTES
-                        || ids
-                            .chunks(ID_BYTES)
-                            .zip(tags.chunks(TAG_BYTES))
-                            .any(|(id, tag)| keys.tag(&RecordId(id.try_into().unwrap())).to_be_bytes() != tag)
+                        || ids.chunks(ID_BYTES).zip(tags.chunks(TAG_BYTES)).any(|(id, tag)| {
+                            tag_of_id(&RecordId(id.try_into().unwrap())) != Some(tag.to_vec())
+                        })
                     {
                         return Err(at("not the ids of the tags asked for"));
                     }
@@ -250,7 +256,12 @@ impl Committed {
             }
         }
         if !decoded_ids.is_empty() || !decoded_tags.is_empty() {
-            let mut tags: Vec<u64> = need.iter().map(|id| keys.tag(id)).collect();
+            let mut tags: Vec<u64> = responder
+                .items
+                .iter()
+                .filter(|item| need.binary_search(&item.id).is_ok())
+                .map(|item| keys.tag(item))
+                .collect();
             tags.sort_unstable();
             let tags: Vec<u8> = tags.iter().flat_map(|tag| tag.to_be_bytes()).collect();
             if decoded_ids != have.iter().flat_map(|id| id.0).collect::<Vec<u8>>() || decoded_tags != tags {
