@@ -19,9 +19,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{Batch, Entry, StoreError};
 
-/// Most bytes of keys and values staged at once. A store whose `sync` is not called often
-/// (no group commit running) writes its staged batches into sled when the next batch would
-/// pass this, so memory stays bounded whoever uses it.
+/// Most bytes of keys and values staged before a new batch joins them: a batch that would
+/// pass this first has the staged ones written into sled, so a store whose `sync` is not
+/// called often (no group commit running) holds at most this plus one batch in memory.
 pub const MAX_STAGED_BYTES: usize = 64 << 20;
 
 /// The batches applied and not yet written into the store underneath.
