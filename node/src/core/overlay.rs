@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::store::{Batch, Entry, Store, StoreError};
+use crate::store::{scan_back_over, scan_over, Batch, Entry, Store, StoreError};
 
 /// The real store plus one step's pending writes.
 pub struct Overlay {
@@ -47,23 +47,7 @@ impl Store for Overlay {
 
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        // Ask the base for enough entries that removals in the overlay cannot starve the page.
-        let removed = pending.values.values().filter(|value| value.is_none()).count();
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.base.scan(prefix, after, limit.saturating_add(removed))?.into_iter().collect();
-        for (key, value) in pending.values.range(prefix.to_vec()..) {
-            if !key.starts_with(prefix) {
-                break;
-            }
-            if after.is_some_and(|after| key.as_slice() <= after) {
-                continue;
-            }
-            match value {
-                Some(value) => merged.insert(key.clone(), value.clone()),
-                None => merged.remove(key),
-            };
-        }
-        Ok(merged.into_iter().take(limit).collect())
+        scan_over(|limit| self.base.scan(prefix, after, limit), &pending.values, prefix, after, limit)
     }
 
     fn scan_back(
@@ -73,22 +57,13 @@ impl Store for Overlay {
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
         let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let removed = pending.values.values().filter(|value| value.is_none()).count();
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.base.scan_back(prefix, before, limit.saturating_add(removed))?.into_iter().collect();
-        for (key, value) in pending.values.range(prefix.to_vec()..) {
-            if !key.starts_with(prefix) {
-                break;
-            }
-            if before.is_some_and(|before| key.as_slice() >= before) {
-                continue;
-            }
-            match value {
-                Some(value) => merged.insert(key.clone(), value.clone()),
-                None => merged.remove(key),
-            };
-        }
-        Ok(merged.into_iter().rev().take(limit).collect())
+        scan_back_over(
+            |limit| self.base.scan_back(prefix, before, limit),
+            &pending.values,
+            prefix,
+            before,
+            limit,
+        )
     }
 
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {

@@ -4,7 +4,10 @@
 //! whenever tickets are waiting and then marks every ticket applied before that sync as
 //! durable. While one sync runs, new batches queue up and share the next one, so the
 //! rate of acknowledgements is not capped at the fsync rate (4.6k/s here) but at how many
-//! records one fsync can carry.
+//! records one fsync can carry. That needs `apply` to be quick and never to wait for a
+//! sync in flight: the sled store therefore only stages a batch on `apply` and writes the
+//! staged batches into sled on this thread, inside `sync` (super::staged); otherwise sled's
+//! flush lock stalls the applying core for every flush and each fsync carries one batch.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;

@@ -13,11 +13,14 @@ pub mod ledger_start;
 mod memory;
 mod sled_store;
 mod space;
+mod staged;
 
 pub use floor_file::{FloorFile, FloorKeeper, FlooredStore, MemoryFloor};
 pub use memory::MemoryStore;
 pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, LOCK_RELEASE_WAIT};
 pub use space::{DiskWatch, FreeSpace, SpaceGuard, DEFAULT_DISK_FLOOR_BYTES};
+pub use staged::MAX_STAGED_BYTES;
+pub(crate) use staged::{scan_back_over, scan_over};
 
 /// A failure of the storage underneath the ledger.
 #[derive(Debug, thiserror::Error)]

@@ -5,12 +5,16 @@
 //! in our measurements. `sync` therefore follows `flush()` with an fsync of sled's files,
 //! which covers both. An fsync acts on the file (inode), whichever descriptor issues it.
 //!
+//! Applied batches are staged in memory and written into sled by `sync` (super::staged):
+//! sled's batch write waits for its flush, and the node's core must not.
+//!
 //! Whether a ledger is sound enough to open at all, and what is done with one that is not,
 //! is decided at start by [`super::ledger_start`].
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use super::staged::{scan_back_over, scan_over, Staged, MAX_STAGED_BYTES};
 use super::{Batch, Entry, Store, StoreError};
 
 /// sled's cache bound: enough for the hot part of a ledger, far below sled's 1 GiB default
@@ -21,6 +25,8 @@ pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 pub struct SledStore {
     db: sled::Db,
     path: PathBuf,
+    /// Batches applied but not yet written into `db`.
+    staged: Staged,
 }
 
 /// How long opening waits for sled's lock on a ledger this process closed a moment ago.
@@ -34,6 +40,10 @@ impl SledStore {
     /// another process's ledger is kept from by the data directory's lock
     /// (super::ledger_start) before sled is reached.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
+        SledStore::open_staging(path, cache_bytes, MAX_STAGED_BYTES)
+    }
+
+    fn open_staging(path: &Path, cache_bytes: u64, staged_bytes: usize) -> Result<SledStore, StoreError> {
         let deadline = std::time::Instant::now() + LOCK_RELEASE_WAIT;
         let db = loop {
             match sled::Config::new().path(path).cache_capacity(cache_bytes).open() {
@@ -46,7 +56,7 @@ impl SledStore {
                 other => break other?,
             }
         };
-        let store = SledStore { db, path: path.to_owned() };
+        let store = SledStore { db, path: path.to_owned(), staged: Staged::new(staged_bytes) };
         store.fsync(path)?;
         if let Some(parent) = path.parent() {
             store.fsync(parent)?;
@@ -60,18 +70,23 @@ impl SledStore {
             .map_err(|source| StoreError::Io { path: path.to_owned(), error: source })
     }
 
-    /// Bytes sled occupies on disk.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
-    }
-}
-
-impl Store for SledStore {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get(key)?.map(|value| value.to_vec()))
+    /// Writes the staged batches into sled, in apply order (not yet flushed).
+    fn write_staged(&self) -> Result<(), StoreError> {
+        self.staged.write_through(|batch| self.write(&batch))
     }
 
-    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
+    fn write(&self, batch: &Batch) -> Result<(), StoreError> {
+        let mut sled_batch = sled::Batch::default();
+        for (key, value) in batch.operations() {
+            match value {
+                Some(value) => sled_batch.insert(key.as_slice(), value.as_slice()),
+                None => sled_batch.remove(key.as_slice()),
+            }
+        }
+        Ok(self.db.apply_batch(sled_batch)?)
+    }
+
+    fn scan_sled(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let mut entries = Vec::new();
         let range = match after {
             Some(after) => {
@@ -89,7 +104,7 @@ impl Store for SledStore {
         Ok(entries)
     }
 
-    fn scan_back(
+    fn scan_back_sled(
         &self,
         prefix: &[u8],
         before: Option<&[u8]>,
@@ -110,27 +125,66 @@ impl Store for SledStore {
         Ok(entries)
     }
 
-    fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut sled_batch = sled::Batch::default();
-        for (key, value) in batch.operations() {
-            match value {
-                Some(value) => sled_batch.insert(key.as_slice(), value.as_slice()),
-                None => sled_batch.remove(key.as_slice()),
-            }
+    /// Bytes sled occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.staged.get(key) {
+            Some(staged) => Ok(staged),
+            None => Ok(self.db.get(key)?.map(|value| value.to_vec())),
         }
-        Ok(self.db.apply_batch(sled_batch)?)
+    }
+
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let staged = self.staged.under(prefix);
+        if staged.is_empty() {
+            return self.scan_sled(prefix, after, limit);
+        }
+        scan_over(|limit| self.scan_sled(prefix, after, limit), &staged, prefix, after, limit)
+    }
+
+    fn scan_back(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let staged = self.staged.under(prefix);
+        if staged.is_empty() {
+            return self.scan_back_sled(prefix, before, limit);
+        }
+        scan_back_over(|limit| self.scan_back_sled(prefix, before, limit), &staged, prefix, before, limit)
+    }
+
+    /// Stages `batch` (super::staged): visible at once, written into sled by `sync`.
+    fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+        self.staged.apply(batch, |batch| self.write(&batch))
     }
 
     fn sync(&self) -> Result<(), StoreError> {
         // sled keeps its log and pages in `db`; `conf` never changes after creation, and
         // `blobs/` and `snap.*` are rebuilt from the log if lost.
         let db = self.path.join("db");
+        self.write_staged()?;
         // An I/O error of the flush names the file and what the system said (a full disk).
         self.db.flush().map_err(|error| match error {
             sled::Error::Io(error) => StoreError::Io { path: db.clone(), error },
             other => StoreError::Sled(other),
         })?;
         self.fsync(&db)
+    }
+}
+
+impl Drop for SledStore {
+    /// Staged batches go into sled, which writes them out as it closes.
+    fn drop(&mut self) {
+        if let Err(error) = self.write_staged() {
+            tracing::error!(%error, "the ledger's last writes could not be handed to sled");
+        }
     }
 }
 
@@ -158,5 +212,96 @@ mod tests {
         }
         let store = SledStore::open(&path, 8 << 20).unwrap();
         assert_eq!(store.get(b"record").unwrap(), Some(b"bytes".to_vec()));
+    }
+
+    fn sled_holds(store: &SledStore, key: &[u8]) -> Option<Vec<u8>> {
+        store.db.get(key).unwrap().map(|value| value.to_vec())
+    }
+
+    #[test]
+    fn an_applied_batch_is_read_at_once_and_reaches_sled_only_with_the_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(&dir.path().join("ledger"), 8 << 20).unwrap();
+        let mut first = Batch::new();
+        first.insert(b"p/1".to_vec(), b"old".to_vec());
+        first.insert(b"p/2".to_vec(), b"gone soon".to_vec());
+        store.apply(&first).unwrap();
+        store.sync().unwrap();
+        let mut second = Batch::new();
+        second.insert(b"p/1".to_vec(), b"new".to_vec());
+        second.remove(b"p/2".to_vec());
+        second.insert(b"p/3".to_vec(), b"three".to_vec());
+        store.apply(&second).unwrap();
+        // The core's apply never reached sled (whose batch write waits for a flush)...
+        assert_eq!(sled_holds(&store, b"p/1"), Some(b"old".to_vec()));
+        assert_eq!(sled_holds(&store, b"p/3"), None);
+        // ...yet every read sees it, laid over what sled holds.
+        assert_eq!(store.get(b"p/1").unwrap(), Some(b"new".to_vec()));
+        assert_eq!(store.get(b"p/2").unwrap(), None);
+        let keys = |entries: Vec<Entry>| entries.into_iter().map(|(key, _)| key).collect::<Vec<_>>();
+        assert_eq!(keys(store.scan(b"p/", None, 10).unwrap()), [b"p/1".to_vec(), b"p/3".to_vec()]);
+        assert_eq!(keys(store.scan(b"p/", None, 1).unwrap()), [b"p/1".to_vec()]);
+        assert_eq!(keys(store.scan(b"p/", Some(b"p/1"), 10).unwrap()), [b"p/3".to_vec()]);
+        assert_eq!(keys(store.scan_back(b"p/", None, 10).unwrap()), [b"p/3".to_vec(), b"p/1".to_vec()]);
+        assert_eq!(keys(store.scan_back(b"p/", Some(b"p/3"), 10).unwrap()), [b"p/1".to_vec()]);
+        store.sync().unwrap();
+        assert_eq!(store.staged.bytes(), 0);
+        assert_eq!(sled_holds(&store, b"p/1"), Some(b"new".to_vec()));
+        assert_eq!(sled_holds(&store, b"p/2"), None);
+        assert_eq!(sled_holds(&store, b"p/3"), Some(b"three".to_vec()));
+    }
+
+    #[test]
+    fn a_batch_past_the_staging_limit_first_hands_the_staged_ones_to_sled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open_staging(&dir.path().join("ledger"), 8 << 20, 100).unwrap();
+        let batch = |key: &[u8]| {
+            let mut batch = Batch::new();
+            batch.insert(key.to_vec(), vec![0; 48]);
+            batch
+        };
+        // 50 bytes each: the second reaches the limit exactly and is staged with the first.
+        store.apply(&batch(b"k1")).unwrap();
+        store.apply(&batch(b"k2")).unwrap();
+        assert_eq!(store.staged.bytes(), 100);
+        assert_eq!(sled_holds(&store, b"k1"), None);
+        // One byte past it: the staged two go to sled first, the third is staged.
+        store.apply(&batch(b"k3+")).unwrap();
+        assert_eq!(store.staged.bytes(), 51);
+        assert!(sled_holds(&store, b"k1").is_some() && sled_holds(&store, b"k2").is_some());
+        assert_eq!(sled_holds(&store, b"k3+"), None);
+        assert!(store.get(b"k3+").unwrap().is_some());
+    }
+
+    #[test]
+    fn syncs_racing_applies_lose_no_write_and_keep_the_newest_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger");
+        {
+            let store = std::sync::Arc::new(SledStore::open(&path, 8 << 20).unwrap());
+            let syncing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+            let syncer = {
+                let (store, syncing) = (store.clone(), syncing.clone());
+                std::thread::spawn(move || {
+                    while syncing.load(std::sync::atomic::Ordering::Relaxed) {
+                        store.sync().unwrap();
+                    }
+                })
+            };
+            for round in 0..500u32 {
+                let mut batch = Batch::new();
+                batch.insert(b"counter".to_vec(), round.to_be_bytes().to_vec());
+                batch.insert(round.to_be_bytes().to_vec(), b"v".to_vec());
+                store.apply(&batch).unwrap();
+                assert_eq!(store.get(b"counter").unwrap(), Some(round.to_be_bytes().to_vec()));
+                assert_eq!(store.scan(&round.to_be_bytes(), None, 2).unwrap().len(), 1);
+            }
+            syncing.store(false, std::sync::atomic::Ordering::Relaxed);
+            syncer.join().unwrap();
+            store.sync().unwrap();
+        }
+        let store = SledStore::open(&path, 8 << 20).unwrap();
+        assert_eq!(store.get(b"counter").unwrap(), Some(499u32.to_be_bytes().to_vec()));
+        assert_eq!(store.scan(&[0, 0], None, 1000).unwrap().len(), 500, "every round's own key");
     }
 }
