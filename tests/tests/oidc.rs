@@ -59,11 +59,19 @@ fn provider(redirect_uri: &str) -> Option<Provider> {
         return None;
     }
     let dir = provider_dir();
-    if !dir.join("node_modules").is_dir() {
-        let status =
-            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status().unwrap();
-        assert!(status.success(), "npm ci in {} failed", dir.display());
-    }
+    // Once per test process: the tests run in parallel, and two `npm ci` in one folder
+    // remove each other's node_modules.
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        if !dir.join("node_modules").is_dir() {
+            let status = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .status()
+                .unwrap();
+            assert!(status.success(), "npm ci in {} failed", dir.display());
+        }
+    });
     let accounts = serde_json::json!({
         "eva": { "email": EVA, "email_verified": true },
         "olle": { "email": OLLE, "email_verified": true },
