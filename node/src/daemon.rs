@@ -213,11 +213,13 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
     let identity = Identity { signing_key: signing_key.clone(), org: config.org.clone(), role: config.role };
     let key = identity.key();
     let checked = std::time::Instant::now();
-    let opened = ledger_start::open_ledger(
+    // The channel index is read while the start surveys the ledger, on the other core.
+    let (opened, channels) = ledger_start::open_ledger_with(
         data,
         config.cache_mib.saturating_mul(1024 * 1024),
         &key,
         time::OffsetDateTime::now_utc(),
+        crate::sync::ChannelIndex::load,
     )
     .map_err(|error| RunError::Ledger { path: ledger_path.clone(), error })?;
     log_ledger_start(&opened.finding, &opened.checksums, checked.elapsed());
@@ -265,7 +267,11 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
     let members = PeerKeys::new(core.directory().body().members.iter().map(|member| member.key));
     let (transport, requests) = Transport::bind(TransportConfig::new(config.listen, signing_key, members))?;
     let backups = Arc::new(crate::backup::LiveDump::new(Arc::clone(&commit), data.to_owned()));
-    let (handle, inbox) = crate::runtime::spawn(core, commit, Arc::new(transport.clone()));
+    // A new or damaged ledger was not read alongside its survey: read as it is now.
+    let channels = channels.unwrap_or_else(|| crate::sync::ChannelIndex::load(core.store()));
+    let runtime = crate::runtime::RuntimeConfig::default();
+    let (handle, inbox) =
+        crate::runtime::spawn_with_index(core, commit, Arc::new(transport.clone()), runtime, channels);
     handle.serve_backups(backups);
     handle.status().watch_disk(disk);
     let forward = runtime_link::forward(requests, inbox);

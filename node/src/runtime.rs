@@ -91,17 +91,32 @@ pub fn spawn(
     spawn_with(core, commit, transport, RuntimeConfig::default())
 }
 
-/// Starts the actor of `core` on the current tokio runtime as `config` says.
+/// Starts the actor of `core` on the current tokio runtime as `config` says, its channel
+/// index loaded from the core's ledger.
 pub fn spawn_with(
     core: NodeCore,
     commit: Arc<GroupCommit>,
     transport: Arc<dyn PeerTransport>,
     config: RuntimeConfig,
 ) -> (crate::handle::NodeHandle, PeerInbox) {
+    let index = crate::sync::ChannelIndex::load(core.store());
+    spawn_with_index(core, commit, transport, config, index)
+}
+
+/// [`spawn_with`] over a channel index `loaded` from the core's ledger as it is now (the
+/// daemon loads it while the start surveys the ledger: crate::store::ledger_start).
+pub fn spawn_with_index(
+    core: NodeCore,
+    commit: Arc<GroupCommit>,
+    transport: Arc<dyn PeerTransport>,
+    config: RuntimeConfig,
+    loaded: Result<crate::sync::ChannelIndex, crate::ledger::LedgerError>,
+) -> (crate::handle::NodeHandle, PeerInbox) {
     let (handle, clients) = crate::handle::NodeHandle::channel();
     let fatal = handle.fatal().clone();
     commit.count_into(Arc::clone(handle.metrics()));
-    let (driver, inbox) = Driver::new(core, Arc::clone(&commit), transport, clients, &handle, &config);
+    let (driver, inbox) =
+        Driver::new(core, Arc::clone(&commit), transport, clients, &handle, &config, loaded);
     let driver = tokio::spawn(driver.run());
     tokio::spawn(watch(driver, commit, fatal));
     (handle, inbox)
@@ -158,6 +173,7 @@ impl Driver {
         clients: mpsc::Receiver<ClientCommand>,
         node: &NodeHandle,
         config: &RuntimeConfig,
+        index: Result<crate::sync::ChannelIndex, crate::ledger::LedgerError>,
     ) -> (Driver, PeerInbox) {
         let metrics = Arc::clone(node.metrics());
         count_outbox(core.store(), &metrics);
@@ -165,7 +181,7 @@ impl Driver {
         status.set_recovering(core.recovering().is_some());
         let (peer_sender, peers) = mpsc::channel(PEER_QUEUE);
         let (answers_tx, answers) = mpsc::unbounded_channel();
-        let reconciler = Reconciler::new(core.store(), Arc::clone(&transport), config.reconcile_window_items);
+        let reconciler = Reconciler::new(index, Arc::clone(&transport), config.reconcile_window_items);
         let driver = Driver {
             core,
             commit,

@@ -4,7 +4,6 @@
 //! to reconcile is the core's decision (core::sessions).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use kvitt_protocol::directory::Directory;
 use kvitt_protocol::reconcile::Salt;
@@ -12,8 +11,8 @@ use tokio::sync::mpsc;
 
 use super::{ChannelIndex, Finished, IncomingFrame, SaltOf, Sessions, Side};
 use crate::core::{Input, SessionAnswer, SessionSide, SessionStart};
+use crate::ledger::LedgerError;
 use crate::runtime::PeerTransport;
-use crate::store::Store;
 
 /// Why a node whose channel index could not be loaded refuses every session.
 const INDEX_UNREADABLE: &str = "this node's channel index is unreadable";
@@ -30,13 +29,16 @@ pub struct Reconciler {
 }
 
 impl Reconciler {
-    /// Loads the channel index from `store`; the sessions this node starts cover at most
-    /// `window_items` of its items each.
-    pub fn new(store: &dyn Store, transport: Arc<dyn PeerTransport>, window_items: usize) -> Reconciler {
-        let started = Instant::now();
-        let index = match ChannelIndex::load(store) {
+    /// Over the channel index `loaded` from the ledger ([`ChannelIndex::load`]); the
+    /// sessions this node starts cover at most `window_items` of its items each.
+    pub fn new(
+        loaded: Result<ChannelIndex, LedgerError>,
+        transport: Arc<dyn PeerTransport>,
+        window_items: usize,
+    ) -> Reconciler {
+        let index = match loaded {
             Ok(index) => {
-                tracing::info!(items = index.len(), took = ?started.elapsed(), "channel index loaded");
+                tracing::info!(items = index.len(), "channel index loaded");
                 Some(index)
             }
             Err(error) => {

@@ -301,3 +301,37 @@ fn copy(from: &Path, to: &Path) {
         std::fs::copy(from, to).unwrap();
     }
 }
+
+#[test]
+fn what_is_read_alongside_the_survey_comes_back_only_for_a_ledger_kept_as_found() {
+    let data = tempfile::tempdir().unwrap();
+    let channel_keys = |store: &dyn Store| store.scan(keys::CHANNEL_PREFIX, None, 1000).unwrap().len();
+    let open_with = |alongside: &(dyn Fn(&dyn Store) -> usize + Sync)| {
+        open_ledger_with(data.path(), 8 << 20, &NODE, now(), |store| alongside(store)).unwrap()
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let (new, read) = open_ledger_with(empty.path(), 8 << 20, &NODE, now(), channel_keys).unwrap();
+    assert_eq!((&new.finding, read), (&Finding::New, None));
+    build(data.path(), 20);
+    let (sound, read) = open_with(&channel_keys);
+    assert_eq!((&sound.finding, read), (&Finding::Sound, Some(20)));
+    drop(sound);
+    // A panic there is not the start's: the ledger is kept, the caller reads it again.
+    let (sound, read) = open_with(&|_| panic!("reading alongside failed"));
+    assert_eq!((&sound.finding, read), (&Finding::Sound, None));
+    drop(sound);
+    tamper(data.path(), |store| {
+        let (first, _) = store.scan(keys::RECORD_PREFIX, None, 1).unwrap().remove(0);
+        let mut lose = Batch::new();
+        lose.remove(first);
+        store.apply(&lose).unwrap();
+    });
+    // The ledger read alongside is moved aside: what was read of it is not the node's.
+    let (damaged, read) = open_with(&channel_keys);
+    assert!(
+        matches!(damaged.finding, Finding::Damaged { damage: Damage::Short(_), .. }),
+        "{:?}",
+        damaged.finding
+    );
+    assert_eq!(read, None);
+}
