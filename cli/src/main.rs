@@ -20,6 +20,10 @@ mod cli;
 mod demo;
 mod node_commands;
 
+/// A node's allocator (kvitt_node::NodeAllocator), for every command of this binary.
+#[global_allocator]
+static ALLOCATOR: kvitt_node::NodeAllocator = kvitt_node::NodeAllocator;
+
 const LONG_ABOUT: &str = "\
 kvitt: paperless receipts and expense claims between merchants, public agencies and a \
 shared service center (SSC). Every receipt, claim and status change is a record signed \

@@ -29,6 +29,20 @@ fn help_names_the_verify_command() {
     assert!(verify_line.is_some_and(|line| line.contains("Verify one signed record offline")), "{help}");
 }
 
+/// The binary runs on the node's allocator (kvitt_node::NodeAllocator, mimalloc), which
+/// says so on standard error when `MIMALLOC_VERBOSE` asks; glibc's malloc never does.
+#[test]
+fn the_binary_allocates_with_the_nodes_allocator() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kvitt"))
+        .arg("--version")
+        .env("MIMALLOC_VERBOSE", "1")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("mimalloc: process init"), "{stderr}");
+}
+
 #[test]
 fn verify_help_describes_the_flags_and_exit_status() {
     let output = kvitt(&["verify", "--help"], b"");

@@ -34,3 +34,11 @@ pub mod sync;
 pub mod transport;
 pub mod verify;
 pub mod web;
+
+/// The global allocator of every binary that runs a node (`kvitt`, the ingest bench),
+/// which each declares as `#[global_allocator]`: mimalloc. sled allocates and frees its
+/// pages, deltas and values on every write, and under glibc's malloc its slow paths
+/// (`_int_malloc`, `unlink_chunk`, `malloc_consolidate`, fresh pages zeroed by the kernel)
+/// took a fifth of an agency's CPU while it ingested deliveries (perf, `cargo bench -p
+/// kvitt-node --bench ingest`).
+pub use mimalloc::MiMalloc as NodeAllocator;

@@ -22,6 +22,11 @@ mod push;
 
 use std::time::Duration;
 
+/// The allocator the node runs on in `kvitt` (kvitt_node::NodeAllocator), so the bench
+/// measures what runs.
+#[global_allocator]
+static ALLOCATOR: kvitt_node::NodeAllocator = kvitt_node::NodeAllocator;
+
 use agency::{agency_ingest, Link, BATCH, RECEIPTS_PER_MERCHANT};
 use blocks::Blocks;
 use fixture::{key, ms, MERCHANTS};
