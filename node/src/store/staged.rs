@@ -134,17 +134,8 @@ pub(crate) fn scan_over(
     after: Option<&[u8]>,
     limit: usize,
 ) -> Result<Vec<Entry>, StoreError> {
-    let pending = within(pending, prefix);
-    // Ask the base for enough entries that removals laid over it cannot starve the page.
-    let removed = pending.iter().filter(|(_, value)| value.is_none()).count();
-    let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base(limit.saturating_add(removed))?.into_iter().collect();
-    for (key, value) in pending {
-        if after.is_some_and(|after| key.as_slice() <= after) {
-            continue;
-        }
-        lay(&mut merged, key, value);
-    }
-    Ok(merged.into_iter().take(limit).collect())
+    let outside = |key: &[u8]| after.is_some_and(|after| key <= after);
+    page_over(base, pending, prefix, outside, limit, Order::Ascending)
 }
 
 /// [`scan_over`] backwards: entries under `prefix` before `before`, newest key first.
@@ -155,16 +146,40 @@ pub(crate) fn scan_back_over(
     before: Option<&[u8]>,
     limit: usize,
 ) -> Result<Vec<Entry>, StoreError> {
+    let outside = |key: &[u8]| before.is_some_and(|before| key >= before);
+    page_over(base, pending, prefix, outside, limit, Order::Descending)
+}
+
+/// Which end of the merged keys a page is taken from.
+#[derive(Clone, Copy)]
+enum Order {
+    Ascending,
+    Descending,
+}
+
+/// The page both scans share: `base`'s page with the pending writes under `prefix` that are
+/// not `outside` the page's bound laid over it, `limit` entries taken in `order`.
+fn page_over(
+    base: impl FnOnce(usize) -> Result<Vec<Entry>, StoreError>,
+    pending: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    prefix: &[u8],
+    outside: impl Fn(&[u8]) -> bool,
+    limit: usize,
+    order: Order,
+) -> Result<Vec<Entry>, StoreError> {
     let pending = within(pending, prefix);
+    // Ask the base for enough entries that removals laid over it cannot starve the page.
     let removed = pending.iter().filter(|(_, value)| value.is_none()).count();
     let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base(limit.saturating_add(removed))?.into_iter().collect();
     for (key, value) in pending {
-        if before.is_some_and(|before| key.as_slice() >= before) {
-            continue;
+        if !outside(key) {
+            lay(&mut merged, key, value);
         }
-        lay(&mut merged, key, value);
     }
-    Ok(merged.into_iter().rev().take(limit).collect())
+    Ok(match order {
+        Order::Ascending => merged.into_iter().take(limit).collect(),
+        Order::Descending => merged.into_iter().rev().take(limit).collect(),
+    })
 }
 
 fn within<'a>(
