@@ -136,9 +136,10 @@ impl Floor {
     /// The records are read and hashed in two halves by id, one on this thread and one on
     /// another, so that a start uses both cores of a small machine.
     pub fn survey(store: &dyn Store, signer: &PublicKey) -> Result<(Floor, ChecksumReport), LedgerError> {
-        // After every id whose first byte is below 0x80 (and any longer key of theirs),
-        // before every other: ids are hashes, so each half holds about half the records.
-        let first_half_end = [keys::RECORD_PREFIX, &[0x7f], &[0xff; 33]].concat();
+        // The first half ends with the greatest id below 0x80…: ids are hashes, so each half
+        // holds about half the records (and a malformed longer key goes to the second).
+        let first_half_end =
+            keys::record(&RecordId(std::array::from_fn(|at| if at == 0 { 0x7f } else { 0xff })));
         let (first, second) = std::thread::scope(|scope| {
             let second = scope.spawn(|| survey_records(store, Some(first_half_end.clone()), None));
             let first = survey_records(store, None, Some(&first_half_end));

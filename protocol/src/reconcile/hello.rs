@@ -109,3 +109,22 @@ impl std::fmt::Debug for HelloSummary {
         f.debug_struct("HelloSummary").field("salt", &self.salt).field("count", &self.summary.count).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_symbols_are_a_power_of_two_between_their_bounds() {
+        let per = ITEMS_PER_KEPT_SYMBOL as u64;
+        // At and below the lower bound: 64 symbols, however few the items.
+        assert_eq!(kept_symbols(0), MIN_KEPT_SYMBOLS);
+        assert_eq!(kept_symbols(MIN_KEPT_SYMBOLS as u64 * per + per - 1), MIN_KEPT_SYMBOLS);
+        // One symbol's worth of items more: the next power of two.
+        assert_eq!(kept_symbols((MIN_KEPT_SYMBOLS as u64 + 1) * per), 2 * MIN_KEPT_SYMBOLS);
+        // The upper bound exactly, and past it: never more than MAX_KEPT_SYMBOLS.
+        assert_eq!(kept_symbols(MAX_KEPT_SYMBOLS as u64 * per), MAX_KEPT_SYMBOLS);
+        assert_eq!(kept_symbols(MAX_KEPT_SYMBOLS as u64 * per + per), MAX_KEPT_SYMBOLS);
+        assert_eq!(kept_symbols(u64::MAX), MAX_KEPT_SYMBOLS);
+    }
+}
