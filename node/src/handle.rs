@@ -60,6 +60,11 @@ impl NodeHandle {
             };
             Refusal::new(RefusalCode::Unavailable, message)
         };
+        // A stopped node's driver may not have returned yet: it must not take the request
+        // (its write could never become durable), and the caller is told the cause.
+        if self.fatal.cause().is_some() {
+            return Err(stopped());
+        }
         self.commands.send(ClientCommand { caller, request, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }

@@ -234,6 +234,11 @@ impl Driver {
                 () = sleep => Event::Tick,
                 else => return,
             };
+            // The select takes any ready branch: an input that was ready beside the stop
+            // is dropped, not handled (its caller hears the cause from its closed reply).
+            if self.fatal.cause().is_some() {
+                return;
+            }
             let event = match event {
                 Event::Peer(input) => match self.reconcile_frame(input) {
                     Some(input) => Event::Peer(input),
