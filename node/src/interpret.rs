@@ -20,7 +20,10 @@ pub trait Backend {
     /// decides whether the node can go on.
     fn write_failed(&mut self, error: StoreError);
 
-    /// Carries out `deferred`, in order, once everything applied so far is durable.
+    /// Carries out `deferred`, in order, once everything applied so far is durable. After
+    /// [`Backend::write_failed`] in the same step, its answers say why, and its requests
+    /// are not sent (they may carry a record that was not written): each goes back to the
+    /// core as a failed exchange.
     fn when_durable(&mut self, deferred: Vec<Deferred>);
 
     /// Gives the core an `Input::Tick` at `at_ms` (UTC, milliseconds since 1970), or

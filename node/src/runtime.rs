@@ -449,7 +449,16 @@ impl Backend for Driver {
                     self.transport
                         .set_members(directory.body().members.iter().map(|member| member.key).collect());
                 }
-                Deferred::Send { to, exchange, request } => self.send(ticket, to, exchange, request),
+                Deferred::Send { to, exchange, request } => match &write_refusal {
+                    // The request may carry a record of the step that was not written: it
+                    // stays here, and the core hears so at once and retries as after any
+                    // failed exchange (its outbox entries, if any, were not written either).
+                    Some(refusal) => {
+                        let answer = Err(ExchangeError::WriteRefused(refusal.message.clone()));
+                        let _ = self.answers_tx.send(Event::Answer { to, exchange, answer });
+                    }
+                    None => self.send(ticket, to, exchange, request),
+                },
             }
         }
         if releases.is_empty() {

@@ -255,3 +255,43 @@ async fn a_full_disk_is_refused_precisely_and_writes_resume_by_themselves_losing
     held_sorted.sort();
     assert_eq!(held_sorted, expected, "every acknowledged receipt, once each");
 }
+
+/// A step whose write the full disk refused sends nothing: a push refused for a full disk
+/// must not reach the agency (the merchant never stored it), and the push taken again
+/// later is delivered and settled like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_write_was_refused_sends_nothing_it_made() {
+    const FLOOR: u64 = 64 * 1024 * 1024;
+    let link = LocalNetwork::new();
+    let (merchant_store, merchant_memory, merchant_free) = guarded(FLOOR);
+    let (agency_store, agency_memory, _) = guarded(FLOOR);
+    let merchant = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant, merchant_store);
+    let _agency = start(&link, "agency", AGENCY_ORG, MemberRole::Agency, agency_store);
+    let (merchant_ledger, agency_ledger) = (Ledger::new(merchant_memory), Ledger::new(agency_memory));
+    let settled = async |count: usize| {
+        for _ in 0..400 {
+            let held = agency_ledger.receipts_of_buyer(AGENCY_ORG, None, 100).unwrap().len();
+            if held == count && merchant_ledger.outbox(&common::public("agency"), 100).unwrap().is_empty() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    pushed(&merchant, 1).await;
+    assert!(settled(1).await, "the first receipt reached the agency and was settled");
+
+    // The disk fills. The push's step signs receipt 2 and queues it for the agency in the
+    // same step, with nothing in flight: its delivery would carry a record never stored.
+    merchant_free.store(FLOOR, Ordering::SeqCst);
+    let refusal = push(&merchant, 2).await.unwrap_err();
+    assert_eq!(refusal.code.as_str(), "node.disk_full", "{refusal}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = agency_ledger.receipts_of_buyer(AGENCY_ORG, None, 100).unwrap();
+    assert_eq!(held.len(), 1, "the agency got nothing the merchant did not store: {held:?}");
+
+    merchant_free.store(u64::MAX, Ordering::SeqCst);
+    let second = pushed(&merchant, 2).await;
+    assert!(settled(2).await, "the receipt pushed again reached the agency and was settled");
+    assert!(agency_ledger.contains(&second).unwrap());
+}

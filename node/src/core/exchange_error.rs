@@ -14,6 +14,10 @@ pub enum ExchangeError {
     /// The ledger failed before what the request carries was durable: it was not sent.
     #[error("not sent, the ledger failed: {0}")]
     NotDurable(std::sync::Arc<crate::store::StoreError>),
+    /// The step that made the request could not write to the ledger (a full disk): the
+    /// request may carry a record that was never stored, so it was not sent.
+    #[error("not sent, the ledger refused the step's write: {0}")]
+    WriteRefused(String),
     /// None of the peer's directory addresses resolves (or the peer has none).
     #[error("no address of {} in the directory resolves ({addresses:?})", peer.short())]
     NoAddress {

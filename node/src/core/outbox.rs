@@ -108,7 +108,17 @@ impl Outbox {
         let Some(sequence) = indexed.and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok()) else {
             return Ok(false);
         };
-        let entry = step.ledger.store().get(&keys::outbox(peer, u64::from_be_bytes(sequence)))?;
+        Self::still_queues(step, peer, u64::from_be_bytes(sequence), record)
+    }
+
+    /// Whether `peer`'s outbox entry `sequence` still queues `record`.
+    fn still_queues(
+        step: &Step,
+        peer: &PublicKey,
+        sequence: u64,
+        record: &RecordId,
+    ) -> Result<bool, LedgerError> {
+        let entry = step.ledger.store().get(&keys::outbox(peer, sequence))?;
         Ok(entry.is_some_and(|queued| queued.as_slice() == record.as_bytes()))
     }
 
@@ -245,6 +255,17 @@ impl Outbox {
         let mut batch = Batch::new();
         let mut retry = false;
         for ((sequence, id), verdict) in entries.iter().zip(results) {
+            // A sequence number taken by a step whose write was refused is taken again by
+            // the next: settle only the entries that still queue what was delivered.
+            match Self::still_queues(step, &peer, *sequence, id) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    tracing::error!(%error, "outbox unreadable; the delivery is settled later");
+                    retry = true;
+                    continue;
+                }
+            }
             match verdict {
                 Verdict::Stored { .. } | Verdict::Duplicate { .. } => {
                     Self::dequeue(&mut batch, &peer, *sequence, id)

@@ -99,3 +99,52 @@ fn a_settlement_the_disk_refused_leaves_the_entries_queued_and_they_go_again() {
     assert!(queued_for_agency(&net).is_empty(), "the entry the refused step left was delivered again");
     assert_eq!(net.receipts_at_agency(), 1);
 }
+
+#[test]
+fn a_late_answer_settles_only_the_entries_that_still_queue_what_it_delivered() {
+    let mut net = Net::new();
+    let merchant_key = Net::key_of("merchant");
+    let push = |serial| Input::Client {
+        reply: 1000 + serial,
+        caller: till(),
+        request: ClientRequest::PushReceipt(Box::new(receipt(serial))),
+    };
+    // The step that pushes receipt 1 queues it and sends its delivery; the disk refuses
+    // its write, but its delivery goes all the same (as a driver that sent a refused
+    // step's requests did), and is answered once receipt 2 has taken the outbox sequence
+    // number receipt 1 was given and never kept.
+    let merchant = net.nodes.get_mut(&merchant_key).unwrap();
+    let effects = merchant.core.handle(net.now, push(1));
+    let (writes, deferred): (Vec<Effect>, Vec<Effect>) =
+        effects.into_iter().partition(|effect| matches!(effect, Effect::Write(_)));
+    assert!(!writes.is_empty(), "a write to refuse");
+    assert!(merchant.core.write_refused(net.now).is_some(), "a wake-up for the retry");
+    let sends_delivery = |effect: &Effect| {
+        matches!(effect, Effect::WhenDurable(inner)
+            if inner.iter().any(|deferred| matches!(deferred, Deferred::Send { .. })))
+    };
+    assert!(deferred.iter().any(sends_delivery), "the step sends receipt 1's delivery");
+    net.carry_out(merchant_key, deferred);
+    net.step(merchant_key, push(2));
+    let second = match net.reply(1002) {
+        Ok(ClientResponse::Pushed { id, .. }) => *id,
+        other => panic!("{other:?}"),
+    };
+    let queued = queued_for_agency(&net);
+    assert_eq!(queued.iter().map(|(_, id)| *id).collect::<Vec<_>>(), vec![second]);
+    assert_eq!(queued[0].0, 0, "receipt 2 took the sequence number receipt 1 never kept");
+
+    // The answer for receipt 1 arrives: it settles nothing of receipt 2's (whose own
+    // delivery it sets off; that one's answer waits in the queue).
+    let answer =
+        |(to, input): &(PublicKey, Input)| *to == merchant_key && matches!(input, Input::Answer { .. });
+    let at = net.queue.iter().position(answer).expect("the answer for receipt 1");
+    let (to, answer) = net.queue.remove(at).unwrap();
+    net.step(to, answer);
+    assert_eq!(queued_for_agency(&net), queued, "receipt 2 is still queued");
+    net.now += time::Duration::minutes(5);
+    net.run();
+    assert!(queued_for_agency(&net).is_empty());
+    let agency = Ledger::new(net.nodes[&Net::key_of("agency")].store.clone());
+    assert!(agency.contains(&second).unwrap(), "receipt 2 reached the agency");
+}
