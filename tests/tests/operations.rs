@@ -55,14 +55,18 @@ fn probes_metrics_and_logs_of_a_running_network() {
     let (status, _) = network.merchant.call("GET", "/v1/claims", &network.till, None);
     assert_eq!(status, 403);
 
-    let text = network.eventually("the merchant counts the delivery", || {
+    // The delivery is counted when its answer arrives, and the outbox emptied a step
+    // later, when the core settles that answer: both are waited for.
+    let agency = network.agency.public_key().short();
+    let settled = format!("kvitt_outbox_depth{{peer=\"{agency}\"}} 0");
+    let text = network.eventually("the merchant counts and settles the delivery", || {
         let (status, text) = get(metrics, "/metrics");
-        match status == 200 && text.contains("kvitt_records_delivered_total{outcome=\"stored\"} 1") {
+        let delivered = text.contains("kvitt_records_delivered_total{outcome=\"stored\"} 1");
+        match status == 200 && delivered && text.contains(&settled) {
             true => Ok(text),
             false => Err(text),
         }
     });
-    let agency = network.agency.public_key().short();
     for series in [
         "kvitt_receipts_pushed_total{duplicate=\"false\"} 1".to_owned(),
         "kvitt_api_requests_total{method=\"POST\",route=\"/v1/receipts\",status=\"201\"} 1".to_owned(),
@@ -70,7 +74,7 @@ fn probes_metrics_and_logs_of_a_running_network() {
         "kvitt_delivery_seconds_count ".to_owned(),
         "kvitt_fsync_seconds_count ".to_owned(),
         "kvitt_commit_group_batches_bucket".to_owned(),
-        format!("kvitt_outbox_depth{{peer=\"{agency}\"}} 0"),
+        settled.clone(),
         format!("kvitt_outbox_oldest_seconds{{peer=\"{agency}\"}} 0"),
         "kvitt_refusals_total{to=\"client\",code=\"auth.forbidden\"} 1".to_owned(),
         "kvitt_open_exceptions 0".to_owned(),
