@@ -14,7 +14,13 @@
 //!
 //! Run: `cargo bench -p kvitt-node --bench start` (`KVITT_BENCH_DIR` says where the ledger
 //! goes, default the current directory; it is deleted afterwards unless `KVITT_BENCH_KEEP`
-//! names where to move it). Last line:
+//! names where to move it). `KVITT_BENCH_LEDGER` names a data directory to reuse: built
+//! there and kept if it does not exist (`KVITT_BENCH_KEEP` then does nothing), only
+//! started on if it does, with the `KVITT_BENCH_RECEIPTS` it was built with (building
+//! takes minutes; a reused ledger's sled has already replayed its log once, so its
+//! `sled_open_cold_ms` is not the first open after an ingest, and the ingest's memory
+//! figures are not printed).
+//! Last line:
 //! `result: receipts=… sled_open_cold_ms=… start_cold_sequential_ms=… start_cold_ms=… start_warm_ms=… rss_mb_under_ingest=… hwm_mb=… disk_bytes_per_receipt=…`.
 
 mod build;
@@ -24,6 +30,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use start::Mode;
+
+/// The allocator the node runs on in `kvitt` (kvitt_node::NodeAllocator), so that the
+/// start and the ingest's memory are measured as they run (under glibc's malloc, its slow
+/// paths took two fifths of the start's CPU: sled allocates and frees every page it reads).
+#[global_allocator]
+static ALLOCATOR: kvitt_node::NodeAllocator = kvitt_node::NodeAllocator;
 
 /// The variable that makes this process the start of the node on a built ledger.
 const START_DATA_VAR: &str = "KVITT_BENCH_START_DATA";
@@ -45,11 +57,18 @@ fn main() {
     let receipts = std::env::var("KVITT_BENCH_RECEIPTS").ok().map_or(DEFAULT_RECEIPTS, |text| {
         text.replace('_', "").parse().expect("KVITT_BENCH_RECEIPTS: a count")
     });
+    let reused = std::env::var_os("KVITT_BENCH_LEDGER").map(PathBuf::from);
     let parent: PathBuf = std::env::var_os("KVITT_BENCH_DIR").map_or_else(|| ".".into(), PathBuf::from);
     let dir = tempfile::tempdir_in(parent).expect("a temporary directory");
-    let data = dir.path().join("agency");
-    let built = build::run(&data, receipts);
-    built.print();
+    let data = reused.clone().unwrap_or_else(|| dir.path().join("agency"));
+    let built = if data.exists() {
+        println!("reusing the ledger built before in {} (KVITT_BENCH_LEDGER)", data.display());
+        None
+    } else {
+        let built = build::run(&data, receipts);
+        built.print();
+        Some(built)
+    };
     let mut cold = Vec::new();
     for mode in [Mode::OpenOnly, Mode::Sequential, Mode::Overlapped] {
         let resident = build::evict_page_cache(&data);
@@ -60,18 +79,24 @@ fn main() {
         ));
     }
     let warm = start_in_child(&data, Mode::Overlapped, "page cache warm from the start before");
-    if let Some(keep) = std::env::var_os("KVITT_BENCH_KEEP") {
+    if let Some(keep) = std::env::var_os("KVITT_BENCH_KEEP").filter(|_| reused.is_none()) {
         std::fs::rename(&data, &keep).expect("KVITT_BENCH_KEEP: a path on the same file system");
         println!("the agency's data directory is kept in {}", Path::new(&keep).display());
     }
+    let ingest = built.map_or_else(
+        || format!("disk_bytes_per_receipt={:.0}", build::disk_bytes(&data) as f64 / receipts as f64),
+        |built| {
+            format!(
+                "rss_mb_under_ingest={:.0} hwm_mb={:.0} disk_bytes_per_receipt={:.0}",
+                built.rss_at_end as f64 / 1e6,
+                built.hwm as f64 / 1e6,
+                built.disk_bytes as f64 / receipts as f64
+            )
+        },
+    );
     println!(
-        "result: receipts={receipts} sled_open_cold_ms={} start_cold_sequential_ms={} start_cold_ms={} start_warm_ms={warm} rss_mb_under_ingest={:.0} hwm_mb={:.0} disk_bytes_per_receipt={:.0}",
-        cold[0],
-        cold[1],
-        cold[2],
-        built.rss_at_end as f64 / 1e6,
-        built.hwm as f64 / 1e6,
-        built.disk_bytes as f64 / receipts as f64
+        "result: receipts={receipts} sled_open_cold_ms={} start_cold_sequential_ms={} start_cold_ms={} start_warm_ms={warm} {ingest}",
+        cold[0], cold[1], cold[2]
     );
 }
 

@@ -92,6 +92,7 @@ pub fn run(data: &Path, mode: Mode) {
         let store = SledStore::open(&data.join("ledger"), cache_bytes()).unwrap();
         lap("sled opens the ledger");
         drop(store);
+        print_costs();
         println!("start_total_ms={}", started.elapsed().as_millis());
         return;
     }
@@ -132,5 +133,36 @@ pub fn run(data: &Path, mode: Mode) {
     let total = started.elapsed().as_millis();
     println!("  channel index: {} items", index.len());
     println!("  VmRSS after the start: {:.0} MB", crate::build::status_bytes("VmRSS") as f64 / 1e6);
+    print_costs();
     println!("start_total_ms={total}");
+}
+
+/// What the start cost besides its time: CPU, and bytes read from the disk.
+fn print_costs() {
+    println!(
+        "  CPU (user + system, all threads): {} ms; read from the disk: {:.2} GB",
+        cpu_ms(),
+        disk_read_bytes() as f64 / 1e9
+    );
+}
+
+/// Bytes this process has made the kernel read from the disk (`read_bytes` of
+/// `/proc/self/io`; pages found in the page cache are not counted).
+fn disk_read_bytes() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines().find_map(|line| line.strip_prefix("read_bytes: ")?.trim().parse().ok()).unwrap_or(0)
+}
+
+/// The CPU time this process has taken so far (user and system, every thread), in
+/// milliseconds, from `/proc/self/stat`: on a shared machine it varies less than the wall
+/// time does.
+fn cpu_ms() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime are the 14th and 15th fields, in clock ticks (100 a second on Linux).
+    let ticks: u64 =
+        fields.get(11..13).map_or(0, |both| both.iter().filter_map(|tick| tick.parse::<u64>().ok()).sum());
+    ticks * 10
 }

@@ -11,6 +11,7 @@
 //! more than the ledger held durably, and covers everything the node acknowledged or sent.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use kvitt_protocol::{PublicKey, RecordId};
 use serde::{Deserialize, Serialize};
@@ -130,9 +131,9 @@ pub enum FloorError {
 
 impl Floor {
     /// The floor of what `store` holds now, and the records whose bytes do not hash to
-    /// their id (which it does not count): one pass over every record, in pages of
-    /// [`MAX_SCAN_ENTRIES`], as a node does on start. `signer` is this node's key, whose
-    /// receipts tell where each register's series starts.
+    /// their id (which it does not count): one pass over every record, the store lending
+    /// their bytes ([`Store::visit`]: sled's own, not a copy), as a node does on start.
+    /// `signer` is this node's key, whose receipts tell where each register's series starts.
     /// The records are read and hashed in two halves by id, one on this thread and one on
     /// another, so that a start uses both cores of a small machine.
     pub fn survey(store: &dyn Store, signer: &PublicKey) -> Result<(Floor, ChecksumReport), LedgerError> {
@@ -290,7 +291,8 @@ impl Floor {
 }
 
 /// The records (and their count and digest) with keys after `after` up to `through`
-/// (both ends when given), and the damaged ones among them.
+/// (both ends when given), and the damaged ones among them; read in one pass, the store
+/// lending its bytes ([`Store::visit`]).
 fn survey_records(
     store: &dyn Store,
     after: Option<Vec<u8>>,
@@ -298,7 +300,7 @@ fn survey_records(
 ) -> Result<(Floor, ChecksumReport), LedgerError> {
     let mut floor = Floor::default();
     let mut report = ChecksumReport::default();
-    walk_range(store, keys::RECORD_PREFIX, after, through, |key, bytes| {
+    store.visit(keys::RECORD_PREFIX, after.as_deref(), through, &mut |key, bytes| {
         report.records += 1;
         report.bytes += bytes.len() as u64;
         match record_id(key) {
@@ -306,7 +308,7 @@ fn survey_records(
             Some(id) => report.damaged.push(format!("rec/{id}")),
             None => report.damaged.push(format!("{:?}", String::from_utf8_lossy(key))),
         }
-        Ok(())
+        ControlFlow::Continue(())
     })?;
     Ok((floor, report))
 }
@@ -315,19 +317,9 @@ fn survey_records(
 fn walk(
     store: &dyn Store,
     prefix: &[u8],
-    each: impl FnMut(&[u8], &[u8]) -> Result<(), LedgerError>,
-) -> Result<(), LedgerError> {
-    walk_range(store, prefix, None, None, each)
-}
-
-/// [`walk`] over the keys after `after` up to `through` only (both ends when given).
-fn walk_range(
-    store: &dyn Store,
-    prefix: &[u8],
-    mut after: Option<Vec<u8>>,
-    through: Option<&[u8]>,
     mut each: impl FnMut(&[u8], &[u8]) -> Result<(), LedgerError>,
 ) -> Result<(), LedgerError> {
+    let mut after: Option<Vec<u8>> = None;
     loop {
         let page = store.scan(prefix, after.as_deref(), MAX_SCAN_ENTRIES)?;
         let Some((last, _)) = page.last() else {
@@ -335,9 +327,6 @@ fn walk_range(
         };
         after = Some(last.clone());
         for (key, value) in &page {
-            if through.is_some_and(|through| key.as_slice() > through) {
-                return Ok(());
-            }
             each(key, value)?;
         }
     }

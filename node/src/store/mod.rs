@@ -22,6 +22,8 @@ pub use space::{DiskWatch, FreeSpace, SpaceGuard, DEFAULT_DISK_FLOOR_BYTES};
 pub use staged::MAX_STAGED_BYTES;
 pub(crate) use staged::{scan_back_over, scan_over};
 
+use std::ops::ControlFlow;
+
 /// A failure of the storage underneath the ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -133,6 +135,50 @@ pub trait Store: Send + Sync {
 
     /// Returns when everything applied before the call is on stable storage.
     fn sync(&self) -> Result<(), StoreError>;
+
+    /// Calls `each` with every entry whose key starts with `prefix`, in key order, after
+    /// `after` and up to `through` (both ends when given), until it returns
+    /// `ControlFlow::Break`: one pass for a caller that reads a whole range once (the
+    /// start's survey, the channel index). A store may lend its own bytes rather than copy
+    /// them; by default it pages through [`Store::scan`] ([`visit_by_scan`]).
+    fn visit(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        through: Option<&[u8]>,
+        each: &mut Visitor<'_>,
+    ) -> Result<(), StoreError> {
+        visit_by_scan(self, prefix, after, through, each)
+    }
+}
+
+/// What [`Store::visit`] calls with each key and value: `Break` stops the visit.
+pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'a;
+
+/// Entries a page of [`visit_by_scan`] takes.
+const VISIT_PAGE: usize = 10_000;
+
+/// [`Store::visit`] by pages of [`Store::scan`], each entry copied out of the store.
+pub fn visit_by_scan<S: Store + ?Sized>(
+    store: &S,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    through: Option<&[u8]>,
+    each: &mut Visitor<'_>,
+) -> Result<(), StoreError> {
+    let mut after = after.map(<[u8]>::to_vec);
+    loop {
+        let page = store.scan(prefix, after.as_deref(), VISIT_PAGE)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        after = Some(last.clone());
+        for (key, value) in &page {
+            if through.is_some_and(|through| key.as_slice() > through) || each(key, value).is_break() {
+                return Ok(());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

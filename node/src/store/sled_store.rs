@@ -12,6 +12,7 @@
 //! is decided at start by [`super::ledger_start`].
 
 use std::fs::File;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use super::staged::{scan_back_over, scan_over, Staged, MAX_STAGED_BYTES};
@@ -165,6 +166,33 @@ impl Store for SledStore {
         self.staged.apply(batch, |batch| self.write(&batch))
     }
 
+    /// Lends sled's own bytes (no copy) when nothing under `prefix` is staged, which is
+    /// how the start finds its ledger; pages through [`Store::scan`] otherwise. A batch
+    /// applied while it runs may or may not be seen.
+    fn visit(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        through: Option<&[u8]>,
+        each: &mut super::Visitor<'_>,
+    ) -> Result<(), StoreError> {
+        if !self.staged.under(prefix).is_empty() {
+            return super::visit_by_scan(self, prefix, after, through, each);
+        }
+        let low = after.map_or(Bound::Included(prefix.to_vec()), |after| Bound::Excluded(after.to_vec()));
+        let high = match through {
+            Some(through) => Bound::Included(through.to_vec()),
+            None => super::prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded),
+        };
+        for entry in self.db.range::<Vec<u8>, _>((low, high)) {
+            let (key, value) = entry?;
+            if !key.starts_with(prefix) || each(&key, &value).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn sync(&self) -> Result<(), StoreError> {
         // sled keeps its log and pages in `db`; `conf` never changes after creation, and
         // `blobs/` and `snap.*` are rebuilt from the log if lost.
@@ -190,6 +218,8 @@ impl Drop for SledStore {
 
 #[cfg(test)]
 mod tests {
+    use std::ops::ControlFlow;
+
     use super::*;
 
     #[test]
@@ -249,6 +279,62 @@ mod tests {
         assert_eq!(sled_holds(&store, b"p/1"), Some(b"new".to_vec()));
         assert_eq!(sled_holds(&store, b"p/2"), None);
         assert_eq!(sled_holds(&store, b"p/3"), Some(b"three".to_vec()));
+    }
+
+    /// The keys `visit` gives, stopping after `stop_after` of them if given.
+    fn visited(
+        store: &dyn Store,
+        after: Option<&[u8]>,
+        through: Option<&[u8]>,
+        stop_after: Option<usize>,
+    ) -> Vec<Vec<u8>> {
+        let mut keys = Vec::new();
+        store
+            .visit(b"p/", after, through, &mut |key, value| {
+                assert_eq!(store.get(key).unwrap().as_deref(), Some(value), "its own value");
+                keys.push(key.to_vec());
+                if stop_after == Some(keys.len()) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+        keys
+    }
+
+    #[test]
+    fn a_visit_lends_sled_what_a_scan_would_copy_and_sees_staged_batches_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(&dir.path().join("ledger"), 8 << 20).unwrap();
+        let memory = super::super::MemoryStore::new();
+        let mut batch = Batch::new();
+        for key in [&b"o/1"[..], b"p/", b"p/1", b"p/2", b"p/3", b"p/3\xff", b"q/0"] {
+            batch.insert(key.to_vec(), [key, b"=value"].concat());
+        }
+        store.apply(&batch).unwrap();
+        memory.apply(&batch).unwrap();
+        // (after, through, how many to take before stopping)
+        type Range<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Option<usize>);
+        let ranges: [Range; 6] = [
+            (None, None, None),
+            (Some(b"p/1"), None, None),
+            (None, Some(b"p/2"), None),
+            (Some(b"p/1"), Some(b"p/3"), None),
+            (Some(b"p/3"), Some(b"p/1"), None),
+            (None, None, Some(2)),
+        ];
+        let check = |staged: bool| {
+            assert_eq!(store.staged.under(b"p/").is_empty(), !staged);
+            for (after, through, stop) in ranges {
+                let expected = visited(&memory, after, through, stop);
+                assert_eq!(visited(&store, after, through, stop), expected, "{after:?}..={through:?}");
+            }
+        };
+        check(true);
+        store.sync().unwrap();
+        check(false);
+        assert_eq!(visited(&store, None, None, None).len(), 5, "only the prefix's keys");
     }
 
     #[test]

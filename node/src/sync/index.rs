@@ -15,12 +15,13 @@
 //! session between channels that differ in a few items hashes only those.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use kvitt_protocol::reconcile::{HelloSummary, Item, Salt};
 use kvitt_protocol::{PublicKey, RecordId};
 
-use crate::ledger::{keys, LedgerError, MAX_SCAN_ENTRIES};
+use crate::ledger::{keys, LedgerError};
 use crate::store::{Batch, Store};
 
 /// Items added since the last merge that make a channel merge them into its sorted list:
@@ -128,24 +129,25 @@ fn merged(sorted: &[Item], recent: &BTreeSet<Item>) -> Vec<Item> {
 }
 
 impl ChannelIndex {
-    /// Reads every channel's items from the ledger's `chan/` keys, in pages.
+    /// Reads every channel's items from the ledger's `chan/` keys, in one pass
+    /// ([`Store::visit`]).
     pub fn load(store: &dyn Store) -> Result<ChannelIndex, LedgerError> {
         let mut index = ChannelIndex::default();
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let page = store.scan(keys::CHANNEL_PREFIX, after.as_deref(), MAX_SCAN_ENTRIES)?;
-            let Some((last, _)) = page.last() else {
-                break;
-            };
-            after = Some(last.clone());
-            for (key, _) in &page {
-                let (peer, item) = parse_channel_key(key).ok_or_else(|| LedgerError::Damaged {
+        let mut malformed = None;
+        store.visit(keys::CHANNEL_PREFIX, None, None, &mut |key, _| {
+            let Some((peer, item)) = parse_channel_key(key) else {
+                malformed = Some(LedgerError::Damaged {
                     key: format!("chan/{}", hex::encode(key.get(5..).unwrap_or_default())),
                     why: "not a peer key, a time and a record id".into(),
-                })?;
-                // Keys come in (peer, time, id) order: each channel's list is built sorted.
-                Arc::make_mut(&mut index.channels.entry(peer).or_default().sorted).push(item);
-            }
+                });
+                return ControlFlow::Break(());
+            };
+            // Keys come in (peer, time, id) order: each channel's list is built sorted.
+            Arc::make_mut(&mut index.channels.entry(peer).or_default().sorted).push(item);
+            ControlFlow::Continue(())
+        })?;
+        if let Some(error) = malformed {
+            return Err(error);
         }
         // Grown by doubling: up to half of each list would be room never used (200 MB at
         // 10M items), held for as long as the node runs.
@@ -350,5 +352,26 @@ mod tests {
         let mut short = keys::channel(&PublicKey([1; 32]), 7, &RecordId([2; 32]));
         short.pop();
         assert!(parse_channel_key(&short).is_none());
+    }
+
+    #[test]
+    fn a_ledger_with_a_malformed_channel_key_is_not_loaded_but_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let sled = crate::store::SledStore::open(&dir.path().join("ledger"), 8 << 20).unwrap();
+        let memory = MemoryStore::new();
+        let stores: [&dyn Store; 2] = [&sled, &memory];
+        for store in stores {
+            let mut batch = Batch::new();
+            insert(&mut batch, &PublicKey([1; 32]), item(0, 1));
+            let mut short = keys::channel(&PublicKey([2; 32]), 7, &RecordId([2; 32]));
+            short.pop();
+            batch.insert(short, Vec::new());
+            insert(&mut batch, &PublicKey([3; 32]), item(0, 1));
+            store.apply(&batch).unwrap();
+            match ChannelIndex::load(store) {
+                Err(LedgerError::Damaged { key, .. }) => assert!(key.starts_with("chan/0202"), "{key}"),
+                other => panic!("{:?}", other.map(|index| index.len())),
+            }
+        }
     }
 }
