@@ -117,7 +117,7 @@ fn run_initiator(
                     send(last, &mut summary)?;
                 }
                 summary.have = outcome.have;
-                summary.need = outcome.need.len();
+                summary.need = outcome.need.count() as usize;
                 return Ok(summary);
             }
         }
@@ -237,7 +237,7 @@ impl<'a> ResponderSession<'a> {
         let end = done.map(|outcome| {
             let mut summary = std::mem::take(&mut self.summary);
             summary.have = outcome.have;
-            summary.need = outcome.need.len();
+            summary.need = outcome.need.count() as usize;
             Ok(summary)
         });
         Answered { response, end }

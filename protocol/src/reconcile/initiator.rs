@@ -2,7 +2,7 @@
 //! against its own, asks for more until they decode, and then tells the responder what
 //! each side lacks.
 
-use super::estimator::Summary;
+use super::estimator::{digest_sum, Summary};
 use super::hello::{HelloSummary, Summarised};
 use super::keys::SessionKeys;
 use super::list::ListExchange;
@@ -11,8 +11,8 @@ use super::message::{Fingerprint, Message};
 use super::symbol::{CodedSymbol, Coder, Decoder};
 use super::transfer::Sender;
 use super::{
-    check_local_items, Item, Outcome, ReconcileError, Salt, Step, MAX_RECONCILE_ITEMS, MAX_RECONCILE_ROUNDS,
-    MAX_RECONCILE_SYMBOLS, MAX_SYMBOLS_PER_FRAME, RECONCILE_VERSION,
+    check_local_items, Item, Need, Outcome, ReconcileError, Salt, Step, MAX_RECONCILE_ITEMS,
+    MAX_RECONCILE_ROUNDS, MAX_RECONCILE_SYMBOLS, MAX_SYMBOLS_PER_FRAME, RECONCILE_VERSION,
 };
 
 /// The fewest symbols a `more` asks for.
@@ -264,12 +264,11 @@ impl<'a> Initiator<'a> {
         if implied != peer.count as i64 {
             return Err(ReconcileError::WrongCount { what: "items", announced: peer.count as i64, implied });
         }
-        if theirs.is_empty()
-            && hello.summary.fingerprint_after(hello.keys.hello(), &have, &[]) != peer.fingerprint
-        {
+        let lacks_none = theirs.is_empty();
+        let mut sender = Sender::new(have, theirs, &hello.keys);
+        if lacks_none && hello.summary.fingerprint_after(sender.have_sum(), 0) != peer.fingerprint {
             return Err(ReconcileError::Verification);
         }
-        let mut sender = Sender::new(have, theirs);
         let frame = self.send(&sender.next_message())?;
         self.state = State::Transferring(Box::new(Transferring { hello, peer, sender }));
         Ok(Step::Send(frame))
@@ -284,10 +283,11 @@ impl<'a> Initiator<'a> {
         }
         let Transferring { hello, peer, sender, .. } = *transferring;
         let (have, need) = sender.result();
-        if hello.summary.fingerprint_after(hello.keys.hello(), have, need) != peer.fingerprint {
+        let added = digest_sum(hello.keys.hello(), need);
+        if hello.summary.fingerprint_after(sender.have_sum(), added) != peer.fingerprint {
             return Err(ReconcileError::Verification);
         }
-        Ok(Step::Done { last: None, outcome: Outcome::new(have.to_vec(), need.to_vec()) })
+        Ok(Step::Done { last: None, outcome: Outcome::new(have.to_vec(), Need::Ids(need.to_vec())) })
     }
 
     fn list(

@@ -79,13 +79,17 @@ pub enum Message {
         /// How many, 1 to [`MAX_SYMBOLS_PER_FRAME`].
         symbols: u64,
     },
-    /// Initiator, once decoded: ids the responder lacks, and tags of the items the
-    /// initiator lacks, whose ids the responder sends back in [`Message::Resolved`].
+    /// Initiator, once decoded: how many items the responder lacks and the sum of their
+    /// hello digests (the first `decoded` only), and the tags of the items the initiator
+    /// lacks, whose ids the responder sends back in [`Message::Resolved`].
     Decoded {
-        /// Ids the responder lacks, [`ID_BYTES`] each, ascending across all `decoded`
-        /// messages.
-        #[serde(with = "byte_string")]
-        ids: Vec<u8>,
+        /// How many items the responder lacks (first message only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+        /// The sum of those items' hello digests, as the set fingerprint sums them (first
+        /// message only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<Fingerprint>,
         /// Tags of items the initiator lacks, [`TAG_BYTES`] each, ascending across all
         /// `decoded` messages.
         #[serde(with = "byte_string")]
@@ -193,14 +197,11 @@ impl Message {
                     MAX_SYMBOLS_PER_FRAME,
                 )?;
             }
-            Message::Decoded { ids, tags, .. } => {
-                let (ids, tags) = (packed_len(ids, ID_BYTES, "ids")?, packed_len(tags, TAG_BYTES, "tags")?);
-                limit("tags in a frame", tags, MAX_IDS_PER_FRAME)?;
-                limit(
-                    "ids and tags in a frame, a tag weighing a quarter",
-                    ids + tags.div_ceil(4),
-                    MAX_IDS_PER_FRAME,
-                )?;
+            Message::Decoded { count, fingerprint, tags, .. } => {
+                if count.is_some() != fingerprint.is_some() {
+                    return Err(ReconcileError::malformed("decoded: count and fingerprint go together"));
+                }
+                limit("tags in a frame", packed_len(tags, TAG_BYTES, "tags")?, MAX_IDS_PER_FRAME)?;
             }
             Message::Resolved { ids } => {
                 limit("ids in a frame", packed_len(ids, ID_BYTES, "ids")?, MAX_IDS_PER_FRAME)?;
@@ -310,7 +311,13 @@ mod tests {
         });
         round_trip(Message::More { symbols: 10 });
         let item = Item { time: 3, id: RecordId([4; 32]) };
-        round_trip(Message::Decoded { ids: pack_ids(&[item.id]), tags: pack_tags(&[1, 2]), done: true });
+        round_trip(Message::Decoded {
+            count: Some(1),
+            fingerprint: Some(Fingerprint([3; 16])),
+            tags: pack_tags(&[1, 2]),
+            done: false,
+        });
+        round_trip(Message::Decoded { count: None, fingerprint: None, tags: vec![], done: true });
         round_trip(Message::Resolved { ids: pack_ids(&[item.id, item.id]) });
         assert_eq!(unpack_ids(&pack_ids(&[item.id])), vec![item.id]);
         round_trip(Message::List {
@@ -355,6 +362,24 @@ mod tests {
             ReconcileError::Malformed { .. }
         ));
         assert!(matches!(bad(Message::More { symbols: 0 }), ReconcileError::Malformed { .. }));
+        assert!(matches!(
+            bad(Message::Decoded { count: Some(1), fingerprint: None, tags: vec![], done: true }),
+            ReconcileError::Malformed { .. }
+        ));
+        assert!(matches!(
+            bad(Message::Decoded {
+                count: None,
+                fingerprint: None,
+                tags: vec![0; TAG_BYTES - 1],
+                done: true
+            }),
+            ReconcileError::Malformed { .. }
+        ));
+        let tags = vec![0; (MAX_IDS_PER_FRAME + 1) * TAG_BYTES];
+        assert!(matches!(
+            bad(Message::Decoded { count: None, fingerprint: None, tags, done: true }),
+            ReconcileError::TooMany { what: "tags in a frame", .. }
+        ));
         assert!(matches!(
             bad(Message::More { symbols: MAX_SYMBOLS_PER_FRAME as u64 + 1 }),
             ReconcileError::TooMany { .. }

@@ -2,16 +2,16 @@
 //! says the sets are the same, streams coded symbols sized by the estimate, or starts a
 //! list exchange; then it resolves the tags the initiator lacks and checks the outcome.
 
-use super::estimator::{estimate_difference, plausible, read_counters, Summary};
+use super::estimator::{digest_sum, estimate_difference, plausible, read_counters, Summary};
 use super::hello::{HelloSummary, Summarised};
 use super::initiator::check_peer_count;
 use super::keys::SessionKeys;
 use super::list::ListExchange;
 use super::message::{pack_symbols, Fingerprint, Message};
 use super::symbol::Coder;
-use super::transfer::Receiver;
+use super::transfer::{Lacking, Receiver};
 use super::{
-    check_local_items, Item, Outcome, ReconcileError, Salt, Step, MAX_RECONCILE_ROUNDS,
+    check_local_items, Item, Need, Outcome, ReconcileError, Salt, Step, MAX_RECONCILE_ROUNDS,
     MAX_RECONCILE_SYMBOLS, MAX_SYMBOLS_PER_FRAME, RECONCILE_VERSION,
 };
 
@@ -133,31 +133,14 @@ impl<'a> Responder<'a> {
             (State::Coding(coding), Message::More { symbols }) if !coding.transferring => {
                 self.more(coding, symbols)
             }
-            (State::Coding(mut coding), Message::Decoded { ids, tags, done }) => {
-                coding.transferring = true;
-                let decodable = coding.coder.produced();
-                let Coding { receiver, keys, .. } = &mut *coding;
-                let resolved = receiver.receive(&ids, &tags, self.items, keys, decodable)?;
-                let frame = resolved.encode()?;
-                if !done {
-                    self.state = State::Coding(coding);
-                    return Ok(Step::Send(frame));
-                }
-                let (have, need) = coding.receiver.result();
-                let implied = coding.summary.count as i64 - have.len() as i64 + need.len() as i64;
-                if implied != coding.their_count as i64 {
-                    return Err(ReconcileError::WrongCount {
-                        what: "items",
-                        announced: coding.their_count as i64,
-                        implied,
-                    });
-                }
-                if coding.summary.fingerprint_after(coding.keys.hello(), have, need)
-                    != coding.their_fingerprint
-                {
-                    return Err(ReconcileError::Verification);
-                }
-                Ok(Step::Done { last: Some(frame), outcome: Outcome::new(have.to_vec(), need.to_vec()) })
+            (State::Coding(coding), Message::Decoded { count, fingerprint, tags, done })
+                // The first `decoded` says what we lack; later ones do not.
+                if coding.transferring == count.is_none() =>
+            {
+                let lacking = count
+                    .zip(fingerprint)
+                    .map(|(count, fingerprint)| Lacking { count, sum: fingerprint.sum() });
+                self.decoded(coding, lacking, &tags, done)
             }
             (State::Coding(coding), Message::List { salt: None, count: None, items, done })
                 if !coding.transferring =>
@@ -217,6 +200,40 @@ impl<'a> Responder<'a> {
             transferring: false,
         }));
         Ok(Step::Send(frame))
+    }
+
+    /// Answers a `decoded` with the ids of its tags; after the last, checks that the
+    /// outcome turns our count and fingerprint into the initiator's.
+    fn decoded(
+        &mut self,
+        mut coding: Box<Coding>,
+        lacking: Option<Lacking>,
+        tags: &[u8],
+        done: bool,
+    ) -> Result<Step, ReconcileError> {
+        coding.transferring = true;
+        let decodable = coding.coder.produced();
+        let Coding { receiver, keys, .. } = &mut *coding;
+        let frame = receiver.receive(lacking, tags, self.items, keys, decodable)?.encode()?;
+        if !done {
+            self.state = State::Coding(coding);
+            return Ok(Step::Send(frame));
+        }
+        let (have, need) = coding.receiver.result();
+        // `need.count` is at most the symbols sent (checked on receipt): no overflow.
+        let implied = coding.summary.count as i64 - have.len() as i64 + need.count as i64;
+        if implied != coding.their_count as i64 {
+            return Err(ReconcileError::WrongCount {
+                what: "items",
+                announced: coding.their_count as i64,
+                implied,
+            });
+        }
+        let removed = digest_sum(coding.keys.hello(), have);
+        if coding.summary.fingerprint_after(removed, need.sum) != coding.their_fingerprint {
+            return Err(ReconcileError::Verification);
+        }
+        Ok(Step::Done { last: Some(frame), outcome: Outcome::new(have.to_vec(), Need::Count(need.count)) })
     }
 
     fn more(&mut self, mut coding: Box<Coding>, symbols: u64) -> Result<Step, ReconcileError> {

@@ -239,8 +239,8 @@ fn the_responder_follows_an_initiator_into_lists() {
     assert!(matches!(responder.receive(&encode(&Message::More { symbols: 10 })), Ok(Step::Send(_))));
     match responder.receive(&list(&ours, true)).unwrap() {
         Step::Done { last: Some(frame), outcome } => {
-            assert_eq!(outcome.have, expected.need);
-            assert_eq!(outcome.need, expected.have);
+            assert_eq!(Some(outcome.have.as_slice()), expected.need.ids());
+            assert_eq!(outcome.need, Need::Ids(expected.have));
             let Message::List { items, done: true, .. } = Message::decode(&frame).unwrap() else { panic!() };
             assert_eq!(items.len(), theirs.len() * ITEM_BYTES);
         }
@@ -333,50 +333,83 @@ fn coding_responder(ours: &[Item], theirs: &[Item]) -> Responder<'static> {
 #[test]
 fn a_decoded_exchange_that_lies_is_refused() {
     let (ours, theirs, decoded) = up_to_decoded(14, 3, 3);
-    let Message::Decoded { ids, tags, done: true } = decoded else { panic!("{decoded:?}") };
-    assert_eq!((ids.len() / ID_BYTES, tags.len() / TAG_BYTES), (3, 3));
-    let held = theirs[0].id.0.to_vec();
-    let fresh = [0xff; 32].to_vec();
+    let Message::Decoded { count: Some(count), fingerprint: Some(fingerprint), tags, done: true } = decoded
+    else {
+        panic!("{decoded:?}")
+    };
+    assert_eq!((count, tags.len() / TAG_BYTES), (3, 3));
+    let decoded = |count: Option<u64>, fingerprint: Option<Fingerprint>, tags: &[u8], done: bool| {
+        encode(&Message::Decoded { count, fingerprint, tags: tags.to_vec(), done })
+    };
+    let first = |count: u64, fingerprint: Fingerprint, tags: &[u8]| {
+        decoded(Some(count), Some(fingerprint), tags, true)
+    };
 
-    // An id we hold, as one we lack.
-    let mut responder = coding_responder(&ours, &theirs);
-    let frame = encode(&Message::Decoded { ids: held, tags: vec![], done: true });
-    assert_eq!(responder.receive(&frame), Err(ReconcileError::AlreadyHeld));
     // A tag none of our items has.
     let mut responder = coding_responder(&ours, &theirs);
-    let frame = encode(&Message::Decoded { ids: vec![], tags: vec![0xee; TAG_BYTES], done: true });
-    assert_eq!(responder.receive(&frame), Err(ReconcileError::UnknownTag));
-    // Ids out of order.
+    assert_eq!(
+        responder.receive(&first(count, fingerprint, &[0xee; TAG_BYTES])),
+        Err(ReconcileError::UnknownTag)
+    );
+    // Tags out of order.
     let mut responder = coding_responder(&ours, &theirs);
-    let mut descending = ids[ID_BYTES..2 * ID_BYTES].to_vec();
-    descending.extend(&ids[..ID_BYTES]);
-    let frame = encode(&Message::Decoded { ids: descending, tags: tags.clone(), done: true });
-    assert_eq!(responder.receive(&frame), Err(ReconcileError::PeerUnsorted { what: "decoded ids" }));
-    // Counts that do not add up: one id missing.
+    let descending: Vec<u8> = tags.chunks(TAG_BYTES).rev().flatten().copied().collect();
+    assert_eq!(
+        responder.receive(&first(count, fingerprint, &descending)),
+        Err(ReconcileError::PeerUnsorted { what: "decoded tags" })
+    );
+    // Counts that do not add up: one item fewer, or one more, than the difference.
+    for wrong in [count - 1, count + 1] {
+        let mut responder = coding_responder(&ours, &theirs);
+        assert!(matches!(
+            responder.receive(&first(wrong, fingerprint, &tags)),
+            Err(ReconcileError::WrongCount { what: "items", .. })
+        ));
+    }
+    // The right count but another digest sum: the fingerprints do not reconcile.
     let mut responder = coding_responder(&ours, &theirs);
-    let frame = encode(&Message::Decoded { ids: ids[ID_BYTES..].to_vec(), tags: tags.clone(), done: true });
-    assert!(matches!(responder.receive(&frame), Err(ReconcileError::WrongCount { what: "items", .. })));
-    // The right counts but another id: the fingerprints do not reconcile.
+    let mut other = fingerprint;
+    other.0[15] ^= 1;
+    assert_eq!(responder.receive(&first(count, other, &tags)), Err(ReconcileError::Verification));
+    // More items decoded than symbols were sent, however the count is made up.
+    for many in [u64::from(u32::MAX), u64::MAX] {
+        let mut responder = coding_responder(&ours, &theirs);
+        assert!(matches!(
+            responder.receive(&first(many, fingerprint, &tags)),
+            Err(ReconcileError::TooMany { what: "decoded items", .. })
+        ));
+    }
+    // The first `decoded` must say what we lack; a later one must not say it again.
     let mut responder = coding_responder(&ours, &theirs);
-    let mut swapped = ids[ID_BYTES..].to_vec();
-    swapped.extend(&fresh);
-    let frame = encode(&Message::Decoded { ids: swapped, tags: tags.clone(), done: true });
-    assert_eq!(responder.receive(&frame), Err(ReconcileError::Verification));
-    // More items decoded than symbols were sent.
+    assert!(matches!(
+        responder.receive(&decoded(None, None, &tags, true)),
+        Err(ReconcileError::Unexpected { kind: "decoded", .. })
+    ));
     let mut responder = coding_responder(&ours, &theirs);
-    let many: Vec<u8> = (0..MAX_IDS_PER_FRAME as u32)
-        .flat_map(|n| {
-            let mut id = [0xf0; 32];
-            id[..4].copy_from_slice(&n.to_be_bytes());
-            id
-        })
-        .collect();
-    let frame = encode(&Message::Decoded { ids: many, tags: vec![], done: true });
-    assert!(matches!(responder.receive(&frame), Err(ReconcileError::TooMany { what: "decoded items", .. })));
-    // The honest one works.
+    assert!(matches!(
+        responder.receive(&decoded(Some(count), Some(fingerprint), &tags[..TAG_BYTES], false)),
+        Ok(Step::Send(_))
+    ));
+    assert!(matches!(
+        responder.receive(&decoded(Some(count), Some(fingerprint), &tags[TAG_BYTES..], true)),
+        Err(ReconcileError::Unexpected { kind: "decoded", .. })
+    ));
+    // The honest one works, in one frame or in two, and the responder learns how many it
+    // lacks.
     let mut responder = coding_responder(&ours, &theirs);
-    let frame = encode(&Message::Decoded { ids, tags, done: true });
-    assert!(matches!(responder.receive(&frame), Ok(Step::Done { last: Some(_), .. })));
+    match responder.receive(&first(count, fingerprint, &tags)) {
+        Ok(Step::Done { last: Some(_), outcome }) => assert_eq!(outcome.need, Need::Count(3)),
+        other => panic!("{other:?}"),
+    }
+    let mut responder = coding_responder(&ours, &theirs);
+    assert!(matches!(
+        responder.receive(&decoded(Some(count), Some(fingerprint), &tags[..TAG_BYTES], false)),
+        Ok(Step::Send(_))
+    ));
+    match responder.receive(&decoded(None, None, &tags[TAG_BYTES..], true)) {
+        Ok(Step::Done { last: Some(_), outcome }) => assert_eq!(outcome.need, Need::Count(3)),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -469,24 +502,16 @@ fn per_frame_limits_hold_at_their_edges() {
         Message::Resolved { ids: ids(MAX_IDS_PER_FRAME + 1) }.encode(),
         Err(ReconcileError::TooMany { .. })
     ));
-    let at =
-        Message::Decoded { ids: ids(MAX_IDS_PER_FRAME / 2), tags: tags(2 * MAX_IDS_PER_FRAME), done: true };
-    assert!(matches!(at.encode(), Err(ReconcileError::TooMany { .. })));
-    let at = Message::Decoded {
-        ids: ids(MAX_IDS_PER_FRAME / 2),
-        tags: tags(MAX_IDS_PER_FRAME * 2 - 1),
+    let decoded = |tags| Message::Decoded {
+        count: Some(u64::MAX),
+        fingerprint: Some(Fingerprint([0xff; 16])),
+        tags,
         done: true,
     };
-    assert!(matches!(at.encode(), Err(ReconcileError::TooMany { .. })));
-    let at =
-        Message::Decoded { ids: ids(MAX_IDS_PER_FRAME * 3 / 4), tags: tags(MAX_IDS_PER_FRAME), done: true };
+    let at = decoded(tags(MAX_IDS_PER_FRAME));
     assert_eq!(Message::decode(&encode(&at)).unwrap(), at);
-    let over = Message::Decoded {
-        ids: ids(MAX_IDS_PER_FRAME * 3 / 4 + 1),
-        tags: tags(MAX_IDS_PER_FRAME),
-        done: true,
-    };
-    assert!(matches!(over.encode(), Err(ReconcileError::TooMany { .. })));
+    assert!(encode(&at).len() <= MAX_RECONCILE_FRAME_BYTES);
+    assert!(matches!(decoded(tags(MAX_IDS_PER_FRAME + 1)).encode(), Err(ReconcileError::TooMany { .. })));
     // Every frame at its limit fits the frame limit.
     assert!(encode(&Message::Resolved { ids: ids(MAX_IDS_PER_FRAME) }).len() <= MAX_RECONCILE_FRAME_BYTES);
 }
@@ -509,7 +534,9 @@ fn sessions_end_at_the_round_limit() {
         Ok(last.unwrap())
     };
     match drip(MAX_RECONCILE_ROUNDS - 1).unwrap() {
-        Step::Done { last: None, outcome } => assert_eq!(outcome.need.len(), MAX_RECONCILE_ROUNDS - 1),
+        Step::Done { last: None, outcome } => {
+            assert_eq!(outcome.need.count(), MAX_RECONCILE_ROUNDS as u64 - 1)
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(

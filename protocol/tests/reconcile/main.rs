@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use kvitt_protocol::reconcile::{
-    HelloSummary, Initiator, Item, Message, Outcome, ReconcileError, Responder, Salt, Step,
-    ESTIMATOR_COUNTERS, ID_BYTES, ITEM_BYTES, MAX_IDS_PER_FRAME, MAX_ITEMS_PER_FRAME,
+    Fingerprint, HelloSummary, Initiator, Item, Message, Need, Outcome, ReconcileError, Responder, Salt,
+    Step, ESTIMATOR_COUNTERS, ID_BYTES, ITEM_BYTES, MAX_IDS_PER_FRAME, MAX_ITEMS_PER_FRAME,
     MAX_RECONCILE_FRAME_BYTES, MAX_RECONCILE_ITEMS, MAX_RECONCILE_ROUNDS, MAX_RECONCILE_SYMBOLS,
     MAX_SYMBOLS_PER_FRAME, SYMBOL_BYTES, TAG_BYTES,
 };
@@ -61,7 +61,7 @@ fn sets(
         ids.sort_unstable();
         ids
     };
-    (ours, theirs, Outcome { have: ids(&ours_only), need: ids(&theirs_only) })
+    (ours, theirs, Outcome { have: ids(&ours_only), need: Need::Ids(ids(&theirs_only)) })
 }
 
 /// What a whole session cost and found.
@@ -146,11 +146,21 @@ fn salts(seed: u8) -> (Salt, Salt) {
 fn reconcile(ours: &[Item], theirs: &[Item], expected: &Outcome, seed: u8) -> Run {
     let run = run(ours, theirs, salts(seed)).unwrap();
     assert_eq!(&run.initiator, expected, "initiator's outcome");
-    assert_eq!(run.responder.have, expected.need, "responder's have");
-    assert_eq!(run.responder.need, expected.have, "responder's need");
+    assert_mirrors(&run.responder, expected);
     assert!(run.initiator_frames <= MAX_RECONCILE_ROUNDS);
     assert!(run.largest_frame <= MAX_RECONCILE_FRAME_BYTES);
     run
+}
+
+/// The responder's outcome mirrors the initiator's `expected`: its `have` is the
+/// initiator's need, and its need the initiator's `have` (the ids after a list exchange,
+/// their count after coded symbols).
+fn assert_mirrors(responder: &Outcome, expected: &Outcome) {
+    assert_eq!(Some(responder.have.as_slice()), expected.need.ids(), "responder's have");
+    match &responder.need {
+        Need::Ids(ids) => assert_eq!(ids, &expected.have, "responder's need"),
+        Need::Count(count) => assert_eq!(*count, expected.have.len() as u64, "responder's need"),
+    }
 }
 
 /// The kinds of pairs the property covers.
@@ -204,7 +214,7 @@ proptest! {
         };
         let (ours, theirs, expected) = sets(seed, common, only_ours, only_theirs, times);
         let run = reconcile(&ours, &theirs, &expected, salt);
-        if expected.have.is_empty() && expected.need.is_empty() {
+        if expected.have.is_empty() && expected.need.count() == 0 {
             prop_assert_eq!(run.frames, 2);
         }
     }
@@ -243,10 +253,30 @@ fn one_empty_side_exchanges_lists_across_many_frames() {
 
 #[test]
 fn thousands_of_differences_split_the_decoded_exchange_across_frames() {
-    // 9,000 of ours lacking at the responder: their ids take two `decoded` frames.
+    // The `decoded` frames of a run, and their bytes in all.
+    let decoded = |run: &Run| {
+        let frames: Vec<&Vec<u8>> = run
+            .transcript
+            .iter()
+            .filter(|frame| matches!(Message::decode(frame), Ok(Message::Decoded { .. })))
+            .collect();
+        (frames.len(), frames.iter().map(|frame| frame.len()).sum::<usize>())
+    };
+    // 9,000 of theirs lacking here: their tags take two `decoded` frames, each answered by
+    // a `resolved` of at most MAX_IDS_PER_FRAME ids.
+    let (ours, theirs, expected) = sets(4, 9_000, 300, 9_000, 1_000_000);
+    let run = reconcile(&ours, &theirs, &expected, 5);
+    assert!(run.round_trips() >= 3, "{run:?}");
+    assert_eq!(decoded(&run).0, 2);
+    assert_eq!(run.responder.need, Need::Count(300));
+    // 9,000 of ours lacking there: only their count and digest sum go, in one frame of
+    // the 300 tags.
     let (ours, theirs, expected) = sets(4, 9_000, 9_000, 300, 1_000_000);
     let run = reconcile(&ours, &theirs, &expected, 5);
-    assert!(run.round_trips() >= 3);
+    let (frames, bytes) = decoded(&run);
+    assert_eq!(frames, 1);
+    assert!(bytes <= 300 * TAG_BYTES + 80, "{bytes} bytes"); // the map around them: 66 B
+    assert_eq!(run.responder.need, Need::Count(9_000));
 }
 
 #[test]

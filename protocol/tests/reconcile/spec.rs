@@ -68,7 +68,7 @@ fn every_message_a_session_sends_matches_the_spec_cddl() {
             symbols: vec![1; 2 * SYMBOL_BYTES],
         },
         Message::List { salt: None, count: None, items: vec![2; ITEM_BYTES], done: false },
-        Message::Decoded { ids: vec![], tags: vec![], done: true },
+        Message::Decoded { count: None, fingerprint: None, tags: vec![], done: true },
     ];
     for message in later {
         validate(&encode(&message));

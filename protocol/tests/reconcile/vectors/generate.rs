@@ -111,10 +111,6 @@ pub(super) fn entry<'a>(entries: &'a mut [(Value, Value)], key: &str) -> &'a mut
 
 pub(super) use kvitt_test_support::bytes::replace_once;
 
-pub(super) fn ids_of(items: &[Item]) -> Vec<u8> {
-    items.iter().flat_map(|item| item.id.0).collect()
-}
-
 pub(super) fn generate() -> Vec<Vector> {
     let mut vectors = vec![
         session(
@@ -365,13 +361,39 @@ pub(super) fn refusals() -> Vec<Vector> {
         |error| *error == ReconcileError::UnknownTag,
     ));
     vectors.push(symbols.refusal(
-        "refuse-decoded-held-id",
-        "The initiator's honest `decoded` that also says the responder lacks pool item 1200, \
-         which it holds.",
+        "refuse-decoded-wrong-count",
+        "The initiator's honest `decoded` saying the responder lacks one item more than the \
+         difference holds: the counts do not reconcile.",
         2,
         SENDING_SYMBOLS,
-        doctored(&decoded, |entries| *entry(entries, "ids") = Value::Bytes(ids_of(&pool(1200..1201)))),
-        |error| *error == ReconcileError::AlreadyHeld,
+        doctored(&decoded, |entries| {
+            let Value::Integer(count) = entry(entries, "count") else { panic!("no count") };
+            *entry(entries, "count") = Value::Integer((u64::try_from(*count).unwrap() + 1).into());
+        }),
+        |error| matches!(error, ReconcileError::WrongCount { what: "items", .. }),
+    ));
+    vectors.push(symbols.refusal(
+        "refuse-decoded-wrong-fingerprint",
+        "The initiator's honest `decoded` with the last bit of its fingerprint (the digest sum \
+         of the items the responder lacks) flipped: the counts agree, the fingerprints do not.",
+        2,
+        SENDING_SYMBOLS,
+        doctored(&decoded, |entries| {
+            let Value::Bytes(fingerprint) = entry(entries, "fingerprint") else { panic!("no fingerprint") };
+            fingerprint[15] ^= 1;
+        }),
+        |error| *error == ReconcileError::Verification,
+    ));
+    vectors.push(symbols.refusal(
+        "refuse-decoded-missing-count",
+        "The initiator's honest first `decoded` without its count and fingerprint: a later \
+         `decoded`'s form, where the first must carry both.",
+        2,
+        SENDING_SYMBOLS,
+        doctored(&decoded, |entries| {
+            entries.retain(|(name, _)| !matches!(name.as_text(), Some("count" | "fingerprint")));
+        }),
+        |error| matches!(error, ReconcileError::Unexpected { kind: "decoded", .. }),
     ));
     // A tag of an item both hold in place of one the initiator lacks: every check on its own
     // passes, and only the fingerprints tell.

@@ -107,7 +107,11 @@ pub(super) fn json_ids(ids: &[RecordId]) -> Json {
 }
 
 pub(super) fn json_outcome(outcome: &Outcome) -> Json {
-    Json::Object(vec![("have", json_ids(&outcome.have)), ("need", json_ids(&outcome.need))])
+    let need = match &outcome.need {
+        Need::Ids(ids) => json_ids(ids),
+        Need::Count(count) => Json::Number(*count),
+    };
+    Json::Object(vec![("have", json_ids(&outcome.have)), ("need", need)])
 }
 
 /// The `kind` text of a frame's map, read without the schema (refused frames included).

@@ -175,9 +175,15 @@ impl Committed {
         // The expected outcomes, by the definition: ids one set holds and the other lacks.
         let (have, need) =
             (difference(&initiator.items, &responder.items), difference(&responder.items, &initiator.items));
-        for (role, expected) in [(Role::Initiator, (&have, &need)), (Role::Responder, (&need, &have))] {
-            let outcome = read_outcome(&self.json, role)?;
-            if (&outcome.have, &outcome.need) != expected {
+        // The responder of a session of coded symbols learns how many ids it lacks, not
+        // which; every other outcome names the ids.
+        let symbols = self.frames.iter().any(|(_, kind)| kind == "symbols");
+        let responder_need = if symbols { Need::Count(have.len() as u64) } else { Need::Ids(have.clone()) };
+        for (role, expected) in [
+            (Role::Initiator, Outcome { have: have.clone(), need: Need::Ids(need.clone()) }),
+            (Role::Responder, Outcome { have: need.clone(), need: responder_need }),
+        ] {
+            if read_outcome(&self.json, role)? != expected {
                 return Err(format!("the {}'s outcome is not the difference of the sets", role.name()));
             }
         }
@@ -186,7 +192,7 @@ impl Committed {
             let item = responder.items.iter().find(|item| item.id == *id)?;
             Some(keys.tag(item).to_be_bytes().to_vec())
         };
-        let (mut symbols_sent, mut decoded_ids, mut decoded_tags) = (0u64, Vec::new(), Vec::new());
+        let (mut symbols_sent, mut decoded_tags, mut lacking) = (0u64, Vec::new(), None);
         let mut listed: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
         for (index, (frame, kind)) in self.frames.iter().enumerate() {
             let map: Value =
@@ -230,7 +236,11 @@ impl Committed {
                 }
                 "more" => {}
                 "decoded" => {
-                    decoded_ids.extend_from_slice(field_bytes(&map, "ids")?);
+                    // The first says how many items the responder lacks and their digest sum.
+                    if lacking.is_none() {
+                        lacking =
+                            Some((field_uint(&map, "count")?, field_bytes(&map, "fingerprint")?.to_vec()));
+                    }
                     decoded_tags.extend_from_slice(field_bytes(&map, "tags")?);
                 }
                 "resolved" => {
@@ -255,7 +265,12 @@ impl Committed {
                 other => return Err(at(&format!("unknown kind {other}"))),
             }
         }
-        if !decoded_ids.is_empty() || !decoded_tags.is_empty() {
+        if let Some((count, fingerprint)) = lacking {
+            let lacked: Vec<Item> =
+                initiator.items.iter().filter(|item| have.binary_search(&item.id).is_ok()).copied().collect();
+            if count != have.len() as u64 || fingerprint != spec_summary(&keys, &lacked).0 {
+                return Err("the decoded count and fingerprint are not of the ids the responder lacks".into());
+            }
             let mut tags: Vec<u64> = responder
                 .items
                 .iter()
@@ -264,8 +279,8 @@ impl Committed {
                 .collect();
             tags.sort_unstable();
             let tags: Vec<u8> = tags.iter().flat_map(|tag| tag.to_be_bytes()).collect();
-            if decoded_ids != have.iter().flat_map(|id| id.0).collect::<Vec<u8>>() || decoded_tags != tags {
-                return Err("the decoded ids and tags are not the difference".into());
+            if decoded_tags != tags {
+                return Err("the decoded tags are not of the items the initiator lacks".into());
             }
         }
         if self.frames.iter().any(|(_, kind)| kind == "list") {
