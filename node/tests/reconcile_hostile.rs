@@ -290,9 +290,9 @@ fn garbage_misplaced_frames_and_frames_after_a_failure_are_refused_and_the_node_
         assert!(refused(&answer, "malformed frame"), "session {session}: {answer:?}");
     }
     // Valid messages that cannot open a session.
-    let list = Message::List { salt: None, count: None, items: vec![], done: true }.encode().unwrap();
+    let list = Message::List { count: None, items: vec![], done: true }.encode().unwrap();
     let more = Message::More { symbols: 4 }.encode().unwrap();
-    let same = Message::Same { salt: Salt([1; 16]) }.encode().unwrap();
+    let same = Message::Same.encode().unwrap();
     for (session, frame) in [(4, list), (5, more.clone()), (6, same)] {
         let answer = network.first_frame(&m2, session, frame);
         assert!(refused(&answer, "while waiting for the hello"), "session {session}: {answer:?}");
@@ -382,7 +382,7 @@ fn tags_of_another_channels_records_are_refused_and_none_of_them_is_sent() {
     let foreign = network.with_merchant_1[2];
     let decoded_with = |session: u64, held: &[RecordId], lacked: &[Item]| -> Result<ResponseBody, String> {
         let (_, answer) = network.open(&m2, session, holding)?;
-        let Message::Symbols { salt: Some(_), .. } = Message::decode(&answer).unwrap() else {
+        let Message::Symbols { count: Some(_), .. } = Message::decode(&answer).unwrap() else {
             panic!("the agency did not answer with symbols: {:?}", Message::decode(&answer))
         };
         let mut tags: Vec<u64> = lacked.iter().map(|item| tag(&Salt([session as u8; 16]), item)).collect();
@@ -419,7 +419,7 @@ fn tags_of_another_channels_records_are_refused_and_none_of_them_is_sent() {
     let mut without = network.with_merchant_1.clone();
     without.retain(|item| item.id != foreign.id);
     let (_, answer) = network.open(&m1, 1, &without).unwrap();
-    let Message::Symbols { salt: Some(_), .. } = Message::decode(&answer).unwrap() else { panic!() };
+    let Message::Symbols { count: Some(_), .. } = Message::decode(&answer).unwrap() else { panic!() };
     let tags = tag(&Salt([1; 16]), &foreign).to_be_bytes().to_vec();
     let decoded =
         Message::Decoded { count: Some(0), fingerprint: Some(Fingerprint([0; 16])), tags, done: true };
@@ -439,8 +439,7 @@ fn liar(items: Vec<Item>, lying: Arc<AtomicBool>, swap: RecordId) -> Handler {
         let body = match request.body {
             RequestBody::Reconcile { session, frame, .. } => {
                 let mut sessions = sessions.lock().unwrap();
-                let responder =
-                    sessions.entry(session).or_insert_with(|| Responder::new(items, Salt([7; 16])).unwrap());
+                let responder = sessions.entry(session).or_insert_with(|| Responder::new(items).unwrap());
                 let frame = match responder.receive(&frame.0) {
                     Ok(Step::Send(frame) | Step::Done { last: Some(frame), .. }) => Some(frame),
                     Ok(Step::Done { last: None, .. }) => None,

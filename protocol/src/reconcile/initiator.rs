@@ -142,18 +142,10 @@ impl<'a> Initiator<'a> {
         }
         let message = Message::decode(frame)?;
         match (state, message) {
-            (State::Hello(..), Message::Same { .. }) => {
-                Ok(Step::Done { last: None, outcome: Outcome::default() })
-            }
+            (State::Hello(..), Message::Same) => Ok(Step::Done { last: None, outcome: Outcome::default() }),
             (
                 State::Hello(hello, coder),
-                Message::Symbols {
-                    salt: Some(_),
-                    count: Some(count),
-                    fingerprint: Some(fingerprint),
-                    start,
-                    symbols,
-                },
+                Message::Symbols { count: Some(count), fingerprint: Some(fingerprint), start, symbols },
             ) => {
                 check_peer_count(count)?;
                 let peer = Peer { count, fingerprint: fingerprint.sum() };
@@ -166,18 +158,18 @@ impl<'a> Initiator<'a> {
                 });
                 self.decode(decoding, start, &symbols)
             }
-            (State::Hello(..), Message::List { salt: Some(_), count: Some(count), items, done }) => {
+            (State::Hello(..), Message::List { count: Some(count), items, done }) => {
                 check_peer_count(count)?;
                 let exchange = ListExchange::new(self.items, count);
                 self.list(exchange, &items, done)
             }
-            (State::Decoding(decoding), Message::Symbols { salt: None, start, symbols, .. }) => {
+            (State::Decoding(decoding), Message::Symbols { count: None, start, symbols, .. }) => {
                 self.decode(decoding, start, &symbols)
             }
             (State::Transferring(transferring), Message::Resolved { ids }) => {
                 self.resolved(transferring, &ids)
             }
-            (State::Listing(exchange), Message::List { salt: None, count: None, items, done }) => {
+            (State::Listing(exchange), Message::List { count: None, items, done }) => {
                 self.list(exchange, &items, done)
             }
             (state, message) => Err(ReconcileError::Unexpected { kind: message.kind(), state: state.name() }),

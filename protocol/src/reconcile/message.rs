@@ -52,16 +52,10 @@ pub enum Message {
         estimator: Vec<u8>,
     },
     /// Responder, first and last: the sets are the same (equal counts and fingerprints).
-    Same {
-        /// The responder's salt.
-        salt: Salt,
-    },
+    Same,
     /// Responder: the next coded symbols of its set. The first carries the responder's
-    /// salt, count and fingerprint (under the hello key); later ones carry none of them.
+    /// count and fingerprint (under the hello key); later ones carry neither.
     Symbols {
-        /// The responder's salt (first message only).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        salt: Option<Salt>,
         /// How many items the responder holds (first message only).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         count: Option<u64>,
@@ -104,11 +98,8 @@ pub enum Message {
         ids: Vec<u8>,
     },
     /// Either side, when the sets differ too much for symbols: its next items in ascending
-    /// order. The responder's first also carries its salt and count.
+    /// order. The responder's first also carries its count.
     List {
-        /// The responder's salt (its first message only).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        salt: Option<Salt>,
         /// How many items the responder holds (its first message only).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         count: Option<u64>,
@@ -125,7 +116,7 @@ impl Message {
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Hello { .. } => "hello",
-            Message::Same { .. } => "same",
+            Message::Same => "same",
             Message::Symbols { .. } => "symbols",
             Message::More { .. } => "more",
             Message::Decoded { .. } => "decoded",
@@ -164,10 +155,6 @@ impl Message {
 
     /// Field lengths and per-frame limits.
     fn check_shape(&self) -> Result<(), ReconcileError> {
-        let first_fields = |present: [bool; 2]| match present {
-            [true, true] | [false, false] => Ok(()),
-            _ => Err(ReconcileError::malformed(format!("{}: salt and count go together", self.kind()))),
-        };
         match self {
             Message::Hello { estimator, .. } => {
                 if estimator.len() != 2 * ESTIMATOR_COUNTERS {
@@ -178,11 +165,10 @@ impl Message {
                     )));
                 }
             }
-            Message::Same { .. } => {}
-            Message::Symbols { salt, count, fingerprint, symbols, .. } => {
-                first_fields([salt.is_some(), count.is_some()])?;
-                if salt.is_some() != fingerprint.is_some() {
-                    return Err(ReconcileError::malformed("symbols: salt and fingerprint go together"));
+            Message::Same => {}
+            Message::Symbols { count, fingerprint, symbols, .. } => {
+                if count.is_some() != fingerprint.is_some() {
+                    return Err(ReconcileError::malformed("symbols: count and fingerprint go together"));
                 }
                 let n = packed_len(symbols, SYMBOL_BYTES, "symbols")?;
                 limit("symbols in a frame", n, MAX_SYMBOLS_PER_FRAME)?;
@@ -206,8 +192,7 @@ impl Message {
             Message::Resolved { ids } => {
                 limit("ids in a frame", packed_len(ids, ID_BYTES, "ids")?, MAX_IDS_PER_FRAME)?;
             }
-            Message::List { salt, count, items, .. } => {
-                first_fields([salt.is_some(), count.is_some()])?;
+            Message::List { items, .. } => {
                 limit("items in a frame", packed_len(items, ITEM_BYTES, "items")?, MAX_ITEMS_PER_FRAME)?;
             }
         }
@@ -294,21 +279,14 @@ mod tests {
             fingerprint: Fingerprint([2; 16]),
             estimator: vec![0xff; 2 * ESTIMATOR_COUNTERS],
         });
-        round_trip(Message::Same { salt });
+        round_trip(Message::Same);
         round_trip(Message::Symbols {
-            salt: Some(salt),
             count: Some(9),
             fingerprint: Some(Fingerprint([0; 16])),
             start: 0,
             symbols: vec![7; SYMBOL_BYTES * 2],
         });
-        round_trip(Message::Symbols {
-            salt: None,
-            count: None,
-            fingerprint: None,
-            start: 5,
-            symbols: vec![],
-        });
+        round_trip(Message::Symbols { count: None, fingerprint: None, start: 5, symbols: vec![] });
         round_trip(Message::More { symbols: 10 });
         let item = Item { time: 3, id: RecordId([4; 32]) };
         round_trip(Message::Decoded {
@@ -320,12 +298,7 @@ mod tests {
         round_trip(Message::Decoded { count: None, fingerprint: None, tags: vec![], done: true });
         round_trip(Message::Resolved { ids: pack_ids(&[item.id, item.id]) });
         assert_eq!(unpack_ids(&pack_ids(&[item.id])), vec![item.id]);
-        round_trip(Message::List {
-            salt: Some(salt),
-            count: Some(1),
-            items: pack_items(&[item]),
-            done: false,
-        });
+        round_trip(Message::List { count: Some(1), items: pack_items(&[item]), done: false });
         assert_eq!(unpack_items(&pack_items(&[item])), vec![item]);
         assert_eq!(unpack_tags(&pack_tags(&[1, u64::MAX])), vec![1, u64::MAX]);
     }
@@ -339,7 +312,7 @@ mod tests {
             fingerprint: Fingerprint([2; 16]),
             estimator: vec![0xf0; 2 * ESTIMATOR_COUNTERS],
         };
-        let same = Message::Same { salt: Salt([1; 16]) };
+        let same = Message::Same;
         let total = hello.encode().unwrap().len() + same.encode().unwrap().len();
         assert!(total <= 512, "{total} bytes");
     }
@@ -348,17 +321,16 @@ mod tests {
     fn shapes_are_checked() {
         let bad = |message: Message| Message::decode(&cbor::encode(&message).unwrap()).unwrap_err();
         assert!(matches!(
-            bad(Message::Symbols {
-                salt: None,
-                count: None,
-                fingerprint: None,
-                start: 0,
-                symbols: vec![0; 17]
-            }),
+            bad(Message::Symbols { count: None, fingerprint: None, start: 0, symbols: vec![0; 17] }),
             ReconcileError::Malformed { .. }
         ));
         assert!(matches!(
-            bad(Message::List { salt: Some(Salt([0; 16])), count: None, items: vec![], done: true }),
+            bad(Message::Symbols {
+                count: Some(1),
+                fingerprint: None,
+                start: 0,
+                symbols: vec![0; SYMBOL_BYTES]
+            }),
             ReconcileError::Malformed { .. }
         ));
         assert!(matches!(bad(Message::More { symbols: 0 }), ReconcileError::Malformed { .. }));

@@ -7,8 +7,8 @@
 //!
 //! How, in one paragraph: the [`Initiator`] opens with a salted fingerprint of its whole set
 //! and a 128-counter difference estimator ([`Message::Hello`], about 350 bytes). Equal sets
-//! end there, in one round trip. Otherwise the [`Responder`], the first to know both
-//! peers' salts and so the session key, answers with Rateless IBLT coded symbols
+//! end there, in one round trip. Otherwise the [`Responder`], the first to know how large
+//! the difference is likely to be, answers with Rateless IBLT coded symbols
 //! (Yang, Gilad, Alizadeh, "Practical Rateless Set Reconciliation", SIGCOMM 2024), as many
 //! as the estimate says the difference needs. The initiator subtracts its own symbols,
 //! peels, asks for more if it must, and once decoded sends how many items the responder
@@ -27,7 +27,7 @@
 //! let theirs = vec![item(10, 1), item(30, 3), item(40, 4)];
 //!
 //! let mut initiator = Initiator::new(&ours, Salt([7; 16])).unwrap();
-//! let mut responder = Responder::new(&theirs, Salt([9; 16])).unwrap();
+//! let mut responder = Responder::new(&theirs).unwrap();
 //! let mut to_responder = initiator.start().unwrap();
 //! let (mut ours_done, mut theirs_done) = (None, None);
 //! while ours_done.is_none() {
@@ -181,10 +181,10 @@ impl Item {
     }
 }
 
-/// A peer's 16 random bytes for one session. Each side draws its own (the crate has no
-/// randomness of its own: the caller passes it) and sends it in its first message; the
-/// session key is derived from both, so neither peer nor anyone who made records can
-/// choose items whose hashes collide.
+/// The initiator's 16 random bytes, sent in its hello: every hash of the session is keyed
+/// with them (spec/reconcile.md §Keys and hashes), so no one who made records without
+/// knowing them can have chosen items whose hashes collide. The crate has no randomness of
+/// its own: the caller draws them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Salt(#[serde(with = "crate::id::fixed_bytes")] pub [u8; 16]);
 

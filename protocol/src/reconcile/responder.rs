@@ -24,7 +24,6 @@ const FIRST_BATCH_EXTRA: u64 = 12;
 /// The responder of a session over a borrowed, sorted item slice.
 pub struct Responder<'a> {
     items: &'a [Item],
-    salt: Salt,
     /// The hello summary of `items` under the salt the caller expects the initiator to
     /// use, if it keeps one.
     kept: Option<HelloSummary>,
@@ -68,10 +67,11 @@ struct Coding {
 
 impl<'a> Responder<'a> {
     /// A session over `items`, which must be strictly ascending in (time, id) order and at
-    /// most [`super::MAX_RECONCILE_ITEMS`]; `salt` must be fresh random bytes.
-    pub fn new(items: &'a [Item], salt: Salt) -> Result<Responder<'a>, ReconcileError> {
+    /// most [`super::MAX_RECONCILE_ITEMS`]. The responder has no salt: every hash of a
+    /// session is keyed with the initiator's (spec/reconcile.md §Keys and hashes).
+    pub fn new(items: &'a [Item]) -> Result<Responder<'a>, ReconcileError> {
         check_local_items(items)?;
-        Ok(Responder { items, salt, kept: None, rounds: 0, state: State::Ready })
+        Ok(Responder { items, kept: None, rounds: 0, state: State::Ready })
     }
 
     /// A session over `items` as [`Responder::new`], with `hello`, a summary of `items` the
@@ -79,13 +79,9 @@ impl<'a> Responder<'a> {
     /// hashes): a hello under that salt then costs no hashing, and the items are hashed
     /// only if the sets differ. A summary under another salt, or whose count is not that
     /// of `items`, is not used.
-    pub fn with_hello(
-        items: &'a [Item],
-        salt: Salt,
-        hello: HelloSummary,
-    ) -> Result<Responder<'a>, ReconcileError> {
+    pub fn with_hello(items: &'a [Item], hello: HelloSummary) -> Result<Responder<'a>, ReconcileError> {
         check_local_items(items)?;
-        Ok(Responder { items, salt, kept: Some(hello), rounds: 0, state: State::Ready })
+        Ok(Responder { items, kept: Some(hello), rounds: 0, state: State::Ready })
     }
 
     /// How many frames this side has received.
@@ -142,13 +138,13 @@ impl<'a> Responder<'a> {
                     .map(|(count, fingerprint)| Lacking { count, sum: fingerprint.sum() });
                 self.decoded(coding, lacking, &tags, done)
             }
-            (State::Coding(coding), Message::List { salt: None, count: None, items, done })
+            (State::Coding(coding), Message::List { count: None, items, done })
                 if !coding.transferring =>
             {
                 // The initiator ran out of symbols and falls back to lists.
                 self.list(ListExchange::new(self.items, coding.their_count), &items, done)
             }
-            (State::Listing(exchange), Message::List { salt: None, count: None, items, done }) => {
+            (State::Listing(exchange), Message::List { count: None, items, done }) => {
                 self.list(exchange, &items, done)
             }
             (state, message) => Err(ReconcileError::Unexpected { kind: message.kind(), state: state.name() }),
@@ -165,13 +161,13 @@ impl<'a> Responder<'a> {
         let Summarised { keys, summary, symbols, digests } =
             HelloSummary::summarise(self.kept.take(), self.items, their_salt);
         if summary.count == their_count && summary.fingerprint == their_fingerprint.sum() {
-            let frame = Message::Same { salt: self.salt }.encode()?;
+            let frame = Message::Same.encode()?;
             return Ok(Step::Done { last: Some(frame), outcome: Outcome::default() });
         }
         let difference = estimate_difference(&summary, their_count, their_counters).max(1);
         if prefers_lists(difference, their_count, summary.count) {
             let mut exchange = ListExchange::new(self.items, their_count);
-            let frame = exchange.next_message(Some((self.salt, summary.count))).encode()?;
+            let frame = exchange.next_message(Some(summary.count)).encode()?;
             self.state = State::Listing(exchange);
             return Ok(Step::Send(frame));
         }
@@ -183,7 +179,6 @@ impl<'a> Responder<'a> {
             .min(MAX_SYMBOLS_PER_FRAME as u64) as usize;
         let symbols = pack_symbols(&coder.produce(batch, self.items, &keys));
         let frame = Message::Symbols {
-            salt: Some(self.salt),
             count: Some(summary.count),
             fingerprint: Some(Fingerprint::of_sum(summary.fingerprint)),
             start: 0,
@@ -247,8 +242,7 @@ impl<'a> Responder<'a> {
             });
         }
         let symbols = pack_symbols(&coding.coder.produce(symbols as usize, self.items, &coding.keys));
-        let frame =
-            Message::Symbols { salt: None, count: None, fingerprint: None, start, symbols }.encode()?;
+        let frame = Message::Symbols { count: None, fingerprint: None, start, symbols }.encode()?;
         self.state = State::Coding(coding);
         Ok(Step::Send(frame))
     }

@@ -3,7 +3,7 @@
 use super::*;
 
 fn responder_error(items: &[Item], frames: &[Vec<u8>]) -> ReconcileError {
-    let mut responder = Responder::new(items, Salt([9; 16])).unwrap();
+    let mut responder = Responder::new(items).unwrap();
     for frame in frames {
         if let Err(error) = responder.receive(frame) {
             assert_eq!(responder.receive(frame), Err(ReconcileError::Finished));
@@ -19,7 +19,7 @@ fn opening(ours: &[Item], theirs: &[Item]) -> (Vec<u8>, Responder<'static>, Mess
     let theirs: &'static [Item] = Box::leak(theirs.to_vec().into_boxed_slice());
     let mut initiator = Initiator::new(ours, Salt([1; 16])).unwrap();
     let hello = initiator.start().unwrap();
-    let mut responder = Responder::new(theirs, Salt([2; 16])).unwrap();
+    let mut responder = Responder::new(theirs).unwrap();
     let Step::Send(answer) = responder.receive(&hello).unwrap() else { panic!("finished at once") };
     (hello, responder, Message::decode(&answer).unwrap())
 }
@@ -35,12 +35,7 @@ fn hello_with(count: u64, estimator: Vec<u8>) -> Vec<u8> {
 }
 
 fn list(items: &[Item], done: bool) -> Vec<u8> {
-    encode(&Message::List {
-        salt: None,
-        count: None,
-        items: items.iter().flat_map(Item::to_bytes).collect(),
-        done,
-    })
+    encode(&Message::List { count: None, items: items.iter().flat_map(Item::to_bytes).collect(), done })
 }
 
 #[test]
@@ -106,10 +101,7 @@ fn local_items_must_be_sorted_and_within_the_limit() {
     assert_eq!(Initiator::new(&ours, Salt([0; 16])).err(), Some(ReconcileError::LocalUnsorted { index: 4 }));
     ours.sort_unstable();
     let duplicate = [ours[0], ours[0]];
-    assert_eq!(
-        Responder::new(&duplicate, Salt([0; 16])).err(),
-        Some(ReconcileError::LocalUnsorted { index: 1 })
-    );
+    assert_eq!(Responder::new(&duplicate).err(), Some(ReconcileError::LocalUnsorted { index: 1 }));
 
     let mut stream = Stream(8);
     let mut many: Vec<Item> = (0..MAX_RECONCILE_ITEMS as u64)
@@ -131,7 +123,7 @@ fn local_items_must_be_sorted_and_within_the_limit() {
 fn a_peer_may_claim_at_most_the_item_limit() {
     let estimator = vec![0; 2 * ESTIMATOR_COUNTERS];
     // At the limit the responder answers (with lists: it holds nothing).
-    let mut responder = Responder::new(&[], Salt([9; 16])).unwrap();
+    let mut responder = Responder::new(&[]).unwrap();
     assert!(matches!(
         responder.receive(&hello_with(MAX_RECONCILE_ITEMS as u64, estimator.clone())),
         Ok(Step::Send(_))
@@ -198,7 +190,6 @@ fn the_initiator_falls_back_to_lists_when_symbols_run_out() {
         (0..bytes.div_ceil(8)).flat_map(|_| stream.next().to_le_bytes()).take(bytes).collect()
     };
     let mut frame = encode(&Message::Symbols {
-        salt: Some(Salt([2; 16])),
         count: Some(theirs.len() as u64),
         fingerprint: Some(kvitt_protocol::reconcile::Fingerprint([3; 16])),
         start: 0,
@@ -210,7 +201,6 @@ fn the_initiator_falls_back_to_lists_when_symbols_run_out() {
         match Message::decode(&answer).unwrap() {
             Message::More { symbols } => {
                 frame = encode(&Message::Symbols {
-                    salt: None,
                     count: None,
                     fingerprint: None,
                     start: sent as u64,
@@ -257,7 +247,6 @@ fn symbols_that_cannot_come_from_a_set_are_refused() {
     let mut symbols = vec![0u8; SYMBOL_BYTES];
     symbols.extend([7u8; SYMBOL_BYTES]);
     let frame = encode(&Message::Symbols {
-        salt: Some(Salt([2; 16])),
         count: Some(1),
         fingerprint: Some(kvitt_protocol::reconcile::Fingerprint([0; 16])),
         start: 0,
@@ -268,7 +257,6 @@ fn symbols_that_cannot_come_from_a_set_are_refused() {
     let mut initiator = Initiator::new(&[], Salt([1; 16])).unwrap();
     initiator.start().unwrap();
     let frame = encode(&Message::Symbols {
-        salt: Some(Salt([2; 16])),
         count: Some(1),
         fingerprint: Some(kvitt_protocol::reconcile::Fingerprint([0; 16])),
         start: 5,
@@ -282,14 +270,13 @@ fn a_batch_of_another_size_than_asked_is_a_wrong_count() {
     let (ours, theirs, _) = sets(13, 300, 40, 40, 100);
     let mut initiator = Initiator::new(&ours, Salt([1; 16])).unwrap();
     let hello = initiator.start().unwrap();
-    let mut responder = Responder::new(&theirs, Salt([2; 16])).unwrap();
+    let mut responder = Responder::new(&theirs).unwrap();
     let Step::Send(first) = responder.receive(&hello).unwrap() else { panic!() };
     // Cut the first batch so that it cannot decode and the initiator asks for more.
-    let Message::Symbols { salt, count, fingerprint, symbols, .. } = Message::decode(&first).unwrap() else {
+    let Message::Symbols { count, fingerprint, symbols, .. } = Message::decode(&first).unwrap() else {
         panic!()
     };
     let cut = encode(&Message::Symbols {
-        salt,
         count,
         fingerprint,
         start: 0,
@@ -298,7 +285,6 @@ fn a_batch_of_another_size_than_asked_is_a_wrong_count() {
     let Step::Send(more) = initiator.receive(&cut).unwrap() else { panic!() };
     let Message::More { symbols: asked } = Message::decode(&more).unwrap() else { panic!() };
     let wrong = encode(&Message::Symbols {
-        salt: None,
         count: None,
         fingerprint: None,
         start: 4,
@@ -311,7 +297,7 @@ fn a_batch_of_another_size_than_asked_is_a_wrong_count() {
 fn up_to_decoded(seed: u64, only_ours: usize, only_theirs: usize) -> (Vec<Item>, Vec<Item>, Message) {
     let (ours, theirs, _) = sets(seed, 200, only_ours, only_theirs, 100);
     let mut initiator = Initiator::new(&ours, Salt([1; 16])).unwrap();
-    let mut responder = Responder::new(&theirs, Salt([2; 16])).unwrap();
+    let mut responder = Responder::new(&theirs).unwrap();
     let mut frame = initiator.start().unwrap();
     loop {
         let Step::Send(answer) = responder.receive(&frame).unwrap() else { panic!() };
@@ -417,7 +403,7 @@ fn a_resolved_answer_that_lies_is_refused() {
     let (ours, theirs, _) = sets(15, 200, 2, 4, 100);
     let lie = |answer: &dyn Fn(usize) -> Vec<u8>| {
         let mut initiator = Initiator::new(&ours, Salt([1; 16])).unwrap();
-        let mut responder = Responder::new(&theirs, Salt([2; 16])).unwrap();
+        let mut responder = Responder::new(&theirs).unwrap();
         let mut frame = initiator.start().unwrap();
         loop {
             let Step::Send(reply) = responder.receive(&frame).unwrap() else { panic!() };
@@ -456,12 +442,7 @@ fn lists_that_lie_are_refused() {
         responder_error(&[], &[hello.clone(), list(&theirs[..3], true)]),
         ReconcileError::WrongCount { what: "items", announced: 4, implied: 3 }
     ));
-    let first = encode(&Message::List {
-        salt: Some(Salt([0; 16])),
-        count: Some(1),
-        items: theirs[0].to_bytes().to_vec(),
-        done: true,
-    });
+    let first = encode(&Message::List { count: Some(1), items: theirs[0].to_bytes().to_vec(), done: true });
     assert!(matches!(responder_error(&[], &[hello, first]), ReconcileError::Unexpected { kind: "list", .. }));
 }
 
@@ -469,14 +450,13 @@ fn lists_that_lie_are_refused() {
 fn per_frame_limits_hold_at_their_edges() {
     let item = Item { time: 1, id: RecordId([1; 32]) };
     let items = |count: usize| -> Vec<u8> { (0..count).flat_map(|_| item.to_bytes()).collect() };
-    let at = Message::List { salt: None, count: None, items: items(MAX_ITEMS_PER_FRAME), done: false };
+    let at = Message::List { count: None, items: items(MAX_ITEMS_PER_FRAME), done: false };
     assert_eq!(Message::decode(&encode(&at)).unwrap(), at);
-    let over = Message::List { salt: None, count: None, items: items(MAX_ITEMS_PER_FRAME + 1), done: false };
+    let over = Message::List { count: None, items: items(MAX_ITEMS_PER_FRAME + 1), done: false };
     assert!(matches!(over.encode(), Err(ReconcileError::TooMany { .. })));
 
     let symbols = |count: usize| vec![3u8; count * SYMBOL_BYTES];
     let at = Message::Symbols {
-        salt: None,
         count: None,
         fingerprint: None,
         start: 0,
@@ -484,7 +464,6 @@ fn per_frame_limits_hold_at_their_edges() {
     };
     assert_eq!(Message::decode(&encode(&at)).unwrap(), at);
     let over = Message::Symbols {
-        salt: None,
         count: None,
         fingerprint: None,
         start: 0,
@@ -524,7 +503,7 @@ fn sessions_end_at_the_round_limit() {
     let mut items = stream.items(MAX_RECONCILE_ROUNDS + 1, 1_000_000);
     items.sort_unstable();
     let drip = |count: usize| -> Result<Step, ReconcileError> {
-        let mut responder = Responder::new(&[], Salt([9; 16])).unwrap();
+        let mut responder = Responder::new(&[]).unwrap();
         let estimator = [0u8, (count % 2) as u8].repeat(ESTIMATOR_COUNTERS);
         responder.receive(&hello_with(count as u64, estimator))?;
         let mut last = None;
@@ -549,7 +528,7 @@ fn sessions_end_at_the_round_limit() {
 fn finished_sessions_take_no_more_frames() {
     let (ours, theirs, expected) = sets(18, 100, 0, 0, 100);
     let mut initiator = Initiator::new(&ours, Salt([1; 16])).unwrap();
-    let mut responder = Responder::new(&theirs, Salt([2; 16])).unwrap();
+    let mut responder = Responder::new(&theirs).unwrap();
     let hello = initiator.start().unwrap();
     let Step::Done { last: Some(same), outcome } = responder.receive(&hello).unwrap() else { panic!() };
     assert_eq!(outcome, expected);
@@ -565,7 +544,7 @@ fn any_bytes_give_an_error_or_a_step_never_a_panic() {
     for length in [0usize, 1, 2, 17, 100, 600] {
         for _ in 0..50 {
             let bytes: Vec<u8> = (0..length).map(|_| stream.next() as u8).collect();
-            let _ = Responder::new(&theirs, Salt([0; 16])).unwrap().receive(&bytes);
+            let _ = Responder::new(&theirs).unwrap().receive(&bytes);
             let mut initiator = Initiator::new(&ours, Salt([0; 16])).unwrap();
             initiator.start().unwrap();
             let _ = initiator.receive(&bytes);

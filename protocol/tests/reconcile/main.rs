@@ -91,9 +91,9 @@ enum Failure {
     Responder(ReconcileError),
 }
 
-fn run(ours: &[Item], theirs: &[Item], salts: (Salt, Salt)) -> Result<Run, Failure> {
-    let initiator = Initiator::new(ours, salts.0).map_err(Failure::Initiator)?;
-    let responder = Responder::new(theirs, salts.1).map_err(Failure::Responder)?;
+fn run(ours: &[Item], theirs: &[Item], salt: Salt) -> Result<Run, Failure> {
+    let initiator = Initiator::new(ours, salt).map_err(Failure::Initiator)?;
+    let responder = Responder::new(theirs).map_err(Failure::Responder)?;
     run_sides(initiator, responder)
 }
 
@@ -138,13 +138,14 @@ fn run_sides(mut initiator: Initiator<'_>, mut responder: Responder<'_>) -> Resu
     })
 }
 
-fn salts(seed: u8) -> (Salt, Salt) {
-    (Salt([seed; 16]), Salt([seed.wrapping_add(101); 16]))
+/// The initiator's salt of a run (the responder has none).
+fn salt(seed: u8) -> Salt {
+    Salt([seed; 16])
 }
 
 /// Runs a session and checks both outcomes and the limits.
 fn reconcile(ours: &[Item], theirs: &[Item], expected: &Outcome, seed: u8) -> Run {
-    let run = run(ours, theirs, salts(seed)).unwrap();
+    let run = run(ours, theirs, salt(seed)).unwrap();
     assert_eq!(&run.initiator, expected, "initiator's outcome");
     assert_mirrors(&run.responder, expected);
     assert!(run.initiator_frames <= MAX_RECONCILE_ROUNDS);
@@ -283,10 +284,9 @@ fn thousands_of_differences_split_the_decoded_exchange_across_frames() {
 fn salts_change_the_fingerprint_the_estimator_and_the_symbols() {
     let (ours, theirs, _) = sets(5, 500, 20, 20, 1_000);
     let first_frames = |seed: u8| {
-        let (a, b) = salts(seed);
-        let mut initiator = Initiator::new(&ours, a).unwrap();
+        let mut initiator = Initiator::new(&ours, salt(seed)).unwrap();
         let hello = initiator.start().unwrap();
-        let mut responder = Responder::new(&theirs, b).unwrap();
+        let mut responder = Responder::new(&theirs).unwrap();
         let Step::Send(symbols) = responder.receive(&hello).unwrap() else { panic!("no symbols") };
         (Message::decode(&hello).unwrap(), Message::decode(&symbols).unwrap())
     };
@@ -306,21 +306,6 @@ fn salts_change_the_fingerprint_the_estimator_and_the_symbols() {
         panic!("not symbols")
     };
     assert_ne!(a[..SYMBOL_BYTES], b[..SYMBOL_BYTES]);
-    // Only the responder's salt differs: the symbols stay, so that a side can keep them
-    // under the initiator's salt (spec/reconcile.md §Keys and hashes).
-    let mut initiator = Initiator::new(&ours, Salt([1; 16])).unwrap();
-    let hello = initiator.start().unwrap();
-    let symbols_with = |salt: u8| {
-        let mut responder = Responder::new(&theirs, Salt([salt; 16])).unwrap();
-        match responder.receive(&hello).unwrap() {
-            Step::Send(frame) => match Message::decode(&frame).unwrap() {
-                Message::Symbols { symbols, .. } => symbols,
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        }
-    };
-    assert_eq!(symbols_with(7), symbols_with(8));
 }
 
 fn encode(message: &Message) -> Vec<u8> {
@@ -348,11 +333,10 @@ fn kept_hello_summaries_give_the_frames_hashing_gives() {
         [(1, 500, 0, 0), (2, 500, 7, 3), (5, 2000, 60, 40), (3, 20, 300, 200)]
     {
         let (ours, theirs, expected) = sets(seed, common, only_ours, only_theirs, 50);
-        let (ours_salt, theirs_salt) = salts(seed as u8);
-        let hashed = run(&ours, &theirs, (ours_salt, theirs_salt)).unwrap();
+        let ours_salt = salt(seed as u8);
+        let hashed = run(&ours, &theirs, ours_salt).unwrap();
         let initiator = Initiator::with_hello(&ours, kept_summary(&ours, ours_salt)).unwrap();
-        let responder =
-            Responder::with_hello(&theirs, theirs_salt, kept_summary(&theirs, ours_salt)).unwrap();
+        let responder = Responder::with_hello(&theirs, kept_summary(&theirs, ours_salt)).unwrap();
         let kept = run_sides(initiator, responder).unwrap();
         assert_eq!(kept.initiator, expected, "seed {seed}");
         assert_eq!(kept.transcript, hashed.transcript, "seed {seed}");
@@ -362,8 +346,8 @@ fn kept_hello_summaries_give_the_frames_hashing_gives() {
 #[test]
 fn a_kept_summary_of_another_salt_or_size_is_not_used() {
     let (ours, theirs, expected) = sets(4, 300, 5, 5, 50);
-    let (ours_salt, theirs_salt) = salts(4);
-    let hashed = run(&ours, &theirs, (ours_salt, theirs_salt)).unwrap();
+    let ours_salt = salt(4);
+    let hashed = run(&ours, &theirs, ours_salt).unwrap();
     let other_salt = Salt([0xee; 16]);
     let short = &ours[..ours.len() - 1];
     for (initiator_kept, responder_kept) in [
@@ -371,7 +355,7 @@ fn a_kept_summary_of_another_salt_or_size_is_not_used() {
         (kept_summary(&ours, ours_salt), kept_summary(&theirs[1..], ours_salt)),
     ] {
         let initiator = Initiator::with_hello(&ours, initiator_kept).unwrap();
-        let responder = Responder::with_hello(&theirs, theirs_salt, responder_kept).unwrap();
+        let responder = Responder::with_hello(&theirs, responder_kept).unwrap();
         let kept = run_sides(initiator, responder).unwrap();
         assert_eq!(kept.initiator, expected);
         assert_eq!(kept.transcript, hashed.transcript);

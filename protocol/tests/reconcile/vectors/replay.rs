@@ -38,7 +38,12 @@ pub(super) fn fixed<const N: usize>(bytes: Vec<u8>, what: &str) -> Result<[u8; N
 
 pub(super) fn read_side(json: &serde_json::Value, role: Role) -> Result<Side, String> {
     let side = json.get(role.name()).ok_or_else(|| format!("no {}", role.name()))?;
-    let salt = Salt(fixed(hex_bytes(side, "salt")?, "salt")?);
+    // The initiator's salt; the responder has none.
+    let salt = match role {
+        Role::Initiator => Some(Salt(fixed(hex_bytes(side, "salt")?, "salt")?)),
+        Role::Responder if side.get("salt").is_some() => return Err("the responder has a salt".into()),
+        Role::Responder => None,
+    };
     let items = array(side, "items")?
         .iter()
         .map(|item| {
