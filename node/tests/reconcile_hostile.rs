@@ -22,7 +22,8 @@ use kvitt_node::store::MemoryStore;
 use kvitt_node::sync::{Summary, MAX_RESPONDER_SESSIONS_PER_PEER};
 use kvitt_protocol::channel::record_time;
 use kvitt_protocol::reconcile::{
-    Initiator, Item, Message, Outcome, Responder, Salt, Step, MAX_RECONCILE_FRAME_BYTES, TAG_BYTES,
+    Fingerprint, Initiator, Item, Message, Need, Outcome, Responder, Salt, Step, MAX_RECONCILE_FRAME_BYTES,
+    TAG_BYTES,
 };
 use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, Response, ResponseBody, Verdict};
 use kvitt_protocol::RecordId;
@@ -246,7 +247,7 @@ fn oversized_frames_and_requests_are_refused_and_an_honest_session_follows() {
     // and sends it.
     let (lacking, holding) = network.with_merchant_2.split_last().unwrap();
     let outcome = network.session(&m2, 3, holding).unwrap();
-    assert_eq!(outcome.need, vec![lacking.id]);
+    assert_eq!(outcome.need, Need::Ids(vec![lacking.id]));
     assert!(outcome.have.is_empty());
     network.wait_sent(&m2, &[lacking.id].into());
 }
@@ -270,7 +271,7 @@ fn a_peer_gets_at_most_its_share_of_sessions_and_others_are_not_held_up() {
     let mut open = open.into_iter();
     let (session, (initiator, answer)) = open.next().unwrap();
     let outcome = network.finish(&m2, session, initiator, answer).unwrap();
-    assert_eq!(outcome.need.len(), network.with_merchant_2.len());
+    assert_eq!(outcome.need.count(), network.with_merchant_2.len() as u64);
     wait_until("a session slot frees", DEADLINE, || {
         network
             .session(&m2, extra, &network.with_merchant_2)
@@ -289,9 +290,9 @@ fn garbage_misplaced_frames_and_frames_after_a_failure_are_refused_and_the_node_
         assert!(refused(&answer, "malformed frame"), "session {session}: {answer:?}");
     }
     // Valid messages that cannot open a session.
-    let list = Message::List { salt: None, count: None, items: vec![], done: true }.encode().unwrap();
+    let list = Message::List { count: None, items: vec![], done: true }.encode().unwrap();
     let more = Message::More { symbols: 4 }.encode().unwrap();
-    let same = Message::Same { salt: Salt([1; 16]) }.encode().unwrap();
+    let same = Message::Same.encode().unwrap();
     for (session, frame) in [(4, list), (5, more.clone()), (6, same)] {
         let answer = network.first_frame(&m2, session, frame);
         assert!(refused(&answer, "while waiting for the hello"), "session {session}: {answer:?}");
@@ -316,7 +317,7 @@ fn garbage_misplaced_frames_and_frames_after_a_failure_are_refused_and_the_node_
     // Healthy: honest sessions with the same peer and others, and deliveries, go on.
     let (lacking, holding) = network.with_merchant_2.split_first().unwrap();
     let outcome = network.session(&m2, 9, holding).unwrap();
-    assert_eq!(outcome.need, vec![lacking.id]);
+    assert_eq!(outcome.need, Need::Ids(vec![lacking.id]));
     assert_eq!(network.session(&ssc, 1, &network.with_ssc).unwrap(), Outcome::default());
     assert_eq!(network.session(&m1, 1, &network.with_merchant_1).unwrap(), Outcome::default());
     let pushed = push(&network.merchant_1, &agency, 6);
@@ -335,13 +336,16 @@ fn a_peer_that_claims_to_lack_everything_learns_and_gets_only_its_own_channel() 
     let [_, m2, _, ssc] = parties();
     // Merchant 2 claims to hold nothing, and to hold merchant 1's receipts instead.
     let outcome = network.session(&m2, 1, &network.with_merchant_1).unwrap();
-    assert_eq!(outcome.need.iter().copied().collect::<BTreeSet<_>>(), ids(&network.with_merchant_2));
+    assert_eq!(
+        outcome.need.ids().unwrap().iter().copied().collect::<BTreeSet<_>>(),
+        ids(&network.with_merchant_2)
+    );
     assert_eq!(outcome.have.iter().copied().collect::<BTreeSet<_>>(), ids(&network.with_merchant_1));
     network.wait_sent(&m2, &ids(&network.with_merchant_2));
     // The SSC claims to hold nothing: it learns the claim's records, not the agency's other
     // receipts.
     let outcome = network.session(&ssc, 1, &[]).unwrap();
-    assert_eq!(outcome.need.iter().copied().collect::<BTreeSet<_>>(), ids(&network.with_ssc));
+    assert_eq!(outcome.need.ids().unwrap().iter().copied().collect::<BTreeSet<_>>(), ids(&network.with_ssc));
     network.wait_sent(&ssc, &ids(&network.with_ssc));
     // A later honest session from each sees the channel complete: nothing more was queued.
     assert_eq!(network.session(&m2, 2, &network.with_merchant_2).unwrap(), Outcome::default());
@@ -378,15 +382,20 @@ fn tags_of_another_channels_records_are_refused_and_none_of_them_is_sent() {
     let foreign = network.with_merchant_1[2];
     let decoded_with = |session: u64, held: &[RecordId], lacked: &[Item]| -> Result<ResponseBody, String> {
         let (_, answer) = network.open(&m2, session, holding)?;
-        let Message::Symbols { salt: Some(_), .. } = Message::decode(&answer).unwrap() else {
+        let Message::Symbols { count: Some(_), .. } = Message::decode(&answer).unwrap() else {
             panic!("the agency did not answer with symbols: {:?}", Message::decode(&answer))
         };
         let mut tags: Vec<u64> = lacked.iter().map(|item| tag(&Salt([session as u8; 16]), item)).collect();
         tags.sort_unstable();
         let tags = tags.iter().flat_map(|tag| tag.to_be_bytes()).collect::<Vec<u8>>();
         assert_eq!(tags.len(), lacked.len() * TAG_BYTES);
-        let ids = held.iter().flat_map(|id| id.0).collect();
-        network.frame(&m2, session, Message::Decoded { ids, tags, done: true }.encode().unwrap())
+        // How many the agency lacks, and (a lie the counts already give away) no digest sum.
+        let (count, fingerprint) = (Some(held.len() as u64), Some(Fingerprint([0; 16])));
+        network.frame(
+            &m2,
+            session,
+            Message::Decoded { count, fingerprint, tags, done: true }.encode().unwrap(),
+        )
     };
     let decoded = |session: u64, items: &[Item]| decoded_with(session, &[], items);
     // The tag of a record of another channel: refused, alone or beside a genuine one.
@@ -410,9 +419,11 @@ fn tags_of_another_channels_records_are_refused_and_none_of_them_is_sent() {
     let mut without = network.with_merchant_1.clone();
     without.retain(|item| item.id != foreign.id);
     let (_, answer) = network.open(&m1, 1, &without).unwrap();
-    let Message::Symbols { salt: Some(_), .. } = Message::decode(&answer).unwrap() else { panic!() };
+    let Message::Symbols { count: Some(_), .. } = Message::decode(&answer).unwrap() else { panic!() };
     let tags = tag(&Salt([1; 16]), &foreign).to_be_bytes().to_vec();
-    let answer = network.frame(&m1, 1, Message::Decoded { ids: vec![], tags, done: true }.encode().unwrap());
+    let decoded =
+        Message::Decoded { count: Some(0), fingerprint: Some(Fingerprint([0; 16])), tags, done: true };
+    let answer = network.frame(&m1, 1, decoded.encode().unwrap());
     assert!(matches!(answer, Ok(ResponseBody::Reconcile { frame: Some(_) })), "{answer:?}");
     network.wait_sent(&m1, &[foreign.id].into());
     assert_eq!(network.sent_to(&m2), [lacking.id].into(), "merchant 2 got none of merchant 1's receipts");
@@ -428,8 +439,7 @@ fn liar(items: Vec<Item>, lying: Arc<AtomicBool>, swap: RecordId) -> Handler {
         let body = match request.body {
             RequestBody::Reconcile { session, frame, .. } => {
                 let mut sessions = sessions.lock().unwrap();
-                let responder =
-                    sessions.entry(session).or_insert_with(|| Responder::new(items, Salt([7; 16])).unwrap());
+                let responder = sessions.entry(session).or_insert_with(|| Responder::new(items).unwrap());
                 let frame = match responder.receive(&frame.0) {
                     Ok(Step::Send(frame) | Step::Done { last: Some(frame), .. }) => Some(frame),
                     Ok(Step::Done { last: None, .. }) => None,

@@ -23,7 +23,7 @@ use std::time::Instant;
 use ed25519_dalek::{Signature, SigningKey};
 use kvitt_protocol::limits::MAX_RECORDS_PER_DELIVERY;
 use kvitt_protocol::receipt::Receipt;
-use kvitt_protocol::reconcile::{Fingerprint, Message, Salt, SYMBOL_BYTES};
+use kvitt_protocol::reconcile::{Fingerprint, Message, SYMBOL_BYTES};
 use kvitt_protocol::wire::{RecordBytes, Request, RequestBody};
 use kvitt_protocol::{cbor, sample, AnyRecord, Record as _, Signed};
 
@@ -171,7 +171,7 @@ const DELIVERY_ROUNDS: usize = 200;
 /// `Message::decode`) against the value tree they used before
 /// (`cbor::decode_by_value`), in the same run: a delivery of
 /// [`MAX_RECORDS_PER_DELIVERY`] receipts, and the first symbols frame of a reconciliation
-/// (salt, count, fingerprint and 1,000 coded symbols).
+/// (count, fingerprint and 1,000 coded symbols).
 fn message_figures(key: &SigningKey) {
     let records = (0..MAX_RECORDS_PER_DELIVERY as u64)
         .map(|serial| {
@@ -196,7 +196,6 @@ fn message_figures(key: &SigningKey) {
         deliver / deliver_by_value
     );
     let frame = Message::Symbols {
-        salt: Some(Salt([3; 16])),
         count: Some(1_000_000),
         fingerprint: Some(Fingerprint([9; 16])),
         start: 0,

@@ -8,7 +8,7 @@
 //! with its latency, loss and cut links, and the session's result reaches both cores when
 //! the last frame would have arrived. Both sides see their channel as it was when the
 //! session started; in production the responder's view is taken a latency later. Whether
-//! the peer takes each session it is opened, and under which salt, is its core's answer
+//! the peer takes each session it is opened, and how long it may idle, is its core's answer
 //! ([`NodeCore::answer_session`](kvitt_node::core::NodeCore::answer_session)), as in
 //! production; each session it took ends at the peer's core too, the peer's first: one
 //! that the initiator left unfinished ends as a production responder's idle one does.
@@ -124,11 +124,11 @@ pub fn run(world: &mut World, node: usize, start: SessionStart) {
                     let core =
                         nodes.get_mut(peer).and_then(|sim| sim.core.as_mut()).ok_or("the peer is down")?;
                     match core.answer_session(initiator_key, session) {
-                        Ok(answer) => {
+                        Ok(_) => {
                             let hello = if window.is_none() { theirs_hello.take() } else { None };
                             let items = exchange::in_window(&theirs, window);
                             taken.push((session, None));
-                            match ResponderSession::new(items, answer.salt, hello, peer_version) {
+                            match ResponderSession::new(items, hello, peer_version) {
                                 Ok(opened) => {
                                     responder = Some((session, opened));
                                     None

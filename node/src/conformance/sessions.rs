@@ -7,7 +7,7 @@ use kvitt_protocol::channel::record_time;
 use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::reconcile::{Initiator, Item, Outcome, Salt, Step};
 use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, ResponseBody};
-use kvitt_protocol::{AnyRecord, Signed};
+use kvitt_protocol::{AnyRecord, RecordId, Signed};
 use rand_core::{OsRng, RngCore};
 
 use super::link::Link;
@@ -21,21 +21,27 @@ pub(super) async fn check(link: &Link, network: &Network, receipt: &Signed<Recei
     let id = receipt.id();
     let item = Item { time: record_time(&AnyRecord::Receipt(receipt.clone())), id };
     let result = match session(link, network, &[]).await {
-        Ok(outcome) if outcome.need.contains(&id) => {
-            Ok(format!("need holds {} of {}", id.short(), outcome.need.len()))
+        Ok(outcome) if needs(&outcome, &id) => {
+            Ok(format!("need holds {} of {}", id.short(), outcome.need.count()))
         }
         Ok(outcome) => Err(format!("the outcome {outcome:?} does not name the stored receipt as needed")),
         Err(why) => Err(why),
     };
     report.record(RECONCILIATION, "holding nothing, this side needs the stored receipt", result);
     let result = match session(link, network, &[item]).await {
-        Ok(outcome) if !outcome.need.contains(&id) && !outcome.have.contains(&id) => {
+        Ok(outcome) if !needs(&outcome, &id) && !outcome.have.contains(&id) => {
             Ok(format!("in neither outcome (time {})", item.time))
         }
         Ok(outcome) => Err(format!("the outcome {outcome:?} names the receipt both sides hold")),
         Err(why) => Err(why),
     };
     report.record(RECONCILIATION, "holding the receipt at its record time, it is in neither outcome", result);
+}
+
+/// Whether the outcome names `id` as needed. This side is the initiator, which learns the
+/// ids it needs (reconcile.md §The session).
+fn needs(outcome: &Outcome, id: &RecordId) -> bool {
+    outcome.need.ids().is_some_and(|ids| ids.contains(id))
 }
 
 /// One session as initiator over `items` (ascending), each frame a `reconcile` request.

@@ -204,7 +204,7 @@ impl NodeCore {
         }
         let outbox = outbox::Outbox::load(&ledger, config.retry.clone(), config.seed)?;
         let schedule = sessions::Schedule::new(config.reconcile_interval, config.entropy);
-        let responding = responding::Responding::new(Random::new(config.entropy).derive("responder salts"));
+        let responding = responding::Responding::default();
         let recovery = Recovery::stored(&ledger)?;
         if let Some(recovery) = &recovery {
             tracing::error!(reason = %recovery.reason, since = %recovery.since, "the ledger is recovering: this node signs nothing until `kvitt recover` has run");

@@ -1,6 +1,6 @@
 //! Answering the reconciliation sessions peers open (spec/reconcile.md §Limits): whether
-//! this node takes a session a peer opens, the salt it answers under, and how long the
-//! session may wait for the peer's next frame. The driver runs the session it is told to
+//! this node takes a session a peer opens, and how long the session may wait for the
+//! peer's next frame (a responder has no salt: every hash is keyed with the initiator's). The driver runs the session it is told to
 //! take and carries its frames; it tells the core when the session ended
 //! ([`Input::SessionEnded`](super::Input::SessionEnded) with [`SessionSide::Responder`]),
 //! idle or not, which frees the peer's slot.
@@ -8,11 +8,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kvitt_protocol::reconcile::Salt;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
 use kvitt_protocol::PublicKey;
 
-use super::sessions::Random;
 use super::NodeCore;
 
 /// A responder session that receives no frame for this long ends (its driver reports it
@@ -25,23 +23,14 @@ pub const MAX_RESPONDER_SESSIONS_PER_PEER: usize = 2;
 /// A session a peer opened that this node takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionAnswer {
-    /// The salt this node's side of the session uses.
-    pub salt: Salt,
     /// How long the session waits for the peer's next frame before it ends.
     pub idle_timeout: Duration,
 }
 
-/// The sessions peers opened that this node is answering, and where their salts come from.
+/// The sessions peers opened that this node is answering.
+#[derive(Default)]
 pub(super) struct Responding {
     open: BTreeSet<(PublicKey, u64)>,
-    salts: Random,
-}
-
-impl Responding {
-    /// None open yet; salts from `salts`.
-    pub(super) fn new(salts: Random) -> Responding {
-        Responding { open: BTreeSet::new(), salts }
-    }
 }
 
 impl NodeCore {
@@ -61,7 +50,7 @@ impl NodeCore {
             return Err(Refusal::new(RefusalCode::Unavailable, format!("{running} sessions open already")));
         }
         responding.open.insert((peer, session));
-        Ok(SessionAnswer { salt: responding.salts.salt(), idle_timeout: SESSION_IDLE_TIMEOUT })
+        Ok(SessionAnswer { idle_timeout: SESSION_IDLE_TIMEOUT })
     }
 
     /// Session `session` that `peer` opened ended: its slot is free.

@@ -117,7 +117,7 @@ fn run_initiator(
                     send(last, &mut summary)?;
                 }
                 summary.have = outcome.have;
-                summary.need = outcome.need.len();
+                summary.need = outcome.need.count() as usize;
                 return Ok(summary);
             }
         }
@@ -205,13 +205,12 @@ impl<'a> ResponderSession<'a> {
     /// the kept hello summary of `items` under the salt of the peer's hello, if known.
     pub fn new(
         items: &'a [Item],
-        salt: Salt,
         hello: Option<HelloSummary>,
         directory_version: u64,
     ) -> Result<Self, ReconcileError> {
         let responder = match hello {
-            Some(kept) => Responder::with_hello(items, salt, kept)?,
-            None => Responder::new(items, salt)?,
+            Some(kept) => Responder::with_hello(items, kept)?,
+            None => Responder::new(items)?,
         };
         Ok(ResponderSession { responder, summary: Summary::default(), directory_version })
     }
@@ -237,7 +236,7 @@ impl<'a> ResponderSession<'a> {
         let end = done.map(|outcome| {
             let mut summary = std::mem::take(&mut self.summary);
             summary.have = outcome.have;
-            summary.need = outcome.need.len();
+            summary.need = outcome.need.count() as usize;
             Ok(summary)
         });
         Answered { response, end }
@@ -256,7 +255,7 @@ mod tests {
     #[test]
     fn an_initiator_and_a_responder_agree_through_encoded_frames() {
         let (ours, theirs) = (items(0..50), items(10..60));
-        let mut responder = ResponderSession::new(&theirs, Salt([2; 16]), None, 1).unwrap();
+        let mut responder = ResponderSession::new(&theirs, None, 1).unwrap();
         let mut responder_end = None;
         let summary = initiate(
             &ours,

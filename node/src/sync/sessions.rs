@@ -1,8 +1,8 @@
 //! The sessions of one node: each runs on a blocking thread, since a session is CPU work
 //! over up to millions of items. The initiator drives its exchanges itself; a responder
 //! session receives its frames through a channel and ends when the session ends, errs, or
-//! goes quiet for as long as the core said. Which incoming sessions run, and under which
-//! salt, is the core's answer (core::responding); so is which outgoing (core::sessions).
+//! goes quiet for as long as the core said. Which incoming sessions run, and how long they
+//! may idle, is the core's answer (core::responding); so is which outgoing (core::sessions).
 
 use std::collections::BTreeMap;
 use std::sync::mpsc as std_mpsc;
@@ -190,8 +190,8 @@ impl Sessions {
     }
 }
 
-/// Runs a responder session over its frames, under the salt and idle timeout of the
-/// core's `answer`.
+/// Runs a responder session over its frames, under the idle timeout of the core's
+/// `answer`.
 fn run_responder(
     items: &[Item],
     hello: Option<HelloSummary>,
@@ -199,9 +199,9 @@ fn run_responder(
     frames: &std_mpsc::Receiver<Frame>,
     directory_version: u64,
 ) -> Result<Summary, String> {
-    let SessionAnswer { salt, idle_timeout } = answer;
+    let SessionAnswer { idle_timeout } = answer;
     let idle = |timeout: Duration| format!("no frame for {} s", timeout.as_secs());
-    let mut session = match ResponderSession::new(items, salt, hello, directory_version) {
+    let mut session = match ResponderSession::new(items, hello, directory_version) {
         Ok(session) => session,
         Err(error) => {
             if let Ok((_, reply)) = frames.recv_timeout(idle_timeout) {

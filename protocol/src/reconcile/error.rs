@@ -81,9 +81,6 @@ pub enum ReconcileError {
         /// What was contradictory.
         reason: &'static str,
     },
-    /// The peer says we lack an item that we hold.
-    #[error("the peer sent an item we already hold as one we lack")]
-    AlreadyHeld,
     /// The peer asks for the item of a tag that none of our items has.
     #[error("the peer asked for a tag none of our items has")]
     UnknownTag,

@@ -61,10 +61,9 @@ impl Summary {
         }
     }
 
-    /// The fingerprint of the set after removing `removed` and adding `added`.
-    pub(crate) fn fingerprint_after(&self, key: &HelloKey, removed: &[RecordId], added: &[RecordId]) -> u128 {
-        let removed = removed.iter().fold(0u128, |sum, id| sum.wrapping_add(key.digest(id).summand));
-        let added = added.iter().fold(0u128, |sum, id| sum.wrapping_add(key.digest(id).summand));
+    /// The fingerprint of the set after removing items whose digests sum to `removed` and
+    /// adding items whose digests sum to `added` (each a [`digest_sum`]).
+    pub(crate) fn fingerprint_after(&self, removed: u128, added: u128) -> u128 {
         self.fingerprint.wrapping_sub(removed).wrapping_add(added)
     }
 
@@ -72,6 +71,12 @@ impl Summary {
     pub(crate) fn estimator_bytes(&self) -> Vec<u8> {
         self.counters.iter().flat_map(|counter| (*counter as u16).to_be_bytes()).collect()
     }
+}
+
+/// The sum modulo 2^128 of the ids' hello digests, as the fingerprint sums them: what
+/// `ids` add to or take from a set's fingerprint.
+pub(crate) fn digest_sum(key: &HelloKey, ids: &[RecordId]) -> u128 {
+    ids.iter().fold(0u128, |sum, id| sum.wrapping_add(key.digest(id).summand))
 }
 
 /// Counters from their wire form (length already checked).
@@ -224,6 +229,9 @@ mod tests {
         let b = Summary::of(&items(10..60), &key).0;
         assert_ne!(a.fingerprint, b.fingerprint);
         let ids = |range| items(range).into_iter().map(|item| item.id).collect::<Vec<_>>();
-        assert_eq!(a.fingerprint_after(&key, &ids(0..10), &ids(50..60)), b.fingerprint);
+        assert_eq!(
+            a.fingerprint_after(digest_sum(&key, &ids(0..10)), digest_sum(&key, &ids(50..60))),
+            b.fingerprint
+        );
     }
 }

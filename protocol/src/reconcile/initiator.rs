@@ -2,7 +2,7 @@
 //! against its own, asks for more until they decode, and then tells the responder what
 //! each side lacks.
 
-use super::estimator::Summary;
+use super::estimator::{digest_sum, Summary};
 use super::hello::{HelloSummary, Summarised};
 use super::keys::SessionKeys;
 use super::list::ListExchange;
@@ -11,8 +11,8 @@ use super::message::{Fingerprint, Message};
 use super::symbol::{CodedSymbol, Coder, Decoder};
 use super::transfer::Sender;
 use super::{
-    check_local_items, Item, Outcome, ReconcileError, Salt, Step, MAX_RECONCILE_ITEMS, MAX_RECONCILE_ROUNDS,
-    MAX_RECONCILE_SYMBOLS, MAX_SYMBOLS_PER_FRAME, RECONCILE_VERSION,
+    check_local_items, Item, Need, Outcome, ReconcileError, Salt, Step, MAX_RECONCILE_ITEMS,
+    MAX_RECONCILE_ROUNDS, MAX_RECONCILE_SYMBOLS, MAX_SYMBOLS_PER_FRAME, RECONCILE_VERSION,
 };
 
 /// The fewest symbols a `more` asks for.
@@ -142,18 +142,10 @@ impl<'a> Initiator<'a> {
         }
         let message = Message::decode(frame)?;
         match (state, message) {
-            (State::Hello(..), Message::Same { .. }) => {
-                Ok(Step::Done { last: None, outcome: Outcome::default() })
-            }
+            (State::Hello(..), Message::Same) => Ok(Step::Done { last: None, outcome: Outcome::default() }),
             (
                 State::Hello(hello, coder),
-                Message::Symbols {
-                    salt: Some(_),
-                    count: Some(count),
-                    fingerprint: Some(fingerprint),
-                    start,
-                    symbols,
-                },
+                Message::Symbols { count: Some(count), fingerprint: Some(fingerprint), start, symbols },
             ) => {
                 check_peer_count(count)?;
                 let peer = Peer { count, fingerprint: fingerprint.sum() };
@@ -166,18 +158,18 @@ impl<'a> Initiator<'a> {
                 });
                 self.decode(decoding, start, &symbols)
             }
-            (State::Hello(..), Message::List { salt: Some(_), count: Some(count), items, done }) => {
+            (State::Hello(..), Message::List { count: Some(count), items, done }) => {
                 check_peer_count(count)?;
                 let exchange = ListExchange::new(self.items, count);
                 self.list(exchange, &items, done)
             }
-            (State::Decoding(decoding), Message::Symbols { salt: None, start, symbols, .. }) => {
+            (State::Decoding(decoding), Message::Symbols { count: None, start, symbols, .. }) => {
                 self.decode(decoding, start, &symbols)
             }
             (State::Transferring(transferring), Message::Resolved { ids }) => {
                 self.resolved(transferring, &ids)
             }
-            (State::Listing(exchange), Message::List { salt: None, count: None, items, done }) => {
+            (State::Listing(exchange), Message::List { count: None, items, done }) => {
                 self.list(exchange, &items, done)
             }
             (state, message) => Err(ReconcileError::Unexpected { kind: message.kind(), state: state.name() }),
@@ -264,12 +256,11 @@ impl<'a> Initiator<'a> {
         if implied != peer.count as i64 {
             return Err(ReconcileError::WrongCount { what: "items", announced: peer.count as i64, implied });
         }
-        if theirs.is_empty()
-            && hello.summary.fingerprint_after(hello.keys.hello(), &have, &[]) != peer.fingerprint
-        {
+        let lacks_none = theirs.is_empty();
+        let mut sender = Sender::new(have, theirs, &hello.keys);
+        if lacks_none && hello.summary.fingerprint_after(sender.have_sum(), 0) != peer.fingerprint {
             return Err(ReconcileError::Verification);
         }
-        let mut sender = Sender::new(have, theirs);
         let frame = self.send(&sender.next_message())?;
         self.state = State::Transferring(Box::new(Transferring { hello, peer, sender }));
         Ok(Step::Send(frame))
@@ -284,10 +275,11 @@ impl<'a> Initiator<'a> {
         }
         let Transferring { hello, peer, sender, .. } = *transferring;
         let (have, need) = sender.result();
-        if hello.summary.fingerprint_after(hello.keys.hello(), have, need) != peer.fingerprint {
+        let added = digest_sum(hello.keys.hello(), need);
+        if hello.summary.fingerprint_after(sender.have_sum(), added) != peer.fingerprint {
             return Err(ReconcileError::Verification);
         }
-        Ok(Step::Done { last: None, outcome: Outcome::new(have.to_vec(), need.to_vec()) })
+        Ok(Step::Done { last: None, outcome: Outcome::new(have.to_vec(), Need::Ids(need.to_vec())) })
     }
 
     fn list(

@@ -4,9 +4,9 @@
 //! Each key is 32 bytes of SHA-256 over a label and the salt; a keyed hash of a message is
 //! SHA-256 over the key padded with zeros to one 64-byte block, then the message (as HMAC
 //! pads its key). An implementation can absorb the key block once and clone that state per
-//! item, so hashing an item costs one SHA-256 compression. No key depends on the
-//! responder's salt: a side that keeps a hello salt for a peer (spec/reconcile.md §Keys and
-//! hashes) can therefore keep its coded symbols under it too, as items arrive.
+//! item, so hashing an item costs one SHA-256 compression. The responder has no salt, so a
+//! side that keeps a hello salt for a peer (spec/reconcile.md §Keys and hashes) can keep its
+//! coded symbols under it too, as items arrive.
 
 use sha2::{Digest, Sha256};
 

@@ -9,7 +9,7 @@
 //! completes that with its own message sends it as its last.
 
 use super::message::{pack_items, unpack_items, Message};
-use super::{Item, Outcome, ReconcileError, Salt, Step, MAX_ITEMS_PER_FRAME};
+use super::{Item, Need, Outcome, ReconcileError, Step, MAX_ITEMS_PER_FRAME};
 
 /// One side of a list exchange.
 pub(crate) struct ListExchange<'a> {
@@ -44,18 +44,13 @@ impl<'a> ListExchange<'a> {
         }
     }
 
-    /// Our next `list` message; `first` adds the responder's salt and count.
-    pub(crate) fn next_message(&mut self, first: Option<(Salt, u64)>) -> Message {
+    /// Our next `list` message; `first` is the responder's count, for its first.
+    pub(crate) fn next_message(&mut self, first: Option<u64>) -> Message {
         let end = self.ours.len().min(self.sent + MAX_ITEMS_PER_FRAME);
         let items = pack_items(self.ours.get(self.sent..end).unwrap_or_default());
         self.sent = end;
         self.sent_done = end == self.ours.len();
-        Message::List {
-            salt: first.map(|(salt, _)| salt),
-            count: first.map(|(_, count)| count),
-            items,
-            done: self.sent_done,
-        }
+        Message::List { count: first, items, done: self.sent_done }
     }
 
     /// Merges the peer's next items into the outcome.
@@ -114,7 +109,7 @@ impl<'a> ListExchange<'a> {
 
     fn outcome(&mut self) -> Outcome {
         let ids = |items: Vec<Item>| items.into_iter().map(|item| item.id).collect();
-        Outcome::new(ids(std::mem::take(&mut self.have)), ids(std::mem::take(&mut self.need)))
+        Outcome::new(ids(std::mem::take(&mut self.have)), Need::Ids(ids(std::mem::take(&mut self.need))))
     }
 
     /// Takes the peer's `list` and says what to do: answer with ours, or finish.
@@ -150,7 +145,7 @@ mod tests {
         assert!(exchange.finished());
         let outcome = exchange.outcome();
         assert_eq!(outcome.have, vec![RecordId([1; 32]), RecordId([7; 32])]);
-        assert_eq!(outcome.need, vec![RecordId([3; 32]), RecordId([8; 32]), RecordId([9; 32])]);
+        assert_eq!(outcome.need, Need::Ids(vec![RecordId([3; 32]), RecordId([8; 32]), RecordId([9; 32])]));
     }
 
     #[test]

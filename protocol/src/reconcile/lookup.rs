@@ -1,11 +1,9 @@
 //! Finding one's own items from what a session names them by, without a per-item index:
 //! a decoded tag holds its item's time, so its candidates are the items of that second,
-//! found by binary search of the time-ordered items and hashed; a decoded id is looked for
-//! by one scan of the items that compares two bytes an item before it compares the rest.
+//! found by binary search of the time-ordered items and hashed.
 
 use super::keys::SessionKeys;
 use super::{Item, ReconcileError};
-use crate::id::RecordId;
 
 /// The positions in `items` (strictly ascending) of the items with these tags, `None` for
 /// a tag none has; an error if two of our items share one of them (for items of the same
@@ -49,29 +47,10 @@ pub(crate) fn find_tags(
     Ok(found)
 }
 
-/// Whether any of `items` has one of `ids` (ascending). One pass over the items; for most
-/// of them, one look at a 65,536-bit table of the ids' first two bytes.
-pub(crate) fn holds_any(items: &[Item], ids: &[RecordId]) -> bool {
-    if ids.is_empty() {
-        return false;
-    }
-    let prefix = |id: &RecordId| usize::from(u16::from_be_bytes([id.0[0], id.0[1]]));
-    let mut table = vec![0u64; 1 << 10];
-    for id in ids {
-        if let Some(word) = table.get_mut(prefix(id) >> 6) {
-            *word |= 1 << (prefix(id) & 63);
-        }
-    }
-    items.iter().any(|item| {
-        let at = prefix(&item.id);
-        table.get(at >> 6).is_some_and(|word| word >> (at & 63) & 1 == 1)
-            && ids.binary_search(&item.id).is_ok()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::RecordId;
     use crate::reconcile::Salt;
 
     fn item(time: u64, n: u32) -> Item {
@@ -98,17 +77,5 @@ mod tests {
         let mut twins = items.clone();
         twins.push(twin);
         assert!(find_tags(&twins, &[keys.tag_of(&twin)], &keys).is_err());
-    }
-
-    #[test]
-    fn held_ids_are_found_and_others_not() {
-        let items: Vec<Item> = (0..2000).map(|n| item(u64::from(n), n * 3)).collect();
-        let mut ids = vec![item(0, 1).id, item(0, 2).id, item(0, 4).id];
-        ids.sort_unstable();
-        assert!(!holds_any(&items, &ids));
-        ids.push(items[1500].id);
-        ids.sort_unstable();
-        assert!(holds_any(&items, &ids));
-        assert!(!holds_any(&items, &[]));
     }
 }

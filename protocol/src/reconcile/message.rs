@@ -52,16 +52,10 @@ pub enum Message {
         estimator: Vec<u8>,
     },
     /// Responder, first and last: the sets are the same (equal counts and fingerprints).
-    Same {
-        /// The responder's salt.
-        salt: Salt,
-    },
+    Same,
     /// Responder: the next coded symbols of its set. The first carries the responder's
-    /// salt, count and fingerprint (under the hello key); later ones carry none of them.
+    /// count and fingerprint (under the hello key); later ones carry neither.
     Symbols {
-        /// The responder's salt (first message only).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        salt: Option<Salt>,
         /// How many items the responder holds (first message only).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         count: Option<u64>,
@@ -79,13 +73,17 @@ pub enum Message {
         /// How many, 1 to [`MAX_SYMBOLS_PER_FRAME`].
         symbols: u64,
     },
-    /// Initiator, once decoded: ids the responder lacks, and tags of the items the
-    /// initiator lacks, whose ids the responder sends back in [`Message::Resolved`].
+    /// Initiator, once decoded: how many items the responder lacks and the sum of their
+    /// hello digests (the first `decoded` only), and the tags of the items the initiator
+    /// lacks, whose ids the responder sends back in [`Message::Resolved`].
     Decoded {
-        /// Ids the responder lacks, [`ID_BYTES`] each, ascending across all `decoded`
-        /// messages.
-        #[serde(with = "byte_string")]
-        ids: Vec<u8>,
+        /// How many items the responder lacks (first message only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+        /// The sum of those items' hello digests, as the set fingerprint sums them (first
+        /// message only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<Fingerprint>,
         /// Tags of items the initiator lacks, [`TAG_BYTES`] each, ascending across all
         /// `decoded` messages.
         #[serde(with = "byte_string")]
@@ -100,11 +98,8 @@ pub enum Message {
         ids: Vec<u8>,
     },
     /// Either side, when the sets differ too much for symbols: its next items in ascending
-    /// order. The responder's first also carries its salt and count.
+    /// order. The responder's first also carries its count.
     List {
-        /// The responder's salt (its first message only).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        salt: Option<Salt>,
         /// How many items the responder holds (its first message only).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         count: Option<u64>,
@@ -121,7 +116,7 @@ impl Message {
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Hello { .. } => "hello",
-            Message::Same { .. } => "same",
+            Message::Same => "same",
             Message::Symbols { .. } => "symbols",
             Message::More { .. } => "more",
             Message::Decoded { .. } => "decoded",
@@ -160,10 +155,6 @@ impl Message {
 
     /// Field lengths and per-frame limits.
     fn check_shape(&self) -> Result<(), ReconcileError> {
-        let first_fields = |present: [bool; 2]| match present {
-            [true, true] | [false, false] => Ok(()),
-            _ => Err(ReconcileError::malformed(format!("{}: salt and count go together", self.kind()))),
-        };
         match self {
             Message::Hello { estimator, .. } => {
                 if estimator.len() != 2 * ESTIMATOR_COUNTERS {
@@ -174,11 +165,10 @@ impl Message {
                     )));
                 }
             }
-            Message::Same { .. } => {}
-            Message::Symbols { salt, count, fingerprint, symbols, .. } => {
-                first_fields([salt.is_some(), count.is_some()])?;
-                if salt.is_some() != fingerprint.is_some() {
-                    return Err(ReconcileError::malformed("symbols: salt and fingerprint go together"));
+            Message::Same => {}
+            Message::Symbols { count, fingerprint, symbols, .. } => {
+                if count.is_some() != fingerprint.is_some() {
+                    return Err(ReconcileError::malformed("symbols: count and fingerprint go together"));
                 }
                 let n = packed_len(symbols, SYMBOL_BYTES, "symbols")?;
                 limit("symbols in a frame", n, MAX_SYMBOLS_PER_FRAME)?;
@@ -193,20 +183,16 @@ impl Message {
                     MAX_SYMBOLS_PER_FRAME,
                 )?;
             }
-            Message::Decoded { ids, tags, .. } => {
-                let (ids, tags) = (packed_len(ids, ID_BYTES, "ids")?, packed_len(tags, TAG_BYTES, "tags")?);
-                limit("tags in a frame", tags, MAX_IDS_PER_FRAME)?;
-                limit(
-                    "ids and tags in a frame, a tag weighing a quarter",
-                    ids + tags.div_ceil(4),
-                    MAX_IDS_PER_FRAME,
-                )?;
+            Message::Decoded { count, fingerprint, tags, .. } => {
+                if count.is_some() != fingerprint.is_some() {
+                    return Err(ReconcileError::malformed("decoded: count and fingerprint go together"));
+                }
+                limit("tags in a frame", packed_len(tags, TAG_BYTES, "tags")?, MAX_IDS_PER_FRAME)?;
             }
             Message::Resolved { ids } => {
                 limit("ids in a frame", packed_len(ids, ID_BYTES, "ids")?, MAX_IDS_PER_FRAME)?;
             }
-            Message::List { salt, count, items, .. } => {
-                first_fields([salt.is_some(), count.is_some()])?;
+            Message::List { items, .. } => {
                 limit("items in a frame", packed_len(items, ITEM_BYTES, "items")?, MAX_ITEMS_PER_FRAME)?;
             }
         }
@@ -293,32 +279,26 @@ mod tests {
             fingerprint: Fingerprint([2; 16]),
             estimator: vec![0xff; 2 * ESTIMATOR_COUNTERS],
         });
-        round_trip(Message::Same { salt });
+        round_trip(Message::Same);
         round_trip(Message::Symbols {
-            salt: Some(salt),
             count: Some(9),
             fingerprint: Some(Fingerprint([0; 16])),
             start: 0,
             symbols: vec![7; SYMBOL_BYTES * 2],
         });
-        round_trip(Message::Symbols {
-            salt: None,
-            count: None,
-            fingerprint: None,
-            start: 5,
-            symbols: vec![],
-        });
+        round_trip(Message::Symbols { count: None, fingerprint: None, start: 5, symbols: vec![] });
         round_trip(Message::More { symbols: 10 });
         let item = Item { time: 3, id: RecordId([4; 32]) };
-        round_trip(Message::Decoded { ids: pack_ids(&[item.id]), tags: pack_tags(&[1, 2]), done: true });
-        round_trip(Message::Resolved { ids: pack_ids(&[item.id, item.id]) });
-        assert_eq!(unpack_ids(&pack_ids(&[item.id])), vec![item.id]);
-        round_trip(Message::List {
-            salt: Some(salt),
+        round_trip(Message::Decoded {
             count: Some(1),
-            items: pack_items(&[item]),
+            fingerprint: Some(Fingerprint([3; 16])),
+            tags: pack_tags(&[1, 2]),
             done: false,
         });
+        round_trip(Message::Decoded { count: None, fingerprint: None, tags: vec![], done: true });
+        round_trip(Message::Resolved { ids: pack_ids(&[item.id, item.id]) });
+        assert_eq!(unpack_ids(&pack_ids(&[item.id])), vec![item.id]);
+        round_trip(Message::List { count: Some(1), items: pack_items(&[item]), done: false });
         assert_eq!(unpack_items(&pack_items(&[item])), vec![item]);
         assert_eq!(unpack_tags(&pack_tags(&[1, u64::MAX])), vec![1, u64::MAX]);
     }
@@ -332,7 +312,7 @@ mod tests {
             fingerprint: Fingerprint([2; 16]),
             estimator: vec![0xf0; 2 * ESTIMATOR_COUNTERS],
         };
-        let same = Message::Same { salt: Salt([1; 16]) };
+        let same = Message::Same;
         let total = hello.encode().unwrap().len() + same.encode().unwrap().len();
         assert!(total <= 512, "{total} bytes");
     }
@@ -341,20 +321,37 @@ mod tests {
     fn shapes_are_checked() {
         let bad = |message: Message| Message::decode(&cbor::encode(&message).unwrap()).unwrap_err();
         assert!(matches!(
-            bad(Message::Symbols {
-                salt: None,
-                count: None,
-                fingerprint: None,
-                start: 0,
-                symbols: vec![0; 17]
-            }),
+            bad(Message::Symbols { count: None, fingerprint: None, start: 0, symbols: vec![0; 17] }),
             ReconcileError::Malformed { .. }
         ));
         assert!(matches!(
-            bad(Message::List { salt: Some(Salt([0; 16])), count: None, items: vec![], done: true }),
+            bad(Message::Symbols {
+                count: Some(1),
+                fingerprint: None,
+                start: 0,
+                symbols: vec![0; SYMBOL_BYTES]
+            }),
             ReconcileError::Malformed { .. }
         ));
         assert!(matches!(bad(Message::More { symbols: 0 }), ReconcileError::Malformed { .. }));
+        assert!(matches!(
+            bad(Message::Decoded { count: Some(1), fingerprint: None, tags: vec![], done: true }),
+            ReconcileError::Malformed { .. }
+        ));
+        assert!(matches!(
+            bad(Message::Decoded {
+                count: None,
+                fingerprint: None,
+                tags: vec![0; TAG_BYTES - 1],
+                done: true
+            }),
+            ReconcileError::Malformed { .. }
+        ));
+        let tags = vec![0; (MAX_IDS_PER_FRAME + 1) * TAG_BYTES];
+        assert!(matches!(
+            bad(Message::Decoded { count: None, fingerprint: None, tags, done: true }),
+            ReconcileError::TooMany { what: "tags in a frame", .. }
+        ));
         assert!(matches!(
             bad(Message::More { symbols: MAX_SYMBOLS_PER_FRAME as u64 + 1 }),
             ReconcileError::TooMany { .. }

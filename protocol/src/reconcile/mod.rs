@@ -7,18 +7,19 @@
 //!
 //! How, in one paragraph: the [`Initiator`] opens with a salted fingerprint of its whole set
 //! and a 128-counter difference estimator ([`Message::Hello`], about 350 bytes). Equal sets
-//! end there, in one round trip. Otherwise the [`Responder`], the first to know both
-//! peers' salts and so the session key, answers with Rateless IBLT coded symbols
+//! end there, in one round trip. Otherwise the [`Responder`], the first to know how large
+//! the difference is likely to be, answers with Rateless IBLT coded symbols
 //! (Yang, Gilad, Alizadeh, "Practical Rateless Set Reconciliation", SIGCOMM 2024), as many
 //! as the estimate says the difference needs. The initiator subtracts its own symbols,
-//! peels, asks for more if it must, and once decoded sends the items the responder lacks
-//! and the tags of those it lacks; the responder answers with those items, and both check
-//! the result against each other's fingerprints. When the sets differ in most of their
+//! peels, asks for more if it must, and once decoded sends how many items the responder
+//! lacks (with the sum of their digests) and the tags of those it lacks; the responder
+//! answers with those items' ids, and both check the result against each other's
+//! fingerprints. When the sets differ in most of their
 //! items (one empty, or disjoint), or the symbols run out, both stream their sorted item
 //! lists instead: bounded and exact for every input.
 //!
 //! ```
-//! use kvitt_protocol::reconcile::{Initiator, Item, Responder, Salt, Step};
+//! use kvitt_protocol::reconcile::{Initiator, Item, Need, Responder, Salt, Step};
 //! use kvitt_protocol::RecordId;
 //!
 //! let item = |time: u64, byte: u8| Item { time, id: RecordId([byte; 32]) };
@@ -26,7 +27,7 @@
 //! let theirs = vec![item(10, 1), item(30, 3), item(40, 4)];
 //!
 //! let mut initiator = Initiator::new(&ours, Salt([7; 16])).unwrap();
-//! let mut responder = Responder::new(&theirs, Salt([9; 16])).unwrap();
+//! let mut responder = Responder::new(&theirs).unwrap();
 //! let mut to_responder = initiator.start().unwrap();
 //! let (mut ours_done, mut theirs_done) = (None, None);
 //! while ours_done.is_none() {
@@ -54,9 +55,10 @@
 //! }
 //! let (ours_done, theirs_done) = (ours_done.unwrap(), theirs_done.unwrap());
 //! assert_eq!(ours_done.have, vec![RecordId([2; 32])]);
-//! assert_eq!(ours_done.need, vec![RecordId([4; 32])]);
-//! assert_eq!(theirs_done.have, ours_done.need);
-//! assert_eq!(theirs_done.need, ours_done.have);
+//! assert_eq!(ours_done.need, Need::Ids(vec![RecordId([4; 32])]));
+//! assert_eq!(Some(theirs_done.have.as_slice()), ours_done.need.ids());
+//! // The responder learns how many it lacks; the initiator sends those records.
+//! assert_eq!(theirs_done.need, Need::Count(ours_done.have.len() as u64));
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -106,9 +108,9 @@ pub const MAX_SYMBOLS_PER_FRAME: usize = 16_000;
 /// [`MAX_RECONCILE_FRAME_BYTES`].
 pub const MAX_ITEMS_PER_FRAME: usize = 6_000;
 
-/// Most ids (32 bytes each) in one [`Message::Resolved`], and most tags (8 bytes each) in
-/// one [`Message::Decoded`], whose ids and tags together weigh at most this many ids (a tag
-/// weighs a quarter): 8,000 × 32 bytes stays under [`MAX_RECONCILE_FRAME_BYTES`].
+/// Most ids (32 bytes each) in one [`Message::Resolved`], and so most tags (8 bytes each)
+/// in one [`Message::Decoded`], which the resolved answers id for tag: 8,000 × 32 bytes
+/// stays under [`MAX_RECONCILE_FRAME_BYTES`].
 pub const MAX_IDS_PER_FRAME: usize = 8_000;
 
 /// Most messages the initiator sends in one session (its hello included), which bounds the
@@ -119,8 +121,8 @@ pub const MAX_RECONCILE_ROUNDS: usize = 4
     + MAX_RECONCILE_ITEMS.div_ceil(MAX_ITEMS_PER_FRAME);
 
 // Frames at their count limits fit the byte limit, with room for the map around them, and
-// a decoded exchange (whose full frames carry at least MAX_IDS_PER_FRAME ids and tags: tags
-// first, then ids) never needs more rounds than the largest list exchange.
+// a decoded exchange (whose full frames carry MAX_IDS_PER_FRAME tags) never needs more
+// rounds than the largest list exchange.
 const _: () = assert!(MAX_SYMBOLS_PER_FRAME * SYMBOL_BYTES + 256 <= MAX_RECONCILE_FRAME_BYTES);
 const _: () = assert!(MAX_ITEMS_PER_FRAME * ITEM_BYTES + 256 <= MAX_RECONCILE_FRAME_BYTES);
 const _: () = assert!(MAX_IDS_PER_FRAME * ID_BYTES + 256 <= MAX_RECONCILE_FRAME_BYTES);
@@ -179,10 +181,10 @@ impl Item {
     }
 }
 
-/// A peer's 16 random bytes for one session. Each side draws its own (the crate has no
-/// randomness of its own: the caller passes it) and sends it in its first message; the
-/// session key is derived from both, so neither peer nor anyone who made records can
-/// choose items whose hashes collide.
+/// The initiator's 16 random bytes, sent in its hello: every hash of the session is keyed
+/// with them (spec/reconcile.md §Keys and hashes), so no one who made records without
+/// knowing them can have chosen items whose hashes collide. The crate has no randomness of
+/// its own: the caller draws them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Salt(#[serde(with = "crate::id::fixed_bytes")] pub [u8; 16]);
 
@@ -197,15 +199,56 @@ impl std::fmt::Debug for Salt {
 pub struct Outcome {
     /// Ids this side holds and the peer lacks, ascending.
     pub have: Vec<RecordId>,
-    /// Ids the peer holds and this side lacks, ascending.
-    pub need: Vec<RecordId>,
+    /// What this side learnt of the ids the peer holds and it lacks.
+    pub need: Need,
+}
+
+/// What a side learnt of the ids it lacks: the ids, or (the responder of a session that
+/// decoded coded symbols) only how many. That responder is told the count and the sum of
+/// the ids' hello digests, which it checks against the fingerprints, not the ids
+/// themselves: the initiator, which knows them, sends the records, and sending the ids as
+/// well would cost 32 bytes each (spec/reconcile.md §The session).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// The ids, ascending: what the initiator learns, and either side of a list exchange.
+    Ids(Vec<RecordId>),
+    /// How many ids: what the responder learns after coded symbols.
+    Count(u64),
+}
+
+impl Default for Need {
+    /// Nothing needed, known as such.
+    fn default() -> Need {
+        Need::Ids(Vec::new())
+    }
+}
+
+impl Need {
+    /// How many ids this side lacks.
+    pub fn count(&self) -> u64 {
+        match self {
+            Need::Ids(ids) => ids.len() as u64,
+            Need::Count(count) => *count,
+        }
+    }
+
+    /// The ids this side lacks, if it learnt them.
+    pub fn ids(&self) -> Option<&[RecordId]> {
+        match self {
+            Need::Ids(ids) => Some(ids),
+            Need::Count(_) => None,
+        }
+    }
 }
 
 impl Outcome {
-    /// Sorts both lists and drops any id in both (a peer that lists an id we hold at
-    /// another time: the id names the item).
-    fn new(mut have: Vec<RecordId>, mut need: Vec<RecordId>) -> Outcome {
+    /// Sorts `have` (and `need`'s ids) and drops any id in both (a peer that lists an id we
+    /// hold at another time: the id names the item).
+    fn new(mut have: Vec<RecordId>, need: Need) -> Outcome {
         have.sort_unstable();
+        let Need::Ids(mut need) = need else {
+            return Outcome { have, need };
+        };
         need.sort_unstable();
         if !have.is_empty() && !need.is_empty() {
             let both: std::collections::HashSet<RecordId> =
@@ -215,7 +258,7 @@ impl Outcome {
                 need.retain(|id| !both.contains(id));
             }
         }
-        Outcome { have, need }
+        Outcome { have, need: Need::Ids(need) }
     }
 }
 

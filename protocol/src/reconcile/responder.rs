@@ -2,16 +2,16 @@
 //! says the sets are the same, streams coded symbols sized by the estimate, or starts a
 //! list exchange; then it resolves the tags the initiator lacks and checks the outcome.
 
-use super::estimator::{estimate_difference, plausible, read_counters, Summary};
+use super::estimator::{digest_sum, estimate_difference, plausible, read_counters, Summary};
 use super::hello::{HelloSummary, Summarised};
 use super::initiator::check_peer_count;
 use super::keys::SessionKeys;
 use super::list::ListExchange;
 use super::message::{pack_symbols, Fingerprint, Message};
 use super::symbol::Coder;
-use super::transfer::Receiver;
+use super::transfer::{Lacking, Receiver};
 use super::{
-    check_local_items, Item, Outcome, ReconcileError, Salt, Step, MAX_RECONCILE_ROUNDS,
+    check_local_items, Item, Need, Outcome, ReconcileError, Salt, Step, MAX_RECONCILE_ROUNDS,
     MAX_RECONCILE_SYMBOLS, MAX_SYMBOLS_PER_FRAME, RECONCILE_VERSION,
 };
 
@@ -24,7 +24,6 @@ const FIRST_BATCH_EXTRA: u64 = 12;
 /// The responder of a session over a borrowed, sorted item slice.
 pub struct Responder<'a> {
     items: &'a [Item],
-    salt: Salt,
     /// The hello summary of `items` under the salt the caller expects the initiator to
     /// use, if it keeps one.
     kept: Option<HelloSummary>,
@@ -68,10 +67,11 @@ struct Coding {
 
 impl<'a> Responder<'a> {
     /// A session over `items`, which must be strictly ascending in (time, id) order and at
-    /// most [`super::MAX_RECONCILE_ITEMS`]; `salt` must be fresh random bytes.
-    pub fn new(items: &'a [Item], salt: Salt) -> Result<Responder<'a>, ReconcileError> {
+    /// most [`super::MAX_RECONCILE_ITEMS`]. The responder has no salt: every hash of a
+    /// session is keyed with the initiator's (spec/reconcile.md §Keys and hashes).
+    pub fn new(items: &'a [Item]) -> Result<Responder<'a>, ReconcileError> {
         check_local_items(items)?;
-        Ok(Responder { items, salt, kept: None, rounds: 0, state: State::Ready })
+        Ok(Responder { items, kept: None, rounds: 0, state: State::Ready })
     }
 
     /// A session over `items` as [`Responder::new`], with `hello`, a summary of `items` the
@@ -79,13 +79,9 @@ impl<'a> Responder<'a> {
     /// hashes): a hello under that salt then costs no hashing, and the items are hashed
     /// only if the sets differ. A summary under another salt, or whose count is not that
     /// of `items`, is not used.
-    pub fn with_hello(
-        items: &'a [Item],
-        salt: Salt,
-        hello: HelloSummary,
-    ) -> Result<Responder<'a>, ReconcileError> {
+    pub fn with_hello(items: &'a [Item], hello: HelloSummary) -> Result<Responder<'a>, ReconcileError> {
         check_local_items(items)?;
-        Ok(Responder { items, salt, kept: Some(hello), rounds: 0, state: State::Ready })
+        Ok(Responder { items, kept: Some(hello), rounds: 0, state: State::Ready })
     }
 
     /// How many frames this side has received.
@@ -133,39 +129,22 @@ impl<'a> Responder<'a> {
             (State::Coding(coding), Message::More { symbols }) if !coding.transferring => {
                 self.more(coding, symbols)
             }
-            (State::Coding(mut coding), Message::Decoded { ids, tags, done }) => {
-                coding.transferring = true;
-                let decodable = coding.coder.produced();
-                let Coding { receiver, keys, .. } = &mut *coding;
-                let resolved = receiver.receive(&ids, &tags, self.items, keys, decodable)?;
-                let frame = resolved.encode()?;
-                if !done {
-                    self.state = State::Coding(coding);
-                    return Ok(Step::Send(frame));
-                }
-                let (have, need) = coding.receiver.result();
-                let implied = coding.summary.count as i64 - have.len() as i64 + need.len() as i64;
-                if implied != coding.their_count as i64 {
-                    return Err(ReconcileError::WrongCount {
-                        what: "items",
-                        announced: coding.their_count as i64,
-                        implied,
-                    });
-                }
-                if coding.summary.fingerprint_after(coding.keys.hello(), have, need)
-                    != coding.their_fingerprint
-                {
-                    return Err(ReconcileError::Verification);
-                }
-                Ok(Step::Done { last: Some(frame), outcome: Outcome::new(have.to_vec(), need.to_vec()) })
+            (State::Coding(coding), Message::Decoded { count, fingerprint, tags, done })
+                // The first `decoded` says what we lack; later ones do not.
+                if coding.transferring == count.is_none() =>
+            {
+                let lacking = count
+                    .zip(fingerprint)
+                    .map(|(count, fingerprint)| Lacking { count, sum: fingerprint.sum() });
+                self.decoded(coding, lacking, &tags, done)
             }
-            (State::Coding(coding), Message::List { salt: None, count: None, items, done })
+            (State::Coding(coding), Message::List { count: None, items, done })
                 if !coding.transferring =>
             {
                 // The initiator ran out of symbols and falls back to lists.
                 self.list(ListExchange::new(self.items, coding.their_count), &items, done)
             }
-            (State::Listing(exchange), Message::List { salt: None, count: None, items, done }) => {
+            (State::Listing(exchange), Message::List { count: None, items, done }) => {
                 self.list(exchange, &items, done)
             }
             (state, message) => Err(ReconcileError::Unexpected { kind: message.kind(), state: state.name() }),
@@ -182,13 +161,13 @@ impl<'a> Responder<'a> {
         let Summarised { keys, summary, symbols, digests } =
             HelloSummary::summarise(self.kept.take(), self.items, their_salt);
         if summary.count == their_count && summary.fingerprint == their_fingerprint.sum() {
-            let frame = Message::Same { salt: self.salt }.encode()?;
+            let frame = Message::Same.encode()?;
             return Ok(Step::Done { last: Some(frame), outcome: Outcome::default() });
         }
         let difference = estimate_difference(&summary, their_count, their_counters).max(1);
         if prefers_lists(difference, their_count, summary.count) {
             let mut exchange = ListExchange::new(self.items, their_count);
-            let frame = exchange.next_message(Some((self.salt, summary.count))).encode()?;
+            let frame = exchange.next_message(Some(summary.count)).encode()?;
             self.state = State::Listing(exchange);
             return Ok(Step::Send(frame));
         }
@@ -200,7 +179,6 @@ impl<'a> Responder<'a> {
             .min(MAX_SYMBOLS_PER_FRAME as u64) as usize;
         let symbols = pack_symbols(&coder.produce(batch, self.items, &keys));
         let frame = Message::Symbols {
-            salt: Some(self.salt),
             count: Some(summary.count),
             fingerprint: Some(Fingerprint::of_sum(summary.fingerprint)),
             start: 0,
@@ -219,6 +197,40 @@ impl<'a> Responder<'a> {
         Ok(Step::Send(frame))
     }
 
+    /// Answers a `decoded` with the ids of its tags; after the last, checks that the
+    /// outcome turns our count and fingerprint into the initiator's.
+    fn decoded(
+        &mut self,
+        mut coding: Box<Coding>,
+        lacking: Option<Lacking>,
+        tags: &[u8],
+        done: bool,
+    ) -> Result<Step, ReconcileError> {
+        coding.transferring = true;
+        let decodable = coding.coder.produced();
+        let Coding { receiver, keys, .. } = &mut *coding;
+        let frame = receiver.receive(lacking, tags, self.items, keys, decodable)?.encode()?;
+        if !done {
+            self.state = State::Coding(coding);
+            return Ok(Step::Send(frame));
+        }
+        let (have, need) = coding.receiver.result();
+        // `need.count` is at most the symbols sent (checked on receipt): no overflow.
+        let implied = coding.summary.count as i64 - have.len() as i64 + need.count as i64;
+        if implied != coding.their_count as i64 {
+            return Err(ReconcileError::WrongCount {
+                what: "items",
+                announced: coding.their_count as i64,
+                implied,
+            });
+        }
+        let removed = digest_sum(coding.keys.hello(), have);
+        if coding.summary.fingerprint_after(removed, need.sum) != coding.their_fingerprint {
+            return Err(ReconcileError::Verification);
+        }
+        Ok(Step::Done { last: Some(frame), outcome: Outcome::new(have.to_vec(), Need::Count(need.count)) })
+    }
+
     fn more(&mut self, mut coding: Box<Coding>, symbols: u64) -> Result<Step, ReconcileError> {
         let start = coding.coder.produced();
         let total = start.saturating_add(symbols);
@@ -230,8 +242,7 @@ impl<'a> Responder<'a> {
             });
         }
         let symbols = pack_symbols(&coding.coder.produce(symbols as usize, self.items, &coding.keys));
-        let frame =
-            Message::Symbols { salt: None, count: None, fingerprint: None, start, symbols }.encode()?;
+        let frame = Message::Symbols { count: None, fingerprint: None, start, symbols }.encode()?;
         self.state = State::Coding(coding);
         Ok(Step::Send(frame))
     }

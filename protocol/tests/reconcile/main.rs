@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use kvitt_protocol::reconcile::{
-    HelloSummary, Initiator, Item, Message, Outcome, ReconcileError, Responder, Salt, Step,
-    ESTIMATOR_COUNTERS, ID_BYTES, ITEM_BYTES, MAX_IDS_PER_FRAME, MAX_ITEMS_PER_FRAME,
+    Fingerprint, HelloSummary, Initiator, Item, Message, Need, Outcome, ReconcileError, Responder, Salt,
+    Step, ESTIMATOR_COUNTERS, ID_BYTES, ITEM_BYTES, MAX_IDS_PER_FRAME, MAX_ITEMS_PER_FRAME,
     MAX_RECONCILE_FRAME_BYTES, MAX_RECONCILE_ITEMS, MAX_RECONCILE_ROUNDS, MAX_RECONCILE_SYMBOLS,
     MAX_SYMBOLS_PER_FRAME, SYMBOL_BYTES, TAG_BYTES,
 };
@@ -61,7 +61,7 @@ fn sets(
         ids.sort_unstable();
         ids
     };
-    (ours, theirs, Outcome { have: ids(&ours_only), need: ids(&theirs_only) })
+    (ours, theirs, Outcome { have: ids(&ours_only), need: Need::Ids(ids(&theirs_only)) })
 }
 
 /// What a whole session cost and found.
@@ -91,9 +91,9 @@ enum Failure {
     Responder(ReconcileError),
 }
 
-fn run(ours: &[Item], theirs: &[Item], salts: (Salt, Salt)) -> Result<Run, Failure> {
-    let initiator = Initiator::new(ours, salts.0).map_err(Failure::Initiator)?;
-    let responder = Responder::new(theirs, salts.1).map_err(Failure::Responder)?;
+fn run(ours: &[Item], theirs: &[Item], salt: Salt) -> Result<Run, Failure> {
+    let initiator = Initiator::new(ours, salt).map_err(Failure::Initiator)?;
+    let responder = Responder::new(theirs).map_err(Failure::Responder)?;
     run_sides(initiator, responder)
 }
 
@@ -138,19 +138,30 @@ fn run_sides(mut initiator: Initiator<'_>, mut responder: Responder<'_>) -> Resu
     })
 }
 
-fn salts(seed: u8) -> (Salt, Salt) {
-    (Salt([seed; 16]), Salt([seed.wrapping_add(101); 16]))
+/// The initiator's salt of a run (the responder has none).
+fn salt(seed: u8) -> Salt {
+    Salt([seed; 16])
 }
 
 /// Runs a session and checks both outcomes and the limits.
 fn reconcile(ours: &[Item], theirs: &[Item], expected: &Outcome, seed: u8) -> Run {
-    let run = run(ours, theirs, salts(seed)).unwrap();
+    let run = run(ours, theirs, salt(seed)).unwrap();
     assert_eq!(&run.initiator, expected, "initiator's outcome");
-    assert_eq!(run.responder.have, expected.need, "responder's have");
-    assert_eq!(run.responder.need, expected.have, "responder's need");
+    assert_mirrors(&run.responder, expected);
     assert!(run.initiator_frames <= MAX_RECONCILE_ROUNDS);
     assert!(run.largest_frame <= MAX_RECONCILE_FRAME_BYTES);
     run
+}
+
+/// The responder's outcome mirrors the initiator's `expected`: its `have` is the
+/// initiator's need, and its need the initiator's `have` (the ids after a list exchange,
+/// their count after coded symbols).
+fn assert_mirrors(responder: &Outcome, expected: &Outcome) {
+    assert_eq!(Some(responder.have.as_slice()), expected.need.ids(), "responder's have");
+    match &responder.need {
+        Need::Ids(ids) => assert_eq!(ids, &expected.have, "responder's need"),
+        Need::Count(count) => assert_eq!(*count, expected.have.len() as u64, "responder's need"),
+    }
 }
 
 /// The kinds of pairs the property covers.
@@ -204,7 +215,7 @@ proptest! {
         };
         let (ours, theirs, expected) = sets(seed, common, only_ours, only_theirs, times);
         let run = reconcile(&ours, &theirs, &expected, salt);
-        if expected.have.is_empty() && expected.need.is_empty() {
+        if expected.have.is_empty() && expected.need.count() == 0 {
             prop_assert_eq!(run.frames, 2);
         }
     }
@@ -243,20 +254,39 @@ fn one_empty_side_exchanges_lists_across_many_frames() {
 
 #[test]
 fn thousands_of_differences_split_the_decoded_exchange_across_frames() {
-    // 9,000 of ours lacking at the responder: their ids take two `decoded` frames.
+    // The `decoded` frames of a run, and their bytes in all.
+    let decoded = |run: &Run| {
+        let frames: Vec<&Vec<u8>> = run
+            .transcript
+            .iter()
+            .filter(|frame| matches!(Message::decode(frame), Ok(Message::Decoded { .. })))
+            .collect();
+        (frames.len(), frames.iter().map(|frame| frame.len()).sum::<usize>())
+    };
+    // 9,000 of theirs lacking here: their tags take two `decoded` frames, each answered by
+    // a `resolved` of at most MAX_IDS_PER_FRAME ids.
+    let (ours, theirs, expected) = sets(4, 9_000, 300, 9_000, 1_000_000);
+    let run = reconcile(&ours, &theirs, &expected, 5);
+    assert!(run.round_trips() >= 3, "{run:?}");
+    assert_eq!(decoded(&run).0, 2);
+    assert_eq!(run.responder.need, Need::Count(300));
+    // 9,000 of ours lacking there: only their count and digest sum go, in one frame of
+    // the 300 tags.
     let (ours, theirs, expected) = sets(4, 9_000, 9_000, 300, 1_000_000);
     let run = reconcile(&ours, &theirs, &expected, 5);
-    assert!(run.round_trips() >= 3);
+    let (frames, bytes) = decoded(&run);
+    assert_eq!(frames, 1);
+    assert!(bytes <= 300 * TAG_BYTES + 80, "{bytes} bytes"); // the map around them: 66 B
+    assert_eq!(run.responder.need, Need::Count(9_000));
 }
 
 #[test]
 fn salts_change_the_fingerprint_the_estimator_and_the_symbols() {
     let (ours, theirs, _) = sets(5, 500, 20, 20, 1_000);
     let first_frames = |seed: u8| {
-        let (a, b) = salts(seed);
-        let mut initiator = Initiator::new(&ours, a).unwrap();
+        let mut initiator = Initiator::new(&ours, salt(seed)).unwrap();
         let hello = initiator.start().unwrap();
-        let mut responder = Responder::new(&theirs, b).unwrap();
+        let mut responder = Responder::new(&theirs).unwrap();
         let Step::Send(symbols) = responder.receive(&hello).unwrap() else { panic!("no symbols") };
         (Message::decode(&hello).unwrap(), Message::decode(&symbols).unwrap())
     };
@@ -276,21 +306,6 @@ fn salts_change_the_fingerprint_the_estimator_and_the_symbols() {
         panic!("not symbols")
     };
     assert_ne!(a[..SYMBOL_BYTES], b[..SYMBOL_BYTES]);
-    // Only the responder's salt differs: the symbols stay, so that a side can keep them
-    // under the initiator's salt (spec/reconcile.md §Keys and hashes).
-    let mut initiator = Initiator::new(&ours, Salt([1; 16])).unwrap();
-    let hello = initiator.start().unwrap();
-    let symbols_with = |salt: u8| {
-        let mut responder = Responder::new(&theirs, Salt([salt; 16])).unwrap();
-        match responder.receive(&hello).unwrap() {
-            Step::Send(frame) => match Message::decode(&frame).unwrap() {
-                Message::Symbols { symbols, .. } => symbols,
-                other => panic!("{other:?}"),
-            },
-            other => panic!("{other:?}"),
-        }
-    };
-    assert_eq!(symbols_with(7), symbols_with(8));
 }
 
 fn encode(message: &Message) -> Vec<u8> {
@@ -318,11 +333,10 @@ fn kept_hello_summaries_give_the_frames_hashing_gives() {
         [(1, 500, 0, 0), (2, 500, 7, 3), (5, 2000, 60, 40), (3, 20, 300, 200)]
     {
         let (ours, theirs, expected) = sets(seed, common, only_ours, only_theirs, 50);
-        let (ours_salt, theirs_salt) = salts(seed as u8);
-        let hashed = run(&ours, &theirs, (ours_salt, theirs_salt)).unwrap();
+        let ours_salt = salt(seed as u8);
+        let hashed = run(&ours, &theirs, ours_salt).unwrap();
         let initiator = Initiator::with_hello(&ours, kept_summary(&ours, ours_salt)).unwrap();
-        let responder =
-            Responder::with_hello(&theirs, theirs_salt, kept_summary(&theirs, ours_salt)).unwrap();
+        let responder = Responder::with_hello(&theirs, kept_summary(&theirs, ours_salt)).unwrap();
         let kept = run_sides(initiator, responder).unwrap();
         assert_eq!(kept.initiator, expected, "seed {seed}");
         assert_eq!(kept.transcript, hashed.transcript, "seed {seed}");
@@ -332,8 +346,8 @@ fn kept_hello_summaries_give_the_frames_hashing_gives() {
 #[test]
 fn a_kept_summary_of_another_salt_or_size_is_not_used() {
     let (ours, theirs, expected) = sets(4, 300, 5, 5, 50);
-    let (ours_salt, theirs_salt) = salts(4);
-    let hashed = run(&ours, &theirs, (ours_salt, theirs_salt)).unwrap();
+    let ours_salt = salt(4);
+    let hashed = run(&ours, &theirs, ours_salt).unwrap();
     let other_salt = Salt([0xee; 16]);
     let short = &ours[..ours.len() - 1];
     for (initiator_kept, responder_kept) in [
@@ -341,7 +355,7 @@ fn a_kept_summary_of_another_salt_or_size_is_not_used() {
         (kept_summary(&ours, ours_salt), kept_summary(&theirs[1..], ours_salt)),
     ] {
         let initiator = Initiator::with_hello(&ours, initiator_kept).unwrap();
-        let responder = Responder::with_hello(&theirs, theirs_salt, responder_kept).unwrap();
+        let responder = Responder::with_hello(&theirs, responder_kept).unwrap();
         let kept = run_sides(initiator, responder).unwrap();
         assert_eq!(kept.initiator, expected);
         assert_eq!(kept.transcript, hashed.transcript);

@@ -12,7 +12,7 @@ pub(super) fn kinds(frames: &[Frame]) -> Vec<&'static str> {
     frames.iter().map(|frame| Message::decode(&frame.bytes).unwrap().kind()).collect()
 }
 
-/// A whole session between the sets, with salts from `salt_label`; the frames' kinds must be
+/// A whole session between the sets, the initiator's salt from `salt_label`; the frames' kinds must be
 /// `expected` (so that a vector keeps showing what its name says).
 pub(super) fn session(
     name: &str,
@@ -22,8 +22,7 @@ pub(super) fn session(
     responder: Vec<Item>,
     expected: &[&str],
 ) -> Vector {
-    let initiator = Side { salt: vector_salt(salt_label, Role::Initiator), items: initiator };
-    let responder = Side { salt: vector_salt(salt_label, Role::Responder), items: responder };
+    let (initiator, responder) = (Side::initiator(salt_label, initiator), Side::responder(responder));
     let (frames, initiator_outcome, responder_outcome) = live_session(&initiator, &responder);
     assert_eq!(kinds(&frames), expected, "{name}: the session's frames");
     Vector {
@@ -45,10 +44,7 @@ pub(super) struct Setting {
 
 impl Setting {
     pub(super) fn sides(&self) -> (Side, Side) {
-        (
-            Side { salt: vector_salt(self.label, Role::Initiator), items: self.initiator.clone() },
-            Side { salt: vector_salt(self.label, Role::Responder), items: self.responder.clone() },
-        )
+        (Side::initiator(self.label, self.initiator.clone()), Side::responder(self.responder.clone()))
     }
 
     /// The honest session's frames.
@@ -111,10 +107,6 @@ pub(super) fn entry<'a>(entries: &'a mut [(Value, Value)], key: &str) -> &'a mut
 
 pub(super) use kvitt_test_support::bytes::replace_once;
 
-pub(super) fn ids_of(items: &[Item]) -> Vec<u8> {
-    items.iter().flat_map(|item| item.id.0).collect()
-}
-
 pub(super) fn generate() -> Vec<Vector> {
     let mut vectors = vec![
         session(
@@ -174,7 +166,7 @@ pub(super) fn generate() -> Vec<Vector> {
             "session-lists-initiator-empty",
             "session-lists-initiator-empty",
             "The initiator holds nothing, the responder 40 items (pool 600-639): the responder \
-             starts a list exchange (its first list carries its salt and count), and the initiator \
+             starts a list exchange (its first list carries its count), and the initiator \
              answers with its own, empty, list as its last frame.",
             vec![],
             pool(600..640),
@@ -184,7 +176,7 @@ pub(super) fn generate() -> Vec<Vector> {
             "session-lists-responder-empty",
             "session-lists-responder-empty",
             "The responder holds nothing, the initiator 30 items (pool 700-729): the responder's \
-             first list is empty (with its salt and count 0), and the initiator's list of 30 is \
+             first list is empty (with its count, 0), and the initiator's list of 30 is \
              its last frame.",
             pool(700..730),
             vec![],
@@ -320,13 +312,13 @@ pub(super) fn refusals() -> Vec<Vector> {
         |error| matches!(error, ReconcileError::Malformed { .. }),
     ));
     vectors.push(symbols.refusal(
-        "refuse-symbols-missing-salt",
-        "The responder's honest first `symbols` without its salt, count and fingerprint: a \
+        "refuse-symbols-missing-count",
+        "The responder's honest first `symbols` without its count and fingerprint: a \
          later batch's form, where the first answer must carry all three.",
         1,
         WAITING_FOR_ANSWER,
         doctored(&answer, |entries| {
-            entries.retain(|(name, _)| !matches!(name.as_text(), Some("salt" | "count" | "fingerprint")));
+            entries.retain(|(name, _)| !matches!(name.as_text(), Some("count" | "fingerprint")));
         }),
         |error| matches!(error, ReconcileError::Unexpected { kind: "symbols", .. }),
     ));
@@ -365,18 +357,44 @@ pub(super) fn refusals() -> Vec<Vector> {
         |error| *error == ReconcileError::UnknownTag,
     ));
     vectors.push(symbols.refusal(
-        "refuse-decoded-held-id",
-        "The initiator's honest `decoded` that also says the responder lacks pool item 1200, \
-         which it holds.",
+        "refuse-decoded-wrong-count",
+        "The initiator's honest `decoded` saying the responder lacks one item more than the \
+         difference holds: the counts do not reconcile.",
         2,
         SENDING_SYMBOLS,
-        doctored(&decoded, |entries| *entry(entries, "ids") = Value::Bytes(ids_of(&pool(1200..1201)))),
-        |error| *error == ReconcileError::AlreadyHeld,
+        doctored(&decoded, |entries| {
+            let Value::Integer(count) = entry(entries, "count") else { panic!("no count") };
+            *entry(entries, "count") = Value::Integer((u64::try_from(*count).unwrap() + 1).into());
+        }),
+        |error| matches!(error, ReconcileError::WrongCount { what: "items", .. }),
+    ));
+    vectors.push(symbols.refusal(
+        "refuse-decoded-wrong-fingerprint",
+        "The initiator's honest `decoded` with the last bit of its fingerprint (the digest sum \
+         of the items the responder lacks) flipped: the counts agree, the fingerprints do not.",
+        2,
+        SENDING_SYMBOLS,
+        doctored(&decoded, |entries| {
+            let Value::Bytes(fingerprint) = entry(entries, "fingerprint") else { panic!("no fingerprint") };
+            fingerprint[15] ^= 1;
+        }),
+        |error| *error == ReconcileError::Verification,
+    ));
+    vectors.push(symbols.refusal(
+        "refuse-decoded-missing-count",
+        "The initiator's honest first `decoded` without its count and fingerprint: a later \
+         `decoded`'s form, where the first must carry both.",
+        2,
+        SENDING_SYMBOLS,
+        doctored(&decoded, |entries| {
+            entries.retain(|(name, _)| !matches!(name.as_text(), Some("count" | "fingerprint")));
+        }),
+        |error| matches!(error, ReconcileError::Unexpected { kind: "decoded", .. }),
     ));
     // A tag of an item both hold in place of one the initiator lacks: every check on its own
     // passes, and only the fingerprints tell.
     let (initiator_side, _) = symbols.sides();
-    let keys = SpecKeys::new(&initiator_side.salt);
+    let keys = SpecKeys::new(&initiator_side.initiator_salt().unwrap());
     let mut swapped: Vec<u64> =
         tags.chunks(TAG_BYTES).skip(1).map(|tag| u64::from_be_bytes(tag.try_into().unwrap())).collect();
     swapped.push(keys.tag(&pool_item(1200)));

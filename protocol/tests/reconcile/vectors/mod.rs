@@ -1,5 +1,5 @@
 //! Interoperability vectors for reconciliation, spec/vectors/reconcile/*.json: whole
-//! sessions (both sides' salts and items, every frame in order, both outcomes) and frames a
+//! sessions (the initiator's salt, both sides' items, every frame in order, both outcomes) and frames a
 //! receiver must refuse, so that an implementation written from spec/reconcile.md alone can
 //! check itself byte for byte against the reference. spec/vectors/README.md §Reconciliation
 //! vectors describes the format.
@@ -9,7 +9,7 @@
 //!   renders each vector; the committed files must be identical.
 //!   `KVITT_BLESS=1 cargo test -p kvitt-protocol --test reconcile vectors` rewrites them.
 //! - `every_vector_replays_on_each_side`: reads the committed files only, and replays each
-//!   side alone: a fresh state machine with the stated salt and items is fed the frames its
+//!   side alone: a fresh state machine with the stated items (and salt) is fed the frames its
 //!   peer sent and must produce exactly the next committed frame of its own, then the stated
 //!   outcome (or, for a refusal, the stated error, then `Finished`).
 //! - `session_vectors_follow_the_spec_hashes`: recomputes the keys, the hello, the coded
@@ -89,9 +89,10 @@ struct Frame {
     bytes: Vec<u8>,
 }
 
-/// One side of a vector: its salt and its items, ascending.
+/// One side of a vector: its salt (the initiator's; the responder has none) and its items,
+/// ascending.
 struct Side {
-    salt: Salt,
+    salt: Option<Salt>,
     items: Vec<Item>,
 }
 
@@ -132,12 +133,30 @@ fn pool(numbers: impl IntoIterator<Item = u32>) -> Vec<Item> {
     items
 }
 
-/// The first 16 bytes of SHA-256("kvitt reconcile vector salt <label> <role>").
-fn vector_salt(label: &str, role: Role) -> Salt {
-    let digest = Sha256::digest(format!("kvitt reconcile vector salt {label} {}", role.name()));
+/// The initiator's salt: the first 16 bytes of SHA-256("kvitt reconcile vector salt <label>
+/// initiator").
+fn vector_salt(label: &str) -> Salt {
+    let digest = Sha256::digest(format!("kvitt reconcile vector salt {label} initiator"));
     let mut salt = [0u8; 16];
     salt.copy_from_slice(&digest[..16]);
     Salt(salt)
+}
+
+impl Side {
+    /// The initiator of the vector labelled `label`, holding `items`.
+    fn initiator(label: &str, items: Vec<Item>) -> Side {
+        Side { salt: Some(vector_salt(label)), items }
+    }
+
+    /// A responder holding `items`.
+    fn responder(items: Vec<Item>) -> Side {
+        Side { salt: None, items }
+    }
+
+    /// The initiator's salt, which every hash of the session is keyed with.
+    fn initiator_salt(&self) -> Result<Salt, String> {
+        self.salt.ok_or_else(|| "the initiator has no salt".to_owned())
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -161,8 +180,8 @@ impl Machine<'_> {
 /// The live session between the two sides: every frame, and both outcomes.
 fn live_session(initiator: &Side, responder: &Side) -> (Vec<Frame>, Outcome, Outcome) {
     let mut sides = [
-        Machine::Initiator(Initiator::new(&initiator.items, initiator.salt).unwrap()),
-        Machine::Responder(Responder::new(&responder.items, responder.salt).unwrap()),
+        Machine::Initiator(Initiator::new(&initiator.items, initiator.initiator_salt().unwrap()).unwrap()),
+        Machine::Responder(Responder::new(&responder.items).unwrap()),
     ];
     let Machine::Initiator(first) = &mut sides[0] else { unreachable!() };
     let mut frames = vec![Frame { from: Role::Initiator, bytes: first.start().unwrap() }];
@@ -197,12 +216,10 @@ struct Replayed<'a> {
 /// ordinary frame or (at the very end) as its last.
 fn replay<'a>(role: Role, side: &'a Side, frames: &[Frame]) -> Result<Replayed<'a>, String> {
     let mut machine = match role {
-        Role::Initiator => {
-            Machine::Initiator(Initiator::new(&side.items, side.salt).map_err(|e| e.to_string())?)
-        }
-        Role::Responder => {
-            Machine::Responder(Responder::new(&side.items, side.salt).map_err(|e| e.to_string())?)
-        }
+        Role::Initiator => Machine::Initiator(
+            Initiator::new(&side.items, side.initiator_salt()?).map_err(|e| e.to_string())?,
+        ),
+        Role::Responder => Machine::Responder(Responder::new(&side.items).map_err(|e| e.to_string())?),
     };
     // What the side has produced and the frames have not yet shown, and whether it was its
     // last (with the outcome it finishes with).

@@ -83,23 +83,20 @@ impl Json {
 }
 
 pub(super) fn json_side(side: &Side) -> Json {
-    Json::Object(vec![
-        ("salt", Json::text(hex::encode(side.salt.0))),
-        (
-            "items",
-            Json::Array(
-                side.items
-                    .iter()
-                    .map(|item| {
-                        Json::Line(Box::new(Json::Array(vec![
-                            Json::Number(item.time),
-                            Json::text(hex::encode(item.id.0)),
-                        ])))
-                    })
-                    .collect(),
-            ),
-        ),
-    ])
+    let items = Json::Array(
+        side.items
+            .iter()
+            .map(|item| {
+                Json::Line(Box::new(Json::Array(vec![
+                    Json::Number(item.time),
+                    Json::text(hex::encode(item.id.0)),
+                ])))
+            })
+            .collect(),
+    );
+    // The initiator's salt; the responder has none.
+    let salt = side.salt.map(|salt| ("salt", Json::text(hex::encode(salt.0))));
+    Json::Object(salt.into_iter().chain([("items", items)]).collect())
 }
 
 pub(super) fn json_ids(ids: &[RecordId]) -> Json {
@@ -107,7 +104,11 @@ pub(super) fn json_ids(ids: &[RecordId]) -> Json {
 }
 
 pub(super) fn json_outcome(outcome: &Outcome) -> Json {
-    Json::Object(vec![("have", json_ids(&outcome.have)), ("need", json_ids(&outcome.need))])
+    let need = match &outcome.need {
+        Need::Ids(ids) => json_ids(ids),
+        Need::Count(count) => Json::Number(*count),
+    };
+    Json::Object(vec![("have", json_ids(&outcome.have)), ("need", need)])
 }
 
 /// The `kind` text of a frame's map, read without the schema (refused frames included).
@@ -138,7 +139,7 @@ impl Vector {
             ("responder", json_side(&self.responder)),
         ];
         if let End::Session { .. } = self.end {
-            let keys = SpecKeys::new(&self.initiator.salt);
+            let keys = SpecKeys::new(&self.initiator.initiator_salt().unwrap());
             entries.push((
                 "keys",
                 Json::Object(vec![

@@ -38,7 +38,12 @@ pub(super) fn fixed<const N: usize>(bytes: Vec<u8>, what: &str) -> Result<[u8; N
 
 pub(super) fn read_side(json: &serde_json::Value, role: Role) -> Result<Side, String> {
     let side = json.get(role.name()).ok_or_else(|| format!("no {}", role.name()))?;
-    let salt = Salt(fixed(hex_bytes(side, "salt")?, "salt")?);
+    // The initiator's salt; the responder has none.
+    let salt = match role {
+        Role::Initiator => Some(Salt(fixed(hex_bytes(side, "salt")?, "salt")?)),
+        Role::Responder if side.get("salt").is_some() => return Err("the responder has a salt".into()),
+        Role::Responder => None,
+    };
     let items = array(side, "items")?
         .iter()
         .map(|item| {
@@ -73,7 +78,12 @@ pub(super) fn read_ids(json: &serde_json::Value, key: &str) -> Result<Vec<Record
 
 pub(super) fn read_outcome(json: &serde_json::Value, role: Role) -> Result<Outcome, String> {
     let outcome = json.get("outcomes").and_then(|outcomes| outcomes.get(role.name())).ok_or("no outcome")?;
-    Ok(Outcome { have: read_ids(outcome, "have")?, need: read_ids(outcome, "need")? })
+    // The need is the ids, or (a responder after coded symbols) only their count.
+    let need = match outcome.get("need").and_then(serde_json::Value::as_u64) {
+        Some(count) => Need::Count(count),
+        None => Need::Ids(read_ids(outcome, "need")?),
+    };
+    Ok(Outcome { have: read_ids(outcome, "have")?, need })
 }
 
 pub(super) fn read(file_name: &str, text_of_file: &str) -> Result<Committed, String> {

@@ -25,7 +25,7 @@ fn spec_estimate(ours: &[u8], theirs: &[u8], our_count: u64, their_count: u64) -
 impl Committed {
     /// The sizes of every frame of a session, by §Sizes.
     fn follow_the_sizes(&self) -> Result<(), String> {
-        let keys = SpecKeys::new(&self.initiator.salt);
+        let keys = SpecKeys::new(&self.initiator.initiator_salt()?);
         let (their_count, our_count) = (self.initiator.items.len() as u64, self.responder.items.len() as u64);
         let mut symbols_received = 0u64;
         let mut estimate = None;

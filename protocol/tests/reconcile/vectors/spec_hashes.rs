@@ -149,7 +149,8 @@ impl Committed {
     /// Every frame of a session, recomputed from the spec's definitions and the two sets.
     pub(super) fn follow_the_spec(&self) -> Result<(), String> {
         let (initiator, responder) = (&self.initiator, &self.responder);
-        let keys = SpecKeys::new(&initiator.salt);
+        let salt = initiator.initiator_salt()?;
+        let keys = SpecKeys::new(&salt);
         let stated = self.json.get("keys").ok_or("no keys")?;
         for (name, key) in [("hello", keys.hello), ("check", keys.check)] {
             if hex_bytes(stated, name)? != key {
@@ -175,9 +176,15 @@ impl Committed {
         // The expected outcomes, by the definition: ids one set holds and the other lacks.
         let (have, need) =
             (difference(&initiator.items, &responder.items), difference(&responder.items, &initiator.items));
-        for (role, expected) in [(Role::Initiator, (&have, &need)), (Role::Responder, (&need, &have))] {
-            let outcome = read_outcome(&self.json, role)?;
-            if (&outcome.have, &outcome.need) != expected {
+        // The responder of a session of coded symbols learns how many ids it lacks, not
+        // which; every other outcome names the ids.
+        let symbols = self.frames.iter().any(|(_, kind)| kind == "symbols");
+        let responder_need = if symbols { Need::Count(have.len() as u64) } else { Need::Ids(have.clone()) };
+        for (role, expected) in [
+            (Role::Initiator, Outcome { have: have.clone(), need: Need::Ids(need.clone()) }),
+            (Role::Responder, Outcome { have: need.clone(), need: responder_need }),
+        ] {
+            if read_outcome(&self.json, role)? != expected {
                 return Err(format!("the {}'s outcome is not the difference of the sets", role.name()));
             }
         }
@@ -186,26 +193,21 @@ impl Committed {
             let item = responder.items.iter().find(|item| item.id == *id)?;
             Some(keys.tag(item).to_be_bytes().to_vec())
         };
-        let (mut symbols_sent, mut decoded_ids, mut decoded_tags) = (0u64, Vec::new(), Vec::new());
+        let (mut symbols_sent, mut decoded_tags, mut lacking) = (0u64, Vec::new(), None);
         let mut listed: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
         for (index, (frame, kind)) in self.frames.iter().enumerate() {
             let map: Value =
                 ciborium::from_reader(frame.bytes.as_slice()).map_err(|error| error.to_string())?;
             let at = |why: &str| format!("frames[{index}] ({kind}): {why}");
             let first_answer = index == 1;
-            if first_answer {
-                if field_bytes(&map, "salt")? != responder.salt.0 {
-                    return Err(at("not the responder's salt"));
-                }
-                if kind != "same" && field_uint(&map, "count")? != responder.items.len() as u64 {
-                    return Err(at("not the responder's count"));
-                }
+            if first_answer && kind != "same" && field_uint(&map, "count")? != responder.items.len() as u64 {
+                return Err(at("not the responder's count"));
             }
             match kind.as_str() {
                 "hello" => {
                     let (fingerprint, estimator) = spec_summary(&keys, &initiator.items);
                     if field_uint(&map, "version")? != 1
-                        || field_bytes(&map, "salt")? != initiator.salt.0
+                        || field_bytes(&map, "salt")? != salt.0
                         || field_uint(&map, "count")? != initiator.items.len() as u64
                         || field_bytes(&map, "fingerprint")? != fingerprint
                         || field_bytes(&map, "estimator")? != estimator
@@ -230,7 +232,11 @@ impl Committed {
                 }
                 "more" => {}
                 "decoded" => {
-                    decoded_ids.extend_from_slice(field_bytes(&map, "ids")?);
+                    // The first says how many items the responder lacks and their digest sum.
+                    if lacking.is_none() {
+                        lacking =
+                            Some((field_uint(&map, "count")?, field_bytes(&map, "fingerprint")?.to_vec()));
+                    }
                     decoded_tags.extend_from_slice(field_bytes(&map, "tags")?);
                 }
                 "resolved" => {
@@ -255,7 +261,12 @@ impl Committed {
                 other => return Err(at(&format!("unknown kind {other}"))),
             }
         }
-        if !decoded_ids.is_empty() || !decoded_tags.is_empty() {
+        if let Some((count, fingerprint)) = lacking {
+            let lacked: Vec<Item> =
+                initiator.items.iter().filter(|item| have.binary_search(&item.id).is_ok()).copied().collect();
+            if count != have.len() as u64 || fingerprint != spec_summary(&keys, &lacked).0 {
+                return Err("the decoded count and fingerprint are not of the ids the responder lacks".into());
+            }
             let mut tags: Vec<u64> = responder
                 .items
                 .iter()
@@ -264,8 +275,8 @@ impl Committed {
                 .collect();
             tags.sort_unstable();
             let tags: Vec<u8> = tags.iter().flat_map(|tag| tag.to_be_bytes()).collect();
-            if decoded_ids != have.iter().flat_map(|id| id.0).collect::<Vec<u8>>() || decoded_tags != tags {
-                return Err("the decoded ids and tags are not the difference".into());
+            if decoded_tags != tags {
+                return Err("the decoded tags are not of the items the initiator lacks".into());
             }
         }
         if self.frames.iter().any(|(_, kind)| kind == "list") {
@@ -302,10 +313,8 @@ pub(super) fn first_label(
     expected: &[&str],
 ) -> Option<String> {
     (0..200).map(|n| format!("{name} {n}")).find(|label| {
-        let (frames, _, _) = live_session(
-            &Side { salt: vector_salt(label, Role::Initiator), items: initiator.to_vec() },
-            &Side { salt: vector_salt(label, Role::Responder), items: responder.to_vec() },
-        );
+        let (frames, _, _) =
+            live_session(&Side::initiator(label, initiator.to_vec()), &Side::responder(responder.to_vec()));
         kinds(&frames) == expected
     })
 }
