@@ -196,7 +196,9 @@ fn dispatch(
     restart: &mut dyn FnMut(&mut World, usize),
 ) {
     match event {
-        Event::Request { from, to, life, exchange, bytes } => world.request(from, to, life, exchange, &bytes),
+        Event::Request { from, to, life, exchange, bytes, ticket } => {
+            world.request(from, to, life, exchange, (bytes, ticket))
+        }
         Event::Answer { to, life, from, exchange, bytes } => world.answer(to, life, from, exchange, &bytes),
         Event::Timeout { node, life, peer, exchange } => world.timeout(node, life, peer, exchange),
         Event::Wake { node, life, at } => world.wake(node, life, at),
