@@ -1,5 +1,5 @@
 //! The kvitt network simulator, deterministic mode: many nodes in one thread on virtual
-//! time, each the production [`kvitt_node::core::NodeCore`] over a
+//! time (a second one decodes the requests in flight ahead, crate::predecode), each the production [`kvitt_node::core::NodeCore`] over a
 //! [`kvitt_node::store::MemoryStore`], its effects carried out by the node's own
 //! interpreter ([`kvitt_node::interpret`]) over a simulated network with faults,
 //! reconciling when its core decides with the node's own session code over its real
@@ -17,6 +17,7 @@ pub mod config;
 pub mod faults;
 pub mod net;
 pub mod node;
+pub mod predecode;
 pub mod real;
 pub mod receipts;
 pub mod report;

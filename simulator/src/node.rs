@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use kvitt_node::core::{CoreConfig, Deferred, ExchangeId, NodeCore, ReplyId, RetryPolicy, StartError};
-use kvitt_node::store::{MemoryStore, Store};
+use kvitt_node::store::{MemoryStore, Store, ValuePool};
 use kvitt_node::sync::ChannelIndex;
 use kvitt_protocol::directory::Directory;
 use kvitt_protocol::{PublicKey, Signed};
@@ -41,13 +41,15 @@ pub struct SimNode {
 }
 
 impl SimNode {
-    /// A node over an empty store, started.
+    /// A node over an empty store, started; the store shares its large values (records)
+    /// with the other nodes' through `pool`.
     pub fn new(
         party: Party,
         config: CoreConfig,
         directory: &Signed<Directory>,
+        pool: &Arc<ValuePool>,
     ) -> Result<SimNode, StartError> {
-        SimNode::over(party, Arc::new(MemoryStore::new()), config, directory)
+        SimNode::over(party, Arc::new(MemoryStore::with_pool(pool.clone())), config, directory)
     }
 
     /// A node over `store` (a copy of a real node's ledger, say), started.

@@ -63,11 +63,13 @@ pub fn run(config: &SimConfig, progress: &mut dyn FnMut(u64)) -> Result<Outcome,
     let mut rng = SimRng::new(config.seed);
     let operator = kvitt_protocol::PublicKey::from(cast.operator.verifying_key());
     let mut nodes = Vec::new();
+    // One copy of each record however many nodes hold it (README, "The simulated network").
+    let pool = std::sync::Arc::new(kvitt_node::store::ValuePool::new());
     let interval = std::time::Duration::from_secs(config.reconcile_interval_s.max(1).unsigned_abs());
     for (index, party) in cast.parties.iter().enumerate() {
         let core_config =
             SimNode::core_config(operator, config.seed ^ (index as u64).wrapping_mul(0x9e37), interval);
-        let node = SimNode::new(party.clone(), core_config, &cast.directory)
+        let node = SimNode::new(party.clone(), core_config, &cast.directory, &pool)
             .map_err(|error| SetupError(format!("starting {}: {error}", party.name)))?;
         nodes.push(node);
     }
@@ -194,7 +196,9 @@ fn dispatch(
     restart: &mut dyn FnMut(&mut World, usize),
 ) {
     match event {
-        Event::Request { from, to, life, exchange, bytes } => world.request(from, to, life, exchange, &bytes),
+        Event::Request { from, to, life, exchange, bytes, ticket } => {
+            world.request(from, to, life, exchange, (bytes, ticket))
+        }
         Event::Answer { to, life, from, exchange, bytes } => world.answer(to, life, from, exchange, &bytes),
         Event::Timeout { node, life, peer, exchange } => world.timeout(node, life, peer, exchange),
         Event::Wake { node, life, at } => world.wake(node, life, at),

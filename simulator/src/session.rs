@@ -266,7 +266,7 @@ mod tests {
                     index as u64,
                     std::time::Duration::from_secs(24 * 60 * 60),
                 );
-                SimNode::new(party.clone(), core_config, &cast.directory).unwrap()
+                SimNode::new(party.clone(), core_config, &cast.directory, &std::sync::Arc::default()).unwrap()
             })
             .collect();
         World::new(nodes, Network::new(FaultMix::None.faults()), SimRng::new(1), crate::run::START_MS)

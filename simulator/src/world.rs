@@ -42,7 +42,9 @@ pub enum Event {
         /// The sender's exchange id; `None` for a request injected by the workload.
         exchange: Option<ExchangeId>,
         /// The encoded request.
-        bytes: Vec<u8>,
+        bytes: std::sync::Arc<[u8]>,
+        /// Its decoding, started on the second thread when it was sent.
+        ticket: crate::predecode::Ticket,
     },
     /// An answer reaches `to`.
     Answer {
@@ -115,6 +117,11 @@ impl Ord for Scheduled {
     }
 }
 
+/// A request as sent: its bytes, and its ticket at the [`Predecoder`] decoding it.
+///
+/// [`Predecoder`]: crate::predecode::Predecoder
+pub type Sent = (std::sync::Arc<[u8]>, crate::predecode::Ticket);
+
 /// A client's answer, for the workload.
 pub type ClientAnswer = Result<ClientResponse, Refusal>;
 
@@ -154,6 +161,8 @@ pub struct World {
     pub events: u64,
     /// Core steps taken.
     pub steps: u64,
+    /// Decodes the requests in flight on a second thread.
+    decoder: crate::predecode::Predecoder,
 }
 
 impl World {
@@ -178,6 +187,7 @@ impl World {
             sessions: Default::default(),
             events: 0,
             steps: 0,
+            decoder: crate::predecode::Predecoder::new(),
         }
     }
 
@@ -366,21 +376,30 @@ impl World {
         bytes: Vec<u8>,
     ) {
         let delays = self.net.send(&mut self.rng, self.now_ms, (from, to), &bytes, Kind::Request);
+        let Some(from_key) = self.nodes.get(from).map(|node| node.party.key()) else {
+            return;
+        };
+        let bytes: std::sync::Arc<[u8]> = bytes.into();
         for delay in delays {
-            let event = Event::Request { from, to, life, exchange, bytes: bytes.clone() };
+            let ticket = self.decoder.submit(from_key, bytes.clone());
+            let event = Event::Request { from, to, life, exchange, bytes: bytes.clone(), ticket };
             self.schedule(self.now_ms + delay, event);
         }
     }
 
     /// A request reaches node `to`: decoded as the transport does, handed to its core.
-    pub fn request(&mut self, from: usize, to: usize, life: u64, exchange: Option<ExchangeId>, bytes: &[u8]) {
+    pub fn request(&mut self, from: usize, to: usize, life: u64, exchange: Option<ExchangeId>, sent: Sent) {
+        let (bytes, ticket) = sent;
         if !self.is_up(to) {
+            self.decoder.forget(ticket);
             return;
         }
         let Some(from_key) = self.nodes.get(from).map(|node| node.party.key()) else {
+            self.decoder.forget(ticket);
             return;
         };
-        let (directory_version, request) = decode_peer_request(from_key, bytes);
+        let (directory_version, request) =
+            self.decoder.take(ticket).unwrap_or_else(|| decode_peer_request(from_key, &bytes));
         let reply = self.next_reply;
         self.next_reply += 1;
         if let (Some(exchange), Some(sim)) = (exchange, self.nodes.get_mut(to)) {

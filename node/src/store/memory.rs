@@ -1,26 +1,30 @@
 //! An in-memory store for the simulator and tests, which models a crash: whatever was
 //! applied but not synced is lost.
 
-use std::collections::btree_map::Entry as MapEntry;
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use super::pool::{Value, ValuePool};
 use super::{Batch, Entry, Store, StoreError};
 
 /// One map that reads see, and an undo log that takes it back to what survived the last
 /// `sync`: a crash costs what was written since, not a second copy of the whole ledger.
+/// Keys are boxed slices; large values are shared with the other stores made with the
+/// same [`ValuePool`] (`super::pool`).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
+    pool: Option<Arc<ValuePool>>,
 }
 
 #[derive(Debug, Default)]
 struct MemoryState {
-    visible: BTreeMap<Vec<u8>, Vec<u8>>,
+    visible: BTreeMap<Box<[u8]>, Value>,
     /// For each key written since the last `sync`, its value at that sync (`None`: absent).
     /// Only the first write to a key after a sync notes it; later ones leave it.
-    undo: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    undo: HashMap<Box<[u8]>, Option<Value>>,
     /// Batches applied since the last `sync`.
     unsynced_batches: usize,
 }
@@ -29,6 +33,12 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// An empty store whose large values are shared, by content, with the other stores
+    /// made with `pool` (the simulator's nodes: one copy of a record they all hold).
+    pub fn with_pool(pool: Arc<ValuePool>) -> MemoryStore {
+        MemoryStore { state: Mutex::default(), pool: Some(pool) }
     }
 
     /// Simulates `kill -9`: every batch applied since the last `sync` is gone.
@@ -58,7 +68,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.lock().visible.get(key).cloned())
+        Ok(self.lock().visible.get(key).map(|value| value.as_slice().to_vec()))
     }
 
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
@@ -72,7 +82,7 @@ impl Store for MemoryStore {
             .range::<[u8], _>((start, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(prefix))
             .take(limit)
-            .map(|(key, value)| (key.clone(), value.clone()))
+            .map(|(key, value)| (key.to_vec(), value.as_slice().to_vec()))
             .collect())
     }
 
@@ -83,30 +93,33 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
         let state = self.lock();
-        let end = match (before, super::prefix_end(prefix)) {
-            (Some(before), _) => Bound::Excluded(before.to_vec()),
+        let prefix_end = super::prefix_end(prefix);
+        let end = match (before, prefix_end.as_deref()) {
+            (Some(before), _) => Bound::Excluded(before),
             (None, Some(end)) => Bound::Excluded(end),
             (None, None) => Bound::Unbounded,
         };
         Ok(state
             .visible
-            .range::<Vec<u8>, _>((Bound::Included(prefix.to_vec()), end))
+            .range::<[u8], _>((Bound::Included(prefix), end))
             .rev()
             .take_while(|(key, _)| key.starts_with(prefix))
             .take(limit)
-            .map(|(key, value)| (key.clone(), value.clone()))
+            .map(|(key, value)| (key.to_vec(), value.as_slice().to_vec()))
             .collect())
     }
 
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut guard = self.lock();
         let state = &mut *guard;
+        let pool = self.pool.as_deref();
         for (key, value) in batch.operations() {
+            let key: Box<[u8]> = key.as_slice().into();
             let previous = match value {
-                Some(value) => state.visible.insert(key.clone(), value.clone()),
-                None => state.visible.remove(key),
+                Some(value) => state.visible.insert(key.clone(), Value::new(value, pool)),
+                None => state.visible.remove(&key),
             };
-            if let MapEntry::Vacant(entry) = state.undo.entry(key.clone()) {
+            if let MapEntry::Vacant(entry) = state.undo.entry(key) {
                 entry.insert(previous);
             }
         }

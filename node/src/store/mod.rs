@@ -11,12 +11,14 @@ pub mod floor_file;
 pub mod group_commit;
 pub mod ledger_start;
 mod memory;
+mod pool;
 mod sled_store;
 mod space;
 mod staged;
 
 pub use floor_file::{FloorFile, FloorKeeper, FlooredStore, MemoryFloor};
 pub use memory::MemoryStore;
+pub use pool::ValuePool;
 pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, LOCK_RELEASE_WAIT};
 pub use space::{DiskWatch, FreeSpace, SpaceGuard, DEFAULT_DISK_FLOOR_BYTES};
 pub use staged::MAX_STAGED_BYTES;
