@@ -126,10 +126,12 @@ impl<T: Record> Signed<T> {
     /// Validates `body`, signs it with `key` and builds its canonical envelope.
     pub fn sign(body: T, key: &SigningKey) -> Result<Signed<T>> {
         body.validate().map_err(|error| error.within("body"))?;
-        let body_value = cbor::to_value(&body)?;
-        let signature = key.sign(&signing_input(T::TYPE, &cbor::encode_value(&body_value)));
+        // The body is encoded once: the signature covers these bytes, and the envelope
+        // is laid out around the same bytes.
+        let body_bytes = cbor::encode(&body)?;
+        let signature = key.sign(&signing_input(T::TYPE, &body_bytes));
         let signer = PublicKey::from(key.verifying_key());
-        let bytes = envelope_bytes(T::TYPE, body_value, &signer, &Signature(signature.to_bytes()))?;
+        let bytes = envelope_bytes(T::TYPE, &body_bytes, &signer, &Signature(signature.to_bytes()));
         if bytes.len() > T::TYPE.max_bytes() {
             return Err(size_error(T::TYPE, bytes.len()));
         }
@@ -192,20 +194,23 @@ fn size_error(kind: RecordType, size: usize) -> Error {
     Error::new(ErrorCode::RecordSize, "", format!("{size} bytes, limit {} for a {kind}", kind.max_bytes()))
 }
 
-fn envelope_bytes(
-    kind: RecordType,
-    body: Value,
-    signer: &PublicKey,
-    signature: &Signature,
-) -> Result<Vec<u8>> {
-    let map = Value::Map(vec![
-        (Value::Text("v".into()), Value::Integer(VERSION.into())),
-        (Value::Text("type".into()), Value::Text(kind.as_str().into())),
-        (Value::Text("body".into()), body),
-        (Value::Text("signer".into()), Value::Bytes(signer.0.to_vec())),
-        (Value::Text("sig".into()), Value::Bytes(signature.0.to_vec())),
-    ]);
-    cbor::encode(&map)
+/// The canonical envelope of `body_bytes` (a canonical body), laid out directly: its five
+/// keys in the order of their encodings (`v`, `sig`, `body`, `type`, `signer`), the
+/// layout [`Envelope::split`] reads. Every record type's name is shorter than 24 bytes,
+/// so its text head is one byte.
+fn envelope_bytes(kind: RecordType, body_bytes: &[u8], signer: &PublicKey, signature: &Signature) -> Vec<u8> {
+    let name = kind.as_str().as_bytes();
+    let mut bytes = Vec::with_capacity(HEAD_TO_SIGNATURE.len() + 64 + body_bytes.len() + 64);
+    bytes.extend_from_slice(HEAD_TO_SIGNATURE);
+    bytes.extend_from_slice(&signature.0);
+    bytes.extend_from_slice(BODY_KEY);
+    bytes.extend_from_slice(body_bytes);
+    bytes.extend_from_slice(TYPE_KEY);
+    bytes.push(0x60 | name.len() as u8);
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(SIGNER_KEY);
+    bytes.extend_from_slice(&signer.0);
+    bytes
 }
 
 /// An envelope whose shape is checked but whose body is not yet typed.

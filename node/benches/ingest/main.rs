@@ -14,6 +14,8 @@
 //! where the temporary ledgers go, default the current directory). Last line:
 //! `result: ingest_receipts_per_s=… ceiling_ratio=… push_p99_ms_at_5000=…`: (a) over QUIC,
 //! its share of the ceiling, and (b)'s corrected p99 at the offered rate.
+//! `KVITT_BENCH_ONLY=push` runs part (b) alone (no building blocks, no agency), for
+//! profiling it; its last line is then `result: push_p99_ms_at_5000=…`.
 
 mod agency;
 mod blocks;
@@ -31,12 +33,33 @@ use agency::{agency_ingest, Link, BATCH, RECEIPTS_PER_MERCHANT};
 use blocks::Blocks;
 use fixture::{key, ms, MERCHANTS};
 
+/// Whether `KVITT_BENCH_ONLY` asks for part (b) alone; any other value is refused, so a
+/// typo does not silently run the whole bench.
+fn push_only() -> bool {
+    match std::env::var("KVITT_BENCH_ONLY") {
+        Err(_) => false,
+        Ok(only) if only == "push" => true,
+        Ok(other) => panic!("KVITT_BENCH_ONLY={other}: the only phase that runs alone is `push`"),
+    }
+}
+
 fn main() {
     let operator = key(1);
     let directory = fixture::directory(&operator);
     let dir =
         tempfile::tempdir_in(std::env::var_os("KVITT_BENCH_DIR").unwrap_or_else(|| ".".into())).unwrap();
     println!("durable ingest, 2 tokio workers, sled on {}", dir.path().display());
+    if push_only() {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rate = push::offered_rate();
+        let merchant =
+            runtime.block_on(push::merchant_push(&dir.path().join("push"), &operator, &directory, rate));
+        merchant.print();
+        runtime.shutdown_timeout(Duration::from_secs(5));
+        println!("result: push_p99_ms_at_{rate}={:.2}", ms(merchant.corrected.value_at_quantile(0.99)));
+        return;
+    }
     let blocks = Blocks::measure(dir.path());
     blocks.print();
     let ceiling = blocks.ceiling();

@@ -100,6 +100,13 @@ impl Batch {
     pub fn operations(&self) -> &[(Vec<u8>, Option<Vec<u8>>)] {
         &self.operations
     }
+
+    /// Appends `later`'s writes after these: the two become one atomic batch whose result
+    /// is that of applying this one, then `later` (a group commit hands a whole group of
+    /// batches to the store underneath at once: super::staged).
+    pub fn append(&mut self, later: Batch) {
+        self.operations.extend(later.operations);
+    }
 }
 
 /// The least key after every key that starts with `prefix`, if there is one (none for an

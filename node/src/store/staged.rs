@@ -1,6 +1,6 @@
 //! Writes a store has taken but not yet handed to sled: applied batches wait here, visible
-//! to every read, until the next `sync` writes them into sled in order, just before sled's
-//! flush and the fsync.
+//! to every read, until the next `sync` writes them into sled, as one batch made of them in
+//! apply order, just before sled's flush and the fsync.
 //!
 //! Why: sled 0.34 takes a process-wide lock for writing a batch (`apply_batch`) that its
 //! `flush()` holds for reading while it writes and `sync_file_range`s its log. Writing each
@@ -57,7 +57,7 @@ impl Staged {
     pub(super) fn apply(
         &self,
         batch: &Batch,
-        write: impl FnMut(Batch) -> Result<(), StoreError>,
+        write: impl FnOnce(Batch) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let bytes = batch_bytes(batch);
         if self.lock().bytes.saturating_add(bytes) > self.limit_bytes {
@@ -74,12 +74,17 @@ impl Staged {
         Ok(())
     }
 
-    /// Writes every staged batch with `write`, in apply order, then drops them from the
-    /// stage (reads find them underneath from then on). On an error the batches not
-    /// written stay visible here but are lost to the disk: the caller's sync fails.
+    /// Writes every staged batch with one call of `write`, as one batch made of them in
+    /// apply order, then drops them from the stage (reads find them underneath from then
+    /// on). One write for the group, not one a batch: the store underneath pays its fixed
+    /// cost of a batch (sled: its lock, log reservation and batch seal) once, and a key
+    /// several batches wrote (a counter) is written once. Each staged batch stays atomic,
+    /// being part of a larger atomic one; none was acknowledged before the sync that
+    /// follows this write. On an error the batches stay visible here but are lost to the
+    /// disk: the caller's sync fails.
     pub(super) fn write_through(
         &self,
-        mut write: impl FnMut(Batch) -> Result<(), StoreError>,
+        write: impl FnOnce(Batch) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         let queue = {
@@ -89,9 +94,11 @@ impl Staged {
             std::mem::take(&mut state.queue)
         };
         let Some(last) = queue.last().map(|(number, _)| *number) else { return Ok(()) };
+        let mut group = Batch::new();
         for (_, batch) in queue {
-            write(batch)?;
+            group.append(batch);
         }
+        write(group)?;
         let mut state = self.lock();
         state.values.retain(|_, (number, _)| *number > last);
         Ok(())
@@ -194,4 +201,46 @@ fn lay(merged: &mut BTreeMap<Vec<u8>, Vec<u8>>, key: &[u8], value: &Option<Vec<u
         Some(value) => merged.insert(key.to_vec(), value.clone()),
         None => merged.remove(key),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(writes: &[(&[u8], Option<&[u8]>)]) -> Batch {
+        let mut batch = Batch::new();
+        for (key, value) in writes {
+            match value {
+                Some(value) => batch.insert(key.to_vec(), value.to_vec()),
+                None => batch.remove(key.to_vec()),
+            }
+        }
+        batch
+    }
+
+    #[test]
+    fn the_staged_batches_are_written_as_one_batch_in_apply_order() {
+        let staged = Staged::new(MAX_STAGED_BYTES);
+        let never = |_: Batch| -> Result<(), StoreError> { unreachable!("below the limit") };
+        staged.apply(&batch(&[(b"counter", Some(b"1")), (b"a", Some(b"a"))]), never).unwrap();
+        staged.apply(&batch(&[(b"counter", Some(b"2")), (b"a", None)]), never).unwrap();
+        staged.apply(&batch(&[(b"counter", Some(b"3"))]), never).unwrap();
+        let mut written = Vec::new();
+        staged
+            .write_through(|group| {
+                written.push(group);
+                Ok(())
+            })
+            .unwrap();
+        let expected = batch(&[
+            (b"counter", Some(b"1")),
+            (b"a", Some(b"a")),
+            (b"counter", Some(b"2")),
+            (b"a", None),
+            (b"counter", Some(b"3")),
+        ]);
+        assert_eq!(written, [expected], "one write, the batches' operations in apply order");
+        assert_eq!(staged.get(b"counter"), None, "left the stage once written");
+        staged.write_through(|_| unreachable!("nothing staged: nothing written")).unwrap();
+    }
 }

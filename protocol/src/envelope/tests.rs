@@ -18,7 +18,31 @@ fn event_bytes_by(seed: u8, body: Vec<(&str, Value)>) -> Result<Vec<u8>> {
     ))?;
     let signature = key.sign(&signing_input(RecordType::ClaimEvent, &cbor::encode_value(&body)));
     let signer = PublicKey::from(key.verifying_key());
-    envelope_bytes(RecordType::ClaimEvent, body, &signer, &Signature(signature.to_bytes()))
+    Ok(envelope_bytes(
+        RecordType::ClaimEvent,
+        &cbor::encode_value(&body),
+        &signer,
+        &Signature(signature.to_bytes()),
+    ))
+}
+
+#[test]
+fn the_envelope_laid_out_directly_is_the_canonical_encoding_of_its_map() {
+    let body =
+        cbor::to_value(&Value::Map(vec![(Value::Text("at".into()), Value::Integer(7.into()))])).unwrap();
+    let (signer, signature) = (PublicKey([3; 32]), Signature([9; 64]));
+    for kind in RecordType::ALL {
+        assert!(kind.as_str().len() < 24, "{kind}: a one-byte text head");
+        let map = Value::Map(vec![
+            (Value::Text("v".into()), Value::Integer(VERSION.into())),
+            (Value::Text("type".into()), Value::Text(kind.as_str().into())),
+            (Value::Text("body".into()), body.clone()),
+            (Value::Text("signer".into()), Value::Bytes(signer.0.to_vec())),
+            (Value::Text("sig".into()), Value::Bytes(signature.0.to_vec())),
+        ]);
+        let laid_out = envelope_bytes(kind, &cbor::encode_value(&body), &signer, &signature);
+        assert_eq!(laid_out, cbor::encode(&map).unwrap(), "{kind}");
+    }
 }
 
 /// A claim event's envelope around `body`, correctly signed, decoded.
