@@ -189,14 +189,34 @@ fn guarded(floor: u64) -> (Arc<dyn Store>, Arc<MemoryStore>, Arc<AtomicU64>) {
     (Arc::new(guard), store, free)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_is_refused_precisely_and_writes_resume_by_themselves_losing_and_doubling_nothing() {
-    const FLOOR: u64 = 64 * 1024 * 1024;
+/// The free space both nodes of a [`GuardedPair`] keep.
+const FLOOR: u64 = 64 * 1024 * 1024;
+
+/// A merchant and an agency on one link, each over a memory store behind a [`SpaceGuard`]
+/// whose free space the test sets.
+struct GuardedPair {
+    _link: LocalNetwork,
+    merchant: NodeHandle,
+    agency: NodeHandle,
+    merchant_memory: Arc<MemoryStore>,
+    agency_memory: Arc<MemoryStore>,
+    merchant_free: Arc<AtomicU64>,
+    agency_free: Arc<AtomicU64>,
+}
+
+fn guarded_pair() -> GuardedPair {
     let link = LocalNetwork::new();
     let (merchant_store, merchant_memory, merchant_free) = guarded(FLOOR);
     let (agency_store, agency_memory, agency_free) = guarded(FLOOR);
     let merchant = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant, merchant_store);
     let agency = start(&link, "agency", AGENCY_ORG, MemberRole::Agency, agency_store);
+    GuardedPair { _link: link, merchant, agency, merchant_memory, agency_memory, merchant_free, agency_free }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_refused_precisely_and_writes_resume_by_themselves_losing_and_doubling_nothing() {
+    let GuardedPair { _link, merchant, agency, merchant_memory, agency_memory, merchant_free, agency_free } =
+        guarded_pair();
     let mut ids = Vec::new();
     for serial in 1..=3 {
         ids.push(pushed(&merchant, serial).await);
@@ -261,12 +281,9 @@ async fn a_full_disk_is_refused_precisely_and_writes_resume_by_themselves_losing
 /// later is delivered and settled like any other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_whose_write_was_refused_sends_nothing_it_made() {
-    const FLOOR: u64 = 64 * 1024 * 1024;
-    let link = LocalNetwork::new();
-    let (merchant_store, merchant_memory, merchant_free) = guarded(FLOOR);
-    let (agency_store, agency_memory, _) = guarded(FLOOR);
-    let merchant = start(&link, "merchant", MERCHANT_ORG, MemberRole::Merchant, merchant_store);
-    let _agency = start(&link, "agency", AGENCY_ORG, MemberRole::Agency, agency_store);
+    let GuardedPair {
+        _link, merchant, agency: _agency, merchant_memory, agency_memory, merchant_free, ..
+    } = guarded_pair();
     let (merchant_ledger, agency_ledger) = (Ledger::new(merchant_memory), Ledger::new(agency_memory));
     let settled = async |count: usize| {
         for _ in 0..400 {

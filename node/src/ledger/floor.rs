@@ -16,7 +16,7 @@ use std::ops::ControlFlow;
 use kvitt_protocol::{PublicKey, RecordId};
 use serde::{Deserialize, Serialize};
 
-use super::{keys, ChecksumReport, LedgerError, MAX_SCAN_ENTRIES};
+use super::{keys, ChecksumReport, LedgerError};
 use crate::store::{Batch, Store};
 
 /// The version of the floor's encoding this node writes and reads.
@@ -313,23 +313,22 @@ fn survey_records(
     Ok((floor, report))
 }
 
-/// Calls `each` for every entry whose key starts with `prefix`, in pages.
+/// Calls `each` for every entry whose key starts with `prefix`, in one visit of the
+/// store; the first error `each` returns ends it and is returned.
 fn walk(
     store: &dyn Store,
     prefix: &[u8],
     mut each: impl FnMut(&[u8], &[u8]) -> Result<(), LedgerError>,
 ) -> Result<(), LedgerError> {
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = store.scan(prefix, after.as_deref(), MAX_SCAN_ENTRIES)?;
-        let Some((last, _)) = page.last() else {
-            return Ok(());
-        };
-        after = Some(last.clone());
-        for (key, value) in &page {
-            each(key, value)?;
+    let mut failed = None;
+    store.visit(prefix, None, None, &mut |key, value| match each(key, value) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(error) => {
+            failed = Some(error);
+            ControlFlow::Break(())
         }
-    }
+    })?;
+    failed.map_or(Ok(()), Err)
 }
 
 /// The id in a record's key, if `key` is one.
@@ -481,7 +480,7 @@ mod tests {
     fn the_start_up_survey_finds_every_damaged_record_across_pages() {
         let store = MemoryStore::new();
         let mut batch = Batch::new();
-        let total = MAX_SCAN_ENTRIES + 10;
+        let total = crate::store::VISIT_PAGE + 10;
         let mut damaged = Vec::new();
         for index in 0..total {
             let bytes = format!("record {index}").into_bytes();

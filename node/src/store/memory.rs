@@ -170,16 +170,7 @@ mod tests {
     #[test]
     fn a_crash_after_a_partial_sync_restores_exactly_the_synced_state() {
         let store = MemoryStore::new();
-        let batch = |operations: &[(&[u8], Option<&[u8]>)]| {
-            let mut batch = Batch::new();
-            for (key, value) in operations {
-                match value {
-                    Some(value) => batch.insert(key.to_vec(), value.to_vec()),
-                    None => batch.remove(key.to_vec()),
-                }
-            }
-            batch
-        };
+        let batch = crate::store::batch_of;
         // Synced: a=1, b=1 (c written and deleted within the synced batches).
         store.apply(&batch(&[(b"a", Some(b"1")), (b"c", Some(b"1"))])).unwrap();
         store.apply(&batch(&[(b"b", Some(b"1")), (b"c", None)])).unwrap();

@@ -161,11 +161,24 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// A batch of `writes` in order (`None`: a removal), for the stores' tests.
+#[cfg(test)]
+pub(crate) fn batch_of(writes: &[(&[u8], Option<&[u8]>)]) -> Batch {
+    let mut batch = Batch::new();
+    for (key, value) in writes {
+        match value {
+            Some(value) => batch.insert(key.to_vec(), value.to_vec()),
+            None => batch.remove(key.to_vec()),
+        }
+    }
+    batch
+}
+
 /// What [`Store::visit`] calls with each key and value: `Break` stops the visit.
 pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'a;
 
 /// Entries a page of [`visit_by_scan`] takes.
-const VISIT_PAGE: usize = 10_000;
+pub(crate) const VISIT_PAGE: usize = 10_000;
 
 /// [`Store::visit`] by pages of [`Store::scan`], each entry copied out of the store.
 pub fn visit_by_scan<S: Store + ?Sized>(

@@ -207,16 +207,7 @@ fn lay(merged: &mut BTreeMap<Vec<u8>, Vec<u8>>, key: &[u8], value: &Option<Vec<u
 mod tests {
     use super::*;
 
-    fn batch(writes: &[(&[u8], Option<&[u8]>)]) -> Batch {
-        let mut batch = Batch::new();
-        for (key, value) in writes {
-            match value {
-                Some(value) => batch.insert(key.to_vec(), value.to_vec()),
-                None => batch.remove(key.to_vec()),
-            }
-        }
-        batch
-    }
+    use crate::store::batch_of as batch;
 
     #[test]
     fn the_staged_batches_are_written_as_one_batch_in_apply_order() {
