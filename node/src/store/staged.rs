@@ -24,6 +24,12 @@ use super::{Batch, Entry, StoreError};
 /// called often (no group commit running) holds at most this plus one batch in memory.
 pub const MAX_STAGED_BYTES: usize = 64 << 20;
 
+/// Most bytes of keys and values written underneath in one write: the staged batches go
+/// in groups of whole batches up to this (a larger batch alone), so that one sync never
+/// hands sled a batch of up to [`MAX_STAGED_BYTES`], whose behaviour at that size was
+/// never measured, while a group commit of small pushes still costs one write.
+pub const MAX_GROUP_WRITE_BYTES: usize = 4 << 20;
+
 /// The batches applied and not yet written into the store underneath.
 pub(super) struct Staged {
     state: Mutex<State>,
@@ -57,7 +63,7 @@ impl Staged {
     pub(super) fn apply(
         &self,
         batch: &Batch,
-        write: impl FnOnce(Batch) -> Result<(), StoreError>,
+        write: impl FnMut(Batch) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let bytes = batch_bytes(batch);
         if self.lock().bytes.saturating_add(bytes) > self.limit_bytes {
@@ -84,7 +90,7 @@ impl Staged {
     /// disk: the caller's sync fails.
     pub(super) fn write_through(
         &self,
-        write: impl FnOnce(Batch) -> Result<(), StoreError>,
+        mut write: impl FnMut(Batch) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let _writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         let queue = {
@@ -94,9 +100,15 @@ impl Staged {
             std::mem::take(&mut state.queue)
         };
         let Some(last) = queue.last().map(|(number, _)| *number) else { return Ok(()) };
-        let mut group = Batch::new();
+        let (mut group, mut group_bytes) = (Batch::new(), 0);
         for (_, batch) in queue {
+            let bytes = batch_bytes(&batch);
+            if group_bytes > 0 && group_bytes + bytes > MAX_GROUP_WRITE_BYTES {
+                write(std::mem::take(&mut group))?;
+                group_bytes = 0;
+            }
             group.append(batch);
+            group_bytes += bytes;
         }
         write(group)?;
         let mut state = self.lock();
@@ -233,5 +245,27 @@ mod tests {
         assert_eq!(written, [expected], "one write, the batches' operations in apply order");
         assert_eq!(staged.get(b"counter"), None, "left the stage once written");
         staged.write_through(|_| unreachable!("nothing staged: nothing written")).unwrap();
+    }
+
+    #[test]
+    fn a_group_past_the_write_limit_goes_in_writes_of_whole_batches() {
+        let staged = Staged::new(MAX_STAGED_BYTES);
+        let never = |_: Batch| -> Result<(), StoreError> { unreachable!("below the limit") };
+        // Keys of 1 byte: a, b and c together are one byte short of the limit.
+        let value = vec![7u8; MAX_GROUP_WRITE_BYTES / 3 - 1];
+        let large = vec![8u8; MAX_GROUP_WRITE_BYTES + 1];
+        for (key, value) in [(b"a", &value), (b"b", &value), (b"c", &value), (b"d", &large), (b"e", &value)] {
+            staged.apply(&batch(&[(key, Some(value))]), never).unwrap();
+        }
+        let mut written: Vec<Vec<Vec<u8>>> = Vec::new();
+        staged
+            .write_through(|group| {
+                written.push(group.operations().iter().map(|(key, _)| key.clone()).collect());
+                Ok(())
+            })
+            .unwrap();
+        // With d the first group would pass the limit: d alone (past it by itself), then e.
+        let keys = |keys: &[&[u8]]| keys.iter().map(|key| key.to_vec()).collect::<Vec<_>>();
+        assert_eq!(written, [keys(&[b"a", b"b", b"c"]), keys(&[b"d"]), keys(&[b"e"])]);
     }
 }
