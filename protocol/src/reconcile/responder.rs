@@ -16,8 +16,12 @@ use super::{
 };
 
 /// Symbols in the first batch per estimated difference, in tenths: decoding needs about
-/// 1.35 to 1.7 per difference, and the estimate is within about ±12.5 %.
-const FIRST_BATCH_TENTHS_PER_DIFFERENCE: u64 = 15;
+/// 1.35 per difference for large differences (more for small ones, which
+/// [`FIRST_BATCH_EXTRA`] covers), and the estimate has a standard deviation of 1/8 of the
+/// difference, so 1.35 / (1 − 2 × 1/8) = 1.8 still suffices when the estimate is two
+/// standard deviations low: a third round trip about one session in a hundred, not one in
+/// five as with 1.5 (spec/reconcile.md §Choices of the reference implementation).
+const FIRST_BATCH_TENTHS_PER_DIFFERENCE: u64 = 18;
 /// Symbols added to every first batch: small differences need proportionally more.
 const FIRST_BATCH_EXTRA: u64 = 12;
 

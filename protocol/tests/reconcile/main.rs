@@ -313,6 +313,7 @@ fn encode(message: &Message) -> Vec<u8> {
 }
 
 mod lying;
+mod rounds;
 mod spec;
 mod vectors;
 

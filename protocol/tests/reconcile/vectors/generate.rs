@@ -142,7 +142,7 @@ pub(super) fn generate() -> Vec<Vector> {
         ),
         session(
             "session-symbols-more",
-            "session-symbols-more 11",
+            "session-symbols-more 52",
             "80 items in common (pool 310-389), 12 only at the initiator (pool 300-309 and \
              390-391), 10 only at the responder (pool 392-401). The estimate falls short (salts \
              chosen so): the first batch of symbols does not decode, the initiator asks for \

@@ -52,7 +52,7 @@ impl Committed {
                         )));
                     }
                     if kind == "symbols" {
-                        let first = ((d * 15).div_ceil(10) + 12).min(MAX_SYMBOLS_PER_FRAME as u64);
+                        let first = ((d * 18).div_ceil(10) + 12).min(MAX_SYMBOLS_PER_FRAME as u64);
                         let sent = (field_bytes(&map, "symbols")?.len() / SYMBOL_BYTES) as u64;
                         if sent != first {
                             return Err(at(format!("{sent} symbols, d = {d} calls for {first}")));
