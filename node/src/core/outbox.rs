@@ -84,7 +84,7 @@ impl Outbox {
     ) -> Result<(), LedgerError> {
         self.peers.entry(peer).or_default().pending = true;
         let index = keys::queued(&peer, &record);
-        if Self::still_queued(step, &peer, &record, step.ledger.store().get(&index)?)? {
+        if Self::indexed_entry_queues(step, &peer, &record, step.ledger.store().get(&index)?)? {
             return Ok(());
         }
         let sequence = step.ledger.counter(SEQUENCE_META)?;
@@ -99,7 +99,7 @@ impl Outbox {
     /// Whether the entry the outbox index names (`indexed`, a sequence) still queues
     /// `record`: an index key whose entry is gone (a damaged or badly restored ledger) must
     /// not keep the record from being queued again.
-    fn still_queued(
+    fn indexed_entry_queues(
         step: &Step,
         peer: &PublicKey,
         record: &RecordId,
@@ -108,11 +108,11 @@ impl Outbox {
         let Some(sequence) = indexed.and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok()) else {
             return Ok(false);
         };
-        Self::still_queues(step, peer, u64::from_be_bytes(sequence), record)
+        Self::entry_queues(step, peer, u64::from_be_bytes(sequence), record)
     }
 
     /// Whether `peer`'s outbox entry `sequence` still queues `record`.
-    fn still_queues(
+    fn entry_queues(
         step: &Step,
         peer: &PublicKey,
         sequence: u64,
@@ -257,7 +257,7 @@ impl Outbox {
         for ((sequence, id), verdict) in entries.iter().zip(results) {
             // A sequence number taken by a step whose write was refused is taken again by
             // the next: settle only the entries that still queue what was delivered.
-            match Self::still_queues(step, &peer, *sequence, id) {
+            match Self::entry_queues(step, &peer, *sequence, id) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(error) => {
