@@ -17,6 +17,7 @@ use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, Response, Response
 use kvitt_protocol::{PublicKey, Signed};
 use tokio::sync::oneshot;
 
+use crate::cpu::process_time;
 use crate::fixture::{key, merchant_key, micros, ms, receipt, start, AGENCY, MERCHANTS};
 
 /// Receipts each merchant delivers.
@@ -34,20 +35,37 @@ pub struct Figures {
     pub latency: Histogram<u64>,
     /// fsyncs the group commit ran.
     pub syncs: u64,
+    /// CPU time of the whole process (node, transport and the merchants' side of the
+    /// link; the receipts are signed before the clock starts) per acknowledged receipt,
+    /// in microseconds; `None` where `/proc` cannot be read.
+    pub cpu_per_receipt: Option<f64>,
 }
 
 impl Figures {
-    /// One line: the rate, its share of `ceiling`, the latency percentiles and the fsyncs.
-    pub fn print(&self, name: &str, ceiling: f64) {
+    /// One line: the rate, its share of `ceiling` (when the building blocks were
+    /// measured), the latency percentiles, the fsyncs and the CPU a receipt.
+    pub fn print(&self, name: &str, ceiling: Option<f64>) {
+        let share = match ceiling {
+            Some(ceiling) => format!(" ({:.2} of the {ceiling:.0}/s ceiling)", self.per_second / ceiling),
+            None => String::new(),
+        };
         println!(
-            "{name}: {:.0} receipts/s ({:.2} of the {ceiling:.0}/s ceiling); ack latency per batch p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} fsyncs",
+            "{name}: {:.0} receipts/s{share}; ack latency per batch p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} fsyncs; {}",
             self.per_second,
-            self.per_second / ceiling,
             ms(self.latency.value_at_quantile(0.5)),
             ms(self.latency.value_at_quantile(0.99)),
             ms(self.latency.max()),
             self.syncs,
+            self.cpu_line(),
         );
+    }
+
+    /// The CPU a receipt, as the `result:` lines print it.
+    pub fn cpu_line(&self) -> String {
+        match self.cpu_per_receipt {
+            Some(micros) => format!("cpu_us_per_receipt={micros:.1}"),
+            None => "cpu_us_per_receipt=unknown".into(),
+        }
     }
 }
 
@@ -139,6 +157,7 @@ pub async fn agency_ingest(
         });
     }
     let started = Instant::now();
+    let cpu_before = process_time();
     let mut merchants = Vec::new();
     for ((peer, requests), sender) in batches_per_merchant.into_iter().zip(senders) {
         merchants.push(tokio::spawn(async move {
@@ -164,5 +183,13 @@ pub async fn agency_ingest(
     }
     let elapsed = started.elapsed();
     let total = RECEIPTS_PER_MERCHANT * MERCHANTS.len();
-    Figures { per_second: total as f64 / elapsed.as_secs_f64(), latency, syncs: commit.stats().syncs }
+    let cpu_per_receipt = cpu_before
+        .zip(process_time())
+        .map(|(before, after)| after.saturating_sub(before).as_secs_f64() * 1e6 / total as f64);
+    Figures {
+        per_second: total as f64 / elapsed.as_secs_f64(),
+        latency,
+        syncs: commit.stats().syncs,
+        cpu_per_receipt,
+    }
 }

@@ -16,9 +16,15 @@
 //! its share of the ceiling, and (b)'s corrected p99 at the offered rate.
 //! `KVITT_BENCH_ONLY=push` runs part (b) alone (no building blocks, no agency), for
 //! profiling it; its last line is then `result: push_p99_ms_at_5000=…`.
+//! `KVITT_BENCH_ONLY=agency` runs part (a) over QUIC alone (no building blocks, so no
+//! ceiling), for profiling it; its last line is then
+//! `result: ingest_receipts_per_s=… cpu_us_per_receipt=…`. Every agency line prints the
+//! process's CPU time per acknowledged receipt (`/proc/self/stat`), the figure that moves
+//! least with the shared machine's load.
 
 mod agency;
 mod blocks;
+mod cpu;
 mod fixture;
 mod push;
 
@@ -33,13 +39,27 @@ use agency::{agency_ingest, Link, BATCH, RECEIPTS_PER_MERCHANT};
 use blocks::Blocks;
 use fixture::{key, ms, MERCHANTS};
 
-/// Whether `KVITT_BENCH_ONLY` asks for part (b) alone; any other value is refused, so a
-/// typo does not silently run the whole bench.
-fn push_only() -> bool {
+/// Which parts of the bench run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Only {
+    /// All of them (no `KVITT_BENCH_ONLY`).
+    Everything,
+    /// Part (b) alone (`KVITT_BENCH_ONLY=push`).
+    Push,
+    /// Part (a) over QUIC alone (`KVITT_BENCH_ONLY=agency`).
+    Agency,
+}
+
+/// What `KVITT_BENCH_ONLY` asks for; any other value is refused, so a typo does not
+/// silently run the whole bench.
+fn only() -> Only {
     match std::env::var("KVITT_BENCH_ONLY") {
-        Err(_) => false,
-        Ok(only) if only == "push" => true,
-        Ok(other) => panic!("KVITT_BENCH_ONLY={other}: the only phase that runs alone is `push`"),
+        Err(_) => Only::Everything,
+        Ok(only) if only == "push" => Only::Push,
+        Ok(only) if only == "agency" => Only::Agency,
+        Ok(other) => {
+            panic!("KVITT_BENCH_ONLY={other}: the phases that run alone are `push` and `agency`")
+        }
     }
 }
 
@@ -49,7 +69,20 @@ fn main() {
     let dir =
         tempfile::tempdir_in(std::env::var_os("KVITT_BENCH_DIR").unwrap_or_else(|| ".".into())).unwrap();
     println!("durable ingest, 2 tokio workers, sled on {}", dir.path().display());
-    if push_only() {
+    let only = only();
+    let scenario =
+        format!("{} merchants × {RECEIPTS_PER_MERCHANT} receipts in batches of {BATCH}", MERCHANTS.len());
+    if only == Only::Agency {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let quic =
+            runtime.block_on(agency_ingest(&dir.path().join("quic"), &operator, &directory, Link::Quic));
+        runtime.shutdown_timeout(Duration::from_secs(5));
+        quic.print(&format!("(a) agency, over QUIC, {scenario}"), None);
+        println!("result: ingest_receipts_per_s={:.0} {}", quic.per_second, quic.cpu_line());
+        return;
+    }
+    if only == Only::Push {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let rate = push::offered_rate();
@@ -69,13 +102,11 @@ fn main() {
     let merchant =
         runtime.block_on(push::merchant_push(&dir.path().join("push"), &operator, &directory, rate));
     merchant.print();
-    let scenario =
-        format!("{} merchants × {RECEIPTS_PER_MERCHANT} receipts in batches of {BATCH}", MERCHANTS.len());
     let local =
         runtime.block_on(agency_ingest(&dir.path().join("local"), &operator, &directory, Link::InProcess));
-    local.print(&format!("(a) agency, in-process link, {scenario}"), ceiling);
+    local.print(&format!("(a) agency, in-process link, {scenario}"), Some(ceiling));
     let quic = runtime.block_on(agency_ingest(&dir.path().join("quic"), &operator, &directory, Link::Quic));
-    quic.print(&format!("(a) agency, over QUIC, {scenario}"), ceiling);
+    quic.print(&format!("(a) agency, over QUIC, {scenario}"), Some(ceiling));
     runtime.shutdown_timeout(Duration::from_secs(5));
     println!(
         "over QUIC: {:.2} of the in-process rate ({:.0}/s)",
@@ -83,9 +114,10 @@ fn main() {
         local.per_second
     );
     println!(
-        "result: ingest_receipts_per_s={:.0} ceiling_ratio={:.2} push_p99_ms_at_{rate}={:.2}",
+        "result: ingest_receipts_per_s={:.0} ceiling_ratio={:.2} push_p99_ms_at_{rate}={:.2} {}",
         quic.per_second,
         quic.per_second / ceiling,
         ms(merchant.corrected.value_at_quantile(0.99)),
+        quic.cpu_line(),
     );
 }
