@@ -24,6 +24,7 @@
 
 mod agency;
 mod blocks;
+#[path = "../shared/cpu.rs"]
 mod cpu;
 mod fixture;
 mod push;
