@@ -8,8 +8,9 @@
 //! no recovery reads (PostgreSQL's default `wal_sync_method` on Linux, for its log). An
 //! fdatasync acts on the file (inode), whichever descriptor issues it.
 //!
-//! Applied batches are staged in memory and written into sled by `sync` (super::staged):
-//! sled's batch write waits for its flush, and the node's core must not.
+//! Applied batches are staged in memory and written into sled by `write_out`, the first
+//! half of `sync` (super::staged): sled's batch write waits for its flush, and the node's
+//! core must not.
 //!
 //! Whether a ledger is sound enough to open at all, and what is done with one that is not,
 //! is decided at start by [`super::ledger_start`].
@@ -173,7 +174,7 @@ impl Store for SledStore {
         scan_back_over(|limit| self.scan_back_sled(prefix, before, limit), &staged, prefix, before, limit)
     }
 
-    /// Stages `batch` (super::staged): visible at once, written into sled by `sync`.
+    /// Stages `batch` (super::staged): visible at once, written into sled by `write_out`.
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         self.staged.apply(batch, |batch| self.write(&batch))
     }
