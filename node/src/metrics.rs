@@ -2,7 +2,7 @@
 //!
 //! The core is sans-I/O and holds no registry: the driver (crate::runtime) counts what its
 //! effects and inputs show (answers, deliveries, refusals, ledger batches), the group
-//! commit times its fsyncs, the client API counts its requests, and a scrape samples what
+//! commit times its writes and fsyncs, the client API counts its requests, and a scrape samples what
 //! is cheaper to read than to count (open exceptions, the outbox). They are served in the
 //! OpenMetrics text format on their own listener (`metrics_addr` of config.toml, `kvitt
 //! run --metrics`), never on the client API, so a scraper needs no token.
@@ -16,6 +16,7 @@
 //! | `kvitt_delivery_seconds` | histogram | | one delivery request, sent to answered |
 //! | `kvitt_outbox_depth` | gauge | `peer` | entries queued for a peer |
 //! | `kvitt_outbox_oldest_seconds` | gauge | `peer` | age of a peer's oldest entry (since it was queued, or since the start for entries the node found at start) |
+//! | `kvitt_ledger_write_seconds` | histogram | | one write of a commit group to the ledger's file, before its fsync (sled's batch write and flush) |
 //! | `kvitt_fsync_seconds` | histogram | | one fsync of the ledger |
 //! | `kvitt_commit_group_batches` | histogram | | ledger batches one fsync made durable |
 //! | `kvitt_reconcile_sessions_total` | counter | `side`, `result` (ok, failed) | reconciliation sessions ended |
@@ -57,6 +58,7 @@ pub struct Metrics {
     delivery_seconds: Histogram,
     outbox_depth: Gauges,
     outbox_oldest_seconds: Gauges,
+    ledger_write_seconds: Histogram,
     fsync_seconds: Histogram,
     commit_group_batches: Histogram,
     reconcile_sessions: Counters,
@@ -91,6 +93,7 @@ impl Metrics {
             delivery_seconds: seconds(),
             outbox_depth: Gauges::default(),
             outbox_oldest_seconds: Gauges::default(),
+            ledger_write_seconds: seconds(),
             fsync_seconds: seconds(),
             commit_group_batches: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             reconcile_sessions: Counters::default(),
@@ -122,6 +125,11 @@ impl Metrics {
             "outbox_oldest_seconds",
             "Age of each peer's oldest outbox entry",
             metrics.outbox_oldest_seconds.clone(),
+        );
+        registry.register(
+            "ledger_write_seconds",
+            "One write of a commit group to the ledger's file, before its fsync",
+            metrics.ledger_write_seconds.clone(),
         );
         registry.register("fsync_seconds", "One fsync of the ledger", metrics.fsync_seconds.clone());
         registry.register(
@@ -175,6 +183,11 @@ impl Metrics {
     /// A delivery request took `elapsed`, sent to answered (or failed).
     pub fn delivery_took(&self, elapsed: Duration) {
         self.delivery_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// One write of a commit group to the ledger's file took `elapsed` (its fsync follows).
+    pub fn ledger_write_took(&self, elapsed: Duration) {
+        self.ledger_write_seconds.observe(elapsed.as_secs_f64());
     }
 
     /// One fsync took `elapsed` and made `batches` ledger batches durable.
@@ -402,11 +415,12 @@ mod tests {
         metrics.refused("peer", "receipt.sum");
         metrics.delivery_took(Duration::from_millis(1));
         metrics.fsync_took(Duration::from_millis(1), 1);
+        metrics.ledger_write_took(Duration::from_millis(1));
         metrics.reconcile_ended("responder", Some((1, 1)));
         metrics.api_request("GET", "/healthz", 200);
         metrics.outbox_found(PublicKey([2; 32]), [1], Instant::now());
         let families = families(&metrics.encode(Instant::now()));
-        assert_eq!(families.len(), 13, "{families:?}");
+        assert_eq!(families.len(), 14, "{families:?}");
         let dashboard: serde_json::Value =
             serde_json::from_str(include_str!("../../deploy/grafana-dashboard.json")).unwrap();
         let queries: String = dashboard["panels"]

@@ -429,7 +429,6 @@ impl Backend for Driver {
     /// released and requests sent when the group commit's current ticket is durable.
     fn when_durable(&mut self, deferred: Vec<Deferred>) {
         let ticket = self.commit.current();
-        let commit = Arc::clone(&self.commit);
         let metrics = Arc::clone(&self.metrics);
         let write_refusal = self.write_refusal.clone();
         let mut releases = Vec::with_capacity(deferred.len());
@@ -464,15 +463,21 @@ impl Backend for Driver {
         if releases.is_empty() {
             return;
         }
-        tokio::spawn(async move {
-            let refusal = match write_refusal {
-                Some(refusal) => Some(refusal),
-                None => commit.durable(ticket).await.err().map(|_| not_durable()),
-            };
+        if let Some(refusal) = write_refusal {
             for release in releases {
-                release.send(refusal.as_ref(), &metrics);
+                release.send(Some(&refusal), &metrics);
             }
-        });
+            return;
+        }
+        self.commit.when_durable(
+            ticket,
+            Box::new(move |synced| {
+                let refusal = synced.err().map(|_| not_durable());
+                for release in releases {
+                    release.send(refusal.as_ref(), &metrics);
+                }
+            }),
+        );
     }
 
     fn wake_at(&mut self, at_ms: i64) {

@@ -7,8 +7,8 @@
 //! - [`agency`] (a), closed loop: four merchants deliver batches of signed receipts to an
 //!   agency, through the in-process link and over QUIC;
 //! - [`push`] (b), open loop: 16 tills push receipts to a merchant at a fixed offered rate
-//!   (`KVITT_BENCH_PUSH_RATE`, default 5,000/s), latency with and without
-//!   coordinated-omission correction.
+//!   (`KVITT_BENCH_PUSH_RATE`, default 5,000/s) for `KVITT_BENCH_PUSH_SECONDS` (default
+//!   10 s), latency with and without coordinated-omission correction.
 //!
 //! Run: `cargo bench -p kvitt-node --bench ingest` (release build; `KVITT_BENCH_DIR` says
 //! where the temporary ledgers go, default the current directory). Last line:
@@ -86,9 +86,14 @@ fn main() {
     if only == Only::Push {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let rate = push::offered_rate();
-        let merchant =
-            runtime.block_on(push::merchant_push(&dir.path().join("push"), &operator, &directory, rate));
+        let (rate, duration) = (push::offered_rate(), push::push_duration());
+        let merchant = runtime.block_on(push::merchant_push(
+            &dir.path().join("push"),
+            &operator,
+            &directory,
+            rate,
+            duration,
+        ));
         merchant.print();
         runtime.shutdown_timeout(Duration::from_secs(5));
         println!("result: push_p99_ms_at_{rate}={:.2}", ms(merchant.corrected.value_at_quantile(0.99)));
@@ -99,9 +104,14 @@ fn main() {
     let ceiling = blocks.ceiling();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let rate = push::offered_rate();
-    let merchant =
-        runtime.block_on(push::merchant_push(&dir.path().join("push"), &operator, &directory, rate));
+    let (rate, duration) = (push::offered_rate(), push::push_duration());
+    let merchant = runtime.block_on(push::merchant_push(
+        &dir.path().join("push"),
+        &operator,
+        &directory,
+        rate,
+        duration,
+    ));
     merchant.print();
     let local =
         runtime.block_on(agency_ingest(&dir.path().join("local"), &operator, &directory, Link::InProcess));

@@ -112,6 +112,9 @@ pub struct FlooredStore {
     inner: Arc<dyn Store>,
     keeper: Arc<dyn FloorKeeper>,
     state: Mutex<Tracked>,
+    /// The floor (and its version) taken before the last `write_out`, set once that
+    /// write is done: what the next `sync_written` keeps.
+    written: Mutex<Option<(Floor, u64)>>,
 }
 
 struct Tracked {
@@ -126,7 +129,12 @@ impl FlooredStore {
     /// Wraps `inner`, whose contents `floor` describes (as [`Floor::survey`] found them);
     /// the next sync writes it to `keeper`.
     pub fn new(inner: Arc<dyn Store>, keeper: Arc<dyn FloorKeeper>, floor: Floor) -> FlooredStore {
-        FlooredStore { inner, keeper, state: Mutex::new(Tracked { floor, version: 1, kept: 0 }) }
+        FlooredStore {
+            inner,
+            keeper,
+            state: Mutex::new(Tracked { floor, version: 1, kept: 0 }),
+            written: Mutex::new(None),
+        }
     }
 
     /// The floor of what has been applied so far.
@@ -176,11 +184,42 @@ impl Store for FlooredStore {
     fn sync(&self) -> Result<(), StoreError> {
         // Taken before the store's sync, so the floor kept covers no more than it made
         // durable; batches applied meanwhile are kept by the next sync.
-        let pending = {
-            let state = self.lock();
-            (state.version != state.kept).then(|| (state.floor.clone(), state.version))
-        };
+        let pending = self.pending();
         self.inner.sync()?;
+        self.keep(pending)
+    }
+
+    /// Takes the floor before the store's write, as `sync` does, and holds it for the
+    /// `sync_written` that makes this write durable.
+    fn write_out(&self) -> Result<(), StoreError> {
+        let pending = self.pending();
+        self.inner.write_out()?;
+        if let Some(pending) = pending {
+            let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+            // Writes finish in order: this floor is the newest one written.
+            *written = Some(pending);
+        }
+        Ok(())
+    }
+
+    /// Keeps the floor of the last write that had finished when this call began: the
+    /// store's `sync_written` covers that write.
+    fn sync_written(&self) -> Result<(), StoreError> {
+        let pending = self.written.lock().unwrap_or_else(PoisonError::into_inner).take();
+        self.inner.sync_written()?;
+        self.keep(pending)
+    }
+}
+
+impl FlooredStore {
+    /// The floor and its version, if it changed since it was last kept.
+    fn pending(&self) -> Option<(Floor, u64)> {
+        let state = self.lock();
+        (state.version != state.kept).then(|| (state.floor.clone(), state.version))
+    }
+
+    /// Writes `pending` (made durable by a sync that just returned) to the keeper.
+    fn keep(&self, pending: Option<(Floor, u64)>) -> Result<(), StoreError> {
         if let Some((floor, version)) = pending {
             self.keeper.keep(&floor)?;
             let mut state = self.lock();
@@ -255,5 +294,24 @@ mod tests {
         let kept = keeper.kept().unwrap();
         let signer = kvitt_protocol::PublicKey([1; 32]);
         assert!(kept.shortfalls(&Floor::survey(store.as_ref(), &signer).unwrap().0).is_empty());
+    }
+
+    #[test]
+    fn a_split_sync_keeps_the_floor_taken_before_the_write_it_made_durable() {
+        let store = Arc::new(MemoryStore::new());
+        let keeper = Arc::new(MemoryFloor::default());
+        let floored = FlooredStore::new(store.clone(), keeper.clone(), Floor::default());
+        floored.apply(&record_batch(b"one", 1)).unwrap();
+        floored.write_out().unwrap();
+        // Applied after the write: the next write carries it, not this sync.
+        floored.apply(&record_batch(b"two", 2)).unwrap();
+        assert_eq!(keeper.writes(), 0, "written out, not yet durable: nothing kept");
+        floored.sync_written().unwrap();
+        assert_eq!(keeper.kept().map(|floor| floor.records), Some(1), "the floor of the write");
+        floored.sync_written().unwrap();
+        assert_eq!(keeper.writes(), 1, "no write since: nothing more kept");
+        floored.write_out().unwrap();
+        floored.sync_written().unwrap();
+        assert_eq!(keeper.kept().map(|floor| floor.records), Some(2));
     }
 }

@@ -1,12 +1,18 @@
 //! Group commit: many writers, one fsync.
 //!
-//! Writers `apply` their batch and get a ticket; a dedicated thread runs `Store::sync`
-//! whenever tickets are waiting and then marks every ticket applied before that sync as
-//! durable. While one sync runs, new batches queue up and share the next one, so the
-//! rate of acknowledgements is not capped at the fsync rate (4.6k/s here) but at how many
-//! records one fsync can carry. That needs `apply` to be quick and never to wait for a
-//! sync in flight: the sled store therefore only stages a batch on `apply` and writes the
-//! staged batches into sled on this thread, inside `sync` (super::staged); otherwise sled's
+//! Writers `apply` their batch and get a ticket. Two dedicated threads make tickets
+//! durable, in a pipeline of two stages: the write thread hands everything applied to the
+//! file system (`Store::write_out`: the staged batches into sled and sled's flush), and
+//! the commit thread fsyncs (`Store::sync_written`) and then marks every ticket written
+//! before that fsync began as durable. While one fsync runs, the next group is written,
+//! and new batches queue up behind it and share the fsync after; so an acknowledgement
+//! waits about one write and one fsync, not a whole write-flush-fsync cycle in progress
+//! and then its own, and the rate of acknowledgements is not capped at the fsync rate but
+//! at how many records one fsync can carry. The write thread writes a group only once the
+//! commit thread has taken the one before it: never two groups waiting for one fsync,
+//! which would cost a flush each and buy nothing. `apply` must be quick and never wait for
+//! a sync in flight: the sled store therefore only stages a batch on `apply` and writes
+//! the staged batches into sled on the write thread (super::staged); otherwise sled's
 //! flush lock stalls the applying core for every flush and each fsync carries one batch.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -30,11 +36,16 @@ pub struct CommitStats {
     pub syncs: u64,
 }
 
+/// What runs once a ticket is durable, with `Err` if syncing failed first: sends the
+/// answers held for it ([`GroupCommit::when_durable`]).
+pub type WhenDurable = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
 /// The group committer of one store.
 pub struct GroupCommit {
     shared: Arc<Shared>,
     durable: watch::Receiver<Progress>,
-    thread: Option<JoinHandle<()>>,
+    /// The write thread, then the commit thread: joined in that order.
+    threads: Vec<JoinHandle<()>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,7 +57,10 @@ enum Progress {
 struct Shared {
     store: Arc<dyn Store>,
     state: Mutex<State>,
+    /// Wakes the write thread: a batch applied, a group taken by the commit thread, a stop.
     work: Condvar,
+    /// Wakes the commit thread: a group written, the write thread gone.
+    written: Condvar,
     progress: watch::Sender<Progress>,
     /// Where each fsync's time and group size are counted, once the node has set it.
     metrics: OnceLock<Arc<Metrics>>,
@@ -54,10 +68,23 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
+    /// Tickets handed out.
     applied: u64,
+    /// Tickets the write thread has handed to the file system.
+    written: u64,
+    /// Tickets the commit thread has taken into an fsync (running or done).
+    taken: u64,
+    /// Tickets on stable storage.
     durable: u64,
     stats: CommitStats,
+    /// Set by the drop: the threads finish what was applied, then return.
     stopping: bool,
+    /// A write or an fsync failed (or a thread panicked): the threads return at once.
+    failed: bool,
+    /// The write thread has returned: nothing more will be written.
+    writer_gone: bool,
+    /// What runs once its ticket is durable, in the order registered.
+    waiting: std::collections::VecDeque<(u64, WhenDurable)>,
 }
 
 impl GroupCommit {
@@ -68,16 +95,29 @@ impl GroupCommit {
             store,
             state: Mutex::new(State::default()),
             work: Condvar::new(),
+            written: Condvar::new(),
             progress,
             metrics: OnceLock::new(),
         });
-        let worker = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name("kvitt-commit".into()).spawn(move || {
-            // Should the thread panic, waiters must hear of it rather than wait forever.
-            let _failed = FailOnPanic(&worker);
-            worker.run();
-        })?;
-        Ok(GroupCommit { shared, durable, thread: Some(thread) })
+        let mut threads = Vec::with_capacity(2);
+        for (name, stage) in [("kvitt-write", Shared::write as fn(&Shared)), ("kvitt-commit", Shared::commit)]
+        {
+            let worker = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new().name(name.into()).spawn(move || {
+                // Should a thread panic, waiters must hear of it rather than wait forever.
+                let _failed = FailOnPanic(&worker);
+                stage(&worker);
+            });
+            match spawned {
+                Ok(thread) => threads.push(thread),
+                Err(error) => {
+                    // The drop stops and joins the thread already started.
+                    drop(GroupCommit { shared, durable, threads });
+                    return Err(error);
+                }
+            }
+        }
+        Ok(GroupCommit { shared, durable, threads })
     }
 
     /// Applies `batch` now (visible to reads at once) and returns its ticket.
@@ -127,6 +167,26 @@ impl GroupCommit {
         }
     }
 
+    /// Runs `then` once `ticket` is durable, on the commit thread as the fsync that made
+    /// it so returns (at once, here, if it already is), or with the error once syncing
+    /// failed: an answer held for its write is sent without a task waiting for each, nor a
+    /// hop through one. Registered in ticket order (one driver does), each runs as soon as
+    /// its ticket is durable; out of order, one may wait for a later ticket, never run early.
+    /// `then` runs on the commit thread: keep it to sending.
+    pub fn when_durable(&self, ticket: Ticket, then: WhenDurable) {
+        let mut state = self.shared.lock();
+        let now = if state.failed {
+            Err(StoreError::Closed)
+        } else if ticket.0 <= state.durable {
+            Ok(())
+        } else {
+            state.waiting.push_back((ticket.0, then));
+            return;
+        };
+        drop(state);
+        then(now);
+    }
+
     /// Why syncing stopped, if it failed; the node must stop acknowledging then.
     pub fn failure(&self) -> Option<String> {
         match &*self.durable.borrow() {
@@ -164,20 +224,21 @@ impl Drop for GroupCommit {
     fn drop(&mut self) {
         self.shared.lock().stopping = true;
         self.shared.work.notify_one();
-        if let Some(thread) = self.thread.take() {
-            // The thread finishes its last sync first, so nothing applied is left unsynced.
+        // The write thread first writes everything applied, and the commit thread then
+        // syncs everything written, so nothing applied is left unsynced.
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
 }
 
-/// Marks syncing failed if the commit thread unwinds from a panic.
+/// Marks syncing failed if a commit thread unwinds from a panic, and stops the other one.
 struct FailOnPanic<'a>(&'a Shared);
 
 impl Drop for FailOnPanic<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.progress.send_replace(Progress::Failed("the ledger's commit thread panicked".into()));
+            self.0.fail("a thread of the ledger's group commit panicked".into());
         }
     }
 }
@@ -187,20 +248,77 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn run(&self) {
+    /// Says syncing failed, for good, and stops both threads.
+    fn fail(&self, why: String) {
+        // Under the lock, as the commit thread's progress: a progress sent after this
+        // would hide the failure.
+        let mut state = self.lock();
+        state.failed = true;
+        self.progress.send_replace(Progress::Failed(why));
+        let waiting = std::mem::take(&mut state.waiting);
+        drop(state);
+        self.work.notify_one();
+        self.written.notify_one();
+        for (_, then) in waiting {
+            then(Err(StoreError::Closed));
+        }
+    }
+
+    /// The write thread: hands each group applied to the file system, once the commit
+    /// thread has taken the group before it, until stopped with nothing left to write.
+    fn write(&self) {
+        loop {
+            let target = {
+                let mut state = self.lock();
+                loop {
+                    let idle = state.applied == state.written || state.taken < state.written;
+                    if state.failed || (state.stopping && state.applied == state.written) {
+                        state.writer_gone = true;
+                        drop(state);
+                        self.written.notify_one();
+                        return;
+                    }
+                    if !idle {
+                        break state.applied;
+                    }
+                    state = self.work.wait(state).unwrap_or_else(PoisonError::into_inner);
+                }
+            };
+            let started = std::time::Instant::now();
+            let wrote = self.store.write_out();
+            if let Some(metrics) = self.metrics.get() {
+                metrics.ledger_write_took(started.elapsed());
+            }
+            if let Err(error) = wrote {
+                // A write that failed is as a failed fsync (below): never retried.
+                tracing::error!(%error, "writing the ledger failed: nothing more is acknowledged, the node stops");
+                self.fail(format!("writing the ledger failed: {error}"));
+                return;
+            }
+            self.lock().written = target;
+            self.written.notify_one();
+        }
+    }
+
+    /// The commit thread: fsyncs each group written and marks it durable, until the write
+    /// thread is gone with nothing left to sync.
+    fn commit(&self) {
         loop {
             let (target, group) = {
                 let mut state = self.lock();
-                while state.applied == state.durable && !state.stopping {
-                    state = self.work.wait(state).unwrap_or_else(PoisonError::into_inner);
+                while state.written == state.durable && !state.writer_gone && !state.failed {
+                    state = self.written.wait(state).unwrap_or_else(PoisonError::into_inner);
                 }
-                if state.applied == state.durable {
+                if state.written == state.durable || state.failed {
                     return;
                 }
-                (state.applied, state.applied - state.durable)
+                state.taken = state.written;
+                (state.written, state.written - state.durable)
             };
+            // The write thread may write the next group while this fsync runs.
+            self.work.notify_one();
             let started = std::time::Instant::now();
-            let synced = self.store.sync();
+            let synced = self.store.sync_written();
             if let Some(metrics) = self.metrics.get() {
                 metrics.fsync_took(started.elapsed(), group);
             }
@@ -214,21 +332,144 @@ impl Shared {
                 // sled recovers from what is really on disk, and peers send again what
                 // was not acknowledged.
                 tracing::error!(%error, "fsync of the ledger failed: nothing more is acknowledged, the node stops");
-                self.progress.send_replace(Progress::Failed(format!("fsync of the ledger failed: {error}")));
+                self.fail(format!("fsync of the ledger failed: {error}"));
                 return;
             }
             let mut state = self.lock();
+            if state.failed {
+                // The write thread failed meanwhile: the node stops, and the failure stands.
+                return;
+            }
             state.durable = target;
             state.stats.syncs += 1;
             self.progress.send_replace(Progress::DurableUpTo(target));
+            let ready = state.waiting.iter().take_while(|(ticket, _)| *ticket <= target).count();
+            let ready: Vec<_> = state.waiting.drain(..ready).collect();
+            drop(state);
+            for (_, then) in ready {
+                then(Ok(()));
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::store::{Entry, MemoryStore};
+
+    /// A memory store whose two halves of a sync fail on demand, and whose fsync waits
+    /// while the test holds `gate`.
+    #[derive(Default)]
+    struct Halves {
+        inner: MemoryStore,
+        fail_write: AtomicBool,
+        fail_sync: AtomicBool,
+        writes: AtomicU64,
+        gate: Mutex<()>,
+    }
+
+    impl Store for Halves {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.get(key)
+        }
+        fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
+            self.inner.scan(prefix, after, limit)
+        }
+        fn scan_back(
+            &self,
+            prefix: &[u8],
+            before: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<Entry>, StoreError> {
+            self.inner.scan_back(prefix, before, limit)
+        }
+        fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+            self.inner.apply(batch)
+        }
+        fn sync(&self) -> Result<(), StoreError> {
+            self.write_out()?;
+            self.sync_written()
+        }
+        fn write_out(&self) -> Result<(), StoreError> {
+            if self.fail_write.load(Ordering::SeqCst) {
+                return Err(StoreError::Io {
+                    path: "ledger".into(),
+                    error: std::io::Error::other("no space"),
+                });
+            }
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        fn sync_written(&self) -> Result<(), StoreError> {
+            drop(self.gate.lock().unwrap_or_else(PoisonError::into_inner));
+            if self.fail_sync.load(Ordering::SeqCst) {
+                return Err(StoreError::Io { path: "ledger".into(), error: std::io::Error::other("EIO") });
+            }
+            self.inner.sync()
+        }
+    }
+
+    fn one_batch(key: &[u8]) -> Batch {
+        let mut batch = Batch::new();
+        batch.insert(key.to_vec(), b"v".to_vec());
+        batch
+    }
+
+    /// Registers an answer for `ticket`; the receiver hears how it ended.
+    fn answer(commit: &GroupCommit, ticket: Ticket) -> std::sync::mpsc::Receiver<Result<(), String>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        commit.when_durable(
+            ticket,
+            Box::new(move |synced| {
+                let _ = sender.send(synced.map_err(|error| error.to_string()));
+            }),
+        );
+        receiver
+    }
+
+    #[test]
+    fn an_answer_waits_for_the_fsync_that_follows_its_write() {
+        let store = Arc::new(Halves::default());
+        let commit = GroupCommit::start(store.clone()).unwrap();
+        let gate = store.gate.lock().unwrap();
+        let ticket = commit.apply(&one_batch(b"k")).unwrap();
+        let answered = answer(&commit, ticket);
+        // Written out, its fsync held at the gate: not answered, and a crash would lose it.
+        for _ in 0..5_000 {
+            if store.writes.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(store.writes.load(Ordering::SeqCst), 1, "written out");
+        assert!(answered.try_recv().is_err(), "not answered before its fsync");
+        assert_eq!(store.inner.unsynced_batches(), 1);
+        drop(gate);
+        assert_eq!(answered.recv().unwrap(), Ok(()));
+        assert_eq!(store.inner.unsynced_batches(), 0);
+        // Registered once durable: answered at once.
+        assert_eq!(answer(&commit, ticket).recv().unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn a_failed_write_or_fsync_answers_every_waiting_one_with_the_error_and_takes_nothing_more() {
+        for (fail, why) in [(0, "writing the ledger failed"), (1, "fsync of the ledger failed")] {
+            let store = Arc::new(Halves::default());
+            [&store.fail_write, &store.fail_sync][fail].store(true, Ordering::SeqCst);
+            let commit = GroupCommit::start(store.clone()).unwrap();
+            let ticket = commit.apply(&one_batch(b"k")).unwrap();
+            let answered = answer(&commit, ticket);
+            assert!(answered.recv().unwrap().is_err(), "{why}");
+            let failure = commit.failure().unwrap();
+            assert!(failure.starts_with(why), "{failure}");
+            assert!(matches!(commit.apply(&one_batch(b"later")), Err(StoreError::Closed)));
+            assert!(answer(&commit, ticket).recv().unwrap().is_err(), "registered after the failure");
+            assert_eq!(store.inner.unsynced_batches(), 1, "never made durable");
+        }
+    }
 
     #[tokio::test]
     async fn a_ticket_is_durable_only_after_a_sync_and_survives_a_crash() {

@@ -145,6 +145,22 @@ pub trait Store: Send + Sync {
     /// Returns when everything applied before the call is on stable storage.
     fn sync(&self) -> Result<(), StoreError>;
 
+    /// The first half of [`Store::sync`]: hands everything applied before the call to the
+    /// file system, without waiting for it to reach stable storage; [`Store::sync_written`]
+    /// does that. Split so that a group commit writes one group while the fsync of the
+    /// group before it runs ([`group_commit`]). By default nothing: `sync_written` then
+    /// does all of `sync`.
+    fn write_out(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The second half of [`Store::sync`]: returns when everything [`Store::write_out`]
+    /// had handed on when this call began is on stable storage (more may be). By default
+    /// [`Store::sync`], which covers it.
+    fn sync_written(&self) -> Result<(), StoreError> {
+        self.sync()
+    }
+
     /// Calls `each` with every entry whose key starts with `prefix`, in key order, after
     /// `after` and up to `through` (both ends when given), until it returns
     /// `ControlFlow::Break`: one pass for a caller that reads a whole range once (the

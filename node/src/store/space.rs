@@ -153,6 +153,14 @@ impl Store for SpaceGuard {
     fn sync(&self) -> Result<(), StoreError> {
         self.inner.sync()
     }
+
+    fn write_out(&self) -> Result<(), StoreError> {
+        self.inner.write_out()
+    }
+
+    fn sync_written(&self) -> Result<(), StoreError> {
+        self.inner.sync_written()
+    }
 }
 
 #[cfg(test)]

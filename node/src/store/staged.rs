@@ -1,6 +1,7 @@
 //! Writes a store has taken but not yet handed to sled: applied batches wait here, visible
-//! to every read, until the next `sync` writes them into sled, as one batch made of them in
-//! apply order, just before sled's flush and the fsync.
+//! to every read, until the next `sync` (its first half, `write_out`, on the group commit's
+//! write thread) writes them into sled, as one batch made of them in apply order, just
+//! before sled's flush and the fsync.
 //!
 //! Why: sled 0.34 takes a process-wide lock for writing a batch (`apply_batch`) that its
 //! `flush()` holds for reading while it writes and `sync_file_range`s its log. Writing each
@@ -8,7 +9,8 @@
 //! of every flush (a disk round trip), and a group commit then carries only the few batches
 //! applied between two flushes: one fsync for one or two pushes, the core idle meanwhile
 //! (measured in `cargo bench -p kvitt-node --bench ingest`, part b). Staged, the core never
-//! meets that lock: the commit thread writes the whole group into sled itself and flushes.
+//! meets that lock: the group commit's write thread writes the whole group into sled itself
+//! and flushes.
 //!
 //! Reads lay the staged writes over sled's state, newest first. A batch leaves the staged
 //! map only after sled holds it, so a read never misses it; and the staged bytes are
