@@ -8,7 +8,7 @@
 //! DIR/directory.cbor the signed directory the node starts from (until a newer one arrives)
 //! DIR/policy.toml    the agency's expense policy (optional; spec/policy.md)
 //! DIR/rates.json     the reference exchange rates an SSC checks (optional; spec/books.md)
-//! DIR/ledger/        the sled ledger (its pages compressed by zstd)
+//! DIR/ledger/        the sled ledger
 //! ```
 
 use std::fs::{self, OpenOptions};
@@ -67,8 +67,7 @@ pub struct NodeConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// The operator key every directory must be signed by (hex).
     pub operator_key: PublicKey,
-    /// The memory sled's cache of the ledger may take, in MiB (a compressed ledger's cache
-    /// is handed to sled counted in its compressed bytes, a fifth of this).
+    /// sled's cache, in MiB.
     #[serde(default = "default_cache_mib")]
     pub cache_mib: u64,
     /// The free space, in MiB, the node keeps on the file system of its ledger: a write

@@ -26,35 +26,6 @@ use super::{Batch, Entry, Store, StoreError};
 /// (883 MiB RSS at 1M records in our measurements).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// zstd's level for the pages of a new ledger: 3, zstd's own default, where compressing
-/// costs little next to the fsync a write waits for.
-const COMPRESSION_LEVEL: i32 = 3;
-
-/// How many times smaller zstd makes the ledger's pages, measured (7,511 bytes on disk a
-/// receipt without it, 1,358 with it, at 300,000 receipts). sled counts its cache in the
-/// bytes its log holds, compressed, while it keeps pages in memory whole: a compressed
-/// ledger's cache of `cache_bytes` is given to sled as this fraction of it, so that the
-/// memory it takes stays near what the operator configured.
-pub const COMPRESSION_RATIO: u64 = 5;
-
-/// Opens sled's database at `path`: a new ledger with its pages compressed by zstd, one
-/// made before the node compressed its ledgers as it was made (sled refuses to change a
-/// database's compression, and rewriting a ledger to change it is not worth a start).
-fn open_sled(path: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
-    let config = sled::Config::new().path(path);
-    let compressed = config
-        .clone()
-        .cache_capacity(cache_bytes / COMPRESSION_RATIO)
-        .use_compression(true)
-        .compression_factor(COMPRESSION_LEVEL);
-    match compressed.open() {
-        Err(sled::Error::Unsupported(why)) if why.contains("use_compression loaded from disk: false") => {
-            config.cache_capacity(cache_bytes).open()
-        }
-        other => other,
-    }
-}
-
 /// A sled database holding one ledger.
 pub struct SledStore {
     db: sled::Db,
@@ -87,7 +58,7 @@ impl SledStore {
     fn open_staging(path: &Path, cache_bytes: u64, staged_bytes: usize) -> Result<SledStore, StoreError> {
         let deadline = std::time::Instant::now() + LOCK_RELEASE_WAIT;
         let db = loop {
-            match open_sled(path, cache_bytes) {
+            match sled::Config::new().path(path).cache_capacity(cache_bytes).open() {
                 Err(sled::Error::Io(error))
                     if error.to_string().contains("could not acquire lock")
                         && std::time::Instant::now() < deadline =>
@@ -279,41 +250,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(&dir.path().join("ledger"), 8 << 20).unwrap();
         super::super::contract::batches_are_atomic_and_ordered(&store);
-    }
-
-    /// sled's description of a database's storage (`DIR/conf`): one `name: value` a line,
-    /// then a binary checksum.
-    fn storage_parameters(path: &Path) -> String {
-        String::from_utf8_lossy(&std::fs::read(path.join("conf")).unwrap()).into_owned()
-    }
-
-    #[test]
-    fn a_new_ledger_is_compressed() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger");
-        drop(SledStore::open(&path, 8 << 20).unwrap());
-        assert!(storage_parameters(&path).contains("use_compression: true"));
-    }
-
-    #[test]
-    fn a_ledger_made_without_compression_opens_as_it_was_made() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger");
-        {
-            let db = sled::Config::new().path(&path).open().unwrap();
-            db.insert(b"record", b"bytes".as_slice()).unwrap();
-            db.flush().unwrap();
-        }
-        let store = SledStore::open(&path, 8 << 20).unwrap();
-        assert_eq!(store.get(b"record").unwrap(), Some(b"bytes".to_vec()));
-        let mut batch = Batch::new();
-        batch.insert(b"later".to_vec(), b"more".to_vec());
-        store.apply(&batch).unwrap();
-        store.sync().unwrap();
-        drop(store);
-        assert!(storage_parameters(&path).contains("use_compression: false"));
-        let store = SledStore::open(&path, 8 << 20).unwrap();
-        assert_eq!(store.get(b"later").unwrap(), Some(b"more".to_vec()));
     }
 
     #[test]
