@@ -2,17 +2,19 @@
 //! applied but not synced is lost.
 
 use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
+use std::collections::HashMap;
+use std::ops::{Bound, ControlFlow};
 use std::sync::{Arc, Mutex};
 
+use super::packed::PackedMap;
+use super::page::{Put, INLINE_VALUE_BYTES, MAX_KEY_BYTES};
 use super::pool::{Value, ValuePool};
 use super::{Batch, Entry, Store, StoreError};
 
 /// One map that reads see, and an undo log that takes it back to what survived the last
 /// `sync`: a crash costs what was written since, not a second copy of the whole ledger.
-/// Keys are boxed slices; large values are shared with the other stores made with the
-/// same [`ValuePool`] (`super::pool`).
+/// The map packs its entries by pages (`super::packed`); large values are shared with the
+/// other stores made with the same [`ValuePool`] (`super::pool`).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
@@ -21,12 +23,25 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct MemoryState {
-    visible: BTreeMap<Box<[u8]>, Value>,
+    visible: PackedMap,
     /// For each key written since the last `sync`, its value at that sync (`None`: absent).
     /// Only the first write to a key after a sync notes it; later ones leave it.
     undo: HashMap<Box<[u8]>, Option<Value>>,
     /// Batches applied since the last `sync`.
     unsynced_batches: usize,
+}
+
+impl MemoryState {
+    /// Sets `key` to `bytes`: inline when small, else shared through `pool` (a value of
+    /// its own without one).
+    fn put(&mut self, key: &[u8], bytes: &[u8], pool: Option<&ValuePool>) {
+        let value = match pool {
+            _ if bytes.len() <= INLINE_VALUE_BYTES => Put::Inline(bytes),
+            Some(pool) => Put::Shared(pool.share(bytes)),
+            None => Put::Shared(bytes.into()),
+        };
+        self.visible.insert(key, value);
+    }
 }
 
 impl MemoryStore {
@@ -47,9 +62,10 @@ impl MemoryStore {
         let undo = std::mem::take(&mut state.undo);
         for (key, durable) in undo {
             match durable {
-                Some(value) => state.visible.insert(key, value),
+                Some(Value::Owned(bytes)) => state.visible.insert(&key, Put::Inline(&bytes)),
+                Some(Value::Shared(bytes)) => state.visible.insert(&key, Put::Shared(bytes)),
                 None => state.visible.remove(&key),
-            };
+            }
         }
         state.unsynced_batches = 0;
     }
@@ -68,22 +84,23 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.lock().visible.get(key).map(|value| value.as_slice().to_vec()))
+        Ok(self.lock().visible.get(key).map(<[u8]>::to_vec))
     }
 
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        let state = self.lock();
         let start = match after {
             Some(after) => Bound::Excluded(after),
             None => Bound::Included(prefix),
         };
-        Ok(state
-            .visible
-            .range::<[u8], _>((start, Bound::Unbounded))
-            .take_while(|(key, _)| key.starts_with(prefix))
-            .take(limit)
-            .map(|(key, value)| (key.to_vec(), value.as_slice().to_vec()))
-            .collect())
+        let mut entries = Vec::new();
+        self.lock().visible.walk(start, &mut |key, value| {
+            if entries.len() >= limit || !key.starts_with(prefix) {
+                return ControlFlow::Break(());
+            }
+            entries.push((key.to_vec(), value.to_vec()));
+            ControlFlow::Continue(())
+        });
+        Ok(entries)
     }
 
     fn scan_back(
@@ -92,35 +109,38 @@ impl Store for MemoryStore {
         before: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        let state = self.lock();
         let prefix_end = super::prefix_end(prefix);
         let end = match (before, prefix_end.as_deref()) {
             (Some(before), _) => Bound::Excluded(before),
             (None, Some(end)) => Bound::Excluded(end),
             (None, None) => Bound::Unbounded,
         };
-        Ok(state
-            .visible
-            .range::<[u8], _>((Bound::Included(prefix), end))
-            .rev()
-            .take_while(|(key, _)| key.starts_with(prefix))
-            .take(limit)
-            .map(|(key, value)| (key.to_vec(), value.as_slice().to_vec()))
-            .collect())
+        let mut entries = Vec::new();
+        self.lock().visible.walk_back(end, &mut |key, value| {
+            if entries.len() >= limit || !key.starts_with(prefix) {
+                return ControlFlow::Break(());
+            }
+            entries.push((key.to_vec(), value.to_vec()));
+            ControlFlow::Continue(())
+        });
+        Ok(entries)
     }
 
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+        // Checked before anything is written: a batch applies whole or not at all.
+        if let Some((key, _)) = batch.operations().iter().find(|(key, _)| key.len() > MAX_KEY_BYTES) {
+            return Err(StoreError::KeyTooLong { bytes: key.len(), limit: MAX_KEY_BYTES });
+        }
         let mut guard = self.lock();
         let state = &mut *guard;
         let pool = self.pool.as_deref();
         for (key, value) in batch.operations() {
-            let key: Box<[u8]> = key.as_slice().into();
-            let previous = match value {
-                Some(value) => state.visible.insert(key.clone(), Value::new(value, pool)),
-                None => state.visible.remove(&key),
-            };
-            if let MapEntry::Vacant(entry) = state.undo.entry(key) {
-                entry.insert(previous);
+            if let MapEntry::Vacant(entry) = state.undo.entry(key.as_slice().into()) {
+                entry.insert(state.visible.owned(key));
+            }
+            match value {
+                Some(value) => state.put(key, value, pool),
+                None => state.visible.remove(key),
             }
         }
         state.unsynced_batches += 1;
@@ -204,5 +224,34 @@ mod tests {
         store.apply(&batch(&[(b"e", Some(b"2"))])).unwrap();
         store.crash();
         assert_eq!(everything(&store), vec![(b"b".to_vec(), b"1".to_vec()), (b"e".to_vec(), b"1".to_vec())]);
+    }
+
+    #[test]
+    fn a_crash_restores_shared_and_inline_values_and_a_too_long_key_is_refused_whole() {
+        let pool = Arc::new(ValuePool::new());
+        let store = MemoryStore::with_pool(pool.clone());
+        let record = vec![9u8; 600];
+        store
+            .apply(&crate::store::batch_of(&[(b"rec/1", Some(&record)), (b"id/1", Some(&[1; 32]))]))
+            .unwrap();
+        store.sync().unwrap();
+        // The same record at a second store is the pool's one copy.
+        let other = MemoryStore::with_pool(pool.clone());
+        other.apply(&crate::store::batch_of(&[(b"rec/1", Some(&record))])).unwrap();
+        assert_eq!(pool.len(), 1);
+        store.apply(&crate::store::batch_of(&[(b"rec/1", None), (b"id/1", Some(&[2; 32]))])).unwrap();
+        store.crash();
+        assert_eq!(store.get(b"rec/1").unwrap(), Some(record));
+        assert_eq!(store.get(b"id/1").unwrap(), Some(vec![1; 32]));
+
+        let mut batch = Batch::new();
+        batch.insert(b"id/2".to_vec(), b"x".to_vec());
+        batch.insert(vec![b'k'; MAX_KEY_BYTES + 1], b"x".to_vec());
+        let Err(StoreError::KeyTooLong { bytes, limit }) = store.apply(&batch) else {
+            panic!("a key over the limit is refused");
+        };
+        assert_eq!((bytes, limit), (MAX_KEY_BYTES + 1, MAX_KEY_BYTES));
+        assert_eq!(store.get(b"id/2").unwrap(), None, "nothing of the batch was written");
+        assert_eq!(store.unsynced_batches(), 0);
     }
 }

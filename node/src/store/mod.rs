@@ -11,6 +11,8 @@ pub mod floor_file;
 pub mod group_commit;
 pub mod ledger_start;
 mod memory;
+mod packed;
+mod page;
 mod pool;
 mod sled_store;
 mod space;
@@ -39,6 +41,15 @@ pub enum StoreError {
         path: std::path::PathBuf,
         /// What the operating system said.
         error: std::io::Error,
+    },
+    /// A batch held a key longer than the in-memory store takes; nothing of it was
+    /// written.
+    #[error("a key of {bytes} bytes is longer than the in-memory store takes ({limit})")]
+    KeyTooLong {
+        /// The key's length.
+        bytes: usize,
+        /// The longest key the store takes.
+        limit: usize,
     },
     /// The store was closed or crashed (simulation) and takes no more work.
     #[error("the ledger store is closed")]

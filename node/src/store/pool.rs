@@ -1,45 +1,23 @@
-//! The values a [`MemoryStore`](super::MemoryStore) holds, and the pool that lets the
-//! stores of one simulated network share one copy of each large value.
+//! The pool that lets the [`MemoryStore`](super::MemoryStore)s of one simulated network
+//! share one copy of each large value, and the values a store keeps apart from its map.
 //!
 //! The simulator keeps a whole network's ledgers in memory (100 nodes, a million
-//! receipts), each record at its merchant, its agency and, once claimed, the SSC, with
-//! about 17 index entries. Keys are boxed slices (16 bytes in the map's nodes, not a
-//! `Vec`'s 24); a value is 24 bytes, its own bytes when small (most are empty or a 32-byte
-//! id) and, when large (a record), one allocation that every store made with the same
-//! [`ValuePool`] shares.
+//! receipts), each record at its merchant, its agency and, once claimed, the SSC. A store
+//! packs its keys and small values by pages (`super::page`); a value longer than
+//! `super::page::INLINE_VALUE_BYTES` (a record) is one allocation that every store made
+//! with the same [`ValuePool`] shares.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-/// The smallest value a [`ValuePool`] shares: smaller ones (ids, counters, empty index
-/// entries) are not worth a hash and a slot in the pool.
-const POOLED_VALUE_BYTES: usize = 128;
-
-/// A store's value: its own bytes, or bytes shared with other stores.
+/// A value as a store's undo log keeps it: its own bytes, or bytes shared with the map and
+/// with other stores.
 #[derive(Clone, Debug)]
 pub(super) enum Value {
-    /// A value no other store shares (an empty one allocates nothing).
+    /// A value held inline in the map, copied out.
     Owned(Box<[u8]>),
-    /// A value of at least [`POOLED_VALUE_BYTES`], from the store's pool.
+    /// A value held out of line, shared.
     Shared(Arc<[u8]>),
-}
-
-impl Value {
-    /// The value of `bytes`, from `pool` when it is large enough to share.
-    pub(super) fn new(bytes: &[u8], pool: Option<&ValuePool>) -> Value {
-        match pool {
-            Some(pool) if bytes.len() >= POOLED_VALUE_BYTES => Value::Shared(pool.share(bytes)),
-            _ => Value::Owned(bytes.into()),
-        }
-    }
-
-    /// The value's bytes.
-    pub(super) fn as_slice(&self) -> &[u8] {
-        match self {
-            Value::Owned(bytes) => bytes,
-            Value::Shared(bytes) => bytes,
-        }
-    }
 }
 
 /// Large values shared by content among the [`MemoryStore`](super::MemoryStore)s made
@@ -75,7 +53,7 @@ impl ValuePool {
     }
 
     /// The pool's copy of `bytes`, added if it has none.
-    fn share(&self, bytes: &[u8]) -> Arc<[u8]> {
+    pub(super) fn share(&self, bytes: &[u8]) -> Arc<[u8]> {
         let mut state = self.lock();
         if let Some(shared) = state.values.get(bytes) {
             return shared.clone();
@@ -102,37 +80,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_keep_their_bytes_at_every_size() {
-        for len in [0, 1, 32, POOLED_VALUE_BYTES - 1, POOLED_VALUE_BYTES, 1200] {
-            let bytes: Vec<u8> = (0..len).map(|index| index as u8).collect();
-            assert_eq!(Value::new(&bytes, None).as_slice(), bytes.as_slice());
-            assert_eq!(Value::new(&bytes, Some(&ValuePool::new())).as_slice(), bytes.as_slice());
-        }
-    }
-
-    #[test]
-    fn a_pool_holds_equal_large_values_once_and_lets_unused_ones_go() {
+    fn a_pool_holds_equal_values_once_and_lets_unused_ones_go() {
         let pool = ValuePool::new();
         let record = vec![1u8; 600];
-        let (Value::Shared(first), Value::Shared(second)) =
-            (Value::new(&record, Some(&pool)), Value::new(&record.clone(), Some(&pool)))
-        else {
-            panic!("a 600-byte value is shared");
-        };
+        let (first, second) = (pool.share(&record), pool.share(&record.clone()));
         assert!(Arc::ptr_eq(&first, &second));
-        // Small values and values without a pool are not pooled.
-        let _ = Value::new(&[2u8; POOLED_VALUE_BYTES - 1], Some(&pool));
+        assert_eq!(&*first, record.as_slice());
         assert_eq!(pool.len(), 1);
         // Values dropped everywhere go at a later sweep; those still held stay.
         for index in 0..5000u32 {
-            let mut bytes = vec![0u8; POOLED_VALUE_BYTES];
+            let mut bytes = vec![0u8; 200];
             bytes[..4].copy_from_slice(&index.to_be_bytes());
-            let _dropped = Value::new(&bytes, Some(&pool));
+            let _dropped = pool.share(&bytes);
         }
         assert!(pool.len() < 5000, "swept: {}", pool.len());
-        let Value::Shared(again) = Value::new(&record, Some(&pool)) else {
-            panic!("a 600-byte value is shared");
-        };
-        assert!(Arc::ptr_eq(&first, &again));
+        assert!(Arc::ptr_eq(&first, &pool.share(&record)));
     }
 }
