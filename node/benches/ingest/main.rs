@@ -86,15 +86,7 @@ fn main() {
     if only == Only::Push {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let (rate, duration) = (push::offered_rate(), push::push_duration());
-        let merchant = runtime.block_on(push::merchant_push(
-            &dir.path().join("push"),
-            &operator,
-            &directory,
-            rate,
-            duration,
-        ));
-        merchant.print();
+        let (rate, merchant) = push::run(&runtime, &dir.path().join("push"), &operator, &directory);
         runtime.shutdown_timeout(Duration::from_secs(5));
         println!("result: push_p99_ms_at_{rate}={:.2}", ms(merchant.corrected.value_at_quantile(0.99)));
         return;
@@ -104,15 +96,7 @@ fn main() {
     let ceiling = blocks.ceiling();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (rate, duration) = (push::offered_rate(), push::push_duration());
-    let merchant = runtime.block_on(push::merchant_push(
-        &dir.path().join("push"),
-        &operator,
-        &directory,
-        rate,
-        duration,
-    ));
-    merchant.print();
+    let (rate, merchant) = push::run(&runtime, &dir.path().join("push"), &operator, &directory);
     let local =
         runtime.block_on(agency_ingest(&dir.path().join("local"), &operator, &directory, Link::InProcess));
     local.print(&format!("(a) agency, in-process link, {scenario}"), Some(ceiling));

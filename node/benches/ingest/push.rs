@@ -73,12 +73,12 @@ impl Figures {
 }
 
 /// The offered rate: `KVITT_BENCH_PUSH_RATE`, or [`DEFAULT_RATE`].
-pub fn offered_rate() -> u32 {
+fn offered_rate() -> u32 {
     positive_knob("KVITT_BENCH_PUSH_RATE", DEFAULT_RATE)
 }
 
 /// How long the tills push: `KVITT_BENCH_PUSH_SECONDS`, or [`DEFAULT_SECONDS`].
-pub fn push_duration() -> Duration {
+fn push_duration() -> Duration {
     Duration::from_secs(u64::from(positive_knob("KVITT_BENCH_PUSH_SECONDS", DEFAULT_SECONDS)))
 }
 
@@ -94,8 +94,22 @@ fn positive_knob(name: &str, default: u32) -> u32 {
     }
 }
 
+/// Part (b) at the offered rate (`KVITT_BENCH_PUSH_RATE`) for the set time
+/// (`KVITT_BENCH_PUSH_SECONDS`), its figures printed: returns the rate and the figures.
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    operator: &SigningKey,
+    directory: &Signed<Directory>,
+) -> (u32, Figures) {
+    let rate = offered_rate();
+    let figures = runtime.block_on(merchant_push(dir, operator, directory, rate, push_duration()));
+    figures.print();
+    (rate, figures)
+}
+
 /// Tills push receipts to a merchant at `rate` pushes per second in all.
-pub async fn merchant_push(
+async fn merchant_push(
     dir: &std::path::Path,
     operator: &SigningKey,
     directory: &Signed<Directory>,
