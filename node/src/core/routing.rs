@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 
 use kvitt_protocol::directory::{Member, MemberRole};
+use kvitt_protocol::evidence::Slot;
 use kvitt_protocol::fields::check_optional_text;
 use kvitt_protocol::limits::MAX_CODE_BYTES;
 use kvitt_protocol::receipt::{Buyer, Receipt};
 use kvitt_protocol::routing::{CardHash, CardReference, RoutingKey};
 use kvitt_protocol::wire::{EnrolledCard, Refusal, RefusalCode, RequestBody, Response, ResponseBody};
-use kvitt_protocol::PublicKey;
+use kvitt_protocol::{AnyRecord, PublicKey};
 
 use super::{
     forbidden, unavailable, Caller, CallerRole, CardEnrolment, ClientResponse, Deferred, NodeCore, ReplyId,
@@ -85,6 +86,11 @@ impl NodeCore {
         receipt: Receipt,
         card: &str,
     ) -> Option<Result<ClientResponse, Refusal>> {
+        match self.repeated_card_push(step, caller, &receipt) {
+            Ok(Some(answer)) => return Some(Ok(answer)),
+            Ok(None) => {}
+            Err(refusal) => return Some(Err(refusal)),
+        }
         let checked = self.check_card_push(step, caller, &receipt, card);
         let hash = match checked {
             Ok(hash) => hash,
@@ -113,6 +119,41 @@ impl NodeCore {
         };
         self.routing.lookups.insert(lookup, pending);
         None
+    }
+
+    /// A card push repeated after its answer was lost (a node killed, a timeout): if this
+    /// node signed a receipt for the register's serial that is the pushed one apart from
+    /// the buyer its lookup found, the till is answered with that receipt, as for any
+    /// repeated push, whatever a lookup would say now (the card may have been enrolled
+    /// since: a second lookup would sign another receipt for a used serial). `None` for
+    /// a push that is not a repeat.
+    fn repeated_card_push(
+        &self,
+        step: &Step,
+        caller: &Caller,
+        receipt: &Receipt,
+    ) -> Result<Option<ClientResponse>, Refusal> {
+        self.check_pusher(caller)?;
+        if receipt.buyer.is_some() {
+            return Ok(None);
+        }
+        let slot = Slot::Receipt {
+            signer: self.identity.key(),
+            register: receipt.register.clone(),
+            serial: receipt.serial,
+        };
+        let Some(id) = step.ledger.slot_holder(&slot).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let Some(AnyRecord::Receipt(held)) = step.ledger.record(&id).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let unrouted = Receipt { buyer: None, ..held.body().clone() };
+        if unrouted != *receipt {
+            return Ok(None);
+        }
+        let code = held.body().buyer.is_none().then(|| self.code_of(&id)).flatten();
+        Ok(Some(ClientResponse::Pushed { id, duplicate: true, code }))
     }
 
     fn check_card_push(

@@ -103,6 +103,28 @@ fn a_receipt_pushed_with_an_enrolled_card_reaches_the_agency_and_an_unknown_one_
 }
 
 #[test]
+fn a_card_push_repeated_after_the_card_was_enrolled_is_answered_with_the_receipt_signed_first() {
+    let mut net = Net::new();
+    // The first push finds no agency for the card: the merchant keeps the receipt.
+    let Ok(ClientResponse::Pushed { id: kept, duplicate: false, code: Some(code) }) =
+        push_by_card(&mut net, 1, PAR)
+    else {
+        panic!("not kept")
+    };
+    net.run();
+    // Its answer was lost; the card is enrolled before the till pushes again.
+    assert_eq!(enrol(&mut net, &[(PAR, Some("emp-1"))]), Ok(ClientResponse::Enrolled { cards: 1 }));
+    net.run();
+    let again = push_by_card(&mut net, 1, PAR);
+    assert_eq!(again, Ok(ClientResponse::Pushed { id: kept, duplicate: true, code: Some(code) }));
+    // A different receipt for the same serial is still refused.
+    let other = Box::new(Receipt { issued_at: "2026-01-01T00:05:00+01:00".into(), ..*buyerless(1) });
+    let refusal =
+        net.ask("merchant", till(), ClientRequest::PushCardReceipt { receipt: other, card: PAR.into() });
+    assert_eq!(refusal.unwrap_err().code, RefusalCode::SerialOrder);
+}
+
+#[test]
 fn without_an_ssc_answer_the_till_is_told_to_push_again_and_nothing_is_signed() {
     let mut net = Net::new();
     net.nodes.get_mut(&Net::key_of("ssc")).unwrap().up = false;
