@@ -326,16 +326,19 @@ impl NodeCore {
         else {
             return;
         };
-        let result = match (buyer, answered, failure) {
-            (Some(buyer), _, _) => {
+        // The same push, repeated while this lookup ran, may have been signed meanwhile.
+        let repeated = self.repeated_card_push(step, &caller, &receipt).transpose();
+        let result = match (repeated, buyer, answered, failure) {
+            (Some(repeated), ..) => repeated,
+            (None, Some(buyer), _, _) => {
                 receipt.buyer = Some(buyer);
                 self.push_receipt(step, &caller, receipt)
             }
             // Every SSC that answered knows no agency for the card: the merchant keeps it.
-            (None, true, _) | (None, false, None) => self.push_receipt(step, &caller, receipt),
+            (None, None, true, _) | (None, None, false, None) => self.push_receipt(step, &caller, receipt),
             // No SSC answered: nothing is signed; the till pushes again (if the refusal
             // says retry) rather than lose the routing.
-            (None, false, Some(mut refusal)) => {
+            (None, None, false, Some(mut refusal)) => {
                 refusal.message = format!("the card lookup failed: {}", refusal.message);
                 Err(refusal)
             }
