@@ -95,14 +95,27 @@ fn a_till_with_only_the_card_payment_gets_its_receipt_to_the_enrolling_agency() 
     network.wait_for_agency(&[1, 3]);
     assert_eq!(network.agency.record_status(&kept.parse().unwrap()), 404, "the agency never got it");
 
-    // The merchant cannot probe a serial it already used: each lookup burns a serial.
-    // (No message lists enrolments: the wire has none, spec/node.md §Messages.)
+    // The same push again is answered with the receipt signed for it, looking nothing up
+    // (spec/routing.md §Lookup: a routing is decided once).
+    let again = network.merchant.expect(
+        200,
+        "POST",
+        &format!("/v1/receipts?card={PAR}"),
+        &network.till,
+        Some(buyerless(3)),
+    );
+    assert_eq!(again["duplicate"], true, "{again}");
+    // The merchant cannot probe a serial it already used with another receipt: each lookup
+    // burns a serial. (No message lists enrolments: the wire has none, spec/node.md §Messages.)
+    let mut probe = receipt("KASSA-1", 3);
+    probe.buyer = None;
+    probe.issued_at = "2026-05-04T08:16:00+02:00".into();
     let refused = network.merchant.expect(
         409,
         "POST",
         &format!("/v1/receipts?card={PAR}"),
         &network.till,
-        Some(buyerless(3)),
+        Some(serde_json::to_string(&probe).unwrap()),
     );
     assert_eq!(refused["code"], "receipt.serial", "{refused}");
 
