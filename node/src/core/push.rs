@@ -7,7 +7,7 @@ use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::evidence::Slot;
 use kvitt_protocol::receipt::Receipt;
 use kvitt_protocol::wire::{Refusal, RefusalCode};
-use kvitt_protocol::{AnyRecord, Signed};
+use kvitt_protocol::{AnyRecord, RecordId, Signed};
 
 use super::{forbidden, unavailable, Caller, CallerRole, ClientResponse, NodeCore, Step};
 use crate::ledger::keys;
@@ -46,9 +46,7 @@ impl NodeCore {
             }
         };
         if step.ledger.contains(&signed.id()).map_err(unavailable)? {
-            // The same code again: it is derived from the receipt's id.
-            let code = agency.is_none().then(|| self.code_of(&signed.id())).flatten();
-            return Ok(ClientResponse::Pushed { id: signed.id(), duplicate: true, code });
+            return Ok(self.duplicate_push(signed.id(), agency.is_none()));
         }
         // A receipt it holds is answered as a duplicate even while recovering: that signs
         // nothing new. Anything else waits for the recovery.
@@ -72,6 +70,13 @@ impl NodeCore {
         let buyer = body.buyer_agency().unwrap_or("none: kept by the merchant");
         tracing::info!(id = %signed.id().short(), register = %body.register, serial = body.serial, %buyer, "receipt signed and stored");
         Ok(ClientResponse::Pushed { id: signed.id(), duplicate: false, code })
+    }
+
+    /// The answer to a push of receipt `id`, held before: a duplicate, with the receipt's
+    /// code again if it has no buyer (`kept`: the code is derived from the id).
+    pub(super) fn duplicate_push(&self, id: RecordId, kept: bool) -> ClientResponse {
+        let code = kept.then(|| self.code_of(&id)).flatten();
+        ClientResponse::Pushed { id, duplicate: true, code }
     }
 
     /// Only a till pushes receipts, and only to a merchant's node.

@@ -86,12 +86,15 @@ impl NodeCore {
         receipt: Receipt,
         card: &str,
     ) -> Option<Result<ClientResponse, Refusal>> {
-        match self.repeated_card_push(step, caller, &receipt) {
+        if let Err(refusal) = self.check_pusher(caller) {
+            return Some(Err(refusal));
+        }
+        match self.repeated_card_push(step, &receipt) {
             Ok(Some(answer)) => return Some(Ok(answer)),
             Ok(None) => {}
             Err(refusal) => return Some(Err(refusal)),
         }
-        let checked = self.check_card_push(step, caller, &receipt, card);
+        let checked = self.check_card_push(step, &receipt, card);
         let hash = match checked {
             Ok(hash) => hash,
             Err(refusal) => return Some(Err(refusal)),
@@ -126,14 +129,8 @@ impl NodeCore {
     /// the buyer its lookup found, the till is answered with that receipt, as for any
     /// repeated push, whatever a lookup would say now (the card may have been enrolled
     /// since: a second lookup would sign another receipt for a used serial). `None` for
-    /// a push that is not a repeat.
-    fn repeated_card_push(
-        &self,
-        step: &Step,
-        caller: &Caller,
-        receipt: &Receipt,
-    ) -> Result<Option<ClientResponse>, Refusal> {
-        self.check_pusher(caller)?;
+    /// a push that is not a repeat. The pusher was checked before.
+    fn repeated_card_push(&self, step: &Step, receipt: &Receipt) -> Result<Option<ClientResponse>, Refusal> {
         if receipt.buyer.is_some() {
             return Ok(None);
         }
@@ -152,18 +149,11 @@ impl NodeCore {
         if unrouted != *receipt {
             return Ok(None);
         }
-        let code = held.body().buyer.is_none().then(|| self.code_of(&id)).flatten();
-        Ok(Some(ClientResponse::Pushed { id, duplicate: true, code }))
+        Ok(Some(self.duplicate_push(id, held.body().buyer.is_none())))
     }
 
-    fn check_card_push(
-        &self,
-        step: &Step,
-        caller: &Caller,
-        receipt: &Receipt,
-        card: &str,
-    ) -> Result<CardHash, Refusal> {
-        self.check_pusher(caller)?;
+    /// A card push of a checked pusher may be looked up: the keyed hash of its card.
+    fn check_card_push(&self, step: &Step, receipt: &Receipt, card: &str) -> Result<CardHash, Refusal> {
         if receipt.buyer.is_some() {
             return Err(bad_request(
                 "buyer",
@@ -327,7 +317,7 @@ impl NodeCore {
             return;
         };
         // The same push, repeated while this lookup ran, may have been signed meanwhile.
-        let repeated = self.repeated_card_push(step, &caller, &receipt).transpose();
+        let repeated = self.repeated_card_push(step, &receipt).transpose();
         let result = match (repeated, buyer, answered, failure) {
             (Some(repeated), ..) => repeated,
             (None, Some(buyer), _, _) => {
