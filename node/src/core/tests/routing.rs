@@ -22,15 +22,15 @@ fn buyerless(serial: u64) -> Box<Receipt> {
     Box::new(Receipt { buyer: None, ..receipt(serial) })
 }
 
-fn push_by_card(net: &mut Net, serial: u64, card: &str) -> Result<ClientResponse, Refusal> {
-    net.ask(
-        "merchant",
-        till(),
-        ClientRequest::PushCardReceipt { receipt: buyerless(serial), card: card.into() },
-    )
+fn card_push(serial: u64, card: &str) -> ClientRequest {
+    ClientRequest::PushCardReceipt { receipt: buyerless(serial), card: card.into() }
 }
 
-fn enrol(net: &mut Net, cards: &[(&str, Option<&str>)]) -> Result<ClientResponse, Refusal> {
+fn push_by_card(net: &mut Net, serial: u64, card: &str) -> Result<ClientResponse, Refusal> {
+    net.ask("merchant", till(), card_push(serial, card))
+}
+
+fn enrolment(cards: &[(&str, Option<&str>)]) -> ClientRequest {
     let cards = cards
         .iter()
         .map(|(reference, employee)| CardEnrolment {
@@ -38,7 +38,11 @@ fn enrol(net: &mut Net, cards: &[(&str, Option<&str>)]) -> Result<ClientResponse
             employee: employee.map(str::to_owned),
         })
         .collect();
-    net.ask("agency", operator(), ClientRequest::Enrol { cards })
+    ClientRequest::Enrol { cards }
+}
+
+fn enrol(net: &mut Net, cards: &[(&str, Option<&str>)]) -> Result<ClientResponse, Refusal> {
+    net.ask("agency", operator(), enrolment(cards))
 }
 
 /// Sends `request` to the SSC as `from` and returns the SSC's answer.
@@ -122,6 +126,33 @@ fn a_card_push_repeated_after_the_card_was_enrolled_is_answered_with_the_receipt
     let refusal =
         net.ask("merchant", till(), ClientRequest::PushCardReceipt { receipt: other, card: PAR.into() });
     assert_eq!(refusal.unwrap_err().code, RefusalCode::SerialOrder);
+}
+
+#[test]
+fn a_card_push_repeated_while_its_lookup_ran_is_answered_with_the_receipt_the_first_lookup_signed() {
+    let mut net = Net::new();
+    // The till pushes and, its answer slow in coming, pushes again; the card is enrolled
+    // between the two lookups, so the first finds no agency and the second finds one.
+    let first = net.client("merchant", till(), card_push(1, PAR));
+    let enrolled = net.client("agency", operator(), enrolment(&[(PAR, Some("emp-1"))]));
+    let second = net.client("merchant", till(), card_push(1, PAR));
+    net.run();
+    assert_eq!(net.reply(enrolled), &Ok(ClientResponse::Enrolled { cards: 1 }));
+    let Ok(ClientResponse::Pushed { id: kept, duplicate: false, code: Some(code) }) =
+        net.reply(first).clone()
+    else {
+        panic!("the first push was not kept: {:?}", net.reply(first))
+    };
+    // The second lookup's agency signs nothing: the receipt signed for the first is the answer.
+    assert_eq!(
+        net.reply(second),
+        &Ok(ClientResponse::Pushed { id: kept, duplicate: true, code: Some(code) })
+    );
+    assert_eq!(net.receipts_at_agency(), 0);
+    // The card's next receipt does reach the agency: the enrolment was in place.
+    assert!(matches!(push_by_card(&mut net, 2, PAR), Ok(ClientResponse::Pushed { code: None, .. })));
+    net.run();
+    assert_eq!(net.receipts_at_agency(), 1);
 }
 
 #[test]
