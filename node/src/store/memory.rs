@@ -93,13 +93,7 @@ impl Store for MemoryStore {
             None => Bound::Included(prefix),
         };
         let mut entries = Vec::new();
-        self.lock().visible.walk(start, &mut |key, value| {
-            if entries.len() >= limit || !key.starts_with(prefix) {
-                return ControlFlow::Break(());
-            }
-            entries.push((key.to_vec(), value.to_vec()));
-            ControlFlow::Continue(())
-        });
+        self.lock().visible.walk(start, &mut collect_under(prefix, limit, &mut entries));
         Ok(entries)
     }
 
@@ -116,13 +110,7 @@ impl Store for MemoryStore {
             (None, None) => Bound::Unbounded,
         };
         let mut entries = Vec::new();
-        self.lock().visible.walk_back(end, &mut |key, value| {
-            if entries.len() >= limit || !key.starts_with(prefix) {
-                return ControlFlow::Break(());
-            }
-            entries.push((key.to_vec(), value.to_vec()));
-            ControlFlow::Continue(())
-        });
+        self.lock().visible.walk_back(end, &mut collect_under(prefix, limit, &mut entries));
         Ok(entries)
     }
 
@@ -152,6 +140,22 @@ impl Store for MemoryStore {
         state.undo.clear();
         state.unsynced_batches = 0;
         Ok(())
+    }
+}
+
+/// A walk's visitor that copies the entries under `prefix` into `entries`, stopping at the
+/// first key outside it or once it holds `limit` (a scan in either direction).
+fn collect_under<'a>(
+    prefix: &'a [u8],
+    limit: usize,
+    entries: &'a mut Vec<Entry>,
+) -> impl FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'a {
+    move |key, value| {
+        if entries.len() >= limit || !key.starts_with(prefix) {
+            return ControlFlow::Break(());
+        }
+        entries.push((key.to_vec(), value.to_vec()));
+        ControlFlow::Continue(())
     }
 }
 
