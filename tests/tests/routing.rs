@@ -36,6 +36,17 @@ fn buyerless(serial: u64) -> String {
     serde_json::to_string(&receipt).unwrap()
 }
 
+/// The till pushes `receipt` (JSON) with `card` and no buyer; the answer, which must have `status`.
+fn push_by_card(network: &Network, card: &str, receipt: String, status: u16) -> serde_json::Value {
+    network.merchant.expect(
+        status,
+        "POST",
+        &format!("/v1/receipts?card={card}"),
+        &network.till,
+        Some(receipt),
+    )
+}
+
 #[test]
 fn a_till_with_only_the_card_payment_gets_its_receipt_to_the_enrolling_agency() {
     let mut network = Network::set_up();
@@ -63,26 +74,14 @@ fn a_till_with_only_the_card_payment_gets_its_receipt_to_the_enrolling_agency() 
     );
 
     // The till pushes with the card reference and no buyer.
-    let answer = network.merchant.expect(
-        201,
-        "POST",
-        &format!("/v1/receipts?card={PAR}"),
-        &network.till,
-        Some(buyerless(1)),
-    );
+    let answer = push_by_card(&network, PAR, buyerless(1), 201);
     let routed = answer["id"].as_str().unwrap().to_owned();
     network.wait_for_agency(&[1]);
     let view = network.agency.expect(200, "GET", &format!("/v1/records/{routed}"), &network.employee, None);
     assert_eq!(view["body"]["buyer"]["agency"], AGENCY_ORG, "{view}");
 
     // A card nobody enrolled: the receipt is signed without a buyer and stays with the merchant.
-    let answer = network.merchant.expect(
-        201,
-        "POST",
-        &format!("/v1/receipts?card={STRANGER}"),
-        &network.till,
-        Some(buyerless(2)),
-    );
+    let answer = push_by_card(&network, STRANGER, buyerless(2), 201);
     let kept = answer["id"].as_str().unwrap().to_owned();
     let view =
         network.merchant.expect(200, "GET", &format!("/v1/records/{kept}"), &network.merchant.operator, None);
@@ -97,26 +96,14 @@ fn a_till_with_only_the_card_payment_gets_its_receipt_to_the_enrolling_agency() 
 
     // The same push again is answered with the receipt signed for it, looking nothing up
     // (spec/routing.md §Lookup: a routing is decided once).
-    let again = network.merchant.expect(
-        200,
-        "POST",
-        &format!("/v1/receipts?card={PAR}"),
-        &network.till,
-        Some(buyerless(3)),
-    );
+    let again = push_by_card(&network, PAR, buyerless(3), 200);
     assert_eq!(again["duplicate"], true, "{again}");
     // The merchant cannot probe a serial it already used with another receipt: each lookup
     // burns a serial. (No message lists enrolments: the wire has none, spec/node.md §Messages.)
     let mut probe = receipt("KASSA-1", 3);
     probe.buyer = None;
     probe.issued_at = "2026-05-04T08:16:00+02:00".into();
-    let refused = network.merchant.expect(
-        409,
-        "POST",
-        &format!("/v1/receipts?card={PAR}"),
-        &network.till,
-        Some(serde_json::to_string(&probe).unwrap()),
-    );
+    let refused = push_by_card(&network, PAR, serde_json::to_string(&probe).unwrap(), 409);
     assert_eq!(refused["code"], "receipt.serial", "{refused}");
 
     // No node's store holds the reference in clear: the SSC has only keyed hashes.
