@@ -216,7 +216,7 @@ pub async fn start_with(data: &Path, options: &StartOptions) -> Result<RunningNo
     // The channel index is read while the start surveys the ledger, on the other core.
     let (opened, channels) = ledger_start::open_ledger_with(
         data,
-        config.cache_mib.saturating_mul(1024 * 1024),
+        config.sled_settings(),
         &key,
         time::OffsetDateTime::now_utc(),
         crate::sync::ChannelIndex::load,

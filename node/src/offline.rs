@@ -53,7 +53,7 @@ pub fn ask_as_operator(
     // holds it), judged against its floor, and kept in step with the floor as it writes.
     let opened = crate::store::ledger_start::open_ledger(
         data,
-        crate::store::DEFAULT_CACHE_BYTES,
+        config.sled_settings(),
         &identity.key(),
         time::OffsetDateTime::now_utc(),
     )

@@ -15,7 +15,7 @@ use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, Response, Response
 use kvitt_protocol::{PublicKey, Signed};
 use tokio::sync::oneshot;
 
-use crate::start::{cache_bytes, core_config, fixture, identity};
+use crate::start::{core_config, fixture, identity, sled_settings};
 
 /// Receipts per deliver request, as the ingest bench sends them.
 const BATCH: u64 = 256;
@@ -41,11 +41,12 @@ impl Built {
     /// What it measured, one line each.
     pub fn print(&self) {
         println!(
-            "built: {} receipts in {:.0} s ({:.0}/s, signing included), sled cache {} MiB",
+            "built: {} receipts in {:.0} s ({:.0}/s, signing included), sled cache {} MiB, pages {}",
             self.receipts,
             self.took.as_secs_f64(),
             self.receipts as f64 / self.took.as_secs_f64(),
-            cache_bytes() >> 20
+            sled_settings().cache_bytes >> 20,
+            if sled_settings().compress_new { "compressed" } else { "whole" }
         );
         println!(
             "memory under ingest: VmRSS {:.0} MB at the end, {:.0} MB at most sampled, VmHWM {:.0} MB",
@@ -127,7 +128,7 @@ pub fn run(data: &Path, receipts: u64) -> Built {
     let directory = fixture::directory(&operator);
     let identity = identity();
     let opened =
-        ledger_start::open_ledger(data, cache_bytes(), &identity.key(), time::OffsetDateTime::now_utc())
+        ledger_start::open_ledger(data, sled_settings(), &identity.key(), time::OffsetDateTime::now_utc())
             .unwrap();
     let floored: Arc<dyn Store> = opened.store.clone();
     let store: Arc<dyn Store> =

@@ -19,7 +19,9 @@
 //! started on if it does, with the `KVITT_BENCH_RECEIPTS` it was built with (building
 //! takes minutes; a reused ledger's sled has already replayed its log once, so its
 //! `sled_open_cold_ms` is not the first open after an ingest, and the ingest's memory
-//! figures are not printed).
+//! figures are not printed). `KVITT_BENCH_CACHE_MIB` sets sled's cache (default the node's
+//! 256 MiB), and `KVITT_BENCH_COMPRESS=1` builds the ledger with its pages compressed, as a
+//! node with `compress_ledger = true` makes it.
 //! Last line:
 //! `result: receipts=… sled_open_cold_ms=… start_cold_sequential_ms=… start_cold_ms=… start_warm_ms=… rss_mb_under_ingest=… hwm_mb=… disk_bytes_per_receipt=…`.
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use kvitt_node::core::{CoreConfig, Identity, NodeCore, RetryPolicy};
 use kvitt_node::ledger::Ledger;
-use kvitt_node::store::{ledger_start, SledStore, Store, DEFAULT_CACHE_BYTES};
+use kvitt_node::store::{ledger_start, SledSettings, SledStore, Store, DEFAULT_CACHE_BYTES};
 use kvitt_node::sync::ChannelIndex;
 use kvitt_protocol::directory::MemberRole;
 use kvitt_protocol::PublicKey;
@@ -16,11 +16,19 @@ use kvitt_protocol::PublicKey;
 #[allow(dead_code)] // shared with the ingest bench, which uses all of it
 pub mod fixture;
 
-/// sled's cache: `KVITT_BENCH_CACHE_MIB` MiB, or as a node configured by default has it.
-pub fn cache_bytes() -> u64 {
-    std::env::var("KVITT_BENCH_CACHE_MIB")
+/// sled's cache, `KVITT_BENCH_CACHE_MIB` MiB (or as a node configured by default has it),
+/// and a new ledger's pages compressed if `KVITT_BENCH_COMPRESS=1` (the node's
+/// `compress_ledger`), whole otherwise.
+pub fn sled_settings() -> SledSettings {
+    let cache_bytes = std::env::var("KVITT_BENCH_CACHE_MIB")
         .ok()
-        .map_or(DEFAULT_CACHE_BYTES, |mib| mib.parse::<u64>().expect("KVITT_BENCH_CACHE_MIB: MiB") << 20)
+        .map_or(DEFAULT_CACHE_BYTES, |mib| mib.parse::<u64>().expect("KVITT_BENCH_CACHE_MIB: MiB") << 20);
+    let compress_new = match std::env::var("KVITT_BENCH_COMPRESS").as_deref() {
+        Ok("1") => true,
+        Ok("0") | Err(_) => false,
+        Ok(other) => panic!("KVITT_BENCH_COMPRESS: 1 or 0, not {other:?}"),
+    };
+    SledSettings { cache_bytes, compress_new }
 }
 
 /// How the start reads the channel index.
@@ -89,7 +97,7 @@ pub fn run(data: &Path, mode: Mode) {
     };
     let now = time::OffsetDateTime::now_utc();
     if mode == Mode::OpenOnly {
-        let store = SledStore::open(&data.join("ledger"), cache_bytes()).unwrap();
+        let store = SledStore::open_with(&data.join("ledger"), sled_settings()).unwrap();
         lap("sled opens the ledger");
         drop(store);
         print_costs();
@@ -99,10 +107,10 @@ pub fn run(data: &Path, mode: Mode) {
     let (opened, index) = match mode {
         Mode::OpenOnly => unreachable!("returned above"),
         Mode::Sequential => {
-            (ledger_start::open_ledger(data, cache_bytes(), &identity.key(), now).unwrap(), None)
+            (ledger_start::open_ledger(data, sled_settings(), &identity.key(), now).unwrap(), None)
         }
         Mode::Overlapped => {
-            ledger_start::open_ledger_with(data, cache_bytes(), &identity.key(), now, ChannelIndex::load)
+            ledger_start::open_ledger_with(data, sled_settings(), &identity.key(), now, ChannelIndex::load)
                 .unwrap()
         }
     };

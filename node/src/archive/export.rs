@@ -240,7 +240,7 @@ pub fn export_data_dir(data: &Path, period: Period, out: &Path) -> Result<Export
     let now = OffsetDateTime::now_utc();
     let opened = crate::store::ledger_start::open_ledger(
         data,
-        crate::store::DEFAULT_CACHE_BYTES,
+        config.sled_settings(),
         &kvitt_protocol::PublicKey::from(key.verifying_key()),
         now,
     )

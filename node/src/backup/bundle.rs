@@ -35,7 +35,7 @@ pub fn dump_stopped(data: &Path, spool: &Path) -> Result<File, BackupError> {
         .map_err(|error| BackupError::Node(error.to_string()))?;
     let opened = match open_ledger(
         data,
-        crate::store::DEFAULT_CACHE_BYTES,
+        crate::store::SledSettings::cached(crate::store::DEFAULT_CACHE_BYTES),
         &kvitt_protocol::PublicKey::from(key.verifying_key()),
         OffsetDateTime::now_utc(),
     ) {

@@ -182,9 +182,12 @@ fn write_node(
     let key = crate::config::read_key(&data.join(crate::config::NODE_KEY_FILE))
         .map_err(|error| BackupError::Node(error.to_string()))?;
     let node = kvitt_protocol::PublicKey::from(key.verifying_key());
+    // The ledger is made as the restored config.toml asks (its pages compressed or not).
+    let config =
+        crate::config::NodeConfig::load(data).map_err(|error| BackupError::Node(error.to_string()))?;
     let ledger_path = data.join(crate::config::LEDGER_DIR);
     let store: Arc<dyn Store> = Arc::new(
-        SledStore::open(&ledger_path, crate::store::DEFAULT_CACHE_BYTES)
+        SledStore::open_with(&ledger_path, config.sled_settings())
             .map_err(|error| BackupError::Node(error.to_string()))?,
     );
     // The bundle was checked whole; read again, the dump is checked again as it loads.

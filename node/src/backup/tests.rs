@@ -8,7 +8,7 @@ use super::*;
 use crate::core::Recovery;
 use crate::ledger::{keys, Ledger};
 use crate::store::ledger_start::{open_ledger, Finding};
-use crate::store::{Batch, Store};
+use crate::store::{Batch, SledSettings, Store};
 
 /// A stopped SSC node in `root/node` (the operator: it has every optional key file too)
 /// whose ledger holds `records` records.
@@ -17,7 +17,9 @@ fn node(root: &Path, records: u32) -> PathBuf {
     let options = crate::setup::InitOptions::new(MemberRole::Ssc, kvitt_protocol::sample::SSC_ORG, "SSC");
     crate::setup::init(&data, &options).unwrap();
     crate::setup::publish(&data, "2026-12-07T00:00:00+00:00".into()).unwrap();
-    let opened = open_ledger(&data, 8 << 20, &key_of(&data), time::OffsetDateTime::now_utc()).unwrap();
+    let opened =
+        open_ledger(&data, SledSettings::cached(8 << 20), &key_of(&data), time::OffsetDateTime::now_utc())
+            .unwrap();
     let mut batch = Batch::new();
     for index in 0..records {
         let bytes = format!("record {index}").into_bytes();
@@ -44,7 +46,9 @@ fn bundle_of(root: &Path, data: &Path) -> PathBuf {
 }
 
 fn entries(data: &Path) -> Vec<crate::store::Entry> {
-    let opened = open_ledger(data, 8 << 20, &key_of(data), time::OffsetDateTime::now_utc()).unwrap();
+    let opened =
+        open_ledger(data, SledSettings::cached(8 << 20), &key_of(data), time::OffsetDateTime::now_utc())
+            .unwrap();
     let all = opened.store.scan(b"", None, usize::MAX).unwrap();
     all.into_iter().filter(|(key, _)| !key.starts_with(b"meta/")).collect()
 }
@@ -76,7 +80,13 @@ fn a_node_comes_back_whole_private_and_recovering() {
         assert_eq!(mode(&target.join("node.key")), 0o600);
     }
     assert_eq!(entries(&target), entries(&data), "the same records and indexes");
-    let opened = open_ledger(&target, 8 << 20, &key_of(&target), time::OffsetDateTime::now_utc()).unwrap();
+    let opened = open_ledger(
+        &target,
+        SledSettings::cached(8 << 20),
+        &key_of(&target),
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
     assert_eq!(opened.finding, Finding::Recovering, "its floor is sound, and it recovers");
     let recovery = Recovery::stored(&Ledger::new(opened.store.clone() as Arc<dyn Store>)).unwrap().unwrap();
     assert!(recovery.reason.starts_with("restored from a backup taken at 20"), "{recovery:?}");
@@ -87,7 +97,9 @@ fn a_node_comes_back_whole_private_and_recovering() {
 fn a_running_node_is_not_read_behind_its_back_and_nothing_is_overwritten() {
     let root = tempfile::tempdir().unwrap();
     let data = node(root.path(), 1);
-    let held = open_ledger(&data, 8 << 20, &key_of(&data), time::OffsetDateTime::now_utc()).unwrap();
+    let held =
+        open_ledger(&data, SledSettings::cached(8 << 20), &key_of(&data), time::OffsetDateTime::now_utc())
+            .unwrap();
     assert!(matches!(dump_stopped(&data, root.path()), Err(BackupError::Running(_))));
     drop(held);
     let out = bundle_of(root.path(), &data);

@@ -22,7 +22,7 @@ use fs2::FileExt;
 use kvitt_protocol::{PublicKey, RecordId};
 use time::OffsetDateTime;
 
-use super::{Batch, FloorFile, FlooredStore, SledStore, Store, StoreError};
+use super::{Batch, FloorFile, FlooredStore, SledSettings, SledStore, Store, StoreError};
 use crate::config::LEDGER_DIR;
 use crate::core::Recovery;
 use crate::ledger::{keys, ChecksumReport, Floor, Ledger, LedgerError, Shortfall, MAX_SCAN_ENTRIES};
@@ -123,14 +123,15 @@ pub struct LedgerStart {
 }
 
 /// Opens the ledger of the data directory `data` for the node with key `node`, judged
-/// against its floor; `now` dates a recovery and names a ledger moved aside.
+/// against its floor, with sled's cache and a new ledger's pages as `sled` says; `now`
+/// dates a recovery and names a ledger moved aside.
 pub fn open_ledger(
     data: &Path,
-    cache_bytes: u64,
+    sled: SledSettings,
     node: &PublicKey,
     now: OffsetDateTime,
 ) -> Result<LedgerStart, LedgerStartError> {
-    open_ledger_with(data, cache_bytes, node, now, |_| ()).map(|(start, _)| start)
+    open_ledger_with(data, sled, node, now, |_| ()).map(|(start, _)| start)
 }
 
 /// [`open_ledger`], running `alongside` over the ledger on a second thread while the
@@ -142,7 +143,7 @@ pub fn open_ledger(
 /// writes after the survey (its metadata, a recovery begun).
 pub fn open_ledger_with<T: Send>(
     data: &Path,
-    cache_bytes: u64,
+    sled: SledSettings,
     node: &PublicKey,
     now: OffsetDateTime,
     alongside: impl FnOnce(&dyn Store) -> T + Send,
@@ -162,12 +163,12 @@ pub fn open_ledger_with<T: Send>(
         }
     } else {
         let _opening = Marker::set(&marker)?;
-        judge(&path, cache_bytes, node, &kept, alongside)?
+        judge(&path, sled, node, &kept, alongside)?
     };
     let mut read_alongside = None;
     let (store, finding, recovery, (floor, checksums)) = match judged {
         Judged::New => {
-            let store = SledStore::open(&path, cache_bytes)?;
+            let store = SledStore::open_with(&path, sled)?;
             (store, Finding::New, None, (Floor::default(), ChecksumReport::default()))
         }
         Judged::Opened(store, finding, survey, alongside) => {
@@ -182,7 +183,7 @@ pub fn open_ledger_with<T: Send>(
         }
         Judged::Damaged(damage, damaged) => {
             let aside = if path.exists() { Some(move_aside(&path, now)?) } else { None };
-            let fresh = SledStore::open(&path, cache_bytes)?;
+            let fresh = SledStore::open_with(&path, sled)?;
             let salvaged = damaged.map_or(0, |(damaged, report)| salvage(&damaged, &fresh, &report));
             let floor = kept.as_ref().ok().cloned().flatten();
             let reason = format!("the ledger was damaged ({damage})");
@@ -225,12 +226,12 @@ enum Judged<T> {
 
 fn judge<T: Send>(
     path: &Path,
-    cache_bytes: u64,
+    sled: SledSettings,
     node: &PublicKey,
     kept: &Result<Option<Floor>, super::floor_file::FloorFileError>,
     alongside: impl FnOnce(&dyn Store) -> T + Send,
 ) -> Result<Judged<T>, LedgerStartError> {
-    let store = match catch_unwind(AssertUnwindSafe(|| SledStore::open(path, cache_bytes))) {
+    let store = match catch_unwind(AssertUnwindSafe(|| SledStore::open_with(path, sled))) {
         Err(panic) => return Ok(Judged::Damaged(Damage::Panicked(panic_message(&panic)), None)),
         Ok(Err(StoreError::Sled(
             error @ (sled::Error::Corruption { .. }

@@ -21,7 +21,7 @@ mod staged;
 pub use floor_file::{FloorFile, FloorKeeper, FlooredStore, MemoryFloor};
 pub use memory::MemoryStore;
 pub use pool::ValuePool;
-pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, LOCK_RELEASE_WAIT};
+pub use sled_store::{SledSettings, SledStore, COMPRESSION_RATIO, DEFAULT_CACHE_BYTES, LOCK_RELEASE_WAIT};
 pub use space::{DiskWatch, FreeSpace, SpaceGuard, DEFAULT_DISK_FLOOR_BYTES};
 pub use staged::MAX_STAGED_BYTES;
 pub(crate) use staged::{scan_back_over, scan_over};

@@ -12,7 +12,7 @@ fn now() -> OffsetDateTime {
 }
 
 fn open(data: &Path) -> LedgerStart {
-    open_ledger(data, 8 << 20, &NODE, now()).unwrap()
+    open_ledger(data, SledSettings::cached(8 << 20), &NODE, now()).unwrap()
 }
 
 /// A ledger of `receipts` receipt-like records on register `KASSA-1`, written as a node
@@ -76,7 +76,7 @@ fn a_new_ledger_and_then_a_sound_one_start_without_a_recovery() {
 fn a_second_process_on_the_same_data_directory_is_refused() {
     let data = tempfile::tempdir().unwrap();
     let _running = open(data.path());
-    let error = open_ledger(data.path(), 8 << 20, &NODE, now()).err().unwrap();
+    let error = open_ledger(data.path(), SledSettings::cached(8 << 20), &NODE, now()).err().unwrap();
     assert!(matches!(error, LedgerStartError::Locked { .. }), "{error}");
 }
 
@@ -307,10 +307,12 @@ fn what_is_read_alongside_the_survey_comes_back_only_for_a_ledger_kept_as_found(
     let data = tempfile::tempdir().unwrap();
     let channel_keys = |store: &dyn Store| store.scan(keys::CHANNEL_PREFIX, None, 1000).unwrap().len();
     let open_with = |alongside: &(dyn Fn(&dyn Store) -> usize + Sync)| {
-        open_ledger_with(data.path(), 8 << 20, &NODE, now(), |store| alongside(store)).unwrap()
+        open_ledger_with(data.path(), SledSettings::cached(8 << 20), &NODE, now(), |store| alongside(store))
+            .unwrap()
     };
     let empty = tempfile::tempdir().unwrap();
-    let (new, read) = open_ledger_with(empty.path(), 8 << 20, &NODE, now(), channel_keys).unwrap();
+    let (new, read) =
+        open_ledger_with(empty.path(), SledSettings::cached(8 << 20), &NODE, now(), channel_keys).unwrap();
     assert_eq!((&new.finding, read), (&Finding::New, None));
     build(data.path(), 20);
     let (sound, read) = open_with(&channel_keys);
