@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{Batch, Entry, Store, StoreError};
+use super::{Batch, Store, StoreError};
 use crate::ledger::{Floor, FloorError};
 
 /// The floor's file in a data directory.
@@ -148,22 +148,7 @@ impl FlooredStore {
 }
 
 impl Store for FlooredStore {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key)
-    }
-
-    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan(prefix, after, limit)
-    }
-
-    fn scan_back(
-        &self,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_back(prefix, before, limit)
-    }
+    super::forward_reads!(inner);
 
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         // Held across the apply, so that "held before" is true of the state it changes.

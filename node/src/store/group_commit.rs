@@ -358,7 +358,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     use super::*;
-    use crate::store::{Entry, MemoryStore};
+    use crate::store::MemoryStore;
 
     /// A memory store whose two halves of a sync fail on demand, and whose fsync waits
     /// while the test holds `gate`.
@@ -372,20 +372,7 @@ mod tests {
     }
 
     impl Store for Halves {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-            self.inner.get(key)
-        }
-        fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
-            self.inner.scan(prefix, after, limit)
-        }
-        fn scan_back(
-            &self,
-            prefix: &[u8],
-            before: Option<&[u8]>,
-            limit: usize,
-        ) -> Result<Vec<Entry>, StoreError> {
-            self.inner.scan_back(prefix, before, limit)
-        }
+        crate::store::forward_reads!(inner);
         fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
             self.inner.apply(batch)
         }

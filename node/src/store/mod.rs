@@ -188,6 +188,47 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// The reads of a [`Store`] that wraps another and reads it as it is (it changes only how
+/// writes are applied or synced: the floor's keeper, the disk-space guard): `get`, `scan`,
+/// `scan_back` and `visit` forwarded to the store in its field `$inner`, so that a wrapped
+/// sled ledger still lends its bytes to a visit.
+macro_rules! forward_reads {
+    ($inner:ident) => {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, $crate::store::StoreError> {
+            self.$inner.get(key)
+        }
+
+        fn scan(
+            &self,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<$crate::store::Entry>, $crate::store::StoreError> {
+            self.$inner.scan(prefix, after, limit)
+        }
+
+        fn scan_back(
+            &self,
+            prefix: &[u8],
+            before: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<$crate::store::Entry>, $crate::store::StoreError> {
+            self.$inner.scan_back(prefix, before, limit)
+        }
+
+        fn visit(
+            &self,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            through: Option<&[u8]>,
+            each: &mut $crate::store::Visitor<'_>,
+        ) -> Result<(), $crate::store::StoreError> {
+            self.$inner.visit(prefix, after, through, each)
+        }
+    };
+}
+pub(crate) use forward_reads;
+
 /// A batch of `writes` in order (`None`: a removal), for the stores' tests.
 #[cfg(test)]
 pub(crate) fn batch_of(writes: &[(&[u8], Option<&[u8]>)]) -> Batch {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{Batch, Entry, Store, StoreError};
+use super::{Batch, Store, StoreError};
 
 /// The free space a node keeps on the file system of its ledger unless its
 /// configuration says otherwise (`disk_floor_mib`): 64 MiB, far more than sled writes
@@ -128,22 +128,7 @@ impl DiskWatch {
 }
 
 impl Store for SpaceGuard {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key)
-    }
-
-    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan(prefix, after, limit)
-    }
-
-    fn scan_back(
-        &self,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_back(prefix, before, limit)
-    }
+    super::forward_reads!(inner);
 
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         self.check(batch)?;
