@@ -94,6 +94,24 @@ fn a_node_comes_back_whole_private_and_recovering() {
 }
 
 #[test]
+fn a_restore_makes_the_ledger_as_the_restored_config_asks() {
+    let root = tempfile::tempdir().unwrap();
+    let data = node(root.path(), 3);
+    let mut config = crate::config::NodeConfig::load(&data).unwrap();
+    config.compress_ledger = true;
+    config.save(&data).unwrap();
+    let out = bundle_of(root.path(), &data);
+    let target = root.path().join("restored");
+    assert_eq!(restore_bundle(&out, &target, time::OffsetDateTime::now_utc()).unwrap().records, 3);
+    // sled's description of the database it made (`conf`: one `name: value` a line).
+    let made = |data: &Path| std::fs::read(data.join(crate::config::LEDGER_DIR).join("conf")).unwrap();
+    let has = |data: &Path, line: &str| String::from_utf8_lossy(&made(data)).contains(line);
+    assert!(has(&data, "use_compression: false"), "made before the setting, it stays whole");
+    assert!(has(&target, "use_compression: true"), "made by the restore, compressed");
+    assert_eq!(entries(&target), entries(&data));
+}
+
+#[test]
 fn a_running_node_is_not_read_behind_its_back_and_nothing_is_overwritten() {
     let root = tempfile::tempdir().unwrap();
     let data = node(root.path(), 1);
