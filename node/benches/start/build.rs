@@ -10,7 +10,7 @@ use kvitt_node::core::NodeCore;
 use kvitt_node::local_link::LocalNetwork;
 use kvitt_node::runtime::IncomingRequest;
 use kvitt_node::store::group_commit::GroupCommit;
-use kvitt_node::store::{ledger_start, SpaceGuard, Store, DEFAULT_DISK_FLOOR_BYTES};
+use kvitt_node::store::{ledger_start, SledSettings, SpaceGuard, Store, DEFAULT_DISK_FLOOR_BYTES};
 use kvitt_protocol::wire::{RecordBytes, Request, RequestBody, Response, ResponseBody, Verdict};
 use kvitt_protocol::{PublicKey, Signed};
 use tokio::sync::oneshot;
@@ -26,6 +26,8 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 /// What building the ledger measured.
 pub struct Built {
     receipts: u64,
+    /// What sled was asked for: the cache, and the pages compressed or whole.
+    settings: SledSettings,
     took: Duration,
     /// The agency's resident set (bytes) after the last receipt was acknowledged.
     pub rss_at_end: u64,
@@ -45,8 +47,8 @@ impl Built {
             self.receipts,
             self.took.as_secs_f64(),
             self.receipts as f64 / self.took.as_secs_f64(),
-            sled_settings().cache_bytes >> 20,
-            if sled_settings().compress_new { "compressed" } else { "whole" }
+            self.settings.cache_bytes >> 20,
+            if self.settings.compress_new { "compressed" } else { "whole" }
         );
         println!(
             "memory under ingest: VmRSS {:.0} MB at the end, {:.0} MB at most sampled, VmHWM {:.0} MB",
@@ -127,9 +129,9 @@ pub fn run(data: &Path, receipts: u64) -> Built {
     let operator = fixture::key(1);
     let directory = fixture::directory(&operator);
     let identity = identity();
+    let settings = sled_settings();
     let opened =
-        ledger_start::open_ledger(data, sled_settings(), &identity.key(), time::OffsetDateTime::now_utc())
-            .unwrap();
+        ledger_start::open_ledger(data, settings, &identity.key(), time::OffsetDateTime::now_utc()).unwrap();
     let floored: Arc<dyn Store> = opened.store.clone();
     let store: Arc<dyn Store> =
         Arc::new(SpaceGuard::new(floored, &data.join("ledger"), DEFAULT_DISK_FLOOR_BYTES));
@@ -192,7 +194,7 @@ pub fn run(data: &Path, receipts: u64) -> Built {
     let hwm = status_bytes("VmHWM");
     runtime.shutdown_timeout(Duration::from_secs(30));
     drop(opened);
-    Built { receipts, took, rss_at_end, rss_max, hwm, disk_bytes: disk_bytes(data) }
+    Built { receipts, settings, took, rss_at_end, rss_max, hwm, disk_bytes: disk_bytes(data) }
 }
 
 /// `receipt` issued `serial` × 2 s after 2026-04-01, when food's VAT became 6 % (so that
